@@ -1,0 +1,623 @@
+"""The v1-style sweep configuration objects: `ScriptRunConfig`, `HyperDriveConfig`.
+
+Everything is validated here, at the edge, so a bad sweep is refused with a `ConfigError`
+naming the key before any trial starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import math
+import os
+import re
+import shlex
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypersweep.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hypersweep.policies import EarlyTerminationPolicy
+    from hypersweep.sampling import Sampler
+
+
+class PrimaryMetricGoal(str, enum.Enum):
+    """Whether the primary metric should be maximized or minimized.
+
+    Examples
+    --------
+    >>> PrimaryMetricGoal.parse("MAXIMIZE") is PrimaryMetricGoal.MAXIMIZE
+    True
+    """
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
+
+    @classmethod
+    def parse(cls, value: Any, key: str = "primary_metric_goal") -> PrimaryMetricGoal:
+        """Accept the enum or its name in any case; anything else is a `ConfigError`."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("maximize", "minimize"):
+            return cls(value.strip().lower())
+        raise ConfigError(f"{key}: expected 'maximize' or 'minimize' (got {value!r})")
+
+
+def _positive_int(key: str, value: Any, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}: expected a positive integer (got {value!r})")
+    return value
+
+
+def _positive_number(key: str, value: Any, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(f"{key}: expected a positive number (got {value!r})")
+    return float(value)
+
+
+class ScriptRunConfig:
+    """What each trial runs: a Python script in a source directory, with arguments.
+
+    The script runs with the interpreter that submitted the sweep (``sys.executable``), in a
+    copy of ``source_directory`` taken at submit, with the hyperparameters appended as
+    ``--name value``.
+
+    Parameters
+    ----------
+    source_directory : str or path
+        Folder holding the script and everything it reads by relative path.
+    script : str
+        Path of the script, relative to ``source_directory``.
+    arguments : sequence, optional
+        Arguments before the hyperparameters; a search-space value overrides the same
+        ``--name`` given here.
+    max_run_duration_seconds : float, optional
+        Per-trial timeout; a trial running longer is ``Canceled`` with reason
+        ``trial_timeout``.
+    environment_variables : mapping, optional
+        Extra environment variables for every trial.
+    compute_target, environment :
+        Accepted so Azure notebooks run unchanged; ignored (trials run locally) with a warning.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> src = pathlib.Path(tempfile.mkdtemp()); _ = (src / "train.py").write_text("print(1)")
+    >>> config = ScriptRunConfig(source_directory=src, script="train.py", arguments=["--epochs", 3])
+    >>> config.arguments
+    ['--epochs', '3']
+    """
+
+    def __init__(
+        self,
+        source_directory: str | os.PathLike[str] = ".",
+        script: str | None = None,
+        arguments: Sequence[Any] | None = None,
+        *,
+        max_run_duration_seconds: float | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        compute_target: Any = None,
+        environment: Any = None,
+    ) -> None:
+        if script is None or not isinstance(script, (str, os.PathLike)) or not str(script):
+            raise ConfigError(f"script: expected the path of a Python script (got {script!r})")
+        source = Path(source_directory).expanduser().resolve()
+        if not source.is_dir():
+            raise ConfigError(f"source_directory: not a directory ({str(source)!r})")
+        script_path = (source / script).resolve()
+        if not script_path.is_file():
+            raise ConfigError(f"script: {str(script)!r} not found in {str(source)!r}")
+        if source not in script_path.parents:
+            raise ConfigError(f"script: {str(script)!r} lies outside source_directory")
+        if arguments is not None and (isinstance(arguments, (str, bytes)) or not isinstance(
+            arguments, Sequence
+        )):
+            raise ConfigError(f"arguments: expected a list (got {arguments!r})")
+        env = dict(environment_variables or {})
+        for name, value in env.items():
+            if not isinstance(name, str) or not name or "=" in name:
+                raise ConfigError(f"environment_variables: invalid name {name!r}")
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"environment_variables.{name}: expected a string (got {value!r})"
+                )
+        for key, given in (("compute_target", compute_target), ("environment", environment)):
+            if given is not None:
+                warnings.warn(
+                    f"{key} is ignored: hypersweep runs trials on this machine", stacklevel=2
+                )
+        self.source_directory = source
+        self.script = str(script_path.relative_to(source))
+        self.arguments = [str(a) for a in (arguments or [])]
+        self.max_run_duration_seconds = _positive_number(
+            "max_run_duration_seconds", max_run_duration_seconds, allow_none=True
+        )
+        self.environment_variables = env
+
+    def __repr__(self) -> str:
+        return (
+            f"ScriptRunConfig(source_directory={str(self.source_directory)!r}, "
+            f"script={self.script!r}, arguments={self.arguments!r})"
+        )
+
+
+_LEGACY_REFERENCE = re.compile(
+    r"(?<![{$])\{(search_space|inputs|outputs)\.([A-Za-z0-9_.\-]+)\}(?!\})"
+)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_PATH_TYPES = ("uri_file", "uri_folder")
+
+
+def _did_you_mean(name: str, known: Sequence[str], what: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"declared: {', '.join(known)}" if known else f"no {what}s are declared"
+
+
+class CommandJob:
+    """What each trial of a v2 sweep job runs: a shell command line in a code folder.
+
+    The Python twin of a ``type: sweep`` YAML's ``trial`` with its job-level ``inputs`` and
+    ``outputs``. ``${{search_space.x}}``, ``${{inputs.x}}`` and ``${{outputs.x}}`` in
+    ``command`` are replaced by shell-quoted values, so a value never becomes shell syntax.
+
+    Parameters
+    ----------
+    command : str
+        The command line, run by ``/bin/sh -c`` in a copy of ``code``.
+    code : str or path, default "."
+        The folder snapshotted at submit.
+    inputs : mapping, optional
+        Literals (``epochs: 10``) or local paths ``{"type": "uri_folder", "path": "./data"}``
+        (relative paths resolve against the current folder; the YAML loader resolves them
+        against the YAML file's folder first). A path arrives as its absolute path.
+    outputs : mapping, optional
+        Output names (value ``None`` or ``{"type": "uri_folder"}``); ``${{outputs.x}}`` is the
+        folder ``outputs/x`` in the trial's working folder, created before the command runs.
+    environment_variables : mapping, optional
+        Extra environment variables for every trial.
+    max_run_duration_seconds : float, optional
+        Per-trial timeout (v2 ``limits.trial_timeout``).
+    environment, compute :
+        Accepted so Azure code runs unchanged; ignored with a warning.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> job = CommandJob("python train.py --lr ${{search_space.lr}}", code=tempfile.mkdtemp())
+    >>> job.trial_dict()["kind"]
+    'command'
+    """
+
+    def __init__(
+        self,
+        command: str,
+        code: str | os.PathLike[str] = ".",
+        inputs: Mapping[str, Any] | None = None,
+        outputs: Mapping[str, Any] | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        *,
+        max_run_duration_seconds: float | None = None,
+        environment: Any = None,
+        compute: Any = None,
+    ) -> None:
+        if not isinstance(command, str) or not command.strip():
+            raise ConfigError(f"trial.command: expected a command line (got {command!r})")
+        legacy = sorted({f"{{{s}.{n}}}" for s, n in _LEGACY_REFERENCE.findall(command)})
+        if legacy:
+            warnings.warn(
+                f"trial.command: the single-brace form {', '.join(legacy)} is deprecated; "
+                "write ${{...}} instead", stacklevel=2)
+            command = _LEGACY_REFERENCE.sub(r"${{\1.\2}}", command)
+        source = Path(code).expanduser().resolve()
+        if not source.is_dir():
+            raise ConfigError(f"trial.code: not a directory ({str(source)!r})")
+        self.command = command
+        self.source_directory = source
+        self.inputs = {name: _input(name, value) for name, value in (inputs or {}).items()}
+        self.outputs = {name: _output(name, value) for name, value in (outputs or {}).items()}
+        env = dict(environment_variables or {})
+        for name, value in env.items():
+            if not isinstance(name, str) or not name or "=" in name:
+                raise ConfigError(f"trial.environment_variables: invalid name {name!r}")
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"trial.environment_variables.{name}: expected a string (got {value!r})")
+        self.environment_variables = env
+        self.max_run_duration_seconds = _positive_number(
+            "limits.trial_timeout", max_run_duration_seconds, allow_none=True)
+        for key, given in (("compute", compute), ("environment", environment)):
+            if given is not None:
+                warnings.warn(f"{key} is ignored: hypersweep runs trials on this machine",
+                              stacklevel=2)
+        from hypersweep.controller.commands import REFERENCE
+
+        for section, name in REFERENCE.findall(command):
+            table = {"inputs": self.inputs, "outputs": self.outputs}.get(section)
+            if table is not None and name not in table:
+                what = section[:-1]
+                raise ConfigError(
+                    f"trial.command: ${{{{{section}.{name}}}}} refers to an undefined {what} "
+                    f"({_did_you_mean(name, list(table), what)})")
+
+    def check_parameters(self, names: Sequence[str]) -> None:
+        """Refuse references to parameters the space lacks; warn about unused parameters.
+
+        ``names`` are the space's flat (dotted) names. A parameter counts as used when the
+        command references it (or a nested name under it) or reads ``$AZUREML_SWEEP_<name>``.
+        """
+        from hypersweep.controller.commands import REFERENCE
+
+        used = [n for s, n in REFERENCE.findall(self.command) if s == "search_space"]
+        for name in used:
+            if name not in names:
+                raise ConfigError(
+                    f"trial.command: ${{{{search_space.{name}}}}} refers to an undefined "
+                    f"parameter ({_did_you_mean(name, list(names), 'parameter')})")
+        tops = dict.fromkeys(n.split(".", 1)[0] for n in names)
+        for top in tops:
+            if any(u == top or u.startswith(top + ".") for u in used):
+                continue
+            if f"AZUREML_SWEEP_{top}" in self.command:
+                continue
+            warnings.warn(
+                f"search_space.{top} is not used in trial.command; trials receive it only "
+                f"as $AZUREML_SWEEP_{top}", stacklevel=3)
+
+    def resolved_inputs(self) -> dict[str, Any]:
+        """``{name: value}`` as substituted: literals as given, paths as absolute paths."""
+        return {n: v["path"] if isinstance(v, dict) else v for n, v in self.inputs.items()}
+
+    def output_paths(self) -> dict[str, str]:
+        """``{name: "outputs/<name>"}``, relative to the trial's working folder."""
+        return {name: f"outputs/{name}" for name in self.outputs}
+
+    def trial_dict(self) -> dict[str, Any]:
+        """The stored ``trial`` mapping (kind ``command``) the controller runs."""
+        folders = [p for n, p in self.output_paths().items()
+                   if self.outputs[n]["type"] == "uri_folder"]
+        # Azure creates each output folder before the command starts; so do we, with a
+        # separate shell command so any user syntax (&, ||, comments) is unaffected.
+        prefix = f"mkdir -p -- {shlex.join(folders)}; " if folders else ""
+        return {
+            "kind": "command",
+            "command": prefix + self.command,
+            "command_as_written": self.command,
+            "code": str(self.source_directory),
+            "inputs": self.resolved_inputs(),
+            "declared_inputs": {n: dict(v) if isinstance(v, dict) else v
+                                for n, v in self.inputs.items()},
+            "outputs": self.output_paths(),
+            "declared_outputs": {n: dict(v) for n, v in self.outputs.items()},
+            "environment_variables": dict(self.environment_variables),
+        }
+
+    def __repr__(self) -> str:
+        return f"CommandJob(command={self.command!r}, code={str(self.source_directory)!r})"
+
+
+def _input(name: Any, value: Any) -> Any:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"inputs: invalid input name {name!r}")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"inputs.{name}: expected a literal or a mapping with 'type' and "
+                          f"'path' (got {value!r})")
+    for key in value:
+        if key not in ("type", "path", "mode", "description"):
+            raise ConfigError(f"inputs.{name}: unknown key {key!r} (expected type, path, mode)")
+    kind = value.get("type", "uri_folder")
+    if kind not in _PATH_TYPES:
+        raise ConfigError(f"inputs.{name}.type: expected 'uri_file' or 'uri_folder' "
+                          f"(got {kind!r})")
+    raw = value.get("path")
+    if not isinstance(raw, (str, os.PathLike)) or not str(raw):
+        raise ConfigError(f"inputs.{name}.path: expected a local path (got {raw!r})")
+    if str(raw).startswith(("azureml:", "https:", "http:", "wasbs:", "abfss:")):
+        raise ConfigError(f"inputs.{name}.path: only local paths are available here "
+                          f"(got {str(raw)!r})")
+    path = Path(raw).expanduser().resolve()
+    if kind == "uri_file" and not path.is_file():
+        raise ConfigError(f"inputs.{name}.path: no such file ({str(path)!r})")
+    if kind == "uri_folder" and not path.is_dir():
+        raise ConfigError(f"inputs.{name}.path: no such folder ({str(path)!r})")
+    return {"type": kind, "path": str(path)}
+
+
+def _output(name: Any, value: Any) -> dict[str, str]:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"outputs: invalid output name {name!r}")
+    if value is None:
+        return {"type": "uri_folder"}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"outputs.{name}: expected a mapping such as {{type: uri_folder}} "
+                          f"(got {value!r})")
+    for key in value:
+        if key not in ("type", "mode", "path", "description"):
+            raise ConfigError(f"outputs.{name}: unknown key {key!r} (expected type, mode)")
+    kind = value.get("type", "uri_folder")
+    if kind not in _PATH_TYPES:
+        raise ConfigError(f"outputs.{name}.type: expected 'uri_file' or 'uri_folder' "
+                          f"(got {kind!r})")
+    return {"type": kind}
+
+
+class HyperDriveConfig:
+    """A whole sweep: what to run, how to sample, what to optimize, which limits hold.
+
+    Names and defaults follow Azure ML's ``azureml.train.hyperdrive.HyperDriveConfig``.
+
+    Parameters
+    ----------
+    hyperparameter_sampling : RandomParameterSampling or GridParameterSampling
+        The search space and how to sample it.
+    primary_metric_name : str
+        The metric the trials log (``run.log(name, value)``) and the sweep optimizes.
+    primary_metric_goal : PrimaryMetricGoal or str
+        ``maximize`` or ``minimize`` (any case).
+    max_total_runs : int
+        Exactly this many trials run (fewer when a grid runs out).
+    max_concurrent_runs : int, optional
+        At most this many at once (default: all).
+    max_duration_minutes : float, default 10080
+        When reached, running trials are canceled and the sweep ends.
+    policy : EarlyTerminationPolicy, optional
+        Stops poor trials early (default: none).
+    run_config : ScriptRunConfig or CommandJob
+        What each trial runs: a script (v1) or a command line (v2 ``trial.command``).
+    resume_from : list of HyperDriveRun or sweep ids, optional
+        Earlier sweeps whose trials inform the sampler and the policy.
+    resume_child_runs : list of Run or trial ids, optional
+        Earlier trials to run again with the same hyperparameters and
+        ``--resume-from <their outputs folder>``; they count toward ``max_total_runs``.
+    name, display_name, description, tags : optional
+        The v2 job's descriptive keys; stored with the sweep and shown by the CLI.
+    executor : str, optional
+        Where trials run: ``"local"`` (default) or ``"dask://HOST:8786"`` (a Dask cluster; see
+        ``docs/cluster.md``). Stored with the sweep, so a resumed sweep runs there too.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from hypersweep import RandomParameterSampling, choice
+    >>> src = pathlib.Path(tempfile.mkdtemp()); _ = (src / "train.py").write_text("print(1)")
+    >>> config = HyperDriveConfig(
+    ...     run_config=ScriptRunConfig(source_directory=src, script="train.py"),
+    ...     hyperparameter_sampling=RandomParameterSampling({"bs": choice(16, 32)}, seed=0),
+    ...     primary_metric_name="accuracy", primary_metric_goal="maximize", max_total_runs=4)
+    >>> config.max_concurrent_runs
+    4
+    """
+
+    def __init__(
+        self,
+        hyperparameter_sampling: Sampler,
+        primary_metric_name: str,
+        primary_metric_goal: PrimaryMetricGoal | str,
+        max_total_runs: int,
+        max_concurrent_runs: int | None = None,
+        max_duration_minutes: float = 10080,
+        policy: EarlyTerminationPolicy | None = None,
+        run_config: ScriptRunConfig | CommandJob | None = None,
+        resume_from: Sequence[Any] | None = None,
+        resume_child_runs: Sequence[Any] | None = None,
+        *,
+        name: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        executor: str | None = None,
+    ) -> None:
+        from hypersweep.policies import EarlyTerminationPolicy, NoTerminationPolicy
+        from hypersweep.sampling import Sampler
+
+        if not isinstance(hyperparameter_sampling, Sampler):
+            raise ConfigError(
+                "hyperparameter_sampling: expected RandomParameterSampling, "
+                f"GridParameterSampling or another sampler (got {hyperparameter_sampling!r})"
+            )
+        if not isinstance(primary_metric_name, str) or not primary_metric_name.strip():
+            raise ConfigError(
+                f"primary_metric_name: expected a non-empty string (got {primary_metric_name!r})"
+            )
+        if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
+            raise ConfigError(f"policy: expected an early-termination policy (got {policy!r})")
+        if not isinstance(run_config, (ScriptRunConfig, CommandJob)):
+            raise ConfigError(
+                f"run_config: expected a ScriptRunConfig or CommandJob (got {run_config!r})"
+            )
+        if isinstance(run_config, CommandJob):
+            run_config.check_parameters(hyperparameter_sampling.space.names)
+        self.hyperparameter_sampling = hyperparameter_sampling
+        self.primary_metric_name = primary_metric_name.strip()
+        self.primary_metric_goal = PrimaryMetricGoal.parse(primary_metric_goal)
+        self.max_total_runs = int(_positive_int("max_total_runs", max_total_runs) or 0)
+        self.max_concurrent_runs = int(
+            _positive_int("max_concurrent_runs", max_concurrent_runs, allow_none=True)
+            or self.max_total_runs
+        )
+        self.max_duration_minutes = float(
+            _positive_number("max_duration_minutes", max_duration_minutes) or 0.0
+        )
+        self.policy = policy if policy is not None else NoTerminationPolicy()
+        self.run_config = run_config
+        self.resume_from = [_run_id("resume_from", r) for r in (resume_from or [])]
+        self.resume_child_runs = [
+            _run_id("resume_child_runs", r) for r in (resume_child_runs or [])
+        ]
+        if len(self.resume_child_runs) > self.max_total_runs:
+            raise ConfigError(
+                f"resume_child_runs: {len(self.resume_child_runs)} trials to re-run exceed "
+                f"max_total_runs={self.max_total_runs}"
+            )
+        self.metadata = _metadata(name, display_name, description, tags)
+        self.executor = _executor_uri(executor)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable form stored with the sweep, from which it can be resumed."""
+        sampler = self.hyperparameter_sampling
+        run = self.run_config
+        assert run is not None
+        return {
+            "version": 1,
+            "search_space": sampler.space.to_dict(),
+            "sampling_algorithm": sampler.to_dict(),
+            "early_termination": self.policy.to_dict(),
+            "objective": {
+                "primary_metric": self.primary_metric_name,
+                "goal": self.primary_metric_goal.value,
+            },
+            "limits": {
+                "max_total_trials": self.max_total_runs,
+                "max_concurrent_trials": self.max_concurrent_runs,
+                "timeout": self.max_duration_minutes * 60.0,
+                "trial_timeout": run.max_run_duration_seconds,
+            },
+            "trial": run.trial_dict() if isinstance(run, CommandJob) else {
+                "kind": "script",
+                "source_directory": str(run.source_directory),
+                "script": run.script,
+                "arguments": list(run.arguments),
+                "environment_variables": dict(run.environment_variables),
+            },
+            "resume_from": list(self.resume_from),
+            "resume_child_runs": list(self.resume_child_runs),
+            **self.metadata,
+            # Only when set: stored configs of local sweeps stay as they were.
+            **({"executor": self.executor} if self.executor is not None else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HyperDriveConfig:
+        """Rebuild a config from its stored form (`to_dict`); inverse of `to_dict`.
+
+        Examples
+        --------
+        >>> # again = HyperDriveConfig.from_dict(config.to_dict())
+        """
+        from hypersweep.policies import policy_from_dict
+        from hypersweep.sampling import sampler_from_dict
+        from hypersweep.space import SearchSpace
+
+        try:
+            limits = data["limits"]
+            trial = data["trial"]
+            run_config: ScriptRunConfig | CommandJob
+            if trial.get("kind", "script") == "command":
+                run_config = CommandJob(
+                    trial.get("command_as_written", trial["command"]), code=trial["code"],
+                    inputs=trial.get("declared_inputs", trial.get("inputs")),
+                    outputs=trial.get("declared_outputs"),
+                    environment_variables=trial.get("environment_variables"),
+                    max_run_duration_seconds=limits.get("trial_timeout"),
+                )
+            else:
+                run_config = ScriptRunConfig(
+                    trial["source_directory"], trial["script"], trial.get("arguments"),
+                    max_run_duration_seconds=limits.get("trial_timeout"),
+                    environment_variables=trial.get("environment_variables"),
+                )
+            space = SearchSpace.from_dict(data["search_space"])
+            timeout = limits.get("timeout")
+            return cls(
+                hyperparameter_sampling=sampler_from_dict(data["sampling_algorithm"], space),
+                primary_metric_name=data["objective"]["primary_metric"],
+                primary_metric_goal=data["objective"]["goal"],
+                max_total_runs=limits["max_total_trials"],
+                max_concurrent_runs=limits.get("max_concurrent_trials"),
+                max_duration_minutes=10080 if timeout is None else timeout / 60.0,
+                policy=policy_from_dict(data.get("early_termination")),
+                run_config=run_config,
+                resume_from=data.get("resume_from"),
+                resume_child_runs=data.get("resume_child_runs"),
+                **{k: data.get(k) for k in _METADATA_KEYS},
+                executor=data.get("executor"),
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str],
+                  overrides: Sequence[str] = ()) -> HyperDriveConfig:
+        """Load an Azure ML v2 ``type: sweep`` YAML file (see `hypersweep.config`).
+
+        Warnings (ignored Azure-only keys, unused parameters) are issued with `warnings.warn`.
+
+        Examples
+        --------
+        >>> # config = HyperDriveConfig.from_yaml("examples/sklearn_digits/sweep.yml")
+        """
+        from hypersweep.config import load_sweep
+
+        loaded = load_sweep(path, overrides)
+        for message in loaded.warnings:
+            warnings.warn(message, stacklevel=2)
+        return loaded.config
+
+    def to_yaml(self) -> str:
+        """This sweep as a v2 ``type: sweep`` YAML document (`from_yaml` reads it back).
+
+        A script trial becomes the command ``python <script> <arguments> --name
+        ${{search_space.name}} ...``.
+        """
+        from hypersweep.config import sweep_to_yaml
+
+        return sweep_to_yaml(self)
+
+
+_METADATA_KEYS = ("name", "display_name", "description", "tags")
+
+
+def _metadata(name: Any, display_name: Any, description: Any, tags: Any) -> dict[str, Any]:
+    """The v2 job's descriptive keys that are set (stored with the sweep, shown by the CLI)."""
+    out: dict[str, Any] = {}
+    for key, value in (("name", name), ("display_name", display_name),
+                       ("description", description)):
+        if value is not None:
+            if not isinstance(value, str):
+                raise ConfigError(f"{key}: expected a string (got {value!r})")
+            out[key] = value
+    if tags:
+        if not isinstance(tags, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+        ):
+            raise ConfigError(f"tags: expected a mapping of strings to strings (got {tags!r})")
+        out["tags"] = dict(tags)
+    return out
+
+
+def _executor_uri(uri: Any) -> str | None:
+    """Check an ``executor`` URI (``"local"`` or ``"dask://HOST:PORT"``) without connecting."""
+    if uri is None or uri == "local":
+        return uri
+    if not isinstance(uri, str):
+        raise ConfigError(f"executor: expected 'local' or 'dask://HOST:PORT' (got {uri!r})")
+    from hypersweep.execution.factory import parse_dask_uri
+
+    try:
+        parse_dask_uri(uri)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return uri
+
+
+def _run_id(key: str, run: Any) -> str:
+    """Accept a run object (anything with ``.id``) or its id string."""
+    run_id = getattr(run, "id", run)
+    if not isinstance(run_id, str) or not run_id.startswith("HD_"):
+        raise ConfigError(f"{key}: expected a sweep or trial run or its 'HD_…' id (got {run!r})")
+    return run_id

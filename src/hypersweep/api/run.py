@@ -1,0 +1,167 @@
+"""`Run`: one trial (child run) of a sweep, as the results API shows it.
+
+``Run.get_context()`` is the other face of the same name: inside a training script it returns
+the run to log to (or an offline run outside a sweep). It is kept import-light — nothing here
+imports the store until a result is asked for — because every trial imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hypersweep.api.workspace import Workspace
+    from hypersweep.store import MetricPoint, TrialRecord
+    from hypersweep.tracking import OfflineRun, TrialRun
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """Azure's timestamp form: ``2024-01-31T12:00:00.123456Z``."""
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def metrics_dict(points: Iterable[MetricPoint]) -> dict[str, Any]:
+    """Azure's ``get_metrics()`` form: a value logged once is a scalar, more often a list;
+    ``log_list`` gives a list; ``log_row`` gives ``{column: [values]}``."""
+    grouped: dict[str, list[MetricPoint]] = {}
+    for point in points:
+        grouped.setdefault(point.name, []).append(point)
+    result: dict[str, Any] = {}
+    for name, series in grouped.items():
+        values = [_point_value(p) for p in series]
+        if series[0].kind == "row":
+            table: dict[str, list[Any]] = {}
+            for row in values:
+                for column, cell in (row or {}).items():
+                    table.setdefault(column, []).append(cell)
+            result[name] = table
+        elif series[0].kind == "list" or len(values) > 1:
+            result[name] = values
+        else:
+            result[name] = values[0]
+    return result
+
+
+def _point_value(point: MetricPoint) -> Any:
+    if point.value is not None:
+        number = point.value
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return None if point.text is None else json.loads(point.text)
+
+
+class Run:
+    """A trial of a sweep: its hyperparameters, status, metrics, log and outputs.
+
+    You get these from a `HyperDriveRun` (``get_children()``,
+    ``get_best_run_by_primary_metric()``); inside a training script, use
+    ``Run.get_context()`` instead.
+
+    Examples
+    --------
+    >>> run = Run.get_context()          # outside a sweep: an offline run
+    >>> run.log("accuracy", 0.9)         # doctest: +ELLIPSIS
+    ...
+    """
+
+    def __init__(self, workspace: Workspace, run_id: str) -> None:
+        self.workspace = workspace
+        self.id = run_id
+
+    @staticmethod
+    def get_context() -> TrialRun | OfflineRun:
+        """The run of the current trial, or an offline run that prints what it is given."""
+        from hypersweep.tracking import get_context
+
+        return get_context()
+
+    # ---------------------------------------------------------------- records
+    def _record(self) -> TrialRecord:
+        return self.workspace.store.get_trial(self.id)
+
+    @property
+    def parent_id(self) -> str:
+        """Id of the sweep this trial belongs to."""
+        return self._record().sweep_id
+
+    def get_status(self) -> str:
+        """``Queued``, ``Running``, ``Completed``, ``Failed`` or ``Canceled``."""
+        return str(self._record().status.value)
+
+    def get_hyperparameters(self) -> dict[str, Any]:
+        """The trial's hyperparameters, dotted names for nested ones."""
+        return dict(self._record().params)
+
+    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+        """Everything the trial logged, in Azure's form (see `metrics_dict`)."""
+        return metrics_dict(self.workspace.store.get_metrics(self.id, name))
+
+    def get_tags(self) -> dict[str, str]:
+        """Tags the trial set with ``run.tag``."""
+        return self.workspace.store.get_tags(self.id)
+
+    def get_details(self) -> dict[str, Any]:
+        """Azure's details mapping: ids, status, times, the definition and any error."""
+        record = self._record()
+        details: dict[str, Any] = {
+            "runId": record.id,
+            "parentRunId": record.sweep_id,
+            "status": record.status.value,
+            "startTimeUtc": iso_utc(record.start_time),
+            "endTimeUtc": iso_utc(record.end_time),
+            "properties": {"hyperparameters": dict(record.params), "index": record.index},
+            "runDefinition": {"arguments": list(record.arguments)},
+            "logFiles": {"stdout": str(self.log_path), "stderr": str(self.stderr_path)},
+        }
+        if record.exit_code is not None:
+            details["exitCode"] = record.exit_code
+        if record.termination_reason:
+            details["terminationReason"] = record.termination_reason
+        if record.termination_detail:
+            details["terminationDetail"] = dict(record.termination_detail)
+        if record.error:
+            details["error"] = record.error
+        if record.resumed_from:
+            details["properties"]["resumed_from"] = record.resumed_from
+        return details
+
+    # ---------------------------------------------------------------- files
+    @property
+    def log_path(self) -> Path:
+        """The trial's captured standard output."""
+        return self.workspace.trial_dir(self.id) / "stdout.log"
+
+    @property
+    def stderr_path(self) -> Path:
+        """The trial's captured standard error."""
+        return self.workspace.trial_dir(self.id) / "stderr.log"
+
+    @property
+    def outputs_path(self) -> Path:
+        """The trial's ``./outputs`` folder."""
+        return self.workspace.trial_dir(self.id) / "work" / "outputs"
+
+    def get_file_names(self) -> list[str]:
+        """Files the trial wrote under ``outputs/``, relative to its working folder."""
+        root = self.outputs_path.parent
+        return sorted(str(p.relative_to(root)) for p in self.outputs_path.rglob("*") if p.is_file())
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: parameters, status and metric curves (needs plotly)."""
+        from hypersweep.viz.report import repr_run
+
+        return repr_run(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)

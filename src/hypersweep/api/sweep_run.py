@@ -1,0 +1,360 @@
+"""`HyperDriveRun`: a sweep as the user holds it — status, waiting, cancel, resume, results."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from hypersweep.api.run import Run, iso_utc, metrics_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hypersweep.api.workspace import Experiment
+    from hypersweep.controller import SweepController
+    from hypersweep.policies import ReplayReport
+    from hypersweep.store import SweepRecord
+
+#: Controllers driving sweeps in this process, by sweep id.
+_DRIVERS: dict[str, tuple[threading.Thread, SweepController]] = {}
+_DRIVERS_LOCK = threading.Lock()
+
+
+class HyperDriveRun:
+    """One sweep: its trials, their results, and the controls to wait, cancel or resume.
+
+    `Experiment.submit` returns one; ``HyperDriveRun(experiment, run_id)`` reopens a stored
+    sweep (e.g. from another process, or to ``resume()`` one whose controller was killed).
+
+    Examples
+    --------
+    >>> # run = Experiment(Workspace(), "digits").submit(config)
+    >>> # run.wait_for_completion(show_output=True)
+    >>> # best = run.get_best_run_by_primary_metric()
+    """
+
+    def __init__(self, experiment: Experiment, run_id: str) -> None:
+        self.experiment = experiment
+        self.id = run_id
+        experiment.workspace.store.get_sweep(run_id)  # KeyError names an unknown id
+
+    # ---------------------------------------------------------------- records
+    @property
+    def _store(self) -> Any:
+        return self.experiment.workspace.store
+
+    @functools.cached_property
+    def _config(self) -> dict[str, Any]:
+        """The sweep's stored config: written once at submit, so read once."""
+        return dict(self._sweep().config)
+
+    def _sweep(self) -> SweepRecord:
+        return self._store.get_sweep(self.id)
+
+    @property
+    def primary_metric_name(self) -> str:
+        return str(self._config["objective"]["primary_metric"])
+
+    @property
+    def _maximize(self) -> bool:
+        return str(self._config["objective"]["goal"]).lower() == "maximize"
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """Sweep properties; ``best_child_run_id`` once the sweep has ended (v2 name)."""
+        return dict(self._sweep().properties)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Loud messages the controller raised (e.g. a primary metric no trial logs)."""
+        return list(self._sweep().warnings)
+
+    def get_status(self) -> str:
+        """``Queued``, ``Running``, ``CancelRequested``, ``Completed``, ``Failed``, ``Canceled``."""
+        return str(self._sweep().status.value)
+
+    def get_details(self) -> dict[str, Any]:
+        """Azure's details mapping for the sweep."""
+        sweep = self._sweep()
+        details: dict[str, Any] = {
+            "runId": sweep.id,
+            "experiment": sweep.experiment,
+            "status": sweep.status.value,
+            "startTimeUtc": iso_utc(sweep.start_time),
+            "endTimeUtc": iso_utc(sweep.end_time),
+            "properties": dict(sweep.properties),
+            "runDefinition": sweep.config,
+            "warnings": list(sweep.warnings),
+        }
+        if sweep.error:
+            details["error"] = sweep.error
+        return details
+
+    # ---------------------------------------------------------------- children
+    def get_children(self) -> list[Run]:
+        """Every trial of the sweep, in the order they were created."""
+        workspace = self.experiment.workspace
+        return [Run(workspace, t.id) for t in self._store.list_trials(self.id)]
+
+    def _best_values(self) -> dict[str, float]:
+        values = self._store.best_values([self.id], self.primary_metric_name, self._maximize)
+        return {k: v for k, v in values.items() if not math.isnan(v)}
+
+    def get_children_sorted_by_primary_metric(
+        self, top: int = 0, reverse: bool = False, discard_no_metric: bool = False
+    ) -> list[dict[str, Any]]:
+        """Trials best first: ``{"run_id", "hyperparameters", "best_primary_metric", "status"}``.
+
+        Trials that never logged the primary metric come last (or are dropped with
+        ``discard_no_metric``); ``reverse`` puts the worst scored trial first; ``top`` keeps
+        that many (0: all).
+        """
+        best = self._best_values()
+        rows = [
+            {"run_id": t.id, "hyperparameters": dict(t.params),
+             "best_primary_metric": best.get(t.id), "status": t.status.value}
+            for t in self._store.list_trials(self.id)
+        ]
+        scored = [r for r in rows if r["best_primary_metric"] is not None]
+        scored.sort(key=lambda r: r["best_primary_metric"], reverse=self._maximize != reverse)
+        unscored = [] if discard_no_metric else [
+            r for r in rows if r["best_primary_metric"] is None]
+        ordered = scored + unscored
+        return ordered[:top] if top > 0 else ordered
+
+    def get_best_run_by_primary_metric(
+        self, include_failed: bool = True, include_canceled: bool = True
+    ) -> Run | None:
+        """The trial with the best primary metric, or None when no trial logged it."""
+        excluded = set()
+        if not include_failed:
+            excluded.add("Failed")
+        if not include_canceled:
+            excluded.add("Canceled")
+        for row in self.get_children_sorted_by_primary_metric(discard_no_metric=True):
+            if row["status"] not in excluded:
+                return Run(self.experiment.workspace, row["run_id"])
+        return None
+
+    def get_hyperparameters(self) -> dict[str, dict[str, Any]]:
+        """``{trial_id: hyperparameters}``."""
+        return {t.id: dict(t.params) for t in self._store.list_trials(self.id)}
+
+    def get_metrics(self) -> dict[str, dict[str, Any]]:
+        """``{trial_id: {metric: value or list}}``."""
+        return {
+            t.id: metrics_dict(self._store.get_metrics(t.id))
+            for t in self._store.list_trials(self.id)
+        }
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per trial: id, status, hyperparameters, best primary metric, duration (s)."""
+        import pandas as pd
+
+        best = self._best_values()
+        rows = []
+        for t in self._store.list_trials(self.id):
+            duration = None
+            if t.start_time is not None and t.end_time is not None:
+                duration = (t.end_time - t.start_time).total_seconds()
+            rows.append({
+                "run_id": t.id, "status": t.status.value, **t.params,
+                "best_primary_metric": best.get(t.id), "duration_s": duration,
+                "termination_reason": t.termination_reason,
+            })
+        frame = pd.DataFrame(rows)
+        frame.attrs["primary_metric"] = self.primary_metric_name
+        return frame
+
+    def replay(self, policy: Any, workers: int | None = None) -> ReplayReport:
+        """Re-simulate this sweep's recorded learning curves under another policy.
+
+        Reports are replayed in the order the trials logged them. The report says which trials
+        the policy would have stopped and at which interval, the compute it would have saved,
+        and whether the best trial would have survived.
+
+        Parameters
+        ----------
+        policy : EarlyTerminationPolicy, mapping or str
+            A policy object or its v2 ``early_termination`` form
+            (``{"type": "bandit", "slack_factor": 0.1}``).
+        workers : int, optional
+            Replay as if this many trials ran at once (default: in recorded time order).
+
+        Examples
+        --------
+        >>> # run.replay({"type": "median_stopping", "delay_evaluation": 5}).saved
+        """
+        from hypersweep.policies import policy_from_dict, replay
+
+        store = self._store
+        metric = self.primary_metric_name
+        curves: dict[str, list[tuple[float, float]]] = {}
+        for trial in store.list_trials(self.id):
+            points = store.get_metrics(trial.id, metric)
+            curves[trial.id] = [
+                (p.time.timestamp(), p.value) for p in points
+                if p.value is not None and not math.isnan(p.value)
+            ]
+        return replay({k: v for k, v in curves.items() if v}, policy_from_dict(policy),
+                      maximize=self._maximize, metric=metric, workers=workers)
+
+    # ---------------------------------------------------------------- control
+    def cancel(self) -> None:
+        """Cancel the sweep: running trials are stopped and marked ``Canceled``.
+
+        Works from any process: the request is recorded and the controller acts on it.
+        """
+        from hypersweep.store import Status
+
+        sweep = self._sweep()
+        if sweep.status.is_terminal:
+            return
+        self._store.update_sweep(self.id, status=Status.CANCEL_REQUESTED)
+
+    def wait_for_completion(
+        self, show_output: bool = False, wait_post_processing: bool = False,
+        raise_on_error: bool = True, poll_interval: float = 0.25,
+    ) -> dict[str, Any]:
+        """Block until the sweep ends; return its details.
+
+        With ``show_output`` a live view shows the trials and the best so far. If the
+        controller driving the sweep died (its process was killed), this raises instead of
+        waiting forever: call `resume` to continue.
+        """
+        from hypersweep.api.progress import SweepProgress
+
+        progress = SweepProgress(self) if show_output else None
+        try:
+            while True:
+                ended = self._sweep().status.is_terminal
+                if progress is not None:
+                    progress.update()
+                if ended:
+                    break
+                self._raise_if_orphaned()
+                time.sleep(poll_interval)
+        finally:
+            if progress is not None:
+                progress.close()
+        details = self.get_details()
+        if raise_on_error and details["status"] == "Failed":
+            raise RuntimeError(f"sweep {self.id} failed: {details.get('error')}")
+        return details
+
+    def _raise_if_orphaned(self) -> None:
+        """Raise when no controller drives this unfinished sweep any more."""
+        with _DRIVERS_LOCK:
+            driver = _DRIVERS.get(self.id)
+        if driver is not None and driver[0].is_alive():
+            return
+        sweep = self._sweep()  # read after the liveness check: a controller may just have ended
+        if sweep.status.is_terminal:
+            return
+        if driver is not None:
+            raise RuntimeError(
+                f"the controller of sweep {self.id} stopped before the sweep ended; "
+                "see run.warnings, then call run.resume()"
+            )
+        if sweep.controller is None and sweep.status.value == "Queued":
+            return
+        if not _controller_alive(sweep):
+            raise RuntimeError(
+                f"no controller is driving sweep {self.id} (its process ended); "
+                "call run.resume() to continue it"
+            )
+
+    def resume(self) -> HyperDriveRun:
+        """Continue a sweep whose controller stopped (crashed, killed, or its process ended).
+
+        Trials still running are adopted, trials that ended meanwhile are recorded with
+        their exit status, and the sweep goes on to its limits. Nothing runs twice.
+        """
+        sweep = self._sweep()
+        if sweep.config.get("trial", {}).get("kind") == "function":  # no script to launch
+            raise RuntimeError(
+                f"sweep {self.id} runs a Python function; resume it where the function lives: "
+                f"hypersweep.tune(objective, resume={self.id!r}, workspace=...)"
+            )
+        if sweep.status.is_terminal:
+            return self
+        with _DRIVERS_LOCK:
+            driver = _DRIVERS.get(self.id)
+            if driver is not None and driver[0].is_alive():
+                return self
+        if _controller_alive(sweep):
+            raise RuntimeError(
+                f"sweep {self.id} is driven by a live controller ({sweep.controller})"
+            )
+        self._start_controller(stale_after=0.0)
+        return self
+
+    def _start_controller(self, stale_after: float | None = None) -> None:
+        from hypersweep.controller import SweepController
+        from hypersweep.execution import executor_from_uri
+
+        workspace = self.experiment.workspace
+        # The stored config names where trials run ("local" unless a dask:// URI was given).
+        executor = executor_from_uri(self._config.get("executor"))
+        controller = SweepController(workspace.store, executor, self.id, workspace.path)
+        if stale_after is not None and not workspace.store.claim_sweep(
+            self.id, controller.owner, stale_after
+        ):
+            executor.shutdown(stop_trials=False)
+            raise RuntimeError(f"sweep {self.id} is driven by another controller")
+        # Not a daemon: a script that submits and returns still finishes its sweep.
+        thread = threading.Thread(
+            target=_drive, args=(controller,), name=f"hypersweep-{self.id}", daemon=False
+        )
+        with _DRIVERS_LOCK:
+            _DRIVERS[self.id] = (thread, controller)
+        thread.start()
+
+    def __repr__(self) -> str:
+        return f"HyperDriveRun(id={self.id!r}, experiment={self.experiment.name!r})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a table of the best trials and the main charts (needs plotly)."""
+        from hypersweep.viz.report import repr_sweep
+
+        return repr_sweep(self)
+
+
+def _drive(controller: SweepController) -> None:
+    try:
+        controller.run()
+    finally:
+        controller.executor.shutdown(stop_trials=False)
+
+
+def _controller_alive(sweep: SweepRecord) -> bool:
+    """Whether the controller recorded as driving the sweep still runs.
+
+    On this host the owner's pid answers at once; elsewhere its heartbeat must be fresh.
+    """
+    if not sweep.controller:
+        return False
+    host, _, rest = sweep.controller.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host == socket.gethostname() and pid_text.isdigit():
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        if int(pid_text) == os.getpid():
+            with _DRIVERS_LOCK:
+                driver = _DRIVERS.get(sweep.id)
+            return driver is not None and driver[0].is_alive()
+        return True
+    if sweep.heartbeat_time is None:
+        return False
+    from hypersweep.controller.loop import SweepController, utcnow
+
+    return (utcnow() - sweep.heartbeat_time).total_seconds() < SweepController.stale_after

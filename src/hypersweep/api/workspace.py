@@ -1,0 +1,157 @@
+"""`Workspace` (where records live) and `Experiment` (a named group of sweeps)."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypersweep.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hypersweep.api.config import HyperDriveConfig
+    from hypersweep.api.sweep_run import HyperDriveRun
+    from hypersweep.store import Store
+
+_EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+
+
+class Workspace:
+    """A folder for trial files plus a record store.
+
+    Parameters
+    ----------
+    path : str or path, default ".hypersweep"
+        Folder for trial files (``runs/<trial-id>/``) and source snapshots; created on use.
+    store : str, optional
+        Database URL of the record store, e.g. ``postgresql://user@host/db``, or
+        ``memory://`` for records kept in this process only (fastest; gone when it ends).
+        Default: SQLite at ``<path>/hypersweep.db``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ws = Workspace(tempfile.mkdtemp())
+    >>> ws.store_url.startswith("sqlite:///")
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ".hypersweep", store: str | None = None):
+        self.path = Path(path).expanduser().resolve()
+        if store is not None and (not isinstance(store, str) or "://" not in store):
+            raise ConfigError(
+                f"store: expected a database URL such as sqlite:///x.db (got {store!r})"
+            )
+        self.store_url = store or f"sqlite:///{self.path / 'hypersweep.db'}"
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None, **_: Any) -> Workspace:
+        """The default workspace (Azure notebooks call this; there is no config file to read)."""
+        return cls(path or ".hypersweep")
+
+    @property
+    def store(self) -> Store:
+        """The record store, opened (and migrated) on first use."""
+        with self._lock:
+            if self._store is None:
+                from hypersweep.store import MEMORY_URL, open_store
+
+                if self.store_url != MEMORY_URL:  # memory records need no folder
+                    self.path.mkdir(parents=True, exist_ok=True)
+                self._store = open_store(self.store_url)
+            return self._store
+
+    def trial_dir(self, trial_id: str) -> Path:
+        """Folder of one trial: its logs, journal and working copy (``work/outputs``)."""
+        return self.path / "runs" / trial_id
+
+    def snapshot_dir(self, sweep_id: str) -> Path:
+        """The copy of the source directory a sweep's trials run from."""
+        return self.path / "snapshots" / sweep_id
+
+    def experiments(self) -> list[Experiment]:
+        """Every experiment with at least one sweep in this workspace."""
+        return [Experiment(self, name) for name in self.store.list_experiments()]
+
+    def __repr__(self) -> str:
+        return f"Workspace(path={str(self.path)!r}, store={self.store_url!r})"
+
+
+class Experiment:
+    """A named group of sweeps in a workspace.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> Experiment(Workspace(tempfile.mkdtemp()), "digits").name
+    'digits'
+    """
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        if not isinstance(workspace, Workspace):
+            raise ConfigError(f"workspace: expected a Workspace (got {workspace!r})")
+        if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
+            raise ConfigError(
+                f"name: experiment names are 1-255 letters, digits, '_', '-' or '.', "
+                f"starting with a letter or digit (got {name!r})"
+            )
+        self.workspace = workspace
+        self.name = name
+
+    def submit(self, config: HyperDriveConfig, *, start: bool = True) -> HyperDriveRun:
+        """Start a sweep and return its run at once; the sweep runs in a background thread.
+
+        Everything is checked before anything starts: a bad config raises `ConfigError`.
+        With ``start=False`` the sweep is recorded ``Queued`` and left for another process to
+        drive (``HyperDriveRun.resume()``); ``hypersweep run --detach`` does that.
+        """
+        from hypersweep.api.config import HyperDriveConfig
+        from hypersweep.api.sweep_run import HyperDriveRun
+        from hypersweep.controller.loop import utcnow
+        from hypersweep.execution import snapshot_source
+        from hypersweep.store import Status, SweepRecord
+
+        if not isinstance(config, HyperDriveConfig):
+            raise ConfigError(f"config: expected a HyperDriveConfig (got {config!r})")
+        store = self.workspace.store
+        self._check_warm_start(config)
+        sweep_id = f"HD_{uuid.uuid4()}"
+        assert config.run_config is not None
+        snapshot_source(config.run_config.source_directory, self.workspace.snapshot_dir(sweep_id))
+        store.create_sweep(SweepRecord(
+            id=sweep_id, experiment=self.name, status=Status.QUEUED,
+            config=config.to_dict(), created_time=utcnow(),
+        ))
+        run = HyperDriveRun(self, sweep_id)
+        if start:
+            run._start_controller()
+        return run
+
+    def _check_warm_start(self, config: HyperDriveConfig) -> None:
+        store = self.workspace.store
+        for sweep_id in config.resume_from:
+            try:
+                store.get_sweep(sweep_id)
+            except KeyError:
+                raise ConfigError(f"resume_from: no sweep {sweep_id!r} in this workspace") from None
+        for trial_id in config.resume_child_runs:
+            try:
+                store.get_trial(trial_id)
+            except KeyError:
+                raise ConfigError(
+                    f"resume_child_runs: no trial {trial_id!r} in this workspace"
+                ) from None
+
+    def get_runs(self) -> list[HyperDriveRun]:
+        """This experiment's sweeps, newest first."""
+        from hypersweep.api.sweep_run import HyperDriveRun
+
+        return [HyperDriveRun(self, s.id) for s in self.workspace.store.list_sweeps(self.name)]
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r}, workspace={self.workspace!r})"

@@ -1,0 +1,102 @@
+"""What the commands print: summaries of sweeps and trials, as text or JSON-ready dicts.
+
+Examples
+--------
+>>> fmt_value(0.123456789), fmt_value(3)
+('0.123457', '3')
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from datetime import datetime
+from typing import Any
+
+import click
+
+
+def fmt_value(value: Any) -> str:
+    """A compact text form of a parameter or metric value."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else str(value)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def reproduce_command(
+    config: dict[str, Any], arguments: list[str], params: dict[str, Any] | None = None
+) -> str:
+    """The shell line that runs one trial again by hand, from the trial's recorded arguments.
+
+    Examples
+    --------
+    >>> reproduce_command({"trial": {"kind": "script", "source_directory": "/src",
+    ...                              "script": "train.py"}}, ["--lr", "0.1"])
+    'cd /src && python train.py --lr 0.1'
+    """
+    trial = config["trial"]
+    if trial.get("kind") == "function":  # a Python objective: there is no command line
+        name = trial.get("function") or "objective"
+        return f"{name}({json.dumps(params or {}, sort_keys=True)}, run)"
+    if trial.get("kind") == "command":
+        return f"cd {shlex.quote(trial['code'])} && {arguments[0] if arguments else ''}"
+    line = shlex.join(["python", trial["script"], *arguments])
+    return f"cd {shlex.quote(trial['source_directory'])} && {line}"
+
+
+def trial_summary(run: Any, record: Any, best: float | None) -> dict[str, Any]:
+    """One trial as JSON-ready data (``run`` is its `HyperDriveRun`)."""
+    return {
+        "run_id": record.id,
+        "index": record.index,
+        "status": record.status.value,
+        "best_primary_metric": best,
+        "hyperparameters": dict(record.params),
+        "exit_code": record.exit_code,
+        "termination_reason": record.termination_reason,
+        "termination_detail": record.termination_detail,
+        "error": record.error,
+        "start_time": iso(record.start_time),
+        "end_time": iso(record.end_time),
+    }
+
+
+def best_summary(run: Any) -> dict[str, Any] | None:
+    """The best trial of a sweep with its command line, or None when none logged the metric."""
+    rows = run.get_children_sorted_by_primary_metric(discard_no_metric=True)
+    if not rows:
+        return None
+    row = rows[0]
+    store = run.experiment.workspace.store
+    sweep = store.get_sweep(run.id)
+    record = store.get_trial(row["run_id"])
+    return {
+        "sweep_id": run.id,
+        "run_id": row["run_id"],
+        "status": row["status"],
+        "primary_metric": sweep.config["objective"]["primary_metric"],
+        "goal": sweep.config["objective"]["goal"],
+        "best_primary_metric": row["best_primary_metric"],
+        "hyperparameters": row["hyperparameters"],
+        "command": reproduce_command(sweep.config, list(record.arguments), dict(record.params)),
+    }
+
+
+def echo_best(best: dict[str, Any] | None) -> None:
+    if best is None:
+        click.echo("no trial logged the primary metric yet")
+        return
+    click.echo(f"best trial {best['run_id']} ({best['status']}): "
+               f"{best['primary_metric']} = {fmt_value(best['best_primary_metric'])} "
+               f"({best['goal']})")
+    params = ", ".join(f"{k}={fmt_value(v)}" for k, v in best["hyperparameters"].items())
+    click.echo(f"  params:    {params}")
+    click.echo(f"  reproduce: {best['command']}")

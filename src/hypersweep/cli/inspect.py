@@ -1,0 +1,195 @@
+"""Read commands: ``ls``, ``show``, ``best`` and ``export`` (each with ``--json``).
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(cli, ["ls", "--help"]).exit_code
+0
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from hypersweep.cli._format import (
+    best_summary,
+    echo_best,
+    echo_json,
+    fmt_value,
+    iso,
+    trial_summary,
+)
+from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _print(table: Table) -> None:
+    Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+@cli.command("ls")
+@click.option("--experiment", "-e", help="Only this experiment's sweeps.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@workspace_options
+def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
+    """List sweeps, newest first: id, experiment, status, trials, best, created."""
+    rows: list[dict[str, Any]] = []
+    if workspace.exists():
+        store = workspace.open().store
+        for sweep in store.list_sweeps(experiment):
+            objective = sweep.config.get("objective", {})
+            rows.append({
+                "sweep_id": sweep.id, "experiment": sweep.experiment,
+                "status": sweep.status.value,
+                "display_name": sweep.config.get("display_name"),
+                "trials": len(store.list_trials(sweep.id)),
+                "primary_metric": objective.get("primary_metric"),
+                "best": _best_value(store, sweep),
+                "created": iso(sweep.created_time),
+            })
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no sweeps")
+        return
+    table = _table("id", "experiment", "status", "trials", "best", "created")
+    for r in rows:
+        best = "" if r["best"] is None else f"{r['primary_metric']}={fmt_value(r['best'])}"
+        table.add_row(r["sweep_id"], r["experiment"], r["status"], str(r["trials"]), best,
+                      r["created"][:19].replace("T", " "))
+    _print(table)
+
+
+def _best_value(store: Any, sweep: Any) -> float | None:
+    best = sweep.properties.get("best_primary_metric")
+    if best is not None:
+        return float(best)
+    objective = sweep.config.get("objective", {})
+    values = store.best_values([sweep.id], objective.get("primary_metric", ""),
+                               str(objective.get("goal", "")).lower() == "maximize")
+    finite = [v for v in values.values() if not math.isnan(v)]
+    if not finite:
+        return None
+    return max(finite) if str(objective.get("goal")).lower() == "maximize" else min(finite)
+
+
+@cli.command()
+@click.argument("sweep_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@workspace_options
+def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
+    """Show a sweep and its trials, best first, with each trial's termination reason."""
+    ws = workspace.open()
+    run = open_sweep(ws, sweep_id)
+    store = ws.store
+    sweep = store.get_sweep(sweep_id)
+    ordered = run.get_children_sorted_by_primary_metric()
+    records = {t.id: t for t in store.list_trials(sweep_id)}
+    trials = [trial_summary(run, records[r["run_id"]], r["best_primary_metric"])
+              for r in ordered]
+    config = sweep.config
+    data = {
+        "sweep_id": sweep.id, "experiment": sweep.experiment, "status": sweep.status.value,
+        **{k: config[k] for k in ("name", "display_name", "description", "tags") if k in config},
+        "created": iso(sweep.created_time), "start_time": iso(sweep.start_time),
+        "end_time": iso(sweep.end_time),
+        "objective": config["objective"], "limits": config["limits"],
+        "best_child_run_id": sweep.properties.get("best_child_run_id"),
+        "error": sweep.error, "warnings": list(sweep.warnings), "trials": trials,
+    }
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"sweep {sweep.id}  {sweep.status.value}  experiment {sweep.experiment}")
+    for key in ("display_name", "description"):
+        if key in data:
+            click.echo(f"  {key}: {data[key]}")
+    if "tags" in data:
+        click.echo("  tags: " + ", ".join(f"{k}={v}" for k, v in data["tags"].items()))
+    objective = config["objective"]
+    click.echo(f"  objective: {objective['goal']} {objective['primary_metric']}")
+    click.echo(f"  created {data['created']}  started {data['start_time']}  "
+               f"ended {data['end_time']}")
+    if sweep.error:
+        click.echo(f"  error: {sweep.error}")
+    for warning in sweep.warnings:
+        click.echo(f"  warning: {warning}")
+    names = list(dict.fromkeys(k for t in trials for k in t["hyperparameters"]))
+    table = _table("trial", "status", objective["primary_metric"], *names, "reason")
+    for t in trials:
+        reason = t["termination_reason"] or ""
+        evidence = (t["termination_detail"] or {}).get("explanation")
+        if evidence:  # e.g. "accuracy 0.61 < best 0.8 / (1 + 0.2) = 0.667 at interval 5 ..."
+            reason = f"{reason}: {evidence}"
+        if t["error"]:
+            reason = f"{reason}: {t['error']}" if reason else t["error"]
+        table.add_row(t["run_id"], t["status"], fmt_value(t["best_primary_metric"]),
+                      *[fmt_value(t["hyperparameters"].get(n)) for n in names],
+                      reason.splitlines()[0] if reason else "")
+    _print(table)
+
+
+@cli.command()
+@click.argument("sweep_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@workspace_options
+def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
+    """Print the best trial of a sweep and the command line that reproduces it."""
+    run = open_sweep(workspace.open(), sweep_id)
+    summary = best_summary(run)
+    if as_json:
+        echo_json(summary)
+    else:
+        echo_best(summary)
+    if summary is None:
+        raise CliError(f"no trial of sweep {sweep_id} logged the primary metric")
+
+
+@cli.command()
+@click.argument("sweep_id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
+              show_default=True, help="File format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write "
+              "[default: standard output; required for parquet].")
+@workspace_options
+def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef) -> None:
+    """Export a sweep's trials (one row each: id, status, parameters, best metric, ...)."""
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise CliError("parquet export needs pyarrow: "
+                           "pip install 'hypersweep[parquet]'") from None
+        if output is None:
+            raise CliError("parquet export needs -o FILE")
+    frame = open_sweep(workspace.open(), sweep_id).to_dataframe()
+    if fmt == "parquet":
+        frame.to_parquet(output, index=False)
+    elif fmt == "json":
+        text = frame.to_json(orient="records", indent=2)
+        _write(text, output)
+    else:
+        _write(frame.to_csv(index=False), output)
+    if output is not None:
+        click.echo(f"wrote {len(frame)} trials to {output}", err=True)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        Path(output).write_text(text, encoding="utf-8")

@@ -1,0 +1,126 @@
+"""The ``hypersweep`` command group: shared options, workspace opening, one-line errors.
+
+User mistakes (a bad sweep file, an unknown id, a sweep already driven elsewhere) end with
+``error: <one line>`` on stderr and exit status 1, never a traceback.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(cli, ["show", "--help"]).exit_code
+0
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from hypersweep.errors import ConfigError, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A user-facing failure: printed as ``error: <message>``, exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, StoreError) as err:
+            raise CliError(str(err).splitlines()[0] if str(err) else repr(err)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hypersweep")
+def cli() -> None:
+    """Hyperparameter sweeps with Azure ML sweep-job semantics, on this machine.
+
+    Records live in .hypersweep/ in the current folder unless --workspace/--store (or
+    HYPERSWEEP_WORKSPACE / HYPERSWEEP_STORE) say otherwise.
+    """
+
+
+def workspace_options(func: F) -> F:
+    """Add ``--workspace`` and ``--store`` (and their environment variables) to a command."""
+
+    @click.option("--workspace", "workspace_dir", envvar="HYPERSWEEP_WORKSPACE",
+                  metavar="DIR", help="Workspace folder [default: ./.hypersweep].")
+    @click.option("--store", "store_url", envvar="HYPERSWEEP_STORE", metavar="URI",
+                  help="Record store URL, e.g. postgresql://user@host/db "
+                       "[default: SQLite in the workspace].")
+    @functools.wraps(func)
+    def wrapper(*args: Any, workspace_dir: str | None, store_url: str | None,
+                **kwargs: Any) -> Any:
+        return func(*args, workspace=WorkspaceRef(workspace_dir, store_url), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class WorkspaceRef:
+    """Where the records are; opened only when a command needs them."""
+
+    def __init__(self, path: str | None, store: str | None) -> None:
+        self.path = Path(path or ".hypersweep")
+        self.store = store or None
+
+    def exists(self) -> bool:
+        return self.store is not None or (self.path / "hypersweep.db").is_file()
+
+    def open(self, create: bool = False) -> Any:
+        """The `Workspace`; a read command in a folder without one is an error."""
+        from hypersweep.api.workspace import Workspace
+
+        if not create and not self.exists():
+            raise CliError(f"no hypersweep workspace at {os.fspath(self.path)} "
+                           "(run a sweep first, or pass --workspace DIR)")
+        return Workspace(self.path, store=self.store)
+
+
+def open_sweep(workspace: Any, sweep_id: str) -> Any:
+    """The `HyperDriveRun` of ``sweep_id``, whichever experiment it belongs to."""
+    from hypersweep.api.sweep_run import HyperDriveRun
+    from hypersweep.api.workspace import Experiment
+
+    store = workspace.store
+    try:
+        record = store.get_sweep(sweep_id)
+    except KeyError:
+        try:
+            trial = store.get_trial(sweep_id)
+        except KeyError:
+            raise CliError(f"no sweep {sweep_id!r} in this workspace") from None
+        raise CliError(f"{sweep_id!r} is a trial; its sweep is {trial.sweep_id!r}") from None
+    return HyperDriveRun(Experiment(workspace, record.experiment), sweep_id)
+
+
+def open_trial(workspace: Any, trial_id: str) -> Any:
+    """The `Run` of trial ``trial_id``."""
+    from hypersweep.api.run import Run
+
+    try:
+        workspace.store.get_trial(trial_id)
+    except KeyError:
+        try:
+            workspace.store.get_sweep(trial_id)
+        except KeyError:
+            raise CliError(f"no trial {trial_id!r} in this workspace") from None
+        raise CliError(f"{trial_id!r} is a sweep; pass one of its trials, "
+                       f"e.g. {trial_id}_0") from None
+    return Run(workspace, trial_id)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    import hypersweep.cli  # noqa: F401  (registers the commands)
+
+    cli(prog_name="hypersweep")

@@ -1,0 +1,60 @@
+"""``hypersweep ui`` (the web dashboard) and ``hypersweep report`` (a self-contained HTML file).
+
+Both need the ``dashboard`` extra; without it they say what to install.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(cli, ["ui", "--help"]).exit_code
+0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from hypersweep.cli.main import CliError, cli, open_sweep, workspace_options
+
+
+def _need_dashboard() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import plotly  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as err:
+        raise CliError(f"{err.name} is missing: pip install 'hypersweep[dashboard]'") from None
+
+
+@cli.command()
+@workspace_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but loopback requires a token.")
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--token", envvar="HYPERSWEEP_UI_TOKEN", default=None,
+              help="Access token (generated and printed when --host is not loopback).")
+@click.option("--allow-cancel", is_flag=True,
+              help="Enable the cancel buttons (read-only otherwise).")
+def ui(workspace: Any, host: str, port: int, token: str | None, allow_cancel: bool) -> None:
+    """Serve the web dashboard of this workspace (Ctrl-C to stop)."""
+    _need_dashboard()
+    from hypersweep.dashboard import serve
+
+    ws = workspace.open()
+    serve(store_url=ws.store_url, workspace=ws.path, host=host, port=port, token=token,
+          allow_cancel=allow_cancel)
+
+
+@cli.command()
+@workspace_options
+@click.argument("sweep_id")
+@click.option("--html", "html_path", required=True, type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML report here (plotly.js inlined).")
+def report(workspace: Any, sweep_id: str, html_path: str) -> None:
+    """Write an HTML report of SWEEP_ID: best trials and the main charts."""
+    _need_dashboard()
+    from hypersweep.viz import write_report
+
+    path = write_report(open_sweep(workspace.open(), sweep_id), html_path)
+    click.echo(f"wrote {path}")

@@ -1,0 +1,44 @@
+"""``hypersweep validate SWEEP.yml``: check a sweep file without running anything.
+
+Prints the warnings, the resolved sweep (as v2 YAML, paths made absolute) and the first
+configurations a fresh sweep would try (`Sampler.preview`).
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(cli, ["validate", "--help"]).exit_code
+0
+"""
+
+from __future__ import annotations
+
+import click
+
+from hypersweep.cli._format import echo_json, fmt_value
+from hypersweep.cli.main import cli
+
+
+@cli.command()
+@click.argument("sweep_file", metavar="SWEEP.yml")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a YAML key by dotted path (as for `run`). Repeatable.")
+@click.option("-n", "count", default=5, show_default=True,
+              help="How many first configurations to preview.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def validate(sweep_file: str, overrides: tuple[str, ...], count: int, as_json: bool) -> None:
+    """Check SWEEP.yml; print the resolved sweep and the first configurations it would try."""
+    from hypersweep.config import load_sweep, sweep_to_yaml
+
+    loaded = load_sweep(sweep_file, overrides)
+    preview = loaded.config.hyperparameter_sampling.preview(max(count, 0))
+    if as_json:
+        echo_json({"experiment": loaded.experiment_name, "warnings": loaded.warnings,
+                   "config": loaded.config.to_dict(), "preview": preview})
+        return
+    for message in loaded.warnings:
+        click.echo(f"warning: {message}", err=True)
+    click.echo(f"# {sweep_file}: valid (experiment {loaded.experiment_name})")
+    click.echo(sweep_to_yaml(loaded.config), nl=False)
+    click.echo(f"# first {len(preview)} configurations:")
+    for i, params in enumerate(preview):
+        click.echo(f"#  {i}: " + ", ".join(f"{k}={fmt_value(v)}" for k, v in params.items()))

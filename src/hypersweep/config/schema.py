@@ -1,0 +1,329 @@
+"""The Azure ML v2 ``type: sweep`` YAML schema, loaded into a `HyperDriveConfig`.
+
+The file is checked key by key here so every problem names its file, line and dotted key;
+the search space, sampling algorithm and early-termination policy are parsed by their own
+layers (`SearchSpace.from_dict`, `sampler_from_dict`, `policy_from_dict`), whose errors are
+located in the file afterwards. The result is the very config a Python user would build, so a
+YAML sweep and its Python twin store the same ``to_dict()``.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "sweep.yml").write_text('''
+... trial: {command: "python train.py --lr ${{search_space.lr}}"}
+... search_space: {lr: {type: uniform, min_value: 0.01, max_value: 0.1}}
+... objective: {primary_metric: accuracy, goal: maximize}
+... ''')
+>>> loaded = load_sweep(folder / "sweep.yml")
+>>> loaded.experiment_name, loaded.config.max_total_runs
+('sweep', 1000)
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypersweep.config.yamlfile import (
+    SweepFileError,
+    YamlDocument,
+    apply_overrides,
+    dotted,
+    parse_yaml,
+)
+from hypersweep.errors import ConfigError
+
+#: Keys of a sweep job, in the order Azure documents them.
+TOP_KEYS = ("$schema", "type", "name", "display_name", "experiment_name", "description",
+            "tags", "trial", "inputs", "outputs", "search_space", "sampling_algorithm",
+            "objective", "early_termination", "limits", "executor")
+#: Accepted so Azure files load unchanged, reported once as ignored.
+AZURE_ONLY = ("$schema", "compute", "identity", "resources", "queue_settings", "services",
+              "properties")
+TRIAL_KEYS = ("command", "code", "environment", "environment_variables")
+TRIAL_AZURE_ONLY = ("environment", "resources", "distribution", "type")
+OBJECTIVE_KEYS = ("primary_metric", "goal")
+LIMIT_KEYS = ("max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout")
+EXPRESSION_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
+                    "normal", "qnormal", "lognormal", "qlognormal")
+#: For "did you mean" hints only: the sampling layer decides what is valid.
+SAMPLING_TYPES = ("random", "grid", "bayesian", "tpe")
+DEFAULT_MAX_TOTAL_TRIALS = 1000  # Azure's default for v2 sweeps
+
+
+@dataclass
+class LoadedSweep:
+    """A sweep file, checked: its config, experiment, and the warnings to show once."""
+
+    config: Any  # HyperDriveConfig (imported lazily)
+    experiment_name: str
+    file: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_sweep(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> LoadedSweep:
+    """Read, override (``key.path=value``) and check a sweep YAML file.
+
+    Raises `SweepFileError` (a `ConfigError`) naming ``file:line: key``; nothing starts.
+    """
+    file = Path(path)
+    shown = str(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SweepFileError("no such file", shown) from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as err:
+        raise SweepFileError(f"cannot read the file ({err.__class__.__name__})", shown) from None
+    doc = parse_yaml(text, shown)
+    apply_overrides(doc, overrides)
+    return _Reader(doc, file.resolve().parent).load()
+
+
+class _Reader:
+    """Walks one document; ``notes`` collects warnings as located messages."""
+
+    def __init__(self, doc: YamlDocument, folder: Path) -> None:
+        self.doc = doc
+        self.folder = folder
+        self.notes: list[str] = []
+        self.ignored: list[str] = []
+
+    # ------------------------------------------------------------------ helpers
+    def mapping(self, path: tuple[Any, ...], value: Any, keys: Sequence[str],
+                ignored: Sequence[str] = ()) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.doc.error(path, f"expected a mapping (got {value!r})")
+        for key in value:
+            if key in ignored:
+                self.ignored.append(dotted((*path, key)))
+            elif key not in keys:
+                raise self.unknown(path, key, [*keys, *ignored])
+        return {k: v for k, v in value.items() if k not in ignored}
+
+    def unknown(self, path: tuple[Any, ...], key: Any, known: Sequence[str]) -> SweepFileError:
+        close = difflib.get_close_matches(str(key), list(known), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(known)}"
+        where = (*path, key)
+        from_set = self.doc.is_overridden(where)
+        prefix = f"{dotted(path)}: " if path else ""
+        return SweepFileError(f"{prefix}unknown key {key!r} ({hint})", self.doc.file,
+                              None if from_set else self.doc.line(where), dotted(where),
+                              from_set=from_set)
+
+    def note(self, message: str, path: tuple[Any, ...] = ()) -> None:
+        """Keep a warning, located at the key it names (or at ``path``)."""
+        head = re.match(r"^([A-Za-z0-9_.\-$]+)", message)
+        keys = tuple(head.group(1).split(".")) if head else ()
+        line = self.doc.line(keys) if keys and keys[0] in self.doc.data else None
+        line = line or self.doc.line(path)
+        where = f"{self.doc.file}:{line}" if line else self.doc.file
+        text = f"{where}: {message}"
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def calling(self, path: tuple[Any, ...], make: Any, *args: Any, quiet: bool = False,
+                **kwargs: Any) -> Any:
+        """Call a delegate; locate its `ConfigError` and keep its warnings as notes."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = make(*args, **kwargs)
+            except SweepFileError:
+                raise
+            except ConfigError as err:
+                raise self.doc.located(path, err) from None
+        for w in [] if quiet else caught:
+            message = str(w.message)
+            if path and path[0] == "search_space" and not message.startswith("search_space"):
+                message = f"{dotted(path)}: {message}"
+            self.note(message, path)
+        return result
+
+    def text(self, path: tuple[Any, ...], value: Any) -> str:
+        """A string; YAML numbers and booleans are accepted where Azure takes strings."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        raise self.doc.error(path, f"expected a string (got {value!r})")
+
+    def positive_int(self, path: tuple[Any, ...], value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.doc.error(path, f"expected a positive integer (got {value!r})")
+        return value
+
+    def positive_number(self, path: tuple[Any, ...], value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                or value == float("inf"):
+            raise self.doc.error(path, f"expected a positive number of seconds (got {value!r})")
+        return float(value)
+
+    # ------------------------------------------------------------------ sections
+    def load(self) -> LoadedSweep:
+        from hypersweep.api.config import CommandJob, HyperDriveConfig, PrimaryMetricGoal
+        from hypersweep.api.workspace import _EXPERIMENT_NAME
+
+        data = self.mapping((), self.doc.data, TOP_KEYS, [k for k in AZURE_ONLY
+                                                          if k not in TOP_KEYS])
+        if "$schema" in data:
+            self.ignored.insert(0, "$schema")
+        kind = data.get("type", "sweep")
+        if kind != "sweep":
+            raise self.doc.error(("type",), f"expected 'sweep' (got {kind!r})")
+        for key in ("trial", "search_space", "objective"):
+            if data.get(key) is None:
+                raise self.doc.error((), f"missing required key {key!r}")
+
+        objective = self.mapping(("objective",), data["objective"], OBJECTIVE_KEYS)
+        for key in OBJECTIVE_KEYS:
+            if key not in objective:
+                raise self.doc.error(("objective",), f"missing required key {key!r}")
+        metric = objective["primary_metric"]
+        if not isinstance(metric, str) or not metric.strip():
+            raise self.doc.error(("objective", "primary_metric"),
+                                 f"expected a metric name (got {metric!r})")
+        goal = objective["goal"]
+        try:
+            goal = PrimaryMetricGoal.parse(goal)
+        except ConfigError:
+            raise self.doc.error(("objective", "goal"),
+                                 f"expected 'maximize' or 'minimize' (got {goal!r})") from None
+
+        limits = self.mapping(("limits",), data.get("limits"), LIMIT_KEYS)
+        total = self.positive_int(("limits", "max_total_trials"),
+                                  limits.get("max_total_trials", DEFAULT_MAX_TOTAL_TRIALS))
+        concurrent = limits.get("max_concurrent_trials")
+        if concurrent is not None:
+            concurrent = self.positive_int(("limits", "max_concurrent_trials"), concurrent)
+        timeout = limits.get("timeout")
+        if timeout is not None:
+            timeout = self.positive_number(("limits", "timeout"), timeout)
+        trial_timeout = limits.get("trial_timeout")
+        if trial_timeout is not None:
+            trial_timeout = self.positive_number(("limits", "trial_timeout"), trial_timeout)
+
+        sampler = self.sampler(data)
+        policy = self.policy(data.get("early_termination"))
+        job = self.job(data, trial_timeout)
+        meta = self.metadata(data)
+        name = data.get("experiment_name", self.doc.file and Path(self.doc.file).stem)
+        if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
+            where = ("experiment_name",) if "experiment_name" in data else ()
+            raise self.doc.error(where, "experiment names are 1-255 letters, digits, '_', '-' "
+                                 f"or '.', starting with a letter or digit (got {name!r})")
+        config = self.calling((), HyperDriveConfig,
+                              hyperparameter_sampling=sampler, primary_metric_name=metric,
+                              primary_metric_goal=goal, max_total_runs=total,
+                              max_concurrent_runs=concurrent,
+                              max_duration_minutes=10080 if timeout is None else timeout / 60,
+                              policy=policy, run_config=job, **meta)
+        assert isinstance(job, CommandJob)
+        notes = list(self.notes)
+        if self.ignored:
+            notes.insert(0, f"{self.doc.file}: ignored (Azure-only; trials run on this "
+                            f"machine): {', '.join(self.ignored)}")
+        return LoadedSweep(config, name, Path(self.doc.file), notes)
+
+    def sampler(self, data: Mapping[str, Any]) -> Any:
+        from hypersweep.sampling import sampler_from_dict
+        from hypersweep.space import SearchSpace
+
+        space = data["search_space"]
+        if not isinstance(space, Mapping) or not space:
+            raise self.doc.error(("search_space",), "expected a mapping of parameter names to "
+                                 f"expressions (got {space!r})")
+        for name, expr in space.items():
+            kind = expr.get("type") if isinstance(expr, Mapping) else None
+            if isinstance(kind, str) and kind.lower() not in EXPRESSION_TYPES:
+                close = difflib.get_close_matches(kind.lower(), EXPRESSION_TYPES, n=1)
+                hint = (f"did you mean {close[0]!r}?" if close
+                        else f"expected one of: {', '.join(EXPRESSION_TYPES)}")
+                raise self.doc.error(("search_space", name, "type"),
+                                     f"unknown expression type {kind!r} ({hint})")
+            self.calling(("search_space", name), SearchSpace.from_dict, {name: expr})
+        # Parsed once more whole (each parameter already warned above).
+        parsed = self.calling(("search_space",), SearchSpace.from_dict, space, quiet=True)
+        algorithm = data.get("sampling_algorithm", "random")
+        try:
+            return self.calling(("sampling_algorithm",), sampler_from_dict, algorithm, parsed)
+        except SweepFileError as err:
+            kind = algorithm.get("type") if isinstance(algorithm, Mapping) else algorithm
+            if any(str(err).startswith(f"{self.doc.file}:{line}: sampling_algorithm.{name}:")
+                   for name in parsed for line in [self.doc.line(("sampling_algorithm",))]):
+                # e.g. grid over a uniform: the parameter is what to change
+                cause = err.__cause__ or err.__context__
+                raise self.doc.located(("search_space",), ConfigError(
+                    str(err).split("sampling_algorithm.", 1)[1])) from cause
+            if "unknown type" not in str(err) or not isinstance(kind, str):
+                raise
+            close = difflib.get_close_matches(kind.lower(), SAMPLING_TYPES, n=1)
+            hint = (f"did you mean {close[0]!r}?" if close
+                    else f"expected one of: {', '.join(SAMPLING_TYPES)}")
+            where = ("sampling_algorithm", "type") if isinstance(algorithm, Mapping) else (
+                "sampling_algorithm",)
+            raise self.doc.error(where, f"unknown sampling type {kind!r} ({hint})") from None
+
+    def policy(self, value: Any) -> Any:
+        from hypersweep.policies import policy_from_dict
+
+        return self.calling(("early_termination",), policy_from_dict, value)
+
+    def job(self, data: Mapping[str, Any], trial_timeout: float | None) -> Any:
+        from hypersweep.api.config import CommandJob
+
+        trial = self.mapping(("trial",), data["trial"], TRIAL_KEYS, TRIAL_AZURE_ONLY)
+        if "command" not in trial:
+            raise self.doc.error(("trial",), "missing required key 'command'")
+        command = trial["command"]
+        if not isinstance(command, str) or not command.strip():
+            raise self.doc.error(("trial", "command"), f"expected a command line (got {command!r})")
+        code = trial.get("code", ".")
+        if not isinstance(code, str) or code.startswith("azureml:"):
+            raise self.doc.error(("trial", "code"), f"expected a local folder (got {code!r})")
+        env_raw = trial.get("environment_variables") or {}
+        if not isinstance(env_raw, Mapping):
+            raise self.doc.error(("trial", "environment_variables"),
+                                 f"expected a mapping (got {env_raw!r})")
+        env = {str(k): self.text(("trial", "environment_variables", k), v)
+               for k, v in env_raw.items()}
+        inputs = data.get("inputs") or {}
+        if not isinstance(inputs, Mapping):
+            raise self.doc.error(("inputs",), f"expected a mapping (got {inputs!r})")
+        outputs = data.get("outputs") or {}
+        if not isinstance(outputs, Mapping):
+            raise self.doc.error(("outputs",), f"expected a mapping (got {outputs!r})")
+        return self.calling(
+            (), CommandJob, command, code=str(self.folder / code),
+            inputs={k: self.resolve_input(v) for k, v in inputs.items()}, outputs=outputs,
+            environment_variables=env, max_run_duration_seconds=trial_timeout)
+
+    def resolve_input(self, value: Any) -> Any:
+        """Local input paths resolve against the YAML file's folder, as the Azure CLI does."""
+        if isinstance(value, Mapping) and isinstance(value.get("path"), str):
+            path = value["path"]
+            if ":" not in path.split("/", 1)[0]:
+                return {**value, "path": str(self.folder / os.path.expanduser(path))}
+        return value
+
+    def metadata(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        for key in ("name", "display_name", "description"):
+            if data.get(key) is not None:
+                meta[key] = self.text((key,), data[key])
+        tags = data.get("tags")
+        if tags is not None:
+            if not isinstance(tags, Mapping):
+                raise self.doc.error(("tags",), f"expected a mapping (got {tags!r})")
+            meta["tags"] = {str(k): self.text(("tags", k), v) for k, v in tags.items()}
+        if data.get("executor") is not None:  # ours: "local" or "dask://HOST:PORT"
+            meta["executor"] = self.text(("executor",), data["executor"])
+        return meta

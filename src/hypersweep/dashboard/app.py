@@ -1,0 +1,428 @@
+"""The dashboard's ASGI application: three HTML pages and the JSON API they draw from.
+
+Pages are static shells rendered by Jinja2 (autoescaped); small vanilla scripts fetch
+``/api/...`` and build the DOM with ``textContent`` only, so no user string — experiment
+names, parameter values, metric names, log lines — is ever parsed as HTML. Live pages poll
+with ``If-None-Match``; a poll that finds nothing new is a ``304`` costing one cached lookup.
+The API schema is served at ``/api/openapi.json`` (FastAPI builds it).
+
+Static files are addressed by content (``/static/sweep.js?v=<hash>``, and the vendored
+plotly.js files carry a hash in their names), so browsers keep them for a year and never ask
+again; an unversioned request is revalidated (``no-cache`` + ``ETag``). Charts draw with a
+partial plotly.js bundle (``static/vendor/plotly``, built by ``plotly-bundle/``): the
+1.1 MB core with ``scatter`` and ``bar`` loads with the page, the WebGL traces (parallel
+coordinates, 3-D) only when a page draws them.
+
+Examples
+--------
+>>> import tempfile
+>>> app = create_app(workspace=tempfile.mkdtemp())
+>>> sorted(r.path for r in app.routes if r.path.startswith("/api/sweeps"))[:2]
+['/api/sweeps', '/api/sweeps/{sweep_id}']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from hypersweep.api.run import Run
+from hypersweep.api.workspace import Experiment, Workspace
+from hypersweep.dashboard import views
+from hypersweep.dashboard.cache import Snapshot, SweepCache
+from hypersweep.dashboard.security import SecurityMiddleware, inside
+from hypersweep.viz.analysis import stride_downsample
+
+__all__ = ["create_app", "plotly_assets"]
+
+_HERE = Path(__file__).parent
+_STATIC = _HERE / "static"
+_PLOTLY = "vendor/plotly"
+#: Cache-Control of content-addressed static files (the URL changes when the content does).
+IMMUTABLE = "public, max-age=31536000, immutable"
+_HASHED_NAME = re.compile(r"^vendor/plotly/[a-z]+-[A-Z0-9]{8}\.js$")
+#: Bytes of a log sent when the page first asks (the tail), and most bytes of one follow-up.
+LOG_TAIL, LOG_CHUNK = 64 * 1024, 256 * 1024
+
+
+# repeatable query parameters (module-level: FastAPI reads the defaults once)
+_RANGE = Query([], alias="range", description="name:low:high (repeat)")
+_MATCH = Query([], description="name:text — the value contains text (repeat)")
+
+
+def plotly_assets() -> dict[str, Any]:
+    """URLs of the vendored plotly.js bundle: ``base`` (core, scatter, bar), ``gl`` (the
+    WebGL traces, imported on demand) and ``preload`` (the chunks ``base`` imports)."""
+    manifest = json.loads((_STATIC / _PLOTLY / "manifest.json").read_text())
+    return {"version": manifest["plotly.js"],
+            "base": f"/static/{_PLOTLY}/{manifest['base']}",
+            "gl": f"/static/{_PLOTLY}/{manifest['gl']}",
+            "preload": [f"/static/{_PLOTLY}/{name}" for name in manifest.get("preload", [])]}
+
+
+@lru_cache(maxsize=256)
+def _digest(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def asset_version(name: str) -> str | None:
+    """A short hash of ``static/<name>``'s content (None when there is no such file)."""
+    path = _STATIC / name
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _digest(path, stat.st_mtime_ns, stat.st_size)
+
+
+def asset_url(name: str) -> str:
+    """``/static/<name>?v=<content hash>``: cached for good, new URL when the file changes."""
+    return f"/static/{name}?v={asset_version(name)}"
+
+
+class _Assets(StaticFiles):
+    """Static files; versioned URLs (see `asset_url`) and hashed vendor names are immutable."""
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            query = scope.get("query_string", b"").decode("latin-1")
+            version = next((part[2:] for part in query.split("&") if part.startswith("v=")),
+                           None)
+            fixed = _HASHED_NAME.match(path) is not None or (
+                version is not None and version == asset_version(path))
+            response.headers["Cache-Control"] = IMMUTABLE if fixed else "no-cache"
+        return response
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN and ±inf (valid metric values) become the strings JS prints."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(_clean(value), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json(request: Request, etag: str | None, build: Any,
+          memo: tuple[Snapshot, Any] | None = None) -> Response:
+    """``304`` when the client holds ``etag``; else the JSON of ``build()`` tagged with it.
+
+    With ``memo`` (a snapshot and a key) the encoded body is kept on the snapshot: every
+    client of a big sweep's charts gets the same bytes without re-encoding them.
+    """
+    headers = {"Cache-Control": "no-cache"}
+    if etag is not None:
+        headers["ETag"] = etag
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+    if memo is None:
+        body = _encode(build())
+    else:
+        snap, key = memo
+        body = snap.derive(("body", key), lambda: _encode(build()))
+    return Response(body, media_type="application/json", headers=headers)
+
+
+class Dashboard:
+    """State shared by the requests: the workspace and one `SweepCache` per sweep."""
+
+    def __init__(self, workspace: Workspace, allow_cancel: bool) -> None:
+        self.workspace = workspace
+        self.store = workspace.store
+        self.allow_cancel = allow_cancel
+        self._caches: dict[str, SweepCache] = {}
+        self._lock = threading.Lock()
+
+    def cache(self, sweep_id: str) -> SweepCache:
+        with self._lock:
+            if sweep_id not in self._caches:
+                self._caches[sweep_id] = SweepCache(self.store, sweep_id)
+            return self._caches[sweep_id]
+
+    def snapshot(self, sweep_id: str) -> Any:
+        try:
+            return self.cache(sweep_id).snapshot()
+        except KeyError:
+            raise HTTPException(404, f"no sweep {sweep_id!r}") from None
+
+    def warm(self) -> None:
+        """Read every sweep (newest first) and the newest one's charts, so the first visitor
+        after a start does not wait for a 10,000-trial sweep to be read (`create_app(warm=)`)."""
+        try:
+            sweeps = self.store.list_sweeps()
+            for position, sweep in enumerate(sweeps):
+                snap = self.cache(sweep.id).snapshot()
+                if position == 0:
+                    views.charts(snap)
+                    views.curves(self.store, snap)
+        except Exception:  # a warm-up is best effort: requests read anyway
+            return
+
+    def trial(self, trial_id: str) -> Any:
+        try:
+            return self.store.get_trial(trial_id)
+        except KeyError:
+            raise HTTPException(404, f"no trial {trial_id!r}") from None
+
+
+def create_app(
+    store_url: str | None = None, workspace: str | os.PathLike[str] = ".hypersweep",
+    token: str | None = None, allow_cancel: bool = False, warm: bool = False,
+) -> FastAPI:
+    """Build the dashboard application (serve it with uvicorn or `serve`).
+
+    Parameters
+    ----------
+    store_url : str, optional
+        Database URL; default: the workspace's SQLite file.
+    workspace : path, default ".hypersweep"
+        The workspace folder (trial logs and outputs live there).
+    token : str, optional
+        Require this token on every request (see `hypersweep.dashboard.security`).
+        Without one, only requests addressed to a loopback host are answered.
+    allow_cancel : bool, default False
+        Offer cancel buttons (``POST /api/sweeps/{id}/cancel``); read-only otherwise.
+    warm : bool, default False
+        Read the workspace's sweeps in a background thread at once (`serve` does), instead
+        of when the first page asks.
+
+    Examples
+    --------
+    >>> # import uvicorn; uvicorn.run(create_app(workspace=".hypersweep"), port=8765)
+    """
+    state = Dashboard(Workspace(workspace, store=store_url), allow_cancel)
+    app = FastAPI(title="hypersweep dashboard", version="1", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.dashboard = state
+    app.add_middleware(SecurityMiddleware, token=token)
+    templates = Environment(loader=FileSystemLoader(_HERE / "templates"),
+                            autoescape=select_autoescape(default=True))
+    templates.globals.update(asset=asset_url, plotly=plotly_assets())
+    app.mount("/static", _Assets(directory=_STATIC), name="static")
+    if warm:
+        threading.Thread(target=state.warm, name="hypersweep-dashboard-warm",
+                         daemon=True).start()
+
+    def page(name: str, **context: Any) -> HTMLResponse:
+        html = templates.get_template(name).render(allow_cancel=allow_cancel, **context)
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    # ------------------------------------------------------------------ pages
+    @app.get("/", include_in_schema=False)
+    def home() -> HTMLResponse:
+        return page("home.html", title="hypersweep")
+
+    @app.get("/sweeps/{sweep_id}", include_in_schema=False)
+    def sweep_page(sweep_id: str) -> HTMLResponse:
+        # one row, not the snapshot: the page's scripts ask for the data while they load
+        try:
+            sweep = state.store.get_sweep(sweep_id)
+        except KeyError:
+            raise HTTPException(404, f"no sweep {sweep_id!r}") from None
+        return page("sweep.html", title=f"{sweep.experiment} · {sweep_id}",
+                    sweep_id=sweep_id, experiment=sweep.experiment)
+
+    @app.get("/trials/{trial_id}", include_in_schema=False)
+    def trial_page(trial_id: str) -> HTMLResponse:
+        record = state.trial(trial_id)
+        return page("trial.html", title=f"trial {record.index} · {record.sweep_id}",
+                    trial_id=trial_id, sweep_id=record.sweep_id)
+
+    # ------------------------------------------------------------------ sweeps
+    @app.get("/api/sweeps", summary="Every sweep, newest first, with progress and best value")
+    def list_sweeps(request: Request) -> Response:
+        snaps = [state.snapshot(s.id) for s in state.store.list_sweeps()]
+        etag = '"' + hashlib.sha1("".join(s.etag for s in snaps).encode()).hexdigest() + '"'
+        return _json(request, etag, lambda: {
+            "sweeps": [views.sweep_summary(s, brief=True) for s in snaps]})
+
+    @app.get("/api/sweeps/{sweep_id}", summary="A sweep: config, progress, best trial")
+    def get_sweep(request: Request, sweep_id: str) -> Response:
+        snap = state.snapshot(sweep_id)
+        return _json(request, snap.etag, lambda: {
+            **views.sweep_summary(snap), "allow_cancel": allow_cancel}, memo=(snap, "summary"))
+
+    @app.get("/api/sweeps/{sweep_id}/trials",
+             summary="One page of the sweep's trials, sorted and filtered on the server")
+    def list_trials(
+        request: Request, sweep_id: str,
+        sort: str = Query("index", description="index|status|best|duration|start|reason|"
+                                                "param:<name>"),
+        desc: bool = False,
+        status: str = Query("", description="comma-separated statuses to keep"),
+        metric_min: float | None = None, metric_max: float | None = None,
+        range_: list[str] = _RANGE,
+        match: list[str] = _MATCH,
+        offset: int = 0, limit: int = 50,
+    ) -> Response:
+        snap = state.snapshot(sweep_id)
+        try:
+            ranges = views.parse_ranges(range_)
+            matches = dict(m.split(":", 1) for m in match if ":" in m)
+            views._sort_key(sort)
+        except ValueError as err:
+            raise HTTPException(400, str(err)) from None
+        query = str(request.url.query)
+        etag = snap.etag[:-1] + "-" + hashlib.sha1(query.encode()).hexdigest()[:12] + '"'
+        return _json(request, etag, lambda: views.table(
+            snap, sort=sort, desc=desc, status=[s for s in status.split(",") if s],
+            metric_min=metric_min, metric_max=metric_max, ranges=ranges, match=matches,
+            offset=offset, limit=limit))
+
+    @app.get("/api/sweeps/{sweep_id}/charts",
+             summary="Chart data: history, parameters, importance, timeline, terminations")
+    def get_charts(request: Request, sweep_id: str) -> Response:
+        snap = state.snapshot(sweep_id)
+        return _json(request, snap.etag, lambda: views.charts(snap), memo=(snap, "charts"))
+
+    @app.get("/api/sweeps/{sweep_id}/curves",
+             summary="Metric curves over reporting intervals (downsampled)")
+    def get_curves(request: Request, sweep_id: str, metric: str | None = None) -> Response:
+        snap = state.snapshot(sweep_id)
+        etag = snap.etag[:-1] + "-" + hashlib.sha1((metric or "").encode()).hexdigest()[:8] + '"'
+        return _json(request, etag, lambda: views.curves(state.store, snap, metric),
+                     memo=(snap, ("curves", metric)))
+
+    @app.post("/api/sweeps/{sweep_id}/cancel",
+              summary="Ask the sweep to cancel (only with allow_cancel)")
+    def cancel(sweep_id: str) -> JSONResponse:
+        if not allow_cancel:
+            raise HTTPException(403, "read-only dashboard: start it with --allow-cancel")
+        from hypersweep.api.sweep_run import HyperDriveRun
+        from hypersweep.errors import ConfigError
+
+        snap = state.snapshot(sweep_id)
+        try:
+            run = HyperDriveRun(Experiment(state.workspace, snap.sweep.experiment), sweep_id)
+        except ConfigError as err:
+            raise HTTPException(400, str(err)) from None
+        run.cancel()
+        return JSONResponse({"status": run.get_status()})
+
+    # ------------------------------------------------------------------ trials
+    @app.get("/api/trials/{trial_id}",
+             summary="A trial: parameters, metrics, status and reason, command line")
+    def get_trial(request: Request, trial_id: str) -> Response:
+        record = state.trial(trial_id)
+        points = state.store.get_metrics(trial_id)
+        sweep = state.store.get_sweep(record.sweep_id)
+        seen = repr((record, len(points), sweep.status)).encode()
+        etag = '"' + hashlib.sha1(seen).hexdigest() + '"'
+        return _json(request, etag, lambda: _trial_json(state, record, points, sweep))
+
+    @app.get("/api/trials/{trial_id}/log",
+             summary="The trial's log: the tail, or what was written after `offset`")
+    def get_log(trial_id: str, stream: str = "stdout", offset: int | None = None) -> Response:
+        record = state.trial(trial_id)
+        if stream not in ("stdout", "stderr"):
+            raise HTTPException(400, "stream: stdout or stderr")
+        run = Run(state.workspace, trial_id)
+        path = run.log_path if stream == "stdout" else run.stderr_path
+        size = path.stat().st_size if path.is_file() else 0
+        start = max(0, size - LOG_TAIL) if offset is None else min(max(0, offset), size)
+        end = min(size, start + LOG_CHUNK)
+        data = b""
+        if end > start:
+            with path.open("rb") as handle:
+                handle.seek(start)
+                data = handle.read(end - start)
+        return JSONResponse({
+            "text": data.decode("utf-8", errors="replace"), "start": start, "offset": end,
+            "size": size, "running": not record.status.is_terminal,
+        }, headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/trials/{trial_id}/outputs", summary="Files in the trial's outputs folder")
+    def list_outputs(trial_id: str) -> JSONResponse:
+        state.trial(trial_id)
+        root = Run(state.workspace, trial_id).outputs_path
+        files = []
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                # a symlink out of the folder is not listed (and would not be served)
+                if path.is_file() and inside(root, str(path.relative_to(root))) is not None:
+                    files.append({"path": str(path.relative_to(root)),
+                                  "size": path.stat().st_size})
+                if len(files) >= 10_000:
+                    break
+        return JSONResponse({"root": "outputs", "files": files})
+
+    @app.get("/api/trials/{trial_id}/outputs/{path:path}",
+             summary="Download one output file (never outside the outputs folder)")
+    def get_output(trial_id: str, path: str) -> FileResponse:
+        state.trial(trial_id)
+        root = Run(state.workspace, trial_id).outputs_path
+        target = inside(root, path)
+        if target is None:
+            raise HTTPException(403, "path leaves the outputs folder")
+        if not target.is_file():
+            raise HTTPException(404, "no such file")
+        # attachment: an HTML file a trial wrote must never run in the dashboard's origin
+        return FileResponse(target, media_type="application/octet-stream",
+                            filename=target.name, content_disposition_type="attachment")
+
+    return app
+
+
+def _text(encoded: str) -> str:
+    """A non-numeric metric value for display (the writer stores it as JSON)."""
+    try:
+        value = json.loads(encoded)
+    except ValueError:
+        return encoded
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _trial_json(state: Dashboard, record: Any, points: list[Any], sweep: Any) -> dict[str, Any]:
+    run = Run(state.workspace, record.id)
+    series: dict[str, dict[str, Any]] = {}
+    for point in points:
+        entry = series.setdefault(point.name, {"steps": [], "values": [], "texts": []})
+        if point.value is not None:
+            entry["steps"].append(len(entry["values"]) + 1)
+            entry["values"].append(point.value)
+        elif point.text is not None:
+            entry["texts"].append(_text(point.text))
+    metrics = {}
+    for name, entry in series.items():
+        x, y = stride_downsample(entry["steps"], entry["values"], 2000)
+        values = entry["values"]
+        metrics[name] = {"x": x, "y": y, "count": len(values),
+                         "last": values[-1] if values else None,
+                         "min": min(values) if values else None,
+                         "max": max(values) if values else None,
+                         "texts": entry["texts"][-20:]}
+    metric = (sweep.config.get("objective") or {}).get("primary_metric")
+    return {
+        "id": record.id, "index": record.index, "sweep_id": record.sweep_id,
+        "experiment": sweep.experiment, "sweep_status": sweep.status.value,
+        "status": record.status.value, "params": record.params,
+        "start": record.start_time.timestamp() if record.start_time else None,
+        "end": record.end_time.timestamp() if record.end_time else None,
+        "exit_code": record.exit_code, "error": record.error,
+        "reason": record.termination_reason, "detail": record.termination_detail,
+        "arguments": record.arguments,
+        "command": views.command_line(sweep.config, record.arguments),
+        "metrics": metrics, "primary_metric": metric,
+        "tags": state.store.get_tags(record.id),
+        "outputs_path": str(run.outputs_path), "log_path": str(run.log_path),
+        "resumed_from": record.resumed_from,
+    }

@@ -1,0 +1,254 @@
+"""A per-sweep, incrementally refreshed snapshot of trials and their best primary metric.
+
+Why a cache: a sweep page with 10,000 trials needs every trial's status, parameters and best
+value, and a live page asks again every couple of seconds. Reading everything each time would
+cost the running sweep real database time (and five open dashboards five times that). So the
+first read is a full one (``list_trials`` + ``best_values``: two queries) and later refreshes
+re-read only what can still change — the trials not yet finished and the trials created since —
+through cheap primary-key lookups. A finished sweep, once read after it finished, is never read
+again. Refreshes are throttled (``min_interval``) and shared by every client of the process.
+
+Examples
+--------
+>>> from hypersweep.store import Store
+>>> cache = SweepCache(Store("sqlite://"), "HD_missing")
+>>> try:
+...     cache.snapshot()
+... except KeyError as err:
+...     print("unknown")
+unknown
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hypersweep.store import Status, Store, SweepRecord, TrialRecord, trial_id
+
+__all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row"]
+
+# one token per process: an ETag from an earlier server never matches this one's data
+_GENERATION = uuid.uuid4().hex[:8]
+# a running sweep is fully re-read this often anyway (catches anything incremental misses),
+# and less often when a full read is slow: at most 1/_FULL_SHARE of the time goes to them
+_FULL_EVERY, _FULL_SHARE = 30.0, 50.0
+
+
+def _ts(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """What the sweep page shows of one trial.
+
+    ``best`` is the trial's best primary-metric value (None: not logged yet); ``points`` how
+    many numeric primary-metric values it logged, when known (incremental refreshes count
+    them; a full read leaves it None).
+    """
+
+    index: int
+    id: str
+    status: str
+    params: dict[str, Any]
+    best: float | None
+    start: float | None
+    end: float | None
+    created: float
+    reason: str | None
+    detail: dict[str, Any] | None
+    error: str | None
+    points: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (to now while running); None before it starts."""
+        if self.start is None:
+            return None
+        return (self.end if self.end is not None else time.time()) - self.start
+
+    @property
+    def finished(self) -> bool:
+        return Status(self.status).is_terminal
+
+
+def trial_row(record: TrialRecord, best: float | None, points: int | None = None) -> TrialRow:
+    """Build a `TrialRow` from a stored trial and its best value."""
+    return TrialRow(
+        index=record.index, id=record.id, status=record.status.value, params=dict(record.params),
+        best=best, start=_ts(record.start_time), end=_ts(record.end_time),
+        created=record.created_time.timestamp(), reason=record.termination_reason,
+        detail=record.termination_detail, error=record.error, points=points,
+    )
+
+
+@dataclass
+class Snapshot:
+    """A consistent view of one sweep: its record and its trials by index.
+
+    ``version`` grows whenever anything shown changed; ``etag`` is the HTTP validator built
+    from it, so a poll that finds nothing new is answered ``304 Not Modified``. ``derived``
+    holds what was computed from this snapshot; ``shared`` what stays true from one
+    snapshot to the next (finished trials' data) until the next full read.
+    """
+
+    sweep: SweepRecord
+    rows: list[TrialRow]
+    version: int
+    metric: str | None
+    maximize: bool
+    derived: dict[Any, Any] = field(default_factory=dict)
+    shared: dict[Any, Any] = field(default_factory=dict)
+    _locks: dict[Any, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def etag(self) -> str:
+        return f'"{_GENERATION}-{self.sweep.id}-{self.version}"'
+
+    def derive(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``derived[key]``, built by ``build()`` once: a request (or the warm-up) asking
+        while another builds it waits for that answer instead of building it again."""
+        try:
+            return self.derived[key]
+        except KeyError:
+            pass
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self.derived:
+                self.derived[key] = build()
+        return self.derived[key]
+
+
+def objective(sweep: SweepRecord) -> tuple[str | None, bool]:
+    """The sweep's primary metric name and whether larger is better."""
+    goal = sweep.config.get("objective") or {}
+    metric = goal.get("primary_metric")
+    return (str(metric) if metric is not None else None,
+            str(goal.get("goal", "maximize")).lower() == "maximize")
+
+
+def _same(a: SweepRecord, b: SweepRecord) -> bool:
+    # the controller's heartbeat changes every few seconds and is not shown: ignore it
+    return a.replace(heartbeat_time=None) == b.replace(heartbeat_time=None)
+
+
+class SweepCache:
+    """Keeps a `Snapshot` of one sweep fresh with as little database work as possible.
+
+    Parameters
+    ----------
+    store : Store
+        Where the sweep lives.
+    sweep_id : str
+        The sweep.
+    min_interval : float, default 1.0
+        Seconds between two refreshes; requests in between get the current snapshot.
+    """
+
+    def __init__(self, store: Store, sweep_id: str, min_interval: float = 1.0) -> None:
+        self.store = store
+        self.sweep_id = sweep_id
+        self.min_interval = min_interval
+        self._lock = threading.Lock()
+        self._snap: Snapshot | None = None
+        self._checked = 0.0
+        self._full_at = 0.0
+        self._full_every = _FULL_EVERY
+        self._frozen = False  # finished sweep read after it finished: nothing will change
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, refreshed first when older than ``min_interval``.
+
+        Raises
+        ------
+        KeyError
+            When the sweep does not exist.
+        """
+        with self._lock:
+            now = time.monotonic()
+            if self._snap is not None and (
+                self._frozen or now - self._checked < self.min_interval
+            ):
+                return self._snap
+            sweep = self.store.get_sweep(self.sweep_id)
+            self._checked = now
+            if self._snap is None or now - self._full_at > self._full_every or (
+                sweep.status.is_terminal and not self._snap.sweep.status.is_terminal
+            ):
+                self._full(sweep, now)
+            else:
+                self._incremental(sweep)
+            assert self._snap is not None
+            if sweep.status.is_terminal:
+                self._frozen = True
+            return self._snap
+
+    # ---------------------------------------------------------------- reads
+    def _best_of(self, tid: str, metric: str | None, maximize: bool) -> tuple[float | None, int]:
+        if metric is None:
+            return None, 0
+        values = [
+            p.value for p in self.store.get_metrics(tid, metric)
+            if p.value is not None and not math.isnan(p.value)
+        ]
+        if not values:
+            return None, 0
+        return (max(values) if maximize else min(values)), len(values)
+
+    def _full(self, sweep: SweepRecord, now: float) -> None:
+        metric, maximize = objective(sweep)
+        records = self.store.list_trials(self.sweep_id)
+        best = self.store.best_values([self.sweep_id], metric, maximize) if metric else {}
+        rows = []
+        for record in records:
+            points = None
+            value = best.get(record.id)
+            if not record.status.is_terminal:  # count points so the next refresh sees news
+                value, points = self._best_of(record.id, metric, maximize)
+            rows.append(trial_row(record, value, points))
+        self._full_at = now
+        self._full_every = max(_FULL_EVERY, _FULL_SHARE * (time.monotonic() - now))
+        self._publish(sweep, rows, metric, maximize, full=True)
+
+    def _incremental(self, sweep: SweepRecord) -> None:
+        assert self._snap is not None
+        metric, maximize = self._snap.metric, self._snap.maximize
+        rows = list(self._snap.rows)
+        for position, row in enumerate(rows):
+            if row.finished:
+                continue
+            try:
+                record = self.store.get_trial(row.id)
+            except KeyError:  # deleted meanwhile: the next full read settles it
+                continue
+            value, points = self._best_of(row.id, metric, maximize)
+            rows[position] = trial_row(record, value, points)
+        # trials created since: ids are <sweep>_<index>, indices count up from 0
+        next_index = rows[-1].index + 1 if rows else 0
+        while True:
+            try:
+                record = self.store.get_trial(trial_id(self.sweep_id, next_index))
+            except KeyError:
+                break
+            value, points = self._best_of(record.id, metric, maximize)
+            rows.append(trial_row(record, value, points))
+            next_index += 1
+        self._publish(sweep, rows, metric, maximize)
+
+    def _publish(self, sweep: SweepRecord, rows: list[TrialRow], metric: str | None,
+                 maximize: bool, full: bool = False) -> None:
+        old = self._snap
+        if old is not None and _same(old.sweep, sweep) and old.rows == rows:
+            return  # nothing changed: keep the version (and the derived data)
+        version = 1 if old is None else old.version + 1
+        shared = {} if old is None or full else old.shared
+        self._snap = Snapshot(sweep, rows, version, metric, maximize, shared=shared)

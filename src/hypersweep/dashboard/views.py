@@ -1,0 +1,379 @@
+"""The JSON the dashboard's pages draw: sweep summaries, the trials table, chart data.
+
+Everything is computed from a cached `Snapshot` (see `hypersweep.dashboard.cache`) and memoised
+on it, so paging through 100,000 trials or redrawing charts on every poll costs nothing once
+the snapshot is built. Charts get bounded data — at most a few thousand points whatever the
+sweep's size — because the browser, not the server, is the slow part at 10,000 trials.
+
+Examples
+--------
+>>> parse_ranges(["lr:0.01:0.1", "depth::5"])
+{'lr': (0.01, 0.1), 'depth': (None, 5.0)}
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from hypersweep.dashboard.cache import Snapshot, TrialRow
+from hypersweep.store import Status, Store
+from hypersweep.viz.analysis import (
+    best_so_far,
+    column_kinds,
+    concurrency,
+    evenly_spaced,
+    param_importance,
+    stride_downsample,
+)
+
+__all__ = [
+    "CHART_POINTS",
+    "charts",
+    "command_line",
+    "curves",
+    "parse_ranges",
+    "sweep_summary",
+    "table",
+]
+
+#: Most trials a scatter-like chart draws (the best ones are always among them).
+CHART_POINTS = 2000
+#: Most curves the metric-curves chart draws, and most points per curve.
+CURVES, CURVE_POINTS = 200, 200
+#: Most bars in the timeline (the concurrency line always covers every trial).
+BARS = 300
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _ranked(snap: Snapshot) -> list[TrialRow]:
+    """Scored trials, best first."""
+    def build() -> list[TrialRow]:
+        scored = [r for r in snap.rows if r.best is not None]
+        return sorted(scored, key=lambda r: r.best, reverse=snap.maximize)  # type: ignore[arg-type,return-value]
+    return snap.derive("ranked", build)
+
+
+def status_counts(rows: Iterable[TrialRow]) -> dict[str, int]:
+    """How many trials are in each status (every status present, zeros included)."""
+    counts = {s.value: 0 for s in Status if s is not Status.CANCEL_REQUESTED}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return counts
+
+
+def _row_json(row: TrialRow) -> dict[str, Any]:
+    return {
+        "index": row.index, "id": row.id, "status": row.status, "params": row.params,
+        "best": row.best, "start": row.start, "end": row.end, "duration": row.duration,
+        "reason": row.reason, "error": row.error,
+    }
+
+
+def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
+    """The sweep's record, progress and best trial (``brief``: what the home page needs)."""
+    sweep = snap.sweep
+    counts = status_counts(snap.rows)
+    ranked = _ranked(snap)
+    best = ranked[0] if ranked else None
+    limits = sweep.config.get("limits") or {}
+    start = sweep.start_time.timestamp() if sweep.start_time else None
+    end = sweep.end_time.timestamp() if sweep.end_time else None
+    out: dict[str, Any] = {
+        "id": sweep.id, "experiment": sweep.experiment, "status": sweep.status.value,
+        "created": sweep.created_time.timestamp(), "start": start, "end": end,
+        "duration": None if start is None else (end or time.time()) - start,
+        "trials": len(snap.rows), "counts": counts,
+        "finished": sum(counts[s] for s in ("Completed", "Failed", "Canceled")),
+        "max_total_trials": limits.get("max_total_trials"),
+        "metric": snap.metric, "maximize": snap.maximize,
+        "best": None if best is None else {"index": best.index, "id": best.id,
+                                           "value": best.best, "params": best.params},
+        "version": snap.version,
+    }
+    if not brief:
+        config = sweep.config
+        out.update({
+            "config": {
+                "search_space": config.get("search_space"),
+                "sampling_algorithm": config.get("sampling_algorithm"),
+                "early_termination": config.get("early_termination"),
+                "objective": config.get("objective"),
+                "limits": limits,
+                "trial": config.get("trial"),
+            },
+            "error": sweep.error, "warnings": list(sweep.warnings),
+            "properties": sweep.properties,
+            "columns": column_kinds([r.params for r in snap.rows]),
+        })
+    return out
+
+
+# ------------------------------------------------------------------------ the trials table
+
+def parse_ranges(specs: Sequence[str]) -> dict[str, tuple[float | None, float | None]]:
+    """Parse ``name:lo:hi`` parameter-range filters (either bound may be empty).
+
+    The parameter name may itself contain ``:``; the last two fields are the bounds.
+
+    Raises
+    ------
+    ValueError
+        When a bound is not a number.
+    """
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for spec in specs:
+        name, _, bounds = spec.rpartition(":")
+        name, _, low = name.rpartition(":")
+        if not name:
+            raise ValueError(f"range filter {spec!r}: expected name:low:high")
+        out[name] = (float(low) if low else None, float(bounds) if bounds else None)
+    return out
+
+
+def _sort_key(column: str) -> Callable[[TrialRow], Any]:
+    # (missing, number, text): missing values sort last, numbers before text
+    def wrap(value: Any) -> tuple[int, float, str]:
+        if value is None:
+            return (1, 0.0, "")
+        number = _num(value)
+        if number is not None:
+            return (0, number, "")
+        return (0, math.inf, str(value))
+
+    if column.startswith("param:"):
+        name = column[len("param:"):]
+        return lambda r: wrap(r.params.get(name))
+    getters: dict[str, Callable[[TrialRow], Any]] = {
+        "index": lambda r: r.index, "status": lambda r: r.status, "best": lambda r: r.best,
+        "duration": lambda r: r.duration, "start": lambda r: r.start,
+        "reason": lambda r: r.reason,
+    }
+    if column not in getters:
+        raise ValueError(f"sort: unknown column {column!r}")
+    getter = getters[column]
+    return lambda r: wrap(getter(r))
+
+
+def table(
+    snap: Snapshot, *, sort: str = "index", desc: bool = False,
+    status: Sequence[str] = (), metric_min: float | None = None,
+    metric_max: float | None = None,
+    ranges: dict[str, tuple[float | None, float | None]] | None = None,
+    match: dict[str, str] | None = None, offset: int = 0, limit: int = 50,
+) -> dict[str, Any]:
+    """One page of the trials table, sorted and filtered on the server.
+
+    Parameters
+    ----------
+    sort : str
+        ``index``, ``status``, ``best``, ``duration``, ``start``, ``reason`` or
+        ``param:<name>``. Missing values sort last either way.
+    status : sequence of str
+        Keep only these statuses (empty: all).
+    metric_min, metric_max : float, optional
+        Keep trials whose best primary-metric value lies in the range (unscored trials go).
+    ranges : dict
+        Parameter name → (low, high) inclusive bounds; a non-numeric value fails the filter.
+    match : dict
+        Parameter name → text the value's string form must contain (case-insensitive).
+    offset, limit : int
+        The page; ``limit`` is capped at 1000.
+
+    Returns
+    -------
+    dict
+        ``{"total", "matched", "offset", "rows"}``.
+    """
+    key = ("sorted", sort, desc)
+    ordered: list[TrialRow] = snap.derive(key, lambda: _sorted(snap.rows, sort, desc))
+    wanted = set(status)
+    ranges = ranges or {}
+    match = {k: v.lower() for k, v in (match or {}).items()}
+
+    def keep(row: TrialRow) -> bool:
+        if wanted and row.status not in wanted:
+            return False
+        if metric_min is not None or metric_max is not None:
+            if row.best is None:
+                return False
+            if metric_min is not None and row.best < metric_min:
+                return False
+            if metric_max is not None and row.best > metric_max:
+                return False
+        for name, (low, high) in ranges.items():
+            value = _num(row.params.get(name))
+            if value is None or (low is not None and value < low) or (
+                high is not None and value > high
+            ):
+                return False
+        return all(text in str(row.params.get(name, "")).lower() for name, text in match.items())
+
+    filtering = wanted or metric_min is not None or metric_max is not None or ranges or match
+    chosen = [r for r in ordered if keep(r)] if filtering else ordered
+    limit = max(1, min(int(limit), 1000))
+    offset = max(0, int(offset))
+    return {
+        "total": len(snap.rows), "matched": len(chosen), "offset": offset,
+        "rows": [_row_json(r) for r in chosen[offset:offset + limit]],
+    }
+
+
+def _sorted(rows: list[TrialRow], sort: str, desc: bool) -> list[TrialRow]:
+    keyed = _sort_key(sort)
+    present = [r for r in rows if keyed(r)[0] == 0]
+    missing = [r for r in rows if keyed(r)[0] == 1]
+    return sorted(present, key=keyed, reverse=desc) + missing
+
+
+# ------------------------------------------------------------------------ charts
+
+def _sample(snap: Snapshot) -> list[TrialRow]:
+    """Scored trials a scatter-like chart draws: all of them, or CHART_POINTS incl. the best."""
+    def build() -> list[TrialRow]:
+        scored = [r for r in snap.rows if r.best is not None]
+        ranked = _ranked(snap)
+        top = {r.index for r in ranked[:50]}
+        keep = [i for i, r in enumerate(scored) if r.index in top]
+        return [scored[i] for i in evenly_spaced(len(scored), CHART_POINTS, keep)]
+    return snap.derive("sample", build)
+
+
+def _columns(rows: Sequence[TrialRow]) -> list[dict[str, Any]]:
+    """Each parameter as a plot axis: numeric values, or category codes with their labels."""
+    out = []
+    for name, kind in column_kinds([r.params for r in rows]).items():
+        values = [r.params.get(name) for r in rows]
+        if kind == "numeric":
+            out.append({"name": name, "kind": kind, "values": [_num(v) for v in values]})
+        else:
+            labels = sorted({str(v) for v in values})
+            code = {label: i for i, label in enumerate(labels)}
+            out.append({"name": name, "kind": kind, "labels": labels,
+                        "values": [code[str(v)] for v in values]})
+    return out
+
+
+def charts(snap: Snapshot) -> dict[str, Any]:
+    """Data for every sweep-page chart except the metric curves (see `curves`)."""
+    return snap.derive("charts", lambda: _charts(snap))
+
+
+def _charts(snap: Snapshot) -> dict[str, Any]:
+    rows = snap.rows
+    # best-so-far in trial order; its steps are few, so it is drawn whole
+    running_best = best_so_far([r.best for r in rows], snap.maximize)
+    steps_i: list[int] = []
+    steps_v: list[float] = []
+    for r, value in zip(rows, running_best, strict=False):
+        if value is not None and (not steps_v or value != steps_v[-1]):
+            steps_i.append(r.index)
+            steps_v.append(value)
+    if steps_v and rows:
+        steps_i.append(rows[-1].index)
+        steps_v.append(steps_v[-1])
+    sample = _sample(snap)
+    scored = [r for r in rows if r.best is not None]
+    importance = param_importance([r.params for r in scored], [r.best for r in scored])
+    # timeline: relative seconds from the first start
+    starts = [r.start for r in rows]
+    ends = [r.end for r in rows]
+    t0 = min((s for s in starts if s is not None), default=None)
+    timeline: dict[str, Any] = {"t0": t0, "times": [], "running": [], "bars": []}
+    if t0 is not None:
+        now = time.time()
+        times, running = concurrency(
+            [None if s is None else s - t0 for s in starts],
+            [None if e is None else e - t0 for e in ends], now - t0)
+        picks = evenly_spaced(len(times), 4 * CHART_POINTS)
+        timeline.update(times=[times[i] for i in picks], running=[running[i] for i in picks])
+        started = [r for r in rows if r.start is not None]
+        timeline["bars"] = [
+            {"index": r.index, "status": r.status, "start": r.start - t0,  # type: ignore[operator]
+             "end": (r.end if r.end is not None else now) - t0}
+            for r in (started[i] for i in evenly_spaced(len(started), BARS))
+        ]
+        timeline["shown_bars"], timeline["total_bars"] = len(timeline["bars"]), len(started)
+    stopped = [r for r in rows if r.reason]
+    reasons: dict[str, int] = {}
+    for r in stopped:
+        reasons[str(r.reason)] = reasons.get(str(r.reason), 0) + 1
+    decisions = [
+        {"index": r.index, "id": r.id, "reason": r.reason,
+         "interval": (r.detail or {}).get("interval"), "value": (r.detail or {}).get("value"),
+         "threshold": (r.detail or {}).get("threshold"),
+         "policy": (r.detail or {}).get("policy"),
+         "explanation": (r.detail or {}).get("explanation")}
+        for r in stopped[:500]
+    ]
+    return {
+        "metric": snap.metric, "maximize": snap.maximize, "total": len(rows),
+        "history": {
+            "index": [r.index for r in sample], "value": [r.best for r in sample],
+            "best_index": steps_i, "best": steps_v, "shown": len(sample), "scored": len(scored),
+        },
+        "sample": {"index": [r.index for r in sample], "id": [r.id for r in sample],
+                   "score": [r.best for r in sample], "columns": _columns(sample)},
+        "importance": importance,
+        "timeline": timeline,
+        "terminations": {"count": len(stopped), "by_reason": reasons, "rows": decisions},
+    }
+
+
+def curves(store: Store, snap: Snapshot, metric: str | None = None) -> dict[str, Any]:
+    """Primary-metric (or ``metric``) curves over reporting intervals, downsampled.
+
+    `CURVES` trials spread evenly over the sweep plus the 20 best (so at most `CURVES` + 20),
+    and at most `CURVE_POINTS` points each. The answer is memoised on the snapshot, and
+    finished trials' curves are kept from one snapshot to the next (``Snapshot.shared``), so
+    a running sweep's page reads only its unfinished trials' points again when it changes.
+    """
+    name = metric or snap.metric
+    if name is None:
+        return {"metric": None, "trials": [], "shown": 0, "total": len(snap.rows)}
+    return snap.derive(("curves", name), lambda: _curves(store, snap, name))
+
+
+def _curves(store: Store, snap: Snapshot, name: str) -> dict[str, Any]:
+    rows = snap.rows
+    top = {r.index for r in _ranked(snap)[:20]}
+    keep = [i for i, r in enumerate(rows) if r.index in top]
+    picks = [rows[i] for i in evenly_spaced(len(rows), CURVES, keep)]
+    kept: dict[str, tuple[list[Any], list[Any]]] = snap.shared.setdefault(("curves", name), {})
+    out = []
+    for row in picks:
+        curve = kept.get(row.id)
+        if curve is None:
+            values = [p.value for p in store.get_metrics(row.id, name) if p.value is not None]
+            curve = stride_downsample(list(range(1, len(values) + 1)), values, CURVE_POINTS)
+            if row.finished:
+                kept[row.id] = curve
+        x, y = curve
+        if not y:
+            continue
+        out.append({"index": row.index, "id": row.id, "status": row.status,
+                    "reason": row.reason, "x": x, "y": y})
+    return {"metric": name, "trials": out, "shown": len(picks), "total": len(rows)}
+
+
+def command_line(config: dict[str, Any], arguments: Sequence[str]) -> str:
+    """The shell command that reproduces a trial, quoted so it can be pasted.
+
+    Examples
+    --------
+    >>> command_line({"trial": {"kind": "script", "script": "train.py"}}, ["--lr", "0.1"])
+    'python train.py --lr 0.1'
+    """
+    trial = config.get("trial") or {}
+    if trial.get("kind") == "command" and arguments:
+        return str(arguments[0])  # already a shell command line, values quoted at launch
+    script = trial.get("script") or "train.py"
+    return shlex.join(["python", str(script), *[str(a) for a in arguments]])

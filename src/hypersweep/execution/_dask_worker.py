@@ -1,0 +1,326 @@
+"""What runs on the Dask side of :class:`~hypersweep.execution.dask.DaskExecutor`.
+
+Three kinds of function live here, all pickled by reference (workers import hypersweep):
+
+* the **task** :func:`run_trial`, one per trial attempt, run in a worker thread: it waits until
+  it is the task published under the trial's name, unpacks the sweep's snapshot (once per
+  worker), starts the trial under ``_dask_supervise.py`` in its own
+  process group, waits for it, and returns its exit status, journal, logs and ``outputs/``;
+* the **worker probe** :func:`collect`, sent with ``client.run`` to the workers every tick of
+  the executor: it returns the journal bytes each running trial appended since the offset the
+  controller already has, and delivers stop signals to trial process groups;
+* **scheduler functions** (``run_on_scheduler``) that keep a few facts per task in the
+  scheduler's ``task_metadata`` (dropped by Dask when the task is forgotten): how many attempts
+  started, on which workers, whether a stop was asked, and the exit once known.
+
+Why the scheduler holds the attempt count: Dask re-runs a task whose worker died, with the same
+arguments. Only the scheduler sees every start, so it numbers them; the number shifts journal
+offsets (attempt ``a`` owns ``[a * 2**40, (a + 1) * 2**40)``), so a retry's fresh journal never
+collides with what the first attempt already stored, and ``retries`` is enforced at the start
+of the attempt that would exceed it (the process is then never started).
+
+Examples
+--------
+>>> shifted(3, 1) == 3 + 2**40
+True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypersweep.execution.workdir import prepare_workdir
+
+__all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
+
+#: Journal offsets of attempt ``a`` are shifted by ``a << ATTEMPT_SHIFT`` (1 TiB per attempt).
+ATTEMPT_SHIFT = 40
+
+SUPERVISOR = str(Path(__file__).resolve().with_name("_dask_supervise.py"))
+
+#: Bytes of journal returned per trial per probe: a huge backlog arrives in slices.
+PROBE_BYTES = 4 << 20
+
+
+def shifted(offset: int, attempt: int) -> int:
+    """A journal offset of ``attempt`` in the sweep-wide offset space."""
+    return offset + (attempt << ATTEMPT_SHIFT)
+
+
+# ---------------------------------------------------------------- on the scheduler
+def _md(dask_scheduler: Any, key: str) -> dict[str, Any]:
+    md = dask_scheduler.task_metadata.get(key)
+    if not isinstance(md, dict):
+        md = dask_scheduler.task_metadata[key] = {}
+    return md
+
+
+def sched_begin(key: str, worker: str, dask_scheduler: Any = None) -> dict[str, Any]:
+    """Number a new attempt of ``key`` (atomic: runs on the scheduler's event loop)."""
+    md = _md(dask_scheduler, key)
+    if md.get("done") is not None:
+        return {"done": md["done"]}
+    attempt = int(md.get("runs", 0))
+    md["runs"] = attempt + 1
+    md.setdefault("workers", []).append(worker)
+    return {"attempt": attempt, "stop": bool(md.get("stop")), "workers": list(md["workers"])}
+
+
+def sched_done(key: str, info: dict[str, Any], dask_scheduler: Any = None) -> None:
+    """Remember how the trial ended, so a re-run (its result lost with a worker) never runs it."""
+    _md(dask_scheduler, key)["done"] = info
+
+
+def sched_stop(keys: list[str], dask_scheduler: Any = None) -> None:
+    """Ask that these tasks not start their process (they may still wait for a worker)."""
+    for key in keys:
+        _md(dask_scheduler, key)["stop"] = True
+
+
+async def sched_published(name: str, key: str, timeout: float,
+                          dask_scheduler: Any = None) -> str:
+    """Whether ``key`` is the task published as ``name``: "yes", "other", or "no" after waiting.
+
+    Waits up to ``timeout`` seconds on the scheduler's event loop, where the publish lands, so
+    the usual case (the publish a few milliseconds behind the task) costs one round trip.
+    """
+    publish = getattr(dask_scheduler, "extensions", {}).get("publish")
+    datasets = getattr(publish, "datasets", None)
+    if not isinstance(datasets, dict):
+        return "yes"  # a Dask without the publish extension we know: do not hold tasks back
+    deadline = time.monotonic() + timeout
+    while (dataset := datasets.get(name)) is None:
+        if time.monotonic() >= deadline:
+            return "no"
+        await asyncio.sleep(0.002)
+    return "yes" if key in tuple(dataset.get("keys", ())) else "other"
+
+
+def sched_states(keys: list[str], dask_scheduler: Any = None) -> dict[str, dict[str, Any]]:
+    """``{key: {"state", "worker", "attempts"}}``: where each task is and how often it started."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        md = dask_scheduler.task_metadata.get(key)
+        md = md if isinstance(md, dict) else {}
+        worker = getattr(getattr(ts, "processing_on", None), "address", None)
+        out[key] = {
+            "state": "missing" if ts is None else ts.state,
+            "worker": worker,
+            "attempts": int(md.get("runs", 0)),
+            "workers": list(md.get("workers", [])),
+        }
+    return out
+
+
+# ---------------------------------------------------------------- on a worker
+@dataclass
+class _Running:
+    attempt: int
+    root: Path
+    popen: subprocess.Popen[bytes]
+    signaled: int = 0
+
+
+#: Trials running in this worker process, by task key; `collect` reads it from the event loop.
+_RUNNING: dict[str, _Running] = {}
+_LOCK = threading.Lock()
+
+
+def _signal(entry: _Running, sig: int) -> None:
+    if entry.popen.poll() is None:  # not reaped: its group id is still the trial's
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(entry.popen.pid, sig)
+            entry.signaled = sig
+
+
+def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Journal bytes and stop signals for the trials of ``requests`` running on this worker.
+
+    ``requests[key]`` has ``offsets`` (``{attempt: bytes the controller has}``) and ``signal``
+    (0 or a signal number to send). Keys not running here are left out of the answer.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, req in requests.items():
+        entry = _RUNNING.get(key)
+        if entry is None:
+            continue
+        sig = int(req.get("signal") or 0)
+        if sig:
+            _signal(entry, sig)
+        offset = int(req.get("offsets", {}).get(entry.attempt, 0))
+        data = b""
+        with contextlib.suppress(OSError), open(entry.root / "metrics.jsonl", "rb") as f:
+            f.seek(offset)
+            data = f.read(PROBE_BYTES)
+        out[key] = {"attempt": entry.attempt, "offset": offset, "data": data,
+                    "signaled": bool(sig)}
+    return out
+
+
+def _unpack_snapshot(base: Path, digest: str, blob: bytes) -> Path:
+    """The sweep's snapshot unpacked under ``base`` (once per worker and digest)."""
+    target = base / "snapshots" / digest
+    with _LOCK:
+        if not target.is_dir():
+            tmp = target.with_name(f"{digest}.tmp{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+                archive.extractall(tmp)
+            tmp.mkdir(parents=True, exist_ok=True)  # an empty source folder zips to nothing
+            try:
+                tmp.rename(target)
+            except OSError:  # another worker process sharing the folder won the race
+                shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def zip_folder(folder: Path) -> bytes:
+    """Zip a folder's files (following links) into bytes; empty for a missing folder."""
+    if not folder.is_dir():
+        return b""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buf.getvalue()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _task_gone(worker: Any, key: str) -> bool:
+    """True when Dask no longer wants this task (its future was cancelled or released)."""
+    ts = worker.state.tasks.get(key)
+    return ts is None or ts.state in ("cancelled", "released", "forgotten")
+
+
+def _early(attempt: int, code: int | None, reason: str) -> dict[str, Any]:
+    return {"attempt": attempt, "exit_code": code, "end_time": time.time(), "reason": reason,
+            "journal": b"", "stdout": b"", "stderr": b"", "outputs": b"", "outputs_path": None}
+
+
+def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]:
+    """The Dask task of one trial: run it on this worker and return how it went.
+
+    Returns a dict: ``attempt``, ``exit_code`` (negative for a signal), ``end_time``,
+    ``reason`` (why it did not run, or ""), ``journal`` (zlib-compressed journal of this
+    attempt), ``stdout``/``stderr`` (the logs), ``outputs`` (zip of ``outputs/``, or empty when
+    ``outputs_path`` names the folder on a shared filesystem).
+    """
+    from distributed import get_client, get_worker
+
+    worker = get_worker()
+    key = str(worker.get_current_task())
+    client = get_client()
+    # The controller submits, then publishes. Starting the script before the publish would let
+    # a controller killed in between leave a run that a resumed controller cannot see and
+    # launches again; so the process starts only once this task is the published one.
+    while (published := client.run_on_scheduler(
+            sched_published, payload["dataset"], key, 0.5)) == "no":
+        if _task_gone(worker, key):
+            return _early(0, None, "hypersweep: its launch was abandoned before it started")
+    if published == "other":
+        return _early(0, None, "hypersweep: superseded by a later launch of the same trial")
+    begin = client.run_on_scheduler(sched_begin, key, worker.address)
+    if "done" in begin:  # finished before; its result was lost with a worker: never rerun
+        done = dict(begin["done"])
+        done.setdefault("reason", "")
+        return {**_early(int(done.get("attempt", 0)), done.get("exit_code"), ""), **done}
+    attempt = int(begin["attempt"])
+    if attempt > int(payload["retries"]):
+        died = ", ".join(begin["workers"][:-1])
+        result = _early(attempt, -signal.SIGKILL,
+                        f"hypersweep: the Dask worker running this trial died ({died}); "
+                        f"not retried again (retries={payload['retries']})")
+        client.run_on_scheduler(sched_done, key, {k: result[k] for k in
+                                                 ("attempt", "exit_code", "end_time", "reason")})
+        return result
+    if begin["stop"]:
+        return _early(attempt, -signal.SIGTERM, "hypersweep: canceled before it started")
+
+    shared = payload.get("shared_dir")
+    base = Path(shared) if shared else Path(worker.local_directory) / "hypersweep"
+    root = base / "runs" / payload["trial_id"] / f"a{attempt}"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    if shared:
+        source = Path(payload["snapshot_path"])
+    else:
+        assert snapshot is not None
+        source = _unpack_snapshot(base, payload["digest"], snapshot)
+    workdir = prepare_workdir(source, root / "work")
+
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(payload["env"])
+    # Paths the controller computed are its own; on this worker the trial's files are here.
+    env["HYPERSWEEP_JOURNAL"] = str(root / "metrics.jsonl")
+    env["HYPERSWEEP_OUTPUTS"] = str(workdir / "outputs")
+    argv = list(payload["argv"])
+    if argv and argv[0] == payload.get("python"):
+        argv[0] = sys.executable  # "the controller's interpreter" means this worker's
+
+    lifeline_r, lifeline_w = os.pipe()  # both non-inheritable; only the read end is passed
+    out_fd = os.open(root / "stdout.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    err_fd = os.open(root / "stderr.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        popen = subprocess.Popen(
+            [sys.executable, "-I", "-S", SUPERVISOR, str(root), str(lifeline_r), "--", *argv],
+            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=err_fd,
+            start_new_session=True, pass_fds=(lifeline_r,),
+        )
+    finally:
+        for fd in (out_fd, err_fd, lifeline_r):
+            os.close(fd)
+    entry = _Running(attempt, root, popen)
+    _RUNNING[key] = entry
+    try:
+        while True:
+            try:
+                code = popen.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if _task_gone(worker, key):  # cancelled or released: nobody will read it
+                    _signal(entry, signal.SIGKILL)
+    finally:
+        _RUNNING.pop(key, None)
+        os.close(lifeline_w)
+    end_time = time.time()
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        record = json.loads((root / "exit_status").read_text())
+        code, end_time = int(record["exit_code"]), float(record["end_time"])
+    info = {"attempt": attempt, "exit_code": code, "end_time": end_time, "reason": ""}
+    client.run_on_scheduler(sched_done, key, info)
+    result = {
+        **info,
+        "journal": zlib.compress(_read(root / "metrics.jsonl"), 1),
+        "stdout": _read(root / "stdout.log"),
+        "stderr": _read(root / "stderr.log"),
+        "outputs": b"" if shared else zip_folder(workdir / "outputs"),
+        "outputs_path": str(workdir / "outputs") if shared else None,
+    }
+    if not shared:  # everything travels back in the result: free the worker's disk
+        shutil.rmtree(root, ignore_errors=True)
+    return result

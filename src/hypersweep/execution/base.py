@@ -1,0 +1,144 @@
+"""The executor protocol: launch, watch and stop trials without ever blocking the controller.
+
+An executor knows *how* trials run (local processes, in-process functions, a Dask cluster), never
+*what* to run: the controller hands it a :class:`TrialSpec` and later learns, by polling, the
+metrics each trial logged and how it ended (:class:`TrialExit`).
+
+Examples
+--------
+>>> import sys
+>>> from pathlib import Path
+>>> spec = TrialSpec("HD_x_0", [sys.executable, "train.py", "--lr", "0.1"], {},
+...                  Path("/tmp/w"), Path("/tmp/t"))
+>>> spec.argv[1:]
+['train.py', '--lr', '0.1']
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypersweep.tracking.journal import JournalRecord
+
+__all__ = ["Executor", "TrialExit", "TrialSpec"]
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything needed to start one trial.
+
+    Attributes
+    ----------
+    trial_id : str
+        The trial's id, e.g. ``HD_<uuid>_3``; exported to the trial as ``HYPERSWEEP_TRIAL_ID``.
+    argv : list of str
+        The command; ``argv[0]`` is the program (e.g. ``sys.executable``). Never a shell string:
+        every element arrives in the child's ``sys.argv`` exactly as given.
+    env : dict of str to str
+        Extra environment variables, merged over the controller's environment.
+    workdir : Path
+        The process's working directory (a copy of the source snapshot, with ``outputs/``).
+    trial_dir : Path
+        Control files: ``stdout.log``, ``stderr.log``, ``metrics.jsonl``, ``exit_status``,
+        ``handle.json``.
+    snapshot : Path or None
+        The sweep's source snapshot. When given, `Executor.launch` makes ``workdir`` a fresh
+        working copy of it (where the trial runs is the executor's business); when None,
+        ``workdir`` must already exist.
+    """
+
+    trial_id: str
+    argv: list[str]
+    env: dict[str, str]
+    workdir: Path
+    trial_dir: Path
+    snapshot: Path | None = None
+
+    @property
+    def journal_path(self) -> Path:
+        """Where the trial's metrics journal lives."""
+        return Path(self.trial_dir) / "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class TrialExit:
+    """How a trial ended.
+
+    Attributes
+    ----------
+    trial_id : str
+        Which trial.
+    exit_code : int or None
+        The process's exit status; negative ``-N`` when killed by signal ``N``; None when it
+        cannot be known (the process vanished, e.g. while no controller was watching, and left
+        no exit record).
+    end_time : float
+        ``time.time()`` when it ended (as recorded by the trial's supervisor when available).
+    stderr_tail : str
+        The last lines of its stderr (at most ~40 lines / 4 KB), for the error message of a
+        failed trial.
+    """
+
+    trial_id: str
+    exit_code: int | None
+    end_time: float
+    stderr_tail: str = ""
+
+
+class Executor(ABC):
+    """Runs trials. Every method returns promptly: the controller's loop is never blocked."""
+
+    @abstractmethod
+    def launch(self, spec: TrialSpec) -> dict[str, Any]:
+        """Start a trial and return a JSON-serialisable handle for the controller to record.
+
+        The handle lets a later executor :meth:`adopt` the trial after a controller restart.
+        """
+
+    @abstractmethod
+    def poll(self) -> tuple[dict[str, list[JournalRecord]], list[TrialExit]]:
+        """Return new journal records per trial since the last poll, and trials that ended.
+
+        Non-blocking. Each exit is reported once; a trial's final records are returned no later
+        than (in the same poll as, or before) its exit.
+        """
+
+    @abstractmethod
+    def stop(self, trial_id: str, grace: float = 5.0) -> None:
+        """Ask a trial to stop (SIGTERM), and force it (SIGKILL) after ``grace`` seconds.
+
+        Non-blocking; the exit is reported by a later :meth:`poll`. Unknown or finished
+        trials are ignored.
+        """
+
+    @abstractmethod
+    def adopt(self, spec: TrialSpec, handle: dict[str, Any], journal_offset: int = 0) -> bool:
+        """Watch again a trial launched by an earlier executor (after a controller restart).
+
+        Returns True if the trial is still running or left an exit record (both then reported
+        by :meth:`poll` like any other trial), False if it cannot be found.
+        """
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds; an executor that can tell wakes early when a trial
+        ends, so the controller reacts at once. The default just sleeps."""
+        time.sleep(timeout)
+
+    @abstractmethod
+    def launched(self, spec: TrialSpec) -> bool:
+        """After a controller restart: whether any launch of this trial started a process.
+
+        False means it surely never ran (so it may be launched now without running twice).
+        """
+
+    @abstractmethod
+    def running(self) -> set[str]:
+        """Ids of the trials watched whose exit has not been reported yet."""
+
+    @abstractmethod
+    def shutdown(self, stop_trials: bool = False) -> None:
+        """Stop watching; with ``stop_trials`` also stop every running trial (this one may wait)."""

@@ -1,0 +1,484 @@
+"""Run trials as local processes, each in its own process group, under a tiny supervisor.
+
+Layout of a trial's ``trial_dir`` (all written by the OS or the supervisor, never piped through
+the controller, so a chatty script never blocks and a crashed controller loses nothing)::
+
+    stdout.log  stderr.log   the script's output (appended)
+    metrics.jsonl            the metrics journal the script appends to
+    handle.json              the handle returned by launch (pid, start time, host)
+    exit_status              {"exit_code": ..., "end_time": ...}, written when the script ends
+
+The process tree is ``controller -> supervisor (python -I -S _supervise.py) -> script``; the
+supervisor leads a new session and process group that the script (and its children) share, so
+stopping the group stops everything the trial started, and the supervisor records the exit code
+even when the controller has died. See :mod:`hypersweep.execution._supervise`.
+
+Examples
+--------
+>>> import sys, tempfile
+>>> from pathlib import Path
+>>> tmp = Path(tempfile.mkdtemp())
+>>> ex = LocalProcessExecutor()
+>>> handle = ex.launch(TrialSpec("t0", [sys.executable, "-c", "print('hi')"], {}, tmp, tmp))
+>>> import time
+>>> while not (exits := ex.poll()[1]): time.sleep(0.01)
+>>> exits[0].exit_code, (tmp / "stdout.log").read_text()
+(0, 'hi\\n')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+from hypersweep.execution.workdir import prepare_workdir
+from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
+from hypersweep.tracking.journal import JournalReader, JournalRecord
+
+__all__ = ["SUPERVISOR", "LocalProcessExecutor", "read_exit_record", "stderr_tail"]
+
+#: The supervisor script run in front of every trial.
+SUPERVISOR = str(Path(__file__).resolve().with_name("_supervise.py"))
+
+#: How long a supervisor may take, after the executor decided to start it, to record itself.
+#: Beyond that a launch that left no record never started a process.
+LAUNCH_GRACE = 3.0
+
+_TAIL_BYTES = 4096
+_TAIL_LINES = 40
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """``(state, start time in clock ticks since boot)`` of a live pid, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = data[data.rindex(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19])
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` ends, where the kernel offers one."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _same_process_alive(pid: int, start_ticks: int | None) -> bool:
+    """True if ``pid`` runs and is the process that had ``start_ticks`` (defeats pid reuse)."""
+    if pid <= 0:
+        return False
+    if os.path.isdir("/proc/self"):
+        stat = _proc_stat(pid)
+        if stat is None or stat[0] in ("Z", "X"):  # a zombie has ended: only its record matters
+            return False
+        return start_ticks is None or stat[1] == start_ticks
+    try:  # pragma: no cover - non-Linux fallback, no pid-reuse protection
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
+    """Return ``(exit_code, end_time)`` from ``trial_dir/exit_status``, or None if absent.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_exit_record(tempfile.mkdtemp()) is None
+    True
+    """
+    try:
+        with open(os.path.join(trial_dir, "exit_status"), "rb") as f:
+            obj = json.loads(f.read())
+        code = obj.get("exit_code")
+        return (code if isinstance(code, int) else None), float(obj.get("end_time", time.time()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, AttributeError):
+        # Written atomically, so unreadable means tampered with: the trial did end.
+        return None, time.time()
+
+
+def _write_exit_record(trial_dir: Path, code: int | None, end_time: float) -> None:
+    """Record an exit the supervisor could not (it was SIGKILLed with its group)."""
+    path = trial_dir / "exit_status"
+    tmp = trial_dir / "exit_status.ctl.tmp"
+    with contextlib.suppress(OSError):
+        if path.exists():
+            return
+        tmp.write_text(json.dumps({"exit_code": code, "end_time": end_time}) + "\n")
+        os.replace(tmp, path)
+
+
+def stderr_tail(path: str | os.PathLike[str]) -> str:
+    """The last ~40 lines / 4 KB of a log file ("" if missing), decoded leniently.
+
+    Examples
+    --------
+    >>> stderr_tail("/nonexistent/stderr.log")
+    ''
+    """
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = max(0, size - _TAIL_BYTES)
+            f.seek(start)
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if start > 0 and lines:
+        lines = lines[1:]  # the first line was cut in the middle
+    return "\n".join(lines[-_TAIL_LINES:])
+
+
+@dataclass
+class _Trial:
+    spec: TrialSpec
+    trial_dir: Path  # resolved once: poll() runs often
+    pid: int
+    start_ticks: int | None
+    reader: JournalReader
+    popen: subprocess.Popen[bytes] | None  # None for adopted trials: not our child
+    kill_at: float | None = None  # monotonic deadline for SIGKILL after stop()
+    killed: bool = False  # we sent SIGKILL, so no exit record is coming from the supervisor
+    pidfd: int | None = None  # readable once the supervisor ends: wait() wakes on it
+
+    def close(self) -> None:
+        self.reader.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+    @property
+    def pgid(self) -> int:
+        return self.pid  # the supervisor leads the trial's process group
+
+
+class LocalProcessExecutor(Executor):
+    """Launch, watch and stop trials as local processes.
+
+    Parameters
+    ----------
+    python : str, optional
+        Interpreter that runs the supervisor (default ``sys.executable``). It does not need
+        hypersweep installed: the supervisor uses only built-in modules.
+    default_grace : float
+        Grace period used by :meth:`shutdown` when it stops trials.
+
+    Notes
+    -----
+    The trial's environment is the controller's, plus ``PYTHONUNBUFFERED=1``, plus
+    ``spec.env``, plus ``HYPERSWEEP_TRIAL_ID`` and ``HYPERSWEEP_JOURNAL`` (always set by the
+    executor, which reads that journal) and ``HYPERSWEEP_OUTPUTS`` (``<workdir>/outputs`` unless
+    ``spec.env`` names one). Standard input is ``/dev/null``.
+    """
+
+    def __init__(self, python: str | None = None, default_grace: float = 5.0) -> None:
+        self.python = python or sys.executable
+        self.default_grace = default_grace
+        self._trials: dict[str, _Trial] = {}
+        self._host = socket.gethostname()
+        self._boot_id = _boot_id()
+        self._closed = False
+
+    # -- launching ------------------------------------------------------------------------
+
+    def launch(self, spec: TrialSpec) -> dict[str, Any]:
+        """Start ``spec.argv`` under the supervisor; return the handle to record.
+
+        Raises ``FileNotFoundError`` if ``spec.workdir`` does not exist. A program that cannot be
+        started (``argv[0]`` not found) is reported by :meth:`poll` as exit code 127, with the
+        reason in ``stderr_tail``, as a shell would.
+        """
+        if self._closed:
+            raise RuntimeError("executor is shut down")
+        if spec.trial_id in self._trials:
+            raise ValueError(f"trial {spec.trial_id!r} is already running")
+        if not spec.argv:
+            raise ValueError(f"trial {spec.trial_id!r}: argv is empty")
+        if spec.snapshot is not None:
+            prepare_workdir(spec.snapshot, spec.workdir)
+        workdir = Path(spec.workdir).resolve()
+        if not workdir.is_dir():
+            raise FileNotFoundError(f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
+        trial_dir = Path(spec.trial_dir).resolve()
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        # Stale records from an earlier attempt in the same folder would confuse this one.
+        for stale in ("exit_status", "supervisor.json", "handle.json"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(trial_dir / stale)
+        # Written before the process starts: with supervisor.json (written by the process
+        # itself) it tells a restarted controller whether this launch ever started anything.
+        (trial_dir / "launching").write_text(f"{time.time()!r}\n")
+        journal = trial_dir / "metrics.jsonl"
+
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update(spec.env)
+        env[ENV_TRIAL_ID] = spec.trial_id
+        env[ENV_JOURNAL] = str(journal)
+        env.setdefault(ENV_OUTPUTS, str(workdir / "outputs"))
+
+        # Descriptors the child inherits: the kernel writes its output, not the controller.
+        out_fd = os.open(trial_dir / "stdout.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            err_fd = os.open(
+                trial_dir / "stderr.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            )
+            try:
+                popen = subprocess.Popen(
+                    [self.python, "-I", "-S", SUPERVISOR, str(trial_dir), "--", *spec.argv],
+                    cwd=workdir,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out_fd,
+                    stderr=err_fd,
+                    start_new_session=True,  # own session and process group: stop() hits all
+                )
+            finally:
+                os.close(err_fd)
+        finally:
+            os.close(out_fd)
+
+        stat = _proc_stat(popen.pid)
+        start_ticks = stat[1] if stat else None
+        handle: dict[str, Any] = {
+            "executor": "local",
+            "pid": popen.pid,
+            "pgid": popen.pid,
+            "start_ticks": start_ticks,
+            "boot_id": self._boot_id,
+            "host": self._host,
+            "launched_at": time.time(),
+            "trial_dir": str(trial_dir),
+        }
+        with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
+            (trial_dir / "handle.json").write_text(json.dumps(handle) + "\n")
+        self._trials[spec.trial_id] = _Trial(
+            spec, trial_dir, popen.pid, start_ticks, JournalReader(journal), popen,
+            pidfd=_pidfd(popen.pid),
+        )
+        return handle
+
+    def adopt(self, spec: TrialSpec, handle: dict[str, Any], journal_offset: int = 0) -> bool:
+        """Watch a trial launched by an earlier executor; see :meth:`Executor.adopt`.
+
+        The trial is found if it left an exit record, or if the handle's pid is alive and is
+        the same process (same start time and boot) on this host.
+        """
+        if spec.trial_id in self._trials:
+            return True
+        trial_dir = Path(spec.trial_dir).resolve()
+        if not handle:
+            # The controller died between launching and recording the handle: the trial's
+            # supervisor says which process it is.
+            handle = self._handle_from_files(trial_dir) or {}
+        pid = int(handle.get("pid") or 0)
+        start_ticks = handle.get("start_ticks")
+        reader = JournalReader(trial_dir / "metrics.jsonl", journal_offset)
+        trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None)
+        if read_exit_record(trial_dir) is not None:
+            self._trials[spec.trial_id] = trial
+            return True
+        same_machine = handle.get("host") == self._host and (
+            handle.get("boot_id") is None or handle.get("boot_id") == self._boot_id
+        )
+        if same_machine and _same_process_alive(pid, start_ticks):
+            trial.pidfd = _pidfd(pid)
+            self._trials[spec.trial_id] = trial
+            return True
+        reader.close()
+        return False
+
+    def _handle_from_files(self, trial_dir: Path) -> dict[str, Any] | None:
+        """The handle a launch left in ``trial_dir``, waiting out a launch still starting."""
+        marker = trial_dir / "launching"
+        while True:
+            for name in ("handle.json", "supervisor.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    found = json.loads((trial_dir / name).read_text())
+                    found.setdefault("host", self._host)
+                    found.setdefault("boot_id", self._boot_id)
+                    return dict(found)
+            try:
+                age = time.time() - marker.stat().st_mtime
+            except FileNotFoundError:
+                return None
+            if age > LAUNCH_GRACE:
+                return None
+            time.sleep(0.01)  # a supervisor started a moment ago is about to say so
+
+    def launched(self, spec: TrialSpec) -> bool:
+        """Whether a launch of this trial ever started its process (after a restart)."""
+        trial_dir = Path(spec.trial_dir).resolve()
+        return (
+            read_exit_record(trial_dir) is not None
+            or self._handle_from_files(trial_dir) is not None
+        )
+
+    # -- watching -------------------------------------------------------------------------
+
+    def _ended(self, t: _Trial) -> tuple[int | None, float] | None:
+        """``(exit_code, end_time)`` if the trial has ended, else None. Never blocks."""
+        trial_dir = t.trial_dir
+        if t.popen is not None:
+            rc = t.popen.poll()  # waitpid(WNOHANG): reaps the supervisor
+            if rc is None:
+                return None
+            rec = read_exit_record(trial_dir)
+            if rec is not None:
+                return rec
+            # The supervisor died without a record (SIGKILL from us or someone else).
+            end = time.time()
+            _write_exit_record(trial_dir, rc, end)
+            return rc, end
+        rec = read_exit_record(trial_dir)
+        if rec is not None:
+            return rec
+        if _same_process_alive(t.pid, t.start_ticks):
+            return None
+        rec = read_exit_record(trial_dir)  # it may have written the record as it went
+        if rec is not None:
+            return rec
+        code = -signal.SIGKILL if t.killed else None
+        end = time.time()
+        _write_exit_record(trial_dir, code, end)
+        return code, end
+
+    def poll(self) -> tuple[dict[str, list[JournalRecord]], list[TrialExit]]:
+        """New journal records per trial and the trials that ended; see :meth:`Executor.poll`."""
+        records: dict[str, list[JournalRecord]] = {}
+        exits: list[TrialExit] = []
+        now = time.monotonic()
+        for trial_id, t in list(self._trials.items()):
+            ended = self._ended(t)
+            if ended is None and t.kill_at is not None and now >= t.kill_at:
+                self._signal(t, signal.SIGKILL)
+                t.killed = True
+                t.kill_at = None
+            # Read the journal after checking the exit: whatever the trial wrote before it
+            # ended is on file by now, so its last records come out with its exit.
+            new = t.reader.read()
+            if new:
+                records[trial_id] = new
+            if ended is not None:
+                t.close()
+                del self._trials[trial_id]
+                tail = stderr_tail(t.trial_dir / "stderr.log")
+                exits.append(TrialExit(trial_id, ended[0], ended[1], tail))
+        return records, exits
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, waking as soon as any watched trial ends.
+
+        Each trial's supervisor has a pidfd (Linux 5.3+), so an exit wakes the controller at
+        once instead of at its next tick; without pidfds this is a plain sleep.
+        """
+        fds = [t.pidfd for t in self._trials.values() if t.pidfd is not None]
+        if not fds:
+            time.sleep(timeout)
+            return
+        with contextlib.suppress(InterruptedError):
+            select.select(fds, [], [], timeout)
+
+    def running(self) -> set[str]:
+        """Ids of the trials whose exit has not been reported by :meth:`poll` yet."""
+        return set(self._trials)
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def _signal(self, t: _Trial, sig: int) -> None:
+        if t.popen is not None:
+            if t.popen.poll() is not None:
+                return  # reaped: its pid (and group id) may belong to someone else now
+        elif not _same_process_alive(t.pid, t.start_ticks):
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(t.pgid, sig)
+
+    def stop(self, trial_id: str, grace: float = 5.0) -> None:
+        """SIGTERM the trial's process group now, SIGKILL it on the first poll after ``grace``."""
+        t = self._trials.get(trial_id)
+        if t is None:
+            return
+        if grace <= 0:
+            self._signal(t, signal.SIGKILL)
+            t.killed = True
+            t.kill_at = None
+            return
+        deadline = time.monotonic() + grace
+        if t.kill_at is not None:  # already stopping: a second stop may only hurry it
+            t.kill_at = min(t.kill_at, deadline)
+            return
+        if not t.killed:
+            self._signal(t, signal.SIGTERM)
+            t.kill_at = deadline
+
+    def shutdown(self, stop_trials: bool = False) -> None:
+        """Stop watching. With ``stop_trials``, stop every trial and wait until each has ended.
+
+        After ``shutdown(stop_trials=True)`` a last :meth:`poll` still reports the stopped
+        trials' final records and exits. Without it, the trials keep running, and a later
+        executor can :meth:`adopt` them.
+        """
+        self._closed = True
+        if not stop_trials:
+            for t in self._trials.values():
+                t.close()
+            self._trials.clear()
+            return
+        for trial_id in list(self._trials):
+            self.stop(trial_id, self.default_grace)
+        deadline = time.monotonic() + self.default_grace + 5.0
+        while time.monotonic() < deadline:
+            pending = False
+            now = time.monotonic()
+            for t in self._trials.values():
+                if self._is_done(t):
+                    continue
+                pending = True
+                if t.kill_at is not None and now >= t.kill_at:
+                    self._signal(t, signal.SIGKILL)
+                    t.killed = True
+                    t.kill_at = None
+            if not pending:
+                break
+            time.sleep(0.02)
+
+    def _is_done(self, t: _Trial) -> bool:
+        if t.popen is not None:
+            return t.popen.poll() is not None
+        if read_exit_record(t.trial_dir) is not None:
+            return True
+        return not _same_process_alive(t.pid, t.start_ticks)

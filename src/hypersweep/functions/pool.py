@@ -1,0 +1,276 @@
+"""Running function trials: in the caller's thread, in a thread pool, or in worker processes.
+
+Every runner is a loop over :meth:`Sweep.ask` / :meth:`Sweep.tell`; the sweep records and
+judges, the runner only executes.
+
+- **Serial** (one trial at a time, threads): the objective runs in the caller's thread: no
+  hand-off at all, the fastest path for cheap objectives.
+- **Threads**: a ``ThreadPoolExecutor``; each worker logs straight into the sweep (which holds
+  a lock), and a stopped trial's next ``run.log`` raises :class:`TrialCanceled`.
+- **Processes** (CPU-bound objectives, no GIL): a ``ProcessPoolExecutor`` with the
+  ``forkserver`` context (``spawn`` where there is none; never ``fork``: the parent has
+  threads and database connections). The objective is pickled once per worker. Metrics flow
+  back through one ``multiprocessing`` queue, in logging order per worker, and the trial's end
+  (value, or traceback) follows its metrics on the same queue, so nothing is told before it is
+  recorded. Stop requests flow the other way through a shared byte per worker slot: the
+  sweep's stop decision raises the flag, and the worker's next ``run.log`` raises
+  :class:`TrialCanceled`.
+
+This module must stay cheap to import: process workers import it to unpickle their task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import queue as queue_module
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import TYPE_CHECKING, Any
+
+from hypersweep.functions.trial import LOGGING_KINDS, TrialCanceled
+from hypersweep.tracking.context import _BaseRun
+
+if TYPE_CHECKING:
+    from hypersweep.functions.sweep import Sweep
+    from hypersweep.functions.trial import Trial
+
+__all__ = ["Objective", "check_picklable", "run_processes", "run_serial", "run_threads"]
+
+Objective = Callable[[dict[str, Any], Any], Any]
+
+#: Seconds running trials get to notice a stop (their next ``run.log``) after Ctrl-C.
+STOP_GRACE = 5.0
+
+
+def result_value(value: Any) -> float | Mapping[str, Any] | None:
+    """What an objective's return value logs: a number (the primary metric), a mapping of
+    metrics, or nothing (None). Anything else is a mistake worth failing the trial for."""
+    if value is None or isinstance(value, Mapping):
+        return value
+    if isinstance(value, bool) or not hasattr(value, "__float__"):
+        raise TypeError(f"the objective returned {type(value).__name__} {value!r}; return a "
+                        "number (the primary metric), a dict of metrics, or None")
+    return float(value)
+
+
+def _trial_error() -> str:
+    return traceback.format_exc()
+
+
+# ---------------------------------------------------------------------- in this process
+def _run_one(sweep: Sweep, objective: Objective, trial: Trial) -> None:
+    """Run one trial in this thread and tell the sweep how it ended.
+
+    ``KeyboardInterrupt`` is not a trial failure: it is re-raised for the runner to stop the
+    sweep.
+    """
+    trial.raise_on_stop = True
+    try:
+        value = result_value(objective(trial.params, trial))
+    except TrialCanceled:
+        sweep.tell(trial, status="Canceled")
+    except Exception:
+        sweep.tell(trial, status="Failed", error=_trial_error())
+    else:
+        sweep.tell(trial, value)
+
+
+def run_serial(sweep: Sweep, objective: Objective) -> None:
+    """One trial at a time in the caller's thread."""
+    while (trial := sweep.ask()) is not None:
+        _run_one(sweep, objective, trial)
+
+
+def run_threads(sweep: Sweep, objective: Objective, workers: int) -> None:
+    """Up to ``workers`` trials at once in a thread pool."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=f"hypersweep-{sweep.id[:11]}")
+    in_flight: set[Future[None]] = set()
+    try:
+        while True:
+            while len(in_flight) < workers and (trial := sweep.ask()) is not None:
+                in_flight.add(pool.submit(_run_one, sweep, objective, trial))
+            if not in_flight:
+                return
+            done, in_flight = wait_futures(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # a KeyboardInterrupt from an objective comes out here
+    except KeyboardInterrupt:
+        sweep.cancel()  # running trials' next run.log raises TrialCanceled
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: leave them
+            wait_futures(in_flight, timeout=STOP_GRACE)
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------- in worker processes
+def check_picklable(objective: Objective) -> None:
+    """Raise a TypeError saying what to do when ``objective`` cannot reach a worker process."""
+    name = getattr(objective, "__qualname__", repr(objective))
+    advice = ("define it at module level (not a lambda, a nested function or a method of a "
+              "local class), or use executor='thread'")
+    try:
+        pickle.dumps(objective)
+    except Exception as err:
+        raise TypeError(f"executor='process' sends the objective to worker processes, but "
+                        f"{name} cannot be pickled ({err}); {advice}") from None
+    main = sys.modules.get("__main__")
+    if getattr(objective, "__module__", None) == "__main__" and not getattr(main, "__file__",
+                                                                           None):
+        raise TypeError(f"executor='process': {name} is defined interactively (in __main__ of "
+                        f"a notebook or REPL), where worker processes cannot import it; move it "
+                        f"to a module, or use executor='thread'")
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+# Worker-process globals, set once by the pool's initializer.
+_OBJECTIVE: Objective | None = None
+_QUEUE: Any = None
+_FLAGS: Any = None
+
+
+def _init_worker(objective: Objective, messages: Any, flags: Any) -> None:
+    global _OBJECTIVE, _QUEUE, _FLAGS
+    _OBJECTIVE, _QUEUE, _FLAGS = objective, messages, flags
+
+
+class _WorkerRun(_BaseRun):
+    """The run an objective gets in a worker process: logging goes to the parent's queue."""
+
+    def __init__(self, trial_id: str, sweep_id: str, index: int, slot: int) -> None:
+        super().__init__(trial_id, sweep_id, "outputs")
+        self._index = index
+        self._slot = slot
+
+    def should_stop(self) -> bool:
+        """Whether the sweep asked this trial to stop (see ``Trial.should_stop``)."""
+        return bool(_FLAGS[self._slot])
+
+    def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:
+        _QUEUE.put(("log", self._index, kind, name, value, step, time.time()))
+        if kind in LOGGING_KINDS and _FLAGS[self._slot]:
+            raise TrialCanceled(self.id)
+
+
+def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str, Any]) -> None:
+    """One trial in a worker process; its end goes to the queue after its metrics."""
+    assert _OBJECTIVE is not None
+    try:
+        value = result_value(_OBJECTIVE(params, _WorkerRun(trial_id, sweep_id, index, slot)))
+        end: tuple[Any, ...] = ("end", index, "Completed", value, None)
+    except TrialCanceled:
+        end = ("end", index, "Canceled", None, None)
+    except KeyboardInterrupt:
+        end = ("end", index, "Interrupted", None, None)
+    except BaseException:
+        end = ("end", index, "Failed", None, _trial_error())
+    try:
+        _QUEUE.put(end)
+    except Exception:  # the value would not pickle (an exotic mapping): fail, don't vanish
+        _QUEUE.put(("end", index, "Failed", None, _trial_error()))
+
+
+def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
+    """Up to ``workers`` trials at once, each in a worker process."""
+    check_picklable(objective)
+    context = _context()
+    messages = context.Queue()
+    flags = context.RawArray("b", workers)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(objective, messages, flags))
+    free = list(range(workers - 1, -1, -1))
+    in_flight: dict[int, tuple[Trial, int, Future[None]]] = {}
+
+    def handle(message: tuple[Any, ...]) -> None:
+        index = message[1]
+        entry = in_flight.get(index)
+        if entry is None:
+            return
+        trial, slot, _ = entry
+        if message[0] == "log":
+            _, _, kind, name, value, step, when = message
+            sweep._ingest(trial, kind, name, value, step, when)
+            return
+        _, _, status, value, error = message
+        del in_flight[index]
+        free.append(slot)
+        if status == "Interrupted":
+            sweep.tell(trial, status="Canceled")
+            raise KeyboardInterrupt
+        sweep.tell(trial, value, status=status, error=error)
+
+    def launch(trial: Trial) -> None:
+        slot = free.pop()
+        flags[slot] = 0
+        trial.on_stop = lambda: flags.__setitem__(slot, 1)
+        future = pool.submit(_work, trial.id, sweep.id, trial.index, slot, trial.params)
+        in_flight[trial.index] = (trial, slot, future)
+
+    def drain() -> None:
+        while True:
+            try:
+                handle(messages.get_nowait())
+            except queue_module.Empty:
+                return
+
+    def reap() -> None:
+        """Trials whose worker died (or whose task never ran) fail, after their metrics."""
+        broken = [e for e in in_flight.values() if e[2].done() and e[2].exception() is not None]
+        if not broken:
+            return
+        time.sleep(0.05)  # let the dead worker's last messages arrive
+        drain()
+        for trial, slot, future in broken:
+            if trial.index in in_flight:
+                del in_flight[trial.index]
+                free.append(slot)
+                err = future.exception()
+                sweep.tell(trial, status="Failed",
+                           error=f"the worker process running the trial failed: {err!r}")
+
+    try:
+        while True:
+            while free and (trial := sweep.ask()) is not None:
+                launch(trial)
+            if not in_flight:
+                return
+            try:
+                handle(messages.get(timeout=0.1))
+            except queue_module.Empty:
+                reap()
+    except KeyboardInterrupt:
+        sweep.cancel()  # raises every running trial's flag
+        deadline = time.monotonic() + STOP_GRACE
+        try:
+            while in_flight and time.monotonic() < deadline:
+                try:
+                    handle(messages.get(timeout=0.1))
+                except queue_module.Empty:
+                    reap()
+                except KeyboardInterrupt:
+                    continue
+        except KeyboardInterrupt:
+            pass
+        raise
+    finally:
+        _shutdown(pool, force=bool(in_flight))
+        messages.close()
+
+
+def _shutdown(pool: ProcessPoolExecutor, force: bool) -> None:
+    if force:  # trials that ignore the stop request: end their processes
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive() and process.pid != os.getpid():
+                process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)

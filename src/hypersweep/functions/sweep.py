@@ -1,0 +1,726 @@
+"""Ask/tell: a sweep of Python function trials, driven by the caller.
+
+:class:`Sweep` is the one implementation of function sweeps; :func:`~hypersweep.tune` is a thin
+loop over it. It follows the controller's conventions (``controller/loop.py``) so a function
+sweep reads like any other in ``hypersweep ls/show`` and ``HyperDriveRun``: trials
+``HD_<uuid>_<n>`` born ``Running``; a trial's score is its best primary value; policy decisions
+come from the same :class:`~hypersweep.policies.PolicyRunner`, report by report, and a stopped
+trial ends ``Canceled`` with reason ``early_termination`` and the decision as
+``termination_detail``; the sweep ends ``Completed`` (``Failed`` when every trial failed,
+``Canceled`` when canceled) with ``best_child_run_id`` and ``best_primary_metric``.
+
+Writes are batched (write-behind): a trial's row, its points and its final status go to the
+store together, in one transaction per batch (:meth:`Store.save_trials`), when
+:attr:`Sweep.flush_size` changes are waiting or every :attr:`Sweep.flush_interval` seconds (a
+background thread, which also keeps running trials and their metrics visible to
+``hypersweep show``), and always on :meth:`Sweep.finish`, on interrupt and at interpreter
+exit. Nothing that was told is lost on a clean stop or an exception.
+
+Resume (ours): :meth:`Sweep.load` reopens a stored function sweep. Ended trials are kept and
+feed the sampler and the policy, so a deterministic sampler continues its sequence; a trial
+still ``Running`` in the store lost its process, and is recorded ``Failed`` with reason
+``orphaned`` (a function cannot be adopted). The sweep runs on to its (possibly raised)
+``max_total_runs``; a sweep that ended (even ``Canceled`` by Ctrl-C) is reopened.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import threading
+import time
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hypersweep.api.sweep_run import HyperDriveRun
+from hypersweep.api.workspace import Experiment, Workspace
+from hypersweep.controller import ingest
+from hypersweep.controller.loop import (
+    REASON_EARLY_TERMINATION,
+    REASON_MAX_DURATION,
+    REASON_USER_CANCEL,
+    SweepController,
+    new_owner_token,
+    utcnow,
+)
+from hypersweep.controller.notices import missing_primary_metric
+from hypersweep.errors import ConfigError
+from hypersweep.functions.trial import Trial
+from hypersweep.policies import PolicyRunner, policy_from_dict
+from hypersweep.sampling import (
+    FinishedTrial,
+    GridParameterSampling,
+    RandomParameterSampling,
+    sampler_from_dict,
+)
+from hypersweep.sampling.base import Sampler
+from hypersweep.space import SearchSpace
+from hypersweep.store import MEMORY_URL, Status, SweepRecord, TrialRecord
+from hypersweep.tracking import JournalRecord
+
+if TYPE_CHECKING:
+    from hypersweep.policies import Decision, EarlyTerminationPolicy
+    from hypersweep.store import Store
+
+__all__ = ["FunctionSweepRun", "Sweep"]
+
+log = logging.getLogger("hypersweep.functions")
+
+#: Stored as the sweep's ``trial.kind``: what tells a function sweep from a script sweep.
+FUNCTION_KIND = "function"
+REASON_ORPHANED = "orphaned"
+
+# Samplers whose proposals depend only on the seed and the trial number (and the configs
+# already tried), never on scores: ask may propose them in batches without changing them.
+_PREFETCHABLE = (RandomParameterSampling, GridParameterSampling)
+_PREFETCH = 256
+
+
+def _goal(goal: Any) -> str:
+    text = str(getattr(goal, "value", goal)).strip().lower()
+    if text not in ("maximize", "minimize"):
+        raise ConfigError(f"primary_metric_goal: expected 'maximize' or 'minimize' (got {goal!r})")
+    return text
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+class FunctionSweepRun(HyperDriveRun):
+    """The result of a function sweep: a :class:`~hypersweep.HyperDriveRun` plus the best.
+
+    Everything ``HyperDriveRun`` offers works (``get_best_run_by_primary_metric``,
+    ``get_children_sorted_by_primary_metric``, ``to_dataframe``, ``get_metrics``...), read from
+    the sweep's store.
+
+    Examples
+    --------
+    >>> # result = hypersweep.tune(objective, sampling, "loss", "minimize", max_total_runs=50)
+    >>> # result.best_params, result.best_value
+    """
+
+    def _best_row(self) -> dict[str, Any] | None:
+        rows = self.get_children_sorted_by_primary_metric(top=1, discard_no_metric=True)
+        return rows[0] if rows else None
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        """Hyperparameters of the trial with the best primary metric (None: no trial has one)."""
+        row = self._best_row()
+        return None if row is None else dict(row["hyperparameters"])
+
+    @property
+    def best_value(self) -> float | None:
+        """The best primary-metric value any trial logged (None: no trial logged one)."""
+        row = self._best_row()
+        return None if row is None else float(row["best_primary_metric"])
+
+    @property
+    def best_trial_id(self) -> str | None:
+        """Id of the trial with the best primary metric."""
+        row = self._best_row()
+        return None if row is None else str(row["run_id"])
+
+    def resume(self) -> HyperDriveRun:
+        """Function sweeps resume in the process that has the function: see :meth:`Sweep.load`."""
+        raise RuntimeError(
+            f"sweep {self.id} runs a Python function; resume it where the function lives: "
+            f"hypersweep.tune(objective, resume={self.id!r}, workspace=...)"
+        )
+
+
+class Sweep:
+    """A sweep of function trials driven by ask/tell.
+
+    Parameters
+    ----------
+    sampling : Sampler
+        ``RandomParameterSampling``, ``GridParameterSampling``, ``BayesianParameterSampling``...
+    primary_metric_name : str
+        The metric to optimize; a trial's score is the best value it logged.
+    primary_metric_goal : {"maximize", "minimize"} or PrimaryMetricGoal
+    policy : EarlyTerminationPolicy, optional
+        Applied at every logging of the primary metric (default: none).
+    workspace : Workspace, optional
+        Where records go. Default: in this process's memory only (fastest).
+    experiment_name : str, optional
+        Default ``"functions"``.
+    max_total_runs : int, optional
+        :meth:`ask` returns None once this many trials were asked (default: no limit).
+    max_duration_minutes : float, optional
+        After this, :meth:`ask` returns None and running trials are asked to stop.
+
+    Attributes
+    ----------
+    id : str
+        The sweep's id, ``HD_<uuid>``.
+
+    Examples
+    --------
+    >>> from hypersweep import Sweep, RandomParameterSampling, uniform
+    >>> sweep = Sweep(RandomParameterSampling({"x": uniform(-1, 1)}, seed=0), "loss",
+    ...               "minimize", max_total_runs=20)
+    >>> while (trial := sweep.ask()) is not None:
+    ...     sweep.tell(trial, (trial.params["x"] - 0.5) ** 2)
+    >>> sweep.finish().get_status()
+    'Completed'
+    >>> round(sweep.result.best_params["x"], 1)
+    0.5
+    """
+
+    #: Seconds between background flushes (and cancel checks).
+    flush_interval = 0.5
+    #: A batch this large is written at once, by the caller's thread.
+    flush_size = 256
+    #: Seconds between heartbeats of a workspace sweep (``hypersweep`` tells a live one).
+    heartbeat_interval = SweepController.heartbeat_interval
+
+    def __init__(
+        self,
+        sampling: Sampler,
+        primary_metric_name: str,
+        primary_metric_goal: Any,
+        policy: EarlyTerminationPolicy | None = None,
+        workspace: Workspace | None = None,
+        experiment_name: str | None = None,
+        max_total_runs: int | None = None,
+        max_duration_minutes: float | None = None,
+        *,
+        function: str | None = None,
+    ) -> None:
+        if not isinstance(sampling, Sampler):
+            raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
+                              f"(got {sampling!r})")
+        if not isinstance(primary_metric_name, str) or not primary_metric_name:
+            raise ConfigError(f"primary_metric_name: expected a non-empty string "
+                              f"(got {primary_metric_name!r})")
+        if max_total_runs is not None and (
+                isinstance(max_total_runs, bool) or not isinstance(max_total_runs, int)
+                or max_total_runs < 1):
+            raise ConfigError(f"max_total_runs: expected an int >= 1 (got {max_total_runs!r})")
+        if max_duration_minutes is not None and not max_duration_minutes > 0:
+            raise ConfigError(f"max_duration_minutes: expected a number > 0 "
+                              f"(got {max_duration_minutes!r})")
+        policy = policy_from_dict(policy)
+        config: dict[str, Any] = {
+            "version": 1,
+            "search_space": sampling.space.to_dict(),
+            "sampling_algorithm": sampling.to_dict(),
+            "early_termination": policy.to_dict(),
+            "objective": {"primary_metric": primary_metric_name,
+                          "goal": _goal(primary_metric_goal)},
+            "limits": {
+                "max_total_trials": max_total_runs,
+                "max_concurrent_trials": None,
+                "timeout": None if max_duration_minutes is None else max_duration_minutes * 60.0,
+                "trial_timeout": None,
+            },
+            "trial": {"kind": FUNCTION_KIND, "function": function},
+            "resume_from": [],
+            "resume_child_runs": [],
+        }
+        workspace = workspace or Workspace(store=MEMORY_URL)
+        experiment = Experiment(workspace, experiment_name or "functions")
+        sweep_id = f"HD_{uuid.uuid4()}"
+        now = utcnow()
+        workspace.store.create_sweep(SweepRecord(
+            id=sweep_id, experiment=experiment.name, status=Status.RUNNING, config=config,
+            created_time=now, start_time=now,
+        ))
+        self._open(experiment, sweep_id, sampling, policy, config, [], now)
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def load(cls, workspace: Workspace, sweep_id: str,
+             max_total_runs: int | None = None) -> Sweep:
+        """Reopen a stored function sweep to continue it (see the module's *Resume*).
+
+        Parameters
+        ----------
+        workspace : Workspace
+            The workspace holding the sweep.
+        sweep_id : str
+            Its id.
+        max_total_runs : int, optional
+            A new budget (e.g. to run more trials after the sweep ended).
+
+        Raises
+        ------
+        KeyError
+            No such sweep.
+        ConfigError
+            The sweep runs a script, not a function.
+        RuntimeError
+            Another live process drives it.
+        """
+        from hypersweep.api.sweep_run import _controller_alive
+
+        store = workspace.store
+        record = store.get_sweep(sweep_id)
+        config = record.config
+        if config.get("trial", {}).get("kind") != FUNCTION_KIND:
+            raise ConfigError(f"sweep {sweep_id} runs a script, not a function: resume it with "
+                              f"`hypersweep resume {sweep_id}`")
+        if not record.status.is_terminal and _controller_alive(record):
+            raise RuntimeError(f"sweep {sweep_id} is driven by a live process "
+                               f"({record.controller})")
+        if max_total_runs is not None:
+            config = {**config, "limits": {**config["limits"], "max_total_trials": max_total_runs}}
+        space = SearchSpace.from_dict(config["search_space"])
+        sampler = sampler_from_dict(config["sampling_algorithm"], space)
+        policy = policy_from_dict(config.get("early_termination"))
+        now = utcnow()
+        fields: dict[str, Any] = {"status": Status.RUNNING, "end_time": None, "config": config,
+                                  "error": None}
+        if record.start_time is None:
+            fields["start_time"] = now
+        store.update_sweep(sweep_id, **fields)
+        self = cls.__new__(cls)
+        self._open(Experiment(workspace, record.experiment), sweep_id, sampler, policy, config,
+                   store.list_trials(sweep_id), record.start_time or now)
+        return self
+
+    def _open(self, experiment: Experiment, sweep_id: str, sampler: Sampler,
+              policy: EarlyTerminationPolicy, config: dict[str, Any],
+              stored: list[TrialRecord], start_time: datetime) -> None:
+        self.id = sweep_id
+        self.experiment = experiment
+        self.store: Store = experiment.workspace.store
+        self.sampler = sampler
+        self.policy = policy
+        self.config = config
+        objective = config["objective"]
+        self.primary_metric = str(objective["primary_metric"])
+        self.maximize = str(objective["goal"]).lower() == "maximize"
+        limits = config["limits"]
+        self.max_total_runs: int | None = limits.get("max_total_trials")
+        timeout = limits.get("timeout")
+        elapsed = (utcnow() - start_time).total_seconds()
+        self._deadline = None if timeout is None else time.monotonic() - elapsed + timeout
+        self._memory = self.store.url == MEMORY_URL
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._runner = PolicyRunner(policy, maximize=self.maximize, metric=self.primary_metric)
+        self._trials: list[Trial] = []
+        self._by_id: dict[str, Trial] = {}
+        self._running: dict[str, Trial] = {}
+        self._dirty: dict[str, Trial] = {}
+        self._proposals: deque[dict[str, Any]] = deque()
+        self._exhausted = False
+        self._cancel_reason: str | None = None
+        self._warned_metric = False
+        self._ended = False
+        self._owner = new_owner_token()
+        self._restore(stored)
+        if not self.store.claim_sweep(sweep_id, self._owner, 0.0 if stored else 1e9):
+            raise RuntimeError(f"sweep {sweep_id} is driven by another process")
+        self._last_flush = time.monotonic()
+        self._wake = threading.Event()
+        self._flusher = threading.Thread(target=_flush_loop, args=(weakref.ref(self),),
+                                         name=f"hypersweep-flush-{sweep_id}", daemon=True)
+        self._flusher.start()
+        self._atexit = _atexit_flush(weakref.ref(self))
+        atexit.register(self._atexit)
+
+    def _restore(self, stored: list[TrialRecord]) -> None:
+        """Rebuild the history of a reopened sweep; trials that lost their process fail."""
+        if not stored:
+            return
+        series = self.store.metric_series(self.id, self.primary_metric)
+        now = utcnow()
+        for record in stored:
+            if not record.status.is_terminal or record.end_time is None:
+                fields: dict[str, Any] = {"end_time": record.end_time or now}
+                if not record.status.is_terminal:
+                    fields.update(status=Status.FAILED, termination_reason=REASON_ORPHANED,
+                                  error="the process running this function trial ended before "
+                                        "the trial did; the sweep was resumed without it")
+                self.store.update_trial(record.id, **fields)
+                record = record.replace(**fields)
+            trial = Trial(self, record)
+            trial.ended = True
+            values = [v for v in series.get(record.id, []) if not math.isnan(v)]
+            if values:
+                trial.best = max(values) if self.maximize else min(values)
+            self._runner.add_finished(record.id, [self._oriented(v) for v in values])
+            self._trials.append(trial)
+            self._by_id[record.id] = trial
+        self._warned_metric = any(t.best is not None for t in self._trials)
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self) -> Trial | None:
+        """Start the next trial, or return None when the sweep has nothing more to run.
+
+        None means: the budget is spent, the sampler is exhausted (a finished grid), the
+        deadline passed, or the sweep was canceled or finished.
+        """
+        with self._lock:
+            if self._ended or self._cancel_reason is not None:
+                return None
+            index = len(self._trials)
+            if self.max_total_runs is not None and index >= self.max_total_runs:
+                return None
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                self._cancel(REASON_MAX_DURATION)
+                return None
+            params = self._next_params(index)
+            if params is None:
+                return None
+            tid = f"{self.id}_{index}"
+            now = utcnow()
+            record = TrialRecord(id=tid, sweep_id=self.id, index=index, params=params,
+                                 status=Status.RUNNING, created_time=now, start_time=now)
+            trial = Trial(self, record)
+            self._trials.append(trial)
+            self._by_id[tid] = trial
+            self._running[tid] = trial
+            self._dirty[tid] = trial
+            self._runner.start(tid)
+        self._maybe_flush()
+        return trial
+
+    def _next_params(self, index: int) -> dict[str, Any] | None:
+        if not self._proposals:
+            if self._exhausted:
+                return None
+            prefetch = isinstance(self.sampler, _PREFETCHABLE)
+            n = 1
+            if prefetch:
+                n = _PREFETCH
+                if self.max_total_runs is not None:
+                    n = max(1, min(n, self.max_total_runs - index))
+            finished, pending = self._history()
+            proposals = self.sampler.propose(n, finished, pending)
+            if len(proposals) < n:
+                self._exhausted = True
+            self._proposals.extend(proposals)
+            if not self._proposals:
+                return None
+        return self._proposals.popleft()
+
+    def _history(self) -> tuple[list[FinishedTrial], list[dict[str, Any]]]:
+        finished: list[FinishedTrial] = []
+        pending: list[dict[str, Any]] = []
+        for trial in self._trials:  # in index order, as the controller does
+            if trial.ended:
+                score = None if trial.best is None else self._oriented(trial.best)
+                finished.append(FinishedTrial(params=trial.record.params, score=score))
+            else:
+                pending.append(trial.record.params)
+        return finished, pending
+
+    def tell(self, trial: Trial, value: float | Mapping[str, Any] | None = None,
+             status: str | Status = Status.COMPLETED, error: str | None = None) -> None:
+        """Finish ``trial``.
+
+        Parameters
+        ----------
+        trial : Trial
+            A trial from :meth:`ask` of this sweep.
+        value : float or mapping, optional
+            Logged before the trial ends: a number as the primary metric, a mapping as one
+            metric per key.
+        status : {"Completed", "Failed", "Canceled"}
+            How it ended. A trial the policy stopped ends ``Canceled`` (reason
+            ``early_termination``) whatever is given here.
+        error : str, optional
+            Why it failed (e.g. the traceback); kept in the trial's ``error``.
+        """
+        status = Status(status)
+        if not status.is_terminal:
+            raise ValueError(f"status: expected Completed, Failed or Canceled (got {status})")
+        if trial._sweep is not self:
+            raise ValueError(f"trial {trial.id} belongs to another sweep")
+        if trial.ended:
+            return  # ended by the sweep meanwhile (canceled on interrupt), or told twice
+        if value is not None:
+            if isinstance(value, Mapping):
+                for name, v in value.items():
+                    self._ingest(trial, "metric", str(name), v, None, None)
+            else:
+                self._ingest(trial, "metric", self.primary_metric, value, None, None)
+        with self._lock:
+            self._end(trial, status, error)
+        self._maybe_flush()
+
+    def _end(self, trial: Trial, status: Status, error: str | None,
+             reason: str | None = None) -> None:
+        """Record the end of a trial (the caller holds the lock)."""
+        if trial.ended:
+            return
+        fields: dict[str, Any] = {"end_time": utcnow()}
+        if trial.record.status == Status.RUNNING:  # else the sweep already decided
+            if status == Status.COMPLETED and trial.failed_by_script is not None:
+                status, error = Status.FAILED, f"the objective called run.fail(): " \
+                                               f"{trial.failed_by_script}"
+            fields["status"] = status
+            if error is not None:
+                fields["error"] = error
+            if status == Status.CANCELED:
+                fields["termination_reason"] = reason or REASON_USER_CANCEL
+                fields["termination_detail"] = {"explanation": "the trial was canceled"}
+        trial.record = trial.record.replace(**fields)
+        trial.ended = True
+        self._running.pop(trial.id, None)
+        self._runner.finish(trial.id)
+        self._dirty[trial.id] = trial
+        if trial.record.status == Status.COMPLETED:
+            self._check_primary_metric()
+
+    # ------------------------------------------------------------------ logging
+    def _ingest(self, trial: Trial, kind: str, name: str, value: Any, step: int | None,
+                when: float | None) -> None:
+        """Record one logging call of ``trial`` and apply the policy to a primary value."""
+        if when is None:
+            when = time.time()
+        with self._lock:
+            if kind == "metric" or kind == "row":
+                key = (kind, name)
+                count = trial.steps.get(key, 0)
+                trial.steps[key] = count + 1
+                if step is None:
+                    step = count
+            # The journal's record and the controller's ingest: one conversion for both kinds
+            # of trial (numbers rank, everything else is kept as JSON text).
+            points, tags = ingest.to_points(
+                (JournalRecord(trial.seq, when, kind, name, value, step),))
+            trial.seq += 1
+            if tags:
+                trial.pending_tags.update(tags)
+                trial.failed_by_script = tags.get(ingest.FAIL_TAG, trial.failed_by_script)
+                self._dirty[trial.id] = trial
+            if not points:
+                return
+            trial.points += points
+            self._dirty[trial.id] = trial
+            if kind != "metric" or name != self.primary_metric:
+                return
+            number = points[0].value
+            if number is None or math.isnan(number):
+                return
+            if trial.best is None or self._oriented(number) > self._oriented(trial.best):
+                trial.best = number
+            for decision in self._runner.report(trial.id, self._oriented(number)):
+                self._stop(decision)
+        if len(self._dirty) >= self.flush_size:
+            self._maybe_flush()
+
+    def _stop(self, decision: Decision) -> None:
+        """Record a policy's decision to stop a trial, then ask the trial to stop."""
+        trial = self._by_id.get(decision.trial_id)
+        if trial is None or trial.ended or trial.record.status != Status.RUNNING:
+            return
+        self._mark_stopped(trial, REASON_EARLY_TERMINATION, decision.to_dict(),
+                           decision.explanation)
+
+    def _mark_stopped(self, trial: Trial, reason: str, detail: dict[str, Any],
+                      explanation: str) -> None:
+        trial.record = trial.record.replace(status=Status.CANCELED, termination_reason=reason,
+                                            termination_detail=detail)
+        trial.stop_explanation = explanation
+        self._dirty[trial.id] = trial
+        if trial.on_stop is not None:
+            trial.on_stop()
+
+    def _oriented(self, value: float) -> float:
+        return value if self.maximize else -value
+
+    def _check_primary_metric(self) -> None:
+        """Say loudly when completed trials never logged the primary metric (a typo, mostly)."""
+        if self._warned_metric:
+            return
+        if any(t.best is not None for t in self._trials):
+            self._warned_metric = True
+            return
+        self._warned_metric = True
+        message = missing_primary_metric(
+            self.primary_metric, {p.name for t in self._trials for p in t.points},
+            "The objective logged nothing and returned no number (return the value, "
+            "or use run.log).",
+        )
+        log.warning(message)
+        self.store.add_sweep_warning(self.id, message)
+
+    # ------------------------------------------------------------------ control
+    @property
+    def running(self) -> list[Trial]:
+        """Trials asked and not yet told."""
+        with self._lock:
+            return list(self._running.values())
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial of the sweep (reopened ones included), by index."""
+        with self._lock:
+            return list(self._trials)
+
+    def cancel(self) -> None:
+        """Stop the sweep: :meth:`ask` returns None and running trials are asked to stop.
+
+        They end ``Canceled`` (reason ``user_cancel``) when told, or at :meth:`finish`.
+        """
+        with self._lock:
+            self._cancel(REASON_USER_CANCEL)
+
+    def _cancel(self, reason: str) -> None:
+        if self._cancel_reason is not None:
+            return
+        self._cancel_reason = reason
+        if reason == REASON_MAX_DURATION:
+            minutes = (self.config["limits"]["timeout"] or 0) / 60
+            message = f"max_duration reached after {minutes:g} min: running trials were canceled"
+            self.store.add_sweep_warning(self.id, message)
+            explanation = "the sweep reached its max_duration"
+        else:
+            explanation = "the sweep was canceled"
+        for trial in list(self._running.values()):
+            if trial.record.status == Status.RUNNING:
+                self._mark_stopped(trial, reason, {"explanation": explanation}, explanation)
+
+    def finish(self) -> FunctionSweepRun:
+        """End the sweep: trials still running end ``Canceled``; records are all written.
+
+        Idempotent. Returns :attr:`result`.
+        """
+        with self._lock:
+            if not self._ended:
+                for trial in list(self._running.values()):
+                    if trial.record.status == Status.RUNNING:
+                        self._mark_stopped(trial, REASON_USER_CANCEL,
+                                           {"explanation": "the sweep ended before the trial"},
+                                           "the sweep ended")
+                    self._end(trial, Status.CANCELED, None)
+                self._ended = True
+                self._wake.set()
+                final = True
+            else:
+                final = False
+        if final:
+            self.flush()
+            self._write_end()
+            atexit.unregister(self._atexit)
+            self.store.release_sweep(self.id, self._owner)
+        return self.result
+
+    def _write_end(self) -> None:
+        records = [t.record for t in self._trials]
+        if self._cancel_reason == REASON_USER_CANCEL:
+            status = Status.CANCELED
+        elif records and all(r.status == Status.FAILED for r in records):
+            status = Status.FAILED
+        else:
+            status = Status.COMPLETED
+        properties = dict(self.store.get_sweep(self.id).properties)
+        scored = [t for t in self._trials if t.best is not None]
+        if scored:
+            best = max(scored, key=lambda t: self._oriented(t.best or 0.0))
+            properties["best_child_run_id"] = best.id
+            properties["best_primary_metric"] = best.best
+        error = None
+        if status is Status.FAILED:
+            error = f"all {len(records)} trials failed; see each trial's error"
+        self.store.update_sweep(self.id, status=status, end_time=utcnow(),
+                                properties=properties, error=error)
+
+    def __enter__(self) -> Sweep:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.cancel()
+        self.finish()
+
+    # ------------------------------------------------------------------ records
+    @property
+    def result(self) -> FunctionSweepRun:
+        """The sweep as a :class:`FunctionSweepRun` (a ``HyperDriveRun``), records flushed."""
+        self.flush()
+        return FunctionSweepRun(self.experiment, self.id)
+
+    run = result
+
+    def _maybe_flush(self) -> None:
+        if (len(self._dirty) >= self.flush_size
+                or time.monotonic() - self._last_flush >= self.flush_interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every change not yet in the store: one transaction per call."""
+        with self._flush_lock:
+            with self._lock:
+                self._last_flush = time.monotonic()
+                if not self._dirty:
+                    return
+                batch = list(self._dirty.values())
+                self._dirty.clear()
+                records, points, tags, marks = [], {}, {}, []
+                for trial in batch:
+                    records.append(trial.record)
+                    end = len(trial.points)
+                    if end > trial.flushed:
+                        points[trial.id] = trial.points[trial.flushed:end]
+                    if trial.pending_tags:
+                        tags[trial.id] = trial.pending_tags
+                        trial.pending_tags = {}
+                    marks.append((trial, end))
+            try:
+                self.store.save_trials(records, points, tags)
+            except BaseException:
+                with self._lock:  # keep everything for the next flush
+                    for trial in batch:
+                        self._dirty.setdefault(trial.id, trial)
+                        trial.pending_tags = {**tags.get(trial.id, {}), **trial.pending_tags}
+                raise
+            for trial, end in marks:
+                trial.flushed = max(trial.flushed, end)
+
+    def _background(self) -> None:
+        """Flush, heartbeat and honour ``hypersweep cancel`` (run by the flusher thread)."""
+        if self._dirty and time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+        if self._memory:
+            return
+        now = time.monotonic()
+        if now - getattr(self, "_last_beat", 0.0) >= self.heartbeat_interval:
+            self._last_beat = now
+            self.store.heartbeat(self.id, self._owner)
+        if self.store.get_sweep(self.id).status == Status.CANCEL_REQUESTED:
+            self.cancel()
+        if self._deadline is not None and now >= self._deadline:
+            with self._lock:
+                self._cancel(REASON_MAX_DURATION)
+
+    def __repr__(self) -> str:
+        return f"Sweep(id={self.id!r}, trials={len(self._trials)})"
+
+
+def _flush_loop(ref: weakref.ref[Sweep]) -> None:
+    while True:
+        sweep = ref()
+        if sweep is None or sweep._ended:
+            return
+        wake, interval = sweep._wake, sweep.flush_interval
+        try:
+            sweep._background()
+        except Exception:  # the caller's next flush raises it; keep the thread alive
+            log.exception("background flush of sweep %s failed", sweep.id)
+        del sweep  # hold no reference while sleeping: an abandoned sweep may be collected
+        wake.wait(interval)
+
+
+def _atexit_flush(ref: weakref.ref[Sweep]) -> Any:
+    def flush() -> None:
+        sweep = ref()
+        if sweep is not None and not sweep._ended:
+            sweep.flush()
+
+    return flush
+

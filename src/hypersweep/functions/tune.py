@@ -1,0 +1,160 @@
+"""``tune``: optimize a Python function's hyperparameters, trials in this process.
+
+A thin loop over :class:`~hypersweep.functions.Sweep` (ask, run the objective, tell) with the
+execution chosen by ``executor`` and ``max_concurrent_runs`` (see :mod:`.pool`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hypersweep.api.workspace import Workspace
+from hypersweep.errors import ConfigError
+from hypersweep.functions.pool import Objective, run_processes, run_serial, run_threads
+from hypersweep.functions.sweep import FunctionSweepRun, Sweep
+
+__all__ = ["tune"]
+
+log = logging.getLogger("hypersweep.functions")
+
+_EXECUTORS = ("thread", "process")
+
+
+def tune(
+    objective: Objective,
+    sampling: Any = None,
+    primary_metric_name: str | None = None,
+    primary_metric_goal: Any = None,
+    max_total_runs: int | None = None,
+    max_concurrent_runs: int = 1,
+    max_duration_minutes: float | None = None,
+    policy: Any = None,
+    workspace: Workspace | None = None,
+    experiment_name: str | None = None,
+    executor: str = "thread",
+    resume: str | None = None,
+) -> FunctionSweepRun:
+    """Tune the hyperparameters of ``objective(params, run)``.
+
+    The objective receives a flat configuration (``{"lr": 0.01, "model.C": 3}``) and a run with
+    the script API (``run.log``, ``log_list``, ``log_row``, ``tag``, ``should_stop``). It may
+    return its final value, logged as the primary metric (or a dict of metrics).
+
+    - An exception in the objective marks the trial ``Failed`` with the traceback; the sweep
+      goes on.
+    - When the early-termination policy stops a trial, its next ``run.log`` raises
+      :class:`~hypersweep.TrialCanceled`, which ``tune`` catches: the trial ends ``Canceled``
+      (reason ``early_termination``, the decision as evidence). No code needed.
+    - Ctrl-C (``KeyboardInterrupt``, in the objective or while waiting) stops the sweep
+      cleanly: finished trials are kept, running ones end ``Canceled`` (``user_cancel``), the
+      sweep ends ``Canceled``, and ``tune`` returns the result so far.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(params, run) -> float | dict | None``.
+    sampling : Sampler
+        E.g. ``RandomParameterSampling({...}, seed=0)``. Not needed with ``resume``.
+    primary_metric_name : str
+        Metric to optimize. Not needed with ``resume``.
+    primary_metric_goal : {"maximize", "minimize"} or PrimaryMetricGoal
+        Not needed with ``resume``.
+    max_total_runs : int
+        Number of trials (with ``resume``: the new total, trials so far included).
+    max_concurrent_runs : int, default 1
+        Trials at once.
+    max_duration_minutes : float, optional
+        Time limit; running trials are then asked to stop.
+    policy : EarlyTerminationPolicy, optional
+        ``BanditPolicy``, ``MedianStoppingPolicy``, ...
+    workspace : Workspace, optional
+        Keep records in this workspace (SQLite or PostgreSQL: ``hypersweep ls/show`` list the
+        sweep). Default: in memory only (fastest).
+    experiment_name : str, optional
+        Default: the objective's name.
+    executor : {"thread", "process"}
+        ``"process"`` runs trials in worker processes (CPU-bound objectives, no GIL); the
+        objective must be picklable (a module-level function).
+    resume : str, optional
+        Id of a function sweep in ``workspace`` to continue (see :meth:`Sweep.load`).
+
+    Returns
+    -------
+    FunctionSweepRun
+        A ``HyperDriveRun`` with ``best_params`` and ``best_value``.
+
+    Examples
+    --------
+    >>> from hypersweep import tune, RandomParameterSampling, uniform, choice
+    >>> def objective(params, run):
+    ...     return (params["x"] - 0.3) ** 2 + (params["kind"] == "b")
+    >>> sampling = RandomParameterSampling({"x": uniform(0, 1), "kind": choice("a", "b")},
+    ...                                    seed=0)
+    >>> result = tune(objective, sampling, "loss", "minimize", max_total_runs=100)
+    >>> result.best_params["kind"], round(result.best_params["x"], 1)
+    ('a', 0.3)
+    """
+    if executor not in _EXECUTORS:
+        raise ConfigError(f"executor: expected 'thread' or 'process' (got {executor!r})")
+    if isinstance(max_concurrent_runs, bool) or not isinstance(max_concurrent_runs, int) \
+            or max_concurrent_runs < 1:
+        raise ConfigError(f"max_concurrent_runs: expected an int >= 1 "
+                          f"(got {max_concurrent_runs!r})")
+    if not callable(objective):
+        raise ConfigError(f"objective: expected a function objective(params, run) "
+                          f"(got {objective!r})")
+    if executor == "process":
+        from hypersweep.functions.pool import check_picklable
+
+        check_picklable(objective)  # before any record is written
+    if resume is not None:
+        if workspace is None:
+            raise ConfigError("resume: give the workspace that holds the sweep")
+        sweep = Sweep.load(workspace, resume, max_total_runs=max_total_runs)
+        stored = sweep.config["sampling_algorithm"]
+        if sampling is not None and sampling.to_dict() != stored:
+            sweep.finish()
+            raise ConfigError(f"sampling: sweep {resume} samples with {stored}, not "
+                              f"{sampling.to_dict()}; leave sampling out to continue it")
+    else:
+        missing = [name for name, value in (("sampling", sampling),
+                                            ("primary_metric_name", primary_metric_name),
+                                            ("primary_metric_goal", primary_metric_goal),
+                                            ("max_total_runs", max_total_runs))
+                   if value is None]
+        if missing:
+            raise ConfigError(f"tune() needs {', '.join(missing)} (or resume=<sweep id>)")
+        name = getattr(objective, "__name__", "")
+        sweep = Sweep(sampling, str(primary_metric_name), primary_metric_goal, policy=policy,
+                      workspace=workspace,
+                      experiment_name=experiment_name or _experiment_name(name),
+                      max_total_runs=max_total_runs, max_duration_minutes=max_duration_minutes,
+                      function=_qualified_name(objective))
+    try:
+        if executor == "process":
+            run_processes(sweep, objective, max_concurrent_runs)
+        elif max_concurrent_runs == 1:
+            run_serial(sweep, objective)
+        else:
+            run_threads(sweep, objective, max_concurrent_runs)
+    except KeyboardInterrupt:
+        sweep.cancel()
+        log.warning("sweep %s interrupted: finished trials are kept; continue it with "
+                    "tune(objective, resume=%r, workspace=...)", sweep.id, sweep.id)
+    finally:
+        result = sweep.finish()
+    return result
+
+
+def _experiment_name(name: str) -> str:
+    import re
+
+    if re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$", name):
+        return name
+    return "functions"
+
+
+def _qualified_name(objective: Any) -> str:
+    module = getattr(objective, "__module__", None) or "?"
+    return f"{module}:{getattr(objective, '__qualname__', type(objective).__name__)}"

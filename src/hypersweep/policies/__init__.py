@@ -1,0 +1,43 @@
+"""Early-termination policies: each names running trials to stop; none kills anything.
+
+Azure's policies (``BanditPolicy``, ``MedianStoppingPolicy``, ``TruncationSelectionPolicy``,
+``NoTerminationPolicy``) and ours (``AshaPolicy``, ``HyperbandPolicy``) share one pure protocol,
+:class:`EarlyTerminationPolicy`; :class:`PolicyRunner` feeds them reports one at a time (what the
+controller uses) and :func:`replay` re-simulates finished learning curves under a policy.
+
+Examples
+--------
+>>> from hypersweep.policies import BanditPolicy, replay
+>>> report = replay({"a": [0.5, 0.7, 0.9], "b": [0.2, 0.3, 0.35]}, BanditPolicy(slack_factor=0.2))
+>>> report.stopped_at
+{'b': 1}
+"""
+
+from hypersweep.policies.asha import AshaPolicy
+from hypersweep.policies.bandit import BanditPolicy
+from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Objective
+from hypersweep.policies.hyperband import HyperbandPolicy
+from hypersweep.policies.median import MedianStoppingPolicy
+from hypersweep.policies.none import NoTerminationPolicy
+from hypersweep.policies.replay import ReplayReport, replay, simulate
+from hypersweep.policies.runner import PolicyRunner
+from hypersweep.policies.serialize import POLICIES, policy_from_dict
+from hypersweep.policies.truncation import TruncationSelectionPolicy
+
+__all__ = [
+    "POLICIES",
+    "AshaPolicy",
+    "BanditPolicy",
+    "Decision",
+    "EarlyTerminationPolicy",
+    "HyperbandPolicy",
+    "MedianStoppingPolicy",
+    "NoTerminationPolicy",
+    "Objective",
+    "PolicyRunner",
+    "ReplayReport",
+    "TruncationSelectionPolicy",
+    "policy_from_dict",
+    "replay",
+    "simulate",
+]

@@ -1,0 +1,227 @@
+"""The early-termination protocol: given every trial's metric series, name the trials to stop.
+
+A policy is pure: no I/O, no clocks, no randomness. It sees the primary metric's series of
+every trial (this sweep's and warm-start sweeps'), **oriented so that larger is better** (the
+controller negates values for ``minimize``; see ``docs/contracts.md``), the ids of the trials
+still running, and one interval ``k``. It answers with :class:`Decision` s, each naming a
+running trial to stop and saying why, in the user's own orientation. It never stops anything.
+
+Vocabulary (from ``AZURE.md``, "Early termination"): every logging of the primary metric is
+one *interval*, counted from 1; ``series[t][:k]`` is what trial ``t`` had logged at its
+interval ``k``. A policy judging at interval ``k`` never looks at a value past ``k``.
+
+Who calls :meth:`EarlyTerminationPolicy.evaluate` and when is the job of
+:class:`hypersweep.policies.PolicyRunner`, which implements our rule "whenever any trial
+reaches an eligible interval k, apply the policy at k to every running trial that has reached k".
+
+Examples
+--------
+>>> from hypersweep.policies import BanditPolicy
+>>> policy = BanditPolicy(slack_factor=0.2)
+>>> [d.trial_id for d in policy.evaluate({"a": [0.8], "b": [0.61]}, {"a", "b"}, 1)]
+['b']
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hypersweep.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How to show oriented values to a human: the goal and the metric's name.
+
+    Policies compute on values oriented so that larger is better; an :class:`Objective` turns
+    them back into what the user logged (negating again for ``minimize``) for explanations.
+    Bandit also needs the goal for its threshold (our minimize formula differs, see
+    :class:`~hypersweep.policies.BanditPolicy`).
+
+    Examples
+    --------
+    >>> Objective(maximize=False, metric="loss").user(-0.5)
+    0.5
+    """
+
+    maximize: bool = True
+    metric: str = "metric"
+
+    def user(self, oriented: float) -> float:
+        """The value as the user logged it (``+ 0.0`` turns ``-0.0`` into ``0.0``)."""
+        return float(oriented) if self.maximize else -float(oriented) + 0.0
+
+    @property
+    def worse(self) -> str:
+        """The comparison sign that reads "worse than" in the user's orientation."""
+        return "<" if self.maximize else ">"
+
+
+MAXIMIZE = Objective()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One trial to stop, with the evidence.
+
+    Attributes
+    ----------
+    trial_id : str
+        The running trial to stop.
+    policy : str
+        The policy's v2 ``type`` (``"bandit"``, ``"median_stopping"``, ...).
+    interval : int
+        The interval ``k`` at which it was judged (values after ``k`` were not looked at).
+    value : float
+        The trial's value that was judged, in the user's orientation (as logged).
+    threshold : float
+        The value it had to reach, in the user's orientation.
+    explanation : str
+        One sentence, e.g. ``"accuracy 0.61 < best 0.8 / (1 + 0.2) = 0.666667 at interval 5
+        (bandit slack_factor=0.2; best by HD_x_3)"``.
+
+    Examples
+    --------
+    >>> Decision("t", "bandit", 1, 0.5, 0.6, "...").to_dict()["threshold"]
+    0.6
+    """
+
+    trial_id: str
+    policy: str
+    interval: int
+    value: float
+    threshold: float
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (what the controller stores as the trial's evidence)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> Decision:
+        """The inverse of :meth:`to_dict`."""
+        return cls(**{k: mapping[k] for k in cls.__dataclass_fields__})
+
+
+class EarlyTerminationPolicy(ABC):
+    """Base class of early-termination policies (one module each, like Optuna's ``pruners/``).
+
+    Subclasses set :attr:`type`, implement :meth:`evaluate` and :meth:`to_dict`, and, when
+    their schedule is not Azure's ``evaluation_interval``/``delay_evaluation``, override
+    :meth:`is_eligible`.
+    """
+
+    type: ClassVar[str] = ""
+    evaluation_interval: int = 1
+    delay_evaluation: int = 0
+
+    def _check_schedule(self) -> None:
+        """Validate the Azure schedule settings ``evaluation_interval`` (>= 1) and
+        ``delay_evaluation`` (>= 0) that `is_eligible` reads (frozen dataclasses call this)."""
+        object.__setattr__(self, "evaluation_interval",
+                           check_int(getattr(self, "evaluation_interval", 1),
+                                     "evaluation_interval", 1))
+        object.__setattr__(self, "delay_evaluation",
+                           check_int(getattr(self, "delay_evaluation", 0), "delay_evaluation", 0))
+
+    def is_eligible(self, interval: int) -> bool:
+        """Azure: interval ``k`` is eligible when ``k % evaluation_interval == 0`` and
+        ``k >= delay_evaluation``."""
+        return (interval >= 1 and interval % self.evaluation_interval == 0
+                and interval >= self.delay_evaluation)
+
+    @abstractmethod
+    def evaluate(
+        self,
+        series: Mapping[str, Sequence[float]],
+        running: Collection[str],
+        interval: int,
+        *,
+        reporter: str | None = None,
+        objective: Objective = MAXIMIZE,
+    ) -> list[Decision]:
+        """Judge at ``interval`` every running trial that has reached it; return the stops.
+
+        Parameters
+        ----------
+        series : mapping of trial id to values
+            Every known trial's primary-metric values in logging order, oriented so that
+            larger is better. Trials not in ``running`` are finished (completed, failed,
+            canceled, or from a warm-start sweep) and still count as evidence.
+        running : collection of trial ids
+            The trials that may be stopped.
+        interval : int
+            The interval ``k`` (1-based). Only ``series[t][:k]`` is looked at.
+        reporter : str, optional
+            The trial whose report made interval ``k`` happen. Azure's policies ignore it;
+            ASHA judges only it (a rung is passed once, see :class:`AshaPolicy`).
+        objective : Objective
+            The goal and metric name, for explanations (and Bandit's minimize formula).
+
+        Returns
+        -------
+        list of Decision
+            In natural order of trial id (``HD_x_2`` before ``HD_x_10``).
+        """
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """The v2 ``early_termination`` mapping (round-trips through `policy_from_dict`)."""
+
+
+# ---------------------------------------------------------------------------- helpers
+def natural_key(trial_id: str) -> tuple[Any, ...]:
+    """Sort key that puts ``HD_x_2`` before ``HD_x_10`` (ids end in the trial's index)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                 for p in re.split(r"(\d+)", trial_id))
+
+
+def judged(series: Mapping[str, Sequence[float]], running: Collection[str],
+           interval: int) -> list[str]:
+    """The running trials that have reached ``interval``, in natural order."""
+    return sorted((t for t in running if len(series.get(t, ())) >= interval), key=natural_key)
+
+
+def best_upto(values: Sequence[float], interval: int) -> float:
+    """The best (largest, oriented) of the first ``interval`` values."""
+    return float(max(values[:interval]))
+
+
+def fmt(value: float) -> str:
+    """A number for an explanation: six significant digits, no ``-0``."""
+    text = f"{float(value) + 0.0:.6g}"
+    return "0" if text == "-0" else text
+
+
+def check_int(value: Any, key: str, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]`` (integral floats such as ``5.0`` from
+    YAML are accepted), else a :class:`ConfigError` naming ``key``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    ok = (not isinstance(value, bool) and isinstance(value, int | float)
+          and math.isfinite(value) and float(value).is_integer())
+    if ok:
+        value = int(value)
+        ok = value >= minimum and (maximum is None or value <= maximum)
+    if not ok:
+        rule = (f"an integer from {minimum} to {maximum}" if maximum is not None
+                else f"an integer >= {minimum}")
+        raise ConfigError(f"{key}: expected {rule} (got {value!r})")
+    return int(value)
+
+
+def check_positive(value: Any, key: str) -> float | int:
+    """``value`` as a finite number > 0, else a :class:`ConfigError` naming ``key``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value <= 0):
+        raise ConfigError(f"{key}: expected a number > 0 (got {value!r})")
+    return value

@@ -1,0 +1,102 @@
+"""The v2 ``early_termination`` mapping form: `policy_from_dict`, the inverse of ``to_dict``.
+
+Examples
+--------
+>>> policy_from_dict({"type": "bandit", "slack_factor": 0.1, "delay_evaluation": 5})
+BanditPolicy(slack_factor=0.1, slack_amount=None, evaluation_interval=1, delay_evaluation=5)
+>>> policy_from_dict(None)
+NoTerminationPolicy()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from hypersweep.errors import ConfigError
+from hypersweep.policies.asha import AshaPolicy
+from hypersweep.policies.bandit import BanditPolicy
+from hypersweep.policies.base import EarlyTerminationPolicy
+from hypersweep.policies.hyperband import HyperbandPolicy
+from hypersweep.policies.median import MedianStoppingPolicy
+from hypersweep.policies.none import NoTerminationPolicy
+from hypersweep.policies.truncation import TruncationSelectionPolicy
+
+POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
+    cls.type: cls for cls in (BanditPolicy, MedianStoppingPolicy, TruncationSelectionPolicy,
+                              AshaPolicy, HyperbandPolicy, NoTerminationPolicy)
+}
+"""v2 ``type`` to class."""
+
+_ALIASES = {"no_termination": "none", "median": "median_stopping",
+            "truncation": "truncation_selection"}
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _hint(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def policy_from_dict(mapping: Any) -> EarlyTerminationPolicy:
+    """Build a policy from its v2 ``early_termination`` mapping.
+
+    ``None`` (and ``{"type": "none"}``) mean no policy; a policy object is returned as is; a
+    bare string is a ``type`` with no settings. Every error is a :class:`ConfigError` whose
+    message starts with ``early_termination`` and names the key.
+
+    Examples
+    --------
+    >>> policy_from_dict({"type": "bandit", "slack_factr": 0.1})
+    Traceback (most recent call last):
+      ...
+    hypersweep.errors.ConfigError: early_termination: unknown key 'slack_factr' for bandit \
+(did you mean 'slack_factor'? expected type, slack_factor, slack_amount, evaluation_interval, \
+delay_evaluation)
+    """
+    if mapping is None:
+        return NoTerminationPolicy()
+    if isinstance(mapping, EarlyTerminationPolicy):
+        return mapping
+    data: dict[Any, Any]
+    if isinstance(mapping, str):
+        data = {"type": mapping}
+    elif isinstance(mapping, Mapping):
+        data = dict(mapping)
+    else:
+        raise ConfigError(f"early_termination: expected a mapping with a 'type' key "
+                          f"(got {_describe(mapping)})")
+    if "type" not in data:
+        raise ConfigError(f"early_termination: missing key 'type' "
+                          f"(expected one of {', '.join(POLICIES)})")
+    raw = data.pop("type")
+    kind = raw.strip().lower() if isinstance(raw, str) else raw
+    kind = _ALIASES.get(kind, kind)
+    if kind not in POLICIES:
+        hint = _hint(kind, list(POLICIES)) if isinstance(kind, str) else ""
+        raise ConfigError(f"early_termination.type: unknown policy {_describe(raw)} "
+                          f"({hint}expected one of {', '.join(POLICIES)})")
+    cls = POLICIES[kind]
+    keys = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    for key in data:
+        if key not in keys:
+            hint = _hint(key, keys) if isinstance(key, str) else ""
+            expected = ", ".join(["type", *keys])
+            raise ConfigError(f"early_termination: unknown key {_describe(key)} for {kind} "
+                              f"({hint}expected {expected})")
+    try:
+        return cls(**data)
+    except ConfigError as err:
+        raise ConfigError(f"early_termination.{err}") from None
+    except TypeError as err:  # a required key is missing
+        missing = [f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                   if f.name not in data and f.default is dataclasses.MISSING]
+        if missing:
+            raise ConfigError(f"early_termination.{missing[0]}: required for {kind}") from None
+        raise ConfigError(f"early_termination: {err}") from None

@@ -1,0 +1,142 @@
+"""A joint Parzen estimator over the unit cube: the density model of multivariate TPE.
+
+One kernel per observation (a product over dimensions) plus one prior kernel, mixed with
+weights. Per dimension:
+
+- numeric (continuous, log-scaled, integer, quantized, ordinal choice): a normal truncated to
+  [0, 1]; bandwidth the larger gap to the neighbouring observations in that dimension (the
+  outermost ones use their inner gap), clipped below at ``1 / min(100, n + 2)`` ("magic
+  clip") and at half a cell for discrete dimensions — Optuna's current rule, which adapts
+  to how densely each region was sampled, where Scott's rule cannot;
+- categorical: the observation's option with probability ``1 + w/n`` against ``w/n`` for
+  every option, normalised (Optuna's categorical kernel, ``w`` the prior weight);
+- the prior kernel is wide (normal at 0.5, sd 1) or uniform.
+
+Nested spaces are modelled jointly: a dimension the *observation* lacks is uniform in its
+kernel (the observation says nothing about it), and a dimension the *candidate* lacks is
+left out (factor 1). Each kernel is then a proper density over (options, active values), so
+candidates on different branches compare fairly — no grouping by active-parameter signature.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
+
+from hypersweep.sampling._layout import Layout
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_PRIOR_SIGMA = 1.0
+
+
+class ParzenEstimator:
+    """Mixture of product kernels centred on observations, plus a prior kernel.
+
+    Parameters
+    ----------
+    x : array, shape (m, d)
+        Snapped observations (inactive dimensions at 0.5).
+    weights : array, shape (m,)
+        Non-negative weights of the observations.
+    layout : Layout
+    prior_weight : float
+        Weight of the prior kernel (and strength of the categorical smoothing).
+
+    Examples
+    --------
+    >>> from hypersweep.space import SearchSpace, uniform
+    >>> layout = Layout(SearchSpace({"x": uniform(0, 1)}))
+    >>> pe = ParzenEstimator(np.array([[0.2], [0.25]]), np.ones(2), layout)
+    >>> bool(pe.log_pdf(np.array([[0.22]]))[0] > pe.log_pdf(np.array([[0.9]]))[0])
+    True
+    """
+
+    def __init__(self, x: np.ndarray, weights: np.ndarray, layout: Layout,
+                 prior_weight: float = 1.0) -> None:
+        self.layout = layout
+        m, d = x.shape
+        self.active = layout.active(x) if m else np.ones((0, d), dtype=bool)
+        # Component m is the prior: active in every dimension, centred, wide.
+        self.mu = np.vstack([x, np.full((1, d), 0.5)])
+        self.active = np.vstack([self.active, np.ones((1, d), dtype=bool)])
+        w = np.append(np.asarray(weights, dtype=float), prior_weight)
+        self.log_w = np.log(np.maximum(w / w.sum(), 1e-300))
+        self.sigma = np.ones((m + 1, d))
+        floor_all = 1.0 / min(100.0, m + 2.0)  # magic clip; m + 1 kernels with the prior
+        for j in np.flatnonzero(~layout.categorical).tolist():
+            rows = np.flatnonzero(self.active[:m, j])
+            floor = floor_all
+            if layout.levels[j] > 0:
+                floor = max(floor, 0.5 / float(layout.levels[j]))
+            self.sigma[rows, j] = np.clip(_neighbour_gaps(x[rows, j]), floor, 1.0)
+        self.sigma[m] = _PRIOR_SIGMA
+        self.numeric = np.flatnonzero(~layout.categorical)
+        lo = log_ndtr(-self.mu[:, self.numeric] / self.sigma[:, self.numeric])
+        hi = log_ndtr((1.0 - self.mu[:, self.numeric]) / self.sigma[:, self.numeric])
+        # log of the mass each truncated normal keeps inside [0, 1]
+        self.log_mass = hi + np.log(-np.expm1(np.minimum(lo - hi, -1e-12)))
+        # Categorical kernels: probabilities per component, per categorical dim.
+        self.cats: list[tuple[int, np.ndarray]] = []
+        for j in np.flatnonzero(layout.categorical):
+            k = int(layout.levels[j])
+            probs = np.full((m + 1, k), prior_weight / (m + 1))
+            index = np.clip((x[:, j] * k).astype(np.int64), 0, k - 1)
+            probs[np.arange(m), index] += 1.0
+            probs /= probs.sum(axis=1, keepdims=True)
+            self.cats.append((int(j), np.log(probs)))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` snapped points drawn from the mixture."""
+        d = self.layout.n_dims
+        comp = rng.choice(len(self.log_w), size=size, p=np.exp(self.log_w - logsumexp(self.log_w)))
+        out = rng.random((size, d))  # uniform where the component lacks the dimension
+        for j in self.numeric.tolist():
+            mu, sd = self.mu[comp, j], self.sigma[comp, j]
+            a, b = ndtr(-mu / sd), ndtr((1.0 - mu) / sd)
+            u = a + rng.random(size) * (b - a)
+            draw = mu + sd * ndtri(np.clip(u, 1e-300, 1.0 - 1e-16))
+            use = self.active[comp, j]
+            out[use, j] = np.clip(draw[use], 0.0, 1.0)
+        for j, log_p in self.cats:
+            cum = np.cumsum(np.exp(log_p[comp]), axis=1)
+            n_opts = log_p.shape[1]
+            pick = np.minimum((rng.random(size)[:, None] > cum).sum(axis=1), n_opts - 1)
+            use = self.active[comp, j]
+            out[use, j] = (pick[use] + 0.5) / n_opts
+        return self.layout.snap(out)[0]
+
+    def log_pdf(self, xc: np.ndarray) -> np.ndarray:
+        """Log density of snapped points ``xc`` (shape (c, d)), up to a shared constant."""
+        c_active = self.layout.active(xc)
+        total = np.broadcast_to(self.log_w, (len(xc), len(self.log_w))).copy()
+        for col, j in enumerate(self.numeric.tolist()):
+            z = (xc[:, None, j] - self.mu[None, :, j]) / self.sigma[None, :, j]
+            log_k = (-0.5 * z * z - _LOG_SQRT_2PI - np.log(self.sigma[None, :, j])
+                     - self.log_mass[None, :, col])
+            both = c_active[:, None, j] & self.active[None, :, j]
+            total += np.where(both, log_k, 0.0)  # uniform (log 1) when either lacks it
+        for j, log_p in self.cats:
+            n_opts = log_p.shape[1]
+            index = np.clip((xc[:, j] * n_opts).astype(np.int64), 0, n_opts - 1)
+            log_k = log_p[:, index].T  # (c, components)
+            obs_active = self.active[None, :, j]
+            log_k = np.where(obs_active, log_k, -math.log(n_opts))
+            total += np.where(c_active[:, None, j], log_k, 0.0)
+        return logsumexp(total, axis=1)
+
+
+def _neighbour_gaps(mu: np.ndarray) -> np.ndarray:
+    """Per point, the larger distance to its neighbours in sorted order (ends: inner gap)."""
+    if len(mu) == 0:
+        return mu.copy()
+    order = np.argsort(mu, kind="stable")
+    padded = np.concatenate([[0.0], mu[order], [1.0]])
+    gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
+    if len(mu) >= 2:  # the prior kernel covers the ends: do not widen the outermost ones
+        gaps[0] = padded[2] - padded[1]
+        gaps[-1] = padded[-2] - padded[-3]
+    out = np.empty_like(gaps)
+    out[order] = gaps
+    return out

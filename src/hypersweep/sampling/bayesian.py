@@ -1,0 +1,158 @@
+"""Bayesian sampling: Gaussian-process regression and log expected improvement.
+
+How a proposal is made (the modules named do the work):
+
+1. encode the history to the unit cube (:mod:`._layout`): warm-start trials from another
+   space are encoded when possible and skipped otherwise; discrete values sit at canonical
+   points, inactive nested dimensions at 0.5;
+2. the first ``n_initial`` trials are scrambled Sobol points (:mod:`._design`); the model
+   takes over when they have finished or, with trials in flight, once half of them have;
+3. scores are warped (:mod:`._warp`): robust scaling, bad-tail clipping, Yeo-Johnson;
+   failed trials (score None) get the worst value so the model steers away from them;
+4. a GP (:mod:`._gp`, Matérn-5/2 ARD + Hamming) is fitted by MAP. Beyond ``max_train``
+   trials it trains on the best half of that many plus a random sample of the rest (seeded):
+   the good region is modelled in detail, the rest coarsely, and the cost stays flat;
+5. pending trials — running ones and those proposed earlier in the same batch — join the
+   training set at the GP's predicted mean ("kriging believer"): their variance collapses,
+   so concurrent proposals spread out instead of piling on one point (the mean given the
+   data alone: believing a mean leaves the mean unchanged, so one conditioning suffices);
+6. log EI is maximised (:mod:`._acquisition`).
+
+Every random choice is seeded by ``(seed, number of trials so far)``, so the same history
+gives the same proposal and a resumed sweep continues where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hypersweep.errors import ConfigError
+from hypersweep.sampling._acquisition import LogEI, maximize_log_ei
+from hypersweep.sampling._design import in_initial_design, initial_point, rng_for
+from hypersweep.sampling._gp import GaussianProcess
+from hypersweep.sampling._layout import Layout, encode_history, point_keys
+from hypersweep.sampling._model_based import ModelBasedSampler
+from hypersweep.sampling._warp import warp_scores
+from hypersweep.sampling.base import FinishedTrial
+from hypersweep.space import SearchSpace
+from hypersweep.space._values import describe
+
+_N_INCUMBENTS = 5
+
+
+def default_initial(n_dims: int) -> int:
+    """Space-filling trials before the model takes over: d + 1, at least 5, at most 10."""
+    return min(10, max(5, n_dims + 1))
+
+
+class BayesianParameterSampling(ModelBasedSampler):
+    """Bayesian optimisation with a Gaussian process (Azure ML ``BayesianParameterSampling``).
+
+    Unlike Azure, every expression and nested spaces are supported, and concurrent trials
+    are accounted for. Azure's advice — at least 20 trials per parameter, at most 20
+    concurrent — holds roughly here too, but is not enforced.
+
+    Parameters
+    ----------
+    parameter_space : dict or SearchSpace
+        Parameter name to expression.
+    seed : int, optional
+        When None, a seed is drawn now and kept (:attr:`seed`, :meth:`to_dict`).
+    n_initial : int, optional
+        Size of the space-filling start (Sobol points) before the model is used; with trials
+        in flight the model starts once half of these have finished. Default ``d + 1``
+        clipped to [5, 10] for ``d`` unit-cube dimensions.
+    max_train : int
+        Most trials the GP conditions on (see the module notes); bounds the time per
+        proposal (tens of milliseconds at 1,000 trials).
+
+    Examples
+    --------
+    >>> from hypersweep.space import choice, uniform
+    >>> from hypersweep.sampling import FinishedTrial
+    >>> sampling = BayesianParameterSampling({"x": uniform(-2.0, 2.0), "c": choice("a", "b")},
+    ...                                      seed=0)
+    >>> history = [FinishedTrial(p, -p["x"] ** 2) for p in sampling.preview(6)]
+    >>> [config] = sampling.propose(1, history, [])
+    >>> sorted(config)
+    ['c', 'x']
+    """
+
+    kind = "bayesian"
+
+    def __init__(self, parameter_space: Mapping[str, Any] | SearchSpace,
+                 seed: int | None = None, *, n_initial: int | None = None,
+                 max_train: int = 200) -> None:
+        super().__init__(parameter_space, seed, n_initial)
+        if isinstance(max_train, bool) or not isinstance(max_train, int) or max_train < 16:
+            raise ConfigError(f"max_train expects an int >= 16 (got {describe(max_train)})")
+        self.max_train = max_train
+
+    def _propose(self, n: int, finished: Sequence[FinishedTrial],
+                 pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        layout = self._layout
+        x_done, y, x_pend = encode_history(layout, finished, pending)
+        n_initial = self.n_initial or default_initial(layout.n_dims)
+        z = warp_scores(y)
+        start = len(finished) + len(pending)
+        picks: list[np.ndarray] = []
+        model: _Model | None = None
+        for j in range(n):
+            seen = np.vstack([x_done, x_pend, *picks]) if picks else np.vstack([x_done, x_pend])
+            if z is None or in_initial_design(len(x_done), len(seen), n_initial):
+                picks.append(initial_point(layout, self.seed, start + j, set(point_keys(seen))))
+                continue
+            if model is None:
+                model = _Model(layout, x_done, z, self.max_train, rng_for(self.seed, start, 1))
+            rng = rng_for(self.seed, start + j, 2)
+            pend = np.vstack([x_pend, *picks]) if picks else x_pend
+            picks.append(model.suggest(pend, seen, rng))
+        return self.space.decode(np.vstack(picks))
+
+
+class _Model:
+    """A GP fitted once per :meth:`propose` call, reconditioned for each batch member."""
+
+    def __init__(self, layout: Layout, x: np.ndarray, z: np.ndarray, max_train: int,
+                 rng: np.random.Generator) -> None:
+        self.layout = layout
+        keep = _training_subset(z, max_train, rng)
+        self.x, self.z = x[keep], z[keep]
+        self.gp = GaussianProcess(layout.categorical)
+        # Fitting hyperparameters is most of the cost: fewer restarts and a subset when the
+        # history is long (lengthscales are well determined by then).
+        n_starts = 3 if len(self.z) <= 40 else 2 if len(self.z) <= 100 else 1
+        self.gp.fit(self.x, self.z, rng, n_starts=n_starts, fit_size=100)
+        self.best = float(z.max())
+        order = np.argsort(-self.z, kind="stable")
+        self.incumbents = self.x[order[:_N_INCUMBENTS]]
+
+    def suggest(self, pending: np.ndarray, seen: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+        gp, best = self.gp, self.best
+        if len(pending):
+            # Kriging believer: pending points join the data at their predicted mean, so the
+            # variance collapses around them and a batch spreads out. The believed values
+            # count as observed, incumbent included: else a pending point predicted above
+            # the incumbent keeps a sure "improvement" around it, and a batch piles up there.
+            # (Averaging EI over sampled fantasies of the pending outcomes — q-EI — did worse
+            # on bench_samplers' 4-concurrent runs: 0.25 vs 0.15 median regret on "mixed".)
+            beliefs = gp.predict(pending)[0]
+            gp = gp.conditioned(np.vstack([self.x, pending]), np.concatenate([self.z, beliefs]))
+            best = max(best, float(beliefs.max()))
+        n_candidates = 1024 if len(self.z) <= 100 else 512
+        return maximize_log_ei(LogEI(gp, best), self.layout, self.incumbents, seen, rng,
+                               n_candidates=n_candidates)
+
+
+def _training_subset(z: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices the GP trains on: all, or the best ``cap / 2`` plus a random rest."""
+    if len(z) <= cap:
+        return np.arange(len(z))
+    order = np.argsort(-z, kind="stable")
+    best = order[: cap // 2]
+    rest = rng.choice(order[cap // 2:], cap - cap // 2, replace=False)
+    return np.sort(np.concatenate([best, rest]))

@@ -1,0 +1,119 @@
+"""Checks and conversions for the plain values a search space is built from.
+
+Every check raises :class:`~hypersweep.errors.ConfigError` (never ``TypeError``), because a
+search space usually comes from a user's YAML or notebook and the message is the whole UI.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from hypersweep.errors import ConfigError
+
+Scalar = str | int | float | bool | None
+"""A literal a parameter may take: what fits on a command line and in JSON."""
+
+
+def describe(value: Any) -> str:
+    """``repr`` of a value, shortened so a huge bad input cannot flood an error message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def number(value: Any, what: str, prefix: str) -> int | float:
+    """Return ``value`` as a finite Python ``int`` or ``float``, keeping which of the two it is.
+
+    ``bool`` is refused: ``uniform(False, True)`` is almost surely a mistake.
+    """
+    if isinstance(value, np.generic):  # numpy scalars become plain Python numbers
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = ""
+        # PyYAML reads `1e-5` (no dot) as text, which is the usual way to get here.
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+[eE][+-]?\d+\s*", value):
+            hint = "; in YAML write 1e-5 as 1.0e-5"
+        raise ConfigError(f"{prefix} expects {what} to be a number (got {describe(value)}{hint})")
+    if isinstance(value, int):
+        if abs(value) > 2**1023:  # must convert to float for sampling
+            raise ConfigError(f"{prefix} expects {what} to be finite (got {describe(value)})")
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{prefix} expects {what} to be finite (got {value})")
+    return value
+
+
+def literal(value: Any, prefix: str) -> Scalar:
+    """Return ``value`` as a plain literal option: str, int, float, bool or None.
+
+    Lists are refused: an option must travel as one command-line argument.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{prefix} expects finite numbers (got {value})")
+        return value
+    raise ConfigError(
+        f"{prefix} expects options that are str, int, float, bool, None or a mapping "
+        f"(got {describe(value)} of type {type(value).__name__})"
+    )
+
+
+def check_key(key: Any, prefix: str) -> str:
+    """A parameter name: a non-empty ``str`` without ``.`` (dots separate nested names)."""
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"{prefix} expects parameter names to be non-empty strings "
+                          f"(got {describe(key)})")
+    if "." in key:
+        raise ConfigError(f"{prefix} expects parameter names without '.' (got {key!r}); "
+                          "dots join nested names such as 'model.C'")
+    return key
+
+
+def canon(value: Any) -> Any:
+    """A hashable key for a value that keeps ``1``, ``1.0``, ``True`` and ``"1"`` apart."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Mapping):
+        return ("dict", tuple((k, canon(v)) for k, v in value.items()))
+    return (type(value).__name__, value)
+
+
+def config_key(params: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
+    """Canonical, hashable identity of a flat configuration (order-insensitive, type-aware).
+
+    Examples
+    --------
+    >>> config_key({"a": 1}) == config_key({"a": 1.0})
+    False
+    """
+    return frozenset((k, canon(v)) for k, v in params.items())
+
+
+def parse_logbase(logbase: Any, prefix: str = "logbase") -> float:
+    """Return the base of the log expressions' exponents: ``"e"`` or a number > 0 and != 1."""
+    if isinstance(logbase, str) and logbase.strip().lower() == "e":
+        return math.e
+    base = number(logbase, "logbase", prefix) if not isinstance(logbase, str) else None
+    if base is None:
+        raise ConfigError(f"{prefix} expects 'e' or a number > 0 and != 1 "
+                          f"(got {describe(logbase)})")
+    if base <= 0 or base == 1:
+        raise ConfigError(f"{prefix} expects 'e' or a number > 0 and != 1 (got {base})")
+    return float(base)
+
+
+def decimals(q: float) -> int:
+    """Decimal places of ``q`` as written (0.1 -> 1, 0.25 -> 2, 1e-7 -> 7, 2.0 -> 0)."""
+    exponent = Decimal(repr(q)).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0

@@ -1,0 +1,267 @@
+"""Conversion between records and table rows: JSON text columns and NaN-safe metric values.
+
+Everything that turns a Python value into a column value (and back) lives here, so the SQL in
+:mod:`hypersweep.store.store` deals only in rows.
+
+Examples
+--------
+>>> dumps({"lr": 0.1, "name": "a'b"})
+'{"lr": 0.1, "name": "a\\'b"}'
+>>> loads(dumps([1, float("inf")]))
+[1, inf]
+>>> encode_value(float("nan"))
+(None, True)
+>>> decode_value(None, True)
+nan
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from hypersweep.store.records import METRIC_KINDS, MetricPoint, Status, SweepRecord, TrialRecord
+
+__all__ = [
+    "SWEEP_COLUMNS",
+    "TRIAL_COLUMNS",
+    "check_time",
+    "decode_value",
+    "dumps",
+    "encode_value",
+    "loads",
+    "metric_from_row",
+    "metric_to_row",
+    "sweep_from_row",
+    "sweep_to_row",
+    "sweep_updates",
+    "trial_from_row",
+    "trial_to_row",
+    "trial_updates",
+]
+
+# record field -> column name, where they differ
+_TRIAL_RENAMES = {"index": "trial_index"}
+_SWEEP_JSON = frozenset({"config", "warnings", "properties"})
+_TRIAL_JSON = frozenset({"params", "handle", "arguments", "termination_detail"})
+
+_TIMES = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", "time"})
+
+SWEEP_COLUMNS = tuple(f.name for f in dataclasses.fields(SweepRecord))
+TRIAL_COLUMNS = tuple(_TRIAL_RENAMES.get(f.name, f.name) for f in dataclasses.fields(TrialRecord))
+
+
+def _default(obj: Any) -> Any:
+    # numpy scalars and arrays (np.int64 is not an int), sets, Enums with plain values
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if hasattr(obj, "value") and isinstance(obj.value, (str, int, float)):
+        return obj.value
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable: {obj!r}")
+
+
+def dumps(value: Any, what: str = "value") -> str:
+    """Encode ``value`` as JSON text (NaN and ±inf allowed, non-ASCII kept as is).
+
+    numpy scalars and arrays are converted to plain values. ``what`` names the field in the
+    error raised for anything else.
+
+    Examples
+    --------
+    >>> dumps({"x": float("nan")})
+    '{"x": NaN}'
+    >>> dumps(object(), "params")
+    Traceback (most recent call last):
+    ...
+    TypeError: params: object is not JSON serialisable: ...
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_default)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{what}: {err}") from None
+
+
+def check_time(name: str, value: Any) -> Any:
+    """Return ``value`` if it is ``None`` or a timezone-aware datetime; raise otherwise.
+
+    Examples
+    --------
+    >>> check_time("end_time", datetime(2024, 1, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: end_time: naive datetime 2024-01-01T00:00:00; give a timezone-aware UTC time
+    """
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name}: expected a datetime, got {type(value).__name__}: {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name}: naive datetime {value.isoformat()}; give a timezone-aware UTC time"
+        )
+    return value
+
+
+def loads(text: str | None) -> Any:
+    """Decode JSON text written by :func:`dumps` (``None`` stays ``None``)."""
+    return None if text is None else json.loads(text)
+
+
+def encode_value(value: float | None) -> tuple[float | None, bool]:
+    """Return ``(value column, is_nan column)`` for a metric value.
+
+    Examples
+    --------
+    >>> encode_value(2), encode_value(None), encode_value(float("-inf"))
+    ((2.0, False), (None, False), (-inf, False))
+    """
+    if value is None:
+        return None, False
+    if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
+        raise TypeError(f"metric value must be an int, a float or None, got {value!r}")
+    number = float(value)
+    if math.isnan(number):
+        return None, True
+    return number, False
+
+
+def decode_value(value: float | None, is_nan: bool) -> float | None:
+    """Inverse of :func:`encode_value`."""
+    if is_nan:
+        return math.nan
+    return None if value is None else float(value)
+
+
+def sweep_to_row(sweep: SweepRecord) -> dict[str, Any]:
+    """Column values for inserting ``sweep``."""
+    return {name: _encode_sweep(name, getattr(sweep, name)) for name in SWEEP_COLUMNS}
+
+
+def _encode_sweep(name: str, value: Any) -> Any:
+    if name in _SWEEP_JSON:
+        if value is None:
+            value = [] if name == "warnings" else {}
+        return dumps(value, name)
+    if name == "status":
+        return Status(value).value
+    if name in _TIMES:
+        return check_time(name, value)
+    return value
+
+
+def sweep_updates(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for updating the given record fields of a sweep.
+
+    Raises
+    ------
+    TypeError
+        When a field is not a :class:`SweepRecord` field, or is ``id``.
+    """
+    _check_fields("SweepRecord", fields, SWEEP_COLUMNS)
+    return {name: _encode_sweep(name, value) for name, value in fields.items()}
+
+
+def sweep_from_row(row: Mapping[Any, Any]) -> SweepRecord:
+    """Build a :class:`SweepRecord` from a row of ``sweeps``."""
+    values = {name: row[name] for name in SWEEP_COLUMNS}
+    for name in _SWEEP_JSON:
+        values[name] = loads(values[name])
+    values["status"] = Status(values["status"])
+    return SweepRecord(**values)
+
+
+def trial_to_row(trial: TrialRecord) -> dict[str, Any]:
+    """Column values for inserting ``trial``."""
+    return {
+        _TRIAL_RENAMES.get(f.name, f.name): _encode_trial(f.name, getattr(trial, f.name))
+        for f in dataclasses.fields(TrialRecord)
+    }
+
+
+def _encode_trial(name: str, value: Any) -> Any:
+    if name in _TRIAL_JSON:
+        if name in ("handle", "termination_detail") and value is None:
+            return None
+        if value is None:
+            value = [] if name == "arguments" else {}
+        elif name == "arguments":
+            value = [str(a) for a in value]
+        return dumps(value, name)
+    if name == "status":
+        return Status(value).value
+    if name in _TIMES:
+        return check_time(name, value)
+    return value
+
+
+def trial_updates(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for updating the given record fields of a trial.
+
+    Raises
+    ------
+    TypeError
+        When a field is not a :class:`TrialRecord` field, or is ``id``.
+    """
+    names = tuple(f.name for f in dataclasses.fields(TrialRecord))
+    _check_fields("TrialRecord", fields, names)
+    return {_TRIAL_RENAMES.get(name, name): _encode_trial(name, v) for name, v in fields.items()}
+
+
+def trial_from_row(row: Mapping[Any, Any]) -> TrialRecord:
+    """Build a :class:`TrialRecord` from a row of ``trials``."""
+    values = {
+        f.name: row[_TRIAL_RENAMES.get(f.name, f.name)] for f in dataclasses.fields(TrialRecord)
+    }
+    for name in _TRIAL_JSON:
+        values[name] = loads(values[name])
+    values["status"] = Status(values["status"])
+    return TrialRecord(**values)
+
+
+def metric_to_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:
+    """Column values for inserting ``point`` of ``trial_id``."""
+    if point.kind not in METRIC_KINDS:
+        raise ValueError(f"metric {point.name!r}: kind must be one of {sorted(METRIC_KINDS)}")
+    value, is_nan = encode_value(point.value)
+    return {
+        "trial_id": trial_id,
+        "seq": int(point.seq),
+        "pos": int(point.pos),
+        "name": point.name,
+        "step": int(point.step),
+        "value": value,
+        "is_nan": is_nan,
+        "text": point.text,
+        "kind": point.kind,
+        "time": check_time("time", point.time),
+    }
+
+
+def metric_from_row(row: Mapping[Any, Any]) -> MetricPoint:
+    """Build a :class:`MetricPoint` from a row of ``metrics``."""
+    return MetricPoint(
+        seq=row["seq"],
+        pos=row["pos"],
+        name=row["name"],
+        step=row["step"],
+        value=decode_value(row["value"], row["is_nan"]),
+        text=row["text"],
+        kind=row["kind"],
+        time=row["time"],
+    )
+
+
+def _check_fields(record: str, fields: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    for name in fields:
+        if name == "id":
+            raise TypeError(f"{record}.id cannot be updated")
+        if name not in allowed:
+            raise TypeError(f"{record} has no field {name!r}")

@@ -1,0 +1,136 @@
+"""Opening a database: URL normalisation, engine settings and SQLite connection pragmas.
+
+SQLite is tuned for several threads and processes on one file: WAL journal (readers never
+block the writer), ``busy_timeout`` so a writer waits for the lock instead of failing,
+``foreign_keys=ON`` and ``synchronous=NORMAL``. pysqlite's own transaction handling is turned
+off and the store emits ``BEGIN`` itself: ``BEGIN IMMEDIATE`` for connections marked with the
+``hs_write`` execution option, so a writing transaction takes the write lock up front (and waits
+for it under the busy timeout) rather than failing when it upgrades from a read.
+
+Examples
+--------
+>>> normalise_url("postgresql://me@db/sweeps")
+'postgresql+psycopg://me@db/sweeps'
+>>> normalise_url("sqlite:///.hypersweep/hypersweep.db")
+'sqlite:///.hypersweep/hypersweep.db'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from hypersweep.errors import StoreError
+
+__all__ = ["BUSY_TIMEOUT", "create_store_engine", "is_memory_sqlite", "normalise_url"]
+
+#: Seconds a SQLite writer waits for the database lock before giving up.
+BUSY_TIMEOUT = 30.0
+
+_PG_DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as err:
+        raise StoreError(
+            f"invalid store URL {url!r}: expected sqlite:///path or postgresql://user@host/db"
+        ) from err
+
+
+def normalise_url(url: str) -> str:
+    """Return ``url`` with PostgreSQL URLs pointed at the psycopg 3 driver.
+
+    Raises
+    ------
+    StoreError
+        For a URL that is not SQLite or PostgreSQL, or PostgreSQL without psycopg installed.
+    """
+    parsed = _parse(url)
+    backend = parsed.drivername.split("+", 1)[0]
+    if backend == "sqlite":
+        return url
+    if backend not in _PG_DRIVERS:
+        raise StoreError(
+            f"unsupported store URL scheme {parsed.drivername!r}: "
+            "use sqlite:///path or postgresql://user@host/db"
+        )
+    if parsed.drivername in _PG_DRIVERS:
+        parsed = parsed.set(drivername=_PG_DRIVERS[parsed.drivername])
+    if parsed.drivername == "postgresql+psycopg" and importlib.util.find_spec("psycopg") is None:
+        raise StoreError(
+            "a PostgreSQL store needs the psycopg driver: pip install hypersweep[postgres]"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """Whether ``url`` names an in-memory SQLite database."""
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or url.query.get("mode") == "memory"
+    )
+
+
+def create_store_engine(url: str) -> Engine:
+    """Create the engine of a store at the normalised ``url``.
+
+    A SQLite file's parent folder is created. An in-memory SQLite database lives in one
+    connection shared by the whole process (the store serialises access to it).
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = 10
+    return create_engine(
+        parsed,
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
+    memory = is_memory_sqlite(url)
+    if memory:
+        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        path = Path(url.database or "").expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args=connect_args, pool_size=5, max_overflow=10)
+    event.listen(engine, "connect", _sqlite_connect_hook(wal=not memory))
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect_hook(wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # take transactions away from pysqlite: we emit BEGIN ourselves (see _sqlite_begin)
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("hs_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,386 @@
+"""An in-memory record store with exactly the :class:`~hypersweep.store.Store` API.
+
+For function sweeps that need no records after the process ends: no SQL, no JSON parsing on the
+hot path, just dicts behind one lock. Records are encoded with the same :mod:`codec` as the
+database store, so validation, JSON round-trips (tuples come back as lists, NaN survives) and
+errors are identical; a record read back is a fresh object the caller may not change the
+store through. Select it with ``open_store("memory://")`` or ``Workspace(store="memory://")``.
+
+Every ``MemoryStore`` is its own database: two instances share nothing, even with the same URL.
+
+Examples
+--------
+>>> from datetime import datetime, timezone
+>>> from hypersweep.store import Status, SweepRecord, new_sweep_id
+>>> store = MemoryStore()
+>>> sweep = SweepRecord(new_sweep_id(), "digits", Status.RUNNING, {}, datetime.now(timezone.utc))
+>>> store.create_sweep(sweep)
+>>> store.get_sweep(sweep.id).experiment
+'digits'
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypersweep.errors import StoreError
+from hypersweep.store import codec
+from hypersweep.store.records import MetricPoint, Status, SweepRecord, TrialRecord
+from hypersweep.store.store import Store
+
+__all__ = ["MEMORY_URL", "MemoryStore"]
+
+#: The URL that selects an in-memory store.
+MEMORY_URL = "memory://"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_TIMES = ("created_time", "start_time", "end_time", "heartbeat_time", "time")
+
+
+def _utc(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its times in UTC, as the database's UTC column type returns them."""
+    for name in _TIMES:
+        value = row.get(name)
+        if value is not None and value.tzinfo is not timezone.utc:
+            row[name] = value.astimezone(timezone.utc)
+    return row
+
+
+def _trial_row(trial: TrialRecord) -> dict[str, Any]:
+    """``codec.trial_to_row``, unrolled: the hot path of function sweeps in memory.
+
+    Same columns, same JSON, same errors (tests/store checks both stores alike).
+    """
+    arguments = trial.arguments
+    return _utc({
+        "id": trial.id,
+        "sweep_id": trial.sweep_id,
+        "trial_index": trial.index,
+        "params": codec.dumps({} if trial.params is None else trial.params, "params"),
+        "status": Status(trial.status).value,
+        "created_time": codec.check_time("created_time", trial.created_time),
+        "start_time": codec.check_time("start_time", trial.start_time),
+        "end_time": codec.check_time("end_time", trial.end_time),
+        "exit_code": trial.exit_code,
+        "error": trial.error,
+        "termination_reason": trial.termination_reason,
+        "termination_detail": None if trial.termination_detail is None
+        else codec.dumps(trial.termination_detail, "termination_detail"),
+        "handle": None if trial.handle is None else codec.dumps(trial.handle, "handle"),
+        "arguments": "[]" if not arguments
+        else codec.dumps([str(a) for a in arguments], "arguments"),
+        "resumed_from": trial.resumed_from,
+    })
+
+
+class MemoryStore(Store):
+    """Sweeps, trials, metric points and tags in this process's memory.
+
+    Thread-safe (one lock). Same methods, arguments, return values and exceptions as
+    :class:`~hypersweep.store.Store`, of which it is a subclass so that every layer typed
+    against ``Store`` takes it; it overrides every public method and opens no database.
+
+    Parameters
+    ----------
+    url : str, default "memory://"
+        Only ``memory://`` (kept for symmetry with ``Store(url)``).
+
+    Examples
+    --------
+    >>> with MemoryStore() as store:
+    ...     store.list_sweeps()
+    []
+    """
+
+    def __init__(self, url: str = MEMORY_URL) -> None:  # no super(): there is no engine
+        if url != MEMORY_URL:
+            raise StoreError(f"a MemoryStore's URL is {MEMORY_URL!r} (got {url!r})")
+        self.url = url
+        self._lock = threading.RLock()
+        self._experiments: dict[str, datetime] = {}
+        self._sweeps: dict[str, dict[str, Any]] = {}
+        self._trials: dict[str, dict[str, Any]] = {}
+        # sweep id -> {trial index: trial id}: list_trials in index order, unique indexes
+        self._by_sweep: dict[str, dict[int, str]] = {}
+        # trial id -> {(seq, pos): metric row}, insertion order kept
+        self._metrics: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
+        self._tags: dict[str, dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({self.url!r})"
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release; kept for the Store API."""
+
+    # ------------------------------------------------------------------ sweeps
+
+    def create_sweep(self, sweep: SweepRecord) -> None:
+        """Insert ``sweep``, creating its experiment if needed (StoreError if it exists)."""
+        row = _utc(codec.sweep_to_row(sweep))
+        with self._lock:
+            if sweep.id in self._sweeps:
+                raise StoreError(f"sweep {sweep.id!r} already exists")
+            self._experiments.setdefault(sweep.experiment, sweep.created_time)
+            self._sweeps[sweep.id] = row
+            self._by_sweep[sweep.id] = {}
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord:
+        """Return the sweep ``sweep_id`` (KeyError when absent)."""
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is None:
+                raise KeyError(f"no sweep {sweep_id!r}")
+            return codec.sweep_from_row(row)
+
+    def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
+        """Return every sweep (of ``experiment``, if given), newest first."""
+        with self._lock:
+            rows = [r for r in self._sweeps.values()
+                    if experiment is None or r["experiment"] == experiment]
+            rows.sort(key=lambda r: (r["created_time"], r["id"]), reverse=True)
+            return [codec.sweep_from_row(r) for r in rows]
+
+    def list_experiments(self) -> list[str]:
+        """Return the names of all experiments, sorted."""
+        with self._lock:
+            return sorted(self._experiments)
+
+    def update_sweep(self, sweep_id: str, **fields: Any) -> None:
+        """Set the given :class:`SweepRecord` fields (TypeError, KeyError as the Store)."""
+        values = _utc(codec.sweep_updates(fields))
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is None:
+                raise KeyError(f"no sweep {sweep_id!r}")
+            if "experiment" in values:
+                self._experiments.setdefault(values["experiment"], _utcnow())
+            row.update(values)
+
+    def add_sweep_warning(self, sweep_id: str, message: str) -> None:
+        """Append ``message`` to the sweep's warnings unless it is already there."""
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is None:
+                raise KeyError(f"no sweep {sweep_id!r}")
+            warnings: list[str] = codec.loads(row["warnings"])
+            if message not in warnings:
+                warnings.append(message)
+                row["warnings"] = codec.dumps(warnings, "warnings")
+
+    def claim_sweep(self, sweep_id: str, owner: str, stale_after: float) -> bool:
+        """Make ``owner`` the controller of the sweep if nobody live holds it."""
+        now = _utcnow()
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is None:
+                raise KeyError(f"no sweep {sweep_id!r}")
+            beat = row["heartbeat_time"]
+            if (row["controller"] in (None, owner) or beat is None
+                    or beat < now - timedelta(seconds=stale_after)):
+                row["controller"], row["heartbeat_time"] = owner, now
+                return True
+            return False
+
+    def heartbeat(self, sweep_id: str, owner: str) -> bool:
+        """Refresh the heartbeat if ``owner`` still holds the sweep."""
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is None or row["controller"] != owner:
+                return False
+            row["heartbeat_time"] = _utcnow()
+            return True
+
+    def release_sweep(self, sweep_id: str, owner: str) -> None:
+        """Give up the sweep if ``owner`` holds it (no-op otherwise)."""
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is not None and row["controller"] == owner:
+                row["controller"] = None
+
+    # ------------------------------------------------------------------ trials
+
+    def _insert_trial(self, row: dict[str, Any]) -> None:
+        """Insert or overwrite one encoded trial row; the caller holds the lock."""
+        sweep_id, index, tid = row["sweep_id"], row["trial_index"], row["id"]
+        indexes = self._by_sweep.get(sweep_id)
+        if indexes is None:
+            raise KeyError(f"no sweep {sweep_id!r}")
+        holder = indexes.get(index)
+        if holder is not None and holder != tid:
+            raise StoreError(f"trial {tid!r}: sweep {sweep_id!r} already has a trial with this "
+                             f"id or with index {index}")
+        old = self._trials.get(tid)
+        if old is not None and (old["sweep_id"], old["trial_index"]) != (sweep_id, index):
+            del self._by_sweep[old["sweep_id"]][old["trial_index"]]
+        indexes[index] = tid
+        self._trials[tid] = row
+        self._metrics.setdefault(tid, {})
+
+    def create_trial(self, trial: TrialRecord) -> None:
+        """Insert ``trial`` (KeyError: no sweep; StoreError: id or index taken)."""
+        row = _trial_row(trial)
+        with self._lock:
+            if trial.sweep_id not in self._sweeps:
+                raise KeyError(f"no sweep {trial.sweep_id!r}")
+            if trial.id in self._trials:
+                raise StoreError(f"trial {trial.id!r}: sweep {trial.sweep_id!r} already has a "
+                                 f"trial with this id or with index {trial.index}")
+            self._insert_trial(row)
+
+    def update_trial(self, trial_id: str, **fields: Any) -> None:
+        """Set the given :class:`TrialRecord` fields (TypeError, KeyError, StoreError)."""
+        values = _utc(codec.trial_updates(fields))
+        with self._lock:
+            row = self._trials.get(trial_id)
+            if row is None:
+                raise KeyError(f"no trial {trial_id!r}")
+            changed = {**row, **values}
+            if (changed["sweep_id"], changed["trial_index"]) != (row["sweep_id"],
+                                                                 row["trial_index"]):
+                if changed["sweep_id"] not in self._sweeps:
+                    raise StoreError(f"trial {trial_id!r}: cannot set {sorted(fields)}: "
+                                     "no such sweep")
+                try:
+                    self._insert_trial(changed)
+                except StoreError as err:
+                    raise StoreError(f"trial {trial_id!r}: cannot set {sorted(fields)}: "
+                                     f"{err}") from None
+                return
+            row.update(values)
+
+    def save_trials(
+        self,
+        records: Sequence[TrialRecord],
+        points: Mapping[str, Sequence[MetricPoint]] | None = None,
+        tags: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """Insert or overwrite trials with their new points and tags, all or nothing."""
+        rows = [_trial_row(record) for record in records]
+        encoded = {tid: [_utc(codec.metric_to_row(tid, p)) for p in batch]
+                   for tid, batch in (points or {}).items()}
+        with self._lock:
+            for row in rows:  # check everything first: all or nothing, like a transaction
+                if row["sweep_id"] not in self._sweeps:
+                    raise KeyError(f"no sweep {row['sweep_id']!r}")
+                holder = self._by_sweep[row["sweep_id"]].get(row["trial_index"])
+                if holder is not None and holder != row["id"]:
+                    raise StoreError(f"cannot save trials: index {row['trial_index']} of sweep "
+                                     f"{row['sweep_id']!r} is taken")
+            known = {row["id"] for row in rows} | set(self._trials)
+            for tid in {*encoded, *(tags or {})}:
+                if tid not in known:
+                    raise KeyError(f"no trial {tid!r}")
+            for row in rows:
+                self._insert_trial(row)
+            for tid, metric_rows in encoded.items():
+                stored = self._metrics[tid]
+                for m in metric_rows:
+                    stored.setdefault((m["seq"], m["pos"]), m)
+            for tid, pairs in (tags or {}).items():
+                self._tags.setdefault(tid, {}).update({str(k): str(v) for k, v in pairs.items()})
+
+    def get_trial(self, trial_id: str) -> TrialRecord:
+        """Return the trial ``trial_id`` (KeyError when absent)."""
+        with self._lock:
+            row = self._trials.get(trial_id)
+            if row is None:
+                raise KeyError(f"no trial {trial_id!r}")
+            return codec.trial_from_row(row)
+
+    def list_trials(self, sweep_id: str) -> list[TrialRecord]:
+        """Return the trials of ``sweep_id`` by index (empty for an unknown sweep)."""
+        with self._lock:
+            indexes = self._by_sweep.get(sweep_id, {})
+            return [codec.trial_from_row(self._trials[indexes[i]]) for i in sorted(indexes)]
+
+    # ------------------------------------------------------------------ metrics
+
+    def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
+        """Add points idempotently by ``(seq, pos)``; return how many were new."""
+        rows = [_utc(codec.metric_to_row(trial_id, p)) for p in points]
+        with self._lock:
+            stored = self._metrics.get(trial_id)
+            if stored is None:
+                if not rows:
+                    return 0
+                raise KeyError(f"no trial {trial_id!r}")
+            added = 0
+            for row in rows:
+                key = (row["seq"], row["pos"])
+                if key not in stored:
+                    stored[key] = row
+                    added += 1
+            return added
+
+    def _points(self, trial_id: str) -> list[dict[str, Any]]:
+        stored = self._metrics.get(trial_id, {})
+        return [stored[k] for k in sorted(stored)]
+
+    def get_metrics(self, trial_id: str, name: str | None = None) -> list[MetricPoint]:
+        """Return the trial's points (only ``name``'s, if given) by ``(seq, pos)``."""
+        with self._lock:
+            return [codec.metric_from_row(r) for r in self._points(trial_id)
+                    if name is None or r["name"] == name]
+
+    def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
+        """Every trial of the sweep → its numeric values of ``name`` in logging order."""
+        with self._lock:
+            indexes = self._by_sweep.get(sweep_id, {})
+            series: dict[str, list[float]] = {}
+            for i in sorted(indexes):
+                tid = indexes[i]
+                series[tid] = [
+                    math.nan if r["is_nan"] else float(r["value"])
+                    for r in self._points(tid)
+                    if r["name"] == name and (r["is_nan"] or r["value"] is not None)
+                ]
+            return series
+
+    def best_values(self, sweep_ids: Sequence[str], name: str, maximize: bool) -> dict[str, float]:
+        """Trial id → its largest (``maximize``) or smallest numeric, non-NaN ``name`` value."""
+        pick = max if maximize else min
+        out: dict[str, float] = {}
+        with self._lock:
+            for sweep_id in dict.fromkeys(sweep_ids):
+                for tid in self._by_sweep.get(sweep_id, {}).values():
+                    values = [r["value"] for r in self._metrics[tid].values()
+                              if r["name"] == name and r["value"] is not None]
+                    if values:
+                        out[tid] = float(pick(values))
+        return out
+
+    def metric_names(self, sweep_id: str) -> list[str]:
+        """Names of all metrics any trial of the sweep logged, sorted."""
+        with self._lock:
+            return sorted({r["name"] for tid in self._by_sweep.get(sweep_id, {}).values()
+                           for r in self._metrics[tid].values()})
+
+    # ------------------------------------------------------------------ tags
+
+    def set_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
+        """Set (add or overwrite) tags of a trial; values are stored as strings."""
+        if not tags:
+            return
+        with self._lock:
+            if trial_id not in self._trials:
+                raise KeyError(f"no trial {trial_id!r}")
+            self._tags.setdefault(trial_id, {}).update({str(k): str(v) for k, v in tags.items()})
+
+    def get_tags(self, trial_id: str) -> dict[str, str]:
+        """Return the tags of a trial, by name (empty for an unknown trial)."""
+        with self._lock:
+            return dict(sorted(self._tags.get(trial_id, {}).items()))

@@ -1,0 +1,1 @@
+"""Alembic environment of the store (run through :mod:`hypersweep.store.migrate`)."""

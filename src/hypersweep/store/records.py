@@ -1,0 +1,272 @@
+"""Plain records the store reads and writes: sweeps, trials, metric points and statuses.
+
+Records are frozen dataclasses with no behaviour beyond validation-free construction; every
+other layer builds them and passes them to :class:`hypersweep.store.Store`. Times are
+timezone-aware UTC :class:`~datetime.datetime` objects; JSON-valued fields (``config``,
+``params``, ``properties``, ``handle``) hold plain Python values (dict, list, str, int, float,
+bool, None). Tuples come back as lists.
+
+Examples
+--------
+>>> from datetime import datetime, timezone
+>>> now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+>>> sweep = SweepRecord(id=new_sweep_id(), experiment="digits", status=Status.QUEUED,
+...                     config={"max_total_runs": 4}, created_time=now)
+>>> trial = TrialRecord(id=trial_id(sweep.id, 0), sweep_id=sweep.id, index=0,
+...                     params={"lr": 0.1}, status=Status.QUEUED, created_time=now)
+>>> trial.id == sweep.id + "_0"
+True
+>>> Status.CANCELED.is_terminal, Status("Running").is_terminal
+(True, False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "METRIC_KINDS",
+    "MetricPoint",
+    "Status",
+    "SweepRecord",
+    "TrialRecord",
+    "new_sweep_id",
+    "trial_id",
+]
+
+#: How a metric point was logged: ``log`` / ``log_metric``, ``log_list``, ``log_row``.
+METRIC_KINDS = frozenset({"scalar", "list", "row"})
+
+
+class Status(str, Enum):
+    """Status of a sweep or a trial, spelled as Azure ML spells it.
+
+    Examples
+    --------
+    >>> Status.COMPLETED == "Completed"
+    True
+    >>> [s.value for s in Status if s.is_terminal]
+    ['Completed', 'Failed', 'Canceled']
+    """
+
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    #: A sweep asked to cancel (by any process); its controller stops the trials, then
+    #: marks it ``Canceled``. Trials never take this status.
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether nothing more will happen to a run in this status."""
+        return self in _TERMINAL
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
+
+
+def new_sweep_id() -> str:
+    """Return a fresh sweep id, ``HD_<uuid4>``.
+
+    Examples
+    --------
+    >>> sid = new_sweep_id()
+    >>> sid.startswith("HD_"), len(sid)
+    (True, 39)
+    """
+    return f"HD_{uuid.uuid4()}"
+
+
+def trial_id(sweep_id: str, index: int) -> str:
+    """Return the id of trial number ``index`` (from 0) of ``sweep_id``: ``<sweep_id>_<index>``.
+
+    Examples
+    --------
+    >>> trial_id("HD_abc", 3)
+    'HD_abc_3'
+    """
+    return f"{sweep_id}_{index}"
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One sweep (a HyperDrive run): its whole config, status, timestamps and ownership.
+
+    Parameters
+    ----------
+    id : str
+        ``HD_<uuid4>``.
+    experiment : str
+        Experiment name; the experiment row is created on demand.
+    status : Status
+        Current status (a plain string such as ``"Running"`` is converted).
+    config : dict
+        The whole sweep config as a JSON-serialisable dict.
+    created_time, start_time, end_time : datetime or None
+        Timezone-aware UTC times.
+    error : str or None
+        Why the sweep failed, if it did.
+    controller : str or None
+        Owner token of the controller process driving the sweep (``"host:pid:uuid"``).
+    heartbeat_time : datetime or None
+        Last heartbeat of that controller.
+    warnings : list of str
+        Loud messages the controller raised, in order, without duplicates.
+    properties : dict
+        Free-form properties, e.g. ``best_child_run_id``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> s = SweepRecord("HD_x", "exp", Status.RUNNING, {}, datetime.now(timezone.utc))
+    >>> s.replace(status=Status.COMPLETED).status
+    <Status.COMPLETED: 'Completed'>
+    """
+
+    id: str
+    experiment: str
+    status: Status
+    config: dict[str, Any]
+    created_time: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    error: str | None = None
+    controller: str | None = None
+    heartbeat_time: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status))
+
+    def replace(self, **changes: Any) -> SweepRecord:
+        """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial (a child run) of a sweep.
+
+    Parameters
+    ----------
+    id : str
+        ``HD_<uuid>_<index>``.
+    sweep_id : str
+        The sweep it belongs to.
+    index : int
+        Trial number within the sweep, from 0; unique per sweep.
+    params : dict
+        Flat configuration, dotted name to plain value.
+    status : Status
+        Current status (a plain string such as ``"Running"`` is converted).
+    created_time, start_time, end_time : datetime or None
+        Timezone-aware UTC times.
+    exit_code : int or None
+        Process exit code, once known.
+    error : str or None
+        E.g. the tail of stderr.
+    termination_reason : str or None
+        ``"early_termination"``, ``"trial_timeout"``, ``"max_duration"``, ``"user_cancel"``,
+        ``"orphaned"`` ...
+    termination_detail : dict or None
+        The evidence for that reason, e.g. an early-termination policy's decision (policy,
+        interval, value, threshold and how it was computed).
+    handle : dict or None
+        The executor's JSON information (pid, pgid, host ...).
+    arguments : list of str
+        The argv given to the script (``runDefinition.arguments``).
+    resumed_from : str or None
+        Id of the trial this one re-runs.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = TrialRecord("HD_x_0", "HD_x", 0, {"lr": 0.1}, Status.QUEUED,
+    ...                 datetime.now(timezone.utc), arguments=["--lr", "0.1"])
+    >>> t.arguments
+    ['--lr', '0.1']
+    """
+
+    id: str
+    sweep_id: str
+    index: int
+    params: dict[str, Any]
+    status: Status
+    created_time: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    termination_reason: str | None = None
+    termination_detail: dict[str, Any] | None = None
+    handle: dict[str, Any] | None = None
+    arguments: list[str] = field(default_factory=list)
+    resumed_from: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status))
+
+    def replace(self, **changes: Any) -> TrialRecord:
+        """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value of one metric of one trial.
+
+    Parameters
+    ----------
+    seq : int
+        Idempotency key chosen by the writer, e.g. the journal byte offset of the record it
+        came from. ``(trial_id, seq, pos)`` identifies a point: adding it again is a no-op.
+    pos : int
+        Position within that record (``log_list`` and ``log_row`` write several points).
+    name : str
+        Metric name (any text).
+    step : int
+        Step (or index within a list).
+    value : float or None
+        The value when numeric (``int`` or ``float``, finite or not: NaN and ±inf round-trip).
+    text : str or None
+        The value when not numeric: a ``str``, a ``bool`` or a JSON row, as the writer encodes it.
+    kind : str
+        How it was logged: ``"scalar"``, ``"list"`` or ``"row"`` (:data:`METRIC_KINDS`).
+    time : datetime
+        When it was logged (timezone-aware UTC).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> p = MetricPoint(seq=0, pos=0, name="acc", step=0, value=0.5, text=None,
+    ...                 kind="scalar", time=datetime.now(timezone.utc))
+    >>> p.is_numeric
+    True
+    """
+
+    seq: int
+    pos: int
+    name: str
+    step: int
+    value: float | None
+    text: str | None
+    kind: str
+    time: datetime
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether the point carries a numeric ``value``."""
+        return self.value is not None

@@ -1,0 +1,608 @@
+"""The record store: the only code in hypersweep that reads or writes the database.
+
+One :class:`Store` per process and database is enough: it is thread-safe (a controller thread
+and the user's thread may use it at once) and several processes may open the same database.
+Every method is one short transaction; writes on SQLite take the lock up front and are retried
+briefly if the database stays locked.
+
+Examples
+--------
+>>> from datetime import datetime, timezone
+>>> from hypersweep.store import (MetricPoint, Status, Store, SweepRecord, TrialRecord,
+...                               new_sweep_id, trial_id)
+>>> store = Store("sqlite://")                     # in memory; use sqlite:///path for a file
+>>> now = datetime.now(timezone.utc)
+>>> sweep = SweepRecord(new_sweep_id(), "digits", Status.RUNNING, {"max_total_runs": 2}, now)
+>>> store.create_sweep(sweep)
+>>> tid = trial_id(sweep.id, 0)
+>>> store.create_trial(TrialRecord(tid, sweep.id, 0, {"lr": 0.1}, Status.RUNNING, now))
+>>> points = [MetricPoint(i, 0, "acc", i, v, None, "scalar", now)
+...           for i, v in enumerate([0.5, 0.7, float("nan")])]
+>>> store.add_metrics(tid, points), store.add_metrics(tid, points)
+(3, 0)
+>>> store.best_values([sweep.id], "acc", maximize=True)[tid]
+0.7
+>>> store.update_trial(tid, status=Status.COMPLETED, exit_code=0)
+>>> store.get_trial(tid).status
+<Status.COMPLETED: 'Completed'>
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from hypersweep.errors import StoreError
+from hypersweep.store import codec
+from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
+from hypersweep.store.migrate import ensure_schema
+from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord
+from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
+
+__all__ = ["Store"]
+
+T = TypeVar("T")
+
+# rows per INSERT statement (SQLite allows 32766 bound parameters; metrics have 10 columns)
+_CHUNK = 500
+# retries of a transaction that failed because the database stayed locked / a PG deadlock
+_RETRIES = 8
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _is_transient(err: DBAPIError) -> bool:
+    if getattr(err.orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    message = str(err.orig).lower()
+    return isinstance(err, OperationalError) and ("locked" in message or "busy" in message)
+
+
+class Store:
+    """Sweeps, trials, metric points and tags in a SQLite or PostgreSQL database.
+
+    Opening migrates the database to the current schema (cheap when already there).
+
+    Parameters
+    ----------
+    url : str
+        ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` (the parent folder is
+        created), ``sqlite://`` (in memory, for tests) or ``postgresql://user@host:port/db``
+        (driven by psycopg 3: ``pip install hypersweep[postgres]``).
+
+    Attributes
+    ----------
+    url : str
+        The normalised URL (``postgresql://`` becomes ``postgresql+psycopg://``).
+
+    Raises
+    ------
+    StoreError
+        When the URL is unsupported, the driver is missing, or the database cannot be opened
+        or migrated.
+
+    Examples
+    --------
+    >>> with Store("sqlite://") as store:
+    ...     store.list_experiments()
+    []
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        self._display_url = parsed.render_as_string(hide_password=True)
+        self._engine = create_store_engine(self.url)
+        self._pid = os.getpid()
+        # an in-memory SQLite database is one shared connection: serialise its use
+        self._lock: AbstractContextManager[Any] = (
+            threading.RLock() if is_memory_sqlite(parsed) else nullcontext()
+        )
+        postgres = self._engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if postgres else sqlite.insert
+        self._add_metrics_statement = (
+            self._insert(metrics)
+            .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
+            .returning(metrics.c.seq)
+        )
+        try:
+            with self._lock:
+                ensure_schema(self._engine)
+        except DBAPIError as err:
+            self._engine.dispose()
+            raise StoreError(f"cannot open store {self._display_url}: {err.orig}") from err
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Store({self._display_url!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection. The store may not be used afterwards."""
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ transactions
+
+    def _run(self, work: Callable[[Connection], T], write: bool = True) -> T:
+        """Run ``work(conn)`` in one transaction, retrying briefly while the DB is locked."""
+        if os.getpid() != self._pid:  # forked: never share the parent's pooled connections
+            self._engine.dispose(close=False)
+            self._pid = os.getpid()
+        delay = 0.01
+        for attempt in range(_RETRIES):
+            try:
+                with self._lock, self._engine.connect() as conn:
+                    if write:
+                        conn.execution_options(hs_write=True)
+                    with conn.begin():
+                        return work(conn)
+            except IntegrityError:
+                raise
+            except DBAPIError as err:
+                if attempt + 1 < _RETRIES and _is_transient(err):
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                raise StoreError(f"store {self._display_url}: {err.orig}") from err
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        return self._run(work, write=False)
+
+    # ------------------------------------------------------------------ sweeps
+
+    def create_sweep(self, sweep: SweepRecord) -> None:
+        """Insert ``sweep``, creating its experiment if needed.
+
+        Raises
+        ------
+        StoreError
+            When a sweep with this id already exists.
+        """
+        row = codec.sweep_to_row(sweep)
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                self._insert(experiments)
+                .values(name=sweep.experiment, created_time=sweep.created_time)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            conn.execute(insert(sweeps).values(row))
+
+        try:
+            self._run(work)
+        except IntegrityError as err:
+            raise StoreError(f"sweep {sweep.id!r} already exists") from err
+
+    def _row(self, table: Any, ident: str, what: str) -> Any:
+        """The row of ``table`` whose ``id`` is ``ident``; KeyError naming it when absent."""
+        row = self._read(
+            lambda conn: conn.execute(select(table).where(table.c.id == ident)).mappings().first()
+        )
+        if row is None:
+            raise KeyError(f"no {what} {ident!r}")
+        return row
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord:
+        """Return the sweep ``sweep_id``.
+
+        Raises
+        ------
+        KeyError
+            When there is no such sweep.
+        """
+        return codec.sweep_from_row(self._row(sweeps, sweep_id, "sweep"))
+
+    def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
+        """Return every sweep (of ``experiment``, if given), newest first."""
+        query = select(sweeps).order_by(sweeps.c.created_time.desc(), sweeps.c.id.desc())
+        if experiment is not None:
+            query = query.where(sweeps.c.experiment == experiment)
+        rows = self._read(lambda conn: conn.execute(query).mappings().all())
+        return [codec.sweep_from_row(row) for row in rows]
+
+    def list_experiments(self) -> list[str]:
+        """Return the names of all experiments, sorted."""
+        query = select(experiments.c.name).order_by(experiments.c.name)
+        return list(self._read(lambda conn: conn.execute(query).scalars().all()))
+
+    def update_sweep(self, sweep_id: str, **fields: Any) -> None:
+        """Set the given :class:`SweepRecord` fields of sweep ``sweep_id``.
+
+        Raises
+        ------
+        TypeError
+            For a field that is not a ``SweepRecord`` field (or is ``id``).
+        KeyError
+            When there is no such sweep.
+        """
+        values = codec.sweep_updates(fields)
+        if "experiment" in values:
+            self._ensure_experiment(values["experiment"])
+        self._update(sweeps, sweeps.c.id, sweep_id, values, "sweep")
+
+    def _ensure_experiment(self, name: str) -> None:
+        self._run(
+            lambda conn: conn.execute(
+                self._insert(experiments)
+                .values(name=name, created_time=_utcnow())
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+        )
+
+    def _update(self, table: Any, key: Any, ident: str, values: dict[str, Any], what: str) -> None:
+        def work(conn: Connection) -> int:
+            if not values:
+                return len(conn.execute(select(key).where(key == ident)).all())
+            return conn.execute(update(table).where(key == ident).values(values)).rowcount
+
+        if self._run(work) == 0:
+            raise KeyError(f"no {what} {ident!r}")
+
+    def add_sweep_warning(self, sweep_id: str, message: str) -> None:
+        """Append ``message`` to the sweep's warnings unless it is already there.
+
+        Raises
+        ------
+        KeyError
+            When there is no such sweep.
+        """
+
+        def work(conn: Connection) -> bool:
+            text = conn.execute(
+                select(sweeps.c.warnings).where(sweeps.c.id == sweep_id).with_for_update()
+            ).scalar_one_or_none()
+            if text is None:
+                return False
+            warnings: list[str] = codec.loads(text)
+            if message not in warnings:
+                warnings.append(message)
+                conn.execute(
+                    update(sweeps)
+                    .where(sweeps.c.id == sweep_id)
+                    .values(warnings=codec.dumps(warnings, "warnings"))
+                )
+            return True
+
+        if not self._run(work):
+            raise KeyError(f"no sweep {sweep_id!r}")
+
+    def claim_sweep(self, sweep_id: str, owner: str, stale_after: float) -> bool:
+        """Make ``owner`` the controller of the sweep, if nobody live holds it.
+
+        One atomic compare-and-set: succeeds when the sweep has no controller, is already held
+        by ``owner``, or its controller's heartbeat is older than ``stale_after`` seconds; then
+        sets ``controller = owner`` and ``heartbeat_time = now``. Of several processes racing,
+        exactly one wins.
+
+        Returns
+        -------
+        bool
+            Whether ``owner`` now holds the sweep.
+
+        Raises
+        ------
+        KeyError
+            When there is no such sweep.
+        """
+        now = _utcnow()
+        cutoff = now - timedelta(seconds=stale_after)
+        statement = (
+            update(sweeps)
+            .where(
+                sweeps.c.id == sweep_id,
+                or_(
+                    sweeps.c.controller.is_(None),
+                    sweeps.c.controller == owner,
+                    sweeps.c.heartbeat_time.is_(None),
+                    sweeps.c.heartbeat_time < cutoff,
+                ),
+            )
+            .values(controller=owner, heartbeat_time=now)
+        )
+        if self._run(lambda conn: conn.execute(statement).rowcount) == 1:
+            return True
+        self.get_sweep(sweep_id)  # KeyError when absent
+        return False
+
+    def heartbeat(self, sweep_id: str, owner: str) -> bool:
+        """Refresh the heartbeat if ``owner`` still holds the sweep.
+
+        Returns
+        -------
+        bool
+            ``False`` when someone else holds it now (or nobody does).
+        """
+        statement = (
+            update(sweeps)
+            .where(sweeps.c.id == sweep_id, sweeps.c.controller == owner)
+            .values(heartbeat_time=_utcnow())
+        )
+        return bool(self._run(lambda conn: conn.execute(statement).rowcount) == 1)
+
+    def release_sweep(self, sweep_id: str, owner: str) -> None:
+        """Give up the sweep if ``owner`` holds it (no-op otherwise).
+
+        ``heartbeat_time`` is kept: it tells when the last controller was last seen.
+        """
+        statement = (
+            update(sweeps)
+            .where(sweeps.c.id == sweep_id, sweeps.c.controller == owner)
+            .values(controller=None)
+        )
+        self._run(lambda conn: conn.execute(statement))
+
+    # ------------------------------------------------------------------ trials
+
+    def create_trial(self, trial: TrialRecord) -> None:
+        """Insert ``trial``.
+
+        Raises
+        ------
+        KeyError
+            When its sweep does not exist.
+        StoreError
+            When a trial with the same id, or the same index in the sweep, already exists.
+        """
+        row = codec.trial_to_row(trial)
+        try:
+            self._run(lambda conn: conn.execute(insert(trials).values(row)))
+        except IntegrityError as err:
+            self.get_sweep(trial.sweep_id)  # KeyError when the sweep is missing
+            raise StoreError(
+                f"trial {trial.id!r}: sweep {trial.sweep_id!r} already has a trial with this id "
+                f"or with index {trial.index}"
+            ) from err
+
+    def update_trial(self, trial_id: str, **fields: Any) -> None:
+        """Set the given :class:`TrialRecord` fields of trial ``trial_id``.
+
+        Raises
+        ------
+        TypeError
+            For a field that is not a ``TrialRecord`` field (or is ``id``).
+        KeyError
+            When there is no such trial.
+        StoreError
+            When the change breaks a constraint (e.g. an index already taken).
+        """
+        values = codec.trial_updates(fields)
+        try:
+            self._update(trials, trials.c.id, trial_id, values, "trial")
+        except IntegrityError as err:
+            raise StoreError(
+                f"trial {trial_id!r}: cannot set {sorted(fields)}: {err.orig}"
+            ) from err
+
+    def save_trials(
+        self,
+        records: Sequence[TrialRecord],
+        points: Mapping[str, Sequence[MetricPoint]] | None = None,
+        tags: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """Insert or overwrite trials, with their new metric points and tags, in one transaction.
+
+        For writers that batch: function trials write each trial's row, points and final status
+        together (or several trials at once) instead of one transaction per change. A trial
+        row that exists is overwritten field by field; points are added idempotently, as
+        :meth:`add_metrics` does; tags are set as :meth:`set_tags` does.
+
+        Raises
+        ------
+        KeyError
+            When a trial's sweep, or the trial of some points or tags, does not exist.
+        StoreError
+            When a trial takes an index its sweep already gives another trial.
+        """
+        rows = [codec.trial_to_row(record) for record in records]
+        unique: dict[tuple[str, int, int], dict[str, Any]] = {}
+        for tid, batch in (points or {}).items():
+            for point in batch:
+                row = codec.metric_to_row(tid, point)
+                unique.setdefault((tid, row["seq"], row["pos"]), row)
+        tag_rows = [{"trial_id": tid, "name": str(k), "value": str(v)}
+                    for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
+
+        def work(conn: Connection) -> None:
+            for start in range(0, len(rows), _CHUNK // 2):
+                statement = self._insert(trials).values(rows[start: start + _CHUNK // 2])
+                statement = statement.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
+                )
+                conn.execute(statement)
+            values = list(unique.values())
+            for start in range(0, len(values), _CHUNK):
+                conn.execute(
+                    self._insert(metrics)
+                    .values(values[start: start + _CHUNK])
+                    .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
+                )
+            if tag_rows:
+                statement = self._insert(trial_tags).values(tag_rows)
+                conn.execute(statement.on_conflict_do_update(
+                    index_elements=["trial_id", "name"], set_={"value": statement.excluded.value}
+                ))
+
+        if not rows and not unique and not tag_rows:
+            return
+        try:
+            self._run(work)
+        except IntegrityError as err:
+            for record in records:
+                self.get_sweep(record.sweep_id)  # KeyError when a sweep is missing
+            known = {record.id for record in records}
+            for tid in {*(points or {}), *(tags or {})} - known:
+                self.get_trial(tid)
+            raise StoreError(f"cannot save trials: {err.orig}") from err
+
+    def get_trial(self, trial_id: str) -> TrialRecord:
+        """Return the trial ``trial_id``.
+
+        Raises
+        ------
+        KeyError
+            When there is no such trial.
+        """
+        return codec.trial_from_row(self._row(trials, trial_id, "trial"))
+
+    def list_trials(self, sweep_id: str) -> list[TrialRecord]:
+        """Return the trials of ``sweep_id`` by index (empty for an unknown sweep)."""
+        query = select(trials).where(trials.c.sweep_id == sweep_id).order_by(trials.c.trial_index)
+        rows = self._read(lambda conn: conn.execute(query).mappings().all())
+        return [codec.trial_from_row(row) for row in rows]
+
+    # ------------------------------------------------------------------ metrics
+
+    def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
+        """Add metric points to a trial, idempotently, in one transaction.
+
+        A point whose ``(seq, pos)`` the trial already has is skipped, so a journal can be
+        re-ingested from any offset.
+
+        Returns
+        -------
+        int
+            How many points were new.
+
+        Raises
+        ------
+        KeyError
+            When there is no such trial.
+        """
+        unique: dict[tuple[int, int], dict[str, Any]] = {}
+        for point in points:
+            row = codec.metric_to_row(trial_id, point)
+            unique.setdefault((row["seq"], row["pos"]), row)
+        rows = list(unique.values())
+        if not rows:
+            return 0
+
+        def work(conn: Connection) -> int:
+            # One statement with the rows as parameters: its SQL is compiled once and cached,
+            # and SQLAlchemy batches the rows ("insertmanyvalues"). Building a VALUES clause
+            # per call instead cost a compile every time (~0.3 ms a point).
+            return len(conn.execute(self._add_metrics_statement, rows).all())
+
+        try:
+            return self._run(work)
+        except IntegrityError as err:  # the foreign key: no such trial
+            raise KeyError(f"no trial {trial_id!r}") from err
+
+    def get_metrics(self, trial_id: str, name: str | None = None) -> list[MetricPoint]:
+        """Return the trial's metric points (only ``name``'s, if given) by ``(seq, pos)``."""
+        query = select(metrics).where(metrics.c.trial_id == trial_id)
+        if name is not None:
+            query = query.where(metrics.c.name == name)
+        query = query.order_by(metrics.c.seq, metrics.c.pos)
+        rows = self._read(lambda conn: conn.execute(query).mappings().all())
+        return [codec.metric_from_row(row) for row in rows]
+
+    def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
+        """Return every trial of the sweep → its numeric values of ``name`` in logging order.
+
+        Trials that logged none map to ``[]``; non-numeric values are skipped; NaN is kept.
+        Ordered by trial index. One query.
+        """
+        numeric = or_(metrics.c.value.is_not(None), metrics.c.is_nan)
+        joined = trials.outerjoin(
+            metrics, and_(metrics.c.trial_id == trials.c.id, metrics.c.name == name, numeric)
+        )
+        query = (
+            select(trials.c.id, metrics.c.value, metrics.c.is_nan)
+            .select_from(joined)
+            .where(trials.c.sweep_id == sweep_id)
+            .order_by(trials.c.trial_index, metrics.c.seq, metrics.c.pos)
+        )
+        series: dict[str, list[float]] = {}
+        for tid, value, is_nan in self._read(lambda conn: conn.execute(query).all()):
+            values = series.setdefault(tid, [])
+            if is_nan or value is not None:
+                values.append(codec.decode_value(value, bool(is_nan)))  # type: ignore[arg-type]
+        return series
+
+    def best_values(self, sweep_ids: Sequence[str], name: str, maximize: bool) -> dict[str, float]:
+        """Return trial id → its largest (``maximize``) or smallest numeric value of ``name``.
+
+        Covers every trial of the given sweeps that logged a numeric, non-NaN value of
+        ``name`` (±inf count). Computed by the database in one query.
+        """
+        if not sweep_ids:
+            return {}
+        best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
+        query = (
+            select(metrics.c.trial_id, best)
+            .join(trials, trials.c.id == metrics.c.trial_id)
+            .where(
+                trials.c.sweep_id.in_(list(sweep_ids)),
+                metrics.c.name == name,
+                metrics.c.value.is_not(None),  # NaN is stored as NULL: ignored here too
+            )
+            .group_by(metrics.c.trial_id)
+        )
+        rows = self._read(lambda conn: conn.execute(query).all())
+        return {tid: float(value) for tid, value in rows}
+
+    def metric_names(self, sweep_id: str) -> list[str]:
+        """Return the names of all metrics any trial of the sweep logged, sorted."""
+        query = (
+            select(metrics.c.name)
+            .distinct()
+            .join(trials, trials.c.id == metrics.c.trial_id)
+            .where(trials.c.sweep_id == sweep_id)
+            .order_by(metrics.c.name)
+        )
+        return list(self._read(lambda conn: conn.execute(query).scalars().all()))
+
+    # ------------------------------------------------------------------ tags
+
+    def set_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
+        """Set (add or overwrite) tags of a trial. Values are stored as strings.
+
+        Raises
+        ------
+        KeyError
+            When there is no such trial.
+        """
+        rows = [{"trial_id": trial_id, "name": str(k), "value": str(v)} for k, v in tags.items()]
+        if not rows:
+            return
+        statement = self._insert(trial_tags).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["trial_id", "name"], set_={"value": statement.excluded.value}
+        )
+        try:
+            self._run(lambda conn: conn.execute(statement))
+        except IntegrityError as err:
+            raise KeyError(f"no trial {trial_id!r}") from err
+
+    def get_tags(self, trial_id: str) -> dict[str, str]:
+        """Return the tags of a trial (empty for an unknown trial)."""
+        query = (
+            select(trial_tags.c.name, trial_tags.c.value)
+            .where(trial_tags.c.trial_id == trial_id)
+            .order_by(trial_tags.c.name)
+        )
+        return {name: value for name, value in self._read(lambda conn: conn.execute(query).all())}

@@ -1,0 +1,333 @@
+"""``Run.get_context()`` for training scripts: the trial's run in a sweep, an offline one outside.
+
+The methods copy Azure ML's v1 ``Run`` (``log``, ``log_list``, ``log_row``, ``tag``, ``set_tags``,
+``complete``, ``fail``, ``get_status``, ``id``, ``parent``), so a script written for Azure runs
+unchanged. Inside a trial every call appends one line to the metrics journal named by
+``HYPERSWEEP_JOURNAL`` (see :mod:`hypersweep.tracking.journal`): microseconds, never blocked by
+the controller. Outside a sweep the same calls print what they are given.
+
+This module imports only the standard library, so ``from hypersweep import Run`` stays fast.
+
+Examples
+--------
+>>> run = OfflineRun()
+>>> run.log("accuracy", 0.93)
+Attempted to log scalar metric accuracy:
+0.93
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from hypersweep.tracking.journal import JournalWriter, to_json_value
+
+__all__ = ["ExperimentRef", "OfflineRun", "RunRef", "TrialRun", "get_context"]
+
+ENV_TRIAL_ID = "HYPERSWEEP_TRIAL_ID"
+ENV_SWEEP_ID = "HYPERSWEEP_SWEEP_ID"
+ENV_JOURNAL = "HYPERSWEEP_JOURNAL"
+ENV_OUTPUTS = "HYPERSWEEP_OUTPUTS"
+ENV_EXPERIMENT = "HYPERSWEEP_EXPERIMENT"
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A reference to another run (the trial's parent sweep), by id."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class ExperimentRef:
+    """The experiment a run belongs to, by name."""
+
+    name: str
+
+
+def _check_name(name: Any, what: str = "metric name") -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} must be a non-empty string, got {name!r}")
+    return name
+
+
+def _scalar(name: str, value: Any) -> Any:
+    v = to_json_value(value, name)
+    if v is None or isinstance(v, (list, dict)):
+        raise TypeError(
+            f"metric {name!r}: log() takes a number, string or boolean, got "
+            f"{type(value).__name__}; use log_list() for sequences and log_row() for rows"
+        )
+    return v
+
+
+class _BaseRun:
+    """What :class:`TrialRun` and :class:`OfflineRun` share: validation, status and identity."""
+
+    def __init__(self, run_id: str, sweep_id: str | None, outputs: str) -> None:
+        self._id = run_id
+        self._sweep_id = sweep_id
+        self._outputs = outputs
+        self._status = "Running"
+        self._tags: dict[str, Any] = {}
+
+    @property
+    def id(self) -> str:
+        """The run's id: ``HD_<uuid>_<n>`` in a sweep, ``OfflineRun_<uuid>`` outside one."""
+        return self._id
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The id of the sweep (HyperDrive run) this trial belongs to, or None."""
+        return self._sweep_id
+
+    @property
+    def parent(self) -> RunRef | None:
+        """The parent sweep as a :class:`RunRef`, or None outside a sweep."""
+        return RunRef(self._sweep_id) if self._sweep_id else None
+
+    @property
+    def experiment(self) -> ExperimentRef | None:
+        """The experiment, from ``HYPERSWEEP_EXPERIMENT`` when the controller sets it."""
+        name = os.environ.get(ENV_EXPERIMENT)
+        return ExperimentRef(name) if name else None
+
+    @property
+    def outputs_dir(self) -> str:
+        """The trial's outputs folder (``./outputs`` unless ``HYPERSWEEP_OUTPUTS`` says else)."""
+        return self._outputs
+
+    def get_status(self) -> str:
+        """``"Running"``, or ``"Completed"``/``"Failed"`` after :meth:`complete`/:meth:`fail`."""
+        return self._status
+
+    def get_tags(self) -> dict[str, Any]:
+        """The tags set by this process."""
+        return dict(self._tags)
+
+    # The logging methods: validate, then hand over to _emit.
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log one value of a scalar metric (number, string or boolean).
+
+        Parameters
+        ----------
+        name : str
+            Metric name, e.g. ``"accuracy"``.
+        value : float, int, str or bool
+            The value; numpy/torch scalars are unwrapped.
+        description : str
+            Ignored (Azure shows it in its portal).
+        step : int, optional
+            Explicit step; by default the number of times ``name`` was logged before.
+
+        Examples
+        --------
+        >>> OfflineRun().log("loss", 0.25)
+        Attempted to log scalar metric loss:
+        0.25
+        """
+        if type(name) is not str or not name:
+            _check_name(name)
+        if type(value) is not float and type(value) is not int:  # fast path: plain numbers
+            value = _scalar(name, value)
+        self._emit("metric", name, value, step, "scalar")
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        """Log a list of values under one metric name.
+
+        Examples
+        --------
+        >>> OfflineRun().log_list("losses", [0.5, 0.25])
+        Attempted to log list metric losses:
+        [0.5, 0.25]
+        """
+        _check_name(name)
+        v = to_json_value(value, name)
+        if not isinstance(v, list):
+            raise TypeError(f"metric {name!r}: log_list() takes a list, got {type(value).__name__}")
+        self._emit("list", name, v, None, "list")
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Log one row of a table metric; the keyword arguments are the columns.
+
+        Examples
+        --------
+        >>> OfflineRun().log_row("curve", epoch=1, loss=0.5)
+        Attempted to log row metric curve:
+        {'epoch': 1, 'loss': 0.5}
+        """
+        _check_name(name)
+        self._emit("row", name, to_json_value(kwargs, name), None, "row")
+
+    def tag(self, key: str, value: Any = None) -> None:
+        """Tag the run (``value`` defaults to ``""`` as in Azure)."""
+        _check_name(key, "tag key")
+        v = "" if value is None else to_json_value(value, key)
+        self._tags[key] = v
+        self._emit("tag", key, v, None, "tag")
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set several tags at once."""
+        if not isinstance(tags, dict):
+            raise TypeError(f"set_tags() takes a dict, got {type(tags).__name__}")
+        for key, value in tags.items():
+            self.tag(key, value)
+
+    def complete(self) -> None:
+        """Mark the run completed. The trial's status is final when its process exits."""
+        self._status = "Completed"
+        self._emit("complete", "", None, None, "complete")
+
+    def fail(self, error_details: Any = None) -> None:
+        """Mark the run failed, with an optional error message or exception."""
+        self._status = "Failed"
+        detail = None if error_details is None else str(error_details)
+        self._emit("fail", "", detail, None, "fail")
+
+    def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:
+        raise NotImplementedError
+
+
+class TrialRun(_BaseRun):
+    """The run of a trial inside a sweep: every call appends to the metrics journal.
+
+    Parameters
+    ----------
+    trial_id : str
+        The trial's id (``HYPERSWEEP_TRIAL_ID``).
+    journal : str
+        Path of the metrics journal (``HYPERSWEEP_JOURNAL``).
+    sweep_id : str, optional
+        The parent sweep's id (``HYPERSWEEP_SWEEP_ID``).
+    outputs : str, optional
+        The outputs folder (``HYPERSWEEP_OUTPUTS``), default ``"outputs"``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "metrics.jsonl")
+    >>> run = TrialRun("HD_x_0", path)
+    >>> run.log("loss", 0.5); run.log("loss", 0.4)
+    >>> from hypersweep.tracking.journal import JournalReader
+    >>> [(r.name, r.value, r.step) for r in JournalReader(path).read()]
+    [('loss', 0.5, 0), ('loss', 0.4, 1)]
+    """
+
+    def __init__(
+        self,
+        trial_id: str,
+        journal: str,
+        sweep_id: str | None = None,
+        outputs: str | None = None,
+    ) -> None:
+        super().__init__(trial_id, sweep_id, outputs or "outputs")
+        self._writer = JournalWriter(journal)
+        self._steps: dict[tuple[str, str], int] = {}
+        # Data-loader threads may log concurrently: the step counter must not skip or repeat.
+        self._lock = threading.Lock()
+
+    @property
+    def journal_path(self) -> str:
+        """Path of the metrics journal this run appends to."""
+        return self._writer.path
+
+    def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:
+        if kind == "metric" or kind == "row":
+            key = (kind, name)
+            with self._lock:
+                count = self._steps.get(key, 0)
+                self._steps[key] = count + 1
+            if step is None:
+                step = count
+            elif not isinstance(step, int) or isinstance(step, bool):
+                raise TypeError(f"metric {name!r}: step must be an int, got {step!r}")
+        self._writer.write(kind, name, value, step)
+
+
+class OfflineRun(_BaseRun):
+    """The run outside a sweep: prints each call, like Azure's offline run.
+
+    Examples
+    --------
+    >>> run = OfflineRun()
+    >>> run.id.startswith("OfflineRun_")
+    True
+    >>> run.tag("model", "svm")
+    Attempted to tag run with model:
+    svm
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "OfflineRun_" + str(uuid.uuid4()), None, os.environ.get(ENV_OUTPUTS, "outputs")
+        )
+
+    def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:
+        if kind == "complete":
+            print("Attempted to mark offline run as completed", flush=True)
+        elif kind == "fail":
+            tail = "" if value is None else f": {value}"
+            print(f"Attempted to mark offline run as failed{tail}", flush=True)
+        elif kind == "tag":
+            print(f"Attempted to tag run with {name}:\n{value}", flush=True)
+        else:
+            print(f"Attempted to log {label} metric {name}:\n{value}", flush=True)
+
+
+_context: TrialRun | OfflineRun | None = None
+_context_lock = threading.Lock()
+
+
+def get_context(allow_offline: bool = True) -> TrialRun | OfflineRun:
+    """Return this process's run: a :class:`TrialRun` inside a sweep, else an :class:`OfflineRun`.
+
+    A trial is recognised by ``HYPERSWEEP_TRIAL_ID`` and ``HYPERSWEEP_JOURNAL`` in the
+    environment. The object is created once per process and returned again on later calls.
+
+    Parameters
+    ----------
+    allow_offline : bool
+        As in Azure: when False, raise outside a sweep instead of returning an offline run.
+
+    Examples
+    --------
+    >>> run = get_context()
+    >>> run is get_context()
+    True
+    """
+    global _context
+    ctx = _context
+    if ctx is None:
+        with _context_lock:
+            ctx = _context
+            if ctx is None:
+                trial_id = os.environ.get(ENV_TRIAL_ID)
+                journal = os.environ.get(ENV_JOURNAL)
+                if trial_id and journal:
+                    ctx = TrialRun(
+                        trial_id,
+                        journal,
+                        sweep_id=os.environ.get(ENV_SWEEP_ID) or None,
+                        outputs=os.environ.get(ENV_OUTPUTS) or None,
+                    )
+                else:
+                    ctx = OfflineRun()
+                _context = ctx
+    if not allow_offline and isinstance(ctx, OfflineRun):
+        raise RuntimeError(
+            "not running inside a hypersweep trial (HYPERSWEEP_TRIAL_ID and HYPERSWEEP_JOURNAL "
+            "are not set) and allow_offline=False"
+        )
+    return ctx
+
+
+def _reset_context() -> None:
+    """Forget the cached run (for tests that change the environment)."""
+    global _context
+    with _context_lock:
+        _context = None

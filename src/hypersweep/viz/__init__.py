@@ -1,0 +1,38 @@
+"""Plots of sweeps for notebooks and reports (plotly), and the numbers behind them.
+
+Figures (``plot_optimization_history``, ``plot_parallel_coordinates``, ``plot_metric_curves``,
+``plot_param_importances``, ``plot_slice``), ``RunDetails(run).show()`` and
+``write_report(run, path)`` need the ``dashboard`` extra (plotly); names load on first use so
+``hypersweep.viz.analysis`` stays numpy-only.
+
+Examples
+--------
+>>> from hypersweep.viz.analysis import best_so_far
+>>> best_so_far([1.0, 0.5, 2.0], maximize=True)
+[1.0, 1.0, 2.0]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "plot_optimization_history": "hypersweep.viz.figures",
+    "plot_parallel_coordinates": "hypersweep.viz.figures",
+    "plot_metric_curves": "hypersweep.viz.figures",
+    "plot_param_importances": "hypersweep.viz.figures",
+    "plot_slice": "hypersweep.viz.figures",
+    "RunDetails": "hypersweep.viz.report",
+    "write_report": "hypersweep.viz.report",
+    "sweep_html": "hypersweep.viz.report",
+    "run_html": "hypersweep.viz.report",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hypersweep.viz' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,78 @@
+"""Fixtures for the command line: a project folder with a trial script, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from hypersweep.cli import cli
+
+TRAIN = """\
+import argparse, os, sys, time
+from hypersweep import Run
+
+p = argparse.ArgumentParser()
+p.add_argument("--x", type=float, default=0.5)
+p.add_argument("--data")
+p.add_argument("--out")
+p.add_argument("--kind", default="")
+p.add_argument("--sleep", type=float, default=0.0)
+a, _ = p.parse_known_args()
+run = Run.get_context()
+if a.data and a.out:
+    text = open(a.data).read().strip()
+    open(os.path.join(a.out, "model.txt"), "w").write(f"{text} {os.environ.get('GREETING')}")
+for i in range(3):
+    run.log("score", -(a.x - 0.3) ** 2 + i * 0.01)
+    time.sleep(a.sleep)
+print("trained", a.x, a.kind)
+print("to stderr", file=sys.stderr)
+"""
+
+
+@dataclass
+class Project:
+    """A folder with ``train.py`` and ``data/in.txt``; sweeps written and run from here."""
+
+    root: Path
+
+    def write(self, text: str, name: str = "sweep.yml") -> Path:
+        path = self.root / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / ".hypersweep"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    root = tmp_path / "proj"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "in.txt").write_text("hello\n")
+    (root / "train.py").write_text(TRAIN)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("HYPERSWEEP_WORKSPACE", raising=False)
+    monkeypatch.delenv("HYPERSWEEP_STORE", raising=False)
+    # `python` in trial commands must be this interpreter (with hypersweep installed).
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return Project(root)
+
+
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """Run ``hypersweep <args>`` in this process; stdout and stderr kept apart."""
+    runner = CliRunner()
+
+    def call(*args: str) -> Result:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return call

@@ -1,0 +1,296 @@
+"""LocalProcessExecutor with real processes: argv, env, cwd, logs, exit codes, stop, adopt."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypersweep.execution import LocalProcessExecutor, TrialSpec
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+
+Make = Callable[..., TrialSpec]
+
+NASTY_ARGS = [
+    "--lr",
+    "0.1",
+    "a value with spaces",
+    'it\'s "quoted"',
+    "; rm -rf ~",
+    "$(rm -rf ~)",
+    "`id`",
+    "ünïcødé ✓ 模型",
+    "",
+    "--",
+    "-x",
+    "--name=--weird",
+    "*",
+    "\\n not a newline",
+    "line\nbreak",
+]
+
+
+def test_argv_env_cwd_and_outputs_arrive_intact(
+    executor: LocalProcessExecutor, make_spec: Make, h: Any
+) -> None:
+    spec = make_spec(
+        "import json, os, sys\n"
+        "print(json.dumps({'argv': sys.argv[1:], 'cwd': os.getcwd(),\n"
+        "    'outputs': os.path.isdir('outputs'), 'env': dict(os.environ)}))\n",
+        *NASTY_ARGS,
+        env={"MY_VAR": "$HOME and `x`", "HYPERSWEEP_SWEEP_ID": "HD_s"},
+    )
+    executor.launch(spec)
+    exit_ = h.wait_exit(executor, spec.trial_id).exits[spec.trial_id]
+    assert exit_.exit_code == 0, exit_.stderr_tail
+    seen = json.loads((spec.trial_dir / "stdout.log").read_text())
+    assert seen["argv"] == NASTY_ARGS
+    assert seen["cwd"] == str(spec.workdir.resolve())
+    assert seen["outputs"] is True
+    env = seen["env"]
+    assert env["MY_VAR"] == "$HOME and `x`"
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["PATH"] == os.environ["PATH"]  # merged over the controller's environment
+    assert env["HYPERSWEEP_TRIAL_ID"] == spec.trial_id
+    assert env["HYPERSWEEP_SWEEP_ID"] == "HD_s"
+    assert env["HYPERSWEEP_JOURNAL"] == str(spec.trial_dir.resolve() / "metrics.jsonl")
+    assert env["HYPERSWEEP_OUTPUTS"] == str(spec.workdir.resolve() / "outputs")
+
+
+def test_stdout_stderr_and_exit_codes(
+    executor: LocalProcessExecutor, make_spec: Make, h: Any
+) -> None:
+    ok = make_spec("import sys\nprint('to out')\nprint('to err', file=sys.stderr)\n")
+    three = make_spec("import sys\nsys.exit(3)\n")
+    boom = make_spec("def f():\n    raise ValueError('diverged at step 7')\nf()\n")
+    killed = make_spec("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    missing = TrialSpec(
+        "HD_missing", ["/no/such/program", "x"], {}, ok.workdir, ok.trial_dir.parent / "tm"
+    )
+    specs = [ok, three, boom, killed, missing]
+    for s in specs:
+        executor.launch(s)
+    got = h.drain(executor, lambda g: len(g.exits) == len(specs)).exits
+    assert got[ok.trial_id].exit_code == 0
+    assert (ok.trial_dir / "stdout.log").read_text() == "to out\n"
+    assert (ok.trial_dir / "stderr.log").read_text() == "to err\n"
+    assert got[three.trial_id].exit_code == 3
+    assert got[boom.trial_id].exit_code == 1
+    tail = got[boom.trial_id].stderr_tail
+    assert tail.splitlines()[-1] == "ValueError: diverged at step 7"
+    assert "Traceback" in tail
+    assert got[killed.trial_id].exit_code == -signal.SIGKILL
+    assert got[missing.trial_id].exit_code == 127
+    assert "/no/such/program" in got[missing.trial_id].stderr_tail
+    for s in specs:  # the supervisor left its record
+        assert json.loads((s.trial_dir / "exit_status").read_text())["exit_code"] == (
+            got[s.trial_id].exit_code
+        )
+    assert executor.running() == set()
+
+
+def test_stderr_tail_is_bounded(executor: LocalProcessExecutor, make_spec: Make, h: Any) -> None:
+    spec = make_spec(
+        "import sys\nfor i in range(5000):\n    print('line', i, 'x' * 50, file=sys.stderr)\n"
+        "raise SystemExit('the end')\n"
+    )
+    executor.launch(spec)
+    tail = h.wait_exit(executor, spec.trial_id).exits[spec.trial_id].stderr_tail
+    assert len(tail.encode()) <= 4096 and len(tail.splitlines()) <= 40
+    assert tail.splitlines()[-1] == "the end"
+    assert tail.splitlines()[0].startswith("line ")  # no cut-off first line
+
+
+def test_poll_never_blocks(executor: LocalProcessExecutor, make_spec: Make) -> None:
+    spec = make_spec("import time\ntime.sleep(5)\n")
+    t0 = time.monotonic()
+    executor.launch(spec)
+    launch_time = time.monotonic() - t0
+    worst = 0.0
+    for _ in range(20):
+        t = time.monotonic()
+        _records, exits = executor.poll()
+        worst = max(worst, time.monotonic() - t)
+        assert exits == []
+        time.sleep(0.005)
+    assert worst < 0.05 and launch_time < 0.5
+    assert executor.running() == {spec.trial_id}
+
+
+def test_journal_records_arrive_in_order_with_the_last_ones(
+    executor: LocalProcessExecutor, make_spec: Make, h: Any
+) -> None:
+    spec = make_spec(
+        "import time\n"
+        "from hypersweep.tracking import get_context\n"
+        "run = get_context()\n"
+        "assert type(run).__name__ == 'TrialRun', run\n"
+        "for i in range(300):\n"
+        "    run.log('loss', 1 / (i + 1))\n"
+        "    if i % 3 == 0:\n"
+        "        run.log('acc', i / 300)\n"
+        "    if i == 150:\n"
+        "        time.sleep(0.2)  # let a poll see a first batch\n"
+        "run.log_row('final', acc=0.99, loss=float('nan'))\n"
+        "run.complete()\n"
+        "run.log('last', 42)\n"
+    )
+    executor.launch(spec)
+    got = h.wait_exit(executor, spec.trial_id)
+    recs = got.records[spec.trial_id]
+    assert got.order[-1] == "exit:" + spec.trial_id
+    loss = [r for r in recs if r.name == "loss"]
+    assert [r.step for r in loss] == list(range(300))
+    assert [r.value for r in loss] == [1 / (i + 1) for i in range(300)]
+    assert [r.step for r in recs if r.name == "acc"] == list(range(100))
+    assert [r.kind for r in recs[-3:]] == ["row", "complete", "metric"]
+    assert recs[-1].name == "last" and recs[-1].value == 42
+    offsets = [r.offset for r in recs]
+    assert offsets == sorted(set(offsets))
+
+
+def test_stop_kills_the_whole_group(
+    executor: LocalProcessExecutor, make_spec: Make, h: Any
+) -> None:
+    spec = make_spec(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen(['sleep', '60'])\n"
+        "open('pids', 'w').write(f'{child.pid}\\n')\n"
+        "time.sleep(60)\n"
+    )
+    handle = executor.launch(spec)
+    grandchild = int(h.wait_for_file(spec.workdir / "pids"))
+    assert h.pid_alive(grandchild) and h.pid_alive(handle["pid"])
+    t0 = time.monotonic()
+    executor.stop(spec.trial_id, grace=5.0)
+    assert time.monotonic() - t0 < 0.1  # stop() does not wait
+    exit_ = h.wait_exit(executor, spec.trial_id, timeout=4.0).exits[spec.trial_id]
+    assert exit_.exit_code == -signal.SIGTERM
+    deadline = time.monotonic() + 2
+    while h.pid_alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not h.pid_alive(grandchild)
+    assert not h.pid_alive(handle["pid"])
+
+
+def test_stop_escalates_to_sigkill(executor: LocalProcessExecutor, make_spec: Make, h: Any) -> None:
+    spec = make_spec(
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "open('ready', 'w').write('1\\n')\n"
+        "time.sleep(60)\n"
+    )
+    executor.launch(spec)
+    h.wait_for_file(spec.workdir / "ready")
+    t0 = time.monotonic()
+    executor.stop(spec.trial_id, grace=0.3)
+    exit_ = h.wait_exit(executor, spec.trial_id, timeout=5.0).exits[spec.trial_id]
+    assert time.monotonic() - t0 >= 0.3
+    assert exit_.exit_code == -signal.SIGKILL
+    # The supervisor died with the group; the executor wrote the record in its place.
+    assert json.loads((spec.trial_dir / "exit_status").read_text())["exit_code"] == -9
+
+
+def test_stop_of_unknown_or_finished_trial_is_harmless(
+    executor: LocalProcessExecutor, make_spec: Make, h: Any
+) -> None:
+    spec = make_spec("pass\n")
+    executor.launch(spec)
+    h.wait_exit(executor, spec.trial_id)
+    executor.stop(spec.trial_id)
+    executor.stop("nobody")
+    assert executor.poll() == ({}, [])
+
+
+def test_adopt_after_controller_death(make_spec: Make, h: Any) -> None:
+    go_on = make_spec(
+        "import os, time\n"
+        "from hypersweep.tracking import get_context\n"
+        "run = get_context()\n"
+        "run.log('a', 1)\n"
+        "while not os.path.exists('go'):\n"
+        "    time.sleep(0.01)\n"
+        "run.log('a', 2)\n"
+        "raise SystemExit(5)\n"
+    )
+    quick = make_spec("import sys\nsys.exit(4)\n")
+    a = LocalProcessExecutor()
+    h_go = a.launch(go_on)
+    h_quick = a.launch(quick)
+    first = h.drain(a, lambda g: go_on.trial_id in g.records)
+    offset = first.records[go_on.trial_id][-1].offset + 1  # what the old controller ingested
+    # Controller A "dies": no shutdown, no stop, its state is simply gone.
+    del a
+    h.wait_for_file(quick.trial_dir / "exit_status")  # quick ends while nobody watches
+
+    b = LocalProcessExecutor()
+    assert b.adopt(go_on, json.loads(json.dumps(h_go)), journal_offset=offset)
+    assert b.adopt(quick, h_quick)
+    assert b.running() == {go_on.trial_id, quick.trial_id}
+    got = h.drain(b, lambda g: quick.trial_id in g.exits)
+    assert got.exits[quick.trial_id].exit_code == 4
+    assert go_on.trial_id not in got.exits and b.running() == {go_on.trial_id}
+    (go_on.workdir / "go").write_text("")
+    got = h.drain(b, lambda g: go_on.trial_id in g.exits, into=got)
+    assert got.exits[go_on.trial_id].exit_code == 5
+    assert [(r.name, r.value, r.step) for r in got.records[go_on.trial_id]] == [("a", 2, 1)]
+    b.shutdown()
+
+
+def test_adopt_and_stop_an_orphan(make_spec: Make, h: Any) -> None:
+    spec = make_spec("import time\nopen('ready', 'w').write('1\\n')\ntime.sleep(60)\n")
+    a = LocalProcessExecutor()
+    handle = a.launch(spec)
+    h.wait_for_file(spec.workdir / "ready")
+    a.shutdown()  # leaves the trial running
+    b = LocalProcessExecutor()
+    assert b.adopt(spec, handle)
+    b.stop(spec.trial_id, grace=2.0)
+    assert h.wait_exit(b, spec.trial_id).exits[spec.trial_id].exit_code == -signal.SIGTERM
+
+
+def test_adopt_refuses_dead_or_reused_pids(make_spec: Make, h: Any, tmp_path: Path) -> None:
+    spec = make_spec("pass\n")
+    spec.trial_dir.mkdir()
+    b = LocalProcessExecutor()
+    base = json.loads(json.dumps(LocalProcessExecutor().launch(make_spec("pass\n"))))
+    # A pid that is alive but another process (our own: start time differs).
+    reused = dict(base, pid=os.getpid(), pgid=os.getpid(), start_ticks=1)
+    assert not b.adopt(spec, reused)
+    # A pid that does not exist, and no exit record.
+    dead = dict(base, pid=2**22 + 12345, pgid=2**22 + 12345)
+    assert not b.adopt(spec, dead)
+    assert b.running() == set()
+
+
+def test_shutdown_with_stop_trials(make_spec: Make, h: Any) -> None:
+    ex = LocalProcessExecutor(default_grace=0.5)
+    specs = [make_spec("import time\ntime.sleep(60)\n") for _ in range(2)]
+    handles = [ex.launch(s) for s in specs]
+    t0 = time.monotonic()
+    ex.shutdown(stop_trials=True)
+    assert time.monotonic() - t0 < 3
+    assert all(not h.pid_alive(hd["pid"]) for hd in handles)
+    _records, exits = ex.poll()  # a last poll reports how they ended
+    assert sorted(e.trial_id for e in exits) == sorted(s.trial_id for s in specs)
+    with pytest.raises(RuntimeError, match="shut down"):
+        ex.launch(make_spec("pass\n"))
+
+
+def test_launch_errors(executor: LocalProcessExecutor, make_spec: Make, tmp_path: Path) -> None:
+    spec = make_spec("import time\ntime.sleep(5)\n")
+    with pytest.raises(FileNotFoundError, match="workdir"):
+        executor.launch(TrialSpec("x", ["true"], {}, tmp_path / "nope", tmp_path / "t"))
+    with pytest.raises(ValueError, match="argv is empty"):
+        executor.launch(TrialSpec("y", [], {}, spec.workdir, tmp_path / "t"))
+    executor.launch(spec)
+    with pytest.raises(ValueError, match="already running"):
+        executor.launch(spec)

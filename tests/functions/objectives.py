@@ -1,0 +1,49 @@
+"""Module-level objectives: process workers import them by name."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+#: Learning curves by name: "good" climbs high, "bad" stays low.
+CURVES = {
+    "good": [0.5 + 0.01 * i for i in range(40)],
+    "bad": [0.1 + 0.001 * i for i in range(40)],
+    "bad2": [0.2 + 0.001 * i for i in range(40)],
+}
+
+
+def quadratic(params: dict[str, Any], run: Any) -> float:
+    return (params["x"] - 0.3) ** 2 + (0.0 if params["kind"] == "a" else 0.1)
+
+
+def curve(params: dict[str, Any], run: Any) -> None:
+    """Log the named curve; bad curves log slowly so the policy's stop reaches them."""
+    for value in CURVES[params["curve"]]:
+        run.log("accuracy", value)
+        if params["curve"].startswith("bad"):
+            time.sleep(0.01)
+
+
+def fails_on_b(params: dict[str, Any], run: Any) -> float:
+    run.log("seen", 1)
+    if params["kind"] == "b":
+        raise ZeroDivisionError("b is not allowed")
+    return 1.0
+
+
+def interrupts(params: dict[str, Any], run: Any) -> float:
+    if params["i"] == 3:
+        raise KeyboardInterrupt
+    return float(params["i"])
+
+
+def busy(params: dict[str, Any], run: Any) -> float:
+    """CPU-bound for a moment; returns the worker's pid as a metric."""
+    import os
+
+    total = 0
+    for k in range(20_000):
+        total += k * k
+    run.log("pid", os.getpid())
+    return float(params["x"])

@@ -1,0 +1,171 @@
+"""TPEParameterSampling: determinism, valid proposals, failures, pending, warm start, quality."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hypersweep.errors import ConfigError
+from hypersweep.sampling import (
+    FinishedTrial,
+    RandomParameterSampling,
+    TPEParameterSampling,
+    sampler_from_dict,
+)
+from hypersweep.sampling._layout import Layout
+from hypersweep.sampling._parzen import ParzenEstimator
+from hypersweep.sampling.tpe import default_gamma, recency_weights
+from hypersweep.space import (
+    SearchSpace,
+    choice,
+    config_key,
+    lognormal,
+    loguniform,
+    normal,
+    qlognormal,
+    qloguniform,
+    qnormal,
+    quniform,
+    randint,
+    uniform,
+)
+
+EVERY = {
+    "u": uniform(-1.0, 2.0),
+    "qu": quniform(0, 10, 2),
+    "lu": loguniform(-4.0, 0.0),
+    "qlu": qloguniform(0.0, 4.0, 1),
+    "n": normal(0.0, 1.0),
+    "qn": qnormal(5.0, 2.0, 0.5),
+    "ln": lognormal(0.0, 0.5),
+    "qln": qlognormal(1.0, 0.5, 1),
+    "ri": randint(7),
+    "c": choice("a", "b", "c"),
+    "model": choice({"kind": "svm", "C": loguniform(-3.0, 3.0), "k": choice("rbf", "poly")},
+                    {"kind": "tree", "depth": randint(8), "split": quniform(0.1, 0.9, 0.1)},
+                    "linear"),
+}
+
+
+def _objective(p: Mapping[str, Any]) -> float:
+    value = -(p["u"] - 0.5) ** 2 - 0.1 * (p["ri"] - 3) ** 2 - (p["c"] != "b")
+    return value + (0.5 if p.get("model.kind") == "tree" else 0.0)
+
+
+def run(sampler: Any, objective: Callable[[Mapping[str, Any]], float | None], budget: int,
+        batch: int = 1) -> list[FinishedTrial]:
+    finished: list[FinishedTrial] = []
+    while len(finished) < budget:
+        for config in sampler.propose(batch, finished, []):
+            finished.append(FinishedTrial(config, objective(config)))
+    return finished
+
+
+def check_valid(space: SearchSpace, config: Mapping[str, Any]) -> None:
+    again = space.decode(space.encode([config]))[0]
+    assert set(again) == set(config)
+    for name, value in config.items():
+        if isinstance(value, float):
+            assert math.isclose(again[name], value, rel_tol=1e-9, abs_tol=1e-12), name
+        else:
+            assert again[name] == value and type(again[name]) is type(value), name
+    assert -1.0 <= config["u"] <= 2.0 and config["qu"] in range(0, 11, 2)
+    assert config["ri"] in range(7) and config["c"] in ("a", "b", "c")
+    if config.get("model.kind") == "tree":
+        assert config["model.depth"] in range(8)
+        assert any(math.isclose(config["model.split"], v / 10) for v in range(1, 10))
+
+
+def test_every_expression_and_nested_space_gives_valid_proposals() -> None:
+    space = SearchSpace(EVERY)
+    sampler = TPEParameterSampling(space, seed=1, n_initial=5)
+    finished = run(sampler, _objective, 40)
+    for trial in finished:
+        check_valid(space, trial.params)
+    for config in sampler.propose(4, finished, [finished[-1].params]):
+        check_valid(space, config)
+    # the nested model learns the better branch
+    late = [t.params.get("model.kind") for t in finished[20:]]
+    assert late.count("tree") > len(late) / 2
+
+
+def test_same_history_same_proposal_and_seed_matters() -> None:
+    space = {"x": uniform(0.0, 1.0), "c": choice("p", "q", "r")}
+    history = run(TPEParameterSampling(space, seed=0), lambda p: -p["x"], 15)
+    a = TPEParameterSampling(space, seed=5).propose(3, history, [])
+    assert a == TPEParameterSampling(space, seed=5).propose(3, history, [])
+    assert a != TPEParameterSampling(space, seed=6).propose(3, history, [])
+
+
+def test_all_failed_or_constant_scores_and_pending() -> None:
+    space = {"x": uniform(0.0, 1.0), "k": randint(50)}
+    for score in (None, 1.0):
+        sampler = TPEParameterSampling(space, seed=2)
+        finished = run(sampler, lambda p, s=score: s, 20)
+        assert len({config_key(t.params) for t in finished}) == 20
+        batch = sampler.propose(4, finished, [finished[0].params])
+        assert len({config_key(c) for c in batch}) == 4
+
+
+def test_discrete_space_is_not_repeated_until_exhausted() -> None:
+    space = {"a": choice("x", "y", "z"), "b": randint(4)}
+    sampler = TPEParameterSampling(space, seed=0, n_initial=3)
+    finished = run(sampler, lambda p: float(p["b"]) + (p["a"] == "y"), 12)
+    assert len({config_key(t.params) for t in finished}) == 12
+    assert len(sampler.propose(2, finished, [])) == 2
+
+
+def test_warm_start_with_foreign_parameters_never_crashes() -> None:
+    space = {"x": uniform(0.0, 1.0), "c": choice("a", "b")}
+    foreign = [FinishedTrial({"x": 5.0, "c": "a"}, 1.0), FinishedTrial({"x": 0.2, "c": "no"}, 2.0),
+               FinishedTrial({"x": 0.3}, 0.5), FinishedTrial({"x": "?", "c": "a"}, 0.1)]
+    ok = [FinishedTrial({"x": i / 20, "c": "ab"[i % 2]}, -abs(i / 20 - 0.25)) for i in range(15)]
+    for config in TPEParameterSampling(space, seed=0).propose(3, foreign + ok, [{"y": 1}]):
+        assert 0.0 <= config["x"] <= 1.0 and config["c"] in ("a", "b")
+
+
+def test_beats_random_search_on_a_smooth_function() -> None:
+    space = {f"x{i}": uniform(-2.0, 2.0) for i in range(3)}
+    centre = np.array([0.7, -1.1, 0.3])
+
+    def sphere(p: Mapping[str, Any]) -> float:
+        return -float(np.sum((np.array([p[f"x{i}"] for i in range(3)]) - centre) ** 2))
+
+    def regret(sampler: Any) -> float:
+        return -max(t.score or -1e9 for t in run(sampler, sphere, 80))
+
+    ours = [regret(TPEParameterSampling(space, seed=s)) for s in range(3)]
+    random = [regret(RandomParameterSampling(space, seed=s)) for s in range(3)]
+    assert np.median(ours) < 0.5 * np.median(random)
+
+
+def test_parzen_estimator_density_and_nested_kernels() -> None:
+    space = SearchSpace({"m": choice({"kind": "a", "v": uniform(0, 1)}, "b")})
+    layout = Layout(space)
+    x = layout.snap(np.array([[0.1, 0.3], [0.2, 0.35], [0.9, 0.5]]))[0]
+    pe = ParzenEstimator(x, np.ones(3), layout)
+    near, far = layout.snap(np.array([[0.1, 0.32], [0.1, 0.95]]))[0]
+    assert pe.log_pdf(near[None])[0] > pe.log_pdf(far[None])[0]
+    draws = pe.sample(np.random.default_rng(0), 200)
+    assert ((draws >= 0) & (draws <= 1)).all()
+    # inactive dims sit at 0.5 in every draw that picked the option without them
+    assert (draws[draws[:, 0] > 0.5, 1] == 0.5).all()
+
+
+def test_gamma_weights_and_config_forms() -> None:
+    assert [default_gamma(n) for n in (1, 10, 11, 1000)] == [1, 1, 2, 25]
+    weights = recency_weights(40)
+    assert len(weights) == 40 and weights[0] < weights[-16] == weights[-1] == 1.0
+    space = SearchSpace({"x": uniform(0.0, 1.0)})
+    sampler = sampler_from_dict({"type": "tpe", "seed": 3}, space)
+    assert isinstance(sampler, TPEParameterSampling)
+    assert sampler.to_dict() == {"type": "tpe", "seed": 3}
+    assert sampler_from_dict(sampler.to_dict(), space).preview(4) == sampler.preview(4)
+    with pytest.raises(ConfigError, match="unknown key 'gamma' for tpe"):
+        sampler_from_dict({"type": "tpe", "gamma": 0.2}, space)
+    with pytest.raises(ConfigError, match="n_candidates expects"):
+        TPEParameterSampling(space, n_candidates=0)
