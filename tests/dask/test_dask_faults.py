@@ -111,3 +111,29 @@ def test_worker_killed_mid_trial(address, make_source, postgres_url, tmp_path, r
             assert counts[victim] == 1
             assert "died" in details["error"] and "retries=0" in details["error"]
     assert run.get_status() == "Completed"
+
+
+def test_no_data_lives_on_a_worker_that_could_die_with_it(
+    address, make_source, postgres_url, tmp_path
+):
+    """Nothing a later trial needs is kept in one worker's memory while trials run.
+
+    Data scattered to the cluster (a source snapshot, say) is pruned by Dask to one replica
+    within seconds; a worker killed while holding it cancels every task that depends on it,
+    the dead worker's retry and all later trials included. So the only keys a worker may hold
+    are trials' own results.
+    """
+    run, store = _sweep(address, make_source(SCRIPT), postgres_url, tmp_path, retries=1)
+    with distributed.Client(address, set_as_default=False) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "four trials never ran at once"
+            trial_keys = {t.handle["key"] for t in store.list_trials(run.id) if t.handle}
+            processing = {key for keys in client.processing().values() for key in keys}
+            if len(trial_keys) == 4 and trial_keys <= processing:
+                break
+            time.sleep(0.05)
+        held = {key for keys in client.has_what().values() for key in keys}
+    run.wait_for_completion(raise_on_error=False)
+    assert held <= trial_keys, f"data held by single workers: {sorted(held - trial_keys)}"
+    assert run.get_status() == "Completed"

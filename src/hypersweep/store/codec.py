@@ -53,6 +53,11 @@ _TIMES = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", 
 
 SWEEP_COLUMNS = tuple(f.name for f in dataclasses.fields(SweepRecord))
 TRIAL_COLUMNS = tuple(_TRIAL_RENAMES.get(f.name, f.name) for f in dataclasses.fields(TrialRecord))
+# (record field, column) pairs, computed once: reading 10,000 trials otherwise spends a third
+# of its time in dataclasses.fields()
+_TRIAL_FIELD_COLUMNS = tuple(
+    (f.name, _TRIAL_RENAMES.get(f.name, f.name)) for f in dataclasses.fields(TrialRecord)
+)
 
 
 def _default(obj: Any) -> Any:
@@ -217,9 +222,7 @@ def trial_updates(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def trial_from_row(row: Mapping[Any, Any]) -> TrialRecord:
     """Build a :class:`TrialRecord` from a row of ``trials``."""
-    values = {
-        f.name: row[_TRIAL_RENAMES.get(f.name, f.name)] for f in dataclasses.fields(TrialRecord)
-    }
+    values = {name: row[column] for name, column in _TRIAL_FIELD_COLUMNS}
     for name in _TRIAL_JSON:
         values[name] = loads(values[name])
     values["status"] = Status(values["status"])
