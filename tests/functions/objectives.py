@@ -47,3 +47,16 @@ def busy(params: dict[str, Any], run: Any) -> float:
         total += k * k
     run.log("pid", os.getpid())
     return float(params["x"])
+
+
+def dies_on_3(params: dict[str, Any], run: Any) -> float:
+    """Trial 3's worker process is killed outright (as the out-of-memory killer would)."""
+    import os
+    import signal
+
+    run.log("pid", os.getpid())
+    if params["i"] == 3:
+        time.sleep(0.3)  # the logged pid reaches the parent before the process dies
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.05)
+    return float(params["i"])

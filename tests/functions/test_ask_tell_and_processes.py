@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 from typing import Any
 
 import objectives
@@ -143,3 +145,49 @@ def test_processes_refuse_what_cannot_be_pickled() -> None:
     with pytest.raises(TypeError, match="executor='thread'"):
         tune(lambda p, run: 0.0, _space(), "m", "maximize", max_total_runs=1,
              executor="process")
+
+
+def test_processes_a_dead_worker_fails_only_its_trial() -> None:
+    sampling = GridParameterSampling({"i": choice(*range(8))})
+    result = tune(objectives.dies_on_3, sampling, "i", "maximize", max_total_runs=8,
+                  max_concurrent_runs=2, executor="process")
+    trials = {t.index: t for t in result._store.list_trials(result.id)}
+    assert sorted(trials) == list(range(8))
+    dead = trials[3]
+    assert dead.status == Status.FAILED
+    assert "died before the trial ended" in (dead.error or "")
+    pids = {index: values["pid"] for index, values in
+            ((t.index, result._store.get_metrics(t.id)) for t in trials.values())
+            for values in [{p.name: p.value for p in values}]}
+    assert f"pid {int(pids[3])}" in (dead.error or "")  # its metrics up to the death are kept
+    for index, trial in trials.items():
+        if index != 3:
+            assert trial.status == Status.COMPLETED, (index, trial.error)
+    # the pool replaced the dead worker: later trials ran in a process that is not it
+    assert pids[3] not in {pids[i] for i in range(4, 8)}
+    assert result.best_value == 7.0
+    assert result.get_status() == "Completed"
+
+
+def test_processes_an_objective_workers_cannot_import_fails_its_trials() -> None:
+    ghost = types.ModuleType("hypersweep_ghost_module")  # importable here only
+
+    def objective(params: dict[str, Any], run: Any) -> float:
+        return 1.0
+
+    objective.__module__ = ghost.__name__
+    objective.__qualname__ = "objective"
+    ghost.objective = objective  # type: ignore[attr-defined]
+    sys.modules[ghost.__name__] = ghost
+    try:
+        result = tune(objective, GridParameterSampling({"i": choice(1, 2, 3)}), "i",
+                      "maximize", max_total_runs=3, max_concurrent_runs=2, executor="process")
+    finally:
+        del sys.modules[ghost.__name__]
+    trials = result._store.list_trials(result.id)
+    assert len(trials) == 3
+    for trial in trials:
+        assert trial.status == Status.FAILED
+        assert "could not load the objective" in (trial.error or "")
+        assert "hypersweep_ghost_module" in (trial.error or "")
+    assert result.get_status() == "Failed"

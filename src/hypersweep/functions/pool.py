@@ -7,7 +7,7 @@ judges, the runner only executes.
   hand-off at all, the fastest path for cheap objectives.
 - **Threads**: a ``ThreadPoolExecutor``; each worker logs straight into the sweep (which holds
   a lock), and a stopped trial's next ``run.log`` raises :class:`TrialCanceled`.
-- **Processes** (CPU-bound objectives, no GIL): a ``ProcessPoolExecutor`` with the
+- **Processes** (CPU-bound objectives, no GIL): a ``multiprocessing.Pool`` with the
   ``forkserver`` context (``spawn`` where there is none; never ``fork``: the parent has
   threads and database connections). The objective is pickled once per worker. Metrics flow
   back through one ``multiprocessing`` queue, in logging order per worker, and the trial's end
@@ -15,6 +15,11 @@ judges, the runner only executes.
   recorded. Stop requests flow the other way through a shared byte per worker slot: the
   sweep's stop decision raises the flag, and the worker's next ``run.log`` raises
   :class:`TrialCanceled`.
+- **A worker that dies** (a crash in native code, the out-of-memory killer, ``os._exit``)
+  fails only its own trial: each slot records the pid of the worker running its trial, the
+  runner notices that pid gone, and the pool starts a replacement. (``ProcessPoolExecutor``
+  was not used for this reason: one dead worker breaks the whole pool and kills the other
+  workers' trials with it.)
 
 This module must stay cheap to import: process workers import it to unpickle their task.
 """
@@ -30,7 +35,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
@@ -136,13 +141,23 @@ def _context() -> multiprocessing.context.BaseContext:
 
 # Worker-process globals, set once by the pool's initializer.
 _OBJECTIVE: Objective | None = None
+_LOAD_ERROR: str | None = None
 _QUEUE: Any = None
 _FLAGS: Any = None
+_PIDS: Any = None
 
 
-def _init_worker(objective: Objective, messages: Any, flags: Any) -> None:
-    global _OBJECTIVE, _QUEUE, _FLAGS
-    _OBJECTIVE, _QUEUE, _FLAGS = objective, messages, flags
+def _init_worker(objective: bytes, messages: Any, flags: Any, pids: Any) -> None:
+    # The objective arrives pickled and is loaded here, not by multiprocessing: a worker that
+    # cannot import it would otherwise die at start, and the pool would replace it forever.
+    # Instead each trial fails with the reason.
+    global _OBJECTIVE, _LOAD_ERROR, _QUEUE, _FLAGS, _PIDS
+    _QUEUE, _FLAGS, _PIDS = messages, flags, pids
+    try:
+        _OBJECTIVE = pickle.loads(objective)
+    except BaseException:
+        _LOAD_ERROR = ("the worker process could not load the objective (is its module "
+                       "importable from a fresh process?):\n" + _trial_error())
 
 
 class _WorkerRun(_BaseRun):
@@ -165,7 +180,10 @@ class _WorkerRun(_BaseRun):
 
 def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str, Any]) -> None:
     """One trial in a worker process; its end goes to the queue after its metrics."""
-    assert _OBJECTIVE is not None
+    _PIDS[slot] = os.getpid()
+    if _OBJECTIVE is None:
+        _QUEUE.put(("end", index, "Failed", None, _LOAD_ERROR))
+        return
     try:
         value = result_value(_OBJECTIVE(params, _WorkerRun(trial_id, sweep_id, index, slot)))
         end: tuple[Any, ...] = ("end", index, "Completed", value, None)
@@ -181,16 +199,32 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
         _QUEUE.put(("end", index, "Failed", None, _trial_error()))
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped by the pool, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): the pool reaps dead workers within 0.1 s anyway
+
+
 def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
     """Up to ``workers`` trials at once, each in a worker process."""
     check_picklable(objective)
     context = _context()
     messages = context.Queue()
     flags = context.RawArray("b", workers)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                               initargs=(objective, messages, flags))
+    pids = context.RawArray("i", workers)  # slot -> pid of the worker running its trial
+    pool = context.Pool(workers, initializer=_init_worker,
+                        initargs=(pickle.dumps(objective), messages, flags, pids))
     free = list(range(workers - 1, -1, -1))
-    in_flight: dict[int, tuple[Trial, int, Future[None]]] = {}
+    in_flight: dict[int, tuple[Trial, int, Any]] = {}
 
     def handle(message: tuple[Any, ...]) -> None:
         index = message[1]
@@ -203,19 +237,24 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
             sweep._ingest(trial, kind, name, value, step, when)
             return
         _, _, status, value, error = message
-        del in_flight[index]
-        free.append(slot)
+        end(trial, slot)
         if status == "Interrupted":
             sweep.tell(trial, status="Canceled")
             raise KeyboardInterrupt
         sweep.tell(trial, value, status=status, error=error)
 
+    def end(trial: Trial, slot: int) -> None:
+        del in_flight[trial.index]
+        pids[slot] = 0
+        free.append(slot)
+
     def launch(trial: Trial) -> None:
         slot = free.pop()
         flags[slot] = 0
+        pids[slot] = 0
         trial.on_stop = lambda: flags.__setitem__(slot, 1)
-        future = pool.submit(_work, trial.id, sweep.id, trial.index, slot, trial.params)
-        in_flight[trial.index] = (trial, slot, future)
+        task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params))
+        in_flight[trial.index] = (trial, slot, task)
 
     def drain() -> None:
         while True:
@@ -225,19 +264,28 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
                 return
 
     def reap() -> None:
-        """Trials whose worker died (or whose task never ran) fail, after their metrics."""
-        broken = [e for e in in_flight.values() if e[2].done() and e[2].exception() is not None]
-        if not broken:
+        """Trials whose worker died (or whose task could not run) fail, after their metrics."""
+        lost = [(trial, slot, task) for trial, slot, task in in_flight.values()
+                if (task.ready() and not task.successful())
+                or (pids[slot] and not _alive(pids[slot]))]
+        if not lost:
             return
         time.sleep(0.05)  # let the dead worker's last messages arrive
         drain()
-        for trial, slot, future in broken:
-            if trial.index in in_flight:
-                del in_flight[trial.index]
-                free.append(slot)
-                err = future.exception()
-                sweep.tell(trial, status="Failed",
-                           error=f"the worker process running the trial failed: {err!r}")
+        for trial, slot, task in lost:
+            if trial.index not in in_flight:
+                continue  # its end arrived after all
+            pid = pids[slot]
+            end(trial, slot)
+            error = (f"the worker process running the trial (pid {pid}) died before the "
+                     "trial ended: a crash in native code, the out-of-memory killer, or "
+                     "os._exit; metrics it logged until then are kept")
+            if task.ready() and not task.successful():
+                try:
+                    task.get()
+                except Exception as err:
+                    error = f"the trial could not run in a worker process: {err!r}"
+            sweep.tell(trial, status="Failed", error=error)
 
     try:
         while True:
@@ -264,13 +312,9 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
             pass
         raise
     finally:
-        _shutdown(pool, force=bool(in_flight))
+        # Every trial has been told (or ignored its stop request past the grace): nothing a
+        # worker still does matters. terminate, not close + join, which would wait forever
+        # on the task of a worker that died.
+        pool.terminate()
+        pool.join()
         messages.close()
-
-
-def _shutdown(pool: ProcessPoolExecutor, force: bool) -> None:
-    if force:  # trials that ignore the stop request: end their processes
-        for process in list(getattr(pool, "_processes", {}).values()):
-            if process.is_alive() and process.pid != os.getpid():
-                process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
