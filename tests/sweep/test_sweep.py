@@ -15,6 +15,7 @@ from hypersweep import (
     HyperDriveConfig,
     RandomParameterSampling,
     ScriptRunConfig,
+    Workspace,
     choice,
     uniform,
 )
@@ -287,6 +288,10 @@ def test_bad_configs_are_refused_naming_the_key(sqlite_workspace, make_source, t
             source, sampling, resume_from=["HD_00000000-0000-0000-0000-000000000000"]))
     with pytest.raises(ConfigError, match="name"):
         Experiment(sqlite_workspace, "no spaces allowed")
+    with pytest.raises(ConfigError, match="store: unsupported store URL scheme 'mysql'"):
+        Workspace(tmp_path / "ws2", store="mysql://root@127.0.0.1/test")
+    with pytest.raises(ConfigError, match="store: invalid store URL"):
+        Workspace(tmp_path / "ws2", store="postgresql://host:notaport/db")
     assert sqlite_workspace.store.list_sweeps() == []
 
 

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hypersweep.errors import ConfigError
+from hypersweep.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from hypersweep.api.config import HyperDriveConfig
@@ -45,6 +45,8 @@ class Workspace:
             raise ConfigError(
                 f"store: expected a database URL such as sqlite:///x.db (got {store!r})"
             )
+        if store is not None:
+            _check_store_url(store)
         self.store_url = store or f"sqlite:///{self.path / 'hypersweep.db'}"
         self._store: Store | None = None
         self._lock = threading.Lock()
@@ -80,6 +82,19 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace(path={str(self.path)!r}, store={self.store_url!r})"
+
+
+def _check_store_url(url: str) -> None:
+    """Refuse a store URL hypersweep cannot open now, not at the sweep's first write."""
+    from hypersweep.store import MEMORY_URL
+    from hypersweep.store.engine import normalise_url
+
+    if url == MEMORY_URL:
+        return
+    try:
+        normalise_url(url)
+    except StoreError as err:
+        raise ConfigError(f"store: {err}") from None
 
 
 class Experiment:

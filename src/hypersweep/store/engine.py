@@ -39,7 +39,7 @@ _PG_DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psyco
 def _parse(url: str) -> URL:
     try:
         return make_url(url)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:  # ValueError: a port that is not a number
         raise StoreError(
             f"invalid store URL {url!r}: expected sqlite:///path or postgresql://user@host/db"
         ) from err
