@@ -60,3 +60,20 @@ def dies_on_3(params: dict[str, Any], run: Any) -> float:
         os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(0.05)
     return float(params["i"])
+
+
+def slow_on_1(params: dict[str, Any], run: Any) -> float:
+    """Trial 1 logs for 5 s (a timeout stops it at a run.log); the others end at once."""
+    if params["i"] == 1:
+        for step in range(100):
+            run.log("step", step)
+            time.sleep(0.05)
+    return float(params["i"])
+
+
+def hangs_on_1(params: dict[str, Any], run: Any) -> float:
+    """Trial 1 sleeps without logging: only ending its worker process stops it."""
+    if params["i"] == 1:
+        time.sleep(30)
+        run.log("woke", 1)
+    return float(params["i"])

@@ -11,6 +11,7 @@ import pytest
 import hypersweep as hs
 from hypersweep import (
     BanditPolicy,
+    ConfigError,
     GridParameterSampling,
     RandomParameterSampling,
     Sweep,
@@ -248,3 +249,48 @@ def test_missing_primary_metric_warns() -> None:
     result = tune(lambda p, run: run.log("los", 1.0), _space(), "loss", "minimize",
                   max_total_runs=2)
     assert any("Did you mean 'los'" in w for w in result.warnings)
+
+
+def test_max_duration_stops_a_running_trial_of_an_in_memory_sweep() -> None:
+    sampling = GridParameterSampling({"i": choice(1, 2)})
+    result = tune(objectives.slow_on_1, sampling, "i", "maximize", max_total_runs=2,
+                  max_duration_minutes=0.3 / 60)
+    (trial,) = result._store.list_trials(result.id)  # the deadline came before a second
+    assert trial.status == Status.CANCELED and trial.termination_reason == "max_duration"
+    assert len(result.get_metrics()[trial.id]["step"]) < 100
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_trial_timeout_cancels_the_trials_that_run_too_long(executor: str) -> None:
+    sampling = GridParameterSampling({"i": choice(0, 1, 2, 3)})
+    result = tune(objectives.slow_on_1, sampling, "i", "maximize", max_total_runs=4,
+                  max_concurrent_runs=2, trial_timeout=0.5, executor=executor)
+    trials = {t.index: t for t in result._store.list_trials(result.id)}
+    slow = trials.pop(1)
+    assert slow.status == Status.CANCELED and slow.termination_reason == "trial_timeout"
+    assert slow.termination_detail == {"explanation": "ran longer than trial_timeout = 0.5 s"}
+    assert len(result.get_metrics()[slow.id]["step"]) < 100  # stopped at a run.log
+    assert all(t.status == Status.COMPLETED for t in trials.values())
+    assert result._config["limits"]["trial_timeout"] == 0.5  # kept for a resume
+
+
+def test_trial_timeout_ends_the_worker_of_a_trial_that_never_logs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypersweep.functions import pool
+
+    monkeypatch.setattr(pool, "STOP_GRACE", 0.3)
+    sampling = GridParameterSampling({"i": choice(0, 1, 2, 3)})
+    result = tune(objectives.hangs_on_1, sampling, "i", "maximize", max_total_runs=4,
+                  max_concurrent_runs=2, trial_timeout=0.3, executor="process")
+    trials = {t.index: t for t in result._store.list_trials(result.id)}
+    hung = trials.pop(1)
+    assert hung.status == Status.CANCELED and hung.termination_reason == "trial_timeout"
+    assert "woke" not in result.get_metrics().get(hung.id, {})  # its sleep never ended
+    assert all(t.status == Status.COMPLETED for t in trials.values())
+    assert result.best_value == 3.0
+
+
+def test_trial_timeout_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match=r"trial_timeout: expected a number of seconds > 0"):
+        tune(objectives.quadratic, GridParameterSampling({"i": choice(1)}), "m", "maximize",
+             max_total_runs=1, trial_timeout=0)

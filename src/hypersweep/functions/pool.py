@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import pickle
 import queue as queue_module
+import signal
 import sys
 import time
 import traceback
@@ -50,8 +51,11 @@ __all__ = ["Objective", "check_picklable", "run_processes", "run_serial", "run_t
 
 Objective = Callable[[dict[str, Any], Any], Any]
 
-#: Seconds running trials get to notice a stop (their next ``run.log``) after Ctrl-C.
+#: Seconds a running trial gets to notice a stop (its next ``run.log``): after Ctrl-C, and in
+#: worker processes before the worker of a trial that ignores the stop is ended.
 STOP_GRACE = 5.0
+#: Seconds between the process runner's checks for dead workers and overdue stops.
+CHECK_INTERVAL = 0.1
 
 
 def result_value(value: Any) -> float | Mapping[str, Any] | None:
@@ -225,6 +229,7 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
                         initargs=(pickle.dumps(objective), messages, flags, pids))
     free = list(range(workers - 1, -1, -1))
     in_flight: dict[int, tuple[Trial, int, Any]] = {}
+    asked: dict[int, float] = {}  # slot -> when its trial was asked to stop
 
     def handle(message: tuple[Any, ...]) -> None:
         index = message[1]
@@ -246,13 +251,20 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
     def end(trial: Trial, slot: int) -> None:
         del in_flight[trial.index]
         pids[slot] = 0
+        asked.pop(slot, None)
         free.append(slot)
+
+    def stopper(slot: int) -> Callable[[], None]:
+        def stop() -> None:  # called by the sweep, from any thread
+            flags[slot] = 1
+            asked.setdefault(slot, time.monotonic())
+        return stop
 
     def launch(trial: Trial) -> None:
         slot = free.pop()
         flags[slot] = 0
         pids[slot] = 0
-        trial.on_stop = lambda: flags.__setitem__(slot, 1)
+        trial.on_stop = stopper(slot)
         task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params))
         in_flight[trial.index] = (trial, slot, task)
 
@@ -264,7 +276,14 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
                 return
 
     def reap() -> None:
-        """Trials whose worker died (or whose task could not run) fail, after their metrics."""
+        """Trials whose worker died (or whose task could not run) fail, after their metrics;
+        a trial that ignored a stop for ``STOP_GRACE`` seconds has its worker ended (the
+        sweep already recorded it ``Canceled``, which its end then keeps)."""
+        now = time.monotonic()
+        for slot, since in list(asked.items()):
+            if now - since > STOP_GRACE and pids[slot] and _alive(pids[slot]):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pids[slot], signal.SIGKILL)
         lost = [(trial, slot, task) for trial, slot, task in in_flight.values()
                 if (task.ready() and not task.successful())
                 or (pids[slot] and not _alive(pids[slot]))]
@@ -288,15 +307,19 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
             sweep.tell(trial, status="Failed", error=error)
 
     try:
+        checked = time.monotonic()
         while True:
             while free and (trial := sweep.ask()) is not None:
                 launch(trial)
             if not in_flight:
                 return
-            try:
-                handle(messages.get(timeout=0.1))
-            except queue_module.Empty:
+            # checked on a clock, not only when the queue is idle: other trials' metrics
+            # must not hide a dead worker
+            with contextlib.suppress(queue_module.Empty):
+                handle(messages.get(timeout=CHECK_INTERVAL))
+            if time.monotonic() - checked >= CHECK_INTERVAL:
                 reap()
+                checked = time.monotonic()
     except KeyboardInterrupt:
         sweep.cancel()  # raises every running trial's flag
         deadline = time.monotonic() + STOP_GRACE

@@ -43,6 +43,7 @@ from hypersweep.controller import ingest
 from hypersweep.controller.loop import (
     REASON_EARLY_TERMINATION,
     REASON_MAX_DURATION,
+    REASON_TRIAL_TIMEOUT,
     REASON_USER_CANCEL,
     SweepController,
     new_owner_token,
@@ -157,6 +158,11 @@ class Sweep:
         :meth:`ask` returns None once this many trials were asked (default: no limit).
     max_duration_minutes : float, optional
         After this, :meth:`ask` returns None and running trials are asked to stop.
+    trial_timeout : float, optional
+        Seconds a trial may run; then it is asked to stop and ends ``Canceled`` (reason
+        ``trial_timeout``). Asking is cooperative: the trial's next ``run.log`` raises
+        :class:`~hypersweep.TrialCanceled` (``tune(executor="process")`` also ends a worker
+        that does not react in time).
 
     Attributes
     ----------
@@ -193,6 +199,7 @@ class Sweep:
         experiment_name: str | None = None,
         max_total_runs: int | None = None,
         max_duration_minutes: float | None = None,
+        trial_timeout: float | None = None,
         *,
         function: str | None = None,
     ) -> None:
@@ -209,6 +216,11 @@ class Sweep:
         if max_duration_minutes is not None and not max_duration_minutes > 0:
             raise ConfigError(f"max_duration_minutes: expected a number > 0 "
                               f"(got {max_duration_minutes!r})")
+        if trial_timeout is not None and (isinstance(trial_timeout, bool)
+                                          or not isinstance(trial_timeout, (int, float))
+                                          or not trial_timeout > 0):
+            raise ConfigError(f"trial_timeout: expected a number of seconds > 0 "
+                              f"(got {trial_timeout!r})")
         policy = policy_from_dict(policy)
         config: dict[str, Any] = {
             "version": 1,
@@ -221,7 +233,7 @@ class Sweep:
                 "max_total_trials": max_total_runs,
                 "max_concurrent_trials": None,
                 "timeout": None if max_duration_minutes is None else max_duration_minutes * 60.0,
-                "trial_timeout": None,
+                "trial_timeout": None if trial_timeout is None else float(trial_timeout),
             },
             "trial": {"kind": FUNCTION_KIND, "function": function},
             "resume_from": [],
@@ -305,6 +317,7 @@ class Sweep:
         timeout = limits.get("timeout")
         elapsed = (utcnow() - start_time).total_seconds()
         self._deadline = None if timeout is None else time.monotonic() - elapsed + timeout
+        self.trial_timeout: float | None = limits.get("trial_timeout")
         self._memory = self.store.url == MEMORY_URL
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
@@ -686,17 +699,33 @@ class Sweep:
         """Flush, heartbeat and honour ``hypersweep cancel`` (run by the flusher thread)."""
         if self._dirty and time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
-        if self._memory:
-            return
         now = time.monotonic()
+        # The deadline is checked here, not only in ask(): a trial still running at the
+        # deadline must be asked to stop even when no slot frees to call ask().
+        if self._deadline is not None and now >= self._deadline:
+            with self._lock:
+                self._cancel(REASON_MAX_DURATION)
+        if self.trial_timeout is not None:
+            self._stop_overdue(self.trial_timeout)
+        if self._memory:
+            return  # nobody else can see (or cancel) a sweep kept in this process
         if now - getattr(self, "_last_beat", 0.0) >= self.heartbeat_interval:
             self._last_beat = now
             self.store.heartbeat(self.id, self._owner)
         if self.store.get_sweep(self.id).status == Status.CANCEL_REQUESTED:
             self.cancel()
-        if self._deadline is not None and now >= self._deadline:
-            with self._lock:
-                self._cancel(REASON_MAX_DURATION)
+
+    def _stop_overdue(self, timeout: float) -> None:
+        """Ask every trial running longer than ``timeout`` seconds to stop."""
+        explanation = f"ran longer than trial_timeout = {timeout:g} s"
+        now = utcnow()
+        with self._lock:
+            for trial in list(self._running.values()):
+                start = trial.record.start_time
+                if trial.record.status == Status.RUNNING and start is not None \
+                        and (now - start).total_seconds() >= timeout:
+                    self._mark_stopped(trial, REASON_TRIAL_TIMEOUT,
+                                       {"explanation": explanation}, explanation)
 
     def __repr__(self) -> str:
         return f"Sweep(id={self.id!r}, trials={len(self._trials)})"

@@ -29,6 +29,7 @@ def tune(
     max_total_runs: int | None = None,
     max_concurrent_runs: int = 1,
     max_duration_minutes: float | None = None,
+    trial_timeout: float | None = None,
     policy: Any = None,
     workspace: Workspace | None = None,
     experiment_name: str | None = None,
@@ -65,7 +66,12 @@ def tune(
     max_concurrent_runs : int, default 1
         Trials at once.
     max_duration_minutes : float, optional
-        Time limit; running trials are then asked to stop.
+        Time limit of the sweep; running trials are then asked to stop (``max_duration``).
+    trial_timeout : float, optional
+        Seconds one trial may run; it is then asked to stop and ends ``Canceled``
+        (``trial_timeout``). Threads stop at their next ``run.log`` (Python cannot end a
+        thread); with ``executor="process"`` a trial that does not stop within 5 s has its
+        worker process ended and replaced.
     policy : EarlyTerminationPolicy, optional
         ``BanditPolicy``, ``MedianStoppingPolicy``, ...
     workspace : Workspace, optional
@@ -130,6 +136,7 @@ def tune(
                       workspace=workspace,
                       experiment_name=experiment_name or _experiment_name(name),
                       max_total_runs=max_total_runs, max_duration_minutes=max_duration_minutes,
+                      trial_timeout=trial_timeout,
                       function=_qualified_name(objective))
     try:
         if executor == "process":
