@@ -294,3 +294,48 @@ def test_trial_timeout_must_be_positive() -> None:
     with pytest.raises(ConfigError, match=r"trial_timeout: expected a number of seconds > 0"):
         tune(objectives.quadratic, GridParameterSampling({"i": choice(1)}), "m", "maximize",
              max_total_runs=1, trial_timeout=0)
+
+
+def _distance_to_03(params: dict[str, Any], run: Any) -> float:
+    return abs(params["x"] - 0.3)
+
+
+def test_resume_from_an_earlier_result_warm_starts_the_sampler() -> None:
+    space = {"x": uniform(0.0, 1.0)}
+    earlier = tune(_distance_to_03, RandomParameterSampling(space, seed=1), "d", "minimize",
+                   max_total_runs=20)
+    cold = tune(_distance_to_03, hs.BayesianParameterSampling(space, seed=0), "d", "minimize",
+                max_total_runs=3)
+    warm = tune(_distance_to_03, hs.BayesianParameterSampling(space, seed=0), "d", "minimize",
+                max_total_runs=3, resume_from=[earlier])
+    # cold, the first trials are a space-filling design; warm, the model already knows
+    # where the minimum is from the earlier sweep's 20 trials (kept in memory, elsewhere)
+    assert max(r.get_metrics()["d"] for r in warm.get_children()) < 0.05
+    assert max(r.get_metrics()["d"] for r in cold.get_children()) > 0.1
+    assert warm._config["resume_from"] == [earlier.id]
+
+
+def test_resume_from_feeds_the_policy(workspace: Workspace) -> None:
+    policy = hs.MedianStoppingPolicy(delay_evaluation=5)
+    good = GridParameterSampling({"curve": choice("good")})
+    earlier = tune(objectives.curve, good, "accuracy", "maximize", max_total_runs=1,
+                   workspace=workspace)
+    bad = GridParameterSampling({"curve": choice("bad")})
+    alone = tune(objectives.curve, bad, "accuracy", "maximize", max_total_runs=1,
+                 policy=policy, workspace=workspace)
+    warm = tune(objectives.curve, bad, "accuracy", "maximize", max_total_runs=1,
+                policy=policy, workspace=workspace, resume_from=[earlier.id])
+    assert alone.get_children()[0].get_status() == "Completed"  # nobody to compare with
+    (trial,) = warm.get_children()
+    details = trial.get_details()
+    assert details["status"] == "Canceled", details
+    assert details["terminationReason"] == "early_termination"
+
+
+def test_resume_from_must_name_sweeps_of_the_workspace(tmp_path: Any) -> None:
+    sampling = GridParameterSampling({"i": choice(1)})
+    for bad, message in ((["HD_missing"], "resume_from: no sweep 'HD_missing'"),
+                         ([42], "resume_from: expected sweep runs or their 'HD_…' ids")):
+        with pytest.raises(ConfigError, match=message):
+            tune(objectives.quadratic, sampling, "m", "maximize", max_total_runs=1,
+                 resume_from=bad, workspace=Workspace(tmp_path / "ws"))

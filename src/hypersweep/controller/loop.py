@@ -30,6 +30,7 @@ from hypersweep.controller.commands import sweep_environment
 from hypersweep.controller.notices import missing_primary_metric
 from hypersweep.controller.proposals import Proposals
 from hypersweep.controller.settings import SweepSettings
+from hypersweep.controller.warm_start import warm_start
 from hypersweep.execution import Executor, TrialExit, TrialSpec
 from hypersweep.policies import Decision, PolicyRunner, policy_from_dict
 from hypersweep.sampling import FinishedTrial, sampler_from_dict
@@ -231,19 +232,11 @@ class SweepController:
 
     def _load_warm_start(self) -> None:
         for other in self.settings.resume_from:
-            best = self.store.best_values([other], self.settings.primary_metric,
-                                          self.settings.maximize)
-            series = self.store.metric_series(other, self.settings.primary_metric)
-            for record in self.store.list_trials(other):
-                score = best.get(record.id)
-                self._warm.append(FinishedTrial(
-                    params=record.params,
-                    score=None if score is None else self.settings.oriented(score),
-                ))
-                if record.id in series:
-                    self._runner.add_finished(
-                        record.id, [self.settings.oriented(v) for v in series[record.id]]
-                    )
+            for earlier in warm_start(self.store, other, self.settings.primary_metric,
+                                      self.settings.maximize):
+                self._warm.append(earlier.finished)
+                if earlier.series is not None:
+                    self._runner.add_finished(earlier.trial_id, earlier.series)
 
     def _recover(self, trial: _Trial) -> None:
         """Bring a trial found in the store back under watch after a restart."""

@@ -33,7 +33,7 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,7 @@ from hypersweep.controller.loop import (
     utcnow,
 )
 from hypersweep.controller.notices import missing_primary_metric
+from hypersweep.controller.warm_start import warm_start
 from hypersweep.errors import ConfigError
 from hypersweep.functions.trial import Trial
 from hypersweep.policies import PolicyRunner, policy_from_dict
@@ -163,6 +164,11 @@ class Sweep:
         ``trial_timeout``). Asking is cooperative: the trial's next ``run.log`` raises
         :class:`~hypersweep.TrialCanceled` (``tune(executor="process")`` also ends a worker
         that does not react in time).
+    resume_from : list of sweep runs or their ids, optional
+        Warm start: the trials of these earlier sweeps (function or script sweeps, any search
+        space) are evidence for the sampler and the policy, as ``HyperDriveConfig``'s
+        ``resume_from`` is. A run object (such as an earlier ``tune`` result) is read from its
+        own records, in memory or not; an id must name a sweep in ``workspace``.
 
     Attributes
     ----------
@@ -200,6 +206,7 @@ class Sweep:
         max_total_runs: int | None = None,
         max_duration_minutes: float | None = None,
         trial_timeout: float | None = None,
+        resume_from: Sequence[Any] | None = None,
         *,
         function: str | None = None,
     ) -> None:
@@ -222,6 +229,8 @@ class Sweep:
             raise ConfigError(f"trial_timeout: expected a number of seconds > 0 "
                               f"(got {trial_timeout!r})")
         policy = policy_from_dict(policy)
+        workspace = workspace or Workspace(store=MEMORY_URL)
+        earlier = [_earlier_sweep(run, workspace) for run in (resume_from or [])]
         config: dict[str, Any] = {
             "version": 1,
             "search_space": sampling.space.to_dict(),
@@ -236,10 +245,9 @@ class Sweep:
                 "trial_timeout": None if trial_timeout is None else float(trial_timeout),
             },
             "trial": {"kind": FUNCTION_KIND, "function": function},
-            "resume_from": [],
+            "resume_from": [sweep_id for _, sweep_id in earlier],
             "resume_child_runs": [],
         }
-        workspace = workspace or Workspace(store=MEMORY_URL)
         experiment = Experiment(workspace, experiment_name or "functions")
         sweep_id = f"HD_{uuid.uuid4()}"
         now = utcnow()
@@ -247,7 +255,7 @@ class Sweep:
             id=sweep_id, experiment=experiment.name, status=Status.RUNNING, config=config,
             created_time=now, start_time=now,
         ))
-        self._open(experiment, sweep_id, sampling, policy, config, [], now)
+        self._open(experiment, sweep_id, sampling, policy, config, [], now, earlier)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -295,14 +303,23 @@ class Sweep:
         if record.start_time is None:
             fields["start_time"] = now
         store.update_sweep(sweep_id, **fields)
+        earlier = []
+        for other in config.get("resume_from", []):
+            try:
+                store.get_sweep(other)
+                earlier.append((store, other))
+            except KeyError:  # it lived in another process's memory
+                log.warning("sweep %s: its warm-start sweep %s is not in this workspace; "
+                            "continuing without its trials", sweep_id, other)
         self = cls.__new__(cls)
         self._open(Experiment(workspace, record.experiment), sweep_id, sampler, policy, config,
-                   store.list_trials(sweep_id), record.start_time or now)
+                   store.list_trials(sweep_id), record.start_time or now, earlier)
         return self
 
     def _open(self, experiment: Experiment, sweep_id: str, sampler: Sampler,
               policy: EarlyTerminationPolicy, config: dict[str, Any],
-              stored: list[TrialRecord], start_time: datetime) -> None:
+              stored: list[TrialRecord], start_time: datetime,
+              earlier: Sequence[tuple[Store, str]] = ()) -> None:
         self.id = sweep_id
         self.experiment = experiment
         self.store: Store = experiment.workspace.store
@@ -332,6 +349,12 @@ class Sweep:
         self._warned_metric = False
         self._ended = False
         self._owner = new_owner_token()
+        self._warm: list[FinishedTrial] = []
+        for store, other in earlier:
+            for trial in warm_start(store, other, self.primary_metric, self.maximize):
+                self._warm.append(trial.finished)
+                if trial.series is not None:
+                    self._runner.add_finished(trial.trial_id, trial.series)
         self._restore(stored)
         if not self.store.claim_sweep(sweep_id, self._owner, 0.0 if stored else 1e9):
             raise RuntimeError(f"sweep {sweep_id} is driven by another process")
@@ -420,7 +443,7 @@ class Sweep:
         return self._proposals.popleft()
 
     def _history(self) -> tuple[list[FinishedTrial], list[dict[str, Any]]]:
-        finished: list[FinishedTrial] = []
+        finished = list(self._warm)  # earlier sweeps' trials first, as the controller does
         pending: list[dict[str, Any]] = []
         for trial in self._trials:  # in index order, as the controller does
             if trial.ended:
@@ -729,6 +752,19 @@ class Sweep:
 
     def __repr__(self) -> str:
         return f"Sweep(id={self.id!r}, trials={len(self._trials)})"
+
+
+def _earlier_sweep(run: Any, workspace: Workspace) -> tuple[Store, str]:
+    """Where to read a ``resume_from`` sweep: a run object's own store, or the workspace's."""
+    sweep_id = getattr(run, "id", run)
+    if not isinstance(sweep_id, str) or not sweep_id.startswith("HD_"):
+        raise ConfigError(f"resume_from: expected sweep runs or their 'HD_…' ids (got {run!r})")
+    store = run._store if isinstance(run, HyperDriveRun) else workspace.store
+    try:
+        store.get_sweep(sweep_id)
+    except KeyError:
+        raise ConfigError(f"resume_from: no sweep {sweep_id!r} in this workspace") from None
+    return store, sweep_id
 
 
 def _flush_loop(ref: weakref.ref[Sweep]) -> None:

@@ -7,6 +7,7 @@ execution chosen by ``executor`` and ``max_concurrent_runs`` (see :mod:`.pool`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from hypersweep.api.workspace import Workspace
@@ -35,6 +36,7 @@ def tune(
     experiment_name: str | None = None,
     executor: str = "thread",
     resume: str | None = None,
+    resume_from: Sequence[Any] | None = None,
 ) -> FunctionSweepRun:
     """Tune the hyperparameters of ``objective(params, run)``.
 
@@ -84,6 +86,9 @@ def tune(
         objective must be picklable (a module-level function).
     resume : str, optional
         Id of a function sweep in ``workspace`` to continue (see :meth:`Sweep.load`).
+    resume_from : list of sweep runs or their ids, optional
+        Warm start from earlier sweeps: their trials are evidence for the sampler and the
+        policy (e.g. ``tune(..., resume_from=[earlier_result])``; see `Sweep`).
 
     Returns
     -------
@@ -136,7 +141,7 @@ def tune(
                       workspace=workspace,
                       experiment_name=experiment_name or _experiment_name(name),
                       max_total_runs=max_total_runs, max_duration_minutes=max_duration_minutes,
-                      trial_timeout=trial_timeout,
+                      trial_timeout=trial_timeout, resume_from=resume_from,
                       function=_qualified_name(objective))
     try:
         if executor == "process":
