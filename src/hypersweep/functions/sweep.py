@@ -387,6 +387,7 @@ class Sweep:
             if values:
                 trial.best = max(values) if self.maximize else min(values)
             self._runner.add_finished(record.id, [self._oriented(v) for v in values])
+            trial.evidence = self._evidence(trial)
             self._trials.append(trial)
             self._by_id[record.id] = trial
         self._warned_metric = any(t.best is not None for t in self._trials)
@@ -446,12 +447,17 @@ class Sweep:
         finished = list(self._warm)  # earlier sweeps' trials first, as the controller does
         pending: list[dict[str, Any]] = []
         for trial in self._trials:  # in index order, as the controller does
-            if trial.ended:
-                score = None if trial.best is None else self._oriented(trial.best)
-                finished.append(FinishedTrial(params=trial.record.params, score=score))
+            if trial.evidence is not None:
+                finished.append(trial.evidence)
             else:
                 pending.append(trial.record.params)
         return finished, pending
+
+    def _evidence(self, trial: Trial) -> FinishedTrial:
+        """What the sampler learns from an ended trial (made once: histories are rebuilt
+        often, and a trial's best never changes after its end)."""
+        score = None if trial.best is None else self._oriented(trial.best)
+        return FinishedTrial(params=trial.record.params, score=score)
 
     def tell(self, trial: Trial, value: float | Mapping[str, Any] | None = None,
              status: str | Status = Status.COMPLETED, error: str | None = None) -> None:
@@ -470,7 +476,7 @@ class Sweep:
         error : str, optional
             Why it failed (e.g. the traceback); kept in the trial's ``error``.
         """
-        status = Status(status)
+        status = status if isinstance(status, Status) else Status(status)
         if not status.is_terminal:
             raise ValueError(f"status: expected Completed, Failed or Canceled (got {status})")
         if trial._sweep is not self:
@@ -505,6 +511,7 @@ class Sweep:
                 fields["termination_detail"] = {"explanation": "the trial was canceled"}
         trial.record = trial.record.replace(**fields)
         trial.ended = True
+        trial.evidence = self._evidence(trial)
         self._running.pop(trial.id, None)
         self._runner.finish(trial.id)
         self._dirty[trial.id] = trial

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hypersweep.functions.sweep import Sweep
+    from hypersweep.sampling import FinishedTrial
     from hypersweep.store import TrialRecord
 
 __all__ = ["Trial", "TrialCanceled"]
@@ -90,6 +91,7 @@ class Trial(_BaseRun):
         self.seq = 0
         self.steps: dict[tuple[str, str], int] = {}
         self.ended = False
+        self.evidence: FinishedTrial | None = None  # for the sampler, once ended
         self.stop_explanation: str | None = None  # set when something asked it to stop
         #: Raise TrialCanceled from logging calls once stopped (``tune`` sets it).
         self.raise_on_stop = False

@@ -29,7 +29,7 @@ from typing import Any
 
 from hypersweep.errors import StoreError
 from hypersweep.store import codec
-from hypersweep.store.records import MetricPoint, Status, SweepRecord, TrialRecord
+from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord
 from hypersweep.store.store import Store
 
 __all__ = ["MEMORY_URL", "MemoryStore"]
@@ -65,7 +65,7 @@ def _trial_row(trial: TrialRecord) -> dict[str, Any]:
         "sweep_id": trial.sweep_id,
         "trial_index": trial.index,
         "params": codec.dumps({} if trial.params is None else trial.params, "params"),
-        "status": Status(trial.status).value,
+        "status": trial.status.value,  # a Status: TrialRecord converts on construction
         "created_time": codec.check_time("created_time", trial.created_time),
         "start_time": codec.check_time("start_time", trial.start_time),
         "end_time": codec.check_time("end_time", trial.end_time),
