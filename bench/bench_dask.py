@@ -13,18 +13,21 @@ once whatever the executor; on Dask each trial also pays a task round trip (subm
 scheduler's attempt bookkeeping, result with logs and outputs, dataset publish/unpublish)
 and the executor's collection tick, and the scheduler and workers compete for the same cores.
 
-Measured on the 2-core development machine (shared), ``python bench/bench_dask.py``::
+Measured on the 2-core development machine, quiet, ``python bench/bench_dask.py``::
 
     executor                seconds  trials/s  vs local
-    local, 1 at once           75.7      2.64      1.00
-    dask, 1 worker(s)          97.7      2.05      0.78
-    local, 2 at once           40.5      4.94      1.00
-    dask, 2 worker(s)          57.3      3.49      0.71
-    local, 4 at once           27.1      7.38      1.00
-    dask, 4 worker(s)          35.3      5.66      0.77
+    local, 1 at once           13.8     14.52      1.00
+    dask, 1 worker(s)          25.5      7.83      0.54
+    local, 2 at once            7.0     28.59      1.00
+    dask, 2 worker(s)          14.7     13.61      0.48
+    local, 4 at once            7.2     27.91      1.00
+    dask, 4 worker(s)          11.1     17.94      0.64
 
-Dask keeps 70-80 % of local throughput and scales with workers like local does; on real
-clusters the workers bring their own cores, which is the point.
+Each Dask trial costs about 60 ms more than a local one (1 worker: 128 ms against 69 ms),
+whatever the trial does; with trials this short that halves throughput, with trials of a
+minute it is 0.1 %. (An earlier version on a slower machine, where a local trial took 380 ms,
+kept 0.71-0.78 of local.) Dask scales with workers like local does; on real clusters the workers
+bring their own cores, which is the point.
 """
 
 from __future__ import annotations
