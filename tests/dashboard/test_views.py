@@ -132,11 +132,15 @@ def test_running_sweep_rereads_only_unfinished_curves(tmp_path: object) -> None:
     store.add_metrics(running, [MetricPoint(0, 0, "accuracy", 0, 0.5, None, "scalar", now)])
     cache = SweepCache(store, sweep_id, min_interval=0.0)
     reads: list[str] = []
+    since: list[tuple[int, int] | None] = []  # the cache's reads of the running trial
     get_metrics = store.get_metrics
 
-    def counting(tid: str, name: str | None = None) -> list[MetricPoint]:
+    def counting(tid: str, name: str | None = None,
+                 after: tuple[int, int] | None = None) -> list[MetricPoint]:
         reads.append(tid)
-        return get_metrics(tid, name)
+        if tid == running and after is not None:
+            since.append(after)
+        return get_metrics(tid, name, after)
 
     store.get_metrics = counting  # type: ignore[method-assign]
     first = cache.snapshot()
@@ -149,6 +153,8 @@ def test_running_sweep_rereads_only_unfinished_curves(tmp_path: object) -> None:
     again = views.curves(store, second)
     # the finished trials' curves came from the shared memo; only the running one was read
     assert [t for t in reads if t != running] == []
+    assert since == [(0, 0)]  # the cache read only the point logged since its last read
+    assert next(r for r in second.rows if r.id == running).best == 0.6
     ours = next(t for t in again["trials"] if t["id"] == running)
     assert ours["y"] == [0.5, 0.6]
     assert [t["y"] for t in again["trials"] if t["id"] != running] == [

@@ -115,6 +115,21 @@ def test_add_metrics_many_points_in_chunks(store: Store) -> None:
     assert len(store.get_metrics(tid)) == 1234
 
 
+def test_get_metrics_after_a_point(store: Store) -> None:
+    _, (tid,) = sweep_with_trials(store, 1)
+    store.add_metrics(tid, [point(0, 0.1), point(1, 0.2, pos=0), point(1, 0.3, pos=1),
+                            point(1, 9.0, name="other", pos=2), point(2**40, 0.4)])
+
+    def values(after: tuple[int, int] | None) -> list[float | None]:
+        return [p.value for p in store.get_metrics(tid, "acc", after=after)]
+
+    assert values(None) == [0.1, 0.2, 0.3, 0.4]
+    assert values((0, 0)) == [0.2, 0.3, 0.4]
+    assert values((1, 0)) == [0.3, 0.4]  # a later position of the same record counts
+    assert values((1, 2)) == [0.4]
+    assert values((2**40, 0)) == []
+
+
 def test_add_metrics_unknown_trial(store: Store) -> None:
     with pytest.raises(KeyError, match="HD_nope_0"):
         store.add_metrics("HD_nope_0", [point(0, 1.0)])

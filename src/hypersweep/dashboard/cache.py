@@ -5,7 +5,8 @@ value, and a live page asks again every couple of seconds. Reading everything ea
 cost the running sweep real database time (and five open dashboards five times that). So the
 first read is a full one (``list_trials`` + ``best_values``: two queries) and later refreshes
 re-read only what can still change — the trials not yet finished and the trials created since —
-through cheap primary-key lookups. A finished sweep, once read after it finished, is never read
+through cheap primary-key lookups, and of each running trial's primary metric only the points
+logged since the last refresh. A finished sweep, once read after it finished, is never read
 again. Refreshes are throttled (``min_interval``) and shared by every client of the process.
 
 Examples
@@ -164,6 +165,8 @@ class SweepCache:
         self._full_at = 0.0
         self._full_every = _FULL_EVERY
         self._frozen = False  # finished sweep read after it finished: nothing will change
+        # running trial -> (best value, numeric points, (seq, pos) of the last point read)
+        self._live: dict[str, tuple[float | None, int, tuple[int, int] | None]] = {}
 
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed first when older than ``min_interval``.
@@ -194,18 +197,31 @@ class SweepCache:
 
     # ---------------------------------------------------------------- reads
     def _best_of(self, tid: str, metric: str | None, maximize: bool) -> tuple[float | None, int]:
+        """A trial's best primary value and how many numeric ones it logged, reading only the
+        points logged since this trial was last read."""
         if metric is None:
             return None, 0
-        values = [
-            p.value for p in self.store.get_metrics(tid, metric)
-            if p.value is not None and not math.isnan(p.value)
-        ]
-        if not values:
-            return None, 0
-        return (max(values) if maximize else min(values)), len(values)
+        best, count, last = self._live.get(tid, (None, 0, None))
+        points = self.store.get_metrics(tid, metric, after=last)
+        values = [p.value for p in points if p.value is not None and not math.isnan(p.value)]
+        if values:
+            new = max(values) if maximize else min(values)
+            best = new if best is None else (max(best, new) if maximize else min(best, new))
+            count += len(values)
+        if points:
+            last = (points[-1].seq, points[-1].pos)
+        self._live[tid] = (best, count, last)
+        return best, count
+
+    def _settle(self, rows: list[TrialRow]) -> None:
+        """Forget the incremental state of trials that finished: they are never read again."""
+        for row in rows:
+            if row.finished:
+                self._live.pop(row.id, None)
 
     def _full(self, sweep: SweepRecord, now: float) -> None:
         metric, maximize = objective(sweep)
+        self._live.clear()  # a full read starts over (and catches anything incremental missed)
         records = self.store.list_trials(self.sweep_id)
         best = self.store.best_values([self.sweep_id], metric, maximize) if metric else {}
         rows = []
@@ -217,6 +233,7 @@ class SweepCache:
             rows.append(trial_row(record, value, points))
         self._full_at = now
         self._full_every = max(_FULL_EVERY, _FULL_SHARE * (time.monotonic() - now))
+        self._settle(rows)
         self._publish(sweep, rows, metric, maximize, full=True)
 
     def _incremental(self, sweep: SweepRecord) -> None:
@@ -242,6 +259,7 @@ class SweepCache:
             value, points = self._best_of(record.id, metric, maximize)
             rows.append(trial_row(record, value, points))
             next_index += 1
+        self._settle(rows)
         self._publish(sweep, rows, metric, maximize)
 
     def _publish(self, sweep: SweepRecord, rows: list[TrialRow], metric: str | None,

@@ -330,11 +330,14 @@ class MemoryStore(Store):
         stored = self._metrics.get(trial_id, {})
         return [stored[k] for k in sorted(stored)]
 
-    def get_metrics(self, trial_id: str, name: str | None = None) -> list[MetricPoint]:
-        """Return the trial's points (only ``name``'s, if given) by ``(seq, pos)``."""
+    def get_metrics(self, trial_id: str, name: str | None = None,
+                    after: tuple[int, int] | None = None) -> list[MetricPoint]:
+        """Return the trial's points (only ``name``'s, if given) by ``(seq, pos)``; with
+        ``after``, only those past that ``(seq, pos)``."""
         with self._lock:
             return [codec.metric_from_row(r) for r in self._points(trial_id)
-                    if name is None or r["name"] == name]
+                    if (name is None or r["name"] == name)
+                    and (after is None or (r["seq"], r["pos"]) > after)]
 
     def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
         """Every trial of the sweep → its numeric values of ``name`` in logging order."""

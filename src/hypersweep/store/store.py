@@ -511,11 +511,20 @@ class Store:
         except IntegrityError as err:  # the foreign key: no such trial
             raise KeyError(f"no trial {trial_id!r}") from err
 
-    def get_metrics(self, trial_id: str, name: str | None = None) -> list[MetricPoint]:
-        """Return the trial's metric points (only ``name``'s, if given) by ``(seq, pos)``."""
+    def get_metrics(self, trial_id: str, name: str | None = None,
+                    after: tuple[int, int] | None = None) -> list[MetricPoint]:
+        """Return the trial's metric points (only ``name``'s, if given) by ``(seq, pos)``.
+
+        With ``after``, only the points past that ``(seq, pos)``: what a reader that already
+        has the points up to there is missing (a live view of a running trial).
+        """
         query = select(metrics).where(metrics.c.trial_id == trial_id)
         if name is not None:
             query = query.where(metrics.c.name == name)
+        if after is not None:
+            seq, pos = after
+            query = query.where(or_(metrics.c.seq > seq,
+                                    and_(metrics.c.seq == seq, metrics.c.pos > pos)))
         query = query.order_by(metrics.c.seq, metrics.c.pos)
         rows = self._read(lambda conn: conn.execute(query).mappings().all())
         return [codec.metric_from_row(row) for row in rows]
