@@ -294,3 +294,29 @@ def test_launch_errors(executor: LocalProcessExecutor, make_spec: Make, tmp_path
     executor.launch(spec)
     with pytest.raises(ValueError, match="already running"):
         executor.launch(spec)
+
+
+def test_supervisor_records_itself_where_there_is_no_proc(tmp_path: Path) -> None:
+    """Without /proc (macOS) the supervisor still records its pid and group, minus the start
+    time that guards against pid reuse, and still runs the command and records its exit."""
+    from hypersweep.execution.local import SUPERVISOR, read_exit_record
+
+    hide_proc = (
+        "import builtins, runpy, sys\n"
+        "real = builtins.open\n"
+        "def fake(path, *a, **k):\n"
+        "    if str(path).startswith('/proc'):\n"
+        "        raise FileNotFoundError(path)\n"
+        "    return real(path, *a, **k)\n"
+        "builtins.open = fake\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    code = os.spawnv(os.P_WAIT, sys.executable, [
+        sys.executable, "-c", hide_proc, SUPERVISOR, str(tmp_path), "--",
+        sys.executable, "-c", "raise SystemExit(3)"])
+    assert code == 3
+    recorded = json.loads((tmp_path / "supervisor.json").read_text())
+    assert recorded["start_ticks"] is None and recorded["pid"] > 0 and recorded["pgid"] > 0
+    exit_record = read_exit_record(tmp_path)
+    assert exit_record is not None and exit_record[0] == 3

@@ -48,11 +48,14 @@ def _write_exit(trial_dir: str, code: int) -> None:
 def _write_self(trial_dir: str) -> None:
     """Say which process runs the trial, first thing: a controller killed between starting
     this process and recording its handle finds it here (``supervisor.json``)."""
-    with open("/proc/self/stat", "rb") as f:
-        stat = f.read()
-    start_ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+    try:  # the start time tells this process from a later one given the same pid
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        start_ticks = str(int(stat[stat.rindex(b")") + 2 :].split()[19]))
+    except OSError:  # no /proc (macOS): the controller then trusts the pid alone
+        start_ticks = "null"
     path = os.path.join(trial_dir, "supervisor.json")
-    data = f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks:d}}}\n'
+    data = f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks}}}\n'
     fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data.encode())
