@@ -113,3 +113,33 @@ def test_unknown_ids(project: Project, invoke: Callable[..., Result]) -> None:
     ]:
         result = invoke(*args)
         assert (result.exit_code, result.stderr) == (1, f"error: {message}\n"), args
+
+
+def test_ids_by_unique_prefix(project: Project, invoke: Callable[..., Result]) -> None:
+    import json
+
+    from hypersweep import Workspace
+    from hypersweep.store import Status
+
+    project.write(GOOD)
+    result = invoke("run", "sweep.yml", "--json")
+    sweep_id = json.loads(result.stdout)["sweep_id"]
+    for short in (sweep_id[:11], sweep_id[3:11]):  # with and without HD_
+        shown = invoke("show", short, "--json")
+        assert shown.exit_code == 0, shown.stderr
+        assert json.loads(shown.stdout)["sweep_id"] == sweep_id
+    assert invoke("logs", f"{sweep_id[3:11]}_0").exit_code == 0
+    # two sweeps sharing a prefix (ids no UUID can have), and a prefix too short to match
+    store = Workspace(project.workspace).store
+    record = store.get_sweep(sweep_id)
+    for twin in ("HD_zzzz0001", "HD_zzzz0002"):
+        store.create_sweep(record.replace(id=twin, status=Status.COMPLETED))
+    for args, message in [
+        (("show", "zzzz"), "'zzzz' matches 2 sweeps (HD_zzzz0001, HD_zzzz0002); "
+                           "give more of the id"),
+        (("show", "zzz"), "no sweep 'zzz' in this workspace"),
+        (("logs", "zzzz_0"), "no trial 'zzzz_0' in this workspace"),
+    ]:
+        result = invoke(*args)
+        assert (result.exit_code, result.stderr) == (1, f"error: {message}\n"), args
+    assert json.loads(invoke("show", "zzzz0002", "--json").stdout)["sweep_id"] == "HD_zzzz0002"

@@ -79,6 +79,7 @@ def resume(sweep_id: str, detach: bool, as_json: bool, workspace: WorkspaceRef) 
 
     ws = workspace.open()
     sweep = open_sweep(ws, sweep_id)
+    sweep_id = sweep.id  # the whole id, if a prefix named it
     status = sweep.get_status()
     if Status(status).is_terminal:
         raise CliError(f"sweep {sweep_id} has already ended ({status})")
@@ -106,6 +107,7 @@ def cancel(sweep_id: str, wait: bool, as_json: bool, workspace: WorkspaceRef) ->
 
     ws = workspace.open()
     sweep = open_sweep(ws, sweep_id)
+    sweep_id = sweep.id  # the whole id, if a prefix named it
     before = sweep.get_status()
     sweep.cancel()
     driven = _controller_alive(ws.store.get_sweep(sweep_id))

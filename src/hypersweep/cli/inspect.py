@@ -95,6 +95,7 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     """Show a sweep and its trials, best first, with each trial's termination reason."""
     ws = workspace.open()
     run = open_sweep(ws, sweep_id)
+    sweep_id = run.id  # the whole id, if a prefix named it
     store = ws.store
     sweep = store.get_sweep(sweep_id)
     ordered = run.get_children_sorted_by_primary_metric()
@@ -156,7 +157,7 @@ def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     else:
         echo_best(summary)
     if summary is None:
-        raise CliError(f"no trial of sweep {sweep_id} logged the primary metric")
+        raise CliError(f"no trial of sweep {run.id} logged the primary metric")
 
 
 @cli.command()

@@ -46,7 +46,8 @@ def cli() -> None:
     """Hyperparameter sweeps with Azure ML sweep-job semantics, on this machine.
 
     Records live in .hypersweep/ in the current folder unless --workspace/--store (or
-    HYPERSWEEP_WORKSPACE / HYPERSWEEP_STORE) say otherwise.
+    HYPERSWEEP_WORKSPACE / HYPERSWEEP_STORE) say otherwise. A sweep may be named by a unique
+    prefix of its id (HD_65589a22, or 65589a22), a trial by that and its number (65589a22_3).
     """
 
 
@@ -86,32 +87,65 @@ class WorkspaceRef:
         return Workspace(self.path, store=self.store)
 
 
+#: The fewest characters of a sweep id (after ``HD_``) that may name it by prefix.
+MIN_PREFIX = 4
+
+
+def resolve_sweep_id(store: Any, text: str) -> str:
+    """The id of the sweep ``text`` names: its whole id, or a unique prefix of it (with or
+    without ``HD_``), as git takes a short commit hash.
+
+    Raises `CliError` naming what is wrong: no such sweep, a trial id, or an ambiguous prefix.
+    """
+    try:
+        return str(store.get_sweep(text).id)
+    except KeyError:
+        pass
+    prefix = text if text.startswith("HD_") else f"HD_{text}"
+    if len(prefix) - len("HD_") >= MIN_PREFIX:
+        matches = sorted(s.id for s in store.list_sweeps() if s.id.startswith(prefix))
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+            raise CliError(f"{text!r} matches {len(matches)} sweeps ({shown}); "
+                           "give more of the id")
+    try:
+        trial = store.get_trial(text)
+    except KeyError:
+        raise CliError(f"no sweep {text!r} in this workspace") from None
+    raise CliError(f"{text!r} is a trial; its sweep is {trial.sweep_id!r}")
+
+
 def open_sweep(workspace: Any, sweep_id: str) -> Any:
-    """The `HyperDriveRun` of ``sweep_id``, whichever experiment it belongs to."""
+    """The `HyperDriveRun` of the sweep ``sweep_id`` names (see `resolve_sweep_id`),
+    whichever experiment it belongs to; ``run.id`` is its whole id."""
     from hypersweep.api.sweep_run import HyperDriveRun
     from hypersweep.api.workspace import Experiment
 
     store = workspace.store
-    try:
-        record = store.get_sweep(sweep_id)
-    except KeyError:
-        try:
-            trial = store.get_trial(sweep_id)
-        except KeyError:
-            raise CliError(f"no sweep {sweep_id!r} in this workspace") from None
-        raise CliError(f"{sweep_id!r} is a trial; its sweep is {trial.sweep_id!r}") from None
-    return HyperDriveRun(Experiment(workspace, record.experiment), sweep_id)
+    sweep_id = resolve_sweep_id(store, sweep_id)
+    return HyperDriveRun(Experiment(workspace, store.get_sweep(sweep_id).experiment), sweep_id)
 
 
 def open_trial(workspace: Any, trial_id: str) -> Any:
-    """The `Run` of trial ``trial_id``."""
+    """The `Run` of trial ``trial_id``: its whole id, or ``<sweep id or prefix>_<number>``."""
     from hypersweep.api.run import Run
 
+    store = workspace.store
     try:
-        workspace.store.get_trial(trial_id)
+        store.get_trial(trial_id)
     except KeyError:
+        head, _, number = trial_id.rpartition("_")
+        if head and number.isdigit():
+            try:
+                whole = f"{resolve_sweep_id(store, head)}_{int(number)}"
+                store.get_trial(whole)
+                return Run(workspace, whole)
+            except (CliError, KeyError):
+                pass
         try:
-            workspace.store.get_sweep(trial_id)
+            store.get_sweep(trial_id)
         except KeyError:
             raise CliError(f"no trial {trial_id!r} in this workspace") from None
         raise CliError(f"{trial_id!r} is a sweep; pass one of its trials, "

@@ -54,7 +54,7 @@ def replay(sweep_id: str, policy_text: str, workers: int | None, as_json: bool,
     report = run.replay(_policy_mapping(policy_text), workers=workers)
     if as_json:
         echo_json({
-            "sweep_id": sweep_id, "policy": report.policy,
+            "sweep_id": run.id, "policy": report.policy,
             "stopped_at": report.stopped_at, "intervals_run": report.intervals_run,
             "intervals_total": report.intervals_total, "saved": report.saved,
             "best_trial": report.best_trial, "best_value": report.best_value,
