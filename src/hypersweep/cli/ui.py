@@ -18,13 +18,13 @@ import click
 from hypersweep.cli.main import CliError, cli, open_sweep, workspace_options
 
 
-def _need_dashboard() -> None:
-    try:
-        import fastapi  # noqa: F401
-        import plotly  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as err:
-        raise CliError(f"{err.name} is missing: pip install 'hypersweep[dashboard]'") from None
+def _need_dashboard(*modules: str) -> None:
+    """Say what to install when a module of the ``dashboard`` extra is missing."""
+    import importlib.util
+
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            raise CliError(f"{name} is missing: pip install 'hypersweep[dashboard]'")
 
 
 @cli.command()
@@ -38,7 +38,7 @@ def _need_dashboard() -> None:
               help="Enable the cancel buttons (read-only otherwise).")
 def ui(workspace: Any, host: str, port: int, token: str | None, allow_cancel: bool) -> None:
     """Serve the web dashboard of this workspace (Ctrl-C to stop)."""
-    _need_dashboard()
+    _need_dashboard("fastapi", "uvicorn", "jinja2", "plotly")
     from hypersweep.dashboard import serve
 
     ws = workspace.open()
@@ -53,7 +53,7 @@ def ui(workspace: Any, host: str, port: int, token: str | None, allow_cancel: bo
               help="Write a self-contained HTML report here (plotly.js inlined).")
 def report(workspace: Any, sweep_id: str, html_path: str) -> None:
     """Write an HTML report of SWEEP_ID: best trials and the main charts."""
-    _need_dashboard()
+    _need_dashboard("plotly")
     from hypersweep.viz import write_report
 
     path = write_report(open_sweep(workspace.open(), sweep_id), html_path)
