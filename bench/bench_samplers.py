@@ -22,6 +22,12 @@ from a 16x16 table interpolated in log space) and HistGradientBoosting on breast
 real scikit-learn CV scores made by ``bench/_tables.py`` (committed), so a run spends its
 time in the samplers.
 
+Ten seeds are few at 30 trials: a task's median moves by up to 2x with the seeds. On
+Hartmann-6 at 30, 10 seeds gave Optuna's GP 0.112 against our 0.267; 40 seeds
+(``--seeds 40 --tasks hartmann6 --budgets 30 --methods gp,optuna-gp``) give 0.461 against our
+0.181; on Ackley-5, 40 seeds give 3.48 / 2.53 (Optuna GP, 30 / 100 trials) against our
+3.25 / 2.42. Use ``--seeds`` for a verdict on one task.
+
 Run (``pip install -e '.[bench]'``; ``--jobs`` processes share the tasks)::
 
     python bench/bench_samplers.py --quick     # 3 seeds, budgets 30 and 60: ~5 min, 2 cores
