@@ -16,20 +16,20 @@ and the executor's collection tick, and the scheduler and workers compete for th
 Measured on the 2-core development machine, quiet, ``python bench/bench_dask.py``::
 
     executor                seconds  trials/s  vs local
-    local, 1 at once           14.9     13.43      1.00
-    dask, 1 worker(s)          20.6      9.70      0.72
-    local, 2 at once            7.3     27.35      1.00
-    dask, 2 worker(s)          11.4     17.59      0.64
-    local, 4 at once            7.4     26.91      1.00
-    dask, 4 worker(s)          11.5     17.34      0.64
+    local, 1 at once           14.4     13.87      1.00
+    dask, 1 worker(s)          19.9     10.07      0.73
+    local, 2 at once            7.1     28.20      1.00
+    dask, 2 worker(s)          11.5     17.33      0.61
+    local, 4 at once            7.4     27.20      1.00
+    dask, 4 worker(s)          11.2     17.93      0.66
 
-Each Dask trial costs about 30 ms more than a local one (1 worker: 103 ms against 74 ms),
-whatever the trial does: three scheduler round trips (is this the published task, number
-the attempt, record the end) and the result's journey back. With trials this short that is a
-third of the throughput; with trials of a minute, 0.05 %. (It was 60 ms while the worker
-polled for the trial's exit with ``Popen.wait(timeout)``, which sleeps up to 50 ms; it now
-waits on a pidfd.) Dask scales with workers like local does; on real clusters the workers bring
-their own cores, which is the point.
+Each Dask trial costs about 27 ms more than a local one (1 worker: 99 ms against 72 ms),
+whatever the trial does: two scheduler round trips (is this the published task, and which
+attempt is it; then record the end) and the result's journey back. With trials this short
+that is a quarter of the throughput; with trials of a minute, 0.05 %. (It was 60 ms while the
+worker polled for the trial's exit with ``Popen.wait(timeout)``, which sleeps up to 50 ms, and
+made a separate round trip to number the attempt.) Dask scales with workers like local does;
+on real clusters the workers bring their own cores, which is the point.
 """
 
 from __future__ import annotations

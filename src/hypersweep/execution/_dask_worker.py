@@ -112,6 +112,18 @@ async def sched_published(name: str, key: str, timeout: float,
     return "yes" if key in tuple(dataset.get("keys", ())) else "other"
 
 
+async def sched_start(name: str, key: str, worker: str, timeout: float,
+                      dask_scheduler: Any = None) -> dict[str, Any]:
+    """`sched_published`, then (if "yes") `sched_begin`, in one round trip from the worker.
+
+    ``{"published": "no" | "other"}``, or ``{"published": "yes", **sched_begin(...)}``.
+    """
+    published = await sched_published(name, key, timeout, dask_scheduler=dask_scheduler)
+    if published != "yes":
+        return {"published": published}
+    return {"published": "yes", **sched_begin(key, worker, dask_scheduler=dask_scheduler)}
+
+
 def sched_states(keys: list[str], dask_scheduler: Any = None) -> dict[str, dict[str, Any]]:
     """``{key: {"state", "worker", "attempts"}}``: where each task is and how often it started."""
     out: dict[str, dict[str, Any]] = {}
@@ -264,13 +276,13 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     # The controller submits, then publishes. Starting the script before the publish would let
     # a controller killed in between leave a run that a resumed controller cannot see and
     # launches again; so the process starts only once this task is the published one.
-    while (published := client.run_on_scheduler(
-            sched_published, payload["dataset"], key, 0.5)) == "no":
+    # (One round trip asks "published?" and numbers the attempt.)
+    while (begin := client.run_on_scheduler(
+            sched_start, payload["dataset"], key, worker.address, 0.5))["published"] == "no":
         if _task_gone(worker, key):
             return _early(0, None, "hypersweep: its launch was abandoned before it started")
-    if published == "other":
+    if begin["published"] == "other":
         return _early(0, None, "hypersweep: superseded by a later launch of the same trial")
-    begin = client.run_on_scheduler(sched_begin, key, worker.address)
     if "done" in begin:  # finished before; its result was lost with a worker: never rerun
         done = dict(begin["done"])
         done.setdefault("reason", "")
