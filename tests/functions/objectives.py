@@ -77,3 +77,12 @@ def hangs_on_1(params: dict[str, Any], run: Any) -> float:
         time.sleep(30)
         run.log("woke", 1)
     return float(params["i"])
+
+
+def writes_outputs(params: dict[str, Any], run: Any) -> float:
+    """Each trial writes its parameter into its own outputs folder."""
+    import os
+
+    with open(os.path.join(run.outputs_dir, "model.txt"), "w") as f:
+        f.write(str(params["i"]))
+    return float(params["i"])

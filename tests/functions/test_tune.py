@@ -339,3 +339,16 @@ def test_resume_from_must_name_sweeps_of_the_workspace(tmp_path: Any) -> None:
         with pytest.raises(ConfigError, match=message):
             tune(objectives.quadratic, sampling, "m", "maximize", max_total_runs=1,
                  resume_from=bad, workspace=Workspace(tmp_path / "ws"))
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_each_trial_has_its_own_outputs_folder(tmp_path: Any, executor: str) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    result = tune(objectives.writes_outputs, GridParameterSampling({"i": choice(1, 2, 3, 4)}),
+                  "i", "maximize", max_total_runs=4, max_concurrent_runs=2,
+                  workspace=workspace, executor=executor)
+    for child in result.get_children():
+        # where script trials keep theirs, so Run, the CLI and the dashboard find them
+        assert child.get_file_names() == ["outputs/model.txt"]
+        written = (child.outputs_path / "model.txt").read_text()
+        assert written == str(child.get_hyperparameters()["i"])

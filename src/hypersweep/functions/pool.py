@@ -167,8 +167,9 @@ def _init_worker(objective: bytes, messages: Any, flags: Any, pids: Any) -> None
 class _WorkerRun(_BaseRun):
     """The run an objective gets in a worker process: logging goes to the parent's queue."""
 
-    def __init__(self, trial_id: str, sweep_id: str, index: int, slot: int) -> None:
-        super().__init__(trial_id, sweep_id, "outputs")
+    def __init__(self, trial_id: str, sweep_id: str, index: int, slot: int,
+                 outputs: str) -> None:
+        super().__init__(trial_id, sweep_id, outputs)
         self._index = index
         self._slot = slot
 
@@ -182,14 +183,16 @@ class _WorkerRun(_BaseRun):
             raise TrialCanceled(self.id)
 
 
-def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str, Any]) -> None:
+def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str, Any],
+          outputs: str) -> None:
     """One trial in a worker process; its end goes to the queue after its metrics."""
     _PIDS[slot] = os.getpid()
     if _OBJECTIVE is None:
         _QUEUE.put(("end", index, "Failed", None, _LOAD_ERROR))
         return
     try:
-        value = result_value(_OBJECTIVE(params, _WorkerRun(trial_id, sweep_id, index, slot)))
+        run = _WorkerRun(trial_id, sweep_id, index, slot, outputs)
+        value = result_value(_OBJECTIVE(params, run))
         end: tuple[Any, ...] = ("end", index, "Completed", value, None)
     except TrialCanceled:
         end = ("end", index, "Canceled", None, None)
@@ -265,7 +268,8 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
         flags[slot] = 0
         pids[slot] = 0
         trial.on_stop = stopper(slot)
-        task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params))
+        task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params,
+                                        sweep.outputs_of(trial.id)))
         in_flight[trial.index] = (trial, slot, task)
 
     def drain() -> None:

@@ -77,7 +77,7 @@ class Trial(_BaseRun):
     """
 
     def __init__(self, sweep: Sweep, record: TrialRecord) -> None:
-        super().__init__(record.id, record.sweep_id, "outputs")
+        super().__init__(record.id, record.sweep_id, "")  # outputs: see outputs_dir
         self._sweep = sweep
         self.record = record
         self.index = record.index
@@ -110,6 +110,15 @@ class Trial(_BaseRun):
     def get_status(self) -> str:
         """The trial's status (Azure's ``Run.get_status``)."""
         return self.status
+
+    @property
+    def outputs_dir(self) -> str:
+        """This trial's own outputs folder, where `Run.outputs_path` and the dashboard look:
+        ``<workspace>/runs/<trial-id>/work/outputs``; made on first use (the path is worked
+        out only then: most objectives never ask)."""
+        if not self._outputs:
+            self._outputs = self._sweep.outputs_of(self.id)
+        return super().outputs_dir
 
     def should_stop(self) -> bool:
         """Whether the sweep wants this trial stopped (early termination, cancel, timeout).

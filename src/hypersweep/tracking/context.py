@@ -98,7 +98,9 @@ class _BaseRun:
 
     @property
     def outputs_dir(self) -> str:
-        """The trial's outputs folder (``./outputs`` unless ``HYPERSWEEP_OUTPUTS`` says else)."""
+        """The trial's outputs folder (``./outputs`` unless ``HYPERSWEEP_OUTPUTS`` says else;
+        a function trial's own folder in the workspace), made if missing."""
+        os.makedirs(self._outputs, exist_ok=True)
         return self._outputs
 
     def get_status(self) -> str:
