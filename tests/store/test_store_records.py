@@ -145,6 +145,17 @@ def test_list_trials_by_index(store: Store) -> None:
     assert store.list_trials("HD_missing") == []
 
 
+def test_count_trials_of_several_sweeps(store: Store) -> None:
+    one, two, empty = make_sweep(), make_sweep(), make_sweep()
+    for sweep, n in ((one, 3), (two, 1), (empty, 0)):
+        store.create_sweep(sweep)
+        for index in range(n):
+            store.create_trial(make_trial(sweep, index))
+    assert store.count_trials([one.id, two.id, empty.id, "HD_missing"]) == {
+        one.id: 3, two.id: 1, empty.id: 0, "HD_missing": 0}
+    assert store.count_trials([]) == {}
+
+
 def test_update_sweep_and_trial(store: Store) -> None:
     sweep = make_sweep()
     store.create_sweep(sweep)

@@ -49,13 +49,15 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
     rows: list[dict[str, Any]] = []
     if workspace.exists():
         store = workspace.open().store
-        for sweep in store.list_sweeps(experiment):
+        sweeps = store.list_sweeps(experiment)
+        counts = store.count_trials([s.id for s in sweeps])
+        for sweep in sweeps:
             objective = sweep.config.get("objective", {})
             rows.append({
                 "sweep_id": sweep.id, "experiment": sweep.experiment,
                 "status": sweep.status.value,
                 "display_name": sweep.config.get("display_name"),
-                "trials": len(store.list_trials(sweep.id)),
+                "trials": counts[sweep.id],
                 "primary_metric": objective.get("primary_metric"),
                 "best": _best_value(store, sweep),
                 "created": iso(sweep.created_time),

@@ -353,6 +353,11 @@ class MemoryStore(Store):
                 ]
             return series
 
+    def count_trials(self, sweep_ids: Sequence[str]) -> dict[str, int]:
+        """Return sweep id -> its number of trials, for each of ``sweep_ids``."""
+        with self._lock:
+            return {sid: len(self._by_sweep.get(sid, {})) for sid in sweep_ids}
+
     def best_values(self, sweep_ids: Sequence[str], name: str, maximize: bool) -> dict[str, float]:
         """Trial id → its largest (``maximize``) or smallest numeric, non-NaN ``name`` value."""
         pick = max if maximize else min

@@ -468,6 +468,16 @@ class Store:
         """
         return codec.trial_from_row(self._row(trials, trial_id, "trial"))
 
+    def count_trials(self, sweep_ids: Sequence[str]) -> dict[str, int]:
+        """Return sweep id -> its number of trials, for each of ``sweep_ids`` (one query)."""
+        if not sweep_ids:
+            return {}
+        query = (select(trials.c.sweep_id, func.count())
+                 .where(trials.c.sweep_id.in_(list(sweep_ids)))
+                 .group_by(trials.c.sweep_id))
+        counts: dict[str, int] = dict(self._read(lambda conn: conn.execute(query).all()))
+        return {sid: int(counts.get(sid, 0)) for sid in sweep_ids}
+
     def list_trials(self, sweep_id: str) -> list[TrialRecord]:
         """Return the trials of ``sweep_id`` by index (empty for an unknown sweep)."""
         query = select(trials).where(trials.c.sweep_id == sweep_id).order_by(trials.c.trial_index)
