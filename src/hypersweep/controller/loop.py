@@ -231,12 +231,9 @@ class SweepController:
         return [d for d in decisions if self._trials[d.trial_id].record.status == Status.RUNNING]
 
     def _load_warm_start(self) -> None:
-        for other in self.settings.resume_from:
-            for earlier in warm_start(self.store, other, self.settings.primary_metric,
-                                      self.settings.maximize):
-                self._warm.append(earlier.finished)
-                if earlier.series is not None:
-                    self._runner.add_finished(earlier.trial_id, earlier.series)
+        self._warm = warm_start([(self.store, other) for other in self.settings.resume_from],
+                                self.settings.primary_metric, self.settings.maximize,
+                                self._runner)
 
     def _recover(self, trial: _Trial) -> None:
         """Bring a trial found in the store back under watch after a restart."""

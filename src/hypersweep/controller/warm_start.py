@@ -10,45 +10,38 @@ take such points as they are; nothing here filters them.
 
 Examples
 --------
+>>> from hypersweep.policies import NoTerminationPolicy, PolicyRunner
 >>> from hypersweep.store import Store
->>> warm_start(Store("sqlite://"), "HD_none", "accuracy", maximize=True)
+>>> runner = PolicyRunner(NoTerminationPolicy(), maximize=True, metric="accuracy")
+>>> warm_start([(Store("sqlite://"), "HD_none")], "accuracy", True, runner)
 []
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+from hypersweep.policies import PolicyRunner
 from hypersweep.sampling import FinishedTrial
 from hypersweep.store import Store
 
-__all__ = ["EarlierTrial", "warm_start"]
+__all__ = ["warm_start"]
 
 
-@dataclass(frozen=True)
-class EarlierTrial:
-    """One trial of an earlier sweep: for the sampler (``finished``) and for the policy
-    (``series``: its primary-metric values in logging order, oriented so larger is better)."""
-
-    trial_id: str
-    finished: FinishedTrial
-    series: list[float] | None
-
-
-def warm_start(store: Store, sweep_id: str, metric: str, maximize: bool) -> list[EarlierTrial]:
-    """The trials of ``sweep_id`` in ``store`` by index, scored on ``metric`` (empty when the
-    sweep is unknown)."""
+def warm_start(sweeps: Iterable[tuple[Store, str]], metric: str, maximize: bool,
+               runner: PolicyRunner) -> list[FinishedTrial]:
+    """The trials of each ``(store, sweep id)`` by index, as finished trials for the sampler
+    (scored on ``metric``, oriented so larger is better); each one's ``metric`` series goes to
+    ``runner`` as a finished trial's. An unknown sweep adds nothing."""
     sign = 1.0 if maximize else -1.0
-    best = store.best_values([sweep_id], metric, maximize)
-    series = store.metric_series(sweep_id, metric)
-    out = []
-    for record in store.list_trials(sweep_id):
-        score = best.get(record.id)
-        values = series.get(record.id)
-        out.append(EarlierTrial(
-            trial_id=record.id,
-            finished=FinishedTrial(params=record.params,
-                                   score=None if score is None else sign * score),
-            series=None if values is None else [sign * v for v in values],
-        ))
-    return out
+    finished: list[FinishedTrial] = []
+    for store, sweep_id in sweeps:
+        best = store.best_values([sweep_id], metric, maximize)
+        series = store.metric_series(sweep_id, metric)
+        for record in store.list_trials(sweep_id):
+            score = best.get(record.id)
+            finished.append(FinishedTrial(params=record.params,
+                                          score=None if score is None else sign * score))
+            if record.id in series:
+                runner.add_finished(record.id, [sign * v for v in series[record.id]])
+    return finished

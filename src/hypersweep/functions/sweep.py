@@ -350,12 +350,7 @@ class Sweep:
         self._warned_metric = False
         self._ended = False
         self._owner = new_owner_token()
-        self._warm: list[FinishedTrial] = []
-        for store, other in earlier:
-            for trial in warm_start(store, other, self.primary_metric, self.maximize):
-                self._warm.append(trial.finished)
-                if trial.series is not None:
-                    self._runner.add_finished(trial.trial_id, trial.series)
+        self._warm = warm_start(earlier, self.primary_metric, self.maximize, self._runner)
         self._restore(stored)
         if not self.store.claim_sweep(sweep_id, self._owner, 0.0 if stored else 1e9):
             raise RuntimeError(f"sweep {sweep_id} is driven by another process")
