@@ -378,7 +378,6 @@ class Sweep:
                 self.store.update_trial(record.id, **fields)
                 record = record.replace(**fields)
             trial = Trial(self, record)
-            trial.ended = True
             values = [v for v in series.get(record.id, []) if not math.isnan(v)]
             if values:
                 trial.best = max(values) if self.maximize else min(values)
@@ -511,8 +510,7 @@ class Sweep:
                 fields["termination_reason"] = reason or REASON_USER_CANCEL
                 fields["termination_detail"] = {"explanation": "the trial was canceled"}
         trial.record = trial.record.replace(**fields)
-        trial.ended = True
-        trial.evidence = self._evidence(trial)
+        trial.evidence = self._evidence(trial)  # and so the trial has ended
         self._running.pop(trial.id, None)
         self._runner.finish(trial.id)
         self._dirty[trial.id] = trial

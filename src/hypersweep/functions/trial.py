@@ -90,8 +90,7 @@ class Trial(_BaseRun):
         self.failed_by_script: str | None = None
         self.seq = 0
         self.steps: dict[tuple[str, str], int] = {}
-        self.ended = False
-        self.evidence: FinishedTrial | None = None  # for the sampler, once ended
+        self.evidence: FinishedTrial | None = None  # for the sampler, set when it ends
         self.stop_explanation: str | None = None  # set when something asked it to stop
         #: Raise TrialCanceled from logging calls once stopped (``tune`` sets it).
         self.raise_on_stop = False
@@ -110,6 +109,11 @@ class Trial(_BaseRun):
     def get_status(self) -> str:
         """The trial's status (Azure's ``Run.get_status``)."""
         return self.status
+
+    @property
+    def ended(self) -> bool:
+        """Whether the sweep recorded the trial's end."""
+        return self.evidence is not None
 
     @property
     def outputs_dir(self) -> str:
