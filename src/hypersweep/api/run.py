@@ -144,7 +144,7 @@ class Run:
     @property
     def outputs_path(self) -> Path:
         """The trial's ``./outputs`` folder."""
-        return self.workspace.trial_dir(self.id) / "work" / "outputs"
+        return self.workspace.outputs_dir(self.id)
 
     def get_file_names(self) -> list[str]:
         """Files the trial wrote under ``outputs/``, relative to its working folder."""

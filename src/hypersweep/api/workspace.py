@@ -72,6 +72,10 @@ class Workspace:
         """Folder of one trial: its logs, journal and working copy (``work/outputs``)."""
         return self.path / "runs" / trial_id
 
+    def outputs_dir(self, trial_id: str) -> Path:
+        """A trial's ``outputs`` folder, in its working copy (script and function trials)."""
+        return self.trial_dir(trial_id) / "work" / "outputs"
+
     def snapshot_dir(self, sweep_id: str) -> Path:
         """The copy of the source directory a sweep's trials run from."""
         return self.path / "snapshots" / sweep_id

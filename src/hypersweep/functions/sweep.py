@@ -336,7 +336,6 @@ class Sweep:
         self._deadline = None if timeout is None else time.monotonic() - elapsed + timeout
         self.trial_timeout: float | None = limits.get("trial_timeout")
         self._memory = self.store.url == MEMORY_URL
-        self._runs_dir = str(experiment.workspace.path / "runs")
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
         self._runner = PolicyRunner(policy, maximize=self.maximize, metric=self.primary_metric)
@@ -449,9 +448,9 @@ class Sweep:
         return finished, pending
 
     def outputs_of(self, trial_id: str) -> str:
-        """The outputs folder of a trial: ``<workspace>/runs/<trial-id>/work/outputs``, as
-        script trials have (for in-memory records, under ``./.hypersweep``)."""
-        return f"{self._runs_dir}/{trial_id}/work/outputs"
+        """The outputs folder of a trial, where script trials have theirs (for in-memory
+        records, under ``./.hypersweep``)."""
+        return str(self.experiment.workspace.outputs_dir(trial_id))
 
     def _evidence(self, trial: Trial) -> FinishedTrial:
         """What the sampler learns from an ended trial (made once: histories are rebuilt
