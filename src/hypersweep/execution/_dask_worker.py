@@ -41,10 +41,12 @@ import threading
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypersweep.execution.local import open_pidfd
 from hypersweep.execution.workdir import prepare_workdir
 
 __all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
@@ -233,16 +235,14 @@ def _early(attempt: int, code: int | None, reason: str) -> dict[str, Any]:
             "journal": b"", "stdout": b"", "stderr": b"", "outputs": b"", "outputs_path": None}
 
 
-def _wait(popen: subprocess.Popen[bytes], gone: Any, kill: Any, tick: float = 0.2) -> int:
+def _wait(popen: subprocess.Popen[bytes], gone: Callable[[], bool], kill: Callable[[], None],
+          tick: float = 0.2) -> int:
     """Wait for the supervisor's exit; every ``tick`` seconds, ``kill()`` it if ``gone()``.
 
     On a pidfd (Linux 5.3+) the exit is seen at once. ``Popen.wait(timeout)`` polls with
     sleeps of up to 50 ms, which was a sizeable part of a short trial's cost.
     """
-    try:
-        pidfd: int | None = os.pidfd_open(popen.pid)
-    except (AttributeError, OSError):
-        pidfd = None
+    pidfd = open_pidfd(popen.pid)
     try:
         while True:
             if pidfd is not None:

@@ -46,7 +46,14 @@ from hypersweep.execution.workdir import prepare_workdir
 from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
 from hypersweep.tracking.journal import JournalReader, JournalRecord
 
-__all__ = ["SUPERVISOR", "LocalProcessExecutor", "read_exit_record", "stderr_tail"]
+__all__ = [
+    "SUPERVISOR",
+    "LocalProcessExecutor",
+    "open_pidfd",
+    "read_exit_record",
+    "same_process_alive",
+    "stderr_tail",
+]
 
 #: The supervisor script run in front of every trial.
 SUPERVISOR = str(Path(__file__).resolve().with_name("_supervise.py"))
@@ -73,7 +80,7 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     return fields[0].decode(), int(fields[19])
 
 
-def _pidfd(pid: int) -> int | None:
+def open_pidfd(pid: int) -> int | None:
     """A descriptor that becomes readable when ``pid`` ends, where the kernel offers one."""
     try:
         return os.pidfd_open(pid)
@@ -89,7 +96,7 @@ def _boot_id() -> str | None:
         return None
 
 
-def _same_process_alive(pid: int, start_ticks: int | None) -> bool:
+def same_process_alive(pid: int, start_ticks: int | None) -> bool:
     """True if ``pid`` runs and is the process that had ``start_ticks`` (defeats pid reuse)."""
     if pid <= 0:
         return False
@@ -287,7 +294,7 @@ class LocalProcessExecutor(Executor):
             (trial_dir / "handle.json").write_text(json.dumps(handle) + "\n")
         self._trials[spec.trial_id] = _Trial(
             spec, trial_dir, popen.pid, start_ticks, JournalReader(journal), popen,
-            pidfd=_pidfd(popen.pid),
+            pidfd=open_pidfd(popen.pid),
         )
         return handle
 
@@ -314,8 +321,8 @@ class LocalProcessExecutor(Executor):
         same_machine = handle.get("host") == self._host and (
             handle.get("boot_id") is None or handle.get("boot_id") == self._boot_id
         )
-        if same_machine and _same_process_alive(pid, start_ticks):
-            trial.pidfd = _pidfd(pid)
+        if same_machine and same_process_alive(pid, start_ticks):
+            trial.pidfd = open_pidfd(pid)
             self._trials[spec.trial_id] = trial
             return True
         reader.close()
@@ -366,7 +373,7 @@ class LocalProcessExecutor(Executor):
         rec = read_exit_record(trial_dir)
         if rec is not None:
             return rec
-        if _same_process_alive(t.pid, t.start_ticks):
+        if same_process_alive(t.pid, t.start_ticks):
             return None
         rec = read_exit_record(trial_dir)  # it may have written the record as it went
         if rec is not None:
@@ -422,7 +429,7 @@ class LocalProcessExecutor(Executor):
         if t.popen is not None:
             if t.popen.poll() is not None:
                 return  # reaped: its pid (and group id) may belong to someone else now
-        elif not _same_process_alive(t.pid, t.start_ticks):
+        elif not same_process_alive(t.pid, t.start_ticks):
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(t.pgid, sig)
@@ -481,4 +488,4 @@ class LocalProcessExecutor(Executor):
             return t.popen.poll() is not None
         if read_exit_record(t.trial_dir) is not None:
             return True
-        return not _same_process_alive(t.pid, t.start_ticks)
+        return not same_process_alive(t.pid, t.start_ticks)

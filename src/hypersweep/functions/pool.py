@@ -206,23 +206,11 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
         _QUEUE.put(("end", index, "Failed", None, _trial_error()))
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, dead but not yet reaped by the pool, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): the pool reaps dead workers within 0.1 s anyway
-
-
 def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
     """Up to ``workers`` trials at once, each in a worker process."""
+    # Here, not at the top: workers import this module, and need none of the executors.
+    from hypersweep.execution.local import same_process_alive as alive  # zombies count dead
+
     check_picklable(objective)
     context = _context()
     messages = context.Queue()
@@ -285,12 +273,12 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
         sweep already recorded it ``Canceled``, which its end then keeps)."""
         now = time.monotonic()
         for slot, since in list(asked.items()):
-            if now - since > STOP_GRACE and pids[slot] and _alive(pids[slot]):
+            if now - since > STOP_GRACE and pids[slot] and alive(pids[slot], None):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pids[slot], signal.SIGKILL)
         lost = [(trial, slot, task) for trial, slot, task in in_flight.values()
                 if (task.ready() and not task.successful())
-                or (pids[slot] and not _alive(pids[slot]))]
+                or (pids[slot] and not alive(pids[slot], None))]
         if not lost:
             return
         time.sleep(0.05)  # let the dead worker's last messages arrive
