@@ -221,7 +221,9 @@ class SweepCache:
 
     def _full(self, sweep: SweepRecord, now: float) -> None:
         metric, maximize = objective(sweep)
-        self._live.clear()  # a full read starts over (and catches anything incremental missed)
+        # A full read starts over (and catches anything incremental missed); only unfinished
+        # trials are read point by point again below.
+        self._live.clear()
         records = self.store.list_trials(self.sweep_id)
         best = self.store.best_values([self.sweep_id], metric, maximize) if metric else {}
         rows = []
@@ -233,7 +235,6 @@ class SweepCache:
             rows.append(trial_row(record, value, points))
         self._full_at = now
         self._full_every = max(_FULL_EVERY, _FULL_SHARE * (time.monotonic() - now))
-        self._settle(rows)
         self._publish(sweep, rows, metric, maximize, full=True)
 
     def _incremental(self, sweep: SweepRecord) -> None:
