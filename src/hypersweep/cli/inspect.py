@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from hypersweep.cli._export import to_csv, to_json, trial_rows
 from hypersweep.cli._format import (
     best_summary,
     echo_best,
@@ -170,7 +171,12 @@ def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
               "[default: standard output; required for parquet].")
 @workspace_options
 def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef) -> None:
-    """Export a sweep's trials (one row each: id, status, parameters, best metric, ...)."""
+    """Export a sweep's trials (one row each: id, status, parameters, best metric, ...).
+
+    Every number reads back exactly. JSON is strict: NaN and infinities are the strings
+    "NaN", "Infinity", "-Infinity". CSV writes floats in Python's shortest exact form
+    (nan, inf, -inf for the non-finite) and leaves a missing value empty.
+    """
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -179,16 +185,17 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
                            "pip install 'hypersweep[parquet]'") from None
         if output is None:
             raise CliError("parquet export needs -o FILE")
-    frame = open_sweep(workspace.open(), sweep_id).to_dataframe()
+    run = open_sweep(workspace.open(), sweep_id)
     if fmt == "parquet":
+        frame = run.to_dataframe()
         frame.to_parquet(output, index=False)
-    elif fmt == "json":
-        text = frame.to_json(orient="records", indent=2)
-        _write(text, output)
+        count = len(frame)
     else:
-        _write(frame.to_csv(index=False), output)
+        columns, rows = trial_rows(run)
+        _write(to_json(columns, rows) if fmt == "json" else to_csv(columns, rows), output)
+        count = len(rows)
     if output is not None:
-        click.echo(f"wrote {len(frame)} trials to {output}", err=True)
+        click.echo(f"wrote {count} trials to {output}", err=True)
 
 
 def _write(text: str, output: str | None) -> None:

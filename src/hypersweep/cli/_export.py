@@ -1,0 +1,100 @@
+"""Exact exports of a sweep's trials: every number reads back as the value the store holds.
+
+The formats, as ``hypersweep export --help`` documents them:
+
+- **JSON**: strict JSON (``json.loads``, ``JSON.parse``); a list of one object per trial.
+  Numbers are JSON numbers in their shortest exact form (Python ``repr``: ``1.2e-12``,
+  ``5e-324``, ``-0.0``); integers keep every digit. NaN and ±infinity, which JSON cannot
+  spell, are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (protobuf's JSON
+  mapping, and what the dashboard API sends). A missing value is ``null``.
+- **CSV**: one row per trial; integers in full, floats in Python's shortest exact form,
+  non-finite floats as ``nan``, ``inf``, ``-inf`` (``float()`` and ``pandas.read_csv`` read
+  them), and an empty cell for a missing value.
+
+Pandas' writers are not used for either: ``to_json`` rounds to 10 significant decimals
+(1.2e-12 becomes 0.0) and a column of integers with a gap turns them into floats
+(2**53 + 1 loses its last digit).
+
+Examples
+--------
+>>> json_value(float("inf")), json_value(-0.0), csv_cell(5e-324), csv_cell(None)
+('Infinity', -0.0, '5e-324', '')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+__all__ = ["EXPORT_COLUMNS", "csv_cell", "json_value", "to_csv", "to_json", "trial_rows"]
+
+#: The columns every export has, around the sweep's parameters (as `HyperDriveRun.to_dataframe`).
+EXPORT_COLUMNS = ("run_id", "status", "best_primary_metric", "duration_s", "termination_reason")
+
+
+def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and one row per trial of the sweep ``run``, with the stored values as is.
+
+    The row layout is `HyperDriveRun.to_dataframe`'s (id, status, parameters, best primary
+    metric, duration, termination reason), without going through a DataFrame's dtypes.
+    """
+    store = run.experiment.workspace.store
+    maximize = run._maximize
+    best = store.best_values([run.id], run.primary_metric_name, maximize)
+    rows: list[dict[str, Any]] = []
+    params: dict[str, None] = {}
+    for trial in store.list_trials(run.id):
+        duration = None
+        if trial.start_time is not None and trial.end_time is not None:
+            duration = (trial.end_time - trial.start_time).total_seconds()
+        value = best.get(trial.id)
+        params.update(dict.fromkeys(trial.params))
+        rows.append({
+            "run_id": trial.id, "status": trial.status.value, **trial.params,
+            # a trial whose every point is NaN has no best (as in to_dataframe)
+            "best_primary_metric": None if value is None or math.isnan(value) else value,
+            "duration_s": duration, "termination_reason": trial.termination_reason,
+        })
+    columns = ["run_id", "status", *params, *EXPORT_COLUMNS[2:]]
+    return columns, rows
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as strict JSON can carry it: non-finite floats become their names."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def csv_cell(value: Any) -> str:
+    """The text of one CSV cell: ``repr`` of a float (exact), an int in full, "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(json_value(value), allow_nan=False)
+    return str(value)
+
+
+def to_json(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    """Rows as a strict JSON list of objects, one key per column (missing: ``null``)."""
+    data = [{c: json_value(row.get(c)) for c in columns} for row in rows]
+    return json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV with a header line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
+    return out.getvalue()
