@@ -30,6 +30,9 @@ class Workspace:
         Database URL of the record store, e.g. ``postgresql://user@host/db``, or
         ``memory://`` for records kept in this process only (fastest; gone when it ends).
         Default: SQLite at ``<path>/hypersweep.db``.
+    read_only : bool, default False
+        Open a SQLite store read-only and create nothing: for reading a workspace on a
+        read-only mount or an archived copy (the ``hypersweep`` read commands do).
 
     Examples
     --------
@@ -39,8 +42,10 @@ class Workspace:
     True
     """
 
-    def __init__(self, path: str | os.PathLike[str] = ".hypersweep", store: str | None = None):
+    def __init__(self, path: str | os.PathLike[str] = ".hypersweep", store: str | None = None,
+                 *, read_only: bool = False):
         self.path = Path(path).expanduser().resolve()
+        self.read_only = read_only
         if store is not None and (not isinstance(store, str) or "://" not in store):
             raise ConfigError(
                 f"store: expected a database URL such as sqlite:///x.db (got {store!r})"
@@ -62,7 +67,11 @@ class Workspace:
         with self._lock:
             if self._store is None:
                 from hypersweep.store import MEMORY_URL, open_store
+                from hypersweep.store.engine import read_only_url
 
+                if self.read_only:
+                    self._store = open_store(read_only_url(self.store_url))
+                    return self._store
                 if self.store_url != MEMORY_URL:  # memory records need no folder
                     self.path.mkdir(parents=True, exist_ok=True)
                 self._store = open_store(self.store_url)

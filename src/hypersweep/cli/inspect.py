@@ -49,7 +49,7 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
     """List sweeps, newest first: id, experiment, status, trials, best, created."""
     rows: list[dict[str, Any]] = []
     if workspace.exists():
-        store = workspace.open().store
+        store = workspace.open(read_only=True).store
         sweeps = store.list_sweeps(experiment)
         counts = store.count_trials([s.id for s in sweeps])
         for sweep in sweeps:
@@ -96,7 +96,7 @@ def _best_value(store: Any, sweep: Any) -> float | None:
 @workspace_options
 def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     """Show a sweep and its trials, best first, with each trial's termination reason."""
-    ws = workspace.open()
+    ws = workspace.open(read_only=True)
     run = open_sweep(ws, sweep_id)
     sweep_id = run.id  # the whole id, if a prefix named it
     store = ws.store
@@ -153,7 +153,7 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
 @workspace_options
 def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     """Print the best trial of a sweep and the command line that reproduces it."""
-    run = open_sweep(workspace.open(), sweep_id)
+    run = open_sweep(workspace.open(read_only=True), sweep_id)
     summary = best_summary(run)
     if as_json:
         echo_json(summary)
@@ -185,7 +185,7 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
                            "pip install 'hypersweep[parquet]'") from None
         if output is None:
             raise CliError("parquet export needs -o FILE")
-    run = open_sweep(workspace.open(), sweep_id)
+    run = open_sweep(workspace.open(read_only=True), sweep_id)
     if fmt == "parquet":
         frame = run.to_dataframe()
         frame.to_parquet(output, index=False)

@@ -77,14 +77,30 @@ class WorkspaceRef:
     def exists(self) -> bool:
         return self.store is not None or (self.path / "hypersweep.db").is_file()
 
-    def open(self, create: bool = False) -> Any:
-        """The `Workspace`; a read command in a folder without one is an error."""
+    def open(self, create: bool = False, read_only: bool = False) -> Any:
+        """The `Workspace`; a read command in a folder without one is an error.
+
+        ``read_only`` (the read commands) opens a SQLite store without writing anything, so
+        a workspace on a read-only mount can still be read. A command that writes is refused
+        up front on a folder it cannot write.
+        """
         from hypersweep.api.workspace import Workspace
 
         if not create and not self.exists():
             raise CliError(f"no hypersweep workspace at {os.fspath(self.path)} "
                            "(run a sweep first, or pass --workspace DIR)")
-        return Workspace(self.path, store=self.store)
+        if not read_only and self.store is None and self._read_only_folder():
+            raise CliError(f"workspace {os.fspath(self.path)} is read-only: this command "
+                           "records to it (read commands such as ls and show still work)")
+        return Workspace(self.path, store=self.store, read_only=read_only)
+
+    def _read_only_folder(self) -> bool:
+        """Whether the workspace folder (or, before it exists, its nearest parent) is not
+        writable: a read-only mount, an immutable folder, or another user's."""
+        folder = self.path.absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return not os.access(folder, os.W_OK)
 
 
 #: The fewest characters of a sweep id (after ``HD_``) that may name it by prefix.

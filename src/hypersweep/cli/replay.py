@@ -50,7 +50,7 @@ def _policy_mapping(text: str) -> Any:
 def replay(sweep_id: str, policy_text: str, workers: int | None, as_json: bool,
            workspace: WorkspaceRef) -> None:
     """Replay a finished sweep's learning curves under another early-termination policy."""
-    run = open_sweep(workspace.open(), sweep_id)
+    run = open_sweep(workspace.open(read_only=True), sweep_id)
     report = run.replay(_policy_mapping(policy_text), workers=workers)
     if as_json:
         echo_json({

@@ -56,5 +56,5 @@ def report(workspace: Any, sweep_id: str, html_path: str) -> None:
     _need_dashboard("plotly")
     from hypersweep.viz import write_report
 
-    path = write_report(open_sweep(workspace.open(), sweep_id), html_path)
+    path = write_report(open_sweep(workspace.open(read_only=True), sweep_id), html_path)
     click.echo(f"wrote {path}")

@@ -18,8 +18,10 @@ Examples
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -28,7 +30,9 @@ from sqlalchemy.pool import StaticPool
 
 from hypersweep.errors import StoreError
 
-__all__ = ["BUSY_TIMEOUT", "create_store_engine", "is_memory_sqlite", "normalise_url"]
+__all__ = [
+    "BUSY_TIMEOUT", "create_store_engine", "is_memory_sqlite", "normalise_url", "read_only_url",
+]
 
 #: Seconds a SQLite writer waits for the database lock before giving up.
 BUSY_TIMEOUT = 30.0
@@ -79,11 +83,44 @@ def is_memory_sqlite(url: URL) -> bool:
     )
 
 
+def read_only_url(url: str) -> str:
+    """The URL that opens the SQLite file of ``url`` read-only; other URLs unchanged.
+
+    A read-only connection never writes the database file, so it works on a read-only mount
+    or an archived copy. SQLite still needs the ``-shm`` file of a WAL database, creating it
+    beside the database if it is missing: where the folder cannot be written and no ``-wal``
+    file exists (no writer has it open, and nothing waits to be checkpointed), the file is
+    opened ``immutable`` instead, which needs no ``-shm``. With a ``-wal`` file present the
+    plain read-only mode is kept, as ``immutable`` would ignore what the WAL holds.
+
+    Examples
+    --------
+    >>> read_only_url("postgresql+psycopg://me@db/sweeps")
+    'postgresql+psycopg://me@db/sweeps'
+    >>> read_only_url("sqlite:////tmp/x.db")
+    'sqlite:///file:/tmp/x.db?mode=ro&uri=true'
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite" or is_memory_sqlite(parsed):
+        return url
+    path = Path(parsed.database or "").expanduser().absolute()
+    wal = path.with_name(path.name + "-wal")
+    immutable = not wal.exists() and not os.access(path.parent, os.W_OK)
+    # SQLite reads the name as a URI and SQLAlchemy unquotes the URL first: quote twice
+    name = quote(quote(str(path), safe="/"), safe="/")
+    return f"sqlite:///file:{name}?mode=ro{'&immutable=1' if immutable else ''}&uri=true"
+
+
+def _is_read_only(url: URL) -> bool:
+    return url.query.get("mode") == "ro" and url.query.get("uri") == "true"
+
+
 def create_store_engine(url: str) -> Engine:
     """Create the engine of a store at the normalised ``url``.
 
-    A SQLite file's parent folder is created. An in-memory SQLite database lives in one
-    connection shared by the whole process (the store serialises access to it).
+    A SQLite file's parent folder is created (unless the URL opens it read-only, see
+    `read_only_url`). An in-memory SQLite database lives in one connection shared by the
+    whole process (the store serialises access to it).
     """
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
@@ -103,13 +140,16 @@ def create_store_engine(url: str) -> Engine:
 def _sqlite_engine(url: URL) -> Engine:
     connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
     memory = is_memory_sqlite(url)
+    read_only = _is_read_only(url)
     if memory:
         engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
     else:
-        path = Path(url.database or "").expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            path = Path(url.database or "").expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args=connect_args, pool_size=5, max_overflow=10)
-    event.listen(engine, "connect", _sqlite_connect_hook(wal=not memory))
+    # switching to WAL is a write: a read-only connection takes the file as it is
+    event.listen(engine, "connect", _sqlite_connect_hook(wal=not memory and not read_only))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
