@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from hypersweep.cli.main import WorkspaceRef, cli, open_trial, workspace_options
+from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_trial, workspace_options
+from hypersweep.execution.trial_files import UnsafePathError, open_trial_file
 from hypersweep.store.records import Status
 
 
@@ -43,11 +44,14 @@ def logs(trial_id: str, follow: bool, use_stderr: bool, interval: float,
 def _copy(path: Path, offset: int) -> int:
     """Write the bytes of ``path`` from ``offset`` to stdout; return the new offset."""
     try:
-        with open(path, "rb") as handle:
+        # a trial may have swapped its log for a link to any file: never follow it out
+        with open_trial_file(path.parent, path.name) as handle:
             handle.seek(offset)
             data = handle.read()
     except FileNotFoundError:
         return offset
+    except UnsafePathError as err:
+        raise CliError(f"{err}: not shown") from None
     if data:
         out = click.get_binary_stream("stdout")
         out.write(data)

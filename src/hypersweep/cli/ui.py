@@ -40,6 +40,12 @@ def ui(workspace: Any, host: str, port: int, token: str | None, allow_cancel: bo
     """Serve the web dashboard of this workspace (Ctrl-C to stop)."""
     _need_dashboard("fastapi", "uvicorn", "jinja2", "plotly")
     from hypersweep.dashboard import serve
+    from hypersweep.dashboard.security import check_token
+
+    try:
+        check_token(token, "--token")
+    except ValueError as err:
+        raise CliError(str(err)) from None
 
     ws = workspace.open()
     serve(store_url=ws.store_url, workspace=ws.path, host=host, port=port, token=token,

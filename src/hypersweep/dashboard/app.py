@@ -29,12 +29,14 @@ import math
 import os
 import re
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -42,7 +44,8 @@ from hypersweep.api.run import Run
 from hypersweep.api.workspace import Experiment, Workspace
 from hypersweep.dashboard import views
 from hypersweep.dashboard.cache import Snapshot, SweepCache
-from hypersweep.dashboard.security import SecurityMiddleware, inside
+from hypersweep.dashboard.security import SecurityMiddleware, check_token
+from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.viz.analysis import stride_downsample
 
 __all__ = ["create_app", "plotly_assets"]
@@ -55,6 +58,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 _HASHED_NAME = re.compile(r"^vendor/plotly/[a-z]+-[A-Z0-9]{8}\.js$")
 #: Bytes of a log sent when the page first asks (the tail), and most bytes of one follow-up.
 LOG_TAIL, LOG_CHUNK = 64 * 1024, 256 * 1024
+#: Most files an outputs listing shows.
+MAX_LISTED = 10_000
 
 
 # repeatable query parameters (module-level: FastAPI reads the defaults once)
@@ -177,6 +182,11 @@ class Dashboard:
         except Exception:  # a warm-up is best effort: requests read anyway
             return
 
+    def outputs(self, trial_id: str) -> tuple[Path, str]:
+        """A trial's folder and its outputs folder relative to it (for `trial_files`)."""
+        trial_dir = self.workspace.trial_dir(trial_id)
+        return trial_dir, self.workspace.outputs_dir(trial_id).relative_to(trial_dir).as_posix()
+
     def trial(self, trial_id: str) -> Any:
         try:
             return self.store.get_trial(trial_id)
@@ -197,7 +207,8 @@ def create_app(
     workspace : path, default ".hypersweep"
         The workspace folder (trial logs and outputs live there).
     token : str, optional
-        Require this token on every request (see `hypersweep.dashboard.security`).
+        Require this token on every request (see `hypersweep.dashboard.security`); an empty
+        one raises ``ValueError``.
         Without one, only requests addressed to a loopback host are answered.
     allow_cancel : bool, default False
         Offer cancel buttons (``POST /api/sweeps/{id}/cancel``); read-only otherwise.
@@ -209,6 +220,7 @@ def create_app(
     --------
     >>> # import uvicorn; uvicorn.run(create_app(workspace=".hypersweep"), port=8765)
     """
+    check_token(token)  # before anything opens: an empty token must not serve unprotected
     state = Dashboard(Workspace(workspace, store=store_url), allow_cancel)
     app = FastAPI(title="hypersweep dashboard", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
@@ -335,16 +347,24 @@ def create_app(
         record = state.trial(trial_id)
         if stream not in ("stdout", "stderr"):
             raise HTTPException(400, "stream: stdout or stderr")
-        run = Run(state.workspace, trial_id)
-        path = run.log_path if stream == "stdout" else run.stderr_path
-        size = path.stat().st_size if path.is_file() else 0
-        start = max(0, size - LOG_TAIL) if offset is None else min(max(0, offset), size)
-        end = min(size, start + LOG_CHUNK)
-        data = b""
-        if end > start:
-            with path.open("rb") as handle:
-                handle.seek(start)
-                data = handle.read(end - start)
+        name = "stdout.log" if stream == "stdout" else "stderr.log"
+        try:
+            handle = open_trial_file(state.workspace.trial_dir(trial_id), name)
+        except FileNotFoundError:
+            handle = None
+        except OSError as err:  # a link out of the trial folder, a FIFO, ...
+            raise HTTPException(403, str(err)) from None
+        size, data = 0, b""
+        if handle is not None:
+            with handle:
+                size = os.fstat(handle.fileno()).st_size
+                start = max(0, size - LOG_TAIL) if offset is None else min(max(0, offset), size)
+                end = min(size, start + LOG_CHUNK)
+                if end > start:
+                    handle.seek(start)
+                    data = handle.read(end - start)
+        if handle is None:
+            start = end = 0
         return JSONResponse({
             "text": data.decode("utf-8", errors="replace"), "start": start, "offset": end,
             "size": size, "running": not record.status.is_terminal,
@@ -353,31 +373,38 @@ def create_app(
     @app.get("/api/trials/{trial_id}/outputs", summary="Files in the trial's outputs folder")
     def list_outputs(trial_id: str) -> JSONResponse:
         state.trial(trial_id)
-        root = Run(state.workspace, trial_id).outputs_path
-        files = []
-        if root.is_dir():
-            for path in sorted(root.rglob("*")):
-                # a symlink out of the folder is not listed (and would not be served)
-                if path.is_file() and inside(root, str(path.relative_to(root))) is not None:
-                    files.append({"path": str(path.relative_to(root)),
-                                  "size": path.stat().st_size})
-                if len(files) >= 10_000:
-                    break
-        return JSONResponse({"root": "outputs", "files": files})
+        try:
+            # bounded, and follows no link to a folder (see execution.trial_files)
+            files, truncated = list_trial_files(*state.outputs(trial_id), limit=MAX_LISTED)
+        except OSError as err:
+            raise HTTPException(403, str(err)) from None
+        return JSONResponse({"root": "outputs", "truncated": truncated,
+                             "files": [{"path": f.path, "size": f.size} for f in files]})
 
     @app.get("/api/trials/{trial_id}/outputs/{path:path}",
-             summary="Download one output file (never outside the outputs folder)")
-    def get_output(trial_id: str, path: str) -> FileResponse:
+             summary="Download one output file (never outside the trial's folder)")
+    def get_output(trial_id: str, path: str) -> StreamingResponse:
         state.trial(trial_id)
-        root = Run(state.workspace, trial_id).outputs_path
-        target = inside(root, path)
-        if target is None:
-            raise HTTPException(403, "path leaves the outputs folder")
-        if not target.is_file():
-            raise HTTPException(404, "no such file")
+        try:
+            trial_dir, outputs = state.outputs(trial_id)
+            handle = open_trial_file(trial_dir, f"{outputs}/{path}")
+        except (FileNotFoundError, IsADirectoryError):
+            raise HTTPException(404, "no such file") from None
+        except OSError:  # (the requested path is not echoed back)
+            raise HTTPException(403, "the path leads out of the trial folder, or is not "
+                                     "a regular file") from None
+        size = os.fstat(handle.fileno()).st_size
+        name = PurePosixPath(path).name
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                while block := handle.read(1 << 20):
+                    yield block
+
         # attachment: an HTML file a trial wrote must never run in the dashboard's origin
-        return FileResponse(target, media_type="application/octet-stream",
-                            filename=target.name, content_disposition_type="attachment")
+        return StreamingResponse(chunks(), media_type="application/octet-stream", headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f"attachment; filename*=utf-8''{quote(name)}"})
 
     return app
 

@@ -9,15 +9,12 @@
   rebinding.
 - **Writes.** POST requests must carry ``X-Hypersweep-Action: 1``; a cross-site form cannot
   set a custom header, so a malicious page cannot cancel a sweep through the user's browser.
-- **Files.** `inside` resolves a requested path and refuses anything outside its root.
+- **Files.** Trial files are read through `hypersweep.execution.trial_files`, which never
+  leaves the trial's folder (links included).
 
 Examples
 --------
->>> from pathlib import Path
->>> root = Path("/tmp/ws/runs/t1/work/outputs")
->>> inside(root, "model.pkl") == root.resolve() / "model.pkl"
-True
->>> inside(root, "../../../../etc/passwd") is None
+>>> is_loopback("::1")
 True
 """
 
@@ -25,14 +22,16 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from pathlib import Path
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
-__all__ = ["COOKIE", "SecurityMiddleware", "inside", "is_loopback"]
+__all__ = ["COOKIE", "SecurityMiddleware", "check_token", "is_loopback"]
 
 COOKIE = "hypersweep_token"
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# A token travels in headers, a cookie and the printed URL: characters none of them mangle.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~!$*:@=-]+")
 
 # Plotly's WebGL traces (parcoords, scatter3d) compile shader code with Function(): hence
 # 'unsafe-eval'. Inline scripts stay forbidden: nothing the server sends is ever a script.
@@ -59,14 +58,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def inside(root: Path, relative: str) -> Path | None:
-    """``root / relative`` resolved (symlinks too), or None when it leaves ``root``."""
-    base = root.resolve()
-    try:
-        target = (base / relative).resolve()
-    except (OSError, RuntimeError, ValueError):
+def check_token(token: str | None, name: str = "token") -> str | None:
+    """``token`` when it can protect the dashboard; raises ``ValueError`` (naming ``name``)
+    for an empty one, which would let anyone in, or one a header or URL would mangle.
+
+    Examples
+    --------
+    >>> check_token("s3cret-token")
+    's3cret-token'
+    >>> check_token("")
+    Traceback (most recent call last):
+    ...
+    ValueError: token: an empty token would leave the dashboard open; give one, or leave it out
+    """
+    if token is None:
         return None
-    return target if target.is_relative_to(base) else None
+    if not token.strip():
+        raise ValueError(f"{name}: an empty token would leave the dashboard open; "
+                         "give one, or leave it out")
+    if _TOKEN_CHARS.fullmatch(token) is None:
+        raise ValueError(f"{name}: use letters, digits and . _ ~ ! $ * : @ = - only "
+                         "(the token travels in headers, a cookie and the URL)")
+    return token
+
+
+def _matches(given: str, token: str) -> bool:
+    # bytes, not str: compare_digest refuses non-ASCII str (a 500 for a mistyped header)
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
 
 def _host_name(header: str) -> str:
@@ -88,7 +106,7 @@ class SecurityMiddleware:
 
     def __init__(self, app: Any, token: str | None = None) -> None:
         self.app = app
-        self.token = token
+        self.token = check_token(token)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -103,7 +121,7 @@ class SecurityMiddleware:
                 return
         else:
             given = _given_token(headers, scope.get("query_string", b""))
-            if given is None or not hmac.compare_digest(given[0], self.token):
+            if given is None or not _matches(given[0], self.token):
                 await _refuse(send, 401, "unauthorized: a valid token is required")
                 return
             set_cookie = given[1]

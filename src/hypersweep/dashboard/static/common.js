@@ -64,7 +64,14 @@ const HS = (() => {
     if (conditional && etags.has(url)) headers["If-None-Match"] = etags.get(url);
     const response = await fetch(url, {headers, credentials: "same-origin"});
     if (response.status === 304) return null;
-    if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+    if (!response.ok) {
+      // .status and .detail (FastAPI's message) let a page say why, e.g. a refused log
+      const text = await response.text();
+      const err = new Error(`${url}: ${response.status} ${text}`);
+      err.status = response.status;
+      try { err.detail = String(JSON.parse(text).detail ?? text); } catch { err.detail = text; }
+      throw err;
+    }
     const tag = response.headers.get("ETag");
     if (tag) etags.set(url, tag);
     return response.json();

@@ -80,7 +80,16 @@
     while (generation === log.generation) {
       const q = new URLSearchParams({stream: log.stream});
       if (log.offset !== null) q.set("offset", String(log.offset));
-      const data = await getJSON(`${api}/log?${q}`);
+      let data;
+      try {
+        data = await getJSON(`${api}/log?${q}`);
+      } catch (err) {
+        if (err.status !== 403) throw err;
+        // refused (a link out of the trial folder): say so, and stop following it
+        document.getElementById("log-info").textContent = err.detail;
+        log.running = false;
+        return;
+      }
       if (generation !== log.generation) return;
       const pre = document.getElementById("log");
       const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
@@ -95,11 +104,19 @@
   }
 
   async function loadOutputs() {
-    const data = await getJSON(`${api}/outputs`);
     const list = document.getElementById("outputs");
+    let data;
+    try {
+      data = await getJSON(`${api}/outputs`);
+    } catch (err) {
+      if (err.status !== 403) throw err;
+      list.replaceChildren(el("li", {class: "muted"}, err.detail));
+      return;
+    }
     list.replaceChildren(...(data.files.length ? data.files.map((f) => el("li", {},
       el("a", {href: `${api}/outputs/${f.path.split("/").map(encodeURIComponent).join("/")}`}, f.path),
-      el("span", {class: "muted small"}, ` ${f.size} bytes`))) : [el("li", {class: "muted"}, "no files")]));
+      el("span", {class: "muted small"}, ` ${f.size} bytes`))) : [el("li", {class: "muted"}, "no files")]),
+      ...(data.truncated ? [el("li", {class: "muted"}, `… only the first ${data.files.length} files are listed`)] : []));
   }
 
   document.getElementById("stream").addEventListener("change", (e) => {
