@@ -389,6 +389,12 @@ class HyperDriveConfig:
     executor : str, optional
         Where trials run: ``"local"`` (default) or ``"dask://HOST:8786"`` (a Dask cluster; see
         ``docs/cluster.md``). Stored with the sweep, so a resumed sweep runs there too.
+    max_failed_runs : int, optional
+        Ours, not Azure's (YAML ``limits.max_failed_trials``): once this many trials have
+        failed, the sweep stops launching, cancels its running trials and ends ``Failed``.
+        Without it, a sweep whose first 3 trials all fail with the same error ends ``Failed``
+        there (a typo in the script path should not run the whole budget); setting it
+        replaces that rule.
 
     Examples
     --------
@@ -421,6 +427,7 @@ class HyperDriveConfig:
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
         executor: str | None = None,
+        max_failed_runs: int | None = None,
     ) -> None:
         from hypersweep.policies import EarlyTerminationPolicy, NoTerminationPolicy
         from hypersweep.sampling import Sampler
@@ -466,6 +473,7 @@ class HyperDriveConfig:
             )
         self.metadata = _metadata(name, display_name, description, tags)
         self.executor = _executor_uri(executor)
+        self.max_failed_runs = _positive_int("max_failed_runs", max_failed_runs, allow_none=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serialisable form stored with the sweep, from which it can be resumed."""
@@ -486,6 +494,9 @@ class HyperDriveConfig:
                 "max_concurrent_trials": self.max_concurrent_runs,
                 "timeout": self.max_duration_minutes * 60.0,
                 "trial_timeout": run.max_run_duration_seconds,
+                # Only when set: stored configs without a cap stay as they were.
+                **({"max_failed_trials": self.max_failed_runs}
+                   if self.max_failed_runs is not None else {}),
             },
             "trial": run.trial_dict() if isinstance(run, CommandJob) else {
                 "kind": "script",
@@ -546,6 +557,7 @@ class HyperDriveConfig:
                 resume_child_runs=data.get("resume_child_runs"),
                 **{k: data.get(k) for k in _METADATA_KEYS},
                 executor=data.get("executor"),
+                max_failed_runs=limits.get("max_failed_trials"),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err

@@ -64,6 +64,8 @@ def sweep_to_dict(config: HyperDriveConfig) -> dict[str, Any]:
                               "timeout": config.max_duration_minutes * 60}
     if run.max_run_duration_seconds is not None:
         limits["trial_timeout"] = run.max_run_duration_seconds
+    if config.max_failed_runs is not None:
+        limits["max_failed_trials"] = config.max_failed_runs
     out["limits"] = limits
     if config.executor is not None:
         out["executor"] = config.executor

@@ -50,7 +50,8 @@ AZURE_ONLY = ("$schema", "compute", "identity", "resources", "queue_settings", "
 TRIAL_KEYS = ("command", "code", "environment", "environment_variables")
 TRIAL_AZURE_ONLY = ("environment", "resources", "distribution", "type")
 OBJECTIVE_KEYS = ("primary_metric", "goal")
-LIMIT_KEYS = ("max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout")
+LIMIT_KEYS = ("max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
+              "max_failed_trials")
 EXPRESSION_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
                     "normal", "qnormal", "lognormal", "qlognormal")
 #: For "did you mean" hints only: the sampling layer decides what is valid.
@@ -210,6 +211,9 @@ class _Reader:
         trial_timeout = limits.get("trial_timeout")
         if trial_timeout is not None:
             trial_timeout = self.positive_number(("limits", "trial_timeout"), trial_timeout)
+        max_failed = limits.get("max_failed_trials")  # ours: see HyperDriveConfig
+        if max_failed is not None:
+            max_failed = self.positive_int(("limits", "max_failed_trials"), max_failed)
 
         sampler = self.sampler(data)
         policy = self.policy(data.get("early_termination"))
@@ -225,7 +229,8 @@ class _Reader:
                               primary_metric_goal=goal, max_total_runs=total,
                               max_concurrent_runs=concurrent,
                               max_duration_minutes=10080 if timeout is None else timeout / 60,
-                              policy=policy, run_config=job, **meta)
+                              policy=policy, run_config=job, max_failed_runs=max_failed,
+                              **meta)
         assert isinstance(job, CommandJob)
         notes = list(self.notes)
         if self.ignored:

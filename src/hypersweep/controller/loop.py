@@ -27,7 +27,13 @@ from typing import Any
 
 from hypersweep.controller import ingest
 from hypersweep.controller.commands import sweep_environment
-from hypersweep.controller.notices import missing_primary_metric
+from hypersweep.controller.failures import (
+    FailureRule,
+    exit_error,
+    launch_error,
+    sweep_outcome,
+)
+from hypersweep.controller.notices import missing_primary_metric, unusable_value
 from hypersweep.controller.proposals import Proposals
 from hypersweep.controller.settings import SweepSettings
 from hypersweep.controller.warm_start import warm_start
@@ -50,6 +56,8 @@ REASON_EARLY_TERMINATION = "early_termination"
 REASON_TRIAL_TIMEOUT = "trial_timeout"
 REASON_MAX_DURATION = "max_duration"
 REASON_USER_CANCEL = "user_cancel"
+#: Running trials canceled because failures ended the sweep (see `controller.failures`).
+REASON_FAILED_TRIALS = "failed_trials"
 
 
 def utcnow() -> datetime:
@@ -133,6 +141,10 @@ class SweepController:
         self._cancel_reason: str | None = None
         self._exhausted = False
         self._warned_metric = False
+        self._failures = FailureRule(
+            self.settings.max_failed_trials, setting="max_failed_runs",
+            hint="max_failed_runs, or limits.max_failed_trials in YAML,")
+        self._unusable_primary: str | None = None  # how the primary metric was mislogged
         self._last_heartbeat = 0.0
         self._last_cancel_check = 0.0
         self._deadline: float | None = None
@@ -194,6 +206,9 @@ class SweepController:
         for record in self.store.list_trials(self.sweep_id):
             self._trials[record.id] = _Trial(record)
             history[record.id] = self.store.get_metrics(record.id, self.settings.primary_metric)
+        ended = [t.record for t in self._trials.values() if t.record.end_time is not None]
+        for record in sorted(ended, key=lambda r: (r.end_time, r.index)):
+            self._judge_failures(record)
         overdue = self._replay_policy(history)
         for trial in list(self._trials.values()):
             self._recover(trial)
@@ -216,6 +231,7 @@ class SweepController:
             for point in points:
                 events.append((point.time, 1, trial.record.index, trial_id, point.value))
                 trial.last_primary = max(trial.last_primary, (point.seq, point.pos))
+                self._unusable_primary = self._unusable_primary or unusable_value(point)
             if trial.record.end_time is not None:
                 events.append((trial.record.end_time, 2, trial.record.index, trial_id, None))
         decisions: list[Decision] = []
@@ -243,7 +259,11 @@ class SweepController:
             return
         if record.end_time is not None:
             return
-        spec = self._spec(record)
+        try:
+            spec = self._spec(record)
+        except Exception as err:  # nothing can have started from a spec never made
+            self._launch_failed(trial, err, None)
+            return
         adopted = self.executor.adopt(spec, record.handle or {})
         if adopted:
             trial.failed_by_script = self.store.get_tags(record.id).get(ingest.FAIL_TAG)
@@ -310,6 +330,8 @@ class SweepController:
                 if self._observe(trial, point.value):
                     assert point.value is not None
                     reports.append((point.time, trial.record.index, point.seq, trial, point.value))
+                elif self._unusable_primary is None:
+                    self._unusable_primary = unusable_value(point)
         # The policy sees reports in the order trials made them, whatever the batching.
         for _, _, _, trial, value in sorted(reports, key=lambda r: r[:3]):
             for decision in self._runner.report(trial.record.id, self.settings.oriented(value)):
@@ -340,23 +362,37 @@ class SweepController:
                     fields["status"] = Status.COMPLETED
                 else:
                     fields["status"] = Status.FAILED
-                    fields["error"] = _failure_message(ended, trial.failed_by_script)
+                    fields["error"] = exit_error(ended.exit_code, ended.stderr_tail,
+                                                 trial.failed_by_script)
             self.store.update_trial(trial.record.id, **fields)
             trial.record = trial.record.replace(**fields)
             if trial.record.status == Status.COMPLETED:
                 self._check_primary_metric()
+            self._judge_failures(trial.record)
+
+    def _judge_failures(self, record: TrialRecord) -> None:
+        """Count an ended trial toward the failure rules; when one fires, the sweep stops
+        launching, its running trials are canceled, and it ends ``Failed``."""
+        verdict = self._failures.ended(record)
+        if verdict is not None and self._cancel_reason is None:
+            log.warning("sweep %s: %s", self.sweep_id, verdict)
+            self._cancel_reason = REASON_FAILED_TRIALS
 
     def _check_primary_metric(self) -> None:
         """Say loudly when finished trials never logged the primary metric (a typo, mostly)."""
         if self._warned_metric or any(t.series for t in self._trials.values()):
             return
         self._warned_metric = True
-        message = missing_primary_metric(
-            self.settings.primary_metric, self.store.metric_names(self.sweep_id),
-            "The trials logged no metrics at all (use Run.get_context().log).",
-        )
+        message = self._missing_metric_message("the first completed trial")
         log.warning(message)
         self.store.add_sweep_warning(self.sweep_id, message)
+
+    def _missing_metric_message(self, by: str) -> str:
+        return missing_primary_metric(
+            self.settings.primary_metric, self.store.metric_names(self.sweep_id),
+            "The trials logged no metrics at all (use Run.get_context().log).",
+            unusable=self._unusable_primary, by=by,
+        )
 
     def _enforce_time_limits(self, now: float) -> None:
         if self._deadline is not None and now >= self._deadline and self._cancel_reason is None:
@@ -386,6 +422,8 @@ class SweepController:
         elif reason == REASON_MAX_DURATION:
             detail = {"explanation": f"the sweep reached its timeout of "
                                      f"{self.settings.timeout:g} s"}
+        elif reason == REASON_FAILED_TRIALS:
+            detail = {"explanation": f"the sweep stopped: {self._failures.verdict}"}
         else:
             detail = {"explanation": "the sweep was canceled"}
         fields = {"status": Status.CANCELED, "termination_reason": reason,
@@ -449,9 +487,13 @@ class SweepController:
     ) -> None:
         index = len(self._trials)
         trial_id = f"{self.sweep_id}_{index}"
-        arguments = self.settings.command.arguments(
-            params, resume_from=None if resume_dir is None else str(resume_dir)
-        )
+        problem: Exception | None = None
+        try:
+            arguments = self.settings.command.arguments(
+                params, resume_from=None if resume_dir is None else str(resume_dir)
+            )
+        except Exception as err:  # fails this trial, recorded below, not the sweep
+            arguments, problem = [], err
         now = utcnow()
         # Born Running, before its process starts: after a crash from here on, recovery asks
         # the executor whether the process ever started, and adopts or launches it.
@@ -463,6 +505,10 @@ class SweepController:
         self.store.create_trial(record)
         trial = _Trial(record)
         self._trials[trial_id] = trial
+        if problem is not None:
+            self._runner.start(trial_id)
+            self._launch_failed(trial, problem, None)
+            return
         self._start_process(trial)
 
     def _launch(self, trial: _Trial) -> None:
@@ -474,11 +520,29 @@ class SweepController:
 
     def _start_process(self, trial: _Trial) -> None:
         self._runner.start(trial.record.id)
-        handle = self.executor.launch(self._spec(trial.record))
+        spec: TrialSpec | None = None
+        try:
+            spec = self._spec(trial.record)
+            handle = self.executor.launch(spec)
+        except Exception as err:  # a bad value, a full disk, an executor's bug: this trial's
+            self._launch_failed(trial, err, spec)
+            return
         trial.active = True
         trial.started_at = time.monotonic()
         self.store.update_trial(trial.record.id, handle=handle)
         trial.record = trial.record.replace(handle=handle)
+
+    def _launch_failed(self, trial: _Trial, err: Exception, spec: TrialSpec | None) -> None:
+        """Record a trial whose launch raised as ``Failed`` with the reason; the sweep goes on
+        (and a later resume finds it ended, so it does not try, and crash, again)."""
+        error = launch_error(err, spec)
+        log.warning("trial %s: %s", trial.record.id, error, exc_info=err)
+        fields = {"status": Status.FAILED, "end_time": utcnow(), "error": error}
+        self.store.update_trial(trial.record.id, **fields)
+        trial.record = trial.record.replace(**fields)
+        trial.active = False
+        self._runner.finish(trial.record.id)
+        self._judge_failures(trial.record)
 
     def _trial_dir(self, trial_id: str) -> Path:
         return self.workspace_dir / "runs" / trial_id
@@ -525,20 +589,17 @@ class SweepController:
 
     def _finish(self) -> None:
         trials = [t.record for t in self._trials.values()]
-        if self._cancel_reason == REASON_USER_CANCEL:
-            status = Status.CANCELED
-        elif trials and all(t.status == Status.FAILED for t in trials):
-            status = Status.FAILED
-        else:
-            status = Status.COMPLETED
+        status, error = sweep_outcome(
+            trials, canceled=self._cancel_reason == REASON_USER_CANCEL,
+            failure_verdict=self._failures.verdict,
+            scored=any(t.series for t in self._trials.values()),
+            missing_metric=lambda: self._missing_metric_message("any trial"),
+        )
         best = self._best_trial()
         properties = dict(self.store.get_sweep(self.sweep_id).properties)
         if best is not None:
             properties["best_child_run_id"] = best.record.id
             properties["best_primary_metric"] = best.best
-        error = None
-        if status is Status.FAILED:
-            error = f"all {len(trials)} trials failed; see each trial's error"
         self.store.update_sweep(
             self.sweep_id, status=status.value, end_time=utcnow(), properties=properties,
             error=error,
@@ -550,15 +611,3 @@ class SweepController:
             return None
         return max(scored, key=lambda t: self.settings.oriented(t.best or 0.0))
 
-
-def _failure_message(ended: TrialExit, failed_by_script: str | None) -> str:
-    if failed_by_script is not None:
-        return f"the script called run.fail(): {failed_by_script}"
-    if ended.exit_code is None:
-        return "the trial ended while no controller watched it; its exit status is unknown"
-    if ended.exit_code < 0:
-        head = f"killed by signal {-ended.exit_code}"
-    else:
-        head = f"exit code {ended.exit_code}"
-    tail = ended.stderr_tail.strip()
-    return f"{head}\n{tail}" if tail else head

@@ -15,6 +15,8 @@ class SweepSettings:
     """Limits, objective and trial definition of one sweep, read from its stored config.
 
     ``timeout`` and ``trial_timeout`` are seconds; ``None`` means no limit.
+    ``max_failed_trials`` is the explicit cap on failed trials; ``None`` applies the
+    fail-fast rule instead (see `hypersweep.controller.failures`).
     """
 
     primary_metric: str
@@ -27,6 +29,7 @@ class SweepSettings:
     environment_variables: dict[str, str] = field(default_factory=dict)
     resume_from: list[str] = field(default_factory=list)
     resume_child_runs: list[str] = field(default_factory=list)
+    max_failed_trials: int | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SweepSettings:
@@ -48,6 +51,7 @@ class SweepSettings:
                 environment_variables=dict(trial.get("environment_variables", {})),
                 resume_from=list(config.get("resume_from", [])),
                 resume_child_runs=list(config.get("resume_child_runs", [])),
+                max_failed_trials=_count(limits.get("max_failed_trials")),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err
@@ -59,3 +63,7 @@ class SweepSettings:
 
 def _seconds(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
