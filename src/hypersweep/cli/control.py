@@ -158,7 +158,7 @@ def _follow(sweep: Any, as_json: bool) -> None:
         click.echo(f"sweep {sweep.id}: {sweep.get_status()}", err=True)
         ctx.exit(130)
     except RuntimeError as err:  # the controller stopped (see its warnings)
-        raise CliError(str(err)) from None
+        raise CliError(_controller_failure(sweep.id, err)) from None
     details = sweep.get_details()
     best = best_summary(sweep)
     status = details["status"]
@@ -173,6 +173,22 @@ def _follow(sweep: Any, as_json: bool) -> None:
     if status != "Completed":
         raise CliError(f"sweep {sweep.id} {status.lower()}"
                        + (f": {details['error']}" if details.get("error") else ""))
+
+
+def _controller_failure(sweep_id: str, err: RuntimeError) -> str:
+    """Why the controller of this command stopped, in one line: what its thread died of
+    (a full disk says so) rather than only that it stopped."""
+    from hypersweep.cli._errors import captured, disk_full_message, failure_line
+
+    causes = captured()
+    for cause in causes:
+        full = disk_full_message(cause)
+        if full is not None:
+            return full
+    if not causes:
+        return str(err)
+    return (f"the controller of sweep {sweep_id} stopped: {failure_line(causes[0])}; "
+            f"`hypersweep resume {sweep_id}` continues it")
 
 
 def _counts(sweep: Any) -> str:

@@ -34,10 +34,18 @@ class CliError(click.ClickException):
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ConfigError, StoreError) as err:
-            raise CliError(str(err).splitlines()[0] if str(err) else repr(err)) from None
+        from hypersweep.cli._errors import capture_errors, disk_full_message, failure_line
+
+        with capture_errors():  # a controller thread's death is reported once, in one line
+            try:
+                return super().invoke(ctx)
+            except (ConfigError, StoreError) as err:
+                raise CliError(failure_line(err) if str(err) else repr(err)) from None
+            except OSError as err:
+                full = disk_full_message(err)
+                if full is None:
+                    raise
+                raise CliError(full) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
