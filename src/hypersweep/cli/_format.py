@@ -9,11 +9,12 @@ Examples
 from __future__ import annotations
 
 import json
-import shlex
 from datetime import datetime
 from typing import Any
 
 import click
+
+from hypersweep.api.reproduce import reproduce_command
 
 
 def fmt_value(value: Any) -> str:
@@ -29,27 +30,6 @@ def iso(moment: datetime | None) -> str | None:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
-
-
-def reproduce_command(
-    config: dict[str, Any], arguments: list[str], params: dict[str, Any] | None = None
-) -> str:
-    """The shell line that runs one trial again by hand, from the trial's recorded arguments.
-
-    Examples
-    --------
-    >>> reproduce_command({"trial": {"kind": "script", "source_directory": "/src",
-    ...                              "script": "train.py"}}, ["--lr", "0.1"])
-    'cd /src && python train.py --lr 0.1'
-    """
-    trial = config["trial"]
-    if trial.get("kind") == "function":  # a Python objective: there is no command line
-        name = trial.get("function") or "objective"
-        return f"{name}({json.dumps(params or {}, sort_keys=True)}, run)"
-    if trial.get("kind") == "command":
-        return f"cd {shlex.quote(trial['code'])} && {arguments[0] if arguments else ''}"
-    line = shlex.join(["python", trial["script"], *arguments])
-    return f"cd {shlex.quote(trial['source_directory'])} && {line}"
 
 
 def trial_summary(run: Any, record: Any, best: float | None) -> dict[str, Any]:
