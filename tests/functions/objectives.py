@@ -86,3 +86,17 @@ def writes_outputs(params: dict[str, Any], run: Any) -> float:
     with open(os.path.join(run.outputs_dir, "model.txt"), "w") as f:
         f.write(str(params["i"]))
     return float(params["i"])
+
+
+def logs_ten_and_returns(params: dict[str, Any], run: Any) -> float:
+    """Log ``score`` = scale * step for steps 1..10, then return ``returns`` (or the last)."""
+    for step in range(1, 11):
+        run.log("score", params["scale"] * step)
+    return float(params.get("returns", params["scale"] * 10))
+
+
+def fails_on_listed(params: dict[str, Any], run: Any) -> float:
+    """Fail the trials whose ``i`` is listed in ``fail_on`` ("1,3") with one same error."""
+    if str(params["i"]) in params["fail_on"].split(","):
+        raise RuntimeError("the data folder is missing")
+    return float(params["i"])

@@ -7,7 +7,19 @@ sweep reads like any other in ``hypersweep ls/show`` and ``HyperDriveRun``: tria
 come from the same :class:`~hypersweep.policies.PolicyRunner`, report by report, and a stopped
 trial ends ``Canceled`` with reason ``early_termination`` and the decision as
 ``termination_detail``; the sweep ends ``Completed`` (``Failed`` when every trial failed,
-``Canceled`` when canceled) with ``best_child_run_id`` and ``best_primary_metric``.
+``Canceled`` when canceled) with ``best_child_run_id`` and ``best_primary_metric``. Failures
+end it as they end a script sweep (`hypersweep.controller.failures`): the first 3 trials
+failing with the same error, or ``max_failed_runs`` failures, stop it ``Failed``; so does a
+sweep whose completed trials never logged the primary metric as a number.
+
+An objective's return value is its *result*, not one more interval: a returned number is
+recorded as the primary metric only when the trial logged none (so ``tune`` with a plain
+``return loss`` works), and then as a finished trial's evidence for the policy, never as a
+report that could stop the trial. When the trial logged the metric, the curve and the policy
+keep what was logged, the trial's score is its best logged value (as for script trials), and
+a returned value that differs from the last logged one is kept as the tag
+``hypersweep.returned.<name>`` (with one warning per sweep). A returned mapping follows the
+same rule per metric.
 
 Writes are batched (write-behind): a trial's row, its points and its final status go to the
 store together, in one transaction per batch (:meth:`Store.save_trials`), when
@@ -20,7 +32,9 @@ Resume (ours): :meth:`Sweep.load` reopens a stored function sweep. Ended trials 
 feed the sampler and the policy, so a deterministic sampler continues its sequence; a trial
 still ``Running`` in the store lost its process, and is recorded ``Failed`` with reason
 ``orphaned`` (a function cannot be adopted). The sweep runs on to its (possibly raised)
-``max_total_runs``; a sweep that ended (even ``Canceled`` by Ctrl-C) is reopened.
+``max_total_runs``; a sweep that ended (even ``Canceled`` by Ctrl-C) is reopened. The failure
+rules count only the trials run after reopening: a sweep is reopened on purpose, usually
+after a fix, and its old failures must not stop it at once.
 """
 
 from __future__ import annotations
@@ -40,8 +54,10 @@ from typing import TYPE_CHECKING, Any
 from hypersweep.api.sweep_run import HyperDriveRun
 from hypersweep.api.workspace import Experiment, Workspace
 from hypersweep.controller import ingest
+from hypersweep.controller.failures import FailureRule, sweep_outcome
 from hypersweep.controller.loop import (
     REASON_EARLY_TERMINATION,
+    REASON_FAILED_TRIALS,
     REASON_MAX_DURATION,
     REASON_TRIAL_TIMEOUT,
     REASON_USER_CANCEL,
@@ -49,7 +65,7 @@ from hypersweep.controller.loop import (
     new_owner_token,
     utcnow,
 )
-from hypersweep.controller.notices import missing_primary_metric
+from hypersweep.controller.notices import missing_primary_metric, unusable_value
 from hypersweep.controller.warm_start import warm_start
 from hypersweep.errors import ConfigError
 from hypersweep.functions.trial import Trial
@@ -169,6 +185,11 @@ class Sweep:
         space) are evidence for the sampler and the policy, as ``HyperDriveConfig``'s
         ``resume_from`` is. A run object (such as an earlier ``tune`` result) is read from its
         own records, in memory or not; an id must name a sweep in ``workspace``.
+    max_failed_runs : int, optional
+        Ours (``HyperDriveConfig``'s ``max_failed_runs``): once this many trials have failed,
+        :meth:`ask` returns None and running trials are asked to stop; the sweep ends
+        ``Failed``. Without it, the first 3 trials failing with the same error do that;
+        setting it replaces that rule.
 
     Attributes
     ----------
@@ -209,6 +230,7 @@ class Sweep:
         resume_from: Sequence[Any] | None = None,
         *,
         function: str | None = None,
+        max_failed_runs: int | None = None,
     ) -> None:
         if not isinstance(sampling, Sampler):
             raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
@@ -220,6 +242,7 @@ class Sweep:
                 isinstance(max_total_runs, bool) or not isinstance(max_total_runs, int)
                 or max_total_runs < 1):
             raise ConfigError(f"max_total_runs: expected an int >= 1 (got {max_total_runs!r})")
+        _check_max_failed(max_failed_runs)
         if max_duration_minutes is not None and not max_duration_minutes > 0:
             raise ConfigError(f"max_duration_minutes: expected a number > 0 "
                               f"(got {max_duration_minutes!r})")
@@ -243,6 +266,7 @@ class Sweep:
                 "max_concurrent_trials": None,
                 "timeout": None if max_duration_minutes is None else max_duration_minutes * 60.0,
                 "trial_timeout": None if trial_timeout is None else float(trial_timeout),
+                **({"max_failed_trials": max_failed_runs} if max_failed_runs else {}),
             },
             "trial": {"kind": FUNCTION_KIND, "function": function},
             "resume_from": [sweep_id for _, sweep_id in earlier],
@@ -260,7 +284,7 @@ class Sweep:
     # ------------------------------------------------------------------ opening
     @classmethod
     def load(cls, workspace: Workspace, sweep_id: str,
-             max_total_runs: int | None = None) -> Sweep:
+             max_total_runs: int | None = None, max_failed_runs: int | None = None) -> Sweep:
         """Reopen a stored function sweep to continue it (see the module's *Resume*).
 
         Parameters
@@ -271,6 +295,8 @@ class Sweep:
             Its id.
         max_total_runs : int, optional
             A new budget (e.g. to run more trials after the sweep ended).
+        max_failed_runs : int, optional
+            A new cap on failed trials (see the class).
 
         Raises
         ------
@@ -294,6 +320,9 @@ class Sweep:
                                f"({record.controller})")
         if max_total_runs is not None:
             config = {**config, "limits": {**config["limits"], "max_total_trials": max_total_runs}}
+        if _check_max_failed(max_failed_runs) is not None:
+            config = {**config,
+                      "limits": {**config["limits"], "max_failed_trials": max_failed_runs}}
         space = SearchSpace.from_dict(config["search_space"])
         sampler = sampler_from_dict(config["sampling_algorithm"], space)
         policy = policy_from_dict(config.get("early_termination"))
@@ -347,6 +376,9 @@ class Sweep:
         self._exhausted = False
         self._cancel_reason: str | None = None
         self._warned_metric = False
+        self._warned_return = False
+        self._failures = FailureRule(limits.get("max_failed_trials"))
+        self._unusable_primary: str | None = None  # how the primary metric was mislogged
         self._ended = False
         self._owner = new_owner_token()
         self._warm = warm_start(earlier, self.primary_metric, self.maximize, self._runner)
@@ -474,6 +506,9 @@ class Sweep:
             ``early_termination``) whatever is given here.
         error : str, optional
             Why it failed (e.g. the traceback); kept in the trial's ``error``.
+
+        A value is the trial's result, not one more interval: it is recorded for a metric
+        only when the trial logged none of it (see the module's notes).
         """
         status = status if isinstance(status, Status) else Status(status)
         if not status.is_terminal:
@@ -483,14 +518,44 @@ class Sweep:
         if trial.ended:
             return  # ended by the sweep meanwhile (canceled on interrupt), or told twice
         if value is not None:
-            if isinstance(value, Mapping):
-                for name, v in value.items():
-                    self._ingest(trial, "metric", str(name), v, None, None)
-            else:
-                self._ingest(trial, "metric", self.primary_metric, value, None, None)
+            returned = value if isinstance(value, Mapping) else {self.primary_metric: value}
+            for name, v in returned.items():
+                self._returned(trial, str(name), v)
         with self._lock:
             self._end(trial, status, error)
         self._maybe_flush()
+
+    def _returned(self, trial: Trial, name: str, value: Any) -> None:
+        """Record what the objective returned for metric ``name`` (see the module's notes)."""
+        with self._lock:
+            logged = [p for p in trial.points if p.name == name and p.kind == "scalar"]
+            if not logged and name == self.primary_metric:
+                # Evidence from a finished trial: it informs the policy about the others,
+                # and cannot be judged itself (it has ended; it is no interval).
+                self._runner.finish(trial.id)
+        if not logged:
+            self._ingest(trial, "metric", name, value, None, None)
+            return
+        last = logged[-1]
+        last_value = last.value if last.value is not None else last.text
+        number = _number(value)
+        if number is not None and last.value is not None and (
+                number == last.value or (math.isnan(number) and math.isnan(last.value))):
+            return
+        if number is None and value == last_value:
+            return
+        self._ingest(trial, "tag", f"hypersweep.returned.{name}", value, None, None)
+        with self._lock:
+            if self._warned_return:
+                return
+            self._warned_return = True
+        message = (f"trial {trial.id} logged {name!r} and returned a different value for it "
+                   f"({value!r}; last logged {last_value!r}). A returned value is the trial's "
+                   f"result only when it logged none: its score is its best logged value, "
+                   f"and the returned one is kept as the tag 'hypersweep.returned.{name}'. "
+                   f"Return nothing, or the value logged last, to silence this.")
+        log.warning(message)
+        self.store.add_sweep_warning(self.id, message)
 
     def _end(self, trial: Trial, status: Status, error: str | None,
              reason: str | None = None) -> None:
@@ -515,6 +580,8 @@ class Sweep:
         self._dirty[trial.id] = trial
         if trial.record.status == Status.COMPLETED:
             self._check_primary_metric()
+        if self._failures.ended(trial.record) is not None:
+            self._cancel(REASON_FAILED_TRIALS)
 
     # ------------------------------------------------------------------ logging
     def _ingest(self, trial: Trial, kind: str, name: str, value: Any, step: int | None,
@@ -546,6 +613,7 @@ class Sweep:
                 return
             number = points[0].value
             if number is None or math.isnan(number):
+                self._unusable_primary = self._unusable_primary or unusable_value(points[0])
                 return
             if trial.best is None or self._oriented(number) > self._oriented(trial.best):
                 trial.best = number
@@ -582,13 +650,16 @@ class Sweep:
             self._warned_metric = True
             return
         self._warned_metric = True
-        message = missing_primary_metric(
-            self.primary_metric, {p.name for t in self._trials for p in t.points},
-            "The objective logged nothing and returned no number (return the value, "
-            "or use run.log).",
-        )
+        message = self._missing_metric_message("the first completed trial")
         log.warning(message)
         self.store.add_sweep_warning(self.id, message)
+
+    def _missing_metric_message(self, by: str) -> str:
+        return missing_primary_metric(
+            self.primary_metric, {p.name for t in self._trials for p in t.points},
+            "The objective logged nothing and returned no number (return the value, "
+            "or use run.log).", unusable=self._unusable_primary, by=by,
+        )
 
     # ------------------------------------------------------------------ control
     @property
@@ -620,6 +691,9 @@ class Sweep:
             message = f"max_duration reached after {minutes:g} min: running trials were canceled"
             self.store.add_sweep_warning(self.id, message)
             explanation = "the sweep reached its max_duration"
+        elif reason == REASON_FAILED_TRIALS:
+            log.warning("sweep %s: %s", self.id, self._failures.verdict)
+            explanation = f"the sweep stopped: {self._failures.verdict}"
         else:
             explanation = "the sweep was canceled"
         for trial in list(self._running.values()):
@@ -653,21 +727,18 @@ class Sweep:
 
     def _write_end(self) -> None:
         records = [t.record for t in self._trials]
-        if self._cancel_reason == REASON_USER_CANCEL:
-            status = Status.CANCELED
-        elif records and all(r.status == Status.FAILED for r in records):
-            status = Status.FAILED
-        else:
-            status = Status.COMPLETED
+        status, error = sweep_outcome(
+            records, canceled=self._cancel_reason == REASON_USER_CANCEL,
+            failure_verdict=self._failures.verdict,
+            scored=any(t.best is not None for t in self._trials),
+            missing_metric=lambda: self._missing_metric_message("any trial"),
+        )
         properties = dict(self.store.get_sweep(self.id).properties)
         scored = [t for t in self._trials if t.best is not None]
         if scored:
             best = max(scored, key=lambda t: self._oriented(t.best or 0.0))
             properties["best_child_run_id"] = best.id
             properties["best_primary_metric"] = best.best
-        error = None
-        if status is Status.FAILED:
-            error = f"all {len(records)} trials failed; see each trial's error"
         self.store.update_sweep(self.id, status=status, end_time=utcnow(),
                                 properties=properties, error=error)
 
@@ -757,6 +828,13 @@ class Sweep:
 
     def __repr__(self) -> str:
         return f"Sweep(id={self.id!r}, trials={len(self._trials)})"
+
+
+def _check_max_failed(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 1):
+        raise ConfigError(f"max_failed_runs: expected an int >= 1 (got {value!r})")
+    return value
 
 
 def _earlier_sweep(run: Any, workspace: Workspace) -> tuple[Store, str]:

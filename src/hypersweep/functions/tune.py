@@ -37,15 +37,28 @@ def tune(
     executor: str = "thread",
     resume: str | None = None,
     resume_from: Sequence[Any] | None = None,
+    max_failed_runs: int | None = None,
 ) -> FunctionSweepRun:
     """Tune the hyperparameters of ``objective(params, run)``.
 
     The objective receives a flat configuration (``{"lr": 0.01, "model.C": 3}``) and a run with
     the script API (``run.log``, ``log_list``, ``log_row``, ``tag``, ``should_stop``). It may
-    return its final value, logged as the primary metric (or a dict of metrics).
+    return its result: a number (the primary metric) or a dict of metrics.
 
+    - **Logged and returned values.** Each ``run.log`` of the primary metric is one interval
+      for the policy and one point of the curve. A returned value is the trial's result, not
+      one more interval: it is recorded only when the objective logged no value of that
+      metric (then as the trial's single point). A trial's score, the one ``best_value`` and
+      the sampler use, is the best value recorded, as for script trials on Azure: an
+      objective that logs 10 epochs and returns the last stores 10 points, ranked by their
+      best. A returned number that differs from the last one logged is kept as the tag
+      ``hypersweep.returned.<metric>``, with a warning.
     - An exception in the objective marks the trial ``Failed`` with the traceback; the sweep
-      goes on.
+      goes on, unless the first 3 trials fail with the same error (a bug, not bad luck): the
+      sweep then stops and ends ``Failed`` with that error. ``max_failed_runs`` replaces that
+      rule with a cap.
+    - A sweep whose completed trials never logged the primary metric as a number (a typo in
+      its name, a string, NaN) ends ``Failed``, its error saying what was logged instead.
     - When the early-termination policy stops a trial, its next ``run.log`` raises
       :class:`~hypersweep.TrialCanceled`, which ``tune`` catches: the trial ends ``Canceled``
       (reason ``early_termination``, the decision as evidence). No code needed.
@@ -89,6 +102,10 @@ def tune(
     resume_from : list of sweep runs or their ids, optional
         Warm start from earlier sweeps: their trials are evidence for the sampler and the
         policy (e.g. ``tune(..., resume_from=[earlier_result])``; see `Sweep`).
+    max_failed_runs : int, optional
+        Ours: once this many trials have failed, the sweep stops (running trials are asked
+        to stop) and ends ``Failed``. Replaces the "first 3 trials failed alike" rule. With
+        ``resume``: a new cap.
 
     Returns
     -------
@@ -122,7 +139,8 @@ def tune(
     if resume is not None:
         if workspace is None:
             raise ConfigError("resume: give the workspace that holds the sweep")
-        sweep = Sweep.load(workspace, resume, max_total_runs=max_total_runs)
+        sweep = Sweep.load(workspace, resume, max_total_runs=max_total_runs,
+                           max_failed_runs=max_failed_runs)
         stored = sweep.config["sampling_algorithm"]
         if sampling is not None and sampling.to_dict() != stored:
             sweep.finish()
@@ -142,7 +160,7 @@ def tune(
                       experiment_name=experiment_name or _experiment_name(name),
                       max_total_runs=max_total_runs, max_duration_minutes=max_duration_minutes,
                       trial_timeout=trial_timeout, resume_from=resume_from,
-                      function=_qualified_name(objective))
+                      function=_qualified_name(objective), max_failed_runs=max_failed_runs)
     try:
         if executor == "process":
             run_processes(sweep, objective, max_concurrent_runs)
