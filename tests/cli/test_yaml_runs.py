@@ -226,7 +226,8 @@ def test_quoting_never_runs_values(project: Project, invoke: Callable[..., Resul
         objective: {primary_metric: score, goal: maximize}
         """)
     result = invoke("run", "sweep.yml", "--json")
-    assert result.exit_code == 0  # no trial logs "score": the sweep completes, unranked
+    # No trial logs "score": the sweep ran, but ranked nothing, so it failed (issue 13).
+    assert result.exit_code == 1
     sweep_id = json.loads(result.stdout)["sweep_id"]
     said = []
     for i in range(4):
