@@ -166,6 +166,30 @@ def test_a_script_path_typo_ends_the_sweep_after_the_first_three_failures(
     assert all(t.end_time is not None for t in trials)
 
 
+def test_a_resumed_sweep_keeps_the_verdict_of_its_first_failures(
+        sqlite_workspace: Workspace, make_source) -> None:
+    """A controller killed right after its third alike failure: the next one stops too."""
+    store = sqlite_workspace.store
+    run = Experiment(sqlite_workspace, "replay").submit(
+        grid_config(make_source(OK_SCRIPT), 10), start=False)
+    store.update_sweep(run.id, status=Status.RUNNING)
+    now = datetime.now(timezone.utc)
+    for index in range(3):
+        trial_id = f"{run.id}_{index}"
+        store.create_trial(TrialRecord(
+            id=trial_id, sweep_id=run.id, index=index, params={"x": index},
+            status=Status.FAILED, created_time=now, start_time=now, end_time=now, exit_code=1,
+            error=f"exit code 1: FileNotFoundError: /data/{trial_id}/train.csv"))
+    controller = SweepController(store, LocalProcessExecutor(), run.id, sqlite_workspace.path)
+    try:
+        controller.run()
+    finally:
+        controller.executor.shutdown()
+    sweep = store.get_sweep(run.id)
+    assert sweep.status == Status.FAILED and len(trials_of(run)) == 3
+    assert sweep.error is not None and sweep.error.startswith("the first 3 trials failed")
+
+
 def test_max_failed_runs_caps_failures_and_replaces_the_first_three_rule(
         sqlite_workspace: Workspace, make_source) -> None:
     source = make_source(SOMETIMES_FAILS)
