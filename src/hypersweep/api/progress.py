@@ -1,8 +1,17 @@
-"""The live view `HyperDriveRun.wait_for_completion(show_output=True)` shows."""
+"""The live view `HyperDriveRun.wait_for_completion(show_output=True)` shows.
+
+In a terminal: a live table (counts by status, the best so far, the latest trials; when the
+sweep has ended, its best trials). Piped to a file: the same, printed once at the end, wide
+enough that no line breaks mid-phrase. In a notebook without ``ipywidgets`` (which rich's
+live display needs there): one plain progress line, updated in place.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections import Counter
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
@@ -17,6 +26,14 @@ _STATUS_STYLE = {
     "Queued": "dim", "Running": "cyan", "Completed": "green", "Failed": "red",
     "Canceled": "yellow",
 }
+
+#: Columns of the view when it is not a terminal (a file, a pipe, CI logs): wide enough for
+#: a sweep id, counts and the budget on one line.
+PIPED_WIDTH = 160
+
+# Azure's max_duration_minutes default (7 days): every script sweep records a timeout, and
+# this one means the user set none, so there is nothing worth counting down.
+_DEFAULT_TIMEOUT_S = 10080 * 60.0
 
 
 def _format(value: Any) -> str:
@@ -36,18 +53,71 @@ def _duration(seconds: float) -> str:
 
 
 def _budget(sweep: Any, started: int, total: int) -> str:
-    """Elapsed time and what is left of the budget (trials to start, time to the timeout)."""
-    from datetime import datetime, timezone
-
+    """Elapsed time and what is left of the budget (trials to start, time to a timeout the
+    user set)."""
     if sweep.start_time is None:
         return "not started"
     end = sweep.end_time or datetime.now(timezone.utc)
     elapsed = (end - sweep.start_time).total_seconds()
     text = f"elapsed {_duration(elapsed)}  {max(total - started, 0)} trials left"
     timeout = sweep.config.get("limits", {}).get("timeout")
-    if timeout is not None and sweep.end_time is None:
+    if timeout is not None and float(timeout) != _DEFAULT_TIMEOUT_S and sweep.end_time is None:
         text += f"  {_duration(float(timeout) - elapsed)} left of the timeout"
     return text
+
+
+def last_line(error: str | None) -> str:
+    """The line of a trial's error worth showing in a table: its last non-empty one (the
+    controller records ``exit code N: <last line of stderr>``)."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _console() -> Console:
+    console = Console()
+    if not console.is_terminal and not console.is_jupyter:
+        console = Console(width=max(console.width, PIPED_WIDTH))
+    return console
+
+
+def _notebook_without_widgets(console: Console) -> bool:
+    return console.is_jupyter and importlib.util.find_spec("ipywidgets") is None
+
+
+class _Snapshot:
+    """What the view shows at one moment, read from the store once."""
+
+    def __init__(self, run: HyperDriveRun) -> None:
+        store = run.experiment.workspace.store
+        self.run_id = run.id
+        self.sweep = store.get_sweep(run.id)
+        self.trials = store.list_trials(run.id)
+        config = self.sweep.config
+        self.metric = config["objective"]["primary_metric"]
+        self.goal = config["objective"]["goal"]
+        self.total = config["limits"]["max_total_trials"]
+        self.rows = run.get_children_sorted_by_primary_metric()
+        self.counts = Counter(t.status.value for t in self.trials)
+        first = self.rows[0] if self.rows else None
+        self.best = first if first and first["best_primary_metric"] is not None else None
+
+    def budget(self) -> str:
+        return _budget(self.sweep, len(self.trials), self.total)
+
+    def best_text(self) -> str:
+        if self.best is None:
+            return "none yet"
+        text = f"{_format(self.best['best_primary_metric'])} (trial {self.best['run_id']}"
+        if self.best["status"] == "Failed":  # its metric was logged before it failed
+            text += ", Failed"
+        return text + ")"
+
+    def line(self) -> str:
+        """The whole state in one plain line (the notebook fallback)."""
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items()))
+        return (f"{self.run_id}  {self.sweep.status.value}  {len(self.trials)}/{self.total} "
+                f"trials ({counts or 'none yet'})  best {self.metric}: {self.best_text()}  "
+                f"{self.budget()}")
 
 
 class SweepProgress:
@@ -57,60 +127,143 @@ class SweepProgress:
 
     def __init__(self, run: HyperDriveRun, console: Console | None = None) -> None:
         self.run = run
-        self.console = console or Console()
-        self._shown_warnings: set[str] = set()
-        self._live = Live(self._render(), console=self.console, refresh_per_second=4,
-                          transient=False)
-        self._live.start()
+        self.console = console or _console()
+        self._live: Live | None = None
+        self._line: _ProgressLine | None = None
+        if _notebook_without_widgets(self.console):
+            self._line = _ProgressLine()
+            self._line.show(_Snapshot(run).line())
+        else:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=4,
+                              transient=False)
+            self._live.start()
 
-    def _render(self) -> Group:
-        run = self.run
-        store = run.experiment.workspace.store
-        sweep = store.get_sweep(run.id)
-        trials = store.list_trials(run.id)
-        metric = sweep.config["objective"]["primary_metric"]
-        goal = sweep.config["objective"]["goal"]
-        total = sweep.config["limits"]["max_total_trials"]
-        rows = run.get_children_sorted_by_primary_metric()
-        best_of = {r["run_id"]: r["best_primary_metric"] for r in rows}
-        counts = Counter(t.status.value for t in trials)
+    def _render(self, final: bool = False) -> Group:
+        snap = _Snapshot(self.run)
+        sweep = snap.sweep
         head = Text.assemble(
-            (f"{run.id}", "bold"), f"  {sweep.status.value}  ",
-            f"{len(trials)}/{total} trials  ",
-            *[(f"{n} {s}  ", _STATUS_STYLE.get(s, "")) for s, n in sorted(counts.items())],
+            (f"{snap.run_id}", "bold"), f"  {sweep.status.value}  ",
+            f"{len(snap.trials)}/{snap.total} trials  ",
+            *[(f"{n} {s}  ", _STATUS_STYLE.get(s, "")) for s, n in sorted(snap.counts.items())],
+            no_wrap=True, overflow="ellipsis",
         )
-        head.append(_budget(sweep, len(trials), total), style="dim")
-        best = rows[0] if rows and rows[0]["best_primary_metric"] is not None else None
-        best_line = Text(f"best {metric} ({goal}): ")
-        if best is None:
+        head.append(snap.budget(), style="dim")
+        best_line = Text(f"best {snap.metric} ({snap.goal}): ", no_wrap=True,
+                         overflow="ellipsis")
+        if snap.best is None:
             best_line.append("none yet", style="dim")
         else:
+            best = snap.best
             params = ", ".join(f"{k}={_format(v)}" for k, v in best["hyperparameters"].items())
             best_line.append(_format(best["best_primary_metric"]), style="bold green")
             best_line.append(f"  {best['run_id']}  {params}")
-        table = Table(box=None, pad_edge=False, show_edge=False)
-        table.add_column("trial", justify="right")
-        table.add_column("status")
-        table.add_column(metric, justify="right")
-        params_names = sorted({k for t in trials for k in t.params})
-        for name in params_names:
-            table.add_column(name, justify="right")
-        for t in trials[-self.max_rows:]:
-            value = best_of.get(t.id)
-            table.add_row(
-                str(t.index), Text(t.status.value, style=_STATUS_STYLE.get(t.status.value, "")),
-                "" if value is None else _format(value),
-                *[_format(t.params[n]) if n in t.params else "" for n in params_names],
-            )
-        parts: list[Any] = [head, best_line, table]
+            if best["status"] == "Failed":
+                best_line.append("  (this trial Failed)", style="bold red")
+        parts: list[Any] = [head, best_line, *self._table(snap, final)]
         parts += [Text(f"warning: {w}", style="bold yellow") for w in sweep.warnings]
         return Group(*parts)
 
+    def _table(self, snap: _Snapshot, final: bool) -> list[Any]:
+        """The trials worth a row: while running, the latest; at the end, the best first."""
+        by_id = {t.id: t for t in snap.trials}
+        best_of = {r["run_id"]: r["best_primary_metric"] for r in snap.rows}
+        if final:
+            shown = [by_id[r["run_id"]] for r in snap.rows[:self.max_rows]]
+            order = f"best {snap.metric} first" if snap.best is not None else "by trial"
+            caption = f"top {len(shown)} of {len(snap.trials)} trials ({order})"
+            if snap.best is None:
+                shown.sort(key=lambda t: t.index)
+        else:
+            shown = snap.trials[-self.max_rows:]
+            caption = f"latest {len(shown)} of {len(snap.trials)} trials"
+        if not shown:
+            return []
+        errors = {t.id: last_line(t.error) for t in shown if t.status.value == "Failed"}
+        table = Table(box=None, pad_edge=False, show_edge=False)
+        table.add_column("trial", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column(snap.metric, justify="right", no_wrap=True)
+        params_names = sorted({k for t in snap.trials for k in t.params})
+        for name in params_names:
+            table.add_column(name, justify="right", no_wrap=True)
+        rows: list[list[Any]] = []
+        for t in shown:
+            value = best_of.get(t.id)
+            rows.append([
+                str(t.index), Text(t.status.value, style=_STATUS_STYLE.get(t.status.value, "")),
+                "" if value is None else _format(value),
+                *[_format(t.params[n]) if n in t.params else "" for n in params_names],
+            ])
+        if any(errors.values()):
+            # the error takes what the other columns leave of the width, cut with an ellipsis
+            used = sum(max(len(str(c.header)), *(len(str(r[i])) for r in rows)) + 2
+                       for i, c in enumerate(table.columns))
+            table.add_column("error", no_wrap=True, overflow="ellipsis",
+                             max_width=max(self.console.width - used, 20))
+            for t, row in zip(shown, rows, strict=True):
+                row.append(Text(errors.get(t.id, ""), style="red"))
+        for row in rows:
+            table.add_row(*row)
+        return [Text(caption, style="dim", no_wrap=True, overflow="ellipsis"), table]
+
     def update(self) -> None:
-        self._live.update(self._render())
+        if self._line is not None:
+            self._line.show(_Snapshot(self.run).line())
+        elif self._live is not None:
+            self._live.update(self._render())
 
     def close(self) -> None:
-        self._live.update(self._render())
+        if self._line is not None:
+            self._line.show(_Snapshot(self.run).line())
+            self._line.close()
+            return
+        assert self._live is not None
+        self._live.update(self._render(final=True))
         self._live.stop()
         if not self.console.is_terminal:  # a terminal ends the live view's line itself
             self.console.line()
+
+
+class _ProgressLine:
+    """One line of text updated in place: an IPython display when there is one (a notebook
+    without ipywidgets), else a carriage-return line on stdout."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+        self._last = ""
+
+    def show(self, text: str) -> None:
+        if text == self._last:
+            return
+        self._last = text
+        if self._handle is not None:
+            self._handle.update(_Plain(text))
+            return
+        try:
+            from IPython.display import display
+        except ImportError:
+            pass
+        else:
+            self._handle = display(_Plain(text), display_id=True)
+            if self._handle is not None:  # None outside a running IPython
+                return
+        sys.stdout.write("\r" + text)
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self._handle is None and self._last:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+class _Plain:
+    """Shown as its text alone (a str would be shown with quotes, as its repr)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text)

@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from hypersweep.api.progress import last_line
 from hypersweep.cli._export import to_csv, to_json, trial_rows
 from hypersweep.cli._format import (
     best_summary,
@@ -37,8 +38,23 @@ def _table(*columns: str) -> Table:
     return table
 
 
+def _console() -> Console:
+    return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
+
+
 def _print(table: Table) -> None:
-    Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None).print(table)
+    _console().print(table)
+
+
+def _cut_last_column(table: Table, rows: list[list[str]], width: int) -> None:
+    """Let the last column (a long reason) have what the others leave of ``width``, cut with
+    an ellipsis, so each row stays one line."""
+    *others, last = table.columns
+    used = sum(max(len(str(c.header)), *(len(r[i]) for r in rows), 0) + 2
+               for i, c in enumerate(others)) if rows else 0
+    last.no_wrap = True
+    last.overflow = "ellipsis"
+    last.max_width = max(width - used, 20)
 
 
 @cli.command("ls")
@@ -134,17 +150,23 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         click.echo(f"  warning: {warning}")
     names = list(dict.fromkeys(k for t in trials for k in t["hyperparameters"]))
     table = _table("trial", "status", objective["primary_metric"], *names, "reason")
+    rows = []
     for t in trials:
         reason = t["termination_reason"] or ""
         evidence = (t["termination_detail"] or {}).get("explanation")
         if evidence:  # e.g. "accuracy 0.61 < best 0.8 / (1 + 0.2) = 0.667 at interval 5 ..."
             reason = f"{reason}: {evidence}"
-        if t["error"]:
-            reason = f"{reason}: {t['error']}" if reason else t["error"]
-        table.add_row(t["run_id"], t["status"], fmt_value(t["best_primary_metric"]),
-                      *[fmt_value(t["hyperparameters"].get(n)) for n in names],
-                      reason.splitlines()[0] if reason else "")
-    _print(table)
+        if t["error"]:  # the last line of a failed trial's stderr says why
+            error = last_line(t["error"])
+            reason = f"{reason}: {error}" if reason else error
+        rows.append([t["run_id"], t["status"], fmt_value(t["best_primary_metric"]),
+                     *[fmt_value(t["hyperparameters"].get(n)) for n in names],
+                     reason.splitlines()[0] if reason else ""])
+    console = _console()
+    _cut_last_column(table, rows, console.width)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 @cli.command()
