@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypersweep.execution.local import open_pidfd
+from hypersweep.execution.local import open_pidfd, signal_trial
 from hypersweep.execution.workdir import prepare_workdir
 
 __all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
@@ -158,10 +158,9 @@ _LOCK = threading.Lock()
 
 
 def _signal(entry: _Running, sig: int) -> None:
-    if entry.popen.poll() is None:  # not reaped: its group id is still the trial's
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(entry.popen.pid, sig)
-            entry.signaled = sig
+    if entry.popen.poll() is None:  # not reaped: its pid and group id are still the trial's
+        signal_trial(entry.popen.pid, sig)  # SIGKILL spares the supervisor: it records the end
+        entry.signaled = sig
 
 
 def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

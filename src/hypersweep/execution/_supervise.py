@@ -1,48 +1,220 @@
-"""The trial supervisor: run one command and record how it ended, whatever befalls the controller.
+"""The trial supervisor: run one command, end all it started, record how it ended.
 
-Run as ``python -I -S _supervise.py <trial_dir> -- <argv...>`` in the trial's own process group
-(``-I -S`` skip site-packages, so this costs one bare interpreter start, ~15 ms). It spawns
-``argv`` in the same group with the inherited cwd, environment and stdout/stderr, waits for it,
-writes ``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``) as JSON
-``{"exit_code": <int>, "end_time": <float>}``, asks any processes the command left behind in the
-group to end, and exits with the command's status.
+Run as ``python -I -S _supervise.py [--grace SECONDS] <trial_dir> -- <argv...>`` in the trial's
+own process group (``-I -S`` skip site-packages, so this costs one bare interpreter start,
+~20 ms). It spawns ``argv`` in the same group with the inherited cwd, environment and
+stdout/stderr, waits for it, ends whatever the command left running, writes
+``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``) as JSON
+``{"exit_code": <int>, "end_time": <float>}``, and exits with the command's status.
+
+**A trial is over when its command ends.** Processes it leaves behind - a background worker
+(``python train.py & exit 0``), a grandchild that ignores SIGTERM, a daemon that left the
+group with ``setsid`` - are ended before the exit is recorded: SIGTERM, then SIGKILL after
+``--grace`` seconds (default 5). On Linux the supervisor is a *child subreaper*
+(``PR_SET_CHILD_SUBREAPER``): every orphaned descendant becomes its child instead of init's, so
+it finds them all (walking ``/proc``) however they tried to leave, and reaps them. Where that is
+unavailable (other systems) it falls back to signalling its process group, which a process that
+called ``setsid`` escapes. The exit code recorded is the command's own; the end time is when
+the command ended, not when the last leftover did.
 
 A controller that is ``kill -9``-ed while trials run loses nothing: the supervisor is not its
-child in any way that matters, and a restarted controller reads the exit record.
+child in any way that matters, and a restarted controller reads the exit record. If the record
+cannot be written (disk full, folder read-only) the supervisor stays alive and retries, with
+backoff, for up to ``EXIT_WRITE_PATIENCE`` seconds, so a controller resumed once there is room
+again still records the true end.
 
 SIGTERM/SIGINT/SIGHUP sent to the group are meant for the command: the supervisor ignores them
 (with a handler, which ``exec`` resets to the default in the command) so it can still record the
-command's end. Only SIGKILL stops it without a record; the controller that sends SIGKILL writes
-the record itself.
+command's end. The executor's SIGKILL after a stop's grace spares the supervisor, which then
+finds nothing left to end but the processes that escaped the group.
 
-Standard library built-ins only (``_signal`` rather than ``signal``, which imports ``enum``):
-this file's start-up time is the executor's overhead per trial.
+Standard library only, imported lazily where it costs (``_signal`` rather than ``signal``,
+which imports ``enum``): this file's start-up time is the executor's overhead per trial.
 """
+
+from __future__ import annotations
 
 import os
 import sys
 import time
+
+TYPE_CHECKING = False  # typing itself costs more to import than this whole file
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 try:
     import _signal as signal_mod
 except ImportError:  # pragma: no cover - CPython always has _signal
     import signal as signal_mod
 
+#: Seconds between SIGTERM and SIGKILL for the processes a finished command left running.
+DEFAULT_GRACE = 5.0
+#: Seconds to keep retrying the exit record when it cannot be written.
+EXIT_WRITE_PATIENCE = 900.0
+#: Seconds SIGKILLed processes get to vanish (one in uninterruptible sleep may never).
+KILL_PATIENCE = 10.0
+
+_PR_SET_CHILD_SUBREAPER = 36
+
 
 def _ignore(signum: int, frame: object) -> None:
     """Stay alive to record the command's exit; the signal also reached the command."""
 
 
-def _write_exit(trial_dir: str, code: int) -> None:
+def _quietly(call: Callable[..., object], *args: object) -> None:
+    """``call(*args)``, ignoring OSError (``contextlib`` costs more to import than this file)."""
+    try:  # noqa: SIM105
+        call(*args)
+    except OSError:
+        pass
+
+
+def _say(message: str) -> None:
+    _quietly(os.write, 2, f"hypersweep: {message}\n".encode())  # stderr may be full too
+
+
+def become_subreaper() -> bool:
+    """Adopt this process's orphaned descendants (Linux 3.4+); False where impossible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes  # ~5 ms, and only where it can help
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (ImportError, OSError, AttributeError):  # no libc prctl (musl oddities, sandboxes)
+        return False
+
+
+def _process_table() -> dict[int, tuple[int, int, bytes]] | None:
+    """``{pid: (ppid, pgid, state)}`` of every process, or None without ``/proc``."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    table = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:  # it ended while we looked
+            continue
+        # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+        fields = data[data.rindex(b")") + 2 :].split()
+        table[int(name)] = (int(fields[1]), int(fields[2]), fields[0])
+    return table
+
+
+def trial_processes(root: int) -> dict[int, int] | None:
+    """The live processes of the trial that supervisor ``root`` runs, as ``{pid: pgid}``.
+
+    Its descendants, plus the members of its process group when it leads one; never ``root``
+    itself, never zombies (they are dead: their parent reaps them). None without ``/proc``.
+    """
+    table = _process_table()
+    if table is None:
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    if root not in table or table[root][1] == root:  # a group led by root is the trial's
+        found.update(pid for pid, (_, pgid, _) in table.items() if pgid == root)
+    found.discard(root)
+    return {pid: table[pid][1] for pid in found if table[pid][2] not in (b"Z", b"X")}
+
+
+def reap_children(main: int) -> int | None:
+    """Collect every child that has ended; the wait status of ``main`` if it was one."""
+    status = None
+    while True:
+        try:
+            pid, st = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return status
+        if pid == 0:
+            return status
+        if pid == main:
+            status = st
+
+
+def end_leftovers(grace: float) -> None:
+    """End every process of this trial: SIGTERM, SIGKILL after ``grace`` s, until none is left.
+
+    Reaps those that become this process's children. Without ``/proc`` only the group can be
+    reached (SIGTERM; a SIGKILL to it would end this process too).
+    """
+    me = os.getpid()
+    deadline = time.monotonic() + grace
+    told: set[int] = set()
+    killing_since = None
+    pause = 0.002
+    while True:
+        reap_children(me)
+        left = trial_processes(me)
+        if left is None:
+            if os.getpgrp() == me:  # never signal a group this process does not lead
+                _quietly(os.killpg, 0, signal_mod.SIGTERM)
+            return
+        if not left:
+            return
+        now = time.monotonic()
+        if now < deadline:
+            for pid in left.keys() - told:
+                _quietly(os.kill, pid, signal_mod.SIGTERM)
+            told.update(left)
+        else:
+            killing_since = killing_since or now
+            if now - killing_since > KILL_PATIENCE:
+                _say(f"processes {sorted(left)} could not be killed")
+                return
+            for pid in left:
+                _quietly(os.kill, pid, signal_mod.SIGKILL)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _write_exit_once(trial_dir: str, code: int, end_time: float) -> None:
     path = os.path.join(trial_dir, "exit_status")
     tmp = path + ".tmp"
-    data = f'{{"exit_code": {code:d}, "end_time": {time.time()!r}}}\n'
+    data = f'{{"exit_code": {code:d}, "end_time": {end_time!r}}}\n'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.write(fd, data.encode())
+        if os.write(fd, data.encode()) != len(data):
+            raise OSError("short write")
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
+                patience: float = EXIT_WRITE_PATIENCE) -> bool:
+    """Record the exit, retrying with backoff for ``patience`` s while it cannot be written."""
+    end_time = time.time() if end_time is None else end_time
+    give_up = time.monotonic() + patience
+    delay = 0.1
+    while True:
+        try:
+            _write_exit_once(trial_dir, code, end_time)
+            return True
+        except OSError as err:
+            # A half-written temporary file would only take more room.
+            _quietly(os.unlink, os.path.join(trial_dir, "exit_status.tmp"))
+            if delay == 0.1:
+                _say(f"cannot record the exit ({err}); retrying for up to {patience:g} s")
+            if time.monotonic() >= give_up:
+                _say(f"gave up recording the exit (code {code}): {err}")
+                return False
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
 
 
 def _write_self(trial_dir: str) -> None:
@@ -64,39 +236,63 @@ def _write_self(trial_dir: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-def main(args: list[str]) -> int:
-    if len(args) < 3 or args[1] != "--":
-        os.write(2, b"usage: _supervise.py TRIAL_DIR -- PROGRAM [ARGS...]\n")
-        return 2
-    trial_dir, argv = args[0], args[2:]
+def start(trial_dir: str, argv: list[str]) -> int:
+    """Record this process, take its descendants in, and spawn ``argv``; return its pid.
+
+    Raises OSError when the command cannot start (see `failed_to_start`).
+    """
     try:
         _write_self(trial_dir)
-    except OSError as err:  # no /proc: the executor's handle is all there is
-        os.write(2, f"hypersweep: cannot record the supervisor: {err}\n".encode())
+    except OSError as err:  # no /proc, or no room: the executor's handle is all there is
+        _say(f"cannot record the supervisor: {err}")
+    become_subreaper()
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):
         signal_mod.signal(getattr(signal_mod, name), _ignore)
     # Python ignores SIGPIPE and SIGXFSZ; give the command the defaults a shell would.
     restore = {getattr(signal_mod, n) for n in ("SIGPIPE", "SIGXFSZ") if hasattr(signal_mod, n)}
-    try:
-        pid = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
-    except OSError as err:
-        # The shell's conventions: 127 not found, 126 found but not executable.
-        code = 127 if isinstance(err, FileNotFoundError) else 126
-        os.write(2, f"hypersweep: cannot run {argv[0]!r}: {err}\n".encode())
-    else:
-        _, status = os.waitpid(pid, 0)  # retried on EINTR (PEP 475)
-        code = os.waitstatus_to_exitcode(status)
+    return os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
+
+
+def failed_to_start(trial_dir: str, program: str, err: OSError) -> int:
+    """Record a command that could not start with the shell's status for it, and return it:
+    127 not found, 126 found but not executable."""
+    _say(f"cannot run {program!r}: {err}")
+    code = 127 if isinstance(err, FileNotFoundError) else 126
     _write_exit(trial_dir, code)
-    # Processes the command left running in its group (background workers) end with it, as they
-    # would when Azure tears down a run's container. The supervisor itself ignores this SIGTERM.
-    # Only when the supervisor leads its group: run by hand inside someone else's group, it
-    # would otherwise signal its caller. (No contextlib: importing it costs more than this file.)
-    if os.getpgrp() == os.getpid():
-        try:  # noqa: SIM105
-            os.killpg(0, signal_mod.SIGTERM)
-        except OSError:
-            pass
+    return code
+
+
+def finish(trial_dir: str, code: int, end_time: float, grace: float) -> int:
+    """End the leftovers, record the exit, and return this process's own exit status."""
+    end_leftovers(grace)
+    _write_exit(trial_dir, code, end_time)
     return code if code >= 0 else 128 - code
+
+
+def _parse(args: list[str]) -> tuple[float, list[str]]:
+    if len(args) >= 2 and args[0] == "--grace":
+        return float(args[1]), args[2:]
+    return DEFAULT_GRACE, args
+
+
+def main(args: list[str]) -> int:
+    try:
+        grace, args = _parse(args)
+    except ValueError:
+        args = []
+    if len(args) < 3 or args[1] != "--":
+        os.write(2, b"usage: _supervise.py [--grace SECONDS] TRIAL_DIR -- PROGRAM [ARGS...]\n")
+        return 2
+    trial_dir, argv = args[0], args[2:]
+    try:
+        pid = start(trial_dir, argv)
+    except OSError as err:
+        return failed_to_start(trial_dir, argv[0], err)
+    while True:  # reap orphans handed to us as they end, not only at the end
+        ended, status = os.waitpid(-1, 0)  # retried on EINTR (PEP 475)
+        if ended == pid:
+            break
+    return finish(trial_dir, os.waitstatus_to_exitcode(status), time.time(), grace)
 
 
 if __name__ == "__main__":

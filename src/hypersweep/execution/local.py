@@ -9,9 +9,12 @@ the controller, so a chatty script never blocks and a crashed controller loses n
     exit_status              {"exit_code": ..., "end_time": ...}, written when the script ends
 
 The process tree is ``controller -> supervisor (python -I -S _supervise.py) -> script``; the
-supervisor leads a new session and process group that the script (and its children) share, so
-stopping the group stops everything the trial started, and the supervisor records the exit code
-even when the controller has died. See :mod:`hypersweep.execution._supervise`.
+supervisor leads a new session and process group that the script (and its children) share, and
+is a subreaper: descendants that leave the group or are orphaned stay in its tree. A stop sends
+SIGTERM to all of them and, after the grace, SIGKILL to all but the supervisor, which then
+records the script's exit; when the script ends by itself the supervisor ends what it left
+running. Nothing a trial started outlives it, and the exit is recorded even when the controller
+has died. See :mod:`hypersweep.execution._supervise`.
 
 Examples
 --------
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypersweep.execution._supervise import trial_processes
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
 from hypersweep.execution.workdir import prepare_workdir
 from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
@@ -52,6 +56,7 @@ __all__ = [
     "open_pidfd",
     "read_exit_record",
     "same_process_alive",
+    "signal_trial",
     "stderr_tail",
 ]
 
@@ -61,6 +66,10 @@ SUPERVISOR = str(Path(__file__).resolve().with_name("_supervise.py"))
 #: How long a supervisor may take, after the executor decided to start it, to record itself.
 #: Beyond that a launch that left no record never started a process.
 LAUNCH_GRACE = 3.0
+
+#: After a stop's SIGKILL has ended the trial's processes, how long its supervisor may take to
+#: record the exit (it retries while the disk is full) before it is killed as well.
+SUPERVISOR_PATIENCE = 10.0
 
 _TAIL_BYTES = 4096
 _TAIL_LINES = 40
@@ -86,6 +95,29 @@ def open_pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return None
+
+
+def signal_trial(supervisor_pid: int, sig: int) -> None:
+    """Send ``sig`` to every process of the trial that a live supervisor runs.
+
+    SIGTERM reaches its whole process group (the supervisor ignores it) and the descendants
+    that left the group with ``setsid``. SIGKILL reaches every process but the supervisor: it
+    stays to find any process that escaped, reap, and record the script's real exit. The caller
+    checks first that ``supervisor_pid`` is still the trial's supervisor (not a reused pid).
+    Without ``/proc`` the group is all that can be found, and SIGKILL ends the supervisor too.
+    """
+    processes = trial_processes(supervisor_pid)
+    targets: list[int] = []
+    if processes is None or sig != signal.SIGKILL:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(supervisor_pid, sig)  # the supervisor leads the trial's group
+        if processes is not None:
+            targets = [pid for pid, pgid in processes.items() if pgid != supervisor_pid]
+    else:
+        targets = list(processes)
+    for pid in targets:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
 
 
 def _boot_id() -> str | None:
@@ -178,7 +210,8 @@ class _Trial:
     reader: JournalReader
     popen: subprocess.Popen[bytes] | None  # None for adopted trials: not our child
     kill_at: float | None = None  # monotonic deadline for SIGKILL after stop()
-    killed: bool = False  # we sent SIGKILL, so no exit record is coming from the supervisor
+    killed: bool = False  # we sent SIGKILL: if the supervisor dies unrecorded, that was it
+    give_up_at: float | None = None  # after SIGKILL, when to kill a supervisor still alive
     pidfd: int | None = None  # readable once the supervisor ends: wait() wakes on it
 
     def close(self) -> None:
@@ -201,7 +234,8 @@ class LocalProcessExecutor(Executor):
         Interpreter that runs the supervisor (default ``sys.executable``). It does not need
         hypersweep installed: the supervisor uses only built-in modules.
     default_grace : float
-        Grace period used by :meth:`shutdown` when it stops trials.
+        Seconds between SIGTERM and SIGKILL: for :meth:`stop` without a ``grace``, for
+        :meth:`shutdown`, and for the processes a trial's script leaves running when it ends.
 
     Notes
     -----
@@ -265,7 +299,8 @@ class LocalProcessExecutor(Executor):
             )
             try:
                 popen = subprocess.Popen(
-                    [self.python, "-I", "-S", SUPERVISOR, str(trial_dir), "--", *spec.argv],
+                    [self.python, "-I", "-S", SUPERVISOR, "--grace", repr(self.default_grace),
+                     str(trial_dir), "--", *spec.argv],
                     cwd=workdir,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -390,10 +425,8 @@ class LocalProcessExecutor(Executor):
         now = time.monotonic()
         for trial_id, t in list(self._trials.items()):
             ended = self._ended(t)
-            if ended is None and t.kill_at is not None and now >= t.kill_at:
-                self._signal(t, signal.SIGKILL)
-                t.killed = True
-                t.kill_at = None
+            if ended is None:
+                self._escalate(t, now)
             # Read the journal after checking the exit: whatever the trial wrote before it
             # ended is on file by now, so its last records come out with its exit.
             new = t.reader.read()
@@ -425,26 +458,46 @@ class LocalProcessExecutor(Executor):
 
     # -- stopping -------------------------------------------------------------------------
 
-    def _signal(self, t: _Trial, sig: int) -> None:
+    def _signal(self, t: _Trial, sig: int, *, supervisor_too: bool = False) -> None:
         if t.popen is not None:
             if t.popen.poll() is not None:
                 return  # reaped: its pid (and group id) may belong to someone else now
         elif not same_process_alive(t.pid, t.start_ticks):
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(t.pgid, sig)
+        signal_trial(t.pid, sig)
+        if supervisor_too:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(t.pgid, signal.SIGKILL)
 
-    def stop(self, trial_id: str, grace: float = 5.0) -> None:
-        """SIGTERM the trial's process group now, SIGKILL it on the first poll after ``grace``."""
+    def _kill(self, t: _Trial, now: float) -> None:
+        """SIGKILL the trial's processes; its supervisor records the exit, or is killed too
+        if it is still there ``SUPERVISOR_PATIENCE`` seconds later."""
+        self._signal(t, signal.SIGKILL)
+        t.killed = True
+        t.kill_at = None
+        t.give_up_at = now + SUPERVISOR_PATIENCE
+
+    def _escalate(self, t: _Trial, now: float) -> None:
+        """The next step of a stop whose deadline has come, for a trial not ended yet."""
+        if t.kill_at is not None and now >= t.kill_at:
+            self._kill(t, now)
+        elif t.give_up_at is not None and now >= t.give_up_at:
+            self._signal(t, signal.SIGKILL, supervisor_too=True)
+            t.give_up_at = None
+
+    def stop(self, trial_id: str, grace: float | None = None) -> None:
+        """SIGTERM every process of the trial now, SIGKILL them on the first poll after
+        ``grace`` seconds (default: the executor's ``default_grace``)."""
         t = self._trials.get(trial_id)
         if t is None:
             return
+        grace = self.default_grace if grace is None else grace
+        now = time.monotonic()
         if grace <= 0:
-            self._signal(t, signal.SIGKILL)
-            t.killed = True
-            t.kill_at = None
+            if not t.killed:
+                self._kill(t, now)
             return
-        deadline = time.monotonic() + grace
+        deadline = now + grace
         if t.kill_at is not None:  # already stopping: a second stop may only hurry it
             t.kill_at = min(t.kill_at, deadline)
             return
@@ -467,7 +520,7 @@ class LocalProcessExecutor(Executor):
             return
         for trial_id in list(self._trials):
             self.stop(trial_id, self.default_grace)
-        deadline = time.monotonic() + self.default_grace + 5.0
+        deadline = time.monotonic() + self.default_grace + SUPERVISOR_PATIENCE + 1.0
         while time.monotonic() < deadline:
             pending = False
             now = time.monotonic()
@@ -475,10 +528,7 @@ class LocalProcessExecutor(Executor):
                 if self._is_done(t):
                     continue
                 pending = True
-                if t.kill_at is not None and now >= t.kill_at:
-                    self._signal(t, signal.SIGKILL)
-                    t.killed = True
-                    t.kill_at = None
+                self._escalate(t, now)
             if not pending:
                 break
             time.sleep(0.02)

@@ -1,0 +1,145 @@
+"""A trial that ends while its folder cannot be written (disk full, folder read-only) keeps its
+true end: the supervisor retries the exit record until it can write it, and a controller that
+comes back later (adopt, as ``resume`` does) reads the real exit code and end time.
+
+Real processes and a real full file system: a small tmpfs mounted for the test (root), or
+a folder made read-only (``chattr +i`` for root, who ignores permission bits; ``chmod``
+otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hypersweep.execution import LocalProcessExecutor, TrialExit, TrialSpec
+from hypersweep.execution.local import same_process_alive
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+
+ROOT = os.geteuid() == 0
+
+WAIT_THEN_EXIT = (
+    "import os, sys, time\n"
+    "while not os.path.exists('go'):\n"
+    "    time.sleep(0.01)\n"
+    "open('ended.tmp', 'w').write(repr(time.time()))\n"
+    "os.replace('ended.tmp', 'ended')\n"
+    "sys.exit(7)\n"
+)
+
+
+@contextlib.contextmanager
+def full_disk(folder: Path) -> Iterator[Callable[[], Callable[[], None]]]:
+    """Mount a 1 MiB tmpfs on ``folder``; yield ``fill()``, which uses up every byte of it and
+    returns the undo."""
+    if not ROOT:
+        pytest.skip("mounting a small file system needs root")
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+
+    def fill() -> Callable[[], None]:
+        with open(folder / "filler", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError as err:
+                assert err.errno == errno.ENOSPC
+        with contextlib.suppress(OSError), open(folder / "filler2", "wb") as f:
+            while True:  # the last crumbs, smaller than a chunk
+                f.write(b"\0")
+                f.flush()
+
+        def free() -> None:
+            for name in ("filler", "filler2"):
+                os.unlink(folder / name)
+
+        return free
+
+    try:
+        yield fill
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def make_read_only(folder: Path) -> Callable[[], None]:
+    """Make ``folder`` refuse new files, even to root; return the undo."""
+    if ROOT:
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+        if done.returncode:
+            pytest.skip(f"chattr +i does not work here: {done.stderr.decode().strip()}")
+
+        def undo() -> None:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+        return undo
+    folder.chmod(0o555)
+    return lambda: folder.chmod(0o755)
+
+
+def _spec(tmp_path: Path, trial_dir: Path) -> TrialSpec:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "train.py").write_text(WAIT_THEN_EXIT)
+    return TrialSpec("HD_full_0", [sys.executable, "train.py"], {}, workdir, trial_dir)
+
+
+def _wait_for(path: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("trouble", ["disk-full", "read-only"])
+def test_exit_is_recorded_once_the_folder_can_be_written(tmp_path: Path, trouble: str) -> None:
+    with contextlib.ExitStack() as stack:
+        trial_dir = tmp_path / "mnt" / "trial"
+        if trouble == "disk-full":
+            block = stack.enter_context(full_disk(tmp_path / "mnt"))
+        else:
+            def block() -> Callable[[], None]:
+                return make_read_only(trial_dir)
+        spec = _spec(tmp_path, trial_dir)
+        first = LocalProcessExecutor()
+        handle = first.launch(spec)
+        _wait_for(trial_dir / "supervisor.json")
+        first.shutdown()  # the controller goes away (as it does when the disk fills up)
+
+        undo = block()
+        try:
+            (spec.workdir / "go").write_text("")
+            _wait_for(spec.workdir / "ended")
+            ended_at = float((spec.workdir / "ended").read_text())
+            time.sleep(1.0)
+            assert not (trial_dir / "exit_status").exists()
+            # The supervisor is still there, waiting for room to record the exit.
+            assert same_process_alive(handle["pid"], handle["start_ticks"])
+        finally:
+            undo()
+
+        second = LocalProcessExecutor()  # a resumed controller finds the trial
+        assert second.adopt(spec, handle)
+        deadline = time.monotonic() + 30
+        exits: list[TrialExit] = []
+        while not exits:
+            assert time.monotonic() < deadline, "the exit was never recorded"
+            _, exits = second.poll()
+            second.wait(0.1)
+        assert exits[0].exit_code == 7
+        assert ended_at <= exits[0].end_time < ended_at + 1.0  # when it ended, not when recorded
+        assert not same_process_alive(handle["pid"], handle["start_ticks"])
+        if trouble == "read-only":  # stderr.log could still grow: it says what happened
+            assert "cannot record the exit" in (trial_dir / "stderr.log").read_text()
