@@ -536,7 +536,9 @@ class SweepController:
         """Record a trial whose launch raised as ``Failed`` with the reason; the sweep goes on
         (and a later resume finds it ended, so it does not try, and crash, again)."""
         error = launch_error(err, spec)
-        log.warning("trial %s: %s", trial.record.id, error, exc_info=err)
+        # One line: a record with a traceback reads, in the CLI, as the controller's death.
+        log.warning("trial %s: %s", trial.record.id, error)
+        log.debug("trial %s: launch raised", trial.record.id, exc_info=err)
         fields = {"status": Status.FAILED, "end_time": utcnow(), "error": error}
         self.store.update_trial(trial.record.id, **fields)
         trial.record = trial.record.replace(**fields)
