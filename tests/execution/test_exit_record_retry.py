@@ -143,3 +143,31 @@ def test_exit_is_recorded_once_the_folder_can_be_written(tmp_path: Path, trouble
         assert not same_process_alive(handle["pid"], handle["start_ticks"])
         if trouble == "read-only":  # stderr.log could still grow: it says what happened
             assert "cannot record the exit" in (trial_dir / "stderr.log").read_text()
+
+
+def test_a_stop_is_not_held_up_by_an_exit_that_cannot_be_recorded(tmp_path: Path) -> None:
+    """While the controller lives, a stopped trial still ends on time: once its processes are
+    killed, a supervisor stuck retrying the record is given ``supervisor_patience`` and then
+    killed too, and the trial is reported as killed."""
+    trial_dir = tmp_path / "trial"
+    spec = _spec(tmp_path, trial_dir)
+    executor = LocalProcessExecutor(default_grace=0.3)
+    executor.supervisor_patience = 1.0
+    handle = executor.launch(spec)
+    _wait_for(trial_dir / "supervisor.json")
+    undo = make_read_only(trial_dir)
+    try:
+        started = time.monotonic()
+        executor.stop(spec.trial_id)
+        exits: list[TrialExit] = []
+        while not exits:
+            assert time.monotonic() - started < 15, "the stopped trial never ended"
+            _, exits = executor.poll()
+            executor.wait(0.05)
+        assert time.monotonic() - started >= 1.3
+        assert exits[0].exit_code == -9
+        assert not same_process_alive(handle["pid"], handle["start_ticks"])
+        assert not (trial_dir / "exit_status").exists()
+    finally:
+        undo()
+        executor.shutdown(stop_trials=True)

@@ -195,7 +195,7 @@ def test_stop_escalates_to_sigkill(executor: LocalProcessExecutor, make_spec: Ma
     exit_ = h.wait_exit(executor, spec.trial_id, timeout=5.0).exits[spec.trial_id]
     assert time.monotonic() - t0 >= 0.3
     assert exit_.exit_code == -signal.SIGKILL
-    # The supervisor died with the group; the executor wrote the record in its place.
+    # The SIGKILL spared the supervisor, which recorded how the script ended.
     assert json.loads((spec.trial_dir / "exit_status").read_text())["exit_code"] == -9
 
 

@@ -40,7 +40,7 @@ def _wait(pid: int, lifeline: int) -> int:
         if lifeline in ready and not os.read(lifeline, 1):
             end_leftovers(0.0)  # the worker is gone: so is this trial, at once
             return -9
-        status = reap_children(pid)
+        status, _ = reap_children(pid)
         if status is not None:
             return os.waitstatus_to_exitcode(status)
 

@@ -55,6 +55,7 @@ EXIT_WRITE_PATIENCE = 900.0
 KILL_PATIENCE = 10.0
 
 _PR_SET_CHILD_SUBREAPER = 36
+_adopting = False  # whether orphaned descendants become this process's children
 
 
 def _ignore(signum: int, frame: object) -> None:
@@ -75,15 +76,17 @@ def _say(message: str) -> None:
 
 def become_subreaper() -> bool:
     """Adopt this process's orphaned descendants (Linux 3.4+); False where impossible."""
+    global _adopting
     if not sys.platform.startswith("linux"):
         return False
     try:
         import ctypes  # ~5 ms, and only where it can help
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+        _adopting = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (ImportError, OSError, AttributeError):  # no libc prctl (musl oddities, sandboxes)
-        return False
+        _adopting = False
+    return _adopting
 
 
 def _process_table() -> dict[int, tuple[int, int, bytes]] | None:
@@ -132,16 +135,17 @@ def trial_processes(root: int) -> dict[int, int] | None:
     return {pid: table[pid][1] for pid in found if table[pid][2] not in (b"Z", b"X")}
 
 
-def reap_children(main: int) -> int | None:
-    """Collect every child that has ended; the wait status of ``main`` if it was one."""
+def reap_children(main: int) -> tuple[int | None, bool]:
+    """Collect every child that has ended: ``(wait status of main if it was one, whether any
+    child is left)``."""
     status = None
     while True:
         try:
             pid, st = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return status
+            return status, False
         if pid == 0:
-            return status
+            return status, True
         if pid == main:
             status = st
 
@@ -158,7 +162,8 @@ def end_leftovers(grace: float) -> None:
     killing_since = None
     pause = 0.002
     while True:
-        reap_children(me)
+        if not reap_children(me)[1] and _adopting:
+            return  # every descendant would be a child by now: there is none
         left = trial_processes(me)
         if left is None:
             if os.getpgrp() == me:  # never signal a group this process does not lead

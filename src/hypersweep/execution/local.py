@@ -245,6 +245,9 @@ class LocalProcessExecutor(Executor):
     ``spec.env`` names one). Standard input is ``/dev/null``.
     """
 
+    #: After a stop's SIGKILL, how long a supervisor may still take to record the exit.
+    supervisor_patience: float = SUPERVISOR_PATIENCE
+
     def __init__(self, python: str | None = None, default_grace: float = 5.0) -> None:
         self.python = python or sys.executable
         self.default_grace = default_grace
@@ -475,7 +478,7 @@ class LocalProcessExecutor(Executor):
         self._signal(t, signal.SIGKILL)
         t.killed = True
         t.kill_at = None
-        t.give_up_at = now + SUPERVISOR_PATIENCE
+        t.give_up_at = now + self.supervisor_patience
 
     def _escalate(self, t: _Trial, now: float) -> None:
         """The next step of a stop whose deadline has come, for a trial not ended yet."""
@@ -520,7 +523,7 @@ class LocalProcessExecutor(Executor):
             return
         for trial_id in list(self._trials):
             self.stop(trial_id, self.default_grace)
-        deadline = time.monotonic() + self.default_grace + SUPERVISOR_PATIENCE + 1.0
+        deadline = time.monotonic() + self.default_grace + self.supervisor_patience + 1.0
         while time.monotonic() < deadline:
             pending = False
             now = time.monotonic()
