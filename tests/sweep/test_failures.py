@@ -6,6 +6,7 @@ Real trial processes and real stores throughout: what is checked is what a user 
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,7 +80,7 @@ def finish(run: HyperDriveRun) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- launch errors
 def test_an_unlaunchable_trial_folder_fails_that_trial_and_the_sweep_goes_on(
-        sqlite_workspace: Workspace, make_source) -> None:
+        sqlite_workspace: Workspace, make_source, caplog: pytest.LogCaptureFixture) -> None:
     experiment = Experiment(sqlite_workspace, "launch")
     run = experiment.submit(grid_config(make_source(OK_SCRIPT), 4), start=False)
     # Something (a stray file, a full disk, a permission) is where trial 1's folder must go.
@@ -94,6 +95,11 @@ def test_an_unlaunchable_trial_folder_fails_that_trial_and_the_sweep_goes_on(
     assert "File exists" in (trials[1].error or "") and "\n" not in (trials[1].error or "")
     assert all(trials[i].status == Status.COMPLETED for i in (0, 2, 3))
     assert details["status"] == "Completed"
+    # Said in one line: a logged traceback is what the CLI takes for the controller's death.
+    said = [r for r in caplog.records if r.name.startswith("hypersweep")
+            and r.levelno >= logging.WARNING]
+    assert any("launch failed" in r.getMessage() for r in said)
+    assert not [r for r in said if r.exc_info]
 
 
 class NulInTheEnvironment(LocalProcessExecutor):
