@@ -375,7 +375,8 @@ class SweepController:
         launching, its running trials are canceled, and it ends ``Failed``."""
         verdict = self._failures.ended(record)
         if verdict is not None and self._cancel_reason is None:
-            log.warning("sweep %s: %s", self.sweep_id, verdict)
+            # Info, not a warning: it is the sweep's error, which `run` prints at the end.
+            log.info("sweep %s: %s", self.sweep_id, verdict)
             self._cancel_reason = REASON_FAILED_TRIALS
 
     def _check_primary_metric(self) -> None:
