@@ -144,7 +144,23 @@ def test_tell_with_a_value_follows_the_same_rule() -> None:
     assert trial is not None
     trial.log("score", 0.2)
     trial.log("other", 1.0)
-    sweep.tell(trial, {"score": 0.3, "other": 2.0, "extra": 5.0})
+    trial.log("note", "done")
+    sweep.tell(trial, {"score": 0.3, "other": 1.0, "extra": 5.0, "note": "done"})
     result = sweep.finish()
     metrics = result.get_metrics()[trial.id]
     assert metrics["score"] == 0.2 and metrics["other"] == 1.0 and metrics["extra"] == 5.0
+    assert metrics["note"] == "done"
+    # what was returned as logged says nothing; what differs is kept as a tag
+    assert result._store.get_tags(trial.id) == {"hypersweep.returned.score": "0.3"}
+
+
+def test_a_returned_number_is_the_result_when_only_unusable_values_were_logged() -> None:
+    def objective(params: dict[str, Any], run: Any) -> float:
+        run.log("score", "0.086")  # a string is no interval: the returned number is the result
+        run.log("score", float("nan"))
+        return 0.086 + params["i"]
+
+    result = tune(objective, _grid(2), "score", "maximize", max_total_runs=2)
+    assert result.get_status() == "Completed" and result.best_value == 1.086
+    points = result._store.get_metrics(result.best_trial_id, "score")
+    assert [p.value for p in points if p.text is None][-1] == 1.086 and len(points) == 3

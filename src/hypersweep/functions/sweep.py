@@ -40,6 +40,7 @@ after a fix, and its old failures must not stop it at once.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import math
 import threading
@@ -526,23 +527,34 @@ class Sweep:
         self._maybe_flush()
 
     def _returned(self, trial: Trial, name: str, value: Any) -> None:
-        """Record what the objective returned for metric ``name`` (see the module's notes)."""
+        """Record what the objective returned for metric ``name`` (see the module's notes).
+
+        A returned number that can rank is recorded unless the trial logged one (a string or
+        NaN logged under the name is no interval, so the returned number is then the result);
+        any other returned value unless the trial logged anything under the name.
+        """
+        number = _number(value)
+        ranks = number is not None and not math.isnan(number)
         with self._lock:
-            logged = [p for p in trial.points if p.name == name and p.kind == "scalar"]
-            if not logged and name == self.primary_metric:
+            earlier = [p for p in trial.points if p.name == name and p.kind == "scalar"
+                       and (not ranks or (p.value is not None and not math.isnan(p.value)))]
+            if not earlier and name == self.primary_metric:
                 # Evidence from a finished trial: it informs the policy about the others,
                 # and cannot be judged itself (it has ended; it is no interval).
                 self._runner.finish(trial.id)
-        if not logged:
+        if not earlier:
             self._ingest(trial, "metric", name, value, None, None)
             return
-        last = logged[-1]
+        last = earlier[-1]
         last_value = last.value if last.value is not None else last.text
-        number = _number(value)
-        if number is not None and last.value is not None and (
-                number == last.value or (math.isnan(number) and math.isnan(last.value))):
-            return
-        if number is None and value == last_value:
+        if ranks:
+            same = number == last.value
+        elif number is not None:  # NaN, after NaN
+            same = last.value is not None and math.isnan(last.value)
+        else:  # compared as ingest stores it: JSON text
+            same = last.text == json.dumps(value, sort_keys=True, ensure_ascii=False,
+                                           default=str)
+        if same:
             return
         self._ingest(trial, "tag", f"hypersweep.returned.{name}", value, None, None)
         with self._lock:
