@@ -13,7 +13,7 @@ failing with the same error, or ``max_failed_runs`` failures, stop it ``Failed``
 sweep whose completed trials never logged the primary metric as a number.
 
 An objective's return value is its *result*, not one more interval: a returned number is
-recorded as the primary metric only when the trial logged none (so ``tune`` with a plain
+recorded as the primary metric only when the trial logged no number for it (so ``tune`` with a plain
 ``return loss`` works), and then as a finished trial's evidence for the policy, never as a
 report that could stop the trial. When the trial logged the metric, the curve and the policy
 keep what was logged, the trial's score is its best logged value (as for script trials), and

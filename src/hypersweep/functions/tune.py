@@ -47,7 +47,7 @@ def tune(
 
     - **Logged and returned values.** Each ``run.log`` of the primary metric is one interval
       for the policy and one point of the curve. A returned value is the trial's result, not
-      one more interval: it is recorded only when the objective logged no value of that
+      one more interval: it is recorded only when the objective logged no number for that
       metric (then as the trial's single point). A trial's score, the one ``best_value`` and
       the sampler use, is the best value recorded, as for script trials on Azure: an
       objective that logs 10 epochs and returns the last stores 10 points, ranked by their
