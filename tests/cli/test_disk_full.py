@@ -90,3 +90,28 @@ def test_disk_full_messages() -> None:
         not a store error: database or disk is full""")
     assert disk_full_message(RuntimeError(text)) == (
         "disk full: cannot write to the record store (No space left on device)")
+
+
+def test_a_warning_with_an_exception_is_one_line_and_not_a_controller_death(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The controller warns about a trial it could not launch, exception attached: the CLI
+    prints the warning alone and does not take it for what its controller died of."""
+    import logging
+
+    from hypersweep.cli._errors import capture_errors, captured
+
+    with capture_errors():
+        try:
+            raise ValueError("embedded null byte")
+        except ValueError as err:
+            logging.getLogger("hypersweep.controller").warning(
+                "trial T_0: cannot launch: %s", err, exc_info=err)
+        assert captured() == []
+        try:
+            raise OSError(28, "No space left on device", "/ws/hypersweep.db")
+        except OSError:
+            logging.getLogger("hypersweep.controller").exception("controller of S stopped")
+        assert [str(e) for e in captured()] == [
+            "[Errno 28] No space left on device: '/ws/hypersweep.db'"]
+    assert capfd.readouterr().err == "trial T_0: cannot launch: embedded null byte\n"

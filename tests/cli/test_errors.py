@@ -137,7 +137,8 @@ def test_ids_by_unique_prefix(project: Project, invoke: Callable[..., Result]) -
     for args, message in [
         (("show", "zzzz"), "'zzzz' matches 2 sweeps (HD_zzzz0001, HD_zzzz0002); "
                            "give more of the id"),
-        (("show", "zzz"), "no sweep 'zzz' in this workspace"),
+        (("show", "zzz"), "no sweep 'zzz': name a sweep by its id or at least 4 characters "
+                          "of it (2 sweep ids start with 'zzz', e.g. zzzz0001)"),
         (("logs", "zzzz_0"), "no trial 'zzzz_0' in this workspace"),
     ]:
         result = invoke(*args)

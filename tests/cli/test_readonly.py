@@ -140,3 +140,14 @@ def test_writing_to_a_read_only_workspace_is_one_line(
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, (
             result.stderr)
         assert "read-only" in result.stderr
+
+
+def test_a_database_being_created_is_read_by_migrating_it(
+    project: Project, invoke: Callable[..., Result],
+) -> None:
+    """`ls` racing the first `run` finds an empty database file: where the folder can be
+    written, the read command migrates it as the run would, rather than failing."""
+    project.workspace.mkdir()
+    (project.workspace / "hypersweep.db").touch()
+    listed = invoke("ls", "--json")
+    assert (listed.exit_code, listed.stdout, listed.stderr) == (0, "[]\n", "")

@@ -70,8 +70,14 @@ class Workspace:
                 from hypersweep.store.engine import read_only_url
 
                 if self.read_only:
-                    self._store = open_store(read_only_url(self.store_url))
-                    return self._store
+                    try:
+                        self._store = open_store(read_only_url(self.store_url))
+                        return self._store
+                    except StoreError:
+                        # a database still being created (or of an older schema) needs a
+                        # writer to migrate it: be that writer where the folder allows it
+                        if not os.access(self.path, os.W_OK):
+                            raise
                 if self.store_url != MEMORY_URL:  # memory records need no folder
                     self.path.mkdir(parents=True, exist_ok=True)
                 self._store = open_store(self.store_url)

@@ -80,11 +80,13 @@ def captured() -> list[BaseException]:
 
 
 class _OneLineHandler(logging.Handler):
-    """Keeps the exceptions hypersweep logs; prints other records as the message alone (as
-    logging's last-resort handler would), so no traceback reaches the terminal."""
+    """Keeps the exceptions hypersweep logs as errors; prints other records (warnings, with
+    an exception or not) as the message alone, as logging's last-resort handler would, so no
+    traceback reaches the terminal."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
+        if (record.levelno >= logging.ERROR and record.exc_info
+                and record.exc_info[1] is not None):
             _keep(record.exc_info[1])
             return
         try:

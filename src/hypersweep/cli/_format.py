@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from hypersweep.api.progress import last_line
 from hypersweep.api.reproduce import reproduce_command
 
 
@@ -67,6 +68,8 @@ def best_summary(run: Any) -> dict[str, Any] | None:
         "best_primary_metric": row["best_primary_metric"],
         "hyperparameters": row["hyperparameters"],
         "command": reproduce_command(sweep.config, list(record.arguments), dict(record.params)),
+        # a Failed trial can be the best (it logged before it failed): say why it failed
+        "error": last_line(record.error) or None,
     }
 
 
@@ -77,6 +80,9 @@ def echo_best(best: dict[str, Any] | None) -> None:
     click.echo(f"best trial {best['run_id']} ({best['status']}): "
                f"{best['primary_metric']} = {fmt_value(best['best_primary_metric'])} "
                f"({best['goal']})")
+    if best["status"] == "Failed":
+        click.echo("  note: this trial Failed"
+                   + (f" ({best['error']})" if best.get("error") else ""))
     params = ", ".join(f"{k}={fmt_value(v)}" for k, v in best["hyperparameters"].items())
     click.echo(f"  params:    {params}")
     click.echo(f"  reproduce: {best['command']}")

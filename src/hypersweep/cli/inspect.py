@@ -29,6 +29,7 @@ from hypersweep.cli._format import (
     trial_summary,
 )
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
+from hypersweep.store.records import Status
 
 
 def _table(*columns: str) -> Table:
@@ -62,7 +63,13 @@ def _cut_last_column(table: Table, rows: list[list[str]], width: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @workspace_options
 def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
-    """List sweeps, newest first: id, experiment, status, trials, best, created."""
+    """List sweeps, newest first: id, experiment, status, trials, best, created.
+
+    A sweep recorded Running whose controller is gone (killed, crashed) is marked so, with
+    the `hypersweep resume` line that continues it.
+    """
+    from hypersweep.api.sweep_run import _controller_alive
+
     rows: list[dict[str, Any]] = []
     if workspace.exists():
         store = workspace.open(read_only=True).store
@@ -70,9 +77,12 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
         counts = store.count_trials([s.id for s in sweeps])
         for sweep in sweeps:
             objective = sweep.config.get("objective", {})
+            driven = sweep.status in (Status.RUNNING, Status.CANCEL_REQUESTED)
             rows.append({
                 "sweep_id": sweep.id, "experiment": sweep.experiment,
                 "status": sweep.status.value,
+                # null when nothing should drive it (ended, or queued for a controller)
+                "controller_alive": _controller_alive(sweep) if driven else None,
                 "display_name": sweep.config.get("display_name"),
                 "trials": counts[sweep.id],
                 "primary_metric": objective.get("primary_metric"),
@@ -86,11 +96,19 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
         click.echo("no sweeps")
         return
     table = _table("id", "experiment", "status", "trials", "best", "created")
+    orphans = []
     for r in rows:
         best = "" if r["best"] is None else f"{r['primary_metric']}={fmt_value(r['best'])}"
-        table.add_row(r["sweep_id"], r["experiment"], r["status"], str(r["trials"]), best,
+        status = r["status"]
+        if r["controller_alive"] is False:
+            status += " (controller gone)"
+            orphans.append(r["sweep_id"])
+        table.add_row(r["sweep_id"], r["experiment"], status, str(r["trials"]), best,
                       r["created"][:19].replace("T", " "))
     _print(table)
+    for sweep_id in orphans:
+        click.echo(f"{sweep_id}: its controller is gone (killed or crashed); "
+                   f"hypersweep resume {sweep_id} continues it")
 
 
 def _best_value(store: Any, sweep: Any) -> float | None:
@@ -144,6 +162,12 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     click.echo(f"  objective: {objective['goal']} {objective['primary_metric']}")
     click.echo(f"  created {data['created']}  started {data['start_time']}  "
                f"ended {data['end_time']}")
+    scored = [t for t in trials if t["best_primary_metric"] is not None]
+    if scored:
+        top = scored[0]
+        click.echo(f"  best: {top['run_id']}  {objective['primary_metric']} = "
+                   f"{fmt_value(top['best_primary_metric'])}"
+                   + ("  (this trial Failed)" if top["status"] == "Failed" else ""))
     if sweep.error:
         click.echo(f"  error: {sweep.error}")
     for warning in sweep.warnings:
@@ -203,8 +227,7 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise CliError("parquet export needs pyarrow: "
-                           "pip install 'hypersweep[parquet]'") from None
+            raise CliError("parquet export needs pyarrow: pip install pyarrow") from None
         if output is None:
             raise CliError("parquet export needs -o FILE")
     run = open_sweep(workspace.open(read_only=True), sweep_id)

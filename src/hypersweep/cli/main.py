@@ -137,8 +137,19 @@ def resolve_sweep_id(store: Any, text: str) -> str:
     try:
         trial = store.get_trial(text)
     except KeyError:
-        raise CliError(f"no sweep {text!r} in this workspace") from None
-    raise CliError(f"{text!r} is a trial; its sweep is {trial.sweep_id!r}")
+        pass
+    else:
+        raise CliError(f"{text!r} is a trial; its sweep is {trial.sweep_id!r}")
+    if len(prefix) - len("HD_") < MIN_PREFIX:  # too short to be taken as a prefix: say so
+        starting = sorted(s.id for s in store.list_sweeps() if s.id.startswith(prefix))
+        hint = ""
+        if starting:
+            count = (f"{len(starting)} sweep ids start" if len(starting) > 1
+                     else "1 sweep id starts")
+            hint = f" ({count} with {text!r}, e.g. {starting[0][3:11]})"
+        raise CliError(f"no sweep {text!r}: name a sweep by its id or at least {MIN_PREFIX} "
+                       f"characters of it{hint}")
+    raise CliError(f"no sweep {text!r} in this workspace")
 
 
 def open_sweep(workspace: Any, sweep_id: str) -> Any:
@@ -169,11 +180,15 @@ def open_trial(workspace: Any, trial_id: str) -> Any:
             except (CliError, KeyError):
                 pass
         try:
-            store.get_sweep(trial_id)
-        except KeyError:
+            sweep_id = resolve_sweep_id(store, trial_id)
+        except CliError:
             raise CliError(f"no trial {trial_id!r} in this workspace") from None
-        raise CliError(f"{trial_id!r} is a sweep; pass one of its trials, "
-                       f"e.g. {trial_id}_0") from None
+        count = store.count_trials([sweep_id])[sweep_id]
+        command = f"hypersweep {click.get_current_context().info_name}"
+        raise CliError(
+            f"{trial_id!r} is a sweep, not a trial; name one of its {count} trials by the "
+            f"sweep and a number from 0 to {max(count - 1, 0)}, e.g. {command} {trial_id}_0"
+        ) from None
     return Run(workspace, trial_id)
 
 

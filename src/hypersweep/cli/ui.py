@@ -24,7 +24,34 @@ def _need_dashboard(*modules: str) -> None:
 
     for name in modules:
         if importlib.util.find_spec(name) is None:
-            raise CliError(f"{name} is missing: pip install 'hypersweep[dashboard]'")
+            # hypersweep is installed from its source: name the packages themselves
+            raise CliError(f"{name} is missing: the dashboard needs "
+                           "pip install fastapi uvicorn jinja2 plotly")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another program listens on now, in one line, before printing a URL that
+    would not be this dashboard's (uvicorn would only log the bind error and exit)."""
+    import errno
+    import socket
+
+    if port == 0:  # any free port
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise CliError(f"--host {host!r}: {err.strerror}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # as uvicorn binds: a port in TIME_WAIT after a previous dashboard is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise CliError(f"port {port} on {host} is in use (another dashboard?); pick "
+                               f"another with --port, e.g. --port {port + 1}") from None
+            raise CliError(f"cannot listen on {host} port {port}: {err.strerror}") from None
 
 
 @cli.command()
@@ -48,6 +75,7 @@ def ui(workspace: Any, host: str, port: int, token: str | None, allow_cancel: bo
         raise CliError(str(err)) from None
 
     ws = workspace.open()
+    _check_port_free(host, port)
     serve(store_url=ws.store_url, workspace=ws.path, host=host, port=port, token=token,
           allow_cancel=allow_cancel)
 

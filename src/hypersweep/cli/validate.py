@@ -1,7 +1,8 @@
 """``hypersweep validate SWEEP.yml``: check a sweep file without running anything.
 
 Prints the warnings, the resolved sweep (as v2 YAML, paths made absolute) and the first
-configurations a fresh sweep would try (`Sampler.preview`).
+configurations a fresh sweep would try (`Sampler.preview`). Without a seed in the file the
+preview is one draw among many, and the run makes another: a note says so.
 
 Examples
 --------
@@ -30,13 +31,23 @@ def validate(sweep_file: str, overrides: tuple[str, ...], count: int, as_json: b
     from hypersweep.config import load_sweep, sweep_to_yaml
 
     loaded = load_sweep(sweep_file, overrides)
-    preview = loaded.config.hyperparameter_sampling.preview(max(count, 0))
+    sampler = loaded.config.hyperparameter_sampling
+    preview = sampler.preview(max(count, 0))
+    seed = getattr(sampler, "seed", None)
+    # A sampler without a seed in the file draws one when it is built: a second reading
+    # that draws another shows that the run, which reads the file again, will not match.
+    seeded = seed is None or getattr(
+        load_sweep(sweep_file, overrides).config.hyperparameter_sampling, "seed", None) == seed
     if as_json:
         echo_json({"experiment": loaded.experiment_name, "warnings": loaded.warnings,
-                   "config": loaded.config.to_dict(), "preview": preview})
+                   "config": loaded.config.to_dict(), "seeded": seeded, "preview": preview})
         return
     for message in loaded.warnings:
         click.echo(f"warning: {message}", err=True)
+    if not seeded:
+        click.echo(f"note: sampling_algorithm has no seed: this preview drew seed {seed}; "
+                   "`hypersweep run` draws its own, so its trials will differ "
+                   "(add `seed: N` to sampling_algorithm to fix them)", err=True)
     click.echo(f"# {sweep_file}: valid (experiment {loaded.experiment_name})")
     click.echo(sweep_to_yaml(loaded.config), nl=False)
     click.echo(f"# first {len(preview)} configurations:")
