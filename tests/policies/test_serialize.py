@@ -64,11 +64,28 @@ def test_v2_forms() -> None:
     (lambda: BanditPolicy(slack_factor=0.1, slack_amount=0.2),
      "slack_factor: BanditPolicy expects exactly one of slack_factor and slack_amount "
      "(got both: slack_factor=0.1, slack_amount=0.2)"),
-    (lambda: BanditPolicy(slack_factor=0), "slack_factor: expected a number > 0 (got 0)"),
-    (lambda: BanditPolicy(slack_amount=-1.0), "slack_amount: expected a number > 0 (got -1.0)"),
-    (lambda: BanditPolicy(slack_factor="0.1"), "slack_factor: expected a number > 0 (got '0.1')"),
+    (lambda: BanditPolicy(slack_factor=0), "slack_factor: expected a finite number > 0 (got 0)"),
+    (lambda: BanditPolicy(slack_amount=-1.0),
+     "slack_amount: expected a finite number > 0 (got -1.0)"),
+    (lambda: BanditPolicy(slack_factor="0.1"),
+     "slack_factor: expected a finite number > 0 (got '0.1')"),
     (lambda: BanditPolicy(slack_factor=float("inf")),
-     "slack_factor: expected a number > 0 (got inf)"),
+     "slack_factor: expected a finite number > 0 (got inf)"),
+    (lambda: BanditPolicy(slack_amount=10**400),
+     f"slack_amount: expected a finite number > 0 (got {'1' + '0' * 76}...)"),
+    (lambda: BanditPolicy(slack_factor=float("nan")),
+     "slack_factor: expected a finite number > 0 (got nan)"),
+    (lambda: MedianStoppingPolicy(evaluation_interval=10**400),
+     f"evaluation_interval: expected an integer from 1 to 9007199254740992 "
+     f"(got {'1' + '0' * 76}...)"),
+    (lambda: MedianStoppingPolicy(delay_evaluation=2**53 + 1),
+     "delay_evaluation: expected an integer from 0 to 9007199254740992 (got 9007199254740993)"),
+    (lambda: AshaPolicy(max_resource=1e400),
+     "max_resource: expected an integer from 1 to 9007199254740992 (got inf)"),
+    (lambda: HyperbandPolicy(max_resource=10**400),
+     f"max_resource: expected an integer from 1 to 9007199254740992 (got {'1' + '0' * 76}...)"),
+    (lambda: TruncationSelectionPolicy(10**400),
+     f"truncation_percentage: expected an integer from 1 to 99 (got {'1' + '0' * 76}...)"),
     (lambda: BanditPolicy(slack_factor=0.1, evaluation_interval=0),
      "evaluation_interval: expected an integer >= 1 (got 0)"),
     (lambda: MedianStoppingPolicy(evaluation_interval=1.5),
@@ -100,7 +117,14 @@ def test_validation_messages(make: Any, message: str) -> None:
 
 @pytest.mark.parametrize(("mapping", "message"), [
     ({"type": "bandit", "slack_factor": -1},
-     "early_termination.slack_factor: expected a number > 0 (got -1)"),
+     "early_termination.slack_factor: expected a finite number > 0 (got -1)"),
+    ({"type": ["bandit"], "slack_factor": 0.1},
+     "early_termination.type: unknown policy ['bandit'] (expected one of bandit, "
+     "median_stopping, truncation_selection, asha, hyperband, none)"),
+    ({"type": {"a": 1}}, "early_termination.type: unknown policy {'a': 1} (expected one of "
+                         "bandit, median_stopping, truncation_selection, asha, hyperband, none)"),
+    ({"type": "bandit", ("k",): 1}, "early_termination: unknown key ('k',) for bandit "
+     "(expected type, slack_factor, slack_amount, evaluation_interval, delay_evaluation)"),
     ({"type": "bandit", "slack_factr": 0.1},
      "early_termination: unknown key 'slack_factr' for bandit (did you mean 'slack_factor'? "
      "expected type, slack_factor, slack_amount, evaluation_interval, delay_evaluation)"),

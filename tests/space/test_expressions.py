@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -64,8 +65,64 @@ def test_lognormal_distribution() -> None:
     assert ks(np.log10(base10), stats.norm(1, 0.5).cdf) > ALPHA
 
 
-def test_normal_sigma_zero_is_the_mean() -> None:
-    assert normal(2.5, 0).sample(5, seed=0) == [2.5] * 5
+@pytest.mark.parametrize("make", [normal, lognormal, lambda m, s: qnormal(m, s, 1),
+                                  lambda m, s: qlognormal(m, s, 1)])
+def test_sigma_zero_is_refused(make: Any) -> None:
+    # A zero-width normal is a constant: choice(mu) says so, and nothing divides by sigma.
+    with pytest.raises(ConfigError, match=r"expects sigma > 0 \(got 0\)$"):
+        make(2.5, 0)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: loguniform(0, 1000),
+     "loguniform expects max_value <= 709.78 so that e**max_value fits a float (got 1000)"),
+    (lambda: qloguniform(-5, 709.8, 0.5),
+     "qloguniform expects max_value <= 709.78 so that e**max_value fits a float (got 709.8)"),
+    (lambda: lognormal(700, 2),
+     "lognormal expects mu + 8.21 * sigma <= 709.78 so that its largest draw fits a float "
+     "(got mu=700, sigma=2)"),
+    (lambda: qlognormal(0, 87, 1),
+     "qlognormal expects mu + 8.21 * sigma <= 709.78 so that its largest draw fits a float "
+     "(got mu=0, sigma=87)"),
+    (lambda: normal(-1e308, 1e307),
+     "normal expects |mu| + 8.21 * sigma to fit a float (got mu=-1e+308, sigma=1e+307)"),
+    (lambda: qnormal(0, 1e300, 1e-300),
+     "qnormal expects value / q to fit a float for every value (got mu=0, sigma=1e+300, "
+     "q=1e-300)"),
+    (lambda: quniform(-1e300, 0, 1e-300),
+     "quniform expects value / q to fit a float for every value (got min_value=-1e+300, "
+     "max_value=0, q=1e-300)"),
+    (lambda: qloguniform(0, 700, 1e-10),
+     "qloguniform expects value / q to fit a float for every value (got min_value=0, "
+     "max_value=700, q=1e-10)"),
+])
+def test_values_beyond_the_float_range_are_refused(make: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert str(info.value) == message
+
+
+def test_bounds_at_the_edge_of_the_float_range_sample_finite_values() -> None:
+    for expr in (loguniform(700, 709.78), lognormal(0, 85), normal(0, 1e307),
+                 qloguniform(0, 709, 1), quniform(0, 1e300, 1e-7), uniform(-1e307, 1e307)):
+        values = expr.decode(np.array([0.0, 0.5, 1.0 - 2.0**-53]))
+        assert all(math.isfinite(v) for v in values), expr
+
+
+def test_a_logbase_that_overflows_is_refused_with_the_parameter() -> None:
+    from hypersweep.sampling import RandomParameterSampling
+
+    space = {"lr": loguniform(-3, 400), "m": choice({"c": loguniform(0, 300)}, "none")}
+    RandomParameterSampling(space, seed=0)  # e**400 fits a float
+    with pytest.raises(ConfigError) as info:
+        RandomParameterSampling(space, seed=0, logbase=10)
+    assert str(info.value) == ("lr: loguniform expects max_value <= 308.25 so that "
+                               "10**max_value fits a float (got 400)")
+    with pytest.raises(ConfigError) as info:
+        RandomParameterSampling({"m": choice({"c": loguniform(0, 300)}, "x")}, logbase=20)
+    assert str(info.value).startswith("m.c: loguniform expects max_value <= 236.9")
+    with pytest.raises(ConfigError, match="so that 10\\*\\*max_value fits"):
+        loguniform(0, 400).sample(1, logbase=10)
 
 
 @pytest.mark.parametrize("expr", [quniform(-3, 7, 2), qnormal(0, 20, 5), qloguniform(0, 5, 3),
@@ -163,7 +220,7 @@ def test_encode_inverts_decode(expr: object) -> None:
     (lambda: uniform(1.0, 0.5), "uniform expects min_value < max_value (got 1.0, 0.5)"),
     (lambda: quniform(0, 1, 0), "quniform expects q > 0 (got 0)"),
     (lambda: qnormal(0, 1, -0.5), "qnormal expects q > 0 (got -0.5)"),
-    (lambda: normal(0, -1), "normal expects sigma >= 0 (got -1)"),
+    (lambda: normal(0, -1), "normal expects sigma > 0 (got -1)"),
     (lambda: randint(0), "randint expects upper to be a positive int (got 0)"),
     (lambda: randint(2.0), "randint expects upper to be a positive int (got 2.0)"),
     (lambda: randint(True), "randint expects upper to be a positive int (got True)"),

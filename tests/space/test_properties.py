@@ -48,10 +48,14 @@ floats = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 numbers = st.one_of(st.integers(-1000, 1000), floats)
 exponents = st.one_of(st.integers(-20, 20), st.floats(-20, 20))
 steps = st.one_of(st.integers(1, 50), st.floats(1e-4, 50))
-sigmas = st.one_of(st.integers(0, 100), st.floats(0, 100))
+sigmas = st.one_of(st.integers(1, 100), st.floats(1e-3, 100))
+log_sigmas = st.one_of(st.integers(1, 20), st.floats(1e-3, 20))  # e**(20 + 8.21 * 20) fits
+# Text a process can take: no NUL, no lone surrogates (names: no '.' or '=' either).
+texts = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 literals = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9), floats,
-                     st.text(max_size=6))
-keys = st.text(alphabet=st.characters(exclude_characters="."), min_size=1, max_size=5)
+                     st.text(alphabet=texts, max_size=6))
+keys = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters=".=\x00"),
+               min_size=1, max_size=5)
 
 
 @st.composite
@@ -67,7 +71,8 @@ leaves = st.one_of(
     bounded(uniform, numbers, False), bounded(quniform, numbers, True),
     bounded(loguniform, exponents, False), bounded(qloguniform, exponents, True),
     st.builds(normal, numbers, sigmas), st.builds(qnormal, numbers, sigmas, steps),
-    st.builds(lognormal, exponents, sigmas), st.builds(qlognormal, exponents, sigmas, steps),
+    st.builds(lognormal, exponents, log_sigmas),
+    st.builds(qlognormal, exponents, log_sigmas, steps),
     st.builds(randint, st.integers(1, 10**6)),
 )
 

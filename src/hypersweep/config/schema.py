@@ -39,6 +39,7 @@ from hypersweep.config.yamlfile import (
     parse_yaml,
 )
 from hypersweep.errors import ConfigError
+from hypersweep.space._values import describe, text_problem
 
 #: Keys of a sweep job, in the order Azure documents them.
 TOP_KEYS = ("$schema", "type", "name", "display_name", "experiment_name", "description",
@@ -56,6 +57,8 @@ EXPRESSION_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "q
                     "normal", "qnormal", "lognormal", "qlognormal")
 #: For "did you mean" hints only: the sampling layer decides what is valid.
 SAMPLING_TYPES = ("random", "grid", "bayesian", "tpe")
+#: Written as a type by mistake: rules of random sampling, with what they are.
+SAMPLING_RULES = {"sobol": "Sobol sequences are a rule of random sampling"}
 DEFAULT_MAX_TOTAL_TRIALS = 1000  # Azure's default for v2 sweeps
 
 
@@ -84,7 +87,33 @@ def load_sweep(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> L
         raise SweepFileError(f"cannot read the file ({err.__class__.__name__})", shown) from None
     doc = parse_yaml(text, shown)
     apply_overrides(doc, overrides)
+    _check_texts(doc, doc.data, ())
     return _Reader(doc, file.resolve().parent).load()
+
+
+def _check_texts(doc: YamlDocument, value: Any, path: tuple[Any, ...]) -> None:
+    """Refuse any key or string a process or a record cannot take (a NUL from ``"\\0"``).
+
+    Checked once for the whole file, so the error names the exact key wherever the text
+    would have gone (argv, environment, tags, the store).
+    """
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise doc.error(path, problem)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = text_problem(key) if isinstance(key, str) else None
+            if problem is not None:  # located at the key's own line, named by its parent
+                here = (*path, key)
+                line = None if doc.is_overridden(here) else doc.line(here)
+                prefix = f"{dotted(path)}: " if path else ""
+                raise SweepFileError(f"{prefix}key {describe(key)} {problem}", doc.file, line,
+                                     dotted(path) or None, from_set=doc.is_overridden(here))
+            _check_texts(doc, item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_texts(doc, item, (*path, i))
 
 
 class _Reader:
@@ -102,7 +131,7 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise self.doc.error(path, f"expected a mapping (got {value!r})")
+            raise self.doc.error(path, f"expected a mapping (got {describe(value)})")
         for key in value:
             if key in ignored:
                 self.ignored.append(dotted((*path, key)))
@@ -116,7 +145,7 @@ class _Reader:
         where = (*path, key)
         from_set = self.doc.is_overridden(where)
         prefix = f"{dotted(path)}: " if path else ""
-        return SweepFileError(f"{prefix}unknown key {key!r} ({hint})", self.doc.file,
+        return SweepFileError(f"{prefix}unknown key {describe(key)} ({hint})", self.doc.file,
                               None if from_set else self.doc.line(where), dotted(where),
                               from_set=from_set)
 
@@ -155,17 +184,23 @@ class _Reader:
             return "true" if value else "false"
         if isinstance(value, (str, int, float)):
             return str(value)
-        raise self.doc.error(path, f"expected a string (got {value!r})")
+        raise self.doc.error(path, f"expected a string (got {describe(value)})")
 
     def positive_int(self, path: tuple[Any, ...], value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.doc.error(path, f"expected a positive integer (got {value!r})")
+            raise self.doc.error(path, f"expected a positive integer (got {describe(value)})")
         return value
 
     def positive_number(self, path: tuple[Any, ...], value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-                or value == float("inf"):
-            raise self.doc.error(path, f"expected a positive number of seconds (got {value!r})")
+        ok = not isinstance(value, bool) and isinstance(value, (int, float))
+        if ok:
+            try:
+                ok = 0 < float(value) < float("inf")
+            except OverflowError:  # 400 digits: an int beyond the float range
+                ok = False
+        if not ok:
+            raise self.doc.error(path, "expected a positive number of seconds "
+                                 f"(got {describe(value)})")
         return float(value)
 
     # ------------------------------------------------------------------ sections
@@ -179,7 +214,7 @@ class _Reader:
             self.ignored.insert(0, "$schema")
         kind = data.get("type", "sweep")
         if kind != "sweep":
-            raise self.doc.error(("type",), f"expected 'sweep' (got {kind!r})")
+            raise self.doc.error(("type",), f"expected 'sweep' (got {describe(kind)})")
         for key in ("trial", "search_space", "objective"):
             if data.get(key) is None:
                 raise self.doc.error((), f"missing required key {key!r}")
@@ -191,13 +226,13 @@ class _Reader:
         metric = objective["primary_metric"]
         if not isinstance(metric, str) or not metric.strip():
             raise self.doc.error(("objective", "primary_metric"),
-                                 f"expected a metric name (got {metric!r})")
+                                 f"expected a metric name (got {describe(metric)})")
         goal = objective["goal"]
         try:
             goal = PrimaryMetricGoal.parse(goal)
         except ConfigError:
-            raise self.doc.error(("objective", "goal"),
-                                 f"expected 'maximize' or 'minimize' (got {goal!r})") from None
+            raise self.doc.error(("objective", "goal"), "expected 'maximize' or 'minimize' "
+                                 f"(got {describe(goal)})") from None
 
         limits = self.mapping(("limits",), data.get("limits"), LIMIT_KEYS)
         total = self.positive_int(("limits", "max_total_trials"),
@@ -223,7 +258,7 @@ class _Reader:
         if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
             where = ("experiment_name",) if "experiment_name" in data else ()
             raise self.doc.error(where, "experiment names are 1-255 letters, digits, '_', '-' "
-                                 f"or '.', starting with a letter or digit (got {name!r})")
+                                 f"or '.', starting with a letter or digit (got {describe(name)})")
         config = self.calling((), HyperDriveConfig,
                               hyperparameter_sampling=sampler, primary_metric_name=metric,
                               primary_metric_goal=goal, max_total_runs=total,
@@ -245,7 +280,7 @@ class _Reader:
         space = data["search_space"]
         if not isinstance(space, Mapping) or not space:
             raise self.doc.error(("search_space",), "expected a mapping of parameter names to "
-                                 f"expressions (got {space!r})")
+                                 f"expressions (got {describe(space)})")
         for name, expr in space.items():
             kind = expr.get("type") if isinstance(expr, Mapping) else None
             if isinstance(kind, str) and kind.lower() not in EXPRESSION_TYPES:
@@ -273,6 +308,9 @@ class _Reader:
             close = difflib.get_close_matches(kind.lower(), SAMPLING_TYPES, n=1)
             hint = (f"did you mean {close[0]!r}?" if close
                     else f"expected one of: {', '.join(SAMPLING_TYPES)}")
+            if kind.strip().lower() in SAMPLING_RULES:
+                hint = (f"{SAMPLING_RULES[kind.strip().lower()]}: write {{type: random, "
+                        f"rule: {kind.strip().lower()}}}")
             where = ("sampling_algorithm", "type") if isinstance(algorithm, Mapping) else (
                 "sampling_algorithm",)
             raise self.doc.error(where, f"unknown sampling type {kind!r} ({hint})") from None
@@ -290,22 +328,24 @@ class _Reader:
             raise self.doc.error(("trial",), "missing required key 'command'")
         command = trial["command"]
         if not isinstance(command, str) or not command.strip():
-            raise self.doc.error(("trial", "command"), f"expected a command line (got {command!r})")
+            raise self.doc.error(("trial", "command"),
+                                 f"expected a command line (got {describe(command)})")
         code = trial.get("code", ".")
         if not isinstance(code, str) or code.startswith("azureml:"):
-            raise self.doc.error(("trial", "code"), f"expected a local folder (got {code!r})")
+            raise self.doc.error(("trial", "code"),
+                                 f"expected a local folder (got {describe(code)})")
         env_raw = trial.get("environment_variables") or {}
         if not isinstance(env_raw, Mapping):
             raise self.doc.error(("trial", "environment_variables"),
-                                 f"expected a mapping (got {env_raw!r})")
+                                 f"expected a mapping (got {describe(env_raw)})")
         env = {str(k): self.text(("trial", "environment_variables", k), v)
                for k, v in env_raw.items()}
         inputs = data.get("inputs") or {}
         if not isinstance(inputs, Mapping):
-            raise self.doc.error(("inputs",), f"expected a mapping (got {inputs!r})")
+            raise self.doc.error(("inputs",), f"expected a mapping (got {describe(inputs)})")
         outputs = data.get("outputs") or {}
         if not isinstance(outputs, Mapping):
-            raise self.doc.error(("outputs",), f"expected a mapping (got {outputs!r})")
+            raise self.doc.error(("outputs",), f"expected a mapping (got {describe(outputs)})")
         return self.calling(
             (), CommandJob, command, code=str(self.folder / code),
             inputs={k: self.resolve_input(v) for k, v in inputs.items()}, outputs=outputs,
@@ -327,7 +367,7 @@ class _Reader:
         tags = data.get("tags")
         if tags is not None:
             if not isinstance(tags, Mapping):
-                raise self.doc.error(("tags",), f"expected a mapping (got {tags!r})")
+                raise self.doc.error(("tags",), f"expected a mapping (got {describe(tags)})")
             meta["tags"] = {str(k): self.text(("tags", k), v) for k, v in tags.items()}
         if data.get("executor") is not None:  # ours: "local" or "dask://HOST:PORT"
             meta["executor"] = self.text(("executor",), data["executor"])

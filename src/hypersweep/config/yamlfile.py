@@ -24,12 +24,104 @@ from typing import Any
 import yaml
 
 from hypersweep.errors import ConfigError
+from hypersweep.space._values import describe
 
 Path_ = tuple[Any, ...]  # a key path: ("search_space", "lr", "min_value")
 
 
+#: Deeper nesting is no sweep file; bounding it keeps the recursive walks far from Python's
+#: recursion limit (1,000 nested ``[`` used to raise ``RecursionError``).
+MAX_DEPTH = 100
+#: Values a document may expand to, aliases expanded. Sweep files have hundreds; the bound
+#: refuses "billion laughs" alias bombs (1.9 KB of YAML that expands to 10**9 values) while
+#: PyYAML still shares the aliased nodes, before anything is built or walked.
+MAX_VALUES = 100_000
+
+
 class SweepLoader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-5``-style floats as numbers (YAML 1.2)."""
+    """SafeLoader that reads ``1e-5``-style floats as numbers (YAML 1.2), within bounds.
+
+    Composing counts the values each node expands to (an alias counts all the values of
+    the node it names), and refuses a document nested deeper than `MAX_DEPTH`, one that
+    expands beyond `MAX_VALUES`, and an alias inside its own anchor (``&a [*a]``), which
+    would make every walk of the document endless. Each is a ``ComposerError`` with the
+    line where it happens.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._total = 0  # values so far, aliases expanded
+        self._aliased = False
+        # id(node) -> the number of values it expands to; a node is in it once composed.
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            size = self._sizes.get(id(node))
+            if size is None:  # the anchored node is still being composed
+                raise yaml.composer.ComposerError(
+                    None, None, f"recursive alias *{event.anchor} (an alias inside its own "
+                    "anchor)", mark)
+            self._aliased = True
+            self._count(size, mark)
+            return node
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} "
+                                              "levels", mark)
+        self._depth += 1
+        try:
+            self._count(1, mark)
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = []
+        self._sizes[id(node)] = 1 + sum(self._sizes[id(child)] for child in children)
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # Scalars PyYAML cannot build raise plain Python errors: an integer of more than
+        # 4,300 digits (ValueError, Python's own limit), a 30th of February (ValueError).
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as err:
+            kind = node.tag.rsplit(":", 1)[-1]
+            digits = sum(c.isdigit() for c in str(node.value))
+            problem = (f"an integer of {digits} digits is too large" if kind == "int"
+                       and digits > 4000 else f"cannot read {describe(node.value)} as {kind} "
+                       f"({err})")
+            raise yaml.constructor.ConstructorError(None, None, problem,
+                                                    node.start_mark) from None
+
+    def fetch_flow_sequence_start(self) -> None:
+        self._check_flow_level()
+        super().fetch_flow_sequence_start()
+
+    def fetch_flow_mapping_start(self) -> None:
+        self._check_flow_level()
+        super().fetch_flow_mapping_start()
+
+    def _check_flow_level(self) -> None:
+        # The scanner looks back over every open bracket at each token, so deep flow nesting
+        # costs quadratic time before the composer sees it: stop it here.
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                            self.get_mark())
+
+    def _count(self, values: int, mark: yaml.Mark) -> None:
+        self._total += values
+        if self._total > MAX_VALUES:
+            problem = (f"aliases expand the document beyond {MAX_VALUES} values (an alias bomb?)"
+                       if self._aliased else f"the document has more than {MAX_VALUES} values")
+            raise yaml.composer.ComposerError(None, None, problem, mark)
 
 
 SweepLoader.add_implicit_resolver(
@@ -131,14 +223,23 @@ def _names_param(message: str) -> bool:
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document; a syntax error is a one-line `SweepFileError` with its line."""
-    loader = SweepLoader(text)
+    loader = None
     try:
+        loader = SweepLoader(text)  # checks the characters at once
         node = loader.get_single_node()
         if node is None:
             raise SweepFileError("the file is empty (expected a 'type: sweep' mapping)", file)
         lines: dict[Path_, int] = {}
         _index(node, (), lines, file)
         data = loader.construct_document(node)
+    except yaml.reader.ReaderError as err:
+        # Characters YAML forbids (NUL, other control characters); the position is an index
+        # into ``text``, which locates the line.
+        code = err.character if isinstance(err.character, int) else 0
+        kind = "control characters" if code < 0xA0 else "such characters"
+        line = text.count("\n", 0, err.position) + 1 if isinstance(err.position, int) else None
+        raise SweepFileError(f"invalid YAML: unacceptable character U+{code:04X} ({kind} are "
+                             "not allowed)", file, line) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"
@@ -147,7 +248,8 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     except yaml.YAMLError as err:
         raise SweepFileError(f"invalid YAML: {err}", file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise SweepFileError(f"expected a mapping of keys at the top (got {type(data).__name__})",
                              file, 1)

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hypersweep.errors import ConfigError
+from hypersweep.space._values import describe
 
 
 @dataclass(frozen=True)
@@ -200,28 +201,46 @@ def fmt(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+#: The largest integer setting: every int up to it is exact as a float (and in JSON readers).
+MAX_INT_SETTING = 2**53
+
+
 def check_int(value: Any, key: str, minimum: int, maximum: int | None = None) -> int:
     """``value`` as an int in ``[minimum, maximum]`` (integral floats such as ``5.0`` from
-    YAML are accepted), else a :class:`ConfigError` naming ``key``."""
+    YAML are accepted), else a :class:`ConfigError` naming ``key``.
+
+    Without ``maximum``, values above 2**53 are refused too: schedules compute with them as
+    floats, and a 400-digit integer used to raise ``OverflowError`` there.
+    """
     if isinstance(value, np.generic):
         value = value.item()
-    ok = (not isinstance(value, bool) and isinstance(value, int | float)
-          and math.isfinite(value) and float(value).is_integer())
+    limit = MAX_INT_SETTING if maximum is None else maximum
+    ok = not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
     if ok:
-        value = int(value)
-        ok = value >= minimum and (maximum is None or value <= maximum)
+        ok = minimum <= value <= limit
     if not ok:
-        rule = (f"an integer from {minimum} to {maximum}" if maximum is not None
-                else f"an integer >= {minimum}")
-        raise ConfigError(f"{key}: expected {rule} (got {value!r})")
+        rule = (f"an integer from {minimum} to {limit}" if maximum is not None or (
+            isinstance(value, int | float) and not isinstance(value, bool) and value > limit)
+            else f"an integer >= {minimum}")
+        raise ConfigError(f"{key}: expected {rule} (got {describe(value)})")
     return int(value)
 
 
 def check_positive(value: Any, key: str) -> float | int:
-    """``value`` as a finite number > 0, else a :class:`ConfigError` naming ``key``."""
+    """``value`` as a finite number > 0, else a :class:`ConfigError` naming ``key``.
+
+    Integers beyond the float range (YAML reads 400 digits as one) are refused: the
+    policies compute in floats.
+    """
     if isinstance(value, np.generic):
         value = value.item()
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"{key}: expected a number > 0 (got {value!r})")
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if ok:
+        try:
+            ok = math.isfinite(float(value)) and value > 0
+        except OverflowError:  # an int beyond 1.8e308
+            ok = False
+    if not ok:
+        raise ConfigError(f"{key}: expected a finite number > 0 (got {describe(value)})")
     return value

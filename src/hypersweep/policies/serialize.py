@@ -23,6 +23,7 @@ from hypersweep.policies.hyperband import HyperbandPolicy
 from hypersweep.policies.median import MedianStoppingPolicy
 from hypersweep.policies.none import NoTerminationPolicy
 from hypersweep.policies.truncation import TruncationSelectionPolicy
+from hypersweep.space._values import describe
 
 POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
     cls.type: cls for cls in (BanditPolicy, MedianStoppingPolicy, TruncationSelectionPolicy,
@@ -34,9 +35,6 @@ _ALIASES = {"no_termination": "none", "median": "median_stopping",
             "truncation": "truncation_selection"}
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _hint(word: str, options: list[str]) -> str:
@@ -71,16 +69,17 @@ delay_evaluation)
         data = dict(mapping)
     else:
         raise ConfigError(f"early_termination: expected a mapping with a 'type' key "
-                          f"(got {_describe(mapping)})")
+                          f"(got {describe(mapping)})")
     if "type" not in data:
         raise ConfigError(f"early_termination: missing key 'type' "
                           f"(expected one of {', '.join(POLICIES)})")
     raw = data.pop("type")
-    kind = raw.strip().lower() if isinstance(raw, str) else raw
+    # YAML may give any value here, a list included (unhashable: no dict lookups with it)
+    kind = raw.strip().lower() if isinstance(raw, str) else ""
     kind = _ALIASES.get(kind, kind)
     if kind not in POLICIES:
-        hint = _hint(kind, list(POLICIES)) if isinstance(kind, str) else ""
-        raise ConfigError(f"early_termination.type: unknown policy {_describe(raw)} "
+        hint = _hint(kind, list(POLICIES)) if kind else ""
+        raise ConfigError(f"early_termination.type: unknown policy {describe(raw)} "
                           f"({hint}expected one of {', '.join(POLICIES)})")
     cls = POLICIES[kind]
     keys = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
@@ -88,7 +87,7 @@ delay_evaluation)
         if key not in keys:
             hint = _hint(key, keys) if isinstance(key, str) else ""
             expected = ", ".join(["type", *keys])
-            raise ConfigError(f"early_termination: unknown key {_describe(key)} for {kind} "
+            raise ConfigError(f"early_termination: unknown key {describe(key)} for {kind} "
                               f"({hint}expected {expected})")
     try:
         return cls(**data)

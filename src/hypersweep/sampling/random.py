@@ -76,6 +76,7 @@ class RandomParameterSampling(Sampler):
         if not isinstance(rule, str) or rule.strip().lower() not in _RULES:
             raise ConfigError(f"rule expects 'random' or 'sobol' (got {describe(rule)})")
         self._base = parse_logbase(logbase)
+        self.space.check_logbase(self._base)
         self.seed = int(seed)
         self.rule = rule.strip().lower()
         self.logbase: float | str = "e" if isinstance(logbase, str) else logbase

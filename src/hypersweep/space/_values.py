@@ -27,6 +27,48 @@ def describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+#: Linux's limit on one argument or one ``NAME=value`` environment string (MAX_ARG_STRLEN,
+#: 32 pages), less its terminating NUL; ``execve`` fails with E2BIG beyond it.
+MAX_ARGUMENT_BYTES = 131_071
+NUL_PROBLEM = "contains a NUL character, which no command line, environment or record can hold"
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot reach a process (argv, environment) or a record, or ``None``.
+
+    A NUL byte ends a C string, so ``execve`` and PostgreSQL refuse it; a lone surrogate
+    (``"\\ud800"``, which YAML's escapes can produce) has no UTF-8 form.
+
+    Examples
+    --------
+    >>> text_problem("a b"), text_problem("a\\x00b")[:21]
+    (None, 'contains a NUL charac')
+    """
+    if "\x00" in text:
+        return NUL_PROBLEM
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return (f"contains a lone surrogate (U+{ord(text[err.start]):04X}), "
+                "which is not text")
+    return None
+
+
+def check_text(text: str, what: str, *, argument: bool = False) -> str:
+    """``text`` if a process and a record can take it, else a `ConfigError` naming ``what``.
+
+    With ``argument``, also refuse text longer than one argument may be (`MAX_ARGUMENT_BYTES`).
+    """
+    problem = text_problem(text)
+    if problem is not None:
+        raise ConfigError(f"{what}: {problem}")
+    size = len(text.encode("utf-8"))
+    if argument and size > MAX_ARGUMENT_BYTES:
+        raise ConfigError(f"{what}: {size} bytes is longer than the {MAX_ARGUMENT_BYTES} bytes "
+                          "Linux passes to a process as one argument")
+    return text
+
+
 def number(value: Any, what: str, prefix: str) -> int | float:
     """Return ``value`` as a finite Python ``int`` or ``float``, keeping which of the two it is.
 
@@ -57,7 +99,16 @@ def literal(value: Any, prefix: str) -> Scalar:
     """
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise ConfigError(f"{prefix}: option {describe(value)} {problem}")
+        size = len(value.encode("utf-8"))
+        if size > MAX_ARGUMENT_BYTES:
+            raise ConfigError(f"{prefix} expects options of at most {MAX_ARGUMENT_BYTES} bytes, "
+                              f"the longest argument Linux passes to a process (got {size})")
+        return value
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -70,13 +121,20 @@ def literal(value: Any, prefix: str) -> Scalar:
 
 
 def check_key(key: Any, prefix: str) -> str:
-    """A parameter name: a non-empty ``str`` without ``.`` (dots separate nested names)."""
+    """A parameter name: a non-empty ``str`` without ``.`` (dots separate nested names), ``=``
+    (names become environment variable names) or NUL."""
     if not isinstance(key, str) or not key:
         raise ConfigError(f"{prefix} expects parameter names to be non-empty strings "
                           f"(got {describe(key)})")
+    problem = text_problem(key)
+    if problem is not None:
+        raise ConfigError(f"{prefix}: parameter name {describe(key)} {problem}")
     if "." in key:
-        raise ConfigError(f"{prefix} expects parameter names without '.' (got {key!r}); "
+        raise ConfigError(f"{prefix} expects parameter names without '.' (got {describe(key)}); "
                           "dots join nested names such as 'model.C'")
+    if "=" in key:
+        raise ConfigError(f"{prefix} expects parameter names without '=' (got {describe(key)}); "
+                          "each name becomes the environment variable AZUREML_SWEEP_<name>")
     return key
 
 

@@ -140,6 +140,15 @@ class Choice(Expression):
             out.extend(dict(zip(o.keys(), combo, strict=True)) for combo in combos)
         return out
 
+    def _overflow(self, base: float) -> str | None:
+        for _, items in self._nested:
+            for key, item, _, _ in items:
+                problem = item._overflow(base) if isinstance(item, Expression) else None
+                if problem is not None:
+                    # "key: ..." for a leaf, "key.inner: ..." through a nested choice
+                    return f"{key}{'.' if isinstance(item, Choice) else ': '}{problem}"
+        return None
+
     def _decode(self, unit: np.ndarray, base: float) -> list[Any]:
         index = _index(unit[:, 0], len(self._options))
         out: list[Any] = self._table[index].tolist()

@@ -13,6 +13,7 @@ Semantics follow Azure ML (``/work/shared/AZURE.md``): the bounds of the log exp
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ from hypersweep.space._values import decimals, describe, number, parse_logbase
 
 # Normal quantiles of u = 0 or 1 are infinite; clip u just inside the interval instead.
 _U_EPS = 2.0**-53
+# The largest |z| a normal expression ever draws (u clipped as above): about 8.21.
+_Z_MAX = float(ndtri(1.0 - _U_EPS))
+# The largest exponent x with e**x finite (709.78...).
+_LOG_MAX = math.log(sys.float_info.max)
 # Integer results must fit an int64 before they become Python ints.
 _INT_LIMIT = 2**62
 
@@ -85,6 +90,27 @@ class Expression(ABC):
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
         """Map ``n`` values to unit points of shape ``(n, n_dims)``; inverse of ``_decode``."""
 
+    def check_logbase(self, logbase: float | str) -> None:
+        """Refuse (`ConfigError`) a ``logbase`` under which some value would overflow a float.
+
+        The constructors check ``logbase="e"``; samplers with another base call this.
+
+        Examples
+        --------
+        >>> loguniform(0, 400).check_logbase(10)
+        Traceback (most recent call last):
+          ...
+        hypersweep.errors.ConfigError: loguniform expects max_value <= 308.25 so that \
+10**max_value fits a float (got 400)
+        """
+        problem = self._overflow(parse_logbase(logbase))
+        if problem is not None:
+            raise ConfigError(problem)
+
+    def _overflow(self, base: float) -> str | None:
+        """Why some value overflows a float under ``base``, or ``None`` (finite kinds)."""
+        return None
+
     def decode(self, unit: Any, logbase: float | str = "e") -> list[Any]:
         """Map points of the unit cube to values by the inverse CDF.
 
@@ -101,6 +127,7 @@ class Expression(ABC):
         [0.0, 2.5]
         """
         array = np.asarray(unit, dtype=float).reshape(-1, self.n_dims)
+        self.check_logbase(logbase)
         return self._decode(array, parse_logbase(logbase))
 
     def encode(self, values: Sequence[Any], logbase: float | str = "e") -> np.ndarray:
@@ -132,6 +159,7 @@ class Expression(ABC):
                                  or seed < 0):
             raise ConfigError(f"sample expects seed to be None or an int >= 0 "
                               f"(got {describe(seed)})")
+        self.check_logbase(logbase)
         unit = np.random.default_rng(seed).random((int(size), self.n_dims))
         return self._decode(unit, parse_logbase(logbase))
 
@@ -200,9 +228,14 @@ class _Numeric(Expression):
         object.__setattr__(self, "_b", b)
         object.__setattr__(self, "_q", q)
         self._check(a, b)
+        self.check_logbase(math.e)
+        self._warn(a, b)
 
     def _check(self, a: int | float, b: int | float) -> None:
         raise NotImplementedError
+
+    def _warn(self, a: int | float, b: int | float) -> None:
+        """Warn about arguments that are valid but rarely meant (called after the checks)."""
 
     @property
     def args(self) -> tuple[Any, ...]:
@@ -216,6 +249,37 @@ class _Numeric(Expression):
     @abstractmethod
     def _raw(self, u: np.ndarray) -> np.ndarray:
         """Base distribution: uniform in [a, b] or normal(a, b), before log and q."""
+
+    @abstractmethod
+    def _raw_extremes(self) -> tuple[float, float]:
+        """The least and greatest values :meth:`_raw` ever returns."""
+
+    @abstractmethod
+    def _exp_overflow(self, limit: float, base: str) -> str:
+        """The message when the largest exponent exceeds ``limit`` (``base**x`` overflows)."""
+
+    def _overflow(self, base: float) -> str | None:
+        lo, hi = self._raw_extremes()
+        if not self.log and not (math.isfinite(lo) and math.isfinite(hi)):
+            return (f"{self.kind} expects |mu| + {_Z_MAX:.2f} * sigma to fit a float "
+                    f"(got {self._args_text(2)})")
+        if self.log:
+            scale = math.log(base)
+            if max(lo * scale, hi * scale) > _LOG_MAX:
+                shown = "e" if base == math.e else f"{base:g}"
+                return self._exp_overflow(_LOG_MAX / scale, shown)
+            lo, hi = math.exp(lo * scale), math.exp(hi * scale)
+        if self.quantized:
+            with np.errstate(all="ignore"):
+                steps = np.abs(np.array([lo, hi])) / self._q
+            if not np.all(np.isfinite(steps)):
+                return (f"{self.kind} expects value / q to fit a float for every value "
+                        f"(got {self._args_text(3)})")
+        return None
+
+    def _args_text(self, count: int) -> str:
+        return ", ".join(f"{n}={v}" for n, v in zip(self.arg_names[:count], self.args,
+                                                    strict=False))
 
     @abstractmethod
     def _unraw(self, x: np.ndarray) -> np.ndarray:
@@ -248,6 +312,8 @@ class _UniformFamily(_Numeric):
         if not math.isfinite(float(b) - float(a)):
             raise ConfigError(f"{self.kind} expects max_value - min_value to be finite "
                               f"(got {a}, {b})")
+
+    def _warn(self, a: int | float, b: int | float) -> None:
         # Exponents in (0, 1], or tiny positive ones, are almost surely values typed as is;
         # an exponent above 35 gives values beyond 1e15, rarely meant either.
         if self.log and ((a > 0 and (b <= 1 or a < 0.01)) or b > 35):
@@ -259,6 +325,16 @@ class _UniformFamily(_Numeric):
 
     def _raw(self, u: np.ndarray) -> np.ndarray:
         return self._a + u * (self._b - self._a)
+
+    def _raw_extremes(self) -> tuple[float, float]:
+        return float(self._a), float(self._b)
+
+    def _exp_overflow(self, limit: float, base: str) -> str:
+        if limit < 0:  # a base below 1: the smallest exponent gives the largest value
+            return (f"{self.kind} expects min_value >= {limit:.2f} so that {base}**min_value "
+                    f"fits a float (got {self._a})")
+        return (f"{self.kind} expects max_value <= {limit:.2f} so that {base}**max_value fits "
+                f"a float (got {self._b})")
 
     def _unraw(self, x: np.ndarray) -> np.ndarray:
         return (x - self._a) / (self._b - self._a)
@@ -295,8 +371,11 @@ class _NormalFamily(_Numeric):
     arg_names: ClassVar[tuple[str, ...]] = ("mu", "sigma")
 
     def _check(self, a: int | float, b: int | float) -> None:
-        if b < 0:
-            raise ConfigError(f"{self.kind} expects sigma >= 0 (got {b})")
+        # sigma = 0 is a constant (write choice(mu)), and the encoding divides by sigma.
+        if not b > 0:
+            raise ConfigError(f"{self.kind} expects sigma > 0 (got {b})")
+
+    def _warn(self, a: int | float, b: int | float) -> None:
         if self.log and (0 < a < 0.01 or a > 35):
             warnings.warn(
                 f"{self!r}: mu of {self.kind} is a natural-log exponent, so the median is "
@@ -306,9 +385,18 @@ class _NormalFamily(_Numeric):
     def _raw(self, u: np.ndarray) -> np.ndarray:
         return self._a + self._b * ndtri(np.clip(u, _U_EPS, 1.0 - _U_EPS))
 
+    def _raw_extremes(self) -> tuple[float, float]:
+        spread = _Z_MAX * float(self._b)
+        return float(self._a) - spread, float(self._a) + spread
+
+    def _exp_overflow(self, limit: float, base: str) -> str:
+        if limit < 0:
+            return (f"{self.kind} expects mu - {_Z_MAX:.2f} * sigma >= {limit:.2f} so that its "
+                    f"largest draw fits a float (got {self._args_text(2)})")
+        return (f"{self.kind} expects mu + {_Z_MAX:.2f} * sigma <= {limit:.2f} so that its "
+                f"largest draw fits a float (got {self._args_text(2)})")
+
     def _unraw(self, x: np.ndarray) -> np.ndarray:
-        if self._b == 0:
-            return np.full_like(x, 0.5)
         return ndtr((x - self._a) / self._b)
 
 
@@ -428,7 +516,7 @@ def qloguniform(min_value: float, max_value: float, q: float) -> QLogUniform:
 
 
 def normal(mu: float, sigma: float) -> Normal:
-    """Normal with mean ``mu`` and standard deviation ``sigma >= 0``.
+    """Normal with mean ``mu`` and standard deviation ``sigma > 0``.
 
     Examples
     --------

@@ -190,6 +190,26 @@ class SearchSpace(Mapping[str, Expression]):
             total *= count
         return total
 
+    def check_logbase(self, logbase: float | str) -> None:
+        """Refuse (`ConfigError`, naming the parameter) a ``logbase`` under which some value
+        would overflow a float; samplers that take a ``logbase`` call this.
+
+        Examples
+        --------
+        >>> from hypersweep.space import loguniform
+        >>> SearchSpace({"lr": loguniform(-3, 400)}).check_logbase(10)
+        Traceback (most recent call last):
+          ...
+        hypersweep.errors.ConfigError: lr: loguniform expects max_value <= 308.25 so that \
+10**max_value fits a float (got 400)
+        """
+        base = parse_logbase(logbase)
+        for name, expr in self._params.items():
+            problem = expr._overflow(base)
+            if problem is not None:
+                joint = "." if isinstance(expr, Choice) else ": "
+                raise ConfigError(f"{name}{joint}{problem}")
+
     def decode(self, unit: Any, logbase: float | str = "e") -> list[dict[str, Any]]:
         """Map points of the unit cube, shape ``(n, n_dims)``, to flat configurations.
 
