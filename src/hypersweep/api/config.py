@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.errors import ConfigError
+from hypersweep.space._values import check_text, describe
 
 if TYPE_CHECKING:
     from hypersweep.policies import EarlyTerminationPolicy
@@ -57,14 +58,43 @@ def _positive_int(key: str, value: Any, *, allow_none: bool = False) -> int | No
 def _positive_number(key: str, value: Any, *, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"{key}: expected a positive number (got {value!r})")
+    ok = not isinstance(value, bool) and isinstance(value, (int, float))
+    if ok:
+        try:
+            ok = math.isfinite(float(value)) and value > 0
+        except OverflowError:  # an int beyond the float range (400 digits in YAML)
+            ok = False
+    if not ok:
+        raise ConfigError(f"{key}: expected a positive number (got {describe(value)})")
     return float(value)
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _environment(key: str, given: Mapping[str, Any] | None) -> dict[str, str]:
+    """Environment variables every trial gets: POSIX names, values a process can take."""
+    if given is not None and not isinstance(given, Mapping):
+        raise ConfigError(f"{key}: expected a mapping (got {describe(given)})")
+    env = dict(given or {})
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise ConfigError(f"{key}: invalid name {describe(name)} (expected letters, digits "
+                              "and '_', not starting with a digit)")
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}.{name}: expected a string (got {describe(value)})")
+        check_text(value, f"{key}.{name}", argument=True)
+    return env
+
+
+def _folder(key: str, path: str | os.PathLike[str]) -> Path:
+    """``path`` resolved, or a `ConfigError` naming ``key`` when no path can be made of it."""
+    check_text(str(path), key)
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError) as err:  # too long, a symlink loop
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(f"{key}: cannot be used as a folder ({reason})") from None
 
 
 class ScriptRunConfig:
@@ -112,27 +142,32 @@ class ScriptRunConfig:
         environment: Any = None,
     ) -> None:
         if script is None or not isinstance(script, (str, os.PathLike)) or not str(script):
-            raise ConfigError(f"script: expected the path of a Python script (got {script!r})")
-        source = Path(source_directory).expanduser().resolve()
-        if not source.is_dir():
+            raise ConfigError(f"script: expected the path of a Python script "
+                              f"(got {describe(script)})")
+        check_text(str(script), "script")
+        if not isinstance(source_directory, (str, os.PathLike)):
+            raise ConfigError(f"source_directory: expected a folder (got "
+                              f"{describe(source_directory)})")
+        source = _folder("source_directory", source_directory)
+        if not _is(source, "dir", "source_directory"):
             raise ConfigError(f"source_directory: not a directory ({str(source)!r})")
-        script_path = (source / script).resolve()
-        if not script_path.is_file():
+        try:
+            script_path = (source / script).resolve()
+        except (OSError, RuntimeError) as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            raise ConfigError(f"script: cannot be used as a path ({reason})") from None
+        if not _is(script_path, "file", "script"):
             raise ConfigError(f"script: {str(script)!r} not found in {str(source)!r}")
         if source not in script_path.parents:
             raise ConfigError(f"script: {str(script)!r} lies outside source_directory")
         if arguments is not None and (isinstance(arguments, (str, bytes)) or not isinstance(
             arguments, Sequence
         )):
-            raise ConfigError(f"arguments: expected a list (got {arguments!r})")
-        env = dict(environment_variables or {})
-        for name, value in env.items():
-            if not isinstance(name, str) or not name or "=" in name:
-                raise ConfigError(f"environment_variables: invalid name {name!r}")
-            if not isinstance(value, str):
-                raise ConfigError(
-                    f"environment_variables.{name}: expected a string (got {value!r})"
-                )
+            raise ConfigError(f"arguments: expected a list (got {describe(arguments)})")
+        texts = [str(a) for a in (arguments or [])]
+        for i, text in enumerate(texts):
+            check_text(text, f"arguments[{i}]", argument=True)
+        env = _environment("environment_variables", environment_variables)
         for key, given in (("compute_target", compute_target), ("environment", environment)):
             if given is not None:
                 warnings.warn(
@@ -140,7 +175,7 @@ class ScriptRunConfig:
                 )
         self.source_directory = source
         self.script = str(script_path.relative_to(source))
-        self.arguments = [str(a) for a in (arguments or [])]
+        self.arguments = texts
         self.max_run_duration_seconds = _positive_number(
             "max_run_duration_seconds", max_run_duration_seconds, allow_none=True
         )
@@ -215,36 +250,35 @@ class CommandJob:
         compute: Any = None,
     ) -> None:
         if not isinstance(command, str) or not command.strip():
-            raise ConfigError(f"trial.command: expected a command line (got {command!r})")
+            raise ConfigError(f"trial.command: expected a command line "
+                              f"(got {describe(command)})")
+        check_text(command, "trial.command", argument=True)
         legacy = sorted({f"{{{s}.{n}}}" for s, n in _LEGACY_REFERENCE.findall(command)})
         if legacy:
             warnings.warn(
                 f"trial.command: the single-brace form {', '.join(legacy)} is deprecated; "
                 "write ${{...}} instead", stacklevel=2)
             command = _LEGACY_REFERENCE.sub(r"${{\1.\2}}", command)
-        source = Path(code).expanduser().resolve()
-        if not source.is_dir():
+        if not isinstance(code, (str, os.PathLike)):
+            raise ConfigError(f"trial.code: expected a local folder (got {describe(code)})")
+        source = _folder("trial.code", code)
+        if not _is(source, "dir", "trial.code"):
             raise ConfigError(f"trial.code: not a directory ({str(source)!r})")
         self.command = command
         self.source_directory = source
         self.inputs = {name: _input(name, value) for name, value in (inputs or {}).items()}
         self.outputs = {name: _output(name, value) for name, value in (outputs or {}).items()}
-        env = dict(environment_variables or {})
-        for name, value in env.items():
-            if not isinstance(name, str) or not name or "=" in name:
-                raise ConfigError(f"trial.environment_variables: invalid name {name!r}")
-            if not isinstance(value, str):
-                raise ConfigError(
-                    f"trial.environment_variables.{name}: expected a string (got {value!r})")
-        self.environment_variables = env
+        self.environment_variables = _environment("trial.environment_variables",
+                                                  environment_variables)
         self.max_run_duration_seconds = _positive_number(
             "limits.trial_timeout", max_run_duration_seconds, allow_none=True)
         for key, given in (("compute", compute), ("environment", environment)):
             if given is not None:
                 warnings.warn(f"{key} is ignored: hypersweep runs trials on this machine",
                               stacklevel=2)
-        from hypersweep.controller.commands import REFERENCE
+        from hypersweep.controller.commands import REFERENCE, check_references
 
+        check_references(command)
         for section, name in REFERENCE.findall(command):
             table = {"inputs": self.inputs, "outputs": self.outputs}.get(section)
             if table is not None and name not in table:
@@ -309,10 +343,24 @@ class CommandJob:
         return f"CommandJob(command={self.command!r}, code={str(self.source_directory)!r})"
 
 
+def _is(path: Path, kind: str, key: str) -> bool:
+    """``path.is_dir()`` / ``is_file()``; a path the OS refuses to look at (a name too long)
+    is a `ConfigError` naming ``key``."""
+    try:
+        return path.is_dir() if kind == "dir" else path.is_file()
+    except OSError as err:
+        what = "a folder" if kind == "dir" and not key.endswith(".path") else "a path"
+        raise ConfigError(f"{key}: cannot be used as {what} ({err.strerror})") from None
+
+
 def _input(name: Any, value: Any) -> Any:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"inputs: invalid input name {name!r}")
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        return check_text(value, f"inputs.{name}", argument=True)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"inputs.{name}: expected a finite number (got {value})")
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     if not isinstance(value, Mapping):
         raise ConfigError(f"inputs.{name}: expected a literal or a mapping with 'type' and "
@@ -330,10 +378,15 @@ def _input(name: Any, value: Any) -> Any:
     if str(raw).startswith(("azureml:", "https:", "http:", "wasbs:", "abfss:")):
         raise ConfigError(f"inputs.{name}.path: only local paths are available here "
                           f"(got {str(raw)!r})")
-    path = Path(raw).expanduser().resolve()
-    if kind == "uri_file" and not path.is_file():
+    check_text(str(raw), f"inputs.{name}.path")
+    try:
+        path = Path(raw).expanduser().resolve()
+    except (OSError, RuntimeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(f"inputs.{name}.path: cannot be used as a path ({reason})") from None
+    if kind == "uri_file" and not _is(path, "file", f"inputs.{name}.path"):
         raise ConfigError(f"inputs.{name}.path: no such file ({str(path)!r})")
-    if kind == "uri_folder" and not path.is_dir():
+    if kind == "uri_folder" and not _is(path, "dir", f"inputs.{name}.path"):
         raise ConfigError(f"inputs.{name}.path: no such folder ({str(path)!r})")
     return {"type": kind, "path": str(path)}
 
@@ -438,9 +491,9 @@ class HyperDriveConfig:
                 f"GridParameterSampling or another sampler (got {hyperparameter_sampling!r})"
             )
         if not isinstance(primary_metric_name, str) or not primary_metric_name.strip():
-            raise ConfigError(
-                f"primary_metric_name: expected a non-empty string (got {primary_metric_name!r})"
-            )
+            raise ConfigError(f"primary_metric_name: expected a non-empty string "
+                              f"(got {describe(primary_metric_name)})")
+        check_text(primary_metric_name, "primary_metric_name")
         if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
             raise ConfigError(f"policy: expected an early-termination policy (got {policy!r})")
         if not isinstance(run_config, (ScriptRunConfig, CommandJob)):
@@ -601,13 +654,17 @@ def _metadata(name: Any, display_name: Any, description: Any, tags: Any) -> dict
                        ("description", description)):
         if value is not None:
             if not isinstance(value, str):
-                raise ConfigError(f"{key}: expected a string (got {value!r})")
-            out[key] = value
+                raise ConfigError(f"{key}: expected a string (got {describe(value)})")
+            out[key] = check_text(value, key)
     if tags:
         if not isinstance(tags, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
         ):
-            raise ConfigError(f"tags: expected a mapping of strings to strings (got {tags!r})")
+            raise ConfigError(f"tags: expected a mapping of strings to strings "
+                              f"(got {describe(tags)})")
+        for k, v in tags.items():
+            check_text(k, f"tags: key {describe(k)}")
+            check_text(v, f"tags.{k}")
         out["tags"] = dict(tags)
     return out
 

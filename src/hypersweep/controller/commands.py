@@ -6,8 +6,8 @@ Two kinds of trial, as Azure has:
   argv list that never passes through a shell;
 - a **command** (v2 ``trial.command``): a shell command line with ``${{search_space.x}}`` and
   ``${{inputs.x}}`` references. Users write ``&&`` and pipes, so it runs under ``/bin/sh -c``,
-  but every substituted value is shell-quoted: a value is always one literal word and never
-  becomes shell syntax.
+  but no value ever becomes shell syntax, and each is exactly one argument whatever quotes
+  the user wrote around its reference (see `ShellCommand`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hypersweep.controller.shell_references import REFERENCE, Reference, find_references
 from hypersweep.errors import ConfigError
+
+__all__ = ["REFERENCE", "ScriptCommand", "ShellCommand", "TrialCommand", "check_references",
+           "format_value", "option_name", "script_arguments", "sweep_environment",
+           "trial_command"]
 
 
 def format_value(value: Any) -> str:
@@ -80,8 +85,6 @@ def sweep_environment(params: Mapping[str, Any]) -> dict[str, str]:
     return {f"AZUREML_SWEEP_{name.lstrip('-')}": format_value(v) for name, v in params.items()}
 
 
-#: ``${{search_space.x}}`` / ``${{inputs.x}}`` / ``${{outputs.x}}`` (dotted names allowed).
-REFERENCE = re.compile(r"\$\{\{\s*(search_space|inputs|outputs)\.([A-Za-z0-9_.\-]+)\s*\}\}")
 
 
 class TrialCommand(ABC):
@@ -111,13 +114,31 @@ class ScriptCommand(TrialCommand):
 
 
 class ShellCommand(TrialCommand):
-    """A v2 command line, references replaced by shell-quoted values, run by ``/bin/sh -c``.
+    """A v2 command line run by ``/bin/sh -c``, its references bound to shell variables.
+
+    The values are assigned to variables in a prologue, each shell-quoted
+    (``__hs_lr=0.1;``), and each reference becomes a reference to its variable, written for
+    the quotes around it: ``"${__hs_lr}"`` unquoted, ``${__hs_lr}`` inside double quotes,
+    ``'"${__hs_lr}"'`` inside single quotes (close, expand, reopen). So a value is always
+    exactly one argument, whatever quotes the user wrote.
+
+    Why variables rather than splicing each value, quoted for its context, into the
+    command: the prologue is the one place value text enters shell code, and there
+    `shlex.quote` is exact. In the user's command only fixed ``${__hs_...}`` text is written,
+    and the shell never parses the result of an expansion as code — so even where the
+    quoting context is misread (shell syntax has corners: ``case`` inside ``$(...)``,
+    backquotes in double quotes) a value can at worst be split into words, never run.
+    The recorded line stays self-contained: pasted into a shell, it runs the same trial.
+
+    A value is substituted once, at the level of this shell: inside a nested shell's script
+    (``bash -c '... ${{search_space.x}} ...'``) it becomes text of that script. Nested
+    shells should read ``"$AZUREML_SWEEP_x"`` instead, which every trial has.
 
     Examples
     --------
     >>> cmd = ShellCommand("python train.py --lr ${{search_space.lr}} && echo done")
-    >>> cmd.arguments({"lr": "0.1; reboot"})
-    ["python train.py --lr '0.1; reboot' && echo done"]
+    >>> print(cmd.arguments({"lr": "0.1; reboot"})[0])
+    __hs_lr='0.1; reboot'; python train.py --lr "${__hs_lr}" && echo done
     """
 
     def __init__(
@@ -127,26 +148,80 @@ class ShellCommand(TrialCommand):
         self.command = command
         self.inputs = dict(inputs or {})
         self.outputs = dict(outputs or {})
+        self.references = check_references(command)
 
     def arguments(self, params: Mapping[str, Any], resume_from: str | None = None) -> list[str]:
-        def substitute(match: re.Match[str]) -> str:
-            section, name = match.group(1), match.group(2)
-            table: Mapping[str, Any] = {
-                "search_space": params, "inputs": self.inputs, "outputs": self.outputs,
-            }[section]
-            if name not in table:
-                if section == "search_space":
-                    return "''"  # a parameter of a nested option not chosen this time
-                raise ConfigError(f"trial.command: ${{{{{section}.{name}}}}} is not defined")
-            return shlex.quote(format_value(table[name]))
-
-        line = REFERENCE.sub(substitute, self.command)
+        tables: dict[str, Mapping[str, Any]] = {
+            "search_space": params, "inputs": self.inputs, "outputs": self.outputs,
+        }
+        names: dict[tuple[str, str], str] = {}
+        prologue: list[str] = []
+        parts: list[str] = []
+        done = 0
+        for ref in self.references:
+            if ref.context == "comment":
+                continue
+            key = (ref.section, ref.name)
+            if key not in names:
+                table = tables[ref.section]
+                if ref.name in table:
+                    value = format_value(table[ref.name])
+                elif ref.section == "search_space":
+                    value = ""  # a parameter of a nested option not chosen this time
+                else:
+                    raise ConfigError(
+                        f"trial.command: ${{{{{ref.section}.{ref.name}}}}} is not defined")
+                names[key] = _variable(ref, set(names.values()))
+                prologue.append(f"{names[key]}={shlex.quote(value)}")
+            parts += [self.command[done:ref.start], _expansion(names[key], ref.context)]
+            done = ref.end
+        parts.append(self.command[done:])
+        line = "".join(parts)
+        if prologue:
+            line = " ".join(prologue) + "; " + line
         if resume_from is not None:
             line += " --resume-from " + shlex.quote(resume_from)
         return [line]
 
     def argv(self, arguments: Sequence[str]) -> list[str]:
         return ["/bin/sh", "-c", arguments[0]]
+
+
+def check_references(command: str) -> list[Reference]:
+    """The references of ``command``; a `ConfigError` for one that cannot be substituted.
+
+    In a here-document with a quoted delimiter (``<<'EOF'``) nothing expands, so a value
+    could only be pasted in as text, and a value holding the delimiter line would end the
+    document early and run what follows: such references are refused.
+    """
+    refs = find_references(command)
+    for ref in refs:
+        if ref.context == "literal":
+            raise ConfigError(
+                f"trial.command: ${{{{{ref.section}.{ref.name}}}}} is inside a quoted "
+                f"here-document (<<{ref.heredoc}), where no value can be substituted safely; "
+                "write the delimiter unquoted (<<EOF)")
+    return refs
+
+
+def _variable(ref: Reference, taken: set[str]) -> str:
+    """A shell variable name for a reference: readable, and unlike any other one."""
+    stem = {"search_space": "", "inputs": "input_", "outputs": "output_"}[ref.section]
+    base = "__hs_" + stem + re.sub(r"[^A-Za-z0-9_]", "_", ref.name)
+    name, count = base, 1
+    while name in taken:
+        count += 1
+        name = f"{base}_{count}"
+    return name
+
+
+def _expansion(variable: str, context: str) -> str:
+    """``$variable`` written so that it is exactly one word in ``context``."""
+    if context == "double":
+        return f"${{{variable}}}"
+    if context == "single":
+        return f"'\"${{{variable}}}\"'"
+    return f"\"${{{variable}}}\""
 
 
 def trial_command(trial: Mapping[str, Any]) -> TrialCommand:
