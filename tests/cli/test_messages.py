@@ -113,6 +113,8 @@ def test_ls_marks_a_sweep_whose_controller_died(project: Project,
     assert (f"{sweep_id}: its controller is gone (killed or crashed); "
             f"hypersweep resume {sweep_id} continues it") in listed.stdout
     assert json.loads(invoke("ls", "--json").stdout)[0]["controller_alive"] is False
+    assert (f"  controller gone (killed or crashed): hypersweep resume {sweep_id} continues it"
+            in invoke("show", sweep_id).stdout.splitlines())
     resumed = invoke("resume", sweep_id, "--json")  # and it does
     assert resumed.exit_code == 0, resumed.output
     again = invoke("ls")
@@ -205,3 +207,21 @@ def test_a_failed_sweep_ends_with_one_message(project: Project) -> None:
         error = Workspace(project.workspace).store.get_sweep(sweep_id).error
         assert "can't open file" in error
         assert result.stderr.splitlines() == [f"error: sweep {sweep_id} failed: {error}"]
+
+
+def test_a_detached_failed_sweep_logs_why(project: Project) -> None:
+    project.write(SWEEP.format(sleep=0, n=3, sampling="{type: random, seed: 2}")
+                  .replace("train.py", "trian.py"))
+    started = subprocess.run(["hypersweep", "run", "sweep.yml", "--detach"],
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    sweep_id = started.stdout.strip()
+    log = project.workspace / "drivers" / f"{sweep_id}.log"
+    store = Workspace(project.workspace).store
+    deadline = time.monotonic() + 60
+    while not (log.exists() and f"sweep {sweep_id} " in log.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    error = store.get_sweep(sweep_id).error
+    assert "can't open file" in error
+    assert log.read_text().splitlines()[-1] == f"sweep {sweep_id} Failed: {error}"

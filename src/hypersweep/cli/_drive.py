@@ -20,7 +20,8 @@ def drive(workspace_dir: str, store_url: str, sweep_id: str) -> int:
     run = HyperDriveRun(experiment, sweep_id)
     run.resume()
     details = run.wait_for_completion(show_output=False, raise_on_error=False)
-    print(f"sweep {sweep_id} {details['status']}", flush=True)
+    error = f": {details['error']}" if details.get("error") else ""
+    print(f"sweep {sweep_id} {details['status']}{error}", flush=True)
     return 0 if details["status"] == "Completed" else 1
 
 

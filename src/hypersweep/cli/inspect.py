@@ -68,8 +68,6 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
     A sweep recorded Running whose controller is gone (killed, crashed) is marked so, with
     the `hypersweep resume` line that continues it.
     """
-    from hypersweep.api.sweep_run import _controller_alive
-
     rows: list[dict[str, Any]] = []
     if workspace.exists():
         store = workspace.open(read_only=True).store
@@ -77,12 +75,10 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
         counts = store.count_trials([s.id for s in sweeps])
         for sweep in sweeps:
             objective = sweep.config.get("objective", {})
-            driven = sweep.status in (Status.RUNNING, Status.CANCEL_REQUESTED)
             rows.append({
                 "sweep_id": sweep.id, "experiment": sweep.experiment,
                 "status": sweep.status.value,
-                # null when nothing should drive it (ended, or queued for a controller)
-                "controller_alive": _controller_alive(sweep) if driven else None,
+                "controller_alive": _controller_state(sweep),
                 "display_name": sweep.config.get("display_name"),
                 "trials": counts[sweep.id],
                 "primary_metric": objective.get("primary_metric"),
@@ -109,6 +105,16 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
     for sweep_id in orphans:
         click.echo(f"{sweep_id}: its controller is gone (killed or crashed); "
                    f"hypersweep resume {sweep_id} continues it")
+
+
+def _controller_state(sweep: Any) -> bool | None:
+    """Whether the controller of a Running sweep lives; None when nothing should drive the
+    sweep (it ended, or waits Queued for one)."""
+    from hypersweep.api.sweep_run import _controller_alive
+
+    if sweep.status not in (Status.RUNNING, Status.CANCEL_REQUESTED):
+        return None
+    return bool(_controller_alive(sweep))
 
 
 def _best_value(store: Any, sweep: Any) -> float | None:
@@ -147,7 +153,8 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         "end_time": iso(sweep.end_time),
         "objective": config["objective"], "limits": config["limits"],
         "best_child_run_id": sweep.properties.get("best_child_run_id"),
-        "error": sweep.error, "warnings": list(sweep.warnings), "trials": trials,
+        "error": sweep.error, "warnings": list(sweep.warnings),
+        "controller_alive": _controller_state(sweep), "trials": trials,
     }
     if as_json:
         echo_json(data)
@@ -168,6 +175,9 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         click.echo(f"  best: {top['run_id']}  {objective['primary_metric']} = "
                    f"{fmt_value(top['best_primary_metric'])}"
                    + ("  (this trial Failed)" if top["status"] == "Failed" else ""))
+    if data["controller_alive"] is False:
+        click.echo(f"  controller gone (killed or crashed): hypersweep resume {sweep.id} "
+                   "continues it")
     if sweep.error:
         click.echo(f"  error: {sweep.error}")
     for warning in sweep.warnings:
