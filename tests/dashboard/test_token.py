@@ -8,10 +8,10 @@ import sys
 from collections.abc import Callable
 
 import pytest
+from test_api import request
 
 from hypersweep import Workspace
 from hypersweep.dashboard import ServerThread, create_app
-from test_api import request
 
 
 @pytest.mark.parametrize("token", ["", "   "])

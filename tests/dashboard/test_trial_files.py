@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_api import get_json, request
 
 from hypersweep import Workspace
 from hypersweep.cli import cli
@@ -20,7 +21,6 @@ from hypersweep.execution.trial_files import (
     list_trial_files,
     open_trial_file,
 )
-from test_api import get_json, request
 
 
 def _secret(tmp_path: Path) -> Path:

@@ -11,7 +11,7 @@ from hypersweep.dashboard import views
 from hypersweep.dashboard.cache import SweepCache
 from hypersweep.dashboard.demo import synthesize_sweep
 from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
-from hypersweep.viz.analysis import param_importance
+from hypersweep.viz.importance import param_importance
 
 
 def _snap(workspace: Workspace, sweep_id: str) -> views.Snapshot:
@@ -84,10 +84,10 @@ def test_importance_finds_the_parameter_that_matters() -> None:
               for a, b, c in zip(rng.random(300), rng.random(300), rng.choice(["x", "y"], 300),
                                  strict=True)]
     scores = [p["a"] ** 2 + (0.3 if p["c"] == "x" else 0) + rng.normal(0, 0.01) for p in params]
-    shares = param_importance(params, scores)
+    shares = param_importance(params, scores).shares
     assert list(shares)[:2] == ["a", "c"] and shares["b"] < 0.05
     assert abs(sum(shares.values()) - 1) < 1e-9
-    assert param_importance(params[:2], scores[:2]) == {}
+    assert param_importance(params[:2], scores[:2]).shares == {}
 
 
 def test_cache_refreshes_only_what_changes(any_workspace: Workspace) -> None:

@@ -26,9 +26,10 @@ from hypersweep.viz.analysis import (
     column_kinds,
     concurrency,
     evenly_spaced,
-    param_importance,
+    log_scaled,
     stride_downsample,
 )
+from hypersweep.viz.importance import param_importance
 
 __all__ = [
     "CHART_POINTS",
@@ -95,8 +96,10 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
         "finished": sum(counts[s] for s in ("Completed", "Failed", "Canceled")),
         "max_total_trials": limits.get("max_total_trials"),
         "metric": snap.metric, "maximize": snap.maximize,
+        # the status too: a trial that logged the best value and then failed is flagged
         "best": None if best is None else {"index": best.index, "id": best.id,
-                                           "value": best.best, "params": best.params},
+                                           "status": best.status, "value": best.best,
+                                           "params": best.params},
         "version": snap.version,
     }
     if not brief:
@@ -247,18 +250,24 @@ def _sample(snap: Snapshot) -> list[TrialRow]:
     return snap.derive("sample", build)
 
 
-def _columns(rows: Sequence[TrialRow]) -> list[dict[str, Any]]:
-    """Each parameter as a plot axis: numeric values, or category codes with their labels."""
-    out = []
+def _columns(rows: Sequence[TrialRow], space: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each parameter as a plot axis: numeric values, or category codes with their labels.
+
+    A numeric column says ``log`` when its search-space expression is log-distributed
+    (None: the space does not say, and the page judges from the values)."""
+    out: list[dict[str, Any]] = []
     for name, kind in column_kinds([r.params for r in rows]).items():
         values = [r.params.get(name) for r in rows]
         if kind == "numeric":
-            out.append({"name": name, "kind": kind, "values": [_num(v) for v in values]})
+            out.append({"name": name, "kind": kind, "values": [_num(v) for v in values],
+                        "log": log_scaled(space, name)})
         else:
-            labels = sorted({str(v) for v in values})
+            # str(None) is "None", as Python prints the option; a trial without it shows —
+            shown = [str(r.params[name]) if name in r.params else "—" for r in rows]
+            labels = sorted(set(shown))
             code = {label: i for i, label in enumerate(labels)}
             out.append({"name": name, "kind": kind, "labels": labels,
-                        "values": [code[str(v)] for v in values]})
+                        "values": [code[label] for label in shown]})
     return out
 
 
@@ -321,8 +330,10 @@ def _charts(snap: Snapshot) -> dict[str, Any]:
             "best_index": steps_i, "best": steps_v, "shown": len(sample), "scored": len(scored),
         },
         "sample": {"index": [r.index for r in sample], "id": [r.id for r in sample],
-                   "score": [r.best for r in sample], "columns": _columns(sample)},
-        "importance": importance,
+                   "score": [r.best for r in sample],
+                   "columns": _columns(sample, snap.sweep.config.get("search_space"))},
+        # shares (largest first), or a note (too few trials, no variation) instead of bars
+        "importance": importance.shares, "importance_note": importance.note,
         "timeline": timeline,
         "terminations": {"count": len(stopped), "by_reason": reasons, "rows": decisions},
     }

@@ -1,4 +1,4 @@
-"""Numbers behind the charts: best-so-far, importance, downsampling, concurrency (numpy only).
+"""Numbers behind the charts: best-so-far, downsampling, concurrency (numpy only).
 
 Shared by the web dashboard and the notebook figures, so both show the same thing. Nothing
 here imports plotly or touches the store: inputs are plain lists.
@@ -24,7 +24,7 @@ __all__ = [
     "column_kinds",
     "concurrency",
     "evenly_spaced",
-    "param_importance",
+    "log_scaled",
     "stride_downsample",
 ]
 
@@ -91,18 +91,19 @@ def column_kinds(params: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """``"numeric"`` or ``"categorical"`` for each parameter name appearing in ``params``.
 
     A parameter is numeric when every value it takes is a finite int or float (not a bool).
+    A choice that offers ``None`` is categorical: ``None`` is one of its options, drawn as a
+    category, not a gap (a parameter a trial does not have is absent, not ``None``).
 
     Examples
     --------
     >>> column_kinds([{"lr": 0.1, "opt": "sgd"}, {"lr": 1, "opt": "adam"}])
     {'lr': 'numeric', 'opt': 'categorical'}
+    >>> column_kinds([{"depth": None}, {"depth": 3}])
+    {'depth': 'categorical'}
     """
     kinds: dict[str, str] = {}
     for row in params:
         for name, value in row.items():
-            if value is None:
-                kinds.setdefault(name, "numeric")
-                continue
             if not _finite(value):
                 kinds[name] = "categorical"
             else:
@@ -110,81 +111,25 @@ def column_kinds(params: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return dict(sorted(kinds.items()))
 
 
-def _bins(values: Sequence[Any], numeric: bool, n_bins: int) -> np.ndarray:
-    """Bin labels for one parameter: quantile bins (numeric) or one bin a value."""
-    if numeric:
-        x = np.array([v if _finite(v) else np.nan for v in values], dtype=float)
-        ok = ~np.isnan(x)
-        labels = np.full(len(x), -1, dtype=int)
-        if ok.sum() == 0:
-            return labels
-        if np.unique(x[ok]).size <= n_bins:
-            _, labels[ok] = np.unique(x[ok], return_inverse=True)
-            return labels
-        edges = np.unique(np.quantile(x[ok], np.linspace(0, 1, n_bins + 1)[1:-1]))
-        labels[ok] = np.searchsorted(edges, x[ok], side="right")
-        return labels
-    _, inverse = np.unique(np.array([repr(v) for v in values]), return_inverse=True)
-    return inverse.astype(int)
+#: Search-space expression types whose values spread over decades: drawn on log axes.
+LOG_TYPES = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
 
 
-def param_importance(
-    params: Sequence[Mapping[str, Any]], scores: Sequence[float | None], n_bins: int = 8
-) -> dict[str, float]:
-    """How much of the score's variance each parameter explains, normalised to sum to 1.
-
-    A variance decomposition over binned parameters (the first-order term of fANOVA without
-    the random forest): for each parameter, the correlation ratio η² — the variance of the
-    per-bin mean score over the total variance — with a small-sample correction so a
-    parameter that does nothing scores near zero. Trials without a score are left out.
-
-    Parameters
-    ----------
-    params : sequence of mapping
-        Each trial's flat configuration.
-    scores : sequence of float or None
-        Each trial's score, same order.
-    n_bins : int, default 8
-        Quantile bins of a numeric parameter (categorical ones get one bin a value).
-
-    Returns
-    -------
-    dict
-        Parameter name → share in [0, 1], largest first; empty with fewer than 3 scores.
+def log_scaled(space: Mapping[str, Any] | None, name: str) -> bool | None:
+    """Whether parameter ``name`` of a stored search space is log-distributed (a log axis);
+    None when the space does not describe it (a nested or unknown parameter).
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
-    >>> xs = [{"a": float(a), "b": float(b)} for a, b in rng.random((200, 2))]
-    >>> ys = [10 * p["a"] + 0.1 * p["b"] for p in xs]
-    >>> imp = param_importance(xs, ys)
-    >>> list(imp)[0], imp["a"] > 0.9
-    ('a', True)
+    >>> space = {"lr": {"type": "loguniform", "min_value": -9, "max_value": -1},
+    ...          "dropout": {"type": "uniform", "min_value": 0, "max_value": 0.5}}
+    >>> log_scaled(space, "lr"), log_scaled(space, "dropout"), log_scaled(space, "other")
+    (True, False, None)
     """
-    keep = [i for i, s in enumerate(scores) if s is not None and math.isfinite(s)]
-    if len(keep) < 3:
-        return {}
-    y = np.array([scores[i] for i in keep], dtype=float)
-    total = float(y.var())
-    rows = [params[i] for i in keep]
-    kinds = column_kinds(rows)
-    raw: dict[str, float] = {}
-    for name, kind in kinds.items():
-        labels = _bins([row.get(name) for row in rows], kind == "numeric", n_bins)
-        if total == 0.0:
-            raw[name] = 0.0
-            continue
-        groups = np.unique(labels)
-        sizes = np.array([(labels == g).sum() for g in groups], dtype=float)
-        means = np.array([y[labels == g].mean() for g in groups])
-        between = float((sizes * (means - y.mean()) ** 2).sum() / len(y))
-        eta2 = between / total
-        # expected η² of pure noise is (groups - 1) / (n - 1): subtract it (adjusted η²)
-        dof = (len(groups) - 1) / max(len(y) - 1, 1)
-        raw[name] = max(0.0, (eta2 - dof) / (1 - dof)) if dof < 1 else 0.0
-    norm = sum(raw.values())
-    shares = {k: (v / norm if norm > 0 else 0.0) for k, v in raw.items()}
-    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+    expression = (space or {}).get(name)
+    if not isinstance(expression, Mapping) or "type" not in expression:
+        return None
+    return str(expression["type"]).lower() in LOG_TYPES
 
 
 def concurrency(

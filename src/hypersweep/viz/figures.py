@@ -13,16 +13,17 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.viz.analysis import (
     best_so_far,
     column_kinds,
     evenly_spaced,
-    param_importance,
+    log_scaled,
     stride_downsample,
 )
+from hypersweep.viz.importance import param_importance
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -51,6 +52,7 @@ class SweepData:
     best: dict[str, float]
     metric: str
     maximize: bool
+    space: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scored(self) -> list[TrialRecord]:
@@ -63,7 +65,8 @@ def sweep_data(run: HyperDriveRun) -> SweepData:
     metric, maximize = run.primary_metric_name, run._maximize
     best = {k: v for k, v in store.best_values([run.id], metric, maximize).items()
             if not math.isnan(v)}
-    return SweepData(store.list_trials(run.id), best, metric, maximize)
+    space = store.get_sweep(run.id).config.get("search_space") or {}
+    return SweepData(store.list_trials(run.id), best, metric, maximize, space)
 
 
 def _figure(data: Any, title: str, **layout: Any) -> go.Figure:
@@ -121,11 +124,30 @@ def plot_metric_curves(run: HyperDriveRun, metric: str | None = None, max_trials
                    showlegend=len(traces) <= 20)
 
 
-def _dimensions(trials: list[TrialRecord]) -> list[dict[str, Any]]:
-    dims = []
+def _is_log(space: dict[str, Any], name: str, values: list[Any]) -> bool:
+    """A log axis for a log-distributed parameter (or, the space silent, one whose positive
+    values span more than three decades)."""
+    declared = log_scaled(space, name)
+    if declared is not None:
+        return declared
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return bool(numbers) and min(numbers) > 0 and max(numbers) / min(numbers) > 1000
+
+
+def _dimensions(trials: list[TrialRecord], space: dict[str, Any]) -> list[dict[str, Any]]:
+    dims: list[dict[str, Any]] = []
     for name, kind in column_kinds([t.params for t in trials]).items():
         values = [t.params.get(name) for t in trials]
-        if kind == "numeric":
+        if kind == "numeric" and _is_log(space, name, values):
+            # parcoords has no log axis: log10 values, labelled with the real ones
+            logs = [math.log10(v) if isinstance(v, (int, float)) and v > 0 else None
+                    for v in values]
+            finite = [v for v in logs if v is not None]
+            ticks = list(range(math.floor(min(finite)), math.ceil(max(finite)) + 1)) \
+                if finite else []
+            dims.append({"label": name, "values": logs, "tickvals": ticks,
+                         "ticktext": [f"1e{t}" for t in ticks]})
+        elif kind == "numeric":
             dims.append({"label": name, "values": values})
         else:
             labels = sorted({str(v) for v in values})
@@ -141,23 +163,35 @@ def plot_parallel_coordinates(run: HyperDriveRun, data: SweepData | None = None)
     d = data or sweep_data(run)
     trials = d.scored
     scores = [d.best[t.id] for t in trials]
-    dims = [*_dimensions(trials), {"label": d.metric, "values": scores}]
+    dims = [*_dimensions(trials, d.space), {"label": d.metric, "values": scores}]
     return _figure([go.Parcoords(dimensions=dims, line={
         "color": scores, "colorscale": "Viridis", "reversescale": not d.maximize,
         "showscale": True})], "Parallel coordinates", margin={"l": 60, "r": 60, "t": 80, "b": 30})
 
 
 def plot_param_importances(run: HyperDriveRun, data: SweepData | None = None) -> go.Figure:
-    """Share of the score's variance each parameter explains (binned variance decomposition)."""
+    """Share of the score's variance each parameter explains alone (fANOVA over a random
+    forest, `hypersweep.viz.importance`); with too few trials or no variation, a figure that
+    says so instead of empty axes."""
     import plotly.graph_objects as go
 
     d = data or sweep_data(run)
-    shares = param_importance([t.params for t in d.scored], [d.best[t.id] for t in d.scored])
-    names = list(shares)[::-1]
-    return _figure([go.Bar(x=[shares[n] for n in names], y=names, orientation="h",
+    result = param_importance([t.params for t in d.scored], [d.best[t.id] for t in d.scored])
+    if result.note is not None:
+        return _note_figure("Hyperparameter importance", result.note)
+    names = list(result.shares)[::-1]
+    return _figure([go.Bar(x=[result.shares[n] for n in names], y=names, orientation="h",
                            marker={"color": "#457b9d"})],
                    "Hyperparameter importance", xaxis_tickformat=".0%",
-                   xaxis_title="share of explained variance")
+                   xaxis_range=[0, 1], xaxis_title="share of explained variance")
+
+
+def _note_figure(title: str, note: str) -> go.Figure:
+    """A figure with no axes and one line of text: why there is nothing to draw."""
+    return _figure([], title, height=160, xaxis_visible=False, yaxis_visible=False,
+                   annotations=[{"text": note, "showarrow": False, "xref": "paper",
+                                 "yref": "paper", "x": 0.5, "y": 0.5,
+                                 "font": {"size": 14, "color": "#555"}}])
 
 
 def plot_slice(run: HyperDriveRun, params: list[str] | None = None,
@@ -178,8 +212,7 @@ def plot_slice(run: HyperDriveRun, params: list[str] | None = None,
                                     marker={"color": scores, "colorscale": "Viridis",
                                             "reversescale": not d.maximize}),
                          row=1, col=col)
-        positive = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if positive and min(positive) > 0 and max(positive) / min(positive) > 1000:
+        if _is_log(d.space, name, values):
             figure.update_xaxes(type="log", row=1, col=col)
     figure.update_layout(**_LAYOUT, title={"text": "Slice"}, showlegend=False)
     figure.update_yaxes(title_text=d.metric, row=1, col=1)

@@ -12,10 +12,15 @@ Examples
 from __future__ import annotations
 
 import html
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
+from hypersweep.api.reproduce import reproduce_command
 from hypersweep.viz import figures
 
 if TYPE_CHECKING:
@@ -29,8 +34,12 @@ _STYLE = """<style>
 .hs-report table{border-collapse:collapse;margin:6px 0}
 .hs-report th,.hs-report td{border-bottom:1px solid #e3e7ec;padding:3px 8px;text-align:left}
 .hs-report td.n{text-align:right;font-variant-numeric:tabular-nums}
+.hs-report caption{text-align:left;color:#555;padding:2px 0}
 </style>"""
-# plotly.js is sent to a notebook once per kernel (later outputs reuse window.Plotly)
+# plotly.js (4.8 MB) is sent to a notebook once per kernel: the first output that draws a
+# figure carries it and defines window.Plotly, later outputs reuse it. Offline by design
+# ('cdn' and 'require' need a network); Jupyter, JupyterLab and VS Code share one window
+# between a notebook's outputs, so one copy serves them all.
 _sent_plotly = False
 
 
@@ -38,6 +47,13 @@ def _e(value: Any) -> str:
     if isinstance(value, float):
         return html.escape(f"{value:.6g}")
     return html.escape("—" if value is None else str(value))
+
+
+def _param(params: dict[str, Any], name: str) -> str:
+    """A parameter cell: ``None`` for a None value (a choice may offer it), — when absent."""
+    if name in params and params[name] is None:
+        return "None"
+    return _e(params.get(name))
 
 
 def _figures_html(figs: list[Any], include_js: bool) -> str:
@@ -48,7 +64,7 @@ def _figures_html(figs: list[Any], include_js: bool) -> str:
     return "\n".join(parts)
 
 
-def _trials_table(run: HyperDriveRun, data: figures.SweepData, top: int) -> str:
+def _trials_table(data: figures.SweepData, top: int) -> str:
     ranked = sorted(data.scored, key=lambda t: data.best[t.id], reverse=data.maximize)
     names = sorted({k for t in data.trials for k in t.params})
     head = "".join(f"<th>{_e(n)}</th>" for n in ["#", "status", data.metric, *names, "reason"])
@@ -56,15 +72,59 @@ def _trials_table(run: HyperDriveRun, data: figures.SweepData, top: int) -> str:
     for trial in ranked[:top]:
         cells = [f'<td class="n">{trial.index}</td>', f"<td>{_e(trial.status.value)}</td>",
                  f'<td class="n">{_e(data.best.get(trial.id))}</td>',
-                 *[f"<td>{_e(trial.params.get(n))}</td>" for n in names],
+                 *[f"<td>{_param(trial.params, n)}</td>" for n in names],
                  f"<td>{_e(trial.termination_reason or '')}</td>"]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    shown = min(top, len(ranked))
+    unscored = len(data.trials) - len(ranked)
+    caption = (f"top {shown} of {len(ranked)} scored trials"
+               + (f" ({unscored} without {data.metric})" if unscored else "")
+               + f", by {data.metric} ({'max' if data.maximize else 'min'})")
+    return (f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def sweep_html(run: HyperDriveRun, include_plotlyjs: bool = True, top: int = 10,
-               charts: bool = True) -> str:
-    """A sweep as an HTML fragment: status line, best trials table and the main charts."""
+def _expression(name: str, expression: Any) -> str:
+    """A search-space entry as the Python call that builds it (``choice(None, 0.5)``)."""
+    from hypersweep.space.serialize import expression_from_dict
+
+    try:
+        return repr(expression_from_dict(expression, name))
+    except Exception:  # a stored form this version cannot read: show it as stored
+        return json.dumps(expression, default=str)
+
+
+def _setup_html(run: HyperDriveRun, data: figures.SweepData, sweep: Any, full: bool) -> str:
+    """The search space, the best trial's reproduce command and the whole configuration."""
+    config = sweep.config
+    space = config.get("search_space") or {}
+    rows = "".join(f"<tr><th>{_e(name)}</th><td><code>{_e(_expression(name, expr))}</code></td>"
+                   "</tr>" for name, expr in space.items())
+    parts = [f"<h4>Search space</h4><table>{rows}</table>"] if space else []
+    ranked = sorted(data.scored, key=lambda t: data.best[t.id], reverse=data.maximize)
+    if ranked:
+        best = ranked[0]
+        flag = "" if best.status.value == "Completed" else f" — {best.status.value}"
+        try:
+            command = reproduce_command(config, list(best.arguments), dict(best.params))
+        except (KeyError, IndexError, TypeError):  # a config without a command line
+            command = None
+        parts.append(f"<p>best trial {best.index}{_e(flag)}: {_e(data.metric)} = "
+                     f"{_e(data.best[best.id])}</p>")
+        if command:
+            parts.append(f"<p>reproduce: <code>{_e(command)}</code></p>")
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    parts.append(f"<details{' open' if full else ''}><summary>configuration</summary>"
+                 f"<pre>{_e(text)}</pre></details>")
+    return "\n".join(parts)
+
+
+def sweep_html(run: HyperDriveRun, include_plotlyjs: bool | Callable[[], bool] = True,
+               top: int = 10,
+               charts: bool = True, full: bool = False) -> str:
+    """A sweep as an HTML fragment: status line, best trials table (top ``top`` of all),
+    search space, reproduce command, configuration (open with ``full``) and the main charts.
+    """
     data = figures.sweep_data(run)
     sweep = run._sweep()
     counts: dict[str, int] = {}
@@ -76,19 +136,20 @@ def sweep_html(run: HyperDriveRun, include_plotlyjs: bool = True, top: int = 10,
         f"<h3>{_e(sweep.experiment)} · {_e(run.id)} · {_e(sweep.status.value)}</h3>",
         f"<p>{len(data.trials)} trials ({_e(summary)}); primary metric "
         f"{_e(data.metric)} ({'max' if data.maximize else 'min'})</p>",
-        _trials_table(run, data, top),
+        _trials_table(data, top),
+        _setup_html(run, data, sweep, full),
     ]
     if charts and data.scored:
         figs = [figures.plot_optimization_history(run, data),
                 figures.plot_metric_curves(run, data=data),
                 figures.plot_parallel_coordinates(run, data),
                 figures.plot_param_importances(run, data), figures.plot_slice(run, data=data)]
-        parts.append(_figures_html(figs, include_plotlyjs))
+        parts.append(_figures_html(figs, _js(include_plotlyjs)))
     parts.append("</div>")
     return "\n".join(parts)
 
 
-def run_html(run: Run, include_plotlyjs: bool = True) -> str:
+def run_html(run: Run, include_plotlyjs: bool | Callable[[], bool] = True) -> str:
     """A trial as an HTML fragment: status, parameters, metrics and their curves."""
     import plotly.graph_objects as go
 
@@ -99,7 +160,7 @@ def run_html(run: Run, include_plotlyjs: bool = True) -> str:
     for point in metrics:
         if point.value is not None:
             series.setdefault(point.name, []).append(point.value)
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in params.items())
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_param(params, k)}</td></tr>" for k in params)
     stats = "".join(f"<tr><th>{_e(k)}</th><td class='n'>{_e(v[-1])}</td>"
                     f"<td class='n'>{_e(min(v))}</td><td class='n'>{_e(max(v))}</td></tr>"
                     for k, v in series.items())
@@ -112,9 +173,15 @@ def run_html(run: Run, include_plotlyjs: bool = True) -> str:
     if series:
         fig = go.Figure([go.Scatter(y=v, mode="lines+markers", name=k) for k, v in series.items()],
                         layout={**figures._LAYOUT, "height": 300, "xaxis_title": "interval"})
-        parts.append(_figures_html([fig], include_plotlyjs))
+        parts.append(_figures_html([fig], _js(include_plotlyjs)))
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _js(include: bool | Callable[[], bool]) -> bool:
+    # a callable is asked only when a figure is really drawn: an output without charts
+    # must not use up the one output that carries plotly.js
+    return include() if callable(include) else include
 
 
 def _notebook_js() -> bool:
@@ -125,12 +192,12 @@ def _notebook_js() -> bool:
 
 def repr_sweep(run: HyperDriveRun) -> str:
     """``HyperDriveRun._repr_html_``: the sweep fragment (plotly.js sent once a kernel)."""
-    return sweep_html(run, include_plotlyjs=_notebook_js())
+    return sweep_html(run, include_plotlyjs=_notebook_js)
 
 
 def repr_run(run: Run) -> str:
-    """``Run._repr_html_``: the trial fragment."""
-    return run_html(run, include_plotlyjs=_notebook_js())
+    """``Run._repr_html_``: the trial fragment (plotly.js sent once a kernel)."""
+    return run_html(run, include_plotlyjs=_notebook_js)
 
 
 class RunDetails:
@@ -179,7 +246,7 @@ def write_report(run: HyperDriveRun, path: str | os.PathLike[str]) -> Path:
     --------
     >>> # write_report(run, "sweep.html")
     """
-    body = sweep_html(run, include_plotlyjs=True, top=25)
+    body = sweep_html(run, include_plotlyjs=True, top=25, full=True)
     title = _e(f"hypersweep report {run.id}")
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}'
             f"</title></head><body>{body}</body></html>")

@@ -34,6 +34,20 @@ const HS = (() => {
     return String(value);
   }
 
+  /** A parameter value as Python prints it (None, True, 'text' inside a list), so a choice
+   *  offering None reads the same here as in the config and the CLI; undefined (a parameter
+   *  the trial does not have) is a dash. */
+  function pyValue(value, nested = false) {
+    if (value === undefined) return "—";
+    if (value === null) return "None";
+    if (typeof value === "boolean") return value ? "True" : "False";
+    if (typeof value === "number") return fmt(value, 6);
+    if (typeof value === "string") return nested ? `'${value}'` : value;
+    if (Array.isArray(value)) return "[" + value.map((v) => pyValue(v, true)).join(", ") + "]";
+    return "{" + Object.entries(value).map(([k, v]) => `'${k}': ${pyValue(v, true)}`)
+      .join(", ") + "}";
+  }
+
   function fmtTime(seconds) {
     if (seconds === null || seconds === undefined) return "—";
     const d = new Date(seconds * 1000);
@@ -153,6 +167,6 @@ const HS = (() => {
     return glReady;
   }
 
-  return {plotlyReady, plotlyGL, el, fmt, fmtTime, fmtDuration, badge, path, getJSON, newest,
+  return {plotlyReady, plotlyGL, el, fmt, pyValue, fmtTime, fmtDuration, badge, path, getJSON, newest,
           post, every, setLive, TERMINAL, COLORS, plotConfig, layout, body};
 })();

@@ -25,7 +25,10 @@
             el("div", {class: "progress small"}, el("div", {class: "bar", style: `width:${pct}%`})),
             el("span", {class: "muted small"}, `${s.finished} / ${total ?? "?"} trials`)),
           el("td", {class: "num"}, s.best ? fmt(s.best.value) : "—",
-             el("span", {class: "muted small"}, s.metric ? ` ${s.metric}` : "")),
+             el("span", {class: "muted small"}, s.metric ? ` ${s.metric}` : ""),
+             // the best trial failed after logging it: say so beside the value
+             s.best && s.best.status === "Failed"
+               ? el("span", {class: "badge status-failed best-failed"}, "Failed") : null),
           el("td", {}, fmtTime(s.start)),
           el("td", {}, fmtDuration(s.duration)));
       });

@@ -1,6 +1,6 @@
 "use strict";
 (() => {
-  const {el, fmt, fmtTime, fmtDuration, badge, path, post, every, setLive,
+  const {el, fmt, pyValue, fmtTime, fmtDuration, badge, path, post, every, setLive,
          TERMINAL, COLORS, plotConfig, layout} = HS;
   const sweepId = HS.body.dataset.sweep;
   const api = path("/api/sweeps", sweepId);
@@ -21,12 +21,17 @@
       `${c.Canceled} canceled · started ${fmtTime(s.start)} · ${fmtDuration(s.duration)}`;
     const best = document.getElementById("best");
     if (s.best) {
+      // a trial that logged the best value and then failed is the best, and says it failed
+      const flag = s.best.status && s.best.status !== "Completed" && s.best.status !== "Running"
+        ? el("span", {class: "badge status-" + s.best.status.toLowerCase(), id: "best-status",
+                      title: `this trial ended ${s.best.status}`}, s.best.status) : null;
       best.replaceChildren(
         el("div", {class: "big"}, fmt(s.best.value, 6)),
         el("div", {class: "muted"}, `${s.metric} (${s.maximize ? "max" : "min"})`),
         el("a", {href: path("/trials", s.best.id), id: "best-link"}, `trial ${s.best.index}`),
+        flag ? " " : null, flag,
         el("table", {class: "small"}, Object.entries(s.best.params).map(([k, v]) =>
-          el("tr", {}, el("th", {}, k), el("td", {}, fmt(v))))));
+          el("tr", {}, el("th", {}, k), el("td", {}, pyValue(v))))));
     } else {
       best.replaceChildren(el("span", {class: "muted"}, `no ${s.metric ?? "metric"} logged yet`));
     }
@@ -56,8 +61,10 @@
   function describe(obj) {
     if (!obj || typeof obj !== "object") return fmt(obj);
     const {type, ...rest} = obj;
+    // values as Python prints them: a choice of None shows None (and not map(fmt), whose
+    // index argument became a precision: toPrecision(0) threw RangeError for 0.5)
     const args = Object.entries(rest).filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${k}=${Array.isArray(v) ? "[" + v.map(fmt).join(", ") + "]" : fmt(v)}`);
+      .map(([k, v]) => `${k}=${pyValue(v, true)}`);
     return `${type ?? ""}(${args.join(", ")})`;
   }
 
@@ -136,7 +143,7 @@
         if (c.key === "best") return el("td", {class: "num"}, fmt(r.best, 5));
         if (c.key === "duration") return el("td", {class: "num"}, fmtDuration(r.duration));
         if (c.key === "reason") return el("td", {class: "small"}, r.reason ?? "");
-        return el("td", {class: typeof r.params[c.param] === "number" ? "num" : ""}, fmt(r.params[c.param]));
+        return el("td", {class: typeof r.params[c.param] === "number" ? "num" : ""}, pyValue(r.params[c.param]));
       }));
     }));
     const first = data.matched ? data.offset + 1 : 0;
@@ -243,14 +250,21 @@
     c = {...c, sample: {...c.sample, score: pick(c.sample.score),
          columns: c.sample.columns.map((col) => ({...col, values: pick(col.values)}))}};
     const dims = c.sample.columns.map((col) => col.kind === "numeric"
-      ? (logScale(col.values)
-          ? {label: `log10 ${col.name}`, values: col.values.map((v) => (v > 0 ? Math.log10(v) : null))}
-          : {label: col.name, values: col.values})
+      ? (isLog(col) ? logDimension(col) : {label: col.name, values: col.values})
       : {label: col.name, values: col.values, tickvals: col.labels.map((_, i) => i), ticktext: col.labels});
     dims.push({label: c.metric || "score", values: c.sample.score});
     return react("chart-parcoords", [{type: "parcoords", dimensions: dims,
       line: {color: c.sample.score, colorscale: "Viridis", reversescale: !c.maximize, showscale: true}}],
       {margin: {l: 60, r: 60, t: 40, b: 20}, height: 340});
+  }
+
+  // parcoords has no log axis: log10 values, ticks labelled with the real powers of ten
+  function logDimension(col) {
+    const values = col.values.map((v) => (v > 0 ? Math.log10(v) : null));
+    const finite = values.filter((v) => v !== null);
+    const low = Math.floor(Math.min(...finite)), high = Math.ceil(Math.max(...finite));
+    const ticks = finite.length ? [...Array(high - low + 1).keys()].map((i) => low + i) : [];
+    return {label: col.name, values, tickvals: ticks, ticktext: ticks.map((t) => `1e${t}`)};
   }
 
   function fillSelect(id, names, preferred) {
@@ -272,8 +286,13 @@
       y: c.sample.score, customdata: c.sample.index, marker: {size: 6, color: c.sample.score,
       colorscale: "Viridis", reversescale: !c.maximize},
       hovertemplate: "trial %{customdata}<br>%{x}: %{y}<extra></extra>"}],
-      {xaxis: {title: {text: col.name}, type: col.kind === "numeric" && logScale(col.values) ? "log" : undefined},
+      {xaxis: {title: {text: col.name}, type: isLog(col) ? "log" : undefined},
        yaxis: {title: {text: c.metric || ""}}});
+  }
+
+  function isLog(col) {
+    if (col.kind !== "numeric") return false;
+    return typeof col.log === "boolean" ? col.log : logScale(col.values);
   }
 
   function logScale(values) {
@@ -293,17 +312,40 @@
     return react("chart-scatter3d", [{type: "scatter3d", mode: "markers", x: columnValues(x),
       y: columnValues(y), z: c.sample.score, marker: {size: 3, color: c.sample.score,
       colorscale: "Viridis", reversescale: !c.maximize}}],
-      {margin: {l: 0, r: 0, t: 0, b: 0}, scene: {xaxis: {title: {text: x.name}},
-       yaxis: {title: {text: y.name}}, zaxis: {title: {text: c.metric || ""}}}});
+      // room around the scene and a camera further out: axis titles were cut at the edges
+      {height: 420, margin: {l: 10, r: 10, t: 10, b: 10},
+       scene: {xaxis: {title: {text: x.name}, type: isLog(x) ? "log" : undefined},
+               yaxis: {title: {text: y.name}, type: isLog(y) ? "log" : undefined},
+               zaxis: {title: {text: c.metric || ""}},
+               domain: {x: [0.04, 0.96], y: [0.04, 0.96]},
+               camera: {eye: {x: 1.7, y: 1.7, z: 1.1}}}});
+  }
+
+  // A chart with nothing to draw says why, in words, on a blank plot (no empty axes)
+  function noteLayout(text, extra) {
+    return {...extra, xaxis: {visible: false}, yaxis: {visible: false},
+            annotations: [{text, showarrow: false, xref: "paper", yref: "paper", x: 0.5,
+                           y: 0.5, font: {size: 13, color: "#666"}}]};
   }
 
   function drawImportance(c) {
+    if (c.importance_note) {
+      return react("chart-importance", [], noteLayout(c.importance_note, {height: 160}));
+    }
     const entries = Object.entries(c.importance).reverse();
     return react("chart-importance", [{type: "bar", orientation: "h",
       x: entries.map((e) => e[1]), y: entries.map((e) => e[0]), marker: {color: "#457b9d"},
       hovertemplate: "%{y}: %{x:.1%}<extra></extra>"}],
-      {xaxis: {title: {text: "share of explained variance"}, tickformat: ".0%"},
+      {xaxis: {title: {text: "share of explained variance (fANOVA)"}, tickformat: ".0%",
+               range: [0, 1]},
        margin: {l: 110, r: 15, t: 10, b: 40}});
+  }
+
+  // ticks of a count axis: whole numbers only (plotly would put one at 0.5 for a max of 1)
+  function countTicks(max) {
+    const step = max <= 5 ? 1 : Math.ceil(max / 5 / Math.pow(10, Math.floor(Math.log10(max / 5))))
+      * Math.pow(10, Math.floor(Math.log10(max / 5)));
+    return {tickmode: "linear", tick0: 0, dtick: Math.max(1, Math.round(step)), tickformat: "d"};
   }
 
   function drawTimeline(c) {
@@ -320,7 +362,8 @@
                  yaxis: "y2", line: {shape: "hv", color: "#264653", width: 1.5}});
     return react("chart-timeline", traces, {xaxis: {title: {text: "seconds since first start"}, anchor: "y2"},
       yaxis: {title: {text: "trial"}, domain: [0.35, 1]},
-      yaxis2: {title: {text: "running"}, domain: [0, 0.25], rangemode: "tozero"},
+      yaxis2: {title: {text: "running"}, domain: [0, 0.25], rangemode: "tozero",
+               ...countTicks(Math.max(0, ...t.running))},
       legend: {orientation: "h", y: 1.12}});
   }
 
@@ -337,6 +380,11 @@
         el("td", {}, r.reason), el("td", {}, r.policy ?? ""), el("td", {class: "num"}, fmt(r.interval)),
         el("td", {class: "num"}, fmt(r.value)), el("td", {class: "num"}, fmt(r.threshold)),
         el("td", {class: "small"}, r.explanation ?? "")))));
+    if (!rows.length) {
+      return react("chart-terminations", [], noteLayout(term.count
+        ? "no stopped trial has an interval and value to plot"
+        : "no trial was stopped early", {height: 120}));
+    }
     return react("chart-terminations", [
       {type: "scatter", mode: "markers", name: "value when stopped", x: rows.map((r) => r.interval),
        y: rows.map((r) => r.value), customdata: rows.map((r) => r.index),

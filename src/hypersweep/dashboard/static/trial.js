@@ -16,7 +16,7 @@
     document.getElementById("times").textContent =
       `${t.experiment} · started ${fmtTime(t.start)} · ended ${fmtTime(t.end)} · ${fmtDuration(duration)}`;
     document.getElementById("params").replaceChildren(...Object.entries(t.params).map(([k, v]) =>
-      el("tr", {}, el("th", {}, k), el("td", {class: "mono"}, fmt(v, 8)))));
+      el("tr", {}, el("th", {}, k), el("td", {class: "mono"}, typeof v === "number" ? fmt(v, 8) : HS.pyValue(v)))));
     const items = [["status", t.status], ["exit code", t.exit_code], ["reason", t.reason]];
     for (const [k, v] of Object.entries(t.detail || {})) items.push([k, v]);
     if (t.error) items.push(["error", t.error]);
