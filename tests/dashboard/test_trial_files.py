@@ -164,3 +164,21 @@ def test_cli_logs_still_prints_a_real_log(synthetic: tuple[Workspace, str]) -> N
     (folder / "stdout.log").write_text("epoch 1\n")
     result = CliRunner().invoke(cli, ["logs", trial_id, "--workspace", str(workspace.path)])
     assert result.exit_code == 0 and result.output == "epoch 1\n"
+
+
+def test_run_get_file_names_follows_no_link_out(synthetic: tuple[Workspace, str]) -> None:
+    from hypersweep import Run
+
+    workspace, sweep_id = synthetic
+    trial_id, folder = _first_trial(workspace, sweep_id)
+    (folder / "work").mkdir()
+    os.symlink("/", folder / "work" / "outputs")
+    started = time.monotonic()
+    assert Run(workspace, trial_id).get_file_names() == []
+    assert time.monotonic() - started < 5
+    trial2 = workspace.store.list_trials(sweep_id)[1].id
+    outputs = workspace.outputs_dir(trial2)
+    (outputs / "sub").mkdir(parents=True)
+    (outputs / "sub" / "model.txt").write_text("w")
+    os.symlink("/etc", outputs / "etc")
+    assert Run(workspace, trial2).get_file_names() == ["outputs/sub/model.txt"]

@@ -147,9 +147,20 @@ class Run:
         return self.workspace.outputs_dir(self.id)
 
     def get_file_names(self) -> list[str]:
-        """Files the trial wrote under ``outputs/``, relative to its working folder."""
-        root = self.outputs_path.parent
-        return sorted(str(p.relative_to(root)) for p in self.outputs_path.rglob("*") if p.is_file())
+        """Files the trial wrote under ``outputs/``, relative to its working folder.
+
+        No link out of the trial's folder is followed (see `hypersweep.execution.trial_files`):
+        a trial that made ``outputs`` a link to ``/`` lists nothing, at once.
+        """
+        from hypersweep.execution.trial_files import UnsafePathError, list_trial_files
+
+        trial_dir = self.workspace.trial_dir(self.id)
+        outputs = self.outputs_path.relative_to(trial_dir)
+        try:
+            files, _ = list_trial_files(trial_dir, outputs, limit=1_000_000)
+        except UnsafePathError:
+            return []
+        return [f"{outputs.name}/{f.path}" for f in files]
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r})"
