@@ -105,9 +105,15 @@ def test_links_inside_the_trial_folder_are_served(
     (outputs / "checkpoints").mkdir(parents=True)
     (outputs / "checkpoints" / "epoch3.pt").write_bytes(b"w3")
     os.symlink("checkpoints/epoch3.pt", outputs / "best.pt")
+    (outputs.parent.parent / "stdout.log").write_text("the trial's own log")
     server = serve(workspace)
     listed = get_json(server, f"/api/trials/{trial_id}/outputs")["files"]
     assert {f["path"]: f["size"] for f in listed} == {"best.pt": 2, "checkpoints/epoch3.pt": 2}
+    # the outputs endpoint serves the outputs folder: a path that climbs out of it is refused
+    # even when it would stay in the trial folder
+    for climb in ("../../stdout.log", "..%2F..%2Fstdout.log", "checkpoints/../../../stdout.log"):
+        status, _, body = request(server, f"/api/trials/{trial_id}/outputs/{climb}")
+        assert status in (403, 404) and b"own log" not in body, climb
     status, headers, body = request(server, f"/api/trials/{trial_id}/outputs/best.pt")
     assert (status, body) == (200, b"w3")
     assert headers["content-disposition"].startswith("attachment")

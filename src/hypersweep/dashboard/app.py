@@ -385,6 +385,9 @@ def create_app(
              summary="Download one output file (never outside the trial's folder)")
     def get_output(trial_id: str, path: str) -> StreamingResponse:
         state.trial(trial_id)
+        if ".." in PurePosixPath(path).parts or path.startswith("/"):
+            # this endpoint serves the outputs folder; trial_files guards the trial folder
+            raise HTTPException(403, "the path leaves the outputs folder")
         try:
             trial_dir, outputs = state.outputs(trial_id)
             handle = open_trial_file(trial_dir, f"{outputs}/{path}")
