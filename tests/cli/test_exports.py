@@ -134,3 +134,60 @@ def test_cell_encodings_parse_back(value: Any) -> None:
     if isinstance(value, (bool, str)) or value is None:
         return
     assert _same(parse_csv_cell(csv_cell(value)), value)
+
+
+def test_parquet_round_trips_every_number(
+    project: Project, invoke: Callable[..., Result], extreme_sweep: str,
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet",
+                             reason="pyarrow is not installed: the parquet export is untested")
+    from decimal import Decimal
+
+    result = invoke("export", extreme_sweep, "--format", "parquet", "-o", "t.parquet")
+    assert result.exit_code == 0, result.stderr
+    table = pq.read_table(project.root / "t.parquet")
+    # documented types: int64, or decimal128(38, 0) for integers beyond 64 bits; float64
+    assert str(table.schema.field("big").type) == "decimal128(38, 0)"
+    assert str(table.schema.field("p").type) == "double"
+    records = _records(project, extreme_sweep)
+    rows = table.to_pylist()
+    assert len(rows) == 12
+    for row in rows:
+        expected = records[row["run_id"]]
+        for key in ("p", "big", "status", "best_primary_metric"):
+            got = row[key]
+            if isinstance(got, Decimal):
+                got = int(got)
+            assert _same(got, expected[key]), (key, row[key], expected[key])
+
+
+@pytest.mark.parametrize(("values", "arrow_type"), [
+    ([1.2e-12, None, float("nan"), float("-inf"), -0.0, 5e-324], "double"),
+    ([1, None, 2**63 - 1, -(2**63)], "int64"),
+    ([2**64, None, -(10**37)], "decimal128(38, 0)"),
+    ([10**40, 1], "string"),
+    ([0.5, 2, None], "double"),             # the int is exact as a float
+    ([0.5, 2**53 + 1], "string"),           # it is not: both keep their text
+    (["a", None, "b"], "string"),
+    ([True, False, None], "bool"),
+])
+def test_parquet_columns_keep_values(values: list[Any], arrow_type: str, tmp_path: Any) -> None:
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    import pyarrow.parquet as pq
+
+    from hypersweep.cli._export import to_parquet
+
+    to_parquet(["v"], [{"v": v} for v in values], tmp_path / "t.parquet")
+    table = pq.read_table(tmp_path / "t.parquet")
+    assert str(table.schema.field("v").type) == arrow_type
+    back = table.column("v").to_pylist()
+    if arrow_type == "string":
+        expected = [None if v is None else (repr(v) if isinstance(v, float) else str(v))
+                    for v in values]
+        assert back == expected
+        return
+    from decimal import Decimal
+
+    back = [int(v) if isinstance(v, Decimal) else v for v in back]
+    want = [float(v) if arrow_type == "double" and isinstance(v, int) else v for v in values]
+    assert all(_same(a, b) or (a is None and b is None) for a, b in zip(back, want, strict=True))

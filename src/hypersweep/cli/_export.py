@@ -11,7 +11,12 @@ The formats, as ``hypersweep export --help`` documents them:
   non-finite floats as ``nan``, ``inf``, ``-inf`` (``float()`` and ``pandas.read_csv`` read
   them), and an empty cell for a missing value.
 
-Pandas' writers are not used for either: ``to_json`` rounds to 10 significant decimals
+- **Parquet** (needs pyarrow): typed columns. Floats are float64 (NaN and ±inf as such),
+  integers int64, or decimal128(38, 0) beyond 64 bits, or text beyond 38 digits; a column
+  mixing integers and floats is float64 when every integer is exact as a float, else the
+  values' text (``repr``). A missing value is null.
+
+Pandas' writers are not used for any: ``to_json`` rounds to 10 significant decimals
 (1.2e-12 becomes 0.0) and a column of integers with a gap turns them into floats
 (2**53 + 1 loses its last digit).
 
@@ -27,9 +32,13 @@ import csv
 import io
 import json
 import math
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-__all__ = ["EXPORT_COLUMNS", "csv_cell", "json_value", "to_csv", "to_json", "trial_rows"]
+__all__ = [
+    "EXPORT_COLUMNS", "csv_cell", "json_value", "to_csv", "to_json", "to_parquet", "trial_rows",
+]
 
 #: The columns every export has, around the sweep's parameters (as `HyperDriveRun.to_dataframe`).
 EXPORT_COLUMNS = ("run_id", "status", "best_primary_metric", "duration_s", "termination_reason")
@@ -98,3 +107,39 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow([csv_cell(row.get(c)) for c in columns])
     return out.getvalue()
+
+
+def to_parquet(columns: list[str], rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Rows as a Parquet file, each column typed so that its values read back exactly."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = [_arrow_column([row.get(c) for row in rows]) for c in columns]
+    pq.write_table(pa.table(dict(zip(columns, arrays, strict=True))), str(path))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _arrow_column(values: list[Any]) -> Any:
+    """An Arrow array of ``values`` in the narrowest type that holds every one exactly."""
+    import pyarrow as pa
+
+    present = [v for v in values if v is not None]
+    if present and all(_is_int(v) for v in present):
+        if all(-(2**63) <= v < 2**63 for v in present):
+            return pa.array(values, pa.int64())
+        if all(abs(v) < 10**38 for v in present):
+            return pa.array([None if v is None else Decimal(v) for v in values],
+                            pa.decimal128(38, 0))
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    if present and all(_is_int(v) or isinstance(v, float) for v in present):
+        # int == float compares exactly in Python: 2**53 + 1 is not 9007199254740992.0
+        if all(isinstance(v, float) or float(v) == v for v in present):
+            return pa.array([None if v is None else float(v) for v in values], pa.float64())
+        return pa.array([None if v is None else repr(v) for v in values], pa.string())
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: their text, as in the CSV
+        return pa.array([None if v is None else csv_cell(v) for v in values], pa.string())

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hypersweep.api.progress import last_line
-from hypersweep.cli._export import to_csv, to_json, trial_rows
+from hypersweep.cli._export import to_csv, to_json, to_parquet, trial_rows
 from hypersweep.cli._format import (
     best_summary,
     echo_best,
@@ -231,7 +231,8 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
 
     Every number reads back exactly. JSON is strict: NaN and infinities are the strings
     "NaN", "Infinity", "-Infinity". CSV writes floats in Python's shortest exact form
-    (nan, inf, -inf for the non-finite) and leaves a missing value empty.
+    (nan, inf, -inf for the non-finite) and leaves a missing value empty. Parquet columns
+    are float64, int64, or decimal128(38, 0) for integers beyond 64 bits.
     """
     if fmt == "parquet":
         try:
@@ -241,16 +242,14 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
         if output is None:
             raise CliError("parquet export needs -o FILE")
     run = open_sweep(workspace.open(read_only=True), sweep_id)
+    columns, rows = trial_rows(run)
     if fmt == "parquet":
-        frame = run.to_dataframe()
-        frame.to_parquet(output, index=False)
-        count = len(frame)
+        assert output is not None
+        to_parquet(columns, rows, output)
     else:
-        columns, rows = trial_rows(run)
         _write(to_json(columns, rows) if fmt == "json" else to_csv(columns, rows), output)
-        count = len(rows)
     if output is not None:
-        click.echo(f"wrote {count} trials to {output}", err=True)
+        click.echo(f"wrote {len(rows)} trials to {output}", err=True)
 
 
 def _write(text: str, output: str | None) -> None:
