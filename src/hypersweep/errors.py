@@ -23,3 +23,15 @@ class ConfigError(ValueError):
 
 class StoreError(RuntimeError):
     """The record store could not be opened, migrated or written."""
+
+
+class SweepBusyError(RuntimeError):
+    """Another live controller drives the sweep: at most one may (the claim is atomic).
+
+    The message names that controller's host and pid, e.g.
+    ``"sweep HD_… is driven by a live controller (gpu-box, pid 4242)"``.
+    """
+
+
+class SweepEndedError(RuntimeError):
+    """The sweep has ended, so it cannot be resumed; a new sweep can warm-start from it."""

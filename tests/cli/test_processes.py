@@ -112,7 +112,9 @@ def test_killed_driver_then_resume(project: Project) -> None:
     assert outcome["best"]["hyperparameters"]["x"] == 0.3
     ended = hs("resume", sweep_id, check=False)
     assert (ended.returncode, ended.stderr) == (
-        1, f"error: sweep {sweep_id} has already ended (Completed)\n")
+        1, f"error: sweep {sweep_id} has already ended (Completed); to search on from its "
+           f"trials, start a new sweep warm-started from it: resume_from=[{sweep_id!r}] "
+           "(HyperDriveConfig or tune)\n")
 
 
 @pytest.mark.slow

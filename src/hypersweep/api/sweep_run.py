@@ -8,9 +8,12 @@ import os
 import socket
 import threading
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.api.run import Run, iso_utc, metrics_dict
+from hypersweep.errors import SweepEndedError
+from hypersweep.store.owner import STALE_AFTER, parse_owner_token, sweep_busy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
     from hypersweep.api.workspace import Experiment
     from hypersweep.controller import SweepController
     from hypersweep.policies import ReplayReport
-    from hypersweep.store import SweepRecord
+    from hypersweep.store import Store, SweepRecord
 
 #: Controllers driving sweeps in this process, by sweep id.
 _DRIVERS: dict[str, tuple[threading.Thread, SweepController]] = {}
@@ -273,40 +276,46 @@ class HyperDriveRun:
         """Continue a sweep whose controller stopped (crashed, killed, or its process ended).
 
         Trials still running are adopted, trials that ended meanwhile are recorded with
-        their exit status, and the sweep goes on to its limits. Nothing runs twice.
+        their exit status, and the sweep goes on to its limits. Nothing runs twice. A
+        controller killed a moment ago is taken over at once when it ran on this host (its
+        process is gone); elsewhere, once its heartbeat is ``stale_after`` seconds old.
+
+        Raises
+        ------
+        SweepBusyError
+            A live controller drives the sweep (the message names its host and pid). Of
+            several resumes at the same instant exactly one drives; the others raise this.
+        SweepEndedError
+            The sweep has ended: a new sweep can warm-start from it (``resume_from``).
+        RuntimeError
+            The sweep runs a Python function (resume it with ``tune(..., resume=id)``).
         """
-        sweep = self._sweep()
-        if sweep.config.get("trial", {}).get("kind") == "function":  # no script to launch
-            raise RuntimeError(
-                f"sweep {self.id} runs a Python function; resume it where the function lives: "
-                f"hypersweep.tune(objective, resume={self.id!r}, workspace=...)"
-            )
-        if sweep.status.is_terminal:
-            return self
         with _DRIVERS_LOCK:
             driver = _DRIVERS.get(self.id)
             if driver is not None and driver[0].is_alive():
-                return self
-        if _controller_alive(sweep):
-            raise RuntimeError(
-                f"sweep {self.id} is driven by a live controller ({sweep.controller})"
-            )
-        self._start_controller(stale_after=0.0)
+                return self  # this process drives it already
+        check_resumable(self._sweep())
+        self._start_controller()
         return self
 
-    def _start_controller(self, stale_after: float | None = None) -> None:
+    def _start_controller(self) -> None:
         from hypersweep.controller import SweepController
         from hypersweep.execution import executor_from_uri
 
         workspace = self.experiment.workspace
         # The stored config names where trials run ("local" unless a dask:// URI was given).
         executor = executor_from_uri(self._config.get("executor"))
-        controller = SweepController(workspace.store, executor, self.id, workspace.path)
-        if stale_after is not None and not workspace.store.claim_sweep(
-            self.id, controller.owner, stale_after
-        ):
+        try:
+            controller = SweepController(workspace.store, executor, self.id, workspace.path)
+            claim_sweep(workspace.store, self.id, controller.owner)
+        except BaseException:
             executor.shutdown(stop_trials=False)
-            raise RuntimeError(f"sweep {self.id} is driven by another controller")
+            raise
+        sweep = self._sweep()
+        if sweep.status.is_terminal:  # another controller drove it to its end meanwhile
+            workspace.store.release_sweep(self.id, controller.owner)
+            executor.shutdown(stop_trials=False)
+            raise _ended(sweep)
         # Not a daemon: a script that submits and returns still finishes its sweep.
         thread = threading.Thread(
             target=_drive, args=(controller,), name=f"hypersweep-{self.id}", daemon=False
@@ -332,29 +341,74 @@ def _drive(controller: SweepController) -> None:
         controller.executor.shutdown(stop_trials=False)
 
 
+def check_resumable(sweep: SweepRecord) -> None:
+    """Raise, with the reason, unless `HyperDriveRun.resume` may take the sweep over now.
+
+    Raises
+    ------
+    RuntimeError
+        The sweep runs a Python function (only ``tune(..., resume=id)`` can resume it).
+    SweepEndedError
+        The sweep has ended.
+    SweepBusyError
+        A live controller drives it.
+    """
+    if sweep.config.get("trial", {}).get("kind") == "function":  # no script to launch
+        raise RuntimeError(
+            f"sweep {sweep.id} runs a Python function; resume it where the function lives: "
+            f"hypersweep.tune(objective, resume={sweep.id!r}, workspace=...)"
+        )
+    if sweep.status.is_terminal:
+        raise _ended(sweep)
+    if _controller_alive(sweep):
+        raise sweep_busy(sweep.id, sweep.controller)
+
+
+def claim_sweep(store: Store, sweep_id: str, owner: str) -> None:
+    """Make ``owner`` the sweep's controller, or raise `SweepBusyError` naming the live one.
+
+    A controller whose heartbeat is fresh is live, unless this host can tell that its
+    process has ended (killed a moment ago) or is another process now (its pid reused): then
+    the claim replaces it at once. The claim is a compare-and-set on the controller seen
+    dead, so of several processes taking over together exactly one wins.
+    """
+    for _ in range(3):  # again only when the holder died or let go between two reads
+        sweep = store.get_sweep(sweep_id)
+        dead = sweep.controller if sweep.controller and not _controller_alive(sweep) else None
+        if store.claim_sweep(sweep_id, owner, STALE_AFTER, replacing=dead):
+            return
+        holder = store.get_sweep(sweep_id)
+        if holder.controller and _controller_alive(holder):
+            break
+    raise sweep_busy(sweep_id, holder.controller)
+
+
+def _ended(sweep: SweepRecord) -> SweepEndedError:
+    return SweepEndedError(
+        f"sweep {sweep.id} has already ended ({sweep.status.value}); to search on from its "
+        f"trials, start a new sweep warm-started from it: resume_from=[{sweep.id!r}] "
+        "(HyperDriveConfig or tune)"
+    )
+
+
 def _controller_alive(sweep: SweepRecord) -> bool:
     """Whether the controller recorded as driving the sweep still runs.
 
-    On this host the owner's pid answers at once; elsewhere its heartbeat must be fresh.
+    In this process its thread answers, on this host its process (a pid that now runs
+    another process counts as dead), elsewhere a heartbeat fresher than ``STALE_AFTER``.
     """
     if not sweep.controller:
         return False
-    host, _, rest = sweep.controller.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host == socket.gethostname() and pid_text.isdigit():
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        if int(pid_text) == os.getpid():
-            with _DRIVERS_LOCK:
-                driver = _DRIVERS.get(sweep.id)
-            return driver is not None and driver[0].is_alive()
-        return True
+    owner = parse_owner_token(sweep.controller)
+    if owner.pid == os.getpid() and owner.host == socket.gethostname():
+        with _DRIVERS_LOCK:
+            driver = _DRIVERS.get(sweep.id)
+        return driver is not None and driver[1].owner == sweep.controller \
+            and driver[0].is_alive()
+    alive = owner.alive()
+    if alive is not None:
+        return alive
     if sweep.heartbeat_time is None:
         return False
-    from hypersweep.controller.loop import SweepController, utcnow
-
-    return (utcnow() - sweep.heartbeat_time).total_seconds() < SweepController.stale_after
+    age = datetime.now(timezone.utc) - sweep.heartbeat_time
+    return age.total_seconds() < STALE_AFTER

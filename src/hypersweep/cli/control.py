@@ -73,26 +73,23 @@ def run(sweep_file: str, overrides: tuple[str, ...], detach: bool, as_json: bool
 def resume(sweep_id: str, detach: bool, as_json: bool, workspace: WorkspaceRef) -> None:
     """Continue a sweep whose controller stopped (killed, crashed, or detached and ended).
 
-    Running trials are adopted, ended ones recorded; no trial runs twice.
+    Running trials are adopted, ended ones recorded; no trial runs twice. A sweep driven by
+    a live controller is refused (exit status 1), naming its host and pid.
     """
-    from hypersweep.api.sweep_run import _controller_alive
+    from hypersweep.api.sweep_run import check_resumable
 
     ws = workspace.open()
     sweep = open_sweep(ws, sweep_id)
-    sweep_id = sweep.id  # the whole id, if a prefix named it
-    status = sweep.get_status()
-    if Status(status).is_terminal:
-        raise CliError(f"sweep {sweep_id} has already ended ({status})")
-    record = ws.store.get_sweep(sweep_id)
-    if _controller_alive(record):
-        raise CliError(f"sweep {sweep_id} is driven by a live controller ({record.controller})")
-    if detach:
-        _detach(ws, sweep_id, as_json)
-        return
     try:
-        sweep.resume()
-    except RuntimeError as err:
+        if detach:  # the background process claims it; say now what it would say there
+            check_resumable(ws.store.get_sweep(sweep.id))
+        else:
+            sweep.resume()
+    except RuntimeError as err:  # ended, busy, or a function sweep: one line
         raise CliError(str(err)) from None
+    if detach:
+        _detach(ws, sweep.id, as_json)
+        return
     _follow(sweep, as_json)
 
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import os
-import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +40,7 @@ from hypersweep.policies import Decision, PolicyRunner, policy_from_dict
 from hypersweep.sampling import FinishedTrial, sampler_from_dict
 from hypersweep.space import SearchSpace
 from hypersweep.store import MetricPoint, Status, Store, TrialRecord
+from hypersweep.store.owner import STALE_AFTER, new_owner_token, sweep_busy
 from hypersweep.tracking import JournalRecord
 from hypersweep.tracking.integrations import trial_environment
 
@@ -64,9 +63,8 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def new_owner_token() -> str:
-    """Who drives a sweep: host, process and a fresh id (so two threads never look alike)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+class _ClaimLost(Exception):
+    """This controller's sweep was claimed by another one (it was thought dead or stale)."""
 
 
 @dataclass
@@ -106,7 +104,7 @@ class SweepController:
 
     poll_interval = 0.05
     heartbeat_interval = 2.0
-    stale_after = 15.0
+    stale_after = STALE_AFTER
     cancel_check_interval = 0.5
     proposal_grace = 0.02
 
@@ -157,10 +155,7 @@ class SweepController:
     def run(self) -> None:
         """Recover, then loop until the sweep ends or `request_stop` is called."""
         if not self.store.claim_sweep(self.sweep_id, self.owner, self.stale_after):
-            raise RuntimeError(
-                f"sweep {self.sweep_id} is driven by another live controller; "
-                "wait for it or cancel it first"
-            )
+            raise sweep_busy(self.sweep_id, self.store.get_sweep(self.sweep_id).controller)
         try:
             self._start()
             while not self._stop.is_set():
@@ -174,6 +169,10 @@ class SweepController:
                     self._launch_proposed(self._proposals.take(timeout=self.poll_interval))
                 else:
                     self.executor.wait(self.poll_interval)
+        except _ClaimLost:
+            # Stop before writing anything more: the new controller adopts the trials.
+            log.warning("sweep %s was taken over by another controller; this one stops",
+                        self.sweep_id)
         except BaseException as err:
             log.exception("controller of %s stopped by an error", self.sweep_id)
             self.store.add_sweep_warning(self.sweep_id, f"controller error: {err!r}")
@@ -294,9 +293,7 @@ class SweepController:
         if now - self._last_heartbeat >= self.heartbeat_interval:
             self._last_heartbeat = now
             if not self.store.heartbeat(self.sweep_id, self.owner):
-                log.warning("sweep %s was taken over by another controller", self.sweep_id)
-                self._stop.set()
-                return False
+                raise _ClaimLost
         if now - self._last_cancel_check >= self.cancel_check_interval:
             self._last_cancel_check = now
             if self.store.get_sweep(self.sweep_id).status == Status.CANCEL_REQUESTED:
@@ -503,7 +500,8 @@ class SweepController:
             status=Status.RUNNING, created_time=now, start_time=now, arguments=arguments,
             resumed_from=resumed_from,
         )
-        self.store.create_trial(record)
+        if not self.store.create_trial(record, owner=self.owner):
+            raise _ClaimLost  # whoever holds the sweep now writes its trials
         trial = _Trial(record)
         self._trials[trial_id] = trial
         if problem is not None:

@@ -309,6 +309,7 @@ class Sweep:
             Another live process drives it.
         """
         from hypersweep.api.sweep_run import _controller_alive
+        from hypersweep.store.owner import sweep_busy
 
         store = workspace.store
         record = store.get_sweep(sweep_id)
@@ -317,8 +318,7 @@ class Sweep:
             raise ConfigError(f"sweep {sweep_id} runs a script, not a function: resume it with "
                               f"`hypersweep resume {sweep_id}`")
         if not record.status.is_terminal and _controller_alive(record):
-            raise RuntimeError(f"sweep {sweep_id} is driven by a live process "
-                               f"({record.controller})")
+            raise sweep_busy(sweep_id, record.controller)
         if max_total_runs is not None:
             config = {**config, "limits": {**config["limits"], "max_total_trials": max_total_runs}}
         if _check_max_failed(max_failed_runs) is not None:
@@ -384,8 +384,9 @@ class Sweep:
         self._owner = new_owner_token()
         self._warm = warm_start(earlier, self.primary_metric, self.maximize, self._runner)
         self._restore(stored)
-        if not self.store.claim_sweep(sweep_id, self._owner, 0.0 if stored else 1e9):
-            raise RuntimeError(f"sweep {sweep_id} is driven by another process")
+        from hypersweep.api.sweep_run import claim_sweep
+
+        claim_sweep(self.store, sweep_id, self._owner)  # SweepBusyError names the live one
         self._last_flush = time.monotonic()
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=_flush_loop, args=(weakref.ref(self),),

@@ -181,8 +181,9 @@ class MemoryStore(Store):
                 warnings.append(message)
                 row["warnings"] = codec.dumps(warnings, "warnings")
 
-    def claim_sweep(self, sweep_id: str, owner: str, stale_after: float) -> bool:
-        """Make ``owner`` the controller of the sweep if nobody live holds it."""
+    def claim_sweep(self, sweep_id: str, owner: str, stale_after: float,
+                    replacing: str | None = None) -> bool:
+        """Make ``owner`` the controller of the sweep if nobody live holds it (see Store)."""
         now = _utcnow()
         with self._lock:
             row = self._sweeps.get(sweep_id)
@@ -190,7 +191,8 @@ class MemoryStore(Store):
                 raise KeyError(f"no sweep {sweep_id!r}")
             beat = row["heartbeat_time"]
             if (row["controller"] in (None, owner) or beat is None
-                    or beat < now - timedelta(seconds=stale_after)):
+                    or beat < now - timedelta(seconds=stale_after)
+                    or (replacing is not None and row["controller"] == replacing)):
                 row["controller"], row["heartbeat_time"] = owner, now
                 return True
             return False
@@ -230,16 +232,20 @@ class MemoryStore(Store):
         self._trials[tid] = row
         self._metrics.setdefault(tid, {})
 
-    def create_trial(self, trial: TrialRecord) -> None:
-        """Insert ``trial`` (KeyError: no sweep; StoreError: id or index taken)."""
+    def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
+        """Insert ``trial``; with ``owner``, only while it holds the sweep (see Store)."""
         row = _trial_row(trial)
         with self._lock:
-            if trial.sweep_id not in self._sweeps:
+            sweep = self._sweeps.get(trial.sweep_id)
+            if sweep is None:
                 raise KeyError(f"no sweep {trial.sweep_id!r}")
+            if owner is not None and sweep["controller"] != owner:
+                return False
             if trial.id in self._trials:
                 raise StoreError(f"trial {trial.id!r}: sweep {trial.sweep_id!r} already has a "
                                  f"trial with this id or with index {trial.index}")
             self._insert_trial(row)
+            return True
 
     def update_trial(self, trial_id: str, **fields: Any) -> None:
         """Set the given :class:`TrialRecord` fields (TypeError, KeyError, StoreError)."""

@@ -16,6 +16,7 @@ Examples
 >>> store.create_sweep(sweep)
 >>> tid = trial_id(sweep.id, 0)
 >>> store.create_trial(TrialRecord(tid, sweep.id, 0, {"lr": 0.1}, Status.RUNNING, now))
+True
 >>> points = [MetricPoint(i, 0, "acc", i, v, None, "scalar", now)
 ...           for i, v in enumerate([0.5, 0.7, float("nan")])]
 >>> store.add_metrics(tid, points), store.add_metrics(tid, points)
@@ -289,13 +290,15 @@ class Store:
         if not self._run(work):
             raise KeyError(f"no sweep {sweep_id!r}")
 
-    def claim_sweep(self, sweep_id: str, owner: str, stale_after: float) -> bool:
+    def claim_sweep(self, sweep_id: str, owner: str, stale_after: float,
+                    replacing: str | None = None) -> bool:
         """Make ``owner`` the controller of the sweep, if nobody live holds it.
 
         One atomic compare-and-set: succeeds when the sweep has no controller, is already held
-        by ``owner``, or its controller's heartbeat is older than ``stale_after`` seconds; then
-        sets ``controller = owner`` and ``heartbeat_time = now``. Of several processes racing,
-        exactly one wins.
+        by ``owner``, its controller's heartbeat is older than ``stale_after`` seconds, or its
+        controller is ``replacing`` (a controller the caller knows has died, whose heartbeat
+        may still look fresh); then sets ``controller = owner`` and ``heartbeat_time = now``.
+        Of several processes racing, exactly one wins: the others see the winner's token.
 
         Returns
         -------
@@ -309,17 +312,17 @@ class Store:
         """
         now = _utcnow()
         cutoff = now - timedelta(seconds=stale_after)
+        free = [
+            sweeps.c.controller.is_(None),
+            sweeps.c.controller == owner,
+            sweeps.c.heartbeat_time.is_(None),
+            sweeps.c.heartbeat_time < cutoff,
+        ]
+        if replacing is not None:
+            free.append(sweeps.c.controller == replacing)
         statement = (
             update(sweeps)
-            .where(
-                sweeps.c.id == sweep_id,
-                or_(
-                    sweeps.c.controller.is_(None),
-                    sweeps.c.controller == owner,
-                    sweeps.c.heartbeat_time.is_(None),
-                    sweeps.c.heartbeat_time < cutoff,
-                ),
-            )
+            .where(sweeps.c.id == sweep_id, or_(*free))
             .values(controller=owner, heartbeat_time=now)
         )
         if self._run(lambda conn: conn.execute(statement).rowcount) == 1:
@@ -356,21 +359,49 @@ class Store:
 
     # ------------------------------------------------------------------ trials
 
-    def create_trial(self, trial: TrialRecord) -> None:
-        """Insert ``trial``.
+    def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
+        """Insert ``trial``; with ``owner``, only while ``owner`` holds its sweep.
+
+        The ownership check and the insert are one transaction that holds the sweep's row, so
+        a claim by another controller lands wholly before (nothing is written) or wholly
+        after (the new controller finds the trial).
+
+        Returns
+        -------
+        bool
+            ``False`` when ``owner`` no longer holds the sweep (nothing was written).
 
         Raises
         ------
         KeyError
             When its sweep does not exist.
         StoreError
-            When a trial with the same id, or the same index in the sweep, already exists.
+            When a trial with the same id, or the same index in the sweep, already exists
+            (and ``owner``, if given, still holds the sweep).
         """
         row = codec.trial_to_row(trial)
+        holder = (
+            select(sweeps.c.controller)
+            .where(sweeps.c.id == trial.sweep_id)
+            .with_for_update(read=True)  # FOR SHARE: a claim's UPDATE waits for this insert
+        )
+
+        def work(conn: Connection) -> bool:
+            if owner is not None:
+                held = conn.execute(holder).first()
+                if held is None:
+                    raise KeyError(f"no sweep {trial.sweep_id!r}")
+                if held.controller != owner:
+                    return False
+            conn.execute(insert(trials).values(row))
+            return True
+
         try:
-            self._run(lambda conn: conn.execute(insert(trials).values(row)))
+            return self._run(work)
         except IntegrityError as err:
-            self.get_sweep(trial.sweep_id)  # KeyError when the sweep is missing
+            sweep = self.get_sweep(trial.sweep_id)  # KeyError when the sweep is missing
+            if owner is not None and sweep.controller != owner:
+                return False  # the new controller wrote this index first
             raise StoreError(
                 f"trial {trial.id!r}: sweep {trial.sweep_id!r} already has a trial with this id "
                 f"or with index {trial.index}"
