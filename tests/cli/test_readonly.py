@@ -151,3 +151,43 @@ def test_a_database_being_created_is_read_by_migrating_it(
     (project.workspace / "hypersweep.db").touch()
     listed = invoke("ls", "--json")
     assert (listed.exit_code, listed.stdout, listed.stderr) == (0, "[]\n", "")
+
+
+@pytest.mark.slow
+def test_dashboard_of_a_read_only_workspace(project: Project, finished_sweep: str) -> None:
+    import importlib.util
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    if importlib.util.find_spec("uvicorn") is None:
+        pytest.skip("the dashboard extra is not installed")
+    with read_only(project.workspace) as view:
+        refused = subprocess.run(["hypersweep", "ui", "--workspace", str(view), "--port", "0",
+                                  "--allow-cancel"], capture_output=True, text=True, timeout=60)
+        assert (refused.returncode, refused.stderr) == (
+            1, f"error: workspace {view} is read-only: --allow-cancel needs to record "
+               "cancels there\n")
+        with socket.socket() as probe:  # a free port for the real server
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        ui = subprocess.Popen(["hypersweep", "ui", "--workspace", str(view), "--port",
+                               str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/sweeps",
+                                                timeout=5) as response:
+                        sweeps = json.loads(response.read())
+                    break
+                except urllib.error.URLError:
+                    assert ui.poll() is None, ui.communicate()[0]
+                    assert time.monotonic() < deadline, "ui did not start"
+                    time.sleep(0.2)
+        finally:
+            ui.terminate()
+            ui.wait(timeout=20)
+        assert finished_sweep in json.dumps(sweeps)

@@ -97,14 +97,17 @@ class WorkspaceRef:
         if not create and not self.exists():
             raise CliError(f"no hypersweep workspace at {os.fspath(self.path)} "
                            "(run a sweep first, or pass --workspace DIR)")
-        if not read_only and self.store is None and self._read_only_folder():
+        if not read_only and self.is_read_only():
             raise CliError(f"workspace {os.fspath(self.path)} is read-only: this command "
                            "records to it (read commands such as ls and show still work)")
         return Workspace(self.path, store=self.store, read_only=read_only)
 
-    def _read_only_folder(self) -> bool:
-        """Whether the workspace folder (or, before it exists, its nearest parent) is not
-        writable: a read-only mount, an immutable folder, or another user's."""
+    def is_read_only(self) -> bool:
+        """Whether the records here cannot be written: a SQLite workspace whose folder (or,
+        before it exists, its nearest parent) is a read-only mount, immutable, or another
+        user's. A database server (--store) decides for itself."""
+        if self.store is not None:
+            return False
         folder = self.path.absolute()
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent

@@ -74,9 +74,17 @@ def ui(workspace: Any, host: str, port: int, token: str | None, allow_cancel: bo
     except ValueError as err:
         raise CliError(str(err)) from None
 
-    ws = workspace.open()
+    ws = workspace.open(read_only=True)
+    store_url = ws.store_url
+    if workspace.is_read_only():  # an archived or mounted workspace: browse it
+        if allow_cancel:
+            raise CliError(f"workspace {workspace.path} is read-only: --allow-cancel needs "
+                           "to record cancels there")
+        from hypersweep.store.engine import read_only_url
+
+        store_url = read_only_url(store_url)
     _check_port_free(host, port)
-    serve(store_url=ws.store_url, workspace=ws.path, host=host, port=port, token=token,
+    serve(store_url=store_url, workspace=ws.path, host=host, port=port, token=token,
           allow_cancel=allow_cancel)
 
 
