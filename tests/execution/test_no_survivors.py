@@ -284,7 +284,7 @@ def _assert_no_survivors(env: dict[str, str], controller_pid: int | None = None)
 @pytest.mark.slow
 def test_sweep_stopped_by_trial_timeout_leaves_no_process(tmp_path: Path) -> None:
     kinds = ["trap", "fg-ignore", "bg-ignore", "setsid", "setsid-ignore", "daemon"]
-    root, env = _project(tmp_path, kinds, ", trial_timeout: 4")
+    root, env = _project(tmp_path, kinds, ", trial_timeout: 6")
     try:
         done = _hs(root, env, "run", "sweep.yml", "--json")
         sweep_id = json.loads(done.stdout)["sweep_id"]
@@ -310,3 +310,32 @@ def test_canceled_sweep_leaves_no_process(tmp_path: Path) -> None:
         assert trials == {k: ("Canceled", "user_cancel") for k in kinds[:-1]}
     finally:
         _assert_no_survivors(env, pid)
+
+
+def test_dask_supervisor_kills_everything_when_its_worker_dies(tmp_path: Path) -> None:
+    """The Dask-side supervisor, whose worker vanished (its lifeline pipe closed), ends every
+    process of the trial at once, including one that left the group and ignores SIGTERM."""
+    from hypersweep.execution._dask_worker import SUPERVISOR as DASK_SUPERVISOR
+
+    marker, pidlog = uuid.uuid4().hex, tmp_path / "pids.txt"
+    (tmp_path / "stray.py").write_text(STRAY)
+    read_end, write_end = os.pipe()
+    env = dict(os.environ, STRAY_MARK=marker, STRAY_PIDLOG=str(pidlog),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("HYPERSWEEP_JOURNAL", None)
+    supervisor = subprocess.Popen(
+        [sys.executable, "-I", "-S", DASK_SUPERVISOR, str(tmp_path), str(read_end), "--",
+         "/bin/sh", "-c", KINDS["setsid-ignore"][0]],
+        cwd=tmp_path, env=env, pass_fds=(read_end,), start_new_session=True)
+    os.close(read_end)
+    try:
+        wait_noted(pidlog, 2)
+        os.close(write_end)  # the worker dies
+        status = supervisor.wait(timeout=10)
+        left = tagged_pids(marker)
+        assert left == [], f"still running after the worker died: {describe(left)}"
+        assert status == 128 + 9  # the supervisor itself lived to record the end
+        assert json.loads((tmp_path / "exit_status").read_text())["exit_code"] == -9
+    finally:
+        for pid in tagged_pids(marker):
+            os.kill(pid, 9)
