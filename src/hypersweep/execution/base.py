@@ -109,7 +109,8 @@ class Executor(ABC):
 
     @abstractmethod
     def stop(self, trial_id: str, grace: float = 5.0) -> None:
-        """Ask a trial to stop (SIGTERM), and force it (SIGKILL) after ``grace`` seconds.
+        """Ask every process of a trial to stop (SIGTERM), and force them (SIGKILL) after
+        ``grace`` seconds: nothing the trial started outlives the stop.
 
         Non-blocking; the exit is reported by a later :meth:`poll`. Unknown or finished
         trials are ignored.
