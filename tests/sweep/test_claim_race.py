@@ -273,15 +273,15 @@ def test_resume_takes_over_at_once_from_a_reused_pid(tmp_path: Path,
 # ---------------------------------------------------------------- a controller that lost it
 
 def _drive_until_first_trial(
-    tmp_path: Path, gate: Path,
+    tmp_path: Path, total: int,
 ) -> tuple[Workspace, Any, threading.Thread, list[BaseException]]:
-    """A controller driving 3 trials one at a time, its first trial held at ``gate``."""
+    """A controller driving ``total`` trials one at a time; its first one is running."""
     from hypersweep.controller import SweepController
     from hypersweep.execution import LocalProcessExecutor
 
     workspace = Workspace(tmp_path / "ws")
-    run = Experiment(workspace, "lost").submit(_config(_source(tmp_path), total=3, concurrent=1),
-                                               start=False)
+    config = _config(_source(tmp_path), total=total, concurrent=1)
+    run = Experiment(workspace, "lost").submit(config, start=False)
     controller = SweepController(workspace.store, LocalProcessExecutor(), run.id, workspace.path)
     controller.heartbeat_interval = 3600.0  # it beats once: only its writes can notice the loss
     errors: list[BaseException] = []
@@ -301,29 +301,33 @@ def _drive_until_first_trial(
     return workspace, controller, thread, errors
 
 
-@pytest.mark.parametrize("thief_created_next", [True, False])
-def test_a_controller_that_lost_its_claim_stops_before_writing_a_trial(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, thief_created_next: bool,
+@pytest.mark.parametrize("case", ["next index taken", "next index free", "last trial"])
+def test_a_controller_that_lost_its_claim_stops_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
 ) -> None:
+    """Taken over while its trial ran: it neither writes the next trial nor ends the sweep."""
     from hypersweep.controller.loop import utcnow
 
     monkeypatch.setenv("LAUNCH_LOG", str(tmp_path / "launches.txt"))
     gate = tmp_path / "gate"
     monkeypatch.setenv("TRIAL_GATE", str(gate))
-    workspace, controller, thread, errors = _drive_until_first_trial(tmp_path, gate)
+    total = 1 if case == "last trial" else 3
+    workspace, controller, thread, errors = _drive_until_first_trial(tmp_path, total)
     store, sweep_id = workspace.store, controller.sweep_id
     thief = f"elsewhere:4242:1:{'ab' * 4}"
     store.update_sweep(sweep_id, controller=thief, heartbeat_time=utcnow())
+    thief_created_next = case == "next index taken"
     if thief_created_next:  # the new controller already wrote the next trial
         store.create_trial(TrialRecord(f"{sweep_id}_1", sweep_id, 1, {"x": 0.5},
                                        Status.QUEUED, utcnow()))
-    gate.touch()  # trial 0 ends; the old controller wants to start trial 1
+    gate.touch()  # trial 0 ends; the old controller wants to start trial 1, or end the sweep
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert errors == []
     sweep = store.get_sweep(sweep_id)
     assert not any("controller error" in w for w in sweep.warnings), sweep.warnings
     assert sweep.controller == thief and sweep.status == Status.RUNNING
+    assert sweep.end_time is None
     trials = store.list_trials(sweep_id)
     assert [t.index for t in trials] == ([0, 1] if thief_created_next else [0])
     assert trials[0].status == Status.COMPLETED

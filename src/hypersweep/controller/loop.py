@@ -161,6 +161,7 @@ class SweepController:
             while not self._stop.is_set():
                 busy = self._step()
                 if self._finished():
+                    self._keep_claim()  # a controller that lost the sweep must not end it
                     self._finish()
                     return
                 if busy:
@@ -287,13 +288,17 @@ class SweepController:
         trial.record = self.store.get_trial(record.id)
 
     # ------------------------------------------------------------------ one step
+    def _keep_claim(self) -> None:
+        """Refresh the claim's heartbeat; `_ClaimLost` when another controller holds it now."""
+        self._last_heartbeat = time.monotonic()
+        if not self.store.heartbeat(self.sweep_id, self.owner):
+            raise _ClaimLost
+
     def _step(self) -> bool:
         """One pass of the loop; True when something happened (poll again at once)."""
         now = time.monotonic()
         if now - self._last_heartbeat >= self.heartbeat_interval:
-            self._last_heartbeat = now
-            if not self.store.heartbeat(self.sweep_id, self.owner):
-                raise _ClaimLost
+            self._keep_claim()
         if now - self._last_cancel_check >= self.cancel_check_interval:
             self._last_cancel_check = now
             if self.store.get_sweep(self.sweep_id).status == Status.CANCEL_REQUESTED:
