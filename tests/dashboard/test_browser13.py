@@ -92,6 +92,9 @@ def test_log_parameters_on_log_axes(tmp_path: Path, serve: Callable[..., ServerT
     assert _layout(page, "chart-scatter")["xaxis"]["type"] == "linear"
     importance = _layout(page, "chart-importance")
     assert importance["xaxis"]["range"] == [0, 1] and not importance["annotations"]
+    # the scores follow the trial order, not the parameters: the page says so
+    info = page.locator("#importance-info").text_content()
+    assert info.startswith("fANOVA over 20 trials") and "uncertain" in info
     page.locator("#chart-parcoords").scroll_into_view_if_needed()
     page.wait_for_function("document.getElementById('chart-parcoords').data")
     lr = page.evaluate("document.getElementById('chart-parcoords').data[0].dimensions"

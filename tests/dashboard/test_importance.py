@@ -55,3 +55,12 @@ def test_too_few_trials_or_no_variation_gives_a_note() -> None:
     assert flat.shares == {} and flat.note is not None and "not enough variation" in flat.note
     unscored = param_importance(params, [None] * 30)
     assert unscored.shares == {} and "0 scored" in (unscored.note or "")
+
+
+def test_a_weak_fit_carries_a_caveat() -> None:
+    params, scores = _sample(40, 2)
+    signal = param_importance(params, scores)
+    assert signal.explained is not None and signal.explained > 0.5 and signal.caveat is None
+    rng = np.random.default_rng(2)
+    noise = param_importance(params, [float(v) for v in rng.normal(size=40)])
+    assert noise.shares and noise.caveat is not None and "uncertain" in noise.caveat

@@ -334,6 +334,8 @@ def _charts(snap: Snapshot) -> dict[str, Any]:
                    "columns": _columns(sample, snap.sweep.config.get("search_space"))},
         # shares (largest first), or a note (too few trials, no variation) instead of bars
         "importance": importance.shares, "importance_note": importance.note,
+        "importance_info": {"trials": importance.trials, "explained": importance.explained,
+                            "caveat": importance.caveat},
         "timeline": timeline,
         "terminations": {"count": len(stopped), "by_reason": reasons, "rows": decisions},
     }

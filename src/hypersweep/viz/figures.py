@@ -180,10 +180,12 @@ def plot_param_importances(run: HyperDriveRun, data: SweepData | None = None) ->
     if result.note is not None:
         return _note_figure("Hyperparameter importance", result.note)
     names = list(result.shares)[::-1]
+    title = "Hyperparameter importance" + (
+        f"<br><sup>{result.caveat}</sup>" if result.caveat else "")
     return _figure([go.Bar(x=[result.shares[n] for n in names], y=names, orientation="h",
                            marker={"color": "#457b9d"})],
-                   "Hyperparameter importance", xaxis_tickformat=".0%",
-                   xaxis_range=[0, 1], xaxis_title="share of explained variance")
+                   title, xaxis_tickformat=".0%",
+                   xaxis_range=[0, 1], xaxis_title="share of explained variance (fANOVA)")
 
 
 def _note_figure(title: str, note: str) -> go.Figure:

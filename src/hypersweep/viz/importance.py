@@ -7,6 +7,11 @@ explains alone — the variance of the tree's marginal prediction along that par
 Importance*, ICML 2014). Per-tree fractions are averaged over the forest and normalised to
 sum to 1, as Optuna's ``FanovaImportanceEvaluator`` reports them.
 
+The shares always sum to 1, even when the parameters explain little of the score (noisy
+metrics, trials stopped early for reasons the parameters do not predict); the forest's
+out-of-bag R² (`Importance.explained`) says how much, and `Importance.caveat` warns below
+`WEAK_FIT`.
+
 Why this and not a binned variance ratio: with 20 trials a binned η² has one or two trials a
 bin, so a small-sample correction wipes out every parameter but the strongest (100/0/0); the
 forest pools neighbouring trials and gives the weak parameters the small, non-zero shares
@@ -34,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +48,7 @@ import numpy as np
 
 from hypersweep.viz.analysis import column_kinds, evenly_spaced
 
-__all__ = ["MIN_TRIALS", "Importance", "param_importance"]
+__all__ = ["MIN_TRIALS", "WEAK_FIT", "Importance", "param_importance"]
 
 #: Fewest scored trials importance is computed for. On ``10a + 2b + c`` (truth
 #: 0.95/0.04/0.01), eight samples of 8 trials give the dominant share anywhere in 0.56-0.98
@@ -53,6 +59,8 @@ MIN_TRIALS = 10
 #: before, and the fit stays well under a second for a 100,000-trial sweep.
 MAX_TRIALS = 2000
 _TREES, _MAX_LEAVES, _SEED = 32, 64, 0
+#: Out-of-bag R² below which `Importance.caveat` warns that the shares are uncertain.
+WEAK_FIT = 0.1
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,18 @@ class Importance:
     shares: dict[str, float] = field(default_factory=dict)
     note: str | None = None
     trials: int = 0
+    #: The forest's out-of-bag R²: how much of the score's variation the parameters predict
+    #: at all (noise, or what a policy stopped, is the rest). Below ~0.1 the shares mostly
+    #: describe fitted noise and say little.
+    explained: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"shares": self.shares, "note": self.note, "trials": self.trials}
+    @property
+    def caveat(self) -> str | None:
+        """A warning to show beside the shares when the parameters predict little."""
+        if self.explained is None or self.explained >= WEAK_FIT:
+            return None
+        return (f"the parameters predict only {max(0.0, self.explained):.0%} of the score's "
+                "variation: the shares are uncertain")
 
 
 def _matrix(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], np.ndarray]:
@@ -168,14 +185,17 @@ def param_importance(
     except ImportError:
         return Importance(note="importance needs scikit-learn: "
                                "pip install 'hypersweep[dashboard]'", trials=n)
-    forest = RandomForestRegressor(n_estimators=_TREES, max_leaf_nodes=_MAX_LEAVES,
-                                   random_state=_SEED, n_jobs=1).fit(x, y)
+    with warnings.catch_warnings():  # (a trial in every bootstrap sample: no OOB for it)
+        warnings.simplefilter("ignore", UserWarning)
+        forest = RandomForestRegressor(n_estimators=_TREES, max_leaf_nodes=_MAX_LEAVES,
+                                       random_state=_SEED, n_jobs=1, oob_score=True).fit(x, y)
+    explained = float(forest.oob_score_) if math.isfinite(forest.oob_score_) else None
     fractions = [f for f in (_tree_fractions(t, len(names)) for t in forest.estimators_)
                  if f is not None]
     mean = np.mean(fractions, axis=0) if fractions else np.zeros(len(names))
     if float(mean.sum()) <= 0:
         return Importance(note="not enough variation: no parameter changes the score",
-                          trials=n)
+                          trials=n, explained=explained)
     shares = mean / mean.sum()
     ranked = sorted(zip(names, shares.tolist(), strict=True), key=lambda kv: -kv[1])
-    return Importance(shares=dict(ranked), trials=n)
+    return Importance(shares=dict(ranked), trials=n, explained=explained)

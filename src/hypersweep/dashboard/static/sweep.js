@@ -329,6 +329,11 @@
   }
 
   function drawImportance(c) {
+    const info = c.importance_info || {};
+    document.getElementById("importance-info").textContent = c.importance_note ? "" :
+      `fANOVA over ${info.trials} trials` + (typeof info.explained === "number"
+        ? ` · the parameters predict ${Math.round(100 * Math.max(0, info.explained))}% of the variation` : "")
+      + (info.caveat ? " — the shares are uncertain" : "");
     if (c.importance_note) {
       return react("chart-importance", [], noteLayout(c.importance_note, {height: 160}));
     }
