@@ -236,6 +236,12 @@ def test_a_live_controller_is_refused_with_its_host_and_pid(tmp_path: Path) -> N
         done = subprocess.run(["hypersweep", "resume", run.id, "--workspace", str(tmp_path / "ws")],
                               capture_output=True, text=True, timeout=60)
         assert (done.returncode, done.stdout, done.stderr) == (1, "", f"error: {caught.value}\n")
+        # the background process of `resume --detach`, when it loses: one line in its log
+        detached = subprocess.run(
+            [sys.executable, "-m", "hypersweep.cli._drive", str(tmp_path / "ws"),
+             workspace.store_url, run.id], capture_output=True, text=True, timeout=60)
+        assert (detached.returncode, detached.stdout + detached.stderr) == (
+            1, f"error: {caught.value}\n")
     finally:
         live.kill()
         live.wait()

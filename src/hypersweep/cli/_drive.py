@@ -18,7 +18,11 @@ def drive(workspace_dir: str, store_url: str, sweep_id: str) -> int:
     workspace = Workspace(workspace_dir, store=store_url)
     experiment = Experiment(workspace, workspace.store.get_sweep(sweep_id).experiment)
     run = HyperDriveRun(experiment, sweep_id)
-    run.resume()
+    try:
+        run.resume()
+    except RuntimeError as err:  # busy (another resume won) or ended: one line in the log
+        print(f"error: {err}", flush=True)
+        return 1
     details = run.wait_for_completion(show_output=False, raise_on_error=False)
     error = f": {details['error']}" if details.get("error") else ""
     print(f"sweep {sweep_id} {details['status']}{error}", flush=True)
