@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hypersweep.tracking import JournalReader, JournalRecord, JournalWriter
-from hypersweep.tracking.journal import to_json_value
+from hypersweep.tracking.journal import SKIPPED, to_json_value
 
 
 def test_roundtrip_offsets_and_fields(tmp_path: Path) -> None:
@@ -99,8 +99,9 @@ def test_corrupt_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     )
     reader = JournalReader(path)
     recs = reader.read()
-    assert len(recs) == 2
+    assert [r.kind for r in recs] == ["metric"] + [SKIPPED] * len(bad) + ["metric"]
     assert reader.corrupt == len(bad)
+    assert [r.step for r in recs if r.kind == SKIPPED] == list(range(1, len(bad) + 1))
 
 
 def test_long_lines_and_small_chunks(tmp_path: Path) -> None:
@@ -183,3 +184,16 @@ def test_to_json_value_rejects_with_metric_name() -> None:
         to_json_value(object(), "accuracy")
     with pytest.raises(TypeError, match="'accuracy'"):
         to_json_value([1, {2, 3}], "accuracy")
+
+
+def test_reader_started_inside_a_line_begins_at_the_next(tmp_path: Path) -> None:
+    """An offset of a record + 1 (what was ingested) is no line start: nothing to report there."""
+    path = tmp_path / "m.jsonl"
+    w = JournalWriter(path)
+    w.write("metric", "a", 1, step=0)
+    first = JournalReader(path).read()[0]
+    reader = JournalReader(path, offset=first.offset + 1)
+    assert reader.read() == [] and reader.corrupt == 0
+    w.write("metric", "a", 2, step=1)
+    assert [(r.value, r.kind) for r in reader.read()] == [(2, "metric")]
+    assert reader.corrupt == 0

@@ -1,17 +1,31 @@
-"""Turn journal records written by a trial into metric points and tags for the store."""
+"""Turn journal records written by a trial into metric points and tags for the store.
+
+Nothing a trial writes may stop the controller: the journal reader already turns a line the
+store cannot hold into a :data:`~hypersweep.tracking.journal.SKIPPED` record, which becomes the
+trial's :data:`JOURNAL_WARNING_TAG` (how many lines were skipped, and why the last was) and one
+warning in the controller's log. A record that still fails to convert is treated the same way.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 from hypersweep.store import MetricPoint
 from hypersweep.tracking import JournalRecord
+from hypersweep.tracking.journal import SKIPPED
+from hypersweep.tracking.storable import describe, printable_text
+
+log = logging.getLogger("hypersweep.controller")
 
 #: Tag under which a trial's own ``run.fail(details)`` is recorded.
 FAIL_TAG = "hypersweep.failed"
+#: Tag saying how many of a trial's journal lines were skipped and why: it logged (or wrote
+#: into its journal) something the store cannot hold.
+JOURNAL_WARNING_TAG = "hypersweep.journal_warning"
 
 
 def _numeric(value: Any) -> float | None:
@@ -33,24 +47,40 @@ def _point(record: JournalRecord, pos: int, value: Any, kind: str, step: int) ->
     )
 
 
+def _convert(record: JournalRecord, points: list[MetricPoint], tags: dict[str, str]) -> None:
+    if record.kind == "metric":
+        points.append(_point(record, 0, record.value, "scalar", record.step or 0))
+    elif record.kind == "list" and isinstance(record.value, list):
+        points += [_point(record, i, v, "list", i) for i, v in enumerate(record.value)]
+    elif record.kind == "row":
+        points.append(_point(record, 0, record.value, "row", record.step or 0))
+    elif record.kind == "tag" and record.name:
+        tags[record.name] = "" if record.value is None else str(record.value)
+    elif record.kind == "fail":
+        tags[FAIL_TAG] = "" if record.value is None else str(record.value)
+    elif record.kind == SKIPPED:
+        tags[JOURNAL_WARNING_TAG] = str(record.value)
+        if record.step == 1:  # the first of this reader's skips; the tag counts the rest
+            log.warning("%s", record.value)
+
+
 def to_points(records: Iterable[JournalRecord]) -> tuple[list[MetricPoint], dict[str, str]]:
     """Metric points and tags carried by a batch of journal records.
 
     Each point keeps the record's byte offset as its idempotency key, so ingesting the same
-    journal twice (after a controller restart) stores nothing twice.
+    journal twice (after a controller restart) stores nothing twice. Never raises on a record:
+    one that cannot be converted is left out and reported in :data:`JOURNAL_WARNING_TAG`.
     """
     points: list[MetricPoint] = []
     tags: dict[str, str] = {}
     for record in records:
-        if record.kind == "metric":
-            points.append(_point(record, 0, record.value, "scalar", record.step or 0))
-        elif record.kind == "list" and isinstance(record.value, list):
-            points += [_point(record, i, v, "list", i) for i, v in enumerate(record.value)]
-        elif record.kind == "row":
-            points.append(_point(record, 0, record.value, "row", record.step or 0))
-        elif record.kind == "tag" and record.name:
-            tags[record.name] = "" if record.value is None else str(record.value)
-        elif record.kind == "fail":
-            tags[FAIL_TAG] = "" if record.value is None else str(record.value)
+        before = len(points)
+        try:
+            _convert(record, points, tags)
+        except (ValueError, TypeError, OverflowError, RecursionError) as err:
+            del points[before:]  # a list record is taken whole or not at all
+            message = (f"a journal record at byte {record.offset} ({record.kind} "
+                       f"{describe(record.name)}) was skipped: {printable_text(str(err))[:300]}")
+            tags[JOURNAL_WARNING_TAG] = message
+            log.warning("%s", message)
     return points, tags
-

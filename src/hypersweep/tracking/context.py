@@ -24,9 +24,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from hypersweep.tracking.journal import JournalWriter, to_json_value
+from hypersweep.tracking.journal import JournalWriter
+from hypersweep.tracking.storable import MetricValueError, check_record, check_step
 
-__all__ = ["ExperimentRef", "OfflineRun", "RunRef", "TrialRun", "get_context"]
+__all__ = ["ExperimentRef", "MetricValueError", "OfflineRun", "RunRef", "TrialRun", "get_context"]
 
 ENV_TRIAL_ID = "HYPERSWEEP_TRIAL_ID"
 ENV_SWEEP_ID = "HYPERSWEEP_SWEEP_ID"
@@ -51,12 +52,12 @@ class ExperimentRef:
 
 def _check_name(name: Any, what: str = "metric name") -> str:
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{what} must be a non-empty string, got {name!r}")
+        raise MetricValueError(f"{what} must be a non-empty string, got {name!r}")
     return name
 
 
-def _scalar(name: str, value: Any) -> Any:
-    v = to_json_value(value, name)
+def _scalar(name: str, value: Any, step: int | None) -> Any:
+    v = check_record("metric", name, value, step)
     if v is None or isinstance(v, (list, dict)):
         raise TypeError(
             f"metric {name!r}: log() takes a number, string or boolean, got "
@@ -111,7 +112,9 @@ class _BaseRun:
         """The tags set by this process."""
         return dict(self._tags)
 
-    # The logging methods: validate, then hand over to _emit.
+    # The logging methods: check (storable.check_record, the check the controller's reader
+    # makes on every journal line), then hand over to _emit. What the store cannot hold
+    # raises MetricValueError here, in the trial, before anything is written.
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log one value of a scalar metric (number, string or boolean).
@@ -125,7 +128,17 @@ class _BaseRun:
         description : str
             Ignored (Azure shows it in its portal).
         step : int, optional
-            Explicit step; by default the number of times ``name`` was logged before.
+            Explicit step; by default the number of times ``name`` was logged before. Any
+            64-bit signed integer, negative ones included.
+
+        Raises
+        ------
+        MetricValueError
+            (a ``ValueError``) When the store cannot hold the name, value or step: an int
+            beyond the range of a float, a step beyond 64 bits, text with a lone surrogate,
+            a name with a NUL character. NaN and ±inf are stored as they are.
+        TypeError
+            When the value is not a number, string or boolean, or the step not an int.
 
         Examples
         --------
@@ -135,8 +148,12 @@ class _BaseRun:
         """
         if type(name) is not str or not name:
             _check_name(name)
-        if type(value) is not float and type(value) is not int:  # fast path: plain numbers
-            value = _scalar(name, value)
+        if type(value) is float and name.isascii() and "\x00" not in name:
+            # The hot path (a float per training step): nothing there the store cannot hold.
+            if step is not None:
+                check_step(name, step)
+        else:
+            value = _scalar(name, value, step)
         self._emit("metric", name, value, step, "scalar")
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
@@ -149,7 +166,7 @@ class _BaseRun:
         [0.5, 0.25]
         """
         _check_name(name)
-        v = to_json_value(value, name)
+        v = check_record("list", name, value)
         if not isinstance(v, list):
             raise TypeError(f"metric {name!r}: log_list() takes a list, got {type(value).__name__}")
         self._emit("list", name, v, None, "list")
@@ -164,12 +181,12 @@ class _BaseRun:
         {'epoch': 1, 'loss': 0.5}
         """
         _check_name(name)
-        self._emit("row", name, to_json_value(kwargs, name), None, "row")
+        self._emit("row", name, check_record("row", name, kwargs), None, "row")
 
     def tag(self, key: str, value: Any = None) -> None:
         """Tag the run (``value`` defaults to ``""`` as in Azure)."""
         _check_name(key, "tag key")
-        v = "" if value is None else to_json_value(value, key)
+        v = check_record("tag", key, "" if value is None else value)
         self._tags[key] = v
         self._emit("tag", key, v, None, "tag")
 
@@ -188,7 +205,8 @@ class _BaseRun:
     def fail(self, error_details: Any = None) -> None:
         """Mark the run failed, with an optional error message or exception."""
         self._status = "Failed"
-        detail = None if error_details is None else str(error_details)
+        # Never refused (it runs in error handlers): unstorable characters are escaped.
+        detail = None if error_details is None else check_record("fail", "", str(error_details))
         self._emit("fail", "", detail, None, "fail")
 
     def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:
@@ -246,8 +264,6 @@ class TrialRun(_BaseRun):
                 self._steps[key] = count + 1
             if step is None:
                 step = count
-            elif not isinstance(step, int) or isinstance(step, bool):
-                raise TypeError(f"metric {name!r}: step must be an int, got {step!r}")
         self._writer.write(kind, name, value, step)
 
 

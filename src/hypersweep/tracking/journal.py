@@ -12,6 +12,12 @@ A line looks like ``{"t":1717171717.5,"k":"metric","n":"accuracy","v":0.93,"s":4
 kind, name, value, step. The byte offset of a line is not stored; the reader computes it, and it
 is the idempotency key downstream (ingesting the same offset twice is a no-op).
 
+Anything may end up in the file (a script can write to it, a disk can corrupt it), so the reader
+checks every line against what the store can hold (:mod:`hypersweep.tracking.storable`, the
+same check ``run.log`` makes) and turns a line it cannot take into a :data:`SKIPPED` record
+carrying the reason, never into an exception. A skipped line is consumed like any other: reading
+the journal again from its start skips it again, at the same offset.
+
 Examples
 --------
 >>> import tempfile, os
@@ -29,14 +35,39 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "JournalReader", "JournalRecord", "JournalWriter", "to_json_value"]
+from hypersweep.tracking.storable import (
+    MetricValueError,
+    check_record,
+    describe,
+    printable_text,
+    to_json_value,
+)
+
+__all__ = [
+    "KINDS",
+    "MAX_LINE_BYTES",
+    "SKIPPED",
+    "JournalReader",
+    "JournalRecord",
+    "JournalWriter",
+    "to_json_value",
+]
 
 #: The record kinds a journal may contain.
 KINDS = frozenset({"metric", "list", "row", "tag", "complete", "fail"})
+
+#: The kind of the record the reader returns for a line it skipped (never written to a file).
+SKIPPED = "skipped"
+
+#: The longest line the writer writes and the reader reads; a longer one is skipped unread.
+MAX_LINE_BYTES = 16 << 20
+
+# Times a stored datetime can take: 0001-01-01 to the last second of 9999 (UTC).
+_TIME_MIN = -62135596800.0
+_TIME_MAX = 253402300799.0
 
 # Compact separators: fewer bytes per line, and dumps is a little faster.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True, ensure_ascii=False)
@@ -55,13 +86,16 @@ class JournalRecord:
         ``time.time()`` in the trial when the record was written.
     kind : str
         ``"metric"`` (``Run.log``), ``"list"`` (``log_list``), ``"row"`` (``log_row``, value is a
-        dict), ``"tag"``, ``"complete"`` or ``"fail"``.
+        dict), ``"tag"``, ``"complete"`` or ``"fail"``; or :data:`SKIPPED` for a line the
+        reader could not take (``value`` says why, ``step`` counts the reader's skips so far,
+        ``time`` is 0).
     name : str
         Metric or tag name (``""`` for ``complete``/``fail``).
     value : Any
         A JSON value: number (``nan``/``inf`` included), str, bool, list, dict or None.
     step : int or None
-        For ``metric`` and ``row``: how many times this name was logged before (from 0).
+        For ``metric`` and ``row``: how many times this name was logged before (from 0), or
+        the step given to ``Run.log``.
     """
 
     offset: int
@@ -70,55 +104,6 @@ class JournalRecord:
     name: str
     value: Any
     step: int | None = None
-
-
-def to_json_value(value: Any, name: str, *, _depth: int = 0) -> Any:
-    """Convert a logged value into plain JSON data, or raise a TypeError naming the metric.
-
-    Python numbers, strings, booleans and None pass through. Array-library scalars (numpy,
-    torch, jax) are unwrapped with ``.item()``; other objects that behave like numbers are
-    converted with ``int()``/``float()``. Lists, tuples and dicts are converted element-wise.
-
-    Examples
-    --------
-    >>> to_json_value((1, 2.5, "a"), "m")
-    [1, 2.5, 'a']
-    >>> to_json_value(object(), "loss")
-    Traceback (most recent call last):
-    ...
-    TypeError: metric 'loss': cannot log a value of type object (expected a number, ...
-    """
-    # Fast path first: by far the common case is a plain float or int.
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if _depth > 32:
-        raise TypeError(f"metric {name!r}: value is nested too deeply to log")
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v, name, _depth=_depth + 1) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): to_json_value(v, name, _depth=_depth + 1) for k, v in value.items()}
-    item = getattr(value, "item", None)
-    if callable(item):
-        # numpy scalars and 0-d arrays, torch/jax one-element tensors. A multi-element array's
-        # item() raises; fall through to tolist() so log_list(np.array(...)) works.
-        try:
-            inner = item()
-        except (ValueError, TypeError, RuntimeError):
-            inner = None
-        else:
-            if inner is not value:
-                return to_json_value(inner, name, _depth=_depth + 1)
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return to_json_value(tolist(), name, _depth=_depth + 1)
-    if hasattr(value, "__index__"):
-        return int(value)
-    if hasattr(value, "__float__"):
-        return float(value)
-    raise TypeError(
-        f"metric {name!r}: cannot log a value of type {type(value).__name__} "
-        "(expected a number, str, bool, None, or a list/dict of those)"
-    )
 
 
 class JournalWriter:
@@ -137,6 +122,10 @@ class JournalWriter:
     >>> w.close()
     """
 
+    #: Longest line written; a longer record raises :class:`MetricValueError` (the reader
+    #: would skip it).
+    MAX_LINE = MAX_LINE_BYTES
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         # O_APPEND makes every write land at the current end of file, atomically, even when
@@ -153,7 +142,13 @@ class JournalWriter:
         return head
 
     def write(self, kind: str, name: str, value: Any = None, step: int | None = None) -> None:
-        """Append one record. ``value`` must already be JSON data (see :func:`to_json_value`)."""
+        """Append one record whose fields passed :func:`~hypersweep.tracking.storable.check_record`.
+
+        Raises
+        ------
+        MetricValueError
+            When the line would be longer than :attr:`MAX_LINE` (nothing is written).
+        """
         fd = self._fd
         if fd is None:
             raise ValueError(f"journal {self.path} is closed")
@@ -175,6 +170,11 @@ class JournalWriter:
             if step is not None:
                 obj["s"] = step
             data = (_ENCODER.encode(obj) + "\n").encode("utf-8")
+        if len(data) > self.MAX_LINE:
+            raise MetricValueError(
+                f"{kind} {describe(name)}: the record takes {len(data)} bytes, more than the "
+                f"{self.MAX_LINE} a journal line may hold; log it in parts"
+            )
         written = os.write(fd, data)
         while written < len(data):
             # Only on exotic filesystems or a full disk; regular files take the whole buffer.
@@ -197,8 +197,56 @@ def _is_json_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def parse_line(line: bytes, offset: int) -> JournalRecord:
+    """The record of one journal line (without its newline), or a ValueError saying why not.
+
+    The line must be a UTF-8 JSON object of a known kind, with a time a stored datetime can
+    take, and a name, value and step that pass
+    :func:`~hypersweep.tracking.storable.check_record`.
+
+    Examples
+    --------
+    >>> parse_line(b'{"t":1.5,"k":"metric","n":"a","v":2,"s":0}', 0).value
+    2
+    >>> parse_line(b'{"t":1e999,"k":"metric","n":"a","v":2}', 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: time inf is not a time the store can keep (seconds since 1970, years 1 to 9999)
+    """
+    try:
+        obj = json.loads(line.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not valid UTF-8: {err}") from None
+    except ValueError as err:  # JSONDecodeError, or an integer of over 4,300 digits
+        raise ValueError(f"not valid JSON: {err}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"not a JSON object but {type(obj).__name__}")
+    kind = obj.get("k")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"unknown record kind {describe(kind)}")
+    t: Any = obj.get("t")
+    if not _is_json_number(t) or not _TIME_MIN <= t <= _TIME_MAX:  # NaN compares false
+        raise ValueError(f"time {describe(t)} is not a time the store can keep "
+                         "(seconds since 1970, years 1 to 9999)")
+    name = obj.get("n", "")
+    value = obj.get("v")
+    step = obj.get("s")
+    if kind == "list" and not isinstance(value, list):
+        raise ValueError(f"list {describe(name)}: the value {describe(value)} is not a list")
+    try:
+        value = check_record(kind, name, value, step)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
+    return JournalRecord(offset, float(t), kind, name, value, step)
+
+
 class JournalReader:
     """Tail a journal: each :meth:`read` returns the complete lines appended since the last one.
+
+    A line the store could not hold (see :func:`parse_line`) comes out as a :data:`SKIPPED`
+    record with the reason; it is consumed like a good one, so it is never retried.
 
     Parameters
     ----------
@@ -214,7 +262,7 @@ class JournalReader:
         Offset just past the last complete line returned. A trailing partial line (a writer
         caught mid-append, or a crashed one) is not consumed and is retried next time.
     corrupt : int
-        Number of undecodable lines skipped so far.
+        Number of lines skipped so far (blank lines are not counted).
 
     Examples
     --------
@@ -231,12 +279,19 @@ class JournalReader:
 
     #: Bytes read per system call; a poll reads at most a few of these per trial.
     CHUNK = 1 << 20
+    #: Longest line read; a longer one is skipped without being held in memory.
+    MAX_LINE = MAX_LINE_BYTES
 
     def __init__(self, path: str | os.PathLike[str], offset: int = 0) -> None:
         self.path = os.fspath(path)
         self.offset = int(offset)
         self.corrupt = 0
         self._fd: int | None = None
+        # (offset, position): how far a line longer than a chunk, still without its end, was
+        # searched for a newline, so a huge partial line is not searched again every poll.
+        self._scanned = (-1, -1)
+        # Started inside a line (e.g. at a record's offset + 1): its rest is no record of ours.
+        self._at_line_start = self.offset == 0
 
     def _open(self) -> int | None:
         if self._fd is None:
@@ -256,7 +311,7 @@ class JournalReader:
             ingested in slices. Default: everything available.
         """
         fd = self._open()
-        if fd is None:
+        if fd is None or not (self._at_line_start or self._find_line_start(fd)):
             return []
         records: list[JournalRecord] = []
         budget = max_bytes if max_bytes is not None else -1
@@ -269,10 +324,16 @@ class JournalReader:
             if end < 0:
                 if len(data) < want:
                     break  # only a partial line is available: wait for its end
-                # A single line longer than the chunk: read it whole.
+                # A single line longer than the chunk: read it whole, or skip it if too long.
                 line = self._read_long_line(fd)
                 if line is None:
                     break
+                if isinstance(line, int):
+                    self._skip(self.offset, f"the line is {line} bytes long, more than the "
+                                            f"{self.MAX_LINE} a journal line may hold", records)
+                    self.offset += line
+                    budget = max(0, budget - line) if budget > 0 else budget
+                    continue
                 data, end = line, len(line) - 1
             self._decode(data[: end + 1], self.offset, records)
             self.offset += end + 1
@@ -282,18 +343,44 @@ class JournalReader:
                 break
         return records
 
-    def _read_long_line(self, fd: int) -> bytes | None:
-        buf = bytearray()
-        pos = self.offset
+    def _find_line_start(self, fd: int) -> bool:
+        """Move :attr:`offset` to the start of a line, without reporting what it passes."""
+        if os.pread(fd, 1, self.offset - 1) != b"\n":
+            pos = self.offset
+            while True:
+                data = os.pread(fd, self.CHUNK, pos)
+                if not data:
+                    return False  # the line has no end yet
+                nl = data.find(b"\n")
+                if nl >= 0:
+                    self.offset = pos + nl + 1
+                    break
+                pos += len(data)
+        self._at_line_start = True
+        return True
+
+    def _read_long_line(self, fd: int) -> bytes | int | None:
+        """The line at :attr:`offset`: its bytes, its length if over :attr:`MAX_LINE`, or None
+        while its newline is not written yet."""
+        start = self.offset
+        pos = self._scanned[1] if self._scanned[0] == start else start
         while True:
             data = os.pread(fd, self.CHUNK, pos)
             if not data:
+                self._scanned = (start, pos)
                 return None
             nl = data.find(b"\n")
             if nl >= 0:
-                buf += data[: nl + 1]
+                length = pos + nl + 1 - start
+                if length > self.MAX_LINE:
+                    return length
+                buf = bytearray()
+                while len(buf) < length:  # pread may return less than asked
+                    chunk = os.pread(fd, length - len(buf), start + len(buf))
+                    if not chunk:
+                        return None  # truncated under us: try again next time
+                    buf += chunk
                 return bytes(buf)
-            buf += data
             pos += len(data)
 
     def _decode(self, block: bytes, base: int, out: list[JournalRecord]) -> None:
@@ -301,24 +388,25 @@ class JournalReader:
         for line in block.split(b"\n")[:-1]:
             offset = base + pos
             pos += len(line) + 1
-            try:
-                obj = json.loads(line)
-                kind = obj["k"]
-                name = obj.get("n", "")
-                step = obj.get("s")
-                t = obj["t"]
-                if (
-                    kind not in KINDS
-                    or not isinstance(name, str)
-                    or not _is_json_number(t)
-                    or not (step is None or (isinstance(step, int) and not isinstance(step, bool)))
-                ):
-                    raise ValueError("bad record")
-            except (ValueError, KeyError, TypeError, AttributeError):
-                if line.strip():
-                    self.corrupt += 1
+            if len(line) >= self.MAX_LINE:
+                self._skip(offset, f"the line is {len(line) + 1} bytes long, more than the "
+                                   f"{self.MAX_LINE} a journal line may hold", out)
                 continue
-            out.append(JournalRecord(offset, float(t), kind, name, obj.get("v"), step))
+            try:
+                out.append(parse_line(line, offset))
+            except ValueError as err:
+                if line.strip():  # a blank line is no record, and no harm
+                    self._skip(offset, str(err), out)
+
+    def _skip(self, offset: int, reason: str, out: list[JournalRecord]) -> None:
+        """Count a line that cannot be stored, and say why in a :data:`SKIPPED` record."""
+        self.corrupt += 1
+        count = self.corrupt
+        if len(reason) > 300:
+            reason = reason[:300] + "..."
+        message = (f"{count} journal line{'s' if count > 1 else ''} skipped, the last at byte "
+                   f"{offset} of {printable_text(self.path)}: {printable_text(reason)}")
+        out.append(JournalRecord(offset, 0.0, SKIPPED, "", message, count))
 
     def close(self) -> None:
         """Close the file descriptor (a later :meth:`read` reopens it)."""
