@@ -2,7 +2,7 @@
 
 Real processes race (forked workers released together by a barrier, and `hypersweep resume`
 commands released together by a file), on SQLite and on PostgreSQL; a controller that lost
-its claim stops before it writes a trial, whatever the interleaving.
+its claim stops before it writes a trial or ends the sweep, whatever the interleaving.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def test_two_resume_commands_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     racer = tmp_path / "racer.py"
     racer.write_text(RACER)
     host = socket.gethostname()
-    for pair in range(3):
+    for pair in range(2):  # the 20 pairs above race the same code; these check the CLI
         sweep_id = experiment.submit(_config(source), start=False).id
         go = tmp_path / f"go{pair}"
         procs = [subprocess.Popen(
