@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sweeps13 import make_sweep
 from test_browser import open_page
 
@@ -17,6 +18,8 @@ from hypersweep import Experiment, HyperDriveRun, Run, Workspace
 from hypersweep.dashboard import ServerThread
 from hypersweep.store import Status
 from hypersweep.viz import report
+
+pytestmark = pytest.mark.slow  # each loads a page in Chromium (10-20 s on a busy machine)
 
 
 def _layout(page: Any, chart: str) -> Any:

@@ -108,8 +108,9 @@ def _walk_open(root_real: str, parts: tuple[str, ...], last_flags: int) -> int:
                 child = os.open(part, flags, dir_fd=fd)
             except OSError as err:
                 if err.errno in (errno.ELOOP, errno.ENOTDIR):
-                    # a link appeared after the path was resolved
-                    raise UnsafePathError(f"{part} changed while being opened") from None
+                    # a file where a folder should be, or a link swapped in after the path
+                    # was resolved: refused, never followed
+                    raise UnsafePathError(f"{part} is a link or not a folder") from None
                 raise
             os.close(fd)
             fd = child
