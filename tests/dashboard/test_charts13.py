@@ -83,3 +83,16 @@ def test_notebook_sends_plotly_once_and_only_with_a_figure(tmp_path: Path,
     assert bundle in first and len(first) > 3_000_000
     assert bundle not in second and len(second) < 500_000
     assert bundle not in trial and "Plotly.newPlot(" in second + trial
+
+
+def test_notebook_figures_draw_log_parameters_on_log_axes(tmp_path: Path) -> None:
+    from hypersweep import viz
+
+    workspace = Workspace(tmp_path / "ws")
+    sweep_id = make_sweep(workspace.store, [i / 20 for i in range(20)], float_first=False)
+    run = HyperDriveRun(Experiment(workspace, "charts"), sweep_id)
+    figure = viz.plot_slice(run, params=["lr", "momentum"])
+    assert (figure.layout.xaxis.type, figure.layout.xaxis2.type) == ("log", None)
+    lr = next(d for d in viz.plot_parallel_coordinates(run).data[0].dimensions
+              if d.label == "lr")
+    assert max(lr.values) < 0 and lr.ticktext[0].startswith("1e")
