@@ -12,8 +12,6 @@ controller) must store nothing twice and skip the same lines.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
@@ -125,25 +123,9 @@ def sqlite_trials(tmp_path_factory: pytest.TempPathFactory) -> Trials:
     return Trials(open_store(f"sqlite:///{folder}/store.db"), folder)
 
 
-@pytest.fixture(scope="module")
-def postgres_trials(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trials]:
-    from tests.conftest import _PG_PROBLEM, PG_ADMIN_URL
-
-    if _PG_PROBLEM is not None:
-        pytest.skip(_PG_PROBLEM)
-    import psycopg
-
-    name = f"hs_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield Trials(open_store(f"postgresql://postgres@127.0.0.1:5432/{name}"),
-                     tmp_path_factory.mktemp("fuzz_pg"))
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = %s", (name,))
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+@pytest.fixture
+def postgres_trials(postgres_url: str, tmp_path: Path) -> Trials:
+    return Trials(open_store(postgres_url), tmp_path)
 
 
 def ingest_journal(store: Store, trial_id: str, path: Path, max_bytes: int | None) -> tuple:
@@ -209,7 +191,8 @@ def test_no_bytes_make_ingest_raise(sqlite_trials: Trials, data: bytes) -> None:
 
 @pytest.mark.postgres
 @settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow,
-                                                   HealthCheck.data_too_large])
+                                                   HealthCheck.data_too_large,
+                                                   HealthCheck.function_scoped_fixture])
 @given(journal=journals)
 def test_no_journal_makes_ingest_raise_on_postgres(postgres_trials: Trials, journal) -> None:
     """PostgreSQL refuses more than SQLite does (NUL in text, over-long tag keys)."""

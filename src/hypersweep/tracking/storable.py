@@ -39,6 +39,7 @@ __all__ = [
     "check_name",
     "check_record",
     "check_step",
+    "describe",
     "printable_text",
     "to_json_value",
 ]
