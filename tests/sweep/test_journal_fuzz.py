@@ -175,7 +175,7 @@ journals = st.tuples(
 )
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow,
                                                     HealthCheck.data_too_large])
 @given(journal=journals)
 def test_no_journal_makes_ingest_raise(sqlite_trials: Trials, journal) -> None:
@@ -183,14 +183,14 @@ def test_no_journal_makes_ingest_raise(sqlite_trials: Trials, journal) -> None:
     check_journal(sqlite_trials, *build_journal(parts, end_partial), max_bytes)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.binary(max_size=4000))
 def test_no_bytes_make_ingest_raise(sqlite_trials: Trials, data: bytes) -> None:
     check_journal(sqlite_trials, data, [], None)
 
 
 @pytest.mark.postgres
-@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow,
                                                    HealthCheck.data_too_large,
                                                    HealthCheck.function_scoped_fixture])
 @given(journal=journals)
