@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -171,3 +173,80 @@ def test_a_stop_is_not_held_up_by_an_exit_that_cannot_be_recorded(tmp_path: Path
     finally:
         undo()
         executor.shutdown(stop_trials=True)
+
+
+WAIT_LOG_EXIT = """\
+import os, time
+from hypersweep import Run
+run = Run.get_context()
+run.log("score", 0.5)
+while not os.path.exists(os.environ["GO"]):
+    time.sleep(0.01)
+open(os.environ["GO"] + ".ended", "w").close()
+"""
+
+
+@pytest.mark.slow
+def test_resume_records_the_true_end_of_a_trial_whose_folder_was_read_only(
+    tmp_path: Path,
+) -> None:
+    """The whole story with the CLI: the controller dies, the trial's folder cannot be written
+    when the trial ends, then it can again, and ``resume`` stores the trial Completed (not
+    Failed/orphaned)."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "train.py").write_text(WAIT_LOG_EXIT)
+    (root / "sweep.yml").write_text(
+        "trial: {command: 'python train.py --x ${{search_space.x}}'}\n"
+        "search_space: {x: {type: choice, values: [1]}}\n"
+        "sampling_algorithm: grid\n"
+        "objective: {primary_metric: score, goal: maximize}\n")
+    go = tmp_path / "go"
+    env = dict(os.environ, GO=str(go),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    for name in ("HYPERSWEEP_WORKSPACE", "HYPERSWEEP_STORE"):
+        env.pop(name, None)
+
+    def hs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["hypersweep", *args], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    started = json.loads(hs("run", "sweep.yml", "--detach", "--json").stdout)
+    sweep_id, controller = started["sweep_id"], started["pid"]
+    deadline = time.monotonic() + 60
+    while not (found := list(root.glob(".hypersweep/**/metrics.jsonl"))) or not (
+        found[0].stat().st_size  # it logged: every file it writes to is there
+    ):
+        assert time.monotonic() < deadline, "the trial never started"
+        time.sleep(0.05)
+    trial_dir = found[0].parent
+    os.kill(controller, signal.SIGKILL)
+    undo = make_read_only(trial_dir)
+    try:
+        go.write_text("")
+        _wait_for(go.with_name("go.ended"))
+        time.sleep(1.0)
+        assert not (trial_dir / "exit_status").exists()
+    finally:
+        undo()
+    resumed = hs("resume", sweep_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    shown = json.loads(hs("show", sweep_id, "--json").stdout)
+    [trial] = shown["trials"]
+    assert (trial["status"], shown["status"]) == ("Completed", "Completed"), trial
+
+
+def test_no_retrying_for_a_trial_folder_that_was_removed(tmp_path: Path) -> None:
+    """A folder deleted under a running trial will never hold its record: the supervisor
+    exits with the command's status at once rather than retry for minutes."""
+    from hypersweep.execution.local import SUPERVISOR
+
+    trial_dir = tmp_path / "trial"
+    trial_dir.mkdir()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", SUPERVISOR, str(trial_dir), "--",
+         "/bin/sh", "-c", f"rm -r '{trial_dir}'; exit 4"],
+        capture_output=True, timeout=60)
+    assert done.returncode == 4, done.stderr
+    assert time.monotonic() - started < 5

@@ -215,6 +215,8 @@ def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
             _quietly(os.unlink, os.path.join(trial_dir, "exit_status.tmp"))
             if delay == 0.1:
                 _say(f"cannot record the exit ({err}); retrying for up to {patience:g} s")
+            if not os.path.isdir(trial_dir):  # removed: nobody will look for the record
+                return False
             if time.monotonic() >= give_up:
                 _say(f"gave up recording the exit (code {code}): {err}")
                 return False
@@ -246,13 +248,14 @@ def start(trial_dir: str, argv: list[str]) -> int:
 
     Raises OSError when the command cannot start (see `failed_to_start`).
     """
+    # Before anything else: a stop may come as soon as supervisor.json says who we are.
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        signal_mod.signal(getattr(signal_mod, name), _ignore)
     try:
         _write_self(trial_dir)
     except OSError as err:  # no /proc, or no room: the executor's handle is all there is
         _say(f"cannot record the supervisor: {err}")
     become_subreaper()
-    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
-        signal_mod.signal(getattr(signal_mod, name), _ignore)
     # Python ignores SIGPIPE and SIGXFSZ; give the command the defaults a shell would.
     restore = {getattr(signal_mod, n) for n in ("SIGPIPE", "SIGXFSZ") if hasattr(signal_mod, n)}
     return os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
