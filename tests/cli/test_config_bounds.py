@@ -134,11 +134,11 @@ def test_hostile_file_is_one_line_fast_and_small(
 ) -> None:
     project.write(edit(BASE))
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU: the machine is shared
     try:
         result = invoke("validate", "sweep.yml")
     finally:
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert (result.exit_code, result.stderr, result.stdout) == (1, f"error: {expected}\n", "")

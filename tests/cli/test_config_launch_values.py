@@ -67,12 +67,12 @@ YAML_CASES = [
      "each name becomes the environment variable AZUREML_SWEEP_<name>"),
     ("environment variable name with a space",
      ("trial:\n", 'trial:\n  environment_variables: {"MY VAR": x}\n'),
-     "sweep.yml:3: trial.environment_variables: invalid name 'MY VAR' (expected letters, "
-     "digits and '_', not starting with a digit)"),
+     "sweep.yml:3: trial.environment_variables: invalid name 'MY VAR' (expected up to 255 "
+     "letters, digits and '_', not starting with a digit)"),
     ("environment variable name with =",
      ("trial:\n", 'trial:\n  environment_variables: {"A=B": x}\n'),
-     "sweep.yml:3: trial.environment_variables: invalid name 'A=B' (expected letters, "
-     "digits and '_', not starting with a digit)"),
+     "sweep.yml:3: trial.environment_variables: invalid name 'A=B' (expected up to 255 "
+     "letters, digits and '_', not starting with a digit)"),
     ("choice value over 128 KiB",
      ("  x: {", "  c: {type: choice, values: [" + "v" * 140_000 + "]}\n  x: {"),
      "sweep.yml:5: search_space.c: choice expects options of at most 131071 bytes, the "
@@ -120,8 +120,8 @@ PYTHON_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
      f"environment_variables.A: {NUL}"),
     ("script env name with =",
      lambda tmp: ScriptRunConfig(_source(tmp), "train.py", environment_variables={"A=B": "x"}),
-     "environment_variables: invalid name 'A=B' (expected letters, digits and '_', not "
-     "starting with a digit)"),
+     "environment_variables: invalid name 'A=B' (expected up to 255 letters, digits and '_', "
+     "not starting with a digit)"),
     ("script argument with NUL",
      lambda tmp: ScriptRunConfig(_source(tmp), "train.py", arguments=["--a", "b\x00"]),
      f"arguments[1]: {NUL}"),

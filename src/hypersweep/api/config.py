@@ -44,14 +44,14 @@ class PrimaryMetricGoal(str, enum.Enum):
             return value
         if isinstance(value, str) and value.strip().lower() in ("maximize", "minimize"):
             return cls(value.strip().lower())
-        raise ConfigError(f"{key}: expected 'maximize' or 'minimize' (got {value!r})")
+        raise ConfigError(f"{key}: expected 'maximize' or 'minimize' (got {describe(value)})")
 
 
 def _positive_int(key: str, value: Any, *, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}: expected a positive integer (got {value!r})")
+        raise ConfigError(f"{key}: expected a positive integer (got {describe(value)})")
     return value
 
 
@@ -69,7 +69,7 @@ def _positive_number(key: str, value: Any, *, allow_none: bool = False) -> float
     return float(value)
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
 
 def _environment(key: str, given: Mapping[str, Any] | None) -> dict[str, str]:
@@ -79,8 +79,8 @@ def _environment(key: str, given: Mapping[str, Any] | None) -> dict[str, str]:
     env = dict(given or {})
     for name, value in env.items():
         if not isinstance(name, str) or not _ENV_NAME.match(name):
-            raise ConfigError(f"{key}: invalid name {describe(name)} (expected letters, digits "
-                              "and '_', not starting with a digit)")
+            raise ConfigError(f"{key}: invalid name {describe(name)} (expected up to 255 "
+                              "letters, digits and '_', not starting with a digit)")
         if not isinstance(value, str):
             raise ConfigError(f"{key}.{name}: expected a string (got {describe(value)})")
         check_text(value, f"{key}.{name}", argument=True)
@@ -157,9 +157,10 @@ class ScriptRunConfig:
             reason = getattr(err, "strerror", None) or str(err)
             raise ConfigError(f"script: cannot be used as a path ({reason})") from None
         if not _is(script_path, "file", "script"):
-            raise ConfigError(f"script: {str(script)!r} not found in {str(source)!r}")
+            raise ConfigError(f"script: {describe(str(script))} not found in "
+                              f"{str(source)!r}")
         if source not in script_path.parents:
-            raise ConfigError(f"script: {str(script)!r} lies outside source_directory")
+            raise ConfigError(f"script: {describe(str(script))} lies outside source_directory")
         if arguments is not None and (isinstance(arguments, (str, bytes)) or not isinstance(
             arguments, Sequence
         )):
@@ -355,7 +356,7 @@ def _is(path: Path, kind: str, key: str) -> bool:
 
 def _input(name: Any, value: Any) -> Any:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"inputs: invalid input name {name!r}")
+        raise ConfigError(f"inputs: invalid input name {describe(name)}")
     if isinstance(value, str):
         return check_text(value, f"inputs.{name}", argument=True)
     if isinstance(value, float) and not math.isfinite(value):
@@ -364,20 +365,21 @@ def _input(name: Any, value: Any) -> Any:
         return value
     if not isinstance(value, Mapping):
         raise ConfigError(f"inputs.{name}: expected a literal or a mapping with 'type' and "
-                          f"'path' (got {value!r})")
+                          f"'path' (got {describe(value)})")
     for key in value:
         if key not in ("type", "path", "mode", "description"):
-            raise ConfigError(f"inputs.{name}: unknown key {key!r} (expected type, path, mode)")
+            raise ConfigError(f"inputs.{name}: unknown key {describe(key)} "
+                              "(expected type, path, mode)")
     kind = value.get("type", "uri_folder")
     if kind not in _PATH_TYPES:
         raise ConfigError(f"inputs.{name}.type: expected 'uri_file' or 'uri_folder' "
-                          f"(got {kind!r})")
+                          f"(got {describe(kind)})")
     raw = value.get("path")
     if not isinstance(raw, (str, os.PathLike)) or not str(raw):
-        raise ConfigError(f"inputs.{name}.path: expected a local path (got {raw!r})")
+        raise ConfigError(f"inputs.{name}.path: expected a local path (got {describe(raw)})")
     if str(raw).startswith(("azureml:", "https:", "http:", "wasbs:", "abfss:")):
         raise ConfigError(f"inputs.{name}.path: only local paths are available here "
-                          f"(got {str(raw)!r})")
+                          f"(got {describe(str(raw))})")
     check_text(str(raw), f"inputs.{name}.path")
     try:
         path = Path(raw).expanduser().resolve()
@@ -393,19 +395,19 @@ def _input(name: Any, value: Any) -> Any:
 
 def _output(name: Any, value: Any) -> dict[str, str]:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"outputs: invalid output name {name!r}")
+        raise ConfigError(f"outputs: invalid output name {describe(name)}")
     if value is None:
         return {"type": "uri_folder"}
     if not isinstance(value, Mapping):
         raise ConfigError(f"outputs.{name}: expected a mapping such as {{type: uri_folder}} "
-                          f"(got {value!r})")
+                          f"(got {describe(value)})")
     for key in value:
         if key not in ("type", "mode", "path", "description"):
-            raise ConfigError(f"outputs.{name}: unknown key {key!r} (expected type, mode)")
+            raise ConfigError(f"outputs.{name}: unknown key {describe(key)} (expected type, mode)")
     kind = value.get("type", "uri_folder")
     if kind not in _PATH_TYPES:
         raise ConfigError(f"outputs.{name}.type: expected 'uri_file' or 'uri_folder' "
-                          f"(got {kind!r})")
+                          f"(got {describe(kind)})")
     return {"type": kind}
 
 
@@ -488,17 +490,19 @@ class HyperDriveConfig:
         if not isinstance(hyperparameter_sampling, Sampler):
             raise ConfigError(
                 "hyperparameter_sampling: expected RandomParameterSampling, "
-                f"GridParameterSampling or another sampler (got {hyperparameter_sampling!r})"
+                "GridParameterSampling or another sampler "
+                f"(got {describe(hyperparameter_sampling)})"
             )
         if not isinstance(primary_metric_name, str) or not primary_metric_name.strip():
             raise ConfigError(f"primary_metric_name: expected a non-empty string "
                               f"(got {describe(primary_metric_name)})")
         check_text(primary_metric_name, "primary_metric_name")
         if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
-            raise ConfigError(f"policy: expected an early-termination policy (got {policy!r})")
+            raise ConfigError("policy: expected an early-termination policy "
+                              f"(got {describe(policy)})")
         if not isinstance(run_config, (ScriptRunConfig, CommandJob)):
             raise ConfigError(
-                f"run_config: expected a ScriptRunConfig or CommandJob (got {run_config!r})"
+                f"run_config: expected a ScriptRunConfig or CommandJob (got {describe(run_config)})"
             )
         if isinstance(run_config, CommandJob):
             run_config.check_parameters(hyperparameter_sampling.space.names)
@@ -674,7 +678,7 @@ def _executor_uri(uri: Any) -> str | None:
     if uri is None or uri == "local":
         return uri
     if not isinstance(uri, str):
-        raise ConfigError(f"executor: expected 'local' or 'dask://HOST:PORT' (got {uri!r})")
+        raise ConfigError(f"executor: expected 'local' or 'dask://HOST:PORT' (got {describe(uri)})")
     from hypersweep.execution.factory import parse_dask_uri
 
     try:
@@ -688,5 +692,6 @@ def _run_id(key: str, run: Any) -> str:
     """Accept a run object (anything with ``.id``) or its id string."""
     run_id = getattr(run, "id", run)
     if not isinstance(run_id, str) or not run_id.startswith("HD_"):
-        raise ConfigError(f"{key}: expected a sweep or trial run or its 'HD_…' id (got {run!r})")
+        raise ConfigError(f"{key}: expected a sweep or trial run or its 'HD_…' id "
+                          f"(got {describe(run)})")
     return run_id
