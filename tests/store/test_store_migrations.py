@@ -120,7 +120,7 @@ def test_url_normalisation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
     )
-    with pytest.raises(StoreError, match=r"pip install hypersweep\[postgres\]"):
+    with pytest.raises(StoreError, match=r"pip install 'psycopg\[binary\]'"):
         Store("postgresql://u@127.0.0.1/d")
 
 

@@ -70,7 +70,7 @@ def normalise_url(url: str) -> str:
         parsed = parsed.set(drivername=_PG_DRIVERS[parsed.drivername])
     if parsed.drivername == "postgresql+psycopg" and importlib.util.find_spec("psycopg") is None:
         raise StoreError(
-            "a PostgreSQL store needs the psycopg driver: pip install hypersweep[postgres]"
+            "a PostgreSQL store needs the psycopg driver: pip install 'psycopg[binary]'"
         )
     return parsed.render_as_string(hide_password=False)
 
