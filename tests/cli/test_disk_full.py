@@ -115,3 +115,19 @@ def test_a_warning_with_an_exception_is_one_line_and_not_a_controller_death(
         assert [str(e) for e in captured()] == [
             "[Errno 28] No space left on device: '/ws/hypersweep.db'"]
     assert capfd.readouterr().err == "trial T_0: cannot launch: embedded null byte\n"
+
+
+def test_debug_shows_the_tracebacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HYPERSWEEP_DEBUG=1: Python's own reporting stays (no handler, no thread hook)."""
+    import logging
+    import threading
+
+    from hypersweep.cli._errors import capture_errors
+
+    logger = logging.getLogger("hypersweep")
+    before, hook = list(logger.handlers), threading.excepthook
+    with capture_errors():
+        assert len(logger.handlers) == len(before) + 1 and threading.excepthook is not hook
+    monkeypatch.setenv("HYPERSWEEP_DEBUG", "1")
+    with capture_errors():
+        assert logger.handlers == before and threading.excepthook is hook

@@ -106,9 +106,14 @@ def capture_errors() -> Iterator[None]:
     """While a command runs: keep what its hypersweep threads die of instead of printing it.
 
     Errors logged with a traceback on the ``hypersweep`` loggers, and exceptions that end a
-    ``hypersweep-*`` thread, are collected (`captured`); other threads are left alone.
+    ``hypersweep-*`` thread, are collected (`captured`); other threads are left alone. With
+    ``HYPERSWEEP_DEBUG=1`` in the environment nothing is held back: the tracebacks print as
+    Python prints them, for a bug report.
     """
     global _captured
+    if os.environ.get("HYPERSWEEP_DEBUG", "") not in ("", "0"):
+        yield
+        return
     handler = _OneLineHandler(logging.WARNING)
     logger = logging.getLogger("hypersweep")
     previous_hook = threading.excepthook
