@@ -91,6 +91,7 @@ def test_failed_trials_show_their_error(project: Project) -> None:
     result = _hypersweep("run", "sweep.yml")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+    assert "first 4 of 4 trials (none logged score)" in result.stdout.splitlines()
     table = [line for line in result.stdout.splitlines() if re.match(r"\s+\d+\s+Failed", line)]
     assert table and all("can't open file" in line for line in table), result.stdout
     # `show`: one line per trial, error included, cut to the width rather than wrapped

@@ -167,12 +167,14 @@ class SweepProgress:
         """The trials worth a row: while running, the latest; at the end, the best first."""
         by_id = {t.id: t for t in snap.trials}
         best_of = {r["run_id"]: r["best_primary_metric"] for r in snap.rows}
-        if final:
+        if final and snap.best is not None:
             shown = [by_id[r["run_id"]] for r in snap.rows[:self.max_rows]]
-            order = f"best {snap.metric} first" if snap.best is not None else "by trial"
-            caption = f"top {len(shown)} of {len(snap.trials)} trials ({order})"
-            if snap.best is None:
-                shown.sort(key=lambda t: t.index)
+            caption = (f"top {len(shown)} of {len(snap.trials)} trials "
+                       f"(best {snap.metric} first)")
+        elif final:  # nothing to rank by
+            shown = snap.trials[:self.max_rows]
+            caption = (f"first {len(shown)} of {len(snap.trials)} trials "
+                       f"(none logged {snap.metric})")
         else:
             shown = snap.trials[-self.max_rows:]
             caption = f"latest {len(shown)} of {len(snap.trials)} trials"
