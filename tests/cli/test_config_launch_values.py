@@ -115,6 +115,8 @@ PYTHON_CASES: list[tuple[str, Callable[[Path], Any], str]] = [
     ("nested name with =", lambda _: choice({"a=b": 1}),
      "choice expects parameter names without '=' (got 'a=b'); each name becomes the "
      "environment variable AZUREML_SWEEP_<name>"),
+    ("parameter name too long", lambda _: choice({"k" * 300: 1}),
+     "choice expects parameter names of at most 255 characters (got 300)"),
     ("script env value with NUL",
      lambda tmp: ScriptRunConfig(_source(tmp), "train.py", environment_variables={"A": "\x00"}),
      f"environment_variables.A: {NUL}"),

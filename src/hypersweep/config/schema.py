@@ -288,7 +288,7 @@ class _Reader:
                 hint = (f"did you mean {close[0]!r}?" if close
                         else f"expected one of: {', '.join(EXPRESSION_TYPES)}")
                 raise self.doc.error(("search_space", name, "type"),
-                                     f"unknown expression type {kind!r} ({hint})")
+                                     f"unknown expression type {describe(kind)} ({hint})")
             self.calling(("search_space", name), SearchSpace.from_dict, {name: expr})
         # Parsed once more whole (each parameter already warned above).
         parsed = self.calling(("search_space",), SearchSpace.from_dict, space, quiet=True)
@@ -313,7 +313,8 @@ class _Reader:
                         f"rule: {kind.strip().lower()}}}")
             where = ("sampling_algorithm", "type") if isinstance(algorithm, Mapping) else (
                 "sampling_algorithm",)
-            raise self.doc.error(where, f"unknown sampling type {kind!r} ({hint})") from None
+            raise self.doc.error(where,
+                                 f"unknown sampling type {describe(kind)} ({hint})") from None
 
     def policy(self, value: Any) -> Any:
         from hypersweep.policies import policy_from_dict

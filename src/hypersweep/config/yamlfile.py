@@ -148,13 +148,14 @@ class SweepFileError(ConfigError):
 
 
 def dotted(path: Iterable[Any]) -> str:
-    """``("a", "b", 0, "c")`` as ``a.b[0].c``."""
+    """``("a", "b", 0, "c")`` as ``a.b[0].c``; a key over 60 characters is shortened."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = str(part) if len(str(part)) <= 60 else str(part)[:57] + "..."
+            out += f".{text}" if out else text
     return out
 
 
@@ -266,7 +267,7 @@ def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> 
                 _index(value_node, path, lines, file)
                 continue
             if key in seen:
-                raise SweepFileError(f"duplicate key {dotted((*path, key))!r}", file,
+                raise SweepFileError(f"duplicate key {describe(dotted((*path, key)))}", file,
                                      key_node.start_mark.line + 1)
             seen.add(key)
             here = (*path, key)
@@ -293,7 +294,7 @@ def apply_overrides(doc: YamlDocument, overrides: Iterable[str]) -> None:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise SweepFileError(f"--set expects key=value (got {item!r})", doc.file)
+            raise SweepFileError(f"--set expects key=value (got {describe(item)})", doc.file)
         parts = tuple(key.split("."))
         target = doc.data
         for i, part in enumerate(parts[:-1]):
@@ -302,8 +303,8 @@ def apply_overrides(doc: YamlDocument, overrides: Iterable[str]) -> None:
                 child = target[part] = {}
             if not isinstance(child, dict):
                 raise SweepFileError(
-                    f"--set {key}: {dotted(parts[:i + 1])} is not a mapping (got {child!r})",
-                    doc.file)
+                    f"--set {key}: {dotted(parts[:i + 1])} is not a mapping "
+                    f"(got {describe(child)})", doc.file)
             target = child
         target[parts[-1]] = parse_scalar(raw)
         doc.overridden.add(parts)

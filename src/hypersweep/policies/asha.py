@@ -50,6 +50,7 @@ from hypersweep.policies.base import (
     fmt,
     judged,
 )
+from hypersweep.space._values import describe
 
 
 def rung_index(interval: int, min_resource: int, reduction_factor: int, rate: int,
@@ -132,7 +133,7 @@ it did better, and only the best 1 (a 1/3 share, rounded up) go on (asha reducti
                                check_int(self.max_resource, "max_resource", 1))
             if self.max_resource <= self.min_resource:
                 raise ConfigError(f"max_resource: expected an integer > min_resource "
-                                  f"{self.min_resource} (got {self.max_resource!r})")
+                                  f"{self.min_resource} (got {describe(self.max_resource)})")
         object.__setattr__(self, "reduction_factor",
                            check_int(self.reduction_factor, "reduction_factor", 2))
         object.__setattr__(self, "min_early_stopping_rate",

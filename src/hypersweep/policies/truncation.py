@@ -31,6 +31,7 @@ from hypersweep.policies.base import (
     fmt,
     judged,
 )
+from hypersweep.space._values import describe
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class TruncationSelectionPolicy(EarlyTerminationPolicy):
         self._check_schedule()
         if not isinstance(self.exclude_finished_jobs, bool):
             raise ConfigError(f"exclude_finished_jobs: expected true or false "
-                              f"(got {self.exclude_finished_jobs!r})")
+                              f"(got {describe(self.exclude_finished_jobs)})")
 
     def evaluate(
         self,

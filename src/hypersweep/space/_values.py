@@ -30,6 +30,8 @@ def describe(value: Any) -> str:
 #: Linux's limit on one argument or one ``NAME=value`` environment string (MAX_ARG_STRLEN,
 #: 32 pages), less its terminating NUL; ``execve`` fails with E2BIG beyond it.
 MAX_ARGUMENT_BYTES = 131_071
+#: Parameter names become option names and environment variable names.
+MAX_NAME_LENGTH = 255
 NUL_PROBLEM = "contains a NUL character, which no command line, environment or record can hold"
 
 
@@ -132,6 +134,9 @@ def check_key(key: Any, prefix: str) -> str:
     if "." in key:
         raise ConfigError(f"{prefix} expects parameter names without '.' (got {describe(key)}); "
                           "dots join nested names such as 'model.C'")
+    if len(key) > MAX_NAME_LENGTH:
+        raise ConfigError(f"{prefix} expects parameter names of at most {MAX_NAME_LENGTH} "
+                          f"characters (got {len(key)})")
     if "=" in key:
         raise ConfigError(f"{prefix} expects parameter names without '=' (got {describe(key)}); "
                           "each name becomes the environment variable AZUREML_SWEEP_<name>")

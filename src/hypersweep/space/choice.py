@@ -34,7 +34,7 @@ def _option(value: Any) -> Any:
         if isinstance(item, Mapping):
             # A plain mapping here would be ambiguous with the YAML form of an expression.
             raise ConfigError(f"choice expects the values of an option mapping to be "
-                              f"expressions or literals (got a mapping for {key!r}); "
+                              f"expressions or literals (got a mapping for {describe(key)}); "
                               "nest mappings with choice()")
         frozen[key] = item if isinstance(item, Expression) else literal(item, f"choice ({key})")
     return types.MappingProxyType(frozen)
@@ -179,7 +179,7 @@ class Choice(Expression):
             for i, o in enumerate(self._options):
                 if not isinstance(o, Mapping) and canon(o) == key:
                     return i
-        raise ConfigError(f"{self!r}: {describe(value)} is not one of the options")
+        raise ConfigError(f"{describe(self)}: {describe(value)} is not one of the options")
 
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
         out = np.full((len(values), self.n_dims), 0.5)
@@ -243,7 +243,7 @@ class RandInt(Expression):
         out = []
         for v in values:
             if isinstance(v, bool) or not isinstance(v, int | np.integer):
-                raise ConfigError(f"{self!r}: expected an int (got {describe(v)})")
+                raise ConfigError(f"{describe(self)}: expected an int (got {describe(v)})")
             out.append((min(max(int(v), 0), self._upper - 1) + 0.5) / self._upper)
         return np.array(out, dtype=float).reshape(-1, 1)
 

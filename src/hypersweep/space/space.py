@@ -46,7 +46,7 @@ def _leaf_names(name: str, expr: Expression, out: dict[str, None]) -> None:
 def _fragments(name: str, expr: Expression, base: float, grid: bool) -> list[Pairs]:
     """Every value of ``expr`` as flat ``(name, value)`` pairs, in grid order."""
     if grid and not isinstance(expr, Choice):
-        raise ConfigError(f"{name}: grid sampling supports only choice (got {expr!r})")
+        raise ConfigError(f"{name}: grid sampling supports only choice (got {describe(expr)})")
     if not isinstance(expr, Choice):
         return [((name, value),) for value in expr._values(base)]
     out: list[Pairs] = []
