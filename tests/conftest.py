@@ -24,7 +24,7 @@ def _pg_reachable() -> str | None:
     try:
         import psycopg
     except ImportError:
-        return "psycopg is not installed (pip install hypersweep[postgres])"
+        return "psycopg is not installed (pip install 'psycopg[binary]')"
     try:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=2):
             return None

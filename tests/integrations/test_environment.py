@@ -16,7 +16,7 @@ from hypersweep.tracking.integrations import SHIM_DIR, TRACKING_URI, trial_envir
 
 HAVE_MLFLOW = importlib.util.find_spec("mlflow") is not None
 needs_mlflow = pytest.mark.skipif(
-    not HAVE_MLFLOW, reason="mlflow is not installed (pip install 'hypersweep[mlflow]')"
+    not HAVE_MLFLOW, reason="mlflow is not installed (pip install mlflow-skinny)"
 )
 
 SRC = Path(__file__).resolve().parents[2] / "src"

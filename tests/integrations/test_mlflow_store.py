@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 mlflow = pytest.importorskip(
-    "mlflow", reason="mlflow is not installed (pip install 'hypersweep[mlflow]')"
+    "mlflow", reason="mlflow is not installed (pip install mlflow-skinny)"
 )
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType  # noqa: E402

@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         importlib.util.find_spec("mlflow") is None,
-        reason="mlflow is not installed (pip install 'hypersweep[mlflow]')",
+        reason="mlflow is not installed (pip install mlflow-skinny)",
     ),
 ]
 

@@ -26,7 +26,7 @@ def _need_dashboard(*modules: str) -> None:
         if importlib.util.find_spec(name) is None:
             # hypersweep is installed from its source: name the packages themselves
             raise CliError(f"{name} is missing: the dashboard needs "
-                           "pip install fastapi uvicorn jinja2 plotly")
+                           "pip install fastapi uvicorn jinja2 plotly scikit-learn")
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -1,7 +1,7 @@
 """The web dashboard: experiments, sweeps and trials in the browser, live while they run.
 
-Needs the ``dashboard`` extra (``pip install hypersweep[dashboard]``: FastAPI, uvicorn,
-Jinja2, plotly). The pages draw with a partial plotly.js bundle shipped in
+Needs the ``dashboard`` extra (``pip install -e '.[dashboard]'`` from a checkout: FastAPI,
+uvicorn, Jinja2, plotly, scikit-learn). The pages draw with a partial plotly.js bundle shipped in
 ``static/vendor/plotly`` (see ``plotly-bundle/README.md``), so nothing is fetched from the
 network. ``import hypersweep`` never imports this package.
 

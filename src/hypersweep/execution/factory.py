@@ -66,6 +66,6 @@ def executor_from_uri(uri: str | None) -> Executor:
         from hypersweep.execution.dask import DaskExecutor
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise ImportError(
-            "a dask:// executor needs Dask: pip install 'hypersweep[dask]'"
+            "a dask:// executor needs Dask: pip install 'dask[distributed]'"
         ) from err
     return DaskExecutor(address, **options)

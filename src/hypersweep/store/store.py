@@ -84,7 +84,7 @@ class Store:
     url : str
         ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` (the parent folder is
         created), ``sqlite://`` (in memory, for tests) or ``postgresql://user@host:port/db``
-        (driven by psycopg 3: ``pip install hypersweep[postgres]``).
+        (driven by psycopg 3: ``pip install 'psycopg[binary]'``).
 
     Attributes
     ----------

@@ -2,7 +2,8 @@
 
 Every function takes a `HyperDriveRun` and returns a ``plotly.graph_objects.Figure``; they
 read the records through the run (never the database directly) and share their numbers with
-the web dashboard (`hypersweep.viz.analysis`). Needs ``pip install hypersweep[dashboard]``.
+the web dashboard (`hypersweep.viz.analysis`). Needs plotly (the ``dashboard`` extra:
+``pip install -e '.[dashboard]'`` from a checkout).
 
 Examples
 --------

@@ -184,7 +184,7 @@ def param_importance(
         from sklearn.ensemble import RandomForestRegressor
     except ImportError:
         return Importance(note="importance needs scikit-learn: "
-                               "pip install 'hypersweep[dashboard]'", trials=n)
+                               "pip install scikit-learn", trials=n)
     with warnings.catch_warnings():  # (a trial in every bootstrap sample: no OOB for it)
         warnings.simplefilter("ignore", UserWarning)
         forest = RandomForestRegressor(n_estimators=_TREES, max_leaf_nodes=_MAX_LEAVES,
