@@ -127,9 +127,10 @@ def test_json_export_keeps_tiny_values(
     float("-inf"), 2**53 + 1, -(2**70), 0.1, None, "text", True,
 ])
 def test_cell_encodings_parse_back(value: Any) -> None:
-    from hypersweep.cli._export import csv_cell, json_value
+    from hypersweep.cli._export import csv_cell
+    from hypersweep.store.codec import strict_json
 
-    text = json.dumps(json_value(value), allow_nan=False)
+    text = json.dumps(strict_json(value), allow_nan=False)
     assert _same(parse_json_value(json.loads(text)), value)
     if isinstance(value, (bool, str)) or value is None:
         return

@@ -22,7 +22,7 @@ Pandas' writers are not used for any: ``to_json`` rounds to 10 significant decim
 
 Examples
 --------
->>> json_value(float("inf")), json_value(-0.0), csv_cell(5e-324), csv_cell(None)
+>>> strict_json(float("inf")), strict_json(-0.0), csv_cell(5e-324), csv_cell(None)
 ('Infinity', -0.0, '5e-324', '')
 """
 
@@ -36,8 +36,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hypersweep.store.codec import strict_json
+
 __all__ = [
-    "EXPORT_COLUMNS", "csv_cell", "json_value", "to_csv", "to_json", "to_parquet", "trial_rows",
+    "EXPORT_COLUMNS", "csv_cell", "to_csv", "to_json", "to_parquet", "trial_rows",
 ]
 
 #: The columns every export has, around the sweep's parameters (as `HyperDriveRun.to_dataframe`).
@@ -71,17 +73,6 @@ def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
-def json_value(value: Any) -> Any:
-    """``value`` as strict JSON can carry it: non-finite floats become their names."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
-    return value
-
-
 def csv_cell(value: Any) -> str:
     """The text of one CSV cell: ``repr`` of a float (exact), an int in full, "" for none."""
     if value is None:
@@ -89,13 +80,13 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(json_value(value), allow_nan=False)
+        return json.dumps(strict_json(value), allow_nan=False)
     return str(value)
 
 
 def to_json(columns: list[str], rows: list[dict[str, Any]]) -> str:
     """Rows as a strict JSON list of objects, one key per column (missing: ``null``)."""
-    data = [{c: json_value(row.get(c)) for c in columns} for row in rows]
+    data = [{c: strict_json(row.get(c)) for c in columns} for row in rows]
     return json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 

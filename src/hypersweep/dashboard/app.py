@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import threading
@@ -46,6 +45,7 @@ from hypersweep.dashboard import views
 from hypersweep.dashboard.cache import Snapshot, SweepCache
 from hypersweep.dashboard.security import SecurityMiddleware, check_token
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
+from hypersweep.store.codec import strict_json
 from hypersweep.viz.analysis import stride_downsample
 
 __all__ = ["create_app", "plotly_assets"]
@@ -112,19 +112,8 @@ class _Assets(StaticFiles):
         return response
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN and ±inf (valid metric values) become the strings JS prints."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _encode(value: Any) -> bytes:
-    return json.dumps(_clean(value), ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(strict_json(value), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _json(request: Request, etag: str | None, build: Any,

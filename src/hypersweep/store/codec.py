@@ -36,6 +36,7 @@ __all__ = [
     "loads",
     "metric_from_row",
     "metric_to_row",
+    "strict_json",
     "sweep_from_row",
     "sweep_to_row",
     "sweep_updates",
@@ -117,6 +118,25 @@ def check_time(name: str, value: Any) -> Any:
         raise ValueError(
             f"{name}: naive datetime {value.isoformat()}; give a timezone-aware UTC time"
         )
+    return value
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` as strict JSON can carry it: NaN and ±inf become ``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"`` (how JavaScript prints them), nested dicts and lists alike.
+
+    Metric values may be non-finite, and JSON readers other than Python's refuse the bare
+    ``NaN`` that ``json.dumps`` writes, so every face that sends JSON out uses this.
+
+    >>> strict_json({"loss": [float("nan"), float("-inf"), 0.5]})
+    {'loss': ['NaN', '-Infinity', 0.5]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
     return value
 
 
