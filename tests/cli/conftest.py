@@ -37,6 +37,18 @@ print("to stderr", file=sys.stderr)
 """
 
 
+#: The smallest sweep file the config tests edit: one parameter, one metric, four trials.
+MINIMAL_SWEEP = """\
+type: sweep
+trial:
+  command: python train.py --x ${{search_space.x}}
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {primary_metric: score, goal: maximize}
+limits: {max_total_trials: 4}
+"""
+
+
 @dataclass
 class Project:
     """A folder with ``train.py`` and ``data/in.txt``; sweeps written and run from here."""

@@ -14,17 +14,9 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.conftest import MINIMAL_SWEEP, Project
 
-BASE = """\
-type: sweep
-trial:
-  command: python train.py --x ${{search_space.x}}
-search_space:
-  x: {type: uniform, min_value: 0, max_value: 1}
-objective: {primary_metric: score, goal: maximize}
-limits: {max_total_trials: 4}
-"""
+BASE = MINIMAL_SWEEP
 BIG = "9" * 400
 SPACE_X = "x: {type: uniform, min_value: 0, max_value: 1}"
 

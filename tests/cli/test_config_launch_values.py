@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.conftest import MINIMAL_SWEEP, Project
 
 from hypersweep import (
     BanditPolicy,
@@ -28,15 +28,7 @@ from hypersweep import (
 from hypersweep.api.config import CommandJob
 from hypersweep.errors import ConfigError
 
-BASE = """\
-type: sweep
-trial:
-  command: python train.py --x ${{search_space.x}}
-search_space:
-  x: {type: uniform, min_value: 0, max_value: 1}
-objective: {primary_metric: score, goal: maximize}
-limits: {max_total_trials: 4}
-"""
+BASE = MINIMAL_SWEEP
 NUL = "contains a NUL character, which no command line, environment or record can hold"
 
 YAML_CASES = [
