@@ -100,9 +100,9 @@ def test_every_key(project: Project, invoke: Callable[..., Result]) -> None:
     preview = config.hyperparameter_sampling.preview(4)
     assert [t["hyperparameters"] for t in sorted(trials, key=lambda t: t["index"])] == preview
     assert out["best"]["run_id"] == trials[0]["run_id"]
-    assert out["best"]["command"].startswith(f"cd {project.root} && __hs_x=")
-    assert "; mkdir -p -- outputs/model; python train.py --x \"${__hs_x}\"" in \
-        out["best"]["command"]
+    x = trials[0]["hyperparameters"]["x"]
+    assert out["best"]["command"].startswith(
+        f"cd {project.root} && mkdir -p -- outputs/model; python train.py --x {x!r}")
     ls = json.loads(invoke("ls", "--json").stdout)
     assert [(r["sweep_id"], r["experiment"], r["trials"]) for r in ls] == [(sweep_id, "quad", 4)]
     assert ls[0]["best"] == pytest.approx(trials[0]["best_primary_metric"])

@@ -46,6 +46,8 @@ def payloads(marker: Path) -> list[str]:
         "~/x",                      # tilde
         "",                         # the empty argument
         "héllo ✓ ${{search_space.p}}",  # unicode, and a reference inside a value
+        # values written in place rather than through a variable (nothing in them is special)
+        "0.001", "-1e-06", "log_loss", "a/b.c:d,e@f%g+h",
     ]
 
 
@@ -85,6 +87,15 @@ def test_each_payload_is_one_argument_in_every_quoting_context(
         assert done.returncode == 0, (value, done.stderr)
         assert json.loads(done.stdout) == [expected.format(v=value)], value
         assert not marker.exists(), value
+
+
+def test_plain_values_are_written_in_place_and_others_through_a_variable() -> None:
+    shell = ShellCommand("python t.py --lr ${{search_space.lr}} --kind '${{search_space.k}}'")
+    assert shell.arguments({"lr": 0.001, "k": "rbf"}) == ["python t.py --lr 0.001 --kind 'rbf'"]
+    line = shell.arguments({"lr": 0.001, "k": "a b"})[0]
+    assert line == "__hs_k='a b'; python t.py --lr 0.001 --kind ''\"${__hs_k}\"''"
+    # '=' could turn a command's first word into an assignment: never written in place
+    assert shell.arguments({"lr": "a=b", "k": "x"})[0].startswith("__hs_lr=")
 
 
 def test_inputs_and_outputs_are_one_argument_too(tmp_path: Path) -> None:

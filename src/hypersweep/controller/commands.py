@@ -130,6 +130,10 @@ class ShellCommand(TrialCommand):
     backquotes in double quotes) a value can at worst be split into words, never run.
     The recorded line stays self-contained: pasted into a shell, it runs the same trial.
 
+    A value made only of characters no shell treats specially (letters, digits and
+    ``@%+:,./_-``: most numbers and choice names) means the same in every quoting context,
+    so it is written in place, and the recorded line reads as the user wrote it.
+
     A value is substituted once, at the level of this shell: inside a nested shell's script
     (``bash -c '... ${{search_space.x}} ...'``) it becomes text of that script. Nested
     shells should read ``"$AZUREML_SWEEP_x"`` instead, which every trial has.
@@ -139,6 +143,8 @@ class ShellCommand(TrialCommand):
     >>> cmd = ShellCommand("python train.py --lr ${{search_space.lr}} && echo done")
     >>> print(cmd.arguments({"lr": "0.1; reboot"})[0])
     __hs_lr='0.1; reboot'; python train.py --lr "${__hs_lr}" && echo done
+    >>> print(cmd.arguments({"lr": 0.001})[0])
+    python train.py --lr 0.001 && echo done
     """
 
     def __init__(
@@ -154,7 +160,8 @@ class ShellCommand(TrialCommand):
         tables: dict[str, Mapping[str, Any]] = {
             "search_space": params, "inputs": self.inputs, "outputs": self.outputs,
         }
-        names: dict[tuple[str, str], str] = {}
+        names: dict[tuple[str, str], str] = {}  # a reference -> its variable, or its value
+        inline: set[tuple[str, str]] = set()
         prologue: list[str] = []
         parts: list[str] = []
         done = 0
@@ -171,9 +178,14 @@ class ShellCommand(TrialCommand):
                 else:
                     raise ConfigError(
                         f"trial.command: ${{{{{ref.section}.{ref.name}}}}} is not defined")
-                names[key] = _variable(ref, set(names.values()))
-                prologue.append(f"{names[key]}={shlex.quote(value)}")
-            parts += [self.command[done:ref.start], _expansion(names[key], ref.context)]
+                if _INERT.fullmatch(value):
+                    names[key] = value
+                    inline.add(key)
+                else:
+                    names[key] = _variable(ref, set(names.values()))
+                    prologue.append(f"{names[key]}={shlex.quote(value)}")
+            written = names[key] if key in inline else _expansion(names[key], ref.context)
+            parts += [self.command[done:ref.start], written]
             done = ref.end
         parts.append(self.command[done:])
         line = "".join(parts)
@@ -202,6 +214,11 @@ def check_references(command: str) -> list[Reference]:
                 f"here-document (<<{ref.heredoc}), where no value can be substituted safely; "
                 "write the delimiter unquoted (<<EOF)")
     return refs
+
+
+#: A value no shell reads specially in any quoting context: one word as it stands. (``=``
+#: is left out: as a command's first word it would make an assignment.)
+_INERT = re.compile(r"[A-Za-z0-9@%+:,./_-]+")
 
 
 def _variable(ref: Reference, taken: set[str]) -> str:
