@@ -272,3 +272,11 @@ def test_an_integer_q_too_large_for_int64_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"quniform expects an integer q <= 2\*\*62"):
         quniform(0, 1, 2**63)
     assert quniform(0, 1, 2**62).sample(3, seed=0) == [0, 0, 0]
+
+
+def test_exponent_warning_suggests_math_log_only_for_positive_bounds() -> None:
+    with pytest.warns(ExponentWarning) as caught:
+        loguniform(-3, 400)
+    assert "math.log" not in str(caught[0].message)  # math.log(-3) would be no advice
+    with pytest.warns(ExponentWarning, match=r"math\.log\(0\.001\), math\.log\(0\.1\)"):
+        loguniform(0.001, 0.1)

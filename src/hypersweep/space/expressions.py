@@ -317,11 +317,12 @@ class _UniformFamily(_Numeric):
         # Exponents in (0, 1], or tiny positive ones, are almost surely values typed as is;
         # an exponent above 35 gives values beyond 1e15, rarely meant either.
         if self.log and ((a > 0 and (b <= 1 or a < 0.01)) or b > 35):
+            # math.log of a bound <= 0 is no advice: there, name only the range sampled
+            advice = (f"; for values in [{a}, {b}] write {self.kind}(math.log({a}), "
+                      f"math.log({b}){', ...' if self.quantized else ''})" if a > 0 else "")
             warnings.warn(
                 f"{self!r}: the bounds of {self.kind} are natural-log exponents, so it samples "
-                f"in [e**{a}, e**{b}]; for values in [{a}, {b}] write "
-                f"{self.kind}(math.log({a}), math.log({b}){', ...' if self.quantized else ''})",
-                ExponentWarning, stacklevel=4)
+                f"in [e**{a}, e**{b}]{advice}", ExponentWarning, stacklevel=4)
 
     def _raw(self, u: np.ndarray) -> np.ndarray:
         return self._a + u * (self._b - self._a)
