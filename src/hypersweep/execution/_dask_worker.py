@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import os
 import select
 import shutil
@@ -46,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypersweep.execution.local import open_pidfd, signal_trial
+from hypersweep.execution.local import _exit_record, _Tampered, open_pidfd, signal_trial
+from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.workdir import prepare_workdir
 
 __all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
@@ -179,7 +179,8 @@ def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             _signal(entry, sig)
         offset = int(req.get("offsets", {}).get(entry.attempt, 0))
         data = b""
-        with contextlib.suppress(OSError), open(entry.root / "metrics.jsonl", "rb") as f:
+        # the trial may have swapped its journal for a FIFO or a link out: not read then
+        with contextlib.suppress(OSError), open_trial_file(entry.root, "metrics.jsonl") as f:
             f.seek(offset)
             data = f.read(PROBE_BYTES)
         out[key] = {"attempt": entry.attempt, "offset": offset, "data": data,
@@ -216,9 +217,30 @@ def zip_folder(folder: Path) -> bytes:
     return buf.getvalue()
 
 
-def _read(path: Path) -> bytes:
+def zip_outputs(root: Path, folder: str) -> bytes:
+    """Zip the files a trial left in ``root / folder`` as the dashboard would list them: no
+    link out of ``root`` followed, no FIFO or device opened; empty when there are none."""
     try:
-        return path.read_bytes()
+        files, _ = list_trial_files(root, folder)
+    except OSError:
+        return b""
+    if not files:
+        return b""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in files:
+            with contextlib.suppress(OSError), \
+                    open_trial_file(root, f"{folder}/{item.path}") as source, \
+                    archive.open(item.path, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target)
+    return buf.getvalue()
+
+
+def _read(root: Path, name: str) -> bytes:
+    """A trial file's bytes; nothing if it is gone or not a regular file in its folder."""
+    try:
+        with open_trial_file(root, name) as f:
+            return f.read()
     except OSError:
         return b""
 
@@ -341,17 +363,20 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
         _RUNNING.pop(key, None)
         os.close(lifeline_w)
     end_time = time.time()
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        record = json.loads((root / "exit_status").read_text())
-        code, end_time = int(record["exit_code"]), float(record["end_time"])
+    with contextlib.suppress(_Tampered):  # garbage the trial put there: its process's code
+        record = _exit_record(root)
+        if record is not None:
+            recorded_code, recorded_end = record
+            if recorded_code is not None:
+                code, end_time = recorded_code, recorded_end
     info = {"attempt": attempt, "exit_code": code, "end_time": end_time, "reason": ""}
     client.run_on_scheduler(sched_done, key, info)
     result = {
         **info,
-        "journal": zlib.compress(_read(root / "metrics.jsonl"), 1),
-        "stdout": _read(root / "stdout.log"),
-        "stderr": _read(root / "stderr.log"),
-        "outputs": b"" if shared else zip_folder(workdir / "outputs"),
+        "journal": zlib.compress(_read(root, "metrics.jsonl"), 1),
+        "stdout": _read(root, "stdout.log"),
+        "stderr": _read(root, "stderr.log"),
+        "outputs": b"" if shared else zip_outputs(root, "work/outputs"),
         "outputs_path": str(workdir / "outputs") if shared else None,
     }
     if not shared:  # everything travels back in the result: free the worker's disk

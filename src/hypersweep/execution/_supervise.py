@@ -4,7 +4,8 @@ Run as ``python -I -S _supervise.py [--grace SECONDS] <trial_dir> -- <argv...>``
 own process group (``-I -S`` skip site-packages, so this costs one bare interpreter start,
 ~20 ms). It spawns ``argv`` in the same group with the inherited cwd, environment and
 stdout/stderr, waits for it, ends whatever the command left running, writes
-``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``) as JSON
+``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``, never through a link
+the command put in the way) as JSON
 ``{"exit_code": <int>, "end_time": <float>}``, and exits with the command's status.
 
 **A trial is over when its command ends.** Processes it leaves behind - a background worker
@@ -187,17 +188,29 @@ def end_leftovers(grace: float) -> None:
         pause = min(pause * 2, 0.05)
 
 
-def _write_exit_once(trial_dir: str, code: int, end_time: float) -> None:
-    path = os.path.join(trial_dir, "exit_status")
+def _replace(trial_dir: str, name: str, data: bytes) -> None:
+    """Write ``trial_dir/name`` whole: a temporary file, then ``os.replace``.
+
+    The command can write its folder too, and may put a link or a FIFO at either name: the
+    temporary file is made afresh (``O_EXCL | O_NOFOLLOW``, so a link put back meanwhile is
+    refused rather than followed, and a FIFO never blocks the open), and the rename replaces
+    whatever is at ``name`` rather than writing through it.
+    """
+    path = os.path.join(trial_dir, name)
     tmp = path + ".tmp"
-    data = f'{{"exit_code": {code:d}, "end_time": {end_time!r}}}\n'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    _quietly(os.unlink, tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        if os.write(fd, data.encode()) != len(data):
+        if os.write(fd, data) != len(data):
             raise OSError("short write")
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def _write_exit_once(trial_dir: str, code: int, end_time: float) -> None:
+    _replace(trial_dir, "exit_status",
+             f'{{"exit_code": {code:d}, "end_time": {end_time!r}}}\n'.encode())
 
 
 def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
@@ -213,6 +226,11 @@ def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
         except OSError as err:
             # A half-written temporary file would only take more room.
             _quietly(os.unlink, os.path.join(trial_dir, "exit_status.tmp"))
+            if isinstance(err, (IsADirectoryError, NotADirectoryError, FileExistsError)):
+                # the command made a folder of a name the record needs, or races it: no wait
+                # will fix that, and the executor falls back to this process's exit status
+                _say(f"cannot record the exit (code {code}): {err}")
+                return False
             if delay == 0.1:
                 _say(f"cannot record the exit ({err}); retrying for up to {patience:g} s")
             if not os.path.isdir(trial_dir):  # removed: nobody will look for the record
@@ -233,14 +251,8 @@ def _write_self(trial_dir: str) -> None:
         start_ticks = str(int(stat[stat.rindex(b")") + 2 :].split()[19]))
     except OSError:  # no /proc (macOS): the controller then trusts the pid alone
         start_ticks = "null"
-    path = os.path.join(trial_dir, "supervisor.json")
     data = f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks}}}\n'
-    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data.encode())
-    finally:
-        os.close(fd)
-    os.replace(path + ".tmp", path)
+    _replace(trial_dir, "supervisor.json", data.encode())
 
 
 def start(trial_dir: str, argv: list[str]) -> int:

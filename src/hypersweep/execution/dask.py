@@ -69,7 +69,7 @@ from hypersweep.execution._dask_worker import (
     zip_folder,
 )
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
-from hypersweep.execution.local import read_exit_record
+from hypersweep.execution.local import _read_record, _Tampered, read_exit_record, stderr_tail
 from hypersweep.tracking.journal import JournalReader, JournalRecord
 
 __all__ = ["ATTEMPT_TAG", "DaskExecutor", "dataset_name"]
@@ -308,8 +308,8 @@ class DaskExecutor(Executor):
         record = read_exit_record(trial_dir)
         if record is not None:
             detail = ""
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                detail = str(json.loads((trial_dir / "exit_status").read_text()).get("detail", ""))
+            with contextlib.suppress(_Tampered):
+                detail = str((_read_record(trial_dir, "exit_status") or {}).get("detail", ""))
             self._watch(_Watched(spec, trial_dir, str(handle.get("key", "")), None,
                                  record_exit=(record[0], record[1], detail)))
             return True
@@ -553,8 +553,7 @@ class DaskExecutor(Executor):
     def _report(self, t: _Watched, code: int | None, end_time: float, tail: str) -> None:
         self._read_mirrors(t)
         if not tail:
-            with contextlib.suppress(OSError):
-                tail = _tail((t.trial_dir / "stderr.log").read_bytes())
+            tail = stderr_tail(t.trial_dir / "stderr.log")
         with self._lock:
             self._exits.append(TrialExit(t.spec.trial_id, code, end_time, tail))
             self._watched.pop(t.spec.trial_id, None)

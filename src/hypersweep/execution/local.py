@@ -37,6 +37,7 @@ import os
 import select
 import signal
 import socket
+import stat as stat_mod
 import subprocess
 import sys
 import time
@@ -46,6 +47,12 @@ from typing import Any
 
 from hypersweep.execution._supervise import trial_processes
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+from hypersweep.execution.trial_files import (
+    UnsafePathError,
+    open_trial_file,
+    read_trial_file,
+    replace_trial_file,
+)
 from hypersweep.execution.workdir import prepare_workdir
 from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
 from hypersweep.tracking.journal import JournalReader, JournalRecord
@@ -73,6 +80,18 @@ SUPERVISOR_PATIENCE = 10.0
 
 _TAIL_BYTES = 4096
 _TAIL_LINES = 40
+
+#: Most journal bytes read per trial per poll: a trial that wrote a million lines between two
+#: polls is ingested over several, and the other trials are served meanwhile.
+JOURNAL_SLICE = 4 << 20
+
+#: Most bytes read of a record the supervisor or executor writes (``exit_status``,
+#: ``handle.json``, ``supervisor.json``: under 300 bytes); more is a trial's garbage.
+_RECORD_BYTES = 64 << 10
+
+# exit codes and end times a record may hold; beyond them it is garbage, not an exit
+_EXIT_CODES = range(-255, 256)
+_END_TIMES = (0.0, 253402300799.0)  # 1970 to the last second of 9999, as the store keeps
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:
@@ -146,8 +165,49 @@ def same_process_alive(pid: int, start_ticks: int | None) -> bool:
     return True
 
 
+class _Tampered(ValueError):
+    """A trial record that is there but is no record (a trial replaced it)."""
+
+
+def _read_record(trial_dir: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
+    """The JSON object in ``trial_dir/name``; None if absent; `_Tampered` if unreadable.
+
+    Read bounded and never blocking, never out of the folder: the trial can replace the file
+    with a FIFO, a link to ``/dev/zero`` or anything else.
+    """
+    try:
+        data = read_trial_file(trial_dir, name, _RECORD_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise _Tampered(f"{name}: {err}") from None
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        raise _Tampered(f"{name} is not JSON") from None
+    if not isinstance(obj, dict):
+        raise _Tampered(f"{name} is not a JSON object")
+    return obj
+
+
+def _exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
+    """``(exit_code, end_time)`` from ``exit_status``, None if absent, `_Tampered` if garbage."""
+    obj = _read_record(trial_dir, "exit_status")
+    if obj is None:
+        return None
+    code, end = obj.get("exit_code"), obj.get("end_time", time.time())
+    if code is not None and (type(code) is not int or code not in _EXIT_CODES):
+        raise _Tampered(f"exit_status: exit code {code!r}")
+    if type(end) not in (int, float) or not _END_TIMES[0] <= end <= _END_TIMES[1]:
+        raise _Tampered(f"exit_status: end time {end!r}")
+    return code, float(end)
+
+
 def read_exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
     """Return ``(exit_code, end_time)`` from ``trial_dir/exit_status``, or None if absent.
+
+    A record that is not one (a FIFO, a link out of the folder, garbage) reads as an unknown
+    exit code ending now: the supervisor writes it atomically, so only the trial made it so.
 
     Examples
     --------
@@ -156,42 +216,44 @@ def read_exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, flo
     True
     """
     try:
-        with open(os.path.join(trial_dir, "exit_status"), "rb") as f:
-            obj = json.loads(f.read())
-        code = obj.get("exit_code")
-        return (code if isinstance(code, int) else None), float(obj.get("end_time", time.time()))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError, AttributeError):
-        # Written atomically, so unreadable means tampered with: the trial did end.
+        return _exit_record(trial_dir)
+    except _Tampered:
         return None, time.time()
 
 
 def _write_exit_record(trial_dir: Path, code: int | None, end_time: float) -> None:
     """Record an exit the supervisor could not (it was SIGKILLed with its group)."""
-    path = trial_dir / "exit_status"
-    tmp = trial_dir / "exit_status.ctl.tmp"
     with contextlib.suppress(OSError):
-        if path.exists():
+        if os.path.lexists(trial_dir / "exit_status"):
             return
-        tmp.write_text(json.dumps({"exit_code": code, "end_time": end_time}) + "\n")
-        os.replace(tmp, path)
+        data = json.dumps({"exit_code": code, "end_time": end_time}) + "\n"
+        replace_trial_file(trial_dir, "exit_status", data.encode())
 
 
 def stderr_tail(path: str | os.PathLike[str]) -> str:
-    """The last ~40 lines / 4 KB of a log file ("" if missing), decoded leniently.
+    """The last ~40 lines / 4 KB of a trial's log file ("" if missing), decoded leniently.
+
+    Read as :func:`~hypersweep.execution.trial_files.open_trial_file` opens it: a log the
+    trial replaced with a FIFO, a device or a link out of its folder is not read (that would
+    block the controller, or show another file's contents as the trial's error); the tail
+    then says so.
 
     Examples
     --------
     >>> stderr_tail("/nonexistent/stderr.log")
     ''
     """
+    folder, name = os.path.split(os.path.abspath(path))
     try:
-        with open(path, "rb") as f:
+        with open_trial_file(folder, name) as f:
             size = f.seek(0, os.SEEK_END)
             start = max(0, size - _TAIL_BYTES)
             f.seek(start)
-            data = f.read()
+            data = f.read(_TAIL_BYTES)
+    except FileNotFoundError:
+        return ""
+    except UnsafePathError:
+        return f"hypersweep: {name} is not a regular file in the trial folder: not shown"
     except OSError:
         return ""
     text = data.decode("utf-8", errors="replace")
@@ -199,6 +261,24 @@ def stderr_tail(path: str | os.PathLike[str]) -> str:
     if start > 0 and lines:
         lines = lines[1:]  # the first line was cut in the middle
     return "\n".join(lines[-_TAIL_LINES:])
+
+
+def _names_a_process(record: dict[str, Any]) -> bool:
+    """Whether a handle read from the trial folder names a process the executor can watch."""
+    pid, ticks = record.get("pid"), record.get("start_ticks")
+    return (type(pid) is int and 0 < pid < 1 << 31
+            and (ticks is None or (type(ticks) is int and ticks >= 0)))
+
+
+def _open_log(path: Path) -> int:
+    """A trial log opened for appending; never through a link, never a FIFO's blocking open
+    (a trial folder launched again may hold what the last attempt put there)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+                 | os.O_CLOEXEC, 0o644)
+    if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePathError(f"{path.name} is not a regular file in the trial folder")
+    return fd
 
 
 @dataclass
@@ -213,6 +293,7 @@ class _Trial:
     killed: bool = False  # we sent SIGKILL: if the supervisor dies unrecorded, that was it
     give_up_at: float | None = None  # after SIGKILL, when to kill a supervisor still alive
     pidfd: int | None = None  # readable once the supervisor ends: wait() wakes on it
+    ended: tuple[int | None, float] | None = None  # its exit, held while its journal drains
 
     def close(self) -> None:
         self.reader.close()
@@ -284,7 +365,7 @@ class LocalProcessExecutor(Executor):
                 os.unlink(trial_dir / stale)
         # Written before the process starts: with supervisor.json (written by the process
         # itself) it tells a restarted controller whether this launch ever started anything.
-        (trial_dir / "launching").write_text(f"{time.time()!r}\n")
+        replace_trial_file(trial_dir, "launching", f"{time.time()!r}\n".encode())
         journal = trial_dir / "metrics.jsonl"
 
         env = dict(os.environ)
@@ -295,11 +376,9 @@ class LocalProcessExecutor(Executor):
         env.setdefault(ENV_OUTPUTS, str(workdir / "outputs"))
 
         # Descriptors the child inherits: the kernel writes its output, not the controller.
-        out_fd = os.open(trial_dir / "stdout.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        out_fd = _open_log(trial_dir / "stdout.log")
         try:
-            err_fd = os.open(
-                trial_dir / "stderr.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
+            err_fd = _open_log(trial_dir / "stderr.log")
             try:
                 popen = subprocess.Popen(
                     [self.python, "-I", "-S", SUPERVISOR, "--grace", repr(self.default_grace),
@@ -329,7 +408,7 @@ class LocalProcessExecutor(Executor):
             "trial_dir": str(trial_dir),
         }
         with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
-            (trial_dir / "handle.json").write_text(json.dumps(handle) + "\n")
+            replace_trial_file(trial_dir, "handle.json", (json.dumps(handle) + "\n").encode())
         self._trials[spec.trial_id] = _Trial(
             spec, trial_dir, popen.pid, start_ticks, JournalReader(journal), popen,
             pidfd=open_pidfd(popen.pid),
@@ -367,20 +446,27 @@ class LocalProcessExecutor(Executor):
         return False
 
     def _handle_from_files(self, trial_dir: Path) -> dict[str, Any] | None:
-        """The handle a launch left in ``trial_dir``, waiting out a launch still starting."""
+        """The handle a launch left in ``trial_dir``, waiting out a launch still starting.
+
+        The trial can write these files too: one that is not a record naming a process
+        (garbage, a FIFO, a link to ``/dev/zero``) is no handle, and the wait is bounded
+        whatever the trial does to ``launching``.
+        """
         marker = trial_dir / "launching"
+        give_up = time.monotonic() + LAUNCH_GRACE
         while True:
             for name in ("handle.json", "supervisor.json"):
-                with contextlib.suppress(OSError, ValueError):
-                    found = json.loads((trial_dir / name).read_text())
-                    found.setdefault("host", self._host)
-                    found.setdefault("boot_id", self._boot_id)
-                    return dict(found)
+                with contextlib.suppress(_Tampered):
+                    found = _read_record(trial_dir, name)
+                    if found is not None and _names_a_process(found):
+                        found.setdefault("host", self._host)
+                        found.setdefault("boot_id", self._boot_id)
+                        return found
             try:
-                age = time.time() - marker.stat().st_mtime
-            except FileNotFoundError:
+                age = time.time() - marker.lstat().st_mtime
+            except OSError:
                 return None
-            if age > LAUNCH_GRACE:
+            if age > LAUNCH_GRACE or time.monotonic() > give_up:
                 return None
             time.sleep(0.01)  # a supervisor started a moment ago is about to say so
 
@@ -401,16 +487,20 @@ class LocalProcessExecutor(Executor):
             rc = t.popen.poll()  # waitpid(WNOHANG): reaps the supervisor
             if rc is None:
                 return None
-            rec = read_exit_record(trial_dir)
+            try:
+                rec = _exit_record(trial_dir)
+            except _Tampered:  # the supervisor exits with the command's status
+                return rc, time.time()
             if rec is not None:
                 return rec
             # The supervisor died without a record (SIGKILL from us or someone else).
             end = time.time()
             _write_exit_record(trial_dir, rc, end)
             return rc, end
-        rec = read_exit_record(trial_dir)
-        if rec is not None:
-            return rec
+        with contextlib.suppress(_Tampered):  # the trial's garbage is no exit while it runs
+            rec = _exit_record(trial_dir)
+            if rec is not None:
+                return rec
         if same_process_alive(t.pid, t.start_ticks):
             return None
         rec = read_exit_record(trial_dir)  # it may have written the record as it went
@@ -427,14 +517,18 @@ class LocalProcessExecutor(Executor):
         exits: list[TrialExit] = []
         now = time.monotonic()
         for trial_id, t in list(self._trials.items()):
-            ended = self._ended(t)
+            ended = t.ended or self._ended(t)
             if ended is None:
                 self._escalate(t, now)
             # Read the journal after checking the exit: whatever the trial wrote before it
             # ended is on file by now, so its last records come out with its exit.
-            new = t.reader.read()
+            before = t.reader.offset
+            new = t.reader.read(max_bytes=JOURNAL_SLICE)
             if new:
                 records[trial_id] = new
+            if ended is not None and t.reader.offset - before >= JOURNAL_SLICE:
+                t.ended = ended  # more to read: the exit comes after the last slice
+                continue
             if ended is not None:
                 t.close()
                 del self._trials[trial_id]

@@ -36,6 +36,7 @@ hypersweep.execution.trial_files.UnsafePathError: stderr.log leads out of the tr
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -50,6 +51,8 @@ __all__ = [
     "UnsafePathError",
     "list_trial_files",
     "open_trial_file",
+    "read_trial_file",
+    "replace_trial_file",
 ]
 
 #: Most directory entries a listing looks at (a trial that writes a million files, or a
@@ -155,6 +158,69 @@ def open_trial_file(root: str | os.PathLike[str], relative: str | os.PathLike[st
     except BaseException:
         os.close(fd)
         raise
+
+
+def read_trial_file(root: str | os.PathLike[str], relative: str | os.PathLike[str],
+                    max_bytes: int) -> bytes:
+    """The first ``max_bytes`` bytes of the regular file ``root / relative``, read as
+    `open_trial_file` opens it (never out of ``root``, never blocking on a FIFO).
+
+    For the small records a trial's folder holds (``exit_status``, ``handle.json``): a trial
+    that swapped one for a huge file costs one bounded read, whose result will not parse.
+
+    Raises
+    ------
+    UnsafePathError, FileNotFoundError
+        As `open_trial_file`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> trial = Path(tempfile.mkdtemp())
+    >>> _ = (trial / "exit_status").write_text('{"exit_code": 0}')
+    >>> read_trial_file(trial, "exit_status", 8)
+    b'{"exit_c'
+    """
+    with open_trial_file(root, relative) as handle:
+        return handle.read(max_bytes)
+
+
+def replace_trial_file(root: str | os.PathLike[str], name: str, data: bytes) -> None:
+    """Write ``root / name`` whole (temporary file + rename), never through a link.
+
+    The controller writes a few records into a trial's folder (``launching``,
+    ``handle.json``, ``exit_status``), which the trial can write too: a link or FIFO it put
+    at the record's name, or at the temporary name, is replaced, never followed or opened.
+
+    Raises
+    ------
+    OSError
+        The folder is not writable, or is itself a link (`UnsafePathError`).
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name")
+    _, root_real = _root(root)
+    folder = _walk_open(root_real, (), _DIR_FLAGS)
+    tmp = f".{name}.{os.getpid()}.tmp"
+    try:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            os.unlink(tmp, dir_fd=folder)
+        # O_EXCL: whatever the trial put back at the temporary name is refused, not followed
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o644, dir_fd=folder)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=folder)
+        raise
+    finally:
+        os.close(folder)
 
 
 def list_trial_files(

@@ -281,6 +281,9 @@ class JournalReader:
     CHUNK = 1 << 20
     #: Longest line read; a longer one is skipped without being held in memory.
     MAX_LINE = MAX_LINE_BYTES
+    #: Most bytes searched for the end of a long line per :meth:`read` (the search goes on
+    #: from there next time), so a poll stays short whatever the trial wrote.
+    SCAN_LIMIT = 256 << 20
 
     def __init__(self, path: str | os.PathLike[str], offset: int = 0) -> None:
         self.path = os.fspath(path)
@@ -292,12 +295,37 @@ class JournalReader:
         self._scanned = (-1, -1)
         # Started inside a line (e.g. at a record's offset + 1): its rest is no record of ours.
         self._at_line_start = self.offset == 0
+        self._refused: str | None = None  # why the journal could not be opened, said once
 
-    def _open(self) -> int | None:
+    def _open(self, out: list[JournalRecord]) -> int | None:
+        """The journal's descriptor, opened the first time it is a regular file in its folder.
+
+        The trial owns its folder and may swap the journal for a FIFO (which would block this
+        open forever), a link to ``/dev/zero`` (which never ends) or to a file outside (whose
+        lines are not its records), or a folder: such a journal is not read, and the reader
+        says so once in a :data:`SKIPPED` record. Once open, the descriptor stays on the file
+        the trial wrote, whatever its name is later made to point at.
+        """
         if self._fd is None:
+            # imported here: hypersweep.execution imports this module
+            from hypersweep.execution.trial_files import open_trial_file
+
+            folder, name = os.path.split(os.path.abspath(self.path))
             try:
-                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                with open_trial_file(folder, name) as handle:
+                    self._fd = os.dup(handle.fileno())
             except FileNotFoundError:
+                return None
+            except OSError as err:
+                # an UnsafePathError says what is wrong in its message, others in strerror
+                reason = str(err) if err.errno is None else (err.strerror or str(err))
+                if reason != self._refused:
+                    self._refused = reason
+                    self.corrupt += 1
+                    out.append(JournalRecord(
+                        self.offset, 0.0, SKIPPED, "",
+                        f"the journal {printable_text(name)} is not read: "
+                        f"{printable_text(reason)[:300]}", self.corrupt))
                 return None
         return self._fd
 
@@ -310,10 +338,10 @@ class JournalReader:
             Stop after about this many bytes (whole lines only), so a huge backlog can be
             ingested in slices. Default: everything available.
         """
-        fd = self._open()
-        if fd is None or not (self._at_line_start or self._find_line_start(fd)):
-            return []
         records: list[JournalRecord] = []
+        fd = self._open(records)
+        if fd is None or not (self._at_line_start or self._find_line_start(fd)):
+            return records
         budget = max_bytes if max_bytes is not None else -1
         while budget != 0:
             want = self.CHUNK if budget < 0 else min(self.CHUNK, budget)
@@ -364,8 +392,11 @@ class JournalReader:
         while its newline is not written yet."""
         start = self.offset
         pos = self._scanned[1] if self._scanned[0] == start else start
+        # a trial may make its journal a terabyte of zeros (a sparse file): look this far per
+        # call, and on from there next time
+        scan_end = pos + self.SCAN_LIMIT
         while True:
-            data = os.pread(fd, self.CHUNK, pos)
+            data = os.pread(fd, self.CHUNK, pos) if pos < scan_end else b""
             if not data:
                 self._scanned = (start, pos)
                 return None
