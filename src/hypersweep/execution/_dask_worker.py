@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypersweep.execution.local import _exit_record, _Tampered, open_pidfd, signal_trial
+from hypersweep.execution.local import open_pidfd, signal_trial
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
+from hypersweep.execution.trial_records import TamperedRecord, exit_record
 from hypersweep.execution.workdir import prepare_workdir
 
 __all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
@@ -363,8 +364,8 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
         _RUNNING.pop(key, None)
         os.close(lifeline_w)
     end_time = time.time()
-    with contextlib.suppress(_Tampered):  # garbage the trial put there: its process's code
-        record = _exit_record(root)
+    with contextlib.suppress(TamperedRecord):  # garbage the trial put there: its process's code
+        record = exit_record(root)
         if record is not None:
             recorded_code, recorded_end = record
             if recorded_code is not None:

@@ -69,7 +69,12 @@ from hypersweep.execution._dask_worker import (
     zip_folder,
 )
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
-from hypersweep.execution.local import _read_record, _Tampered, read_exit_record, stderr_tail
+from hypersweep.execution.trial_records import (
+    TamperedRecord,
+    read_exit_record,
+    read_record,
+    stderr_tail,
+)
 from hypersweep.tracking.journal import JournalReader, JournalRecord
 
 __all__ = ["ATTEMPT_TAG", "DaskExecutor", "dataset_name"]
@@ -308,8 +313,8 @@ class DaskExecutor(Executor):
         record = read_exit_record(trial_dir)
         if record is not None:
             detail = ""
-            with contextlib.suppress(_Tampered):
-                detail = str((_read_record(trial_dir, "exit_status") or {}).get("detail", ""))
+            with contextlib.suppress(TamperedRecord):
+                detail = str((read_record(trial_dir, "exit_status") or {}).get("detail", ""))
             self._watch(_Watched(spec, trial_dir, str(handle.get("key", "")), None,
                                  record_exit=(record[0], record[1], detail)))
             return True

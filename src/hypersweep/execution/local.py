@@ -47,11 +47,15 @@ from typing import Any
 
 from hypersweep.execution._supervise import trial_processes
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
-from hypersweep.execution.trial_files import (
-    UnsafePathError,
-    open_trial_file,
-    read_trial_file,
-    replace_trial_file,
+from hypersweep.execution.trial_files import UnsafePathError, replace_trial_file
+from hypersweep.execution.trial_records import (
+    TamperedRecord,
+    exit_record,
+    names_a_process,
+    read_exit_record,
+    read_record,
+    stderr_tail,
+    write_exit_record,
 )
 from hypersweep.execution.workdir import prepare_workdir
 from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
@@ -78,20 +82,9 @@ LAUNCH_GRACE = 3.0
 #: record the exit (it retries while the disk is full) before it is killed as well.
 SUPERVISOR_PATIENCE = 10.0
 
-_TAIL_BYTES = 4096
-_TAIL_LINES = 40
-
 #: Most journal bytes read per trial per poll: a trial that wrote a million lines between two
 #: polls is ingested over several, and the other trials are served meanwhile.
 JOURNAL_SLICE = 4 << 20
-
-#: Most bytes read of a record the supervisor or executor writes (``exit_status``,
-#: ``handle.json``, ``supervisor.json``: under 300 bytes); more is a trial's garbage.
-_RECORD_BYTES = 64 << 10
-
-# exit codes and end times a record may hold; beyond them it is garbage, not an exit
-_EXIT_CODES = range(-255, 256)
-_END_TIMES = (0.0, 253402300799.0)  # 1970 to the last second of 9999, as the store keeps
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:
@@ -163,111 +156,6 @@ def same_process_alive(pid: int, start_ticks: int | None) -> bool:
     except PermissionError:
         return True
     return True
-
-
-class _Tampered(ValueError):
-    """A trial record that is there but is no record (a trial replaced it)."""
-
-
-def _read_record(trial_dir: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
-    """The JSON object in ``trial_dir/name``; None if absent; `_Tampered` if unreadable.
-
-    Read bounded and never blocking, never out of the folder: the trial can replace the file
-    with a FIFO, a link to ``/dev/zero`` or anything else.
-    """
-    try:
-        data = read_trial_file(trial_dir, name, _RECORD_BYTES)
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise _Tampered(f"{name}: {err}") from None
-    try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError):
-        raise _Tampered(f"{name} is not JSON") from None
-    if not isinstance(obj, dict):
-        raise _Tampered(f"{name} is not a JSON object")
-    return obj
-
-
-def _exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
-    """``(exit_code, end_time)`` from ``exit_status``, None if absent, `_Tampered` if garbage."""
-    obj = _read_record(trial_dir, "exit_status")
-    if obj is None:
-        return None
-    code, end = obj.get("exit_code"), obj.get("end_time", time.time())
-    if code is not None and (type(code) is not int or code not in _EXIT_CODES):
-        raise _Tampered(f"exit_status: exit code {code!r}")
-    if type(end) not in (int, float) or not _END_TIMES[0] <= end <= _END_TIMES[1]:
-        raise _Tampered(f"exit_status: end time {end!r}")
-    return code, float(end)
-
-
-def read_exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
-    """Return ``(exit_code, end_time)`` from ``trial_dir/exit_status``, or None if absent.
-
-    A record that is not one (a FIFO, a link out of the folder, garbage) reads as an unknown
-    exit code ending now: the supervisor writes it atomically, so only the trial made it so.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> read_exit_record(tempfile.mkdtemp()) is None
-    True
-    """
-    try:
-        return _exit_record(trial_dir)
-    except _Tampered:
-        return None, time.time()
-
-
-def _write_exit_record(trial_dir: Path, code: int | None, end_time: float) -> None:
-    """Record an exit the supervisor could not (it was SIGKILLed with its group)."""
-    with contextlib.suppress(OSError):
-        if os.path.lexists(trial_dir / "exit_status"):
-            return
-        data = json.dumps({"exit_code": code, "end_time": end_time}) + "\n"
-        replace_trial_file(trial_dir, "exit_status", data.encode())
-
-
-def stderr_tail(path: str | os.PathLike[str]) -> str:
-    """The last ~40 lines / 4 KB of a trial's log file ("" if missing), decoded leniently.
-
-    Read as :func:`~hypersweep.execution.trial_files.open_trial_file` opens it: a log the
-    trial replaced with a FIFO, a device or a link out of its folder is not read (that would
-    block the controller, or show another file's contents as the trial's error); the tail
-    then says so.
-
-    Examples
-    --------
-    >>> stderr_tail("/nonexistent/stderr.log")
-    ''
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    try:
-        with open_trial_file(folder, name) as f:
-            size = f.seek(0, os.SEEK_END)
-            start = max(0, size - _TAIL_BYTES)
-            f.seek(start)
-            data = f.read(_TAIL_BYTES)
-    except FileNotFoundError:
-        return ""
-    except UnsafePathError:
-        return f"hypersweep: {name} is not a regular file in the trial folder: not shown"
-    except OSError:
-        return ""
-    text = data.decode("utf-8", errors="replace")
-    lines = text.splitlines()
-    if start > 0 and lines:
-        lines = lines[1:]  # the first line was cut in the middle
-    return "\n".join(lines[-_TAIL_LINES:])
-
-
-def _names_a_process(record: dict[str, Any]) -> bool:
-    """Whether a handle read from the trial folder names a process the executor can watch."""
-    pid, ticks = record.get("pid"), record.get("start_ticks")
-    return (type(pid) is int and 0 < pid < 1 << 31
-            and (ticks is None or (type(ticks) is int and ticks >= 0)))
 
 
 def _open_log(path: Path) -> int:
@@ -456,9 +344,9 @@ class LocalProcessExecutor(Executor):
         give_up = time.monotonic() + LAUNCH_GRACE
         while True:
             for name in ("handle.json", "supervisor.json"):
-                with contextlib.suppress(_Tampered):
-                    found = _read_record(trial_dir, name)
-                    if found is not None and _names_a_process(found):
+                with contextlib.suppress(TamperedRecord):
+                    found = read_record(trial_dir, name)
+                    if found is not None and names_a_process(found):
                         found.setdefault("host", self._host)
                         found.setdefault("boot_id", self._boot_id)
                         return found
@@ -488,17 +376,17 @@ class LocalProcessExecutor(Executor):
             if rc is None:
                 return None
             try:
-                rec = _exit_record(trial_dir)
-            except _Tampered:  # the supervisor exits with the command's status
+                rec = exit_record(trial_dir)
+            except TamperedRecord:  # the supervisor exits with the command's status
                 return rc, time.time()
             if rec is not None:
                 return rec
             # The supervisor died without a record (SIGKILL from us or someone else).
             end = time.time()
-            _write_exit_record(trial_dir, rc, end)
+            write_exit_record(trial_dir, rc, end)
             return rc, end
-        with contextlib.suppress(_Tampered):  # the trial's garbage is no exit while it runs
-            rec = _exit_record(trial_dir)
+        with contextlib.suppress(TamperedRecord):  # the trial's garbage is no exit while it runs
+            rec = exit_record(trial_dir)
             if rec is not None:
                 return rec
         if same_process_alive(t.pid, t.start_ticks):
@@ -508,7 +396,7 @@ class LocalProcessExecutor(Executor):
             return rec
         code = -signal.SIGKILL if t.killed else None
         end = time.time()
-        _write_exit_record(trial_dir, code, end)
+        write_exit_record(trial_dir, code, end)
         return code, end
 
     def poll(self) -> tuple[dict[str, list[JournalRecord]], list[TrialExit]]:
