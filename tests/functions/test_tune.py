@@ -3,6 +3,7 @@ resume."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import objectives
@@ -288,6 +289,24 @@ def test_trial_timeout_ends_the_worker_of_a_trial_that_never_logs(
     assert "woke" not in result.get_metrics().get(hung.id, {})  # its sleep never ended
     assert all(t.status == Status.COMPLETED for t in trials.values())
     assert result.best_value == 3.0
+
+
+def test_trial_timeout_counts_from_when_the_worker_begins_the_trial() -> None:
+    """A trial waiting for its worker process to start (a loaded machine, a heavy import in
+    the objective's module) has not run yet: trial_timeout does not count the wait, and its
+    start time is when the worker began it."""
+    import slow_start_objectives as slow
+
+    sampling = GridParameterSampling({"i": choice(0, 1)})
+    began = time.time()
+    result = tune(slow.returns_index, sampling, "i", "maximize", max_total_runs=2,
+                  max_concurrent_runs=2, trial_timeout=slow.IMPORT_SECONDS / 2,
+                  executor="process")
+    trials = result._store.list_trials(result.id)
+    assert [t.status for t in trials] == [Status.COMPLETED] * 2, [
+        (t.status, t.termination_reason) for t in trials]
+    # the workers import the module before they begin a trial
+    assert all(t.start_time.timestamp() >= began + slow.IMPORT_SECONDS for t in trials)
 
 
 def test_trial_timeout_must_be_positive() -> None:

@@ -187,6 +187,7 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
           outputs: str) -> None:
     """One trial in a worker process; its end goes to the queue after its metrics."""
     _PIDS[slot] = os.getpid()
+    _QUEUE.put(("begin", index, time.time()))
     if _OBJECTIVE is None:
         _QUEUE.put(("end", index, "Failed", None, _LOAD_ERROR))
         return
@@ -228,6 +229,9 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
         if entry is None:
             return
         trial, slot, _ = entry
+        if message[0] == "begin":
+            sweep._begin(trial, message[2])
+            return
         if message[0] == "log":
             _, _, kind, name, value, step, when = message
             sweep._ingest(trial, kind, name, value, step, when)
@@ -256,6 +260,7 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
         flags[slot] = 0
         pids[slot] = 0
         trial.on_stop = stopper(slot)
+        trial.begun = False  # a worker may take a while to start: see Sweep._begin
         task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params,
                                         sweep.outputs_of(trial.id)))
         in_flight[trial.index] = (trial, slot, task)

@@ -49,7 +49,7 @@ import uuid
 import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.api.sweep_run import HyperDriveRun
@@ -827,6 +827,18 @@ class Sweep:
         if self.store.get_sweep(self.id).status == Status.CANCEL_REQUESTED:
             self.cancel()
 
+    def _begin(self, trial: Trial, when: float) -> None:
+        """A worker process began ``trial`` at ``when`` (epoch seconds): its start time, and
+        the clock of ``trial_timeout``, run from then, not from when it waited for a worker
+        (which on a loaded machine, or with a heavy import, may take longer than the
+        timeout)."""
+        with self._lock:
+            trial.begun = True
+            if trial.record.status == Status.RUNNING and math.isfinite(when):
+                start = datetime.fromtimestamp(when, timezone.utc)
+                trial.record = trial.record.replace(start_time=start)
+                self._dirty[trial.id] = trial
+
     def _stop_overdue(self, timeout: float) -> None:
         """Ask every trial running longer than ``timeout`` seconds to stop."""
         explanation = f"ran longer than trial_timeout = {timeout:g} s"
@@ -834,7 +846,7 @@ class Sweep:
         with self._lock:
             for trial in list(self._running.values()):
                 start = trial.record.start_time
-                if trial.record.status == Status.RUNNING and start is not None \
+                if trial.begun and trial.record.status == Status.RUNNING and start is not None \
                         and (now - start).total_seconds() >= timeout:
                     self._mark_stopped(trial, REASON_TRIAL_TIMEOUT,
                                        {"explanation": explanation}, explanation)

@@ -97,6 +97,9 @@ class Trial(_BaseRun):
         #: Called (under the sweep's lock) when the trial is asked to stop: process pools
         #: raise the worker's stop flag here.
         self.on_stop: Callable[[], None] | None = None
+        #: False while the trial waits for a worker process to begin it (the process runner
+        #: sets it): its clock, for ``start_time`` and ``trial_timeout``, starts then.
+        self.begun = True
 
     def __repr__(self) -> str:
         return f"Trial(id={self.id!r}, params={self.params!r}, status={self.status!r})"
