@@ -59,11 +59,11 @@ def _running(sweep_id: str) -> bool:
 
 
 def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+    """Whether ``pid`` has ended. A zombie has: a detached controller's parent is init (or
+    a container's first process), which may reap it late or, without an init, never."""
+    from hypersweep.execution.local import same_process_alive
+
+    return not same_process_alive(pid, None)
 
 
 def test_detach_then_cancel(project: Project) -> None:

@@ -153,6 +153,30 @@ def test_a_database_being_created_is_read_by_migrating_it(
     assert (listed.exit_code, listed.stdout, listed.stderr) == (0, "[]\n", "")
 
 
+def test_ls_while_the_first_run_migrates_the_database(
+    project: Project, invoke: Callable[..., Result],
+) -> None:
+    """The next moment of that race: the database is in WAL mode and its creator holds the
+    write lock to migrate it. `ls` waits for the lock (the busy timeout) instead of failing
+    with 'attempt to write a readonly database'."""
+    import threading
+
+    project.workspace.mkdir()
+    creator = sqlite3.connect(project.workspace / "hypersweep.db", isolation_level=None,
+                              check_same_thread=False)
+    creator.execute("PRAGMA journal_mode=WAL")
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("CREATE TABLE being_created (x)")  # uncommitted, as a migration is
+    release = threading.Timer(0.5, lambda: creator.execute("COMMIT"))
+    release.start()
+    try:
+        listed = invoke("ls", "--json")
+    finally:
+        release.join()
+        creator.close()
+    assert (listed.exit_code, listed.stdout, listed.stderr) == (0, "[]\n", "")
+
+
 @pytest.mark.slow
 def test_dashboard_of_a_read_only_workspace(project: Project, finished_sweep: str) -> None:
     import importlib.util
