@@ -10,7 +10,10 @@ another file's contents.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
 import textwrap
 import threading
@@ -247,7 +250,7 @@ def test_replaced_records_do_not_stop_a_restarted_controller(
         time.sleep(30)
     """, "records")
     first = LocalProcessExecutor(default_grace=0.5)
-    first.launch(spec)
+    handle = first.launch(spec)
     swapped = Path(spec.trial_dir) / "swapped"
     deadline = time.monotonic() + 20
     while not swapped.exists():
@@ -261,6 +264,9 @@ def test_replaced_records_do_not_stop_a_restarted_controller(
         assert isinstance(in_thread(lambda: second.adopt(spec, {})), bool)
     finally:
         second.shutdown(stop_trials=True)
+        # a trial whose records name no process cannot be adopted: end it here
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(handle["pgid"], signal.SIGKILL)
 
 
 @pytest.mark.timeout(60)
