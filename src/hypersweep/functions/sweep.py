@@ -177,10 +177,11 @@ class Sweep:
     max_duration_minutes : float, optional
         After this, :meth:`ask` returns None and running trials are asked to stop.
     trial_timeout : float, optional
-        Seconds a trial may run; then it is asked to stop and ends ``Canceled`` (reason
-        ``trial_timeout``). Asking is cooperative: the trial's next ``run.log`` raises
-        :class:`~hypersweep.TrialCanceled` (``tune(executor="process")`` also ends a worker
-        that does not react in time).
+        Seconds a trial may run, counted from when it begins (in worker processes: when its
+        worker starts it, not while it waits for one); then it is asked to stop and ends
+        ``Canceled`` (reason ``trial_timeout``). Asking is cooperative: the trial's next
+        ``run.log`` raises :class:`~hypersweep.TrialCanceled` (``tune(executor="process")``
+        also ends a worker that does not react in time).
     resume_from : list of sweep runs or their ids, optional
         Warm start: the trials of these earlier sweeps (function or script sweeps, any search
         space) are evidence for the sampler and the policy, as ``HyperDriveConfig``'s
