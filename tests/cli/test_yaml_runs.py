@@ -227,7 +227,7 @@ def test_quoting_never_runs_values(project: Project, invoke: Callable[..., Resul
         objective: {primary_metric: score, goal: maximize}
         """)
     result = invoke("run", "sweep.yml", "--json")
-    # No trial logs "score": the sweep ran, but ranked nothing, so it failed (issue 13).
+    # No trial logs "score": the sweep ran, but ranked nothing, so it failed.
     assert result.exit_code == 1
     sweep_id = json.loads(result.stdout)["sweep_id"]
     said = []

@@ -1,4 +1,4 @@
-"""Importance means something at small n (issue 13, item 14): fANOVA over a random forest
+"""Importance means something at small n: fANOVA over a random forest
 gives the dominant parameter a share near the truth and the weak ones small non-zero shares;
 too few trials or constant scores give a note, never a broken axis."""
 

@@ -1,4 +1,4 @@
-"""The dashboard token (issue 13, item 9): an empty token is refused at start, and a token
+"""The dashboard token: an empty token is refused at start, and a token
 the server cannot compare (non-ASCII) is answered 401, never 500."""
 
 from __future__ import annotations

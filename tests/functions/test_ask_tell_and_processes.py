@@ -47,7 +47,7 @@ def test_ask_tell_with_should_stop(workspace: Workspace) -> None:
     assert trials[1].termination_reason == "early_termination"
     assert trials[1].termination_detail and trials[1].termination_detail["interval"] == 1
     assert trials[0].status == Status.COMPLETED
-    # told 0.95 after logging 0.9: a result, not a second interval (issue 13, item 12)
+    # told 0.95 after logging 0.9: a result, not a second interval
     assert result.best_value == 0.9 and result.best_params == {"curve": "good"}
     assert workspace.store.get_tags(good.id)["hypersweep.returned.accuracy"] == "0.95"
     assert result.get_metrics()[bad.id] == {"accuracy": [0.2, 0.3]}

@@ -196,7 +196,7 @@ def test_misspelled_primary_metric_is_reported_loudly(sqlite_workspace, make_sou
         source, sampling, primary_metric_name="scor", max_total_runs=2))
     details = run.wait_for_completion(raise_on_error=False)
     assert any("'scor'" in w and "'score'" in w for w in run.warnings)
-    # A sweep that can rank nothing failed, whatever its trials did (issue 13, item 4).
+    # A sweep that can rank nothing failed, whatever its trials did.
     assert details["status"] == "Failed" and "Did you mean 'score'?" in details["error"]
     assert run.get_best_run_by_primary_metric() is None
 

@@ -1,4 +1,4 @@
-"""The sweep and trial pages in real headless Chromium (issue 13, items 6, 13 and 14): every
+"""The sweep and trial pages in real headless Chromium: every
 chart either draws something meaningful or says why it cannot, values read as Python prints
 them, a failed best trial is flagged, and a refused log says so."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sweeps13 import make_sweep
+from handmade_sweeps import make_sweep
 from test_browser import open_page
 
 from hypersweep import Experiment, HyperDriveRun, Run, Workspace

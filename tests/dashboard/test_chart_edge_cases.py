@@ -1,11 +1,11 @@
-"""Chart data, report and notebook output (issue 13, items 13-14), through the real store."""
+"""Chart data, report and notebook output, through the real store."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from sweeps13 import make_sweep
+from handmade_sweeps import make_sweep
 
 from hypersweep import Experiment, HyperDriveRun, Run, Workspace
 from hypersweep.dashboard import views
