@@ -1,4 +1,5 @@
-"""Small hand-made sweeps (log and None-valued parameters, a failed best trial) for the chart, report and page tests."""
+"""Small hand-made sweeps (log and None-valued parameters, a failed best trial) for the
+chart, report and page tests."""
 
 from __future__ import annotations
 

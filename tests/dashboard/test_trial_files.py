@@ -1,4 +1,5 @@
-"""A trial cannot make the dashboard or the CLI serve files outside its folder: links swapped in for ``work/outputs``, ``stdout.log``, ``stderr.log`` or a folder on
+"""A trial cannot make the dashboard or the CLI serve files outside its folder: links swapped
+in for ``work/outputs``, ``stdout.log``, ``stderr.log`` or a folder on
 the way are refused over real HTTP and by the real CLI; listings stay bounded."""
 
 from __future__ import annotations
