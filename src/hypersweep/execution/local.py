@@ -65,6 +65,7 @@ __all__ = [
     "SUPERVISOR",
     "LocalProcessExecutor",
     "open_pidfd",
+    "process_start_ticks",
     "read_exit_record",
     "same_process_alive",
     "signal_trial",
@@ -99,6 +100,13 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     fields = data[data.rindex(b")") + 2 :].split()
     return fields[0].decode(), int(fields[19])
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), to tell it from a later process given the
+    same pid (see `same_process_alive`); None if it is gone or there is no ``/proc``."""
+    stat = _proc_stat(pid)
+    return None if stat is None else stat[1]
 
 
 def open_pidfd(pid: int) -> int | None:

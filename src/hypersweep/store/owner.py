@@ -37,10 +37,10 @@ def new_owner_token() -> str:
     this process from a later one given the same pid; the fresh id tells two controllers of
     one process apart.
     """
-    from hypersweep.execution.local import _proc_stat
+    from hypersweep.execution.local import process_start_ticks
 
-    stat = _proc_stat(os.getpid())
-    start = "-" if stat is None else str(stat[1])
+    ticks = process_start_ticks(os.getpid())
+    start = "-" if ticks is None else str(ticks)
     return f"{socket.gethostname()}:{os.getpid()}:{start}:{uuid.uuid4().hex[:8]}"
 
 
