@@ -78,10 +78,10 @@ def _copy(path: Path, offset: int, emit: Callable[[bytes], None]) -> int:
 
 
 def _write_raw(data: bytes) -> None:
-    out = click.get_binary_stream("stdout")
-    out.write(data)
-    out.flush()
+    # A log's bytes go out as they are (no decoding); text printed before them comes first.
     sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 class _Json:
