@@ -103,6 +103,20 @@ def run_to_exit(ex: LocalProcessExecutor, trial_id: str, timeout: float = 15.0) 
     raise AssertionError(f"{trial_id} never ended")
 
 
+def launch_then_lose_the_controller(spec: TrialSpec) -> dict:
+    """Launch the trial, wait until it has swapped its files (it touches ``swapped``), then
+    let the controller "die" (its executor shuts down, the trial runs on); return the handle."""
+    first = LocalProcessExecutor(default_grace=0.5)
+    handle = first.launch(spec)
+    swapped = Path(spec.trial_dir) / "swapped"
+    deadline = time.monotonic() + 20
+    while not swapped.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first.shutdown(stop_trials=False)
+    return handle
+
+
 def in_thread(call, timeout: float = 10.0):
     """``call()`` in a helper thread; fail (rather than hang) if it does not return in time."""
     result: list = []
@@ -249,14 +263,7 @@ def test_replaced_records_do_not_stop_a_restarted_controller(
         open(os.path.join(TRIAL, "swapped"), "w").close()
         time.sleep(30)
     """, "records")
-    first = LocalProcessExecutor(default_grace=0.5)
-    handle = first.launch(spec)
-    swapped = Path(spec.trial_dir) / "swapped"
-    deadline = time.monotonic() + 20
-    while not swapped.exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    first.shutdown(stop_trials=False)  # the controller "dies"; the trial runs on
+    handle = launch_then_lose_the_controller(spec)
     second = LocalProcessExecutor(default_grace=0.5)
     try:
         # a restarted controller that lost the handle asks the trial folder
@@ -280,14 +287,7 @@ def test_a_replaced_exit_status_does_not_stop_an_adopting_controller(
         time.sleep(1.5)
         sys.exit(4)
     """, "exit")
-    first = LocalProcessExecutor(default_grace=0.5)
-    handle = first.launch(spec)
-    swapped = Path(spec.trial_dir) / "swapped"
-    deadline = time.monotonic() + 20
-    while not swapped.exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    first.shutdown(stop_trials=False)
+    handle = launch_then_lose_the_controller(spec)
     second = LocalProcessExecutor(default_grace=0.5)
     try:
         assert in_thread(lambda: second.adopt(spec, handle))
