@@ -311,22 +311,30 @@ def _launchable(config: Any) -> None:
             assert name and "=" not in name and "\x00" not in name, name
 
 
-def _validate(path: Path) -> str:
-    """What ``hypersweep validate`` does; the outcome's name."""
-    from hypersweep.config import load_sweep, sweep_to_yaml
-
+def _outcome(build: Callable[[], object]) -> str:
+    """``"valid"``, or ``"refused"`` with one short `ConfigError` line; anything else escapes."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            loaded = load_sweep(path)
-            loaded.config.hyperparameter_sampling.preview(5)
-            sweep_to_yaml(loaded.config)
-            _launchable(loaded.config)
+            build()
     except ConfigError as err:
         message = str(err)
         assert message and "\n" not in message and len(message) < 2000, message
         return "refused"
     return "valid"
+
+
+def _validate(path: Path) -> str:
+    """What ``hypersweep validate`` does; the outcome's name."""
+    from hypersweep.config import load_sweep, sweep_to_yaml
+
+    def validate() -> None:
+        loaded = load_sweep(path)
+        loaded.config.hyperparameter_sampling.preview(5)
+        sweep_to_yaml(loaded.config)
+        _launchable(loaded.config)
+
+    return _outcome(validate)
 
 
 @pytest.mark.slow
@@ -490,15 +498,7 @@ def python_configs(draw: st.DrawFn) -> Plan:
 
 
 def _construct(plan: Plan, folder: Path) -> str:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            plan.build(folder)
-    except ConfigError as err:
-        message = str(err)
-        assert message and "\n" not in message and len(message) < 2000, message
-        return "refused"
-    return "valid"
+    return _outcome(lambda: plan.build(folder))
 
 
 @pytest.mark.slow
