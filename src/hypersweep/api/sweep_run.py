@@ -266,7 +266,7 @@ class HyperDriveRun:
             )
         if sweep.controller is None and sweep.status.value == "Queued":
             return
-        if not _controller_alive(sweep):
+        if not controller_alive(sweep):
             raise RuntimeError(
                 f"no controller is driving sweep {self.id} (its process ended); "
                 "call run.resume() to continue it"
@@ -360,7 +360,7 @@ def check_resumable(sweep: SweepRecord) -> None:
         )
     if sweep.status.is_terminal:
         raise _ended(sweep)
-    if _controller_alive(sweep):
+    if controller_alive(sweep):
         raise sweep_busy(sweep.id, sweep.controller)
 
 
@@ -374,11 +374,11 @@ def claim_sweep(store: Store, sweep_id: str, owner: str) -> None:
     """
     for _ in range(3):  # again only when the holder died or let go between two reads
         sweep = store.get_sweep(sweep_id)
-        dead = sweep.controller if sweep.controller and not _controller_alive(sweep) else None
+        dead = sweep.controller if sweep.controller and not controller_alive(sweep) else None
         if store.claim_sweep(sweep_id, owner, STALE_AFTER, replacing=dead):
             return
         holder = store.get_sweep(sweep_id)
-        if holder.controller and _controller_alive(holder):
+        if holder.controller and controller_alive(holder):
             break
     raise sweep_busy(sweep_id, holder.controller)
 
@@ -391,7 +391,7 @@ def _ended(sweep: SweepRecord) -> SweepEndedError:
     )
 
 
-def _controller_alive(sweep: SweepRecord) -> bool:
+def controller_alive(sweep: SweepRecord) -> bool:
     """Whether the controller recorded as driving the sweep still runs.
 
     In this process its thread answers, on this host its process (a pid that now runs

@@ -100,14 +100,14 @@ def resume(sweep_id: str, detach: bool, as_json: bool, workspace: WorkspaceRef) 
 @workspace_options
 def cancel(sweep_id: str, wait: bool, as_json: bool, workspace: WorkspaceRef) -> None:
     """Cancel a sweep: its controller stops the running trials and records them Canceled."""
-    from hypersweep.api.sweep_run import _controller_alive
+    from hypersweep.api.sweep_run import controller_alive
 
     ws = workspace.open()
     sweep = open_sweep(ws, sweep_id)
     sweep_id = sweep.id  # the whole id, if a prefix named it
     before = sweep.get_status()
     sweep.cancel()
-    driven = _controller_alive(ws.store.get_sweep(sweep_id))
+    driven = controller_alive(ws.store.get_sweep(sweep_id))
     if wait and not Status(before).is_terminal:
         if not driven:
             raise CliError(f"no controller is driving sweep {sweep_id}; "

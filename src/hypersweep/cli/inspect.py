@@ -110,11 +110,11 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
 def _controller_state(sweep: Any) -> bool | None:
     """Whether the controller of a Running sweep lives; None when nothing should drive the
     sweep (it ended, or waits Queued for one)."""
-    from hypersweep.api.sweep_run import _controller_alive
+    from hypersweep.api.sweep_run import controller_alive
 
     if sweep.status not in (Status.RUNNING, Status.CANCEL_REQUESTED):
         return None
-    return bool(_controller_alive(sweep))
+    return controller_alive(sweep)
 
 
 def _best_value(store: Any, sweep: Any) -> float | None:

@@ -309,7 +309,7 @@ class Sweep:
         RuntimeError
             Another live process drives it.
         """
-        from hypersweep.api.sweep_run import _controller_alive
+        from hypersweep.api.sweep_run import controller_alive
         from hypersweep.store.owner import sweep_busy
 
         store = workspace.store
@@ -318,7 +318,7 @@ class Sweep:
         if config.get("trial", {}).get("kind") != FUNCTION_KIND:
             raise ConfigError(f"sweep {sweep_id} runs a script, not a function: resume it with "
                               f"`hypersweep resume {sweep_id}`")
-        if not record.status.is_terminal and _controller_alive(record):
+        if not record.status.is_terminal and controller_alive(record):
             raise sweep_busy(sweep_id, record.controller)
         if max_total_runs is not None:
             config = {**config, "limits": {**config["limits"], "max_total_trials": max_total_runs}}
