@@ -1,0 +1,300 @@
+"""`SweepSpec`: the one typed description of a sweep, and its stored (versioned JSON) form.
+
+Every face builds one (``HyperDriveConfig``, the v2 YAML reader, ``tune``/``Sweep``, the
+dashboard's demo); the engine and every reader read it by attribute. It is what a sweep's
+record stores as its config (`SweepSpec.to_dict`), and `SweepSpec.from_dict` reads back what
+any release stored (version 1 had one ``objective`` and top-level warm-start keys).
+
+Limits are in one unit each: counts, and seconds for every duration.
+
+Examples
+--------
+>>> from hypersweep.space import uniform
+>>> from hypersweep.sampling import RandomParameterSampling
+>>> from hypersweep.spec import FunctionTrial
+>>> spec = SweepSpec(
+...     sampling=RandomParameterSampling({"lr": uniform(0, 1)}, seed=1),
+...     objectives=(Objective("loss", "minimize"),),
+...     trial=FunctionTrial("objective"),
+...     limits=Limits(max_total_trials=20, timeout=600.0))
+>>> spec.objective.metric, spec.objective.maximize, spec.limits.concurrency
+('loss', False, 20)
+>>> again = SweepSpec.from_dict(spec.to_dict())
+>>> again.to_dict() == spec.to_dict()
+True
+>>> Limits(max_total_trials=0)
+Traceback (most recent call last):
+...
+hypersweep.errors.ConfigError: limits.max_total_trials: expected an int >= 1 (got 0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from hypersweep.errors import ConfigError
+from hypersweep.policies import EarlyTerminationPolicy, NoTerminationPolicy, policy_from_dict
+from hypersweep.sampling import Sampler, sampler_from_dict
+from hypersweep.space import SearchSpace
+from hypersweep.spec.trials import TrialDefinition, trial_from_dict
+
+__all__ = ["Limits", "Metadata", "Objective", "Resources", "SweepSpec", "WarmStart"]
+
+GOALS = ("maximize", "minimize")
+
+
+def _count(value: Any, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}: expected an int >= 1 (got {value!r})")
+    return value
+
+
+def _seconds(value: Any, key: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{key}: expected a number of seconds > 0 (got {value!r})")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A metric the trials log and which way is better.
+
+    >>> Objective("accuracy", "MAXIMIZE").goal, Objective("loss", "minimize").oriented(0.5)
+    ('maximize', -0.5)
+    """
+
+    metric: str
+    goal: str = "maximize"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise ConfigError(f"objective.metric: expected a non-empty string "
+                              f"(got {self.metric!r})")
+        goal = str(getattr(self.goal, "value", self.goal)).strip().lower()
+        if goal not in GOALS:
+            raise ConfigError(f"objective.goal: expected 'maximize' or 'minimize' "
+                              f"(got {self.goal!r})")
+        object.__setattr__(self, "goal", goal)
+
+    @property
+    def maximize(self) -> bool:
+        return self.goal == "maximize"
+
+    def oriented(self, value: float) -> float:
+        """``value`` turned so that larger is better (what samplers and policies see)."""
+        return value if self.maximize else -value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "goal": self.goal}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a sweep may run. ``None`` is no limit; durations are seconds.
+
+    ``max_failed_trials`` None applies the fail-fast rule instead of a cap
+    (see `hypersweep.controller.failures`).
+    """
+
+    max_total_trials: int | None = None
+    max_concurrent_trials: int | None = None
+    timeout: float | None = None
+    trial_timeout: float | None = None
+    max_failed_trials: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_total_trials", "max_concurrent_trials", "max_failed_trials"):
+            _count(getattr(self, name), f"limits.{name}")
+        for name in ("timeout", "trial_timeout"):
+            object.__setattr__(self, name, _seconds(getattr(self, name), f"limits.{name}"))
+
+    @property
+    def concurrency(self) -> int | None:
+        """Trials at once: the concurrency limit, else the budget (None: unbounded)."""
+        return self.max_concurrent_trials or self.max_total_trials
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Earlier sweeps whose trials inform this one (``resume_from``), and trials to continue
+    from their outputs (``resume_child_runs``), by id."""
+
+    resume_from: tuple[str, ...] = ()
+    resume_child_runs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "resume_from", tuple(self.resume_from))
+        object.__setattr__(self, "resume_child_runs", tuple(self.resume_child_runs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resume_from": list(self.resume_from),
+                "resume_child_runs": list(self.resume_child_runs)}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What each trial needs beyond a slot: ``gpu`` devices (fractions pack), ``cpu`` cores."""
+
+    gpu: float = 0.0
+    cpu: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("gpu", "cpu"):
+            value = getattr(self, name)
+            if value is None and name == "cpu":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"resources.{name}: expected a number >= 0 (got {value!r})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The v2 job's descriptive keys (shown by the CLI and the dashboard)."""
+
+    name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v}
+        return out
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """One sweep: what to search, how, for what, under which limits, running what.
+
+    Attributes
+    ----------
+    sampling : Sampler
+        The sampling method; its ``space`` is the search space. Engines call
+        `new_sampler` for a fresh one, so this one is only read.
+    objectives : tuple of Objective
+        The first is the primary metric (the one the policy and "best" use).
+    trial : ScriptTrial, CommandTrial or FunctionTrial
+    policy : EarlyTerminationPolicy
+    limits : Limits
+    warm_start : WarmStart
+    resources : Resources or None
+        Per-trial resources (None: a slot is all a trial needs).
+    executor : str or None
+        ``"local"`` or ``"dask://HOST:PORT"`` (None: local).
+    metadata : Metadata
+    """
+
+    sampling: Sampler
+    objectives: tuple[Objective, ...]
+    trial: TrialDefinition
+    policy: EarlyTerminationPolicy = field(default_factory=NoTerminationPolicy)
+    limits: Limits = field(default_factory=Limits)
+    warm_start: WarmStart = field(default_factory=WarmStart)
+    resources: Resources | None = None
+    executor: str | None = None
+    metadata: Metadata = field(default_factory=Metadata)
+
+    #: The stored form this release writes.
+    version: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sampling, Sampler):
+            raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
+                              f"(got {self.sampling!r})")
+        objectives = tuple(self.objectives)
+        if not objectives or not all(isinstance(o, Objective) for o in objectives):
+            raise ConfigError(f"objectives: expected one or more Objective (got {objectives!r})")
+        object.__setattr__(self, "objectives", objectives)
+        if not isinstance(self.policy, EarlyTerminationPolicy):
+            object.__setattr__(self, "policy", policy_from_dict(self.policy))
+
+    @property
+    def search_space(self) -> SearchSpace:
+        return self.sampling.space
+
+    @property
+    def objective(self) -> Objective:
+        """The primary objective."""
+        return self.objectives[0]
+
+    def new_sampler(self) -> Sampler:
+        """A fresh sampler with this spec's settings (samplers keep per-sweep state)."""
+        return sampler_from_dict(self.sampling.to_dict(), self.search_space)
+
+    def replace(self, **changes: Any) -> SweepSpec:
+        """A copy with some fields changed (``limits=…``, ``warm_start=…``)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ stored form
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON form stored as the sweep record's config."""
+        return {
+            "version": self.version,
+            "search_space": self.search_space.to_dict(),
+            "sampling_algorithm": self.sampling.to_dict(),
+            "early_termination": self.policy.to_dict(),
+            "objectives": [o.to_dict() for o in self.objectives],
+            "limits": self.limits.to_dict(),
+            "trial": self.trial.to_dict(),
+            "warm_start": self.warm_start.to_dict(),
+            "resources": None if self.resources is None else self.resources.to_dict(),
+            "executor": self.executor,
+            "metadata": self.metadata.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SweepSpec:
+        """Read a stored config: this release's form, or version 1 (the first release's)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"stored sweep config: expected a mapping (got {data!r})")
+        version = data.get("version", 1)
+        if version not in (1, 2):
+            raise ConfigError(f"stored sweep config: version {version!r} is newer than this "
+                              f"release reads (1 or 2); upgrade hypersweep")
+        try:
+            space = SearchSpace.from_dict(data["search_space"])
+            limits = dict(data.get("limits") or {})
+            if version == 1:
+                objective = data["objective"]
+                objectives = [Objective(objective["primary_metric"], objective["goal"])]
+                warm = WarmStart(tuple(data.get("resume_from") or ()),
+                                 tuple(data.get("resume_child_runs") or ()))
+                metadata = Metadata(**{k: data.get(k) for k in ("name", "display_name",
+                                                                "description")},
+                                    tags=dict(data.get("tags") or {}))
+                resources = None
+            else:
+                objectives = [Objective(o["metric"], o["goal"]) for o in data["objectives"]]
+                warm = WarmStart(**(data.get("warm_start") or {}))
+                metadata = Metadata(**(data.get("metadata") or {}))
+                resources = Resources(**data["resources"]) if data.get("resources") else None
+            return cls(
+                sampling=sampler_from_dict(data["sampling_algorithm"], space),
+                objectives=tuple(objectives),
+                trial=trial_from_dict(data["trial"]),
+                policy=policy_from_dict(data.get("early_termination")),
+                limits=Limits(**{k: limits.get(k) for k in (
+                    "max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
+                    "max_failed_trials")}),
+                warm_start=warm,
+                resources=resources,
+                executor=data.get("executor"),
+                metadata=metadata,
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err

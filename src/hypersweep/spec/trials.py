@@ -1,0 +1,116 @@
+"""What one trial of a sweep runs: a script, a shell command, or a Python function.
+
+Each kind is a frozen record with its stored mapping form (``to_dict``; `trial_from_dict` is
+the inverse). Validation of what a user wrote (paths exist, ``${{…}}`` references resolve)
+happens where the user wrote it, before one of these is built; these hold checked values.
+
+Examples
+--------
+>>> trial = trial_from_dict({"kind": "script", "source_directory": "src",
+...                          "script": "train.py", "arguments": ["--epochs", "3"]})
+>>> trial
+ScriptTrial(source_directory='src', script='train.py', arguments=('--epochs', '3'), \
+environment_variables={})
+>>> trial_from_dict(trial.to_dict()) == trial
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypersweep.errors import ConfigError
+
+__all__ = ["CommandTrial", "FunctionTrial", "ScriptTrial", "TrialDefinition", "trial_from_dict"]
+
+
+@dataclass(frozen=True)
+class ScriptTrial:
+    """``python <script> <arguments> --<name> <value>…`` in a snapshot of a source folder."""
+
+    source_directory: str
+    script: str
+    arguments: tuple[str, ...] = ()
+    environment_variables: Mapping[str, str] = field(default_factory=dict)
+
+    kind = "script"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source_directory": self.source_directory,
+                "script": self.script, "arguments": list(self.arguments),
+                "environment_variables": dict(self.environment_variables)}
+
+
+@dataclass(frozen=True)
+class CommandTrial:
+    """An Azure v2 ``trial.command`` run under ``/bin/sh -c`` in a snapshot of ``code``.
+
+    ``command`` is what runs (output folders created first); ``command_as_written`` is the
+    user's text. ``inputs``/``outputs`` are resolved (paths); ``declared_*`` as written.
+    """
+
+    command: str
+    code: str
+    command_as_written: str | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    declared_inputs: Mapping[str, Any] = field(default_factory=dict)
+    declared_outputs: Mapping[str, Any] = field(default_factory=dict)
+    environment_variables: Mapping[str, str] = field(default_factory=dict)
+
+    kind = "command"
+
+    @property
+    def source_directory(self) -> str:
+        """The folder snapshotted for each trial (``code``), as script trials name it."""
+        return self.code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "command": self.command,
+                "command_as_written": self.command_as_written or self.command,
+                "code": self.code, "inputs": dict(self.inputs),
+                "declared_inputs": dict(self.declared_inputs), "outputs": dict(self.outputs),
+                "declared_outputs": dict(self.declared_outputs),
+                "environment_variables": dict(self.environment_variables)}
+
+
+@dataclass(frozen=True)
+class FunctionTrial:
+    """A Python function called in this process (or its worker pool); ``function`` names it."""
+
+    function: str | None = None
+
+    kind = "function"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "function": self.function}
+
+
+TrialDefinition = ScriptTrial | CommandTrial | FunctionTrial
+
+
+def trial_from_dict(data: Any) -> TrialDefinition:
+    """The trial definition stored as ``data`` (any release's form)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"trial: expected a mapping (got {type(data).__name__})")
+    kind = data.get("kind", "script")
+    env = {str(k): str(v) for k, v in (data.get("environment_variables") or {}).items()}
+    try:
+        if kind == "script":
+            return ScriptTrial(str(data["source_directory"]), str(data["script"]),
+                               tuple(str(a) for a in data.get("arguments") or ()), env)
+        if kind == "command":
+            return CommandTrial(
+                command=str(data["command"]), code=str(data["code"]),
+                command_as_written=data.get("command_as_written"),
+                inputs=dict(data.get("inputs") or {}), outputs=dict(data.get("outputs") or {}),
+                declared_inputs=dict(data.get("declared_inputs") or data.get("inputs") or {}),
+                declared_outputs=dict(data.get("declared_outputs") or {}),
+                environment_variables=env)
+    except KeyError as err:
+        raise ConfigError(f"trial.{err.args[0]}: missing from the stored {kind} trial") from None
+    if kind == "function":
+        return FunctionTrial(data.get("function"))
+    raise ConfigError(f"trial.kind: unknown trial kind {kind!r}")
