@@ -8,18 +8,28 @@ Examples
 3
 """
 
-from hypersweep.sampling.base import FinishedTrial, Sampler, sampler_from_dict
+from hypersweep.sampling.base import (
+    SAMPLERS,
+    FinishedTrial,
+    Sampler,
+    register_sampler,
+    sampler_from_dict,
+)
 from hypersweep.sampling.bayesian import BayesianParameterSampling
 from hypersweep.sampling.grid import GridParameterSampling
 from hypersweep.sampling.random import RandomParameterSampling
+from hypersweep.sampling.registry import BUILT_IN
 from hypersweep.sampling.tpe import TPEParameterSampling
 
 __all__ = [
+    "BUILT_IN",
+    "SAMPLERS",
     "BayesianParameterSampling",
     "FinishedTrial",
     "GridParameterSampling",
     "RandomParameterSampling",
     "Sampler",
     "TPEParameterSampling",
+    "register_sampler",
     "sampler_from_dict",
 ]

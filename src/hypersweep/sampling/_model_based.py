@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class ModelBasedSampler(Sampler):
     one BLAS thread (a multithreaded BLAS on a busy machine made them 5-10x slower).
     """
 
-    kind: ClassVar[str]
+    settings = ("seed", "n_initial")
 
     def __init__(self, parameter_space: Mapping[str, Any] | SearchSpace,
                  seed: int | None = None, n_initial: int | None = None) -> None:

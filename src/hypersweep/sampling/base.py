@@ -6,10 +6,11 @@ controller hands it the history, so its answer depends only on its settings and 
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -43,9 +44,13 @@ class FinishedTrial:
 class Sampler(ABC):
     """Base class of sampling methods.
 
-    Subclasses set :attr:`space` and implement :meth:`propose` and :meth:`to_dict`.
+    Subclasses set :attr:`space` and implement :meth:`propose` and :meth:`to_dict`; those
+    that :func:`register_sampler` also name their v2 ``type`` (:attr:`kind`) and the mapping
+    keys their constructor takes (:attr:`settings`).
     """
 
+    kind: ClassVar[str]
+    settings: ClassVar[tuple[str, ...]] = ()
     space: SearchSpace
 
     @abstractmethod
@@ -70,6 +75,9 @@ class Sampler(ABC):
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """The v2 ``sampling_algorithm`` mapping (``{"type": "random", ...}``)."""
+
+
+SamplerT = TypeVar("SamplerT", bound=Sampler)
 
 
 def check_count(n: Any) -> int:
@@ -97,8 +105,31 @@ def seen_keys(finished: Iterable[FinishedTrial],
     return keys
 
 
-_RANDOM_KEYS = ("type", "seed", "rule", "logbase")
-_MODEL_KEYS = ("type", "seed", "n_initial")  # bayesian and tpe
+SAMPLERS: dict[str, type[Sampler]] = {}
+"""v2 ``type`` to sampler class, in registration order (``hypersweep.sampling.registry``)."""
+
+
+def register_sampler(cls: type[SamplerT]) -> type[SamplerT]:
+    """Make ``cls`` buildable by :func:`sampler_from_dict` under its v2 ``type``, ``cls.kind``.
+
+    The class lists the mapping keys it takes besides ``type`` in ``cls.settings``; each is
+    passed to its constructor as a keyword argument.
+    """
+    if cls.kind in SAMPLERS and SAMPLERS[cls.kind] is not cls:
+        raise ValueError(f"sampling type {cls.kind!r} is already registered to "
+                         f"{SAMPLERS[cls.kind].__name__}")
+    SAMPLERS[cls.kind] = cls
+    return cls
+
+
+def _hint(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _listing(words: Sequence[str], quote: bool = False) -> str:
+    shown = [repr(w) if quote else w for w in words]
+    return shown[0] if len(shown) < 2 else f"{', '.join(shown[:-1])} or {shown[-1]}"
 
 
 def sampler_from_dict(mapping: Any, space: Any) -> Sampler:
@@ -113,44 +144,38 @@ def sampler_from_dict(mapping: Any, space: Any) -> Sampler:
     >>> from hypersweep.space import choice
     >>> sampler_from_dict("grid", {"a": choice(1, 2)}).preview()
     [{'a': 1}, {'a': 2}]
+    >>> sampler_from_dict("randm", {"a": choice(1, 2)})
+    Traceback (most recent call last):
+      ...
+    hypersweep.errors.ConfigError: sampling_algorithm: unknown type 'randm' \
+(did you mean 'random'? expected random, grid, bayesian or tpe)
     """
-    from hypersweep.sampling.bayesian import BayesianParameterSampling
-    from hypersweep.sampling.grid import GridParameterSampling
-    from hypersweep.sampling.random import RandomParameterSampling
-    from hypersweep.sampling.tpe import TPEParameterSampling
-
+    kinds = list(SAMPLERS)
     if isinstance(mapping, str):
         data: dict[Any, Any] = {"type": mapping}
     elif isinstance(mapping, Mapping):
         data = dict(mapping)
     else:
-        raise ConfigError(f"sampling_algorithm: expected 'random', 'grid', 'bayesian', 'tpe' "
+        raise ConfigError(f"sampling_algorithm: expected {', '.join(map(repr, kinds))} "
                           f"or a mapping with a 'type' key (got {describe(mapping)})")
     if "type" not in data:
-        raise ConfigError("sampling_algorithm: missing key 'type' (random, grid, bayesian "
-                          "or tpe)")
-    kind = data["type"]
-    kind = kind.strip().lower() if isinstance(kind, str) else kind
-    if kind not in ("random", "grid", "bayesian", "tpe"):
-        raise ConfigError(f"sampling_algorithm: unknown type {describe(data['type'])} "
-                          "(expected random, grid, bayesian or tpe)")
-    allowed = {"random": _RANDOM_KEYS, "grid": ("type",)}.get(kind, _MODEL_KEYS)
+        raise ConfigError(f"sampling_algorithm: missing key 'type' ({_listing(kinds)})")
+    raw = data.pop("type")
+    # YAML may give any value here, a list included (unhashable: no dict lookups with it)
+    kind = raw.strip().lower() if isinstance(raw, str) else ""
+    if kind not in SAMPLERS:
+        hint = _hint(kind, kinds) if kind else ""
+        raise ConfigError(f"sampling_algorithm: unknown type {describe(raw)} "
+                          f"({hint}expected {_listing(kinds)})")
+    cls = SAMPLERS[kind]
     for key in data:
-        if key not in allowed:
+        if key not in cls.settings:
+            hint = _hint(key, cls.settings) if isinstance(key, str) else ""
             raise ConfigError(f"sampling_algorithm: unknown key {describe(key)} for {kind} "
-                              f"(expected {', '.join(allowed)})")
-    space = as_space(space)
-    if kind == "grid":
-        return GridParameterSampling(space)
-    if kind in ("bayesian", "tpe"):
-        cls = BayesianParameterSampling if kind == "bayesian" else TPEParameterSampling
-        try:
-            return cls(space, seed=data.get("seed"), n_initial=data.get("n_initial"))
-        except ConfigError as err:
-            raise ConfigError(f"sampling_algorithm.{err}") from None
+                              f"({hint}expected {', '.join(('type', *cls.settings))})")
+    space = as_space(space)  # its errors name the parameter, not sampling_algorithm
+    build: Callable[..., Sampler] = cls  # each class takes (space, **its settings)
     try:
-        return RandomParameterSampling(space, seed=data.get("seed"),
-                                       rule=data.get("rule", "random"),
-                                       logbase=data.get("logbase", "e"))
+        return build(space, **data)
     except ConfigError as err:
         raise ConfigError(f"sampling_algorithm.{err}") from None

@@ -31,6 +31,8 @@ class GridParameterSampling(Sampler):
     [{'lr': 0.1, 'bs': 16}, {'lr': 0.1, 'bs': 32}]
     """
 
+    kind = "grid"
+
     def __init__(self, parameter_space: Mapping[str, Any] | SearchSpace) -> None:
         self.space = as_space(parameter_space)
         self.space.grid()  # raises now, naming the first parameter that is not a choice

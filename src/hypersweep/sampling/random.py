@@ -65,6 +65,9 @@ class RandomParameterSampling(Sampler):
     [32, 32, 16, 16]
     """
 
+    kind = "random"
+    settings = ("seed", "rule", "logbase")
+
     def __init__(self, parameter_space: Mapping[str, Any] | SearchSpace,
                  seed: int | None = None, rule: str = "random",
                  logbase: float | str = "e") -> None:
