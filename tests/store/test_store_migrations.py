@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from hypersweep.errors import StoreError
-from hypersweep.store import Store, migrate, schema
+from hypersweep.store import SqlStore, Store, migrate, schema
 from hypersweep.store.engine import normalise_url
 
 
@@ -81,7 +81,7 @@ def test_database_from_a_newer_hypersweep_is_refused(store_url: str) -> None:
 
 def test_sqlite_pragmas_and_parent_folder(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "h.db"
-    with Store(f"sqlite:///{path}") as store:
+    with SqlStore(f"sqlite:///{path}") as store:
         assert path.exists()
         conn = store._engine.raw_connection()
         try:

@@ -1,8 +1,9 @@
 """The store layer: the only code in hypersweep that touches the database.
 
-SQLAlchemy Core over SQLite (the embedded default) or PostgreSQL, with the schema migrated by
-Alembic on open. See :class:`Store` for the API and :mod:`hypersweep.store.records` for the
-records it reads and writes.
+:class:`Store` is the contract every layer types against; ``Store(url)`` opens
+:class:`SqlStore` (SQLAlchemy Core over SQLite, the embedded default, or PostgreSQL, with the
+schema migrated by Alembic on open) or, for ``memory://``, :class:`MemoryStore`. See
+:mod:`hypersweep.store.records` for the records they read and write.
 
 Examples
 --------
@@ -14,7 +15,8 @@ Examples
 
 from __future__ import annotations
 
-from hypersweep.store.memory import MEMORY_URL, MemoryStore
+from hypersweep.store.base import MEMORY_URL, Store, store_class
+from hypersweep.store.memory import MemoryStore
 from hypersweep.store.records import (
     METRIC_KINDS,
     MetricPoint,
@@ -23,8 +25,9 @@ from hypersweep.store.records import (
     TrialRecord,
     new_sweep_id,
     trial_id,
+    utcnow,
 )
-from hypersweep.store.store import Store
+from hypersweep.store.sql import SqlStore
 
 
 def open_store(url: str) -> Store:
@@ -35,11 +38,9 @@ def open_store(url: str) -> Store:
     >>> open_store("memory://")
     MemoryStore('memory://')
     >>> open_store("sqlite://")
-    Store('sqlite://')
+    SqlStore('sqlite://')
     """
-    if url == MEMORY_URL:
-        return MemoryStore()
-    return Store(url)
+    return store_class(url)(url)
 
 
 __all__ = [
@@ -47,11 +48,14 @@ __all__ = [
     "METRIC_KINDS",
     "MemoryStore",
     "MetricPoint",
+    "SqlStore",
     "Status",
     "Store",
     "SweepRecord",
     "TrialRecord",
     "new_sweep_id",
     "open_store",
+    "store_class",
     "trial_id",
+    "utcnow",
 ]

@@ -1,7 +1,7 @@
 """Conversion between records and table rows: JSON text columns and NaN-safe metric values.
 
 Everything that turns a Python value into a column value (and back) lives here, so the SQL in
-:mod:`hypersweep.store.store` deals only in rows.
+:mod:`hypersweep.store.sql` deals only in rows.
 
 Examples
 --------

@@ -1,4 +1,4 @@
-"""An in-memory record store with exactly the :class:`~hypersweep.store.Store` API.
+"""An in-memory record store: the :class:`~hypersweep.store.Store` contract held in dicts.
 
 For function sweeps that need no records after the process ends: no SQL, no JSON parsing on the
 hot path, just dicts behind one lock. Records are encoded with the same :mod:`codec` as the
@@ -29,18 +29,10 @@ from typing import Any
 
 from hypersweep.errors import StoreError
 from hypersweep.store import codec
-from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord
-from hypersweep.store.store import Store
+from hypersweep.store.base import MEMORY_URL, Store
+from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord, utcnow
 
 __all__ = ["MEMORY_URL", "MemoryStore"]
-
-#: The URL that selects an in-memory store.
-MEMORY_URL = "memory://"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 _TIMES = ("created_time", "start_time", "end_time", "heartbeat_time", "time")
 
@@ -84,9 +76,8 @@ def _trial_row(trial: TrialRecord) -> dict[str, Any]:
 class MemoryStore(Store):
     """Sweeps, trials, metric points and tags in this process's memory.
 
-    Thread-safe (one lock). Same methods, arguments, return values and exceptions as
-    :class:`~hypersweep.store.Store`, of which it is a subclass so that every layer typed
-    against ``Store`` takes it; it overrides every public method and opens no database.
+    Thread-safe (one lock). Same methods, arguments, return values and exceptions as its
+    sibling :class:`~hypersweep.store.sql.SqlStore`; it opens no database.
 
     Parameters
     ----------
@@ -100,7 +91,7 @@ class MemoryStore(Store):
     []
     """
 
-    def __init__(self, url: str = MEMORY_URL) -> None:  # no super(): there is no engine
+    def __init__(self, url: str = MEMORY_URL) -> None:
         if url != MEMORY_URL:
             raise StoreError(f"a MemoryStore's URL is {MEMORY_URL!r} (got {url!r})")
         self.url = url
@@ -114,22 +105,19 @@ class MemoryStore(Store):
         self._metrics: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
         self._tags: dict[str, dict[str, str]] = {}
 
+    @classmethod
+    def serves(cls, url: str) -> bool:
+        return url == MEMORY_URL
+
     def __repr__(self) -> str:
         return f"MemoryStore({self.url!r})"
 
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
-        """Nothing to release; kept for the Store API."""
+        pass  # nothing to release: the records live as long as the object
 
     # ------------------------------------------------------------------ sweeps
 
     def create_sweep(self, sweep: SweepRecord) -> None:
-        """Insert ``sweep``, creating its experiment if needed (StoreError if it exists)."""
         row = _utc(codec.sweep_to_row(sweep))
         with self._lock:
             if sweep.id in self._sweeps:
@@ -139,7 +127,6 @@ class MemoryStore(Store):
             self._by_sweep[sweep.id] = {}
 
     def get_sweep(self, sweep_id: str) -> SweepRecord:
-        """Return the sweep ``sweep_id`` (KeyError when absent)."""
         with self._lock:
             row = self._sweeps.get(sweep_id)
             if row is None:
@@ -147,7 +134,6 @@ class MemoryStore(Store):
             return codec.sweep_from_row(row)
 
     def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
-        """Return every sweep (of ``experiment``, if given), newest first."""
         with self._lock:
             rows = [r for r in self._sweeps.values()
                     if experiment is None or r["experiment"] == experiment]
@@ -155,23 +141,20 @@ class MemoryStore(Store):
             return [codec.sweep_from_row(r) for r in rows]
 
     def list_experiments(self) -> list[str]:
-        """Return the names of all experiments, sorted."""
         with self._lock:
             return sorted(self._experiments)
 
     def update_sweep(self, sweep_id: str, **fields: Any) -> None:
-        """Set the given :class:`SweepRecord` fields (TypeError, KeyError as the Store)."""
         values = _utc(codec.sweep_updates(fields))
         with self._lock:
             row = self._sweeps.get(sweep_id)
             if row is None:
                 raise KeyError(f"no sweep {sweep_id!r}")
             if "experiment" in values:
-                self._experiments.setdefault(values["experiment"], _utcnow())
+                self._experiments.setdefault(values["experiment"], utcnow())
             row.update(values)
 
     def add_sweep_warning(self, sweep_id: str, message: str) -> None:
-        """Append ``message`` to the sweep's warnings unless it is already there."""
         with self._lock:
             row = self._sweeps.get(sweep_id)
             if row is None:
@@ -183,8 +166,7 @@ class MemoryStore(Store):
 
     def claim_sweep(self, sweep_id: str, owner: str, stale_after: float,
                     replacing: str | None = None) -> bool:
-        """Make ``owner`` the controller of the sweep if nobody live holds it (see Store)."""
-        now = _utcnow()
+        now = utcnow()
         with self._lock:
             row = self._sweeps.get(sweep_id)
             if row is None:
@@ -198,16 +180,14 @@ class MemoryStore(Store):
             return False
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
-        """Refresh the heartbeat if ``owner`` still holds the sweep."""
         with self._lock:
             row = self._sweeps.get(sweep_id)
             if row is None or row["controller"] != owner:
                 return False
-            row["heartbeat_time"] = _utcnow()
+            row["heartbeat_time"] = utcnow()
             return True
 
     def release_sweep(self, sweep_id: str, owner: str) -> None:
-        """Give up the sweep if ``owner`` holds it (no-op otherwise)."""
         with self._lock:
             row = self._sweeps.get(sweep_id)
             if row is not None and row["controller"] == owner:
@@ -233,7 +213,6 @@ class MemoryStore(Store):
         self._metrics.setdefault(tid, {})
 
     def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
-        """Insert ``trial``; with ``owner``, only while it holds the sweep (see Store)."""
         row = _trial_row(trial)
         with self._lock:
             sweep = self._sweeps.get(trial.sweep_id)
@@ -248,7 +227,6 @@ class MemoryStore(Store):
             return True
 
     def update_trial(self, trial_id: str, **fields: Any) -> None:
-        """Set the given :class:`TrialRecord` fields (TypeError, KeyError, StoreError)."""
         values = _utc(codec.trial_updates(fields))
         with self._lock:
             row = self._trials.get(trial_id)
@@ -274,7 +252,6 @@ class MemoryStore(Store):
         points: Mapping[str, Sequence[MetricPoint]] | None = None,
         tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        """Insert or overwrite trials with their new points and tags, all or nothing."""
         rows = [_trial_row(record) for record in records]
         encoded = {tid: [_utc(codec.metric_to_row(tid, p)) for p in batch]
                    for tid, batch in (points or {}).items()}
@@ -300,7 +277,6 @@ class MemoryStore(Store):
                 self._tags.setdefault(tid, {}).update({str(k): str(v) for k, v in pairs.items()})
 
     def get_trial(self, trial_id: str) -> TrialRecord:
-        """Return the trial ``trial_id`` (KeyError when absent)."""
         with self._lock:
             row = self._trials.get(trial_id)
             if row is None:
@@ -308,7 +284,6 @@ class MemoryStore(Store):
             return codec.trial_from_row(row)
 
     def list_trials(self, sweep_id: str) -> list[TrialRecord]:
-        """Return the trials of ``sweep_id`` by index (empty for an unknown sweep)."""
         with self._lock:
             indexes = self._by_sweep.get(sweep_id, {})
             return [codec.trial_from_row(self._trials[indexes[i]]) for i in sorted(indexes)]
@@ -316,7 +291,6 @@ class MemoryStore(Store):
     # ------------------------------------------------------------------ metrics
 
     def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
-        """Add points idempotently by ``(seq, pos)``; return how many were new."""
         rows = [_utc(codec.metric_to_row(trial_id, p)) for p in points]
         with self._lock:
             stored = self._metrics.get(trial_id)
@@ -338,15 +312,12 @@ class MemoryStore(Store):
 
     def get_metrics(self, trial_id: str, name: str | None = None,
                     after: tuple[int, int] | None = None) -> list[MetricPoint]:
-        """Return the trial's points (only ``name``'s, if given) by ``(seq, pos)``; with
-        ``after``, only those past that ``(seq, pos)``."""
         with self._lock:
             return [codec.metric_from_row(r) for r in self._points(trial_id)
                     if (name is None or r["name"] == name)
                     and (after is None or (r["seq"], r["pos"]) > after)]
 
     def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
-        """Every trial of the sweep → its numeric values of ``name`` in logging order."""
         with self._lock:
             indexes = self._by_sweep.get(sweep_id, {})
             series: dict[str, list[float]] = {}
@@ -360,12 +331,10 @@ class MemoryStore(Store):
             return series
 
     def count_trials(self, sweep_ids: Sequence[str]) -> dict[str, int]:
-        """Return sweep id -> its number of trials, for each of ``sweep_ids``."""
         with self._lock:
             return {sid: len(self._by_sweep.get(sid, {})) for sid in sweep_ids}
 
     def best_values(self, sweep_ids: Sequence[str], name: str, maximize: bool) -> dict[str, float]:
-        """Trial id → its largest (``maximize``) or smallest numeric, non-NaN ``name`` value."""
         pick = max if maximize else min
         out: dict[str, float] = {}
         with self._lock:
@@ -378,7 +347,6 @@ class MemoryStore(Store):
         return out
 
     def metric_names(self, sweep_id: str) -> list[str]:
-        """Names of all metrics any trial of the sweep logged, sorted."""
         with self._lock:
             return sorted({r["name"] for tid in self._by_sweep.get(sweep_id, {}).values()
                            for r in self._metrics[tid].values()})
@@ -386,7 +354,6 @@ class MemoryStore(Store):
     # ------------------------------------------------------------------ tags
 
     def set_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
-        """Set (add or overwrite) tags of a trial; values are stored as strings."""
         if not tags:
             return
         with self._lock:
@@ -395,6 +362,5 @@ class MemoryStore(Store):
             self._tags.setdefault(trial_id, {}).update({str(k): str(v) for k, v in tags.items()})
 
     def get_tags(self, trial_id: str) -> dict[str, str]:
-        """Return the tags of a trial, by name (empty for an unknown trial)."""
         with self._lock:
             return dict(sorted(self._tags.get(trial_id, {}).items()))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "TrialRecord",
     "new_sweep_id",
     "trial_id",
+    "utcnow",
 ]
 
 #: How a metric point was logged: ``log`` / ``log_metric``, ``log_list``, ``log_row``.
@@ -73,6 +74,17 @@ class Status(str, Enum):
 
 
 _TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC: the one clock every record's time is read from.
+
+    Examples
+    --------
+    >>> utcnow().tzinfo
+    datetime.timezone.utc
+    """
+    return datetime.now(timezone.utc)
 
 
 def new_sweep_id() -> str:

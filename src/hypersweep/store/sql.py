@@ -1,6 +1,6 @@
-"""The record store: the only code in hypersweep that reads or writes the database.
+"""The SQL record store: the only code in hypersweep that reads or writes the database.
 
-One :class:`Store` per process and database is enough: it is thread-safe (a controller thread
+One :class:`SqlStore` per process and database is enough: it is thread-safe (a controller thread
 and the user's thread may use it at once) and several processes may open the same database.
 Every method is one short transaction; writes on SQLite take the lock up front and are retried
 briefly if the database stays locked.
@@ -11,6 +11,8 @@ Examples
 >>> from hypersweep.store import (MetricPoint, Status, Store, SweepRecord, TrialRecord,
 ...                               new_sweep_id, trial_id)
 >>> store = Store("sqlite://")                     # in memory; use sqlite:///path for a file
+>>> store
+SqlStore('sqlite://')
 >>> now = datetime.now(timezone.utc)
 >>> sweep = SweepRecord(new_sweep_id(), "digits", Status.RUNNING, {"max_total_runs": 2}, now)
 >>> store.create_sweep(sweep)
@@ -37,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -47,12 +49,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from hypersweep.errors import StoreError
 from hypersweep.store import codec
+from hypersweep.store.base import MEMORY_URL, Store
 from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
 from hypersweep.store.migrate import ensure_schema
-from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord
+from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord, utcnow
 from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
 
-__all__ = ["Store"]
+__all__ = ["SqlStore"]
 
 T = TypeVar("T")
 
@@ -63,10 +66,6 @@ _RETRIES = 8
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _is_transient(err: DBAPIError) -> bool:
     if getattr(err.orig, "sqlstate", None) in _RETRY_SQLSTATES:
         return True
@@ -74,7 +73,7 @@ def _is_transient(err: DBAPIError) -> bool:
     return isinstance(err, OperationalError) and ("locked" in message or "busy" in message)
 
 
-class Store:
+class SqlStore(Store):
     """Sweeps, trials, metric points and tags in a SQLite or PostgreSQL database.
 
     Opening migrates the database to the current schema (cheap when already there).
@@ -99,7 +98,7 @@ class Store:
 
     Examples
     --------
-    >>> with Store("sqlite://") as store:
+    >>> with SqlStore("sqlite://") as store:
     ...     store.list_experiments()
     []
     """
@@ -131,17 +130,15 @@ class Store:
             self._engine.dispose()
             raise
 
+    @classmethod
+    def serves(cls, url: str) -> bool:
+        # every URL but the in-memory one: normalise_url names an unsupported scheme
+        return url != MEMORY_URL
+
     def __repr__(self) -> str:
-        return f"Store({self._display_url!r})"
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return f"SqlStore({self._display_url!r})"
 
     def close(self) -> None:
-        """Close every pooled connection. The store may not be used afterwards."""
         self._engine.dispose()
 
     # ------------------------------------------------------------------ transactions
@@ -175,13 +172,6 @@ class Store:
     # ------------------------------------------------------------------ sweeps
 
     def create_sweep(self, sweep: SweepRecord) -> None:
-        """Insert ``sweep``, creating its experiment if needed.
-
-        Raises
-        ------
-        StoreError
-            When a sweep with this id already exists.
-        """
         row = codec.sweep_to_row(sweep)
 
         def work(conn: Connection) -> None:
@@ -207,17 +197,9 @@ class Store:
         return row
 
     def get_sweep(self, sweep_id: str) -> SweepRecord:
-        """Return the sweep ``sweep_id``.
-
-        Raises
-        ------
-        KeyError
-            When there is no such sweep.
-        """
         return codec.sweep_from_row(self._row(sweeps, sweep_id, "sweep"))
 
     def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
-        """Return every sweep (of ``experiment``, if given), newest first."""
         query = select(sweeps).order_by(sweeps.c.created_time.desc(), sweeps.c.id.desc())
         if experiment is not None:
             query = query.where(sweeps.c.experiment == experiment)
@@ -225,20 +207,10 @@ class Store:
         return [codec.sweep_from_row(row) for row in rows]
 
     def list_experiments(self) -> list[str]:
-        """Return the names of all experiments, sorted."""
         query = select(experiments.c.name).order_by(experiments.c.name)
         return list(self._read(lambda conn: conn.execute(query).scalars().all()))
 
     def update_sweep(self, sweep_id: str, **fields: Any) -> None:
-        """Set the given :class:`SweepRecord` fields of sweep ``sweep_id``.
-
-        Raises
-        ------
-        TypeError
-            For a field that is not a ``SweepRecord`` field (or is ``id``).
-        KeyError
-            When there is no such sweep.
-        """
         values = codec.sweep_updates(fields)
         if "experiment" in values:
             self._ensure_experiment(values["experiment"])
@@ -248,7 +220,7 @@ class Store:
         self._run(
             lambda conn: conn.execute(
                 self._insert(experiments)
-                .values(name=name, created_time=_utcnow())
+                .values(name=name, created_time=utcnow())
                 .on_conflict_do_nothing(index_elements=["name"])
             )
         )
@@ -263,13 +235,6 @@ class Store:
             raise KeyError(f"no {what} {ident!r}")
 
     def add_sweep_warning(self, sweep_id: str, message: str) -> None:
-        """Append ``message`` to the sweep's warnings unless it is already there.
-
-        Raises
-        ------
-        KeyError
-            When there is no such sweep.
-        """
 
         def work(conn: Connection) -> bool:
             text = conn.execute(
@@ -292,25 +257,7 @@ class Store:
 
     def claim_sweep(self, sweep_id: str, owner: str, stale_after: float,
                     replacing: str | None = None) -> bool:
-        """Make ``owner`` the controller of the sweep, if nobody live holds it.
-
-        One atomic compare-and-set: succeeds when the sweep has no controller, is already held
-        by ``owner``, its controller's heartbeat is older than ``stale_after`` seconds, or its
-        controller is ``replacing`` (a controller the caller knows has died, whose heartbeat
-        may still look fresh); then sets ``controller = owner`` and ``heartbeat_time = now``.
-        Of several processes racing, exactly one wins: the others see the winner's token.
-
-        Returns
-        -------
-        bool
-            Whether ``owner`` now holds the sweep.
-
-        Raises
-        ------
-        KeyError
-            When there is no such sweep.
-        """
-        now = _utcnow()
+        now = utcnow()
         cutoff = now - timedelta(seconds=stale_after)
         free = [
             sweeps.c.controller.is_(None),
@@ -331,25 +278,14 @@ class Store:
         return False
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
-        """Refresh the heartbeat if ``owner`` still holds the sweep.
-
-        Returns
-        -------
-        bool
-            ``False`` when someone else holds it now (or nobody does).
-        """
         statement = (
             update(sweeps)
             .where(sweeps.c.id == sweep_id, sweeps.c.controller == owner)
-            .values(heartbeat_time=_utcnow())
+            .values(heartbeat_time=utcnow())
         )
         return bool(self._run(lambda conn: conn.execute(statement).rowcount) == 1)
 
     def release_sweep(self, sweep_id: str, owner: str) -> None:
-        """Give up the sweep if ``owner`` holds it (no-op otherwise).
-
-        ``heartbeat_time`` is kept: it tells when the last controller was last seen.
-        """
         statement = (
             update(sweeps)
             .where(sweeps.c.id == sweep_id, sweeps.c.controller == owner)
@@ -360,25 +296,6 @@ class Store:
     # ------------------------------------------------------------------ trials
 
     def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
-        """Insert ``trial``; with ``owner``, only while ``owner`` holds its sweep.
-
-        The ownership check and the insert are one transaction that holds the sweep's row, so
-        a claim by another controller lands wholly before (nothing is written) or wholly
-        after (the new controller finds the trial).
-
-        Returns
-        -------
-        bool
-            ``False`` when ``owner`` no longer holds the sweep (nothing was written).
-
-        Raises
-        ------
-        KeyError
-            When its sweep does not exist.
-        StoreError
-            When a trial with the same id, or the same index in the sweep, already exists
-            (and ``owner``, if given, still holds the sweep).
-        """
         row = codec.trial_to_row(trial)
         holder = (
             select(sweeps.c.controller)
@@ -408,17 +325,6 @@ class Store:
             ) from err
 
     def update_trial(self, trial_id: str, **fields: Any) -> None:
-        """Set the given :class:`TrialRecord` fields of trial ``trial_id``.
-
-        Raises
-        ------
-        TypeError
-            For a field that is not a ``TrialRecord`` field (or is ``id``).
-        KeyError
-            When there is no such trial.
-        StoreError
-            When the change breaks a constraint (e.g. an index already taken).
-        """
         values = codec.trial_updates(fields)
         try:
             self._update(trials, trials.c.id, trial_id, values, "trial")
@@ -433,20 +339,6 @@ class Store:
         points: Mapping[str, Sequence[MetricPoint]] | None = None,
         tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        """Insert or overwrite trials, with their new metric points and tags, in one transaction.
-
-        For writers that batch: function trials write each trial's row, points and final status
-        together (or several trials at once) instead of one transaction per change. A trial
-        row that exists is overwritten field by field; points are added idempotently, as
-        :meth:`add_metrics` does; tags are set as :meth:`set_tags` does.
-
-        Raises
-        ------
-        KeyError
-            When a trial's sweep, or the trial of some points or tags, does not exist.
-        StoreError
-            When a trial takes an index its sweep already gives another trial.
-        """
         rows = [codec.trial_to_row(record) for record in records]
         unique: dict[tuple[str, int, int], dict[str, Any]] = {}
         for tid, batch in (points or {}).items():
@@ -490,17 +382,9 @@ class Store:
             raise StoreError(f"cannot save trials: {err.orig}") from err
 
     def get_trial(self, trial_id: str) -> TrialRecord:
-        """Return the trial ``trial_id``.
-
-        Raises
-        ------
-        KeyError
-            When there is no such trial.
-        """
         return codec.trial_from_row(self._row(trials, trial_id, "trial"))
 
     def count_trials(self, sweep_ids: Sequence[str]) -> dict[str, int]:
-        """Return sweep id -> its number of trials, for each of ``sweep_ids`` (one query)."""
         if not sweep_ids:
             return {}
         query = (select(trials.c.sweep_id, func.count())
@@ -510,7 +394,6 @@ class Store:
         return {sid: int(counts.get(sid, 0)) for sid in sweep_ids}
 
     def list_trials(self, sweep_id: str) -> list[TrialRecord]:
-        """Return the trials of ``sweep_id`` by index (empty for an unknown sweep)."""
         query = select(trials).where(trials.c.sweep_id == sweep_id).order_by(trials.c.trial_index)
         rows = self._read(lambda conn: conn.execute(query).mappings().all())
         return [codec.trial_from_row(row) for row in rows]
@@ -518,21 +401,6 @@ class Store:
     # ------------------------------------------------------------------ metrics
 
     def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
-        """Add metric points to a trial, idempotently, in one transaction.
-
-        A point whose ``(seq, pos)`` the trial already has is skipped, so a journal can be
-        re-ingested from any offset.
-
-        Returns
-        -------
-        int
-            How many points were new.
-
-        Raises
-        ------
-        KeyError
-            When there is no such trial.
-        """
         unique: dict[tuple[int, int], dict[str, Any]] = {}
         for point in points:
             row = codec.metric_to_row(trial_id, point)
@@ -554,11 +422,6 @@ class Store:
 
     def get_metrics(self, trial_id: str, name: str | None = None,
                     after: tuple[int, int] | None = None) -> list[MetricPoint]:
-        """Return the trial's metric points (only ``name``'s, if given) by ``(seq, pos)``.
-
-        With ``after``, only the points past that ``(seq, pos)``: what a reader that already
-        has the points up to there is missing (a live view of a running trial).
-        """
         query = select(metrics).where(metrics.c.trial_id == trial_id)
         if name is not None:
             query = query.where(metrics.c.name == name)
@@ -571,11 +434,6 @@ class Store:
         return [codec.metric_from_row(row) for row in rows]
 
     def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
-        """Return every trial of the sweep → its numeric values of ``name`` in logging order.
-
-        Trials that logged none map to ``[]``; non-numeric values are skipped; NaN is kept.
-        Ordered by trial index. One query.
-        """
         numeric = or_(metrics.c.value.is_not(None), metrics.c.is_nan)
         joined = trials.outerjoin(
             metrics, and_(metrics.c.trial_id == trials.c.id, metrics.c.name == name, numeric)
@@ -594,11 +452,6 @@ class Store:
         return series
 
     def best_values(self, sweep_ids: Sequence[str], name: str, maximize: bool) -> dict[str, float]:
-        """Return trial id → its largest (``maximize``) or smallest numeric value of ``name``.
-
-        Covers every trial of the given sweeps that logged a numeric, non-NaN value of
-        ``name`` (±inf count). Computed by the database in one query.
-        """
         if not sweep_ids:
             return {}
         best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
@@ -616,7 +469,6 @@ class Store:
         return {tid: float(value) for tid, value in rows}
 
     def metric_names(self, sweep_id: str) -> list[str]:
-        """Return the names of all metrics any trial of the sweep logged, sorted."""
         query = (
             select(metrics.c.name)
             .distinct()
@@ -629,13 +481,6 @@ class Store:
     # ------------------------------------------------------------------ tags
 
     def set_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
-        """Set (add or overwrite) tags of a trial. Values are stored as strings.
-
-        Raises
-        ------
-        KeyError
-            When there is no such trial.
-        """
         rows = [{"trial_id": trial_id, "name": str(k), "value": str(v)} for k, v in tags.items()]
         if not rows:
             return
@@ -649,7 +494,6 @@ class Store:
             raise KeyError(f"no trial {trial_id!r}") from err
 
     def get_tags(self, trial_id: str) -> dict[str, str]:
-        """Return the tags of a trial (empty for an unknown trial)."""
         query = (
             select(trial_tags.c.name, trial_tags.c.value)
             .where(trial_tags.c.trial_id == trial_id)
