@@ -297,12 +297,17 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _launchable(config: Any) -> None:
-    """What the controller will pass to each trial: argv and environment it can exec."""
-    from hypersweep.controller.commands import sweep_environment, trial_command
+    """What the controller will pass to each trial: argv and environment it can exec.
 
-    stored = json.loads(json.dumps(config.to_dict()))
+    ``config`` is a HyperDriveConfig or the SweepSpec a sweep file gives."""
+    from hypersweep.api.config import stored_form
+    from hypersweep.controller.commands import sweep_environment, trial_command
+    from hypersweep.spec import SweepSpec
+
+    spec = config if isinstance(config, SweepSpec) else config.to_spec()
+    stored = json.loads(json.dumps(stored_form(spec)))
     command = trial_command(stored["trial"])
-    for params in config.hyperparameter_sampling.preview(3):
+    for params in spec.new_sampler().preview(3):
         argv = command.argv(command.arguments(params))
         env = {**stored["trial"]["environment_variables"], **sweep_environment(params)}
         for text in [*argv, *env.values()]:
@@ -330,9 +335,9 @@ def _validate(path: Path) -> str:
 
     def validate() -> None:
         loaded = load_sweep(path)
-        loaded.config.hyperparameter_sampling.preview(5)
-        sweep_to_yaml(loaded.config)
-        _launchable(loaded.config)
+        loaded.spec.new_sampler().preview(5)
+        sweep_to_yaml(loaded.spec)
+        _launchable(loaded.spec)
 
     return _outcome(validate)
 

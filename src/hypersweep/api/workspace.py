@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hypersweep.config.validate import experiment_name
 from hypersweep.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from hypersweep.api.config import HyperDriveConfig
     from hypersweep.api.sweep_run import HyperDriveRun
+    from hypersweep.spec import SweepSpec
     from hypersweep.store import Store
-
-_EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
 class Workspace:
@@ -129,51 +129,75 @@ class Experiment:
     def __init__(self, workspace: Workspace, name: str) -> None:
         if not isinstance(workspace, Workspace):
             raise ConfigError(f"workspace: expected a Workspace (got {workspace!r})")
-        if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
-            raise ConfigError(
-                f"name: experiment names are 1-255 letters, digits, '_', '-' or '.', "
-                f"starting with a letter or digit (got {name!r})"
-            )
         self.workspace = workspace
-        self.name = name
+        self.name = experiment_name(name, "name")
 
-    def submit(self, config: HyperDriveConfig, *, start: bool = True) -> HyperDriveRun:
+    def submit(self, config: HyperDriveConfig | SweepSpec, *,
+               start: bool = True) -> HyperDriveRun:
         """Start a sweep and return its run at once; the sweep runs in a background thread.
+
+        ``config`` is a `HyperDriveConfig`, or a `SweepSpec` with a script or command trial
+        (what ``hypersweep run sweep.yml`` submits: `hypersweep.config.load_sweep` reads
+        one). A spec is checked as a `HyperDriveConfig` would be (`HyperDriveConfig.from_spec`):
+        it needs a trial budget and one objective.
 
         Everything is checked before anything starts: a bad config raises `ConfigError`.
         With ``start=False`` the sweep is recorded ``Queued`` and left for another process to
         drive (``HyperDriveRun.resume()``); ``hypersweep run --detach`` does that.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from hypersweep import RandomParameterSampling, uniform
+        >>> from hypersweep.spec import Limits, Objective, ScriptTrial, SweepSpec
+        >>> src = pathlib.Path(tempfile.mkdtemp()); _ = (src / "train.py").write_text("")
+        >>> spec = SweepSpec(RandomParameterSampling({"lr": uniform(0, 1)}, seed=0),
+        ...                  (Objective("loss", "minimize"),), ScriptTrial(str(src), "train.py"),
+        ...                  limits=Limits(max_total_trials=2))
+        >>> run = Experiment(Workspace(tempfile.mkdtemp()), "doc").submit(spec, start=False)
+        >>> run.get_status()
+        'Queued'
         """
-        from hypersweep.api.config import HyperDriveConfig
+        from hypersweep.api.config import HyperDriveConfig, stored_form
         from hypersweep.api.sweep_run import HyperDriveRun
         from hypersweep.controller.loop import utcnow
         from hypersweep.execution import snapshot_source
+        from hypersweep.spec import SweepSpec
         from hypersweep.store import Status, SweepRecord
 
+        if isinstance(config, SweepSpec):
+            with warnings.catch_warnings():
+                # a spec is checked data: what it warns about was told by whoever built it
+                # (the YAML reader returns its warnings located in the file)
+                warnings.simplefilter("ignore")
+                config = HyperDriveConfig.from_spec(config)
         if not isinstance(config, HyperDriveConfig):
-            raise ConfigError(f"config: expected a HyperDriveConfig (got {config!r})")
+            raise ConfigError(f"config: expected a HyperDriveConfig or a SweepSpec "
+                              f"(got {config!r})")
+        spec = config.to_spec()
         store = self.workspace.store
-        self._check_warm_start(config)
+        self._check_warm_start(spec)
         sweep_id = f"HD_{uuid.uuid4()}"
-        assert config.run_config is not None
-        snapshot_source(config.run_config.source_directory, self.workspace.snapshot_dir(sweep_id))
+        assert config.run_config is not None  # HyperDriveConfig refuses a config without one
+        snapshot_source(config.run_config.source_directory,
+                        self.workspace.snapshot_dir(sweep_id))
         store.create_sweep(SweepRecord(
             id=sweep_id, experiment=self.name, status=Status.QUEUED,
-            config=config.to_dict(), created_time=utcnow(),
+            config=stored_form(spec), created_time=utcnow(),
         ))
         run = HyperDriveRun(self, sweep_id)
         if start:
             run._start_controller()
         return run
 
-    def _check_warm_start(self, config: HyperDriveConfig) -> None:
+    def _check_warm_start(self, spec: SweepSpec) -> None:
         store = self.workspace.store
-        for sweep_id in config.resume_from:
+        for sweep_id in spec.warm_start.resume_from:
             try:
                 store.get_sweep(sweep_id)
             except KeyError:
                 raise ConfigError(f"resume_from: no sweep {sweep_id!r} in this workspace") from None
-        for trial_id in config.resume_child_runs:
+        for trial_id in spec.warm_start.resume_child_runs:
             try:
                 store.get_trial(trial_id)
             except KeyError:

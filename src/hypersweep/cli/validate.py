@@ -28,19 +28,20 @@ from hypersweep.cli.main import cli
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def validate(sweep_file: str, overrides: tuple[str, ...], count: int, as_json: bool) -> None:
     """Check SWEEP.yml; print the resolved sweep and the first configurations it would try."""
+    from hypersweep.api.config import stored_form
     from hypersweep.config import load_sweep, sweep_to_yaml
 
     loaded = load_sweep(sweep_file, overrides)
-    sampler = loaded.config.hyperparameter_sampling
-    preview = sampler.preview(max(count, 0))
-    seed = getattr(sampler, "seed", None)
+    spec = loaded.spec
+    preview = spec.new_sampler().preview(max(count, 0))
+    seed = getattr(spec.sampling, "seed", None)
     # A sampler without a seed in the file draws one when it is built: a second reading
     # that draws another shows that the run, which reads the file again, will not match.
     seeded = seed is None or getattr(
-        load_sweep(sweep_file, overrides).config.hyperparameter_sampling, "seed", None) == seed
-    if as_json:
+        load_sweep(sweep_file, overrides).spec.sampling, "seed", None) == seed
+    if as_json:  # "config" is what `run` would store
         echo_json({"experiment": loaded.experiment_name, "warnings": loaded.warnings,
-                   "config": loaded.config.to_dict(), "seeded": seeded, "preview": preview})
+                   "config": stored_form(spec), "seeded": seeded, "preview": preview})
         return
     for message in loaded.warnings:
         click.echo(f"warning: {message}", err=True)
@@ -49,7 +50,7 @@ def validate(sweep_file: str, overrides: tuple[str, ...], count: int, as_json: b
                    "`hypersweep run` draws its own, so its trials will differ "
                    "(add `seed: N` to sampling_algorithm to fix them)", err=True)
     click.echo(f"# {sweep_file}: valid (experiment {loaded.experiment_name})")
-    click.echo(sweep_to_yaml(loaded.config), nl=False)
+    click.echo(sweep_to_yaml(spec), nl=False)
     click.echo(f"# first {len(preview)} configurations:")
     for i, params in enumerate(preview):
         click.echo(f"#  {i}: " + ", ".join(f"{k}={fmt_value(v)}" for k, v in params.items()))

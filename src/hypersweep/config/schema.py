@@ -1,10 +1,12 @@
-"""The Azure ML v2 ``type: sweep`` YAML schema, loaded into a `HyperDriveConfig`.
+"""The Azure ML v2 ``type: sweep`` YAML schema, loaded into a `SweepSpec`.
 
 The file is checked key by key here so every problem names its file, line and dotted key;
 the search space, sampling algorithm and early-termination policy are parsed by their own
-layers (`SearchSpace.from_dict`, `sampler_from_dict`, `policy_from_dict`), whose errors are
-located in the file afterwards. The result is the very config a Python user would build, so a
-YAML sweep and its Python twin store the same ``to_dict()``.
+layers (`SearchSpace.from_dict`, `sampler_from_dict`, `policy_from_dict`), limits, goals and
+the trial by the checks a Python ``HyperDriveConfig`` uses (`hypersweep.config.validate`,
+`hypersweep.config.command`), and their errors are located in the file afterwards. The result
+is the spec a Python user's config stands for, so a YAML sweep and its Python twin give equal
+specs.
 
 Examples
 --------
@@ -16,8 +18,8 @@ Examples
 ... objective: {primary_metric: accuracy, goal: maximize}
 ... ''')
 >>> loaded = load_sweep(folder / "sweep.yml")
->>> loaded.experiment_name, loaded.config.max_total_runs
-('sweep', 1000)
+>>> loaded.experiment_name, loaded.spec.limits.max_total_trials, loaded.spec.objective.metric
+('sweep', 1000, 'accuracy')
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypersweep.config import validate as check
+from hypersweep.config.command import check_parameters, command_trial
 from hypersweep.config.yamlfile import (
     SweepFileError,
     YamlDocument,
@@ -40,6 +44,7 @@ from hypersweep.config.yamlfile import (
 )
 from hypersweep.errors import ConfigError
 from hypersweep.space._values import describe, text_problem
+from hypersweep.spec import CommandTrial, Limits, Metadata, Objective, SweepSpec
 
 #: Keys of a sweep job, in the order Azure documents them.
 TOP_KEYS = ("$schema", "type", "name", "display_name", "experiment_name", "description",
@@ -60,16 +65,23 @@ SAMPLING_TYPES = ("random", "grid", "bayesian", "tpe")
 #: Written as a type by mistake: rules of random sampling, with what they are.
 SAMPLING_RULES = {"sobol": "Sobol sequences are a rule of random sampling"}
 DEFAULT_MAX_TOTAL_TRIALS = 1000  # Azure's default for v2 sweeps
+#: What an unset duration means: a week, as a Python config's default.
+DEFAULTS = {"timeout": check.DEFAULT_TIMEOUT_SECONDS}
 
 
 @dataclass
 class LoadedSweep:
-    """A sweep file, checked: its config, experiment, and the warnings to show once."""
+    """A sweep file, checked: its spec, experiment, and the warnings to show once."""
 
-    config: Any  # HyperDriveConfig (imported lazily)
+    spec: SweepSpec
     experiment_name: str
     file: Path
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> SweepSpec:
+        """The spec (the name earlier releases gave it; `Experiment.submit` takes it)."""
+        return self.spec
 
 
 def load_sweep(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> LoadedSweep:
@@ -186,28 +198,8 @@ class _Reader:
             return str(value)
         raise self.doc.error(path, f"expected a string (got {describe(value)})")
 
-    def positive_int(self, path: tuple[Any, ...], value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.doc.error(path, f"expected a positive integer (got {describe(value)})")
-        return value
-
-    def positive_number(self, path: tuple[Any, ...], value: Any) -> float:
-        ok = not isinstance(value, bool) and isinstance(value, (int, float))
-        if ok:
-            try:
-                ok = 0 < float(value) < float("inf")
-            except OverflowError:  # 400 digits: an int beyond the float range
-                ok = False
-        if not ok:
-            raise self.doc.error(path, "expected a positive number of seconds "
-                                 f"(got {describe(value)})")
-        return float(value)
-
     # ------------------------------------------------------------------ sections
     def load(self) -> LoadedSweep:
-        from hypersweep.api.config import CommandJob, HyperDriveConfig, PrimaryMetricGoal
-        from hypersweep.api.workspace import _EXPERIMENT_NAME
-
         data = self.mapping((), self.doc.data, TOP_KEYS, [k for k in AZURE_ONLY
                                                           if k not in TOP_KEYS])
         if "$schema" in data:
@@ -223,55 +215,54 @@ class _Reader:
         for key in OBJECTIVE_KEYS:
             if key not in objective:
                 raise self.doc.error(("objective",), f"missing required key {key!r}")
-        metric = objective["primary_metric"]
-        if not isinstance(metric, str) or not metric.strip():
-            raise self.doc.error(("objective", "primary_metric"),
-                                 f"expected a metric name (got {describe(metric)})")
-        goal = objective["goal"]
-        try:
-            goal = PrimaryMetricGoal.parse(goal)
-        except ConfigError:
-            raise self.doc.error(("objective", "goal"), "expected 'maximize' or 'minimize' "
-                                 f"(got {describe(goal)})") from None
-
-        limits = self.mapping(("limits",), data.get("limits"), LIMIT_KEYS)
-        total = self.positive_int(("limits", "max_total_trials"),
-                                  limits.get("max_total_trials", DEFAULT_MAX_TOTAL_TRIALS))
-        concurrent = limits.get("max_concurrent_trials")
-        if concurrent is not None:
-            concurrent = self.positive_int(("limits", "max_concurrent_trials"), concurrent)
-        timeout = limits.get("timeout")
-        if timeout is not None:
-            timeout = self.positive_number(("limits", "timeout"), timeout)
-        trial_timeout = limits.get("trial_timeout")
-        if trial_timeout is not None:
-            trial_timeout = self.positive_number(("limits", "trial_timeout"), trial_timeout)
-        max_failed = limits.get("max_failed_trials")  # ours: see HyperDriveConfig
-        if max_failed is not None:
-            max_failed = self.positive_int(("limits", "max_failed_trials"), max_failed)
-
+        metric = self.calling(("objective", "primary_metric"), check.metric_name,
+                              objective["primary_metric"], "objective.primary_metric")
+        goal = self.calling(("objective", "goal"), check.goal, objective["goal"],
+                            "objective.goal")
+        limits = self.limits(data.get("limits"))
         sampler = self.sampler(data)
         policy = self.policy(data.get("early_termination"))
-        job = self.job(data, trial_timeout)
+        trial = self.trial(data)
+        self.calling((), check_parameters, trial.command_as_written or trial.command,
+                     sampler.space.names)
         meta = self.metadata(data)
+        executor = None
+        if data.get("executor") is not None:  # ours: "local" or "dask://HOST:PORT"
+            executor = self.calling(("executor",), check.executor_uri,
+                                    self.text(("executor",), data["executor"]))
         name = data.get("experiment_name", self.doc.file and Path(self.doc.file).stem)
-        if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
-            where = ("experiment_name",) if "experiment_name" in data else ()
-            raise self.doc.error(where, "experiment names are 1-255 letters, digits, '_', '-' "
-                                 f"or '.', starting with a letter or digit (got {describe(name)})")
-        config = self.calling((), HyperDriveConfig,
-                              hyperparameter_sampling=sampler, primary_metric_name=metric,
-                              primary_metric_goal=goal, max_total_runs=total,
-                              max_concurrent_runs=concurrent,
-                              max_duration_minutes=10080 if timeout is None else timeout / 60,
-                              policy=policy, run_config=job, max_failed_runs=max_failed,
-                              **meta)
-        assert isinstance(job, CommandJob)
+        where = ("experiment_name",) if "experiment_name" in data else ()
+        self.calling(where, check.experiment_name, name, dotted(where))
+        spec = self.calling((), SweepSpec, sampling=sampler,
+                            objectives=(Objective(metric, goal),), trial=trial, policy=policy,
+                            limits=limits, executor=executor, metadata=Metadata(**meta))
         notes = list(self.notes)
         if self.ignored:
             notes.insert(0, f"{self.doc.file}: ignored (Azure-only; trials run on this "
                             f"machine): {', '.join(self.ignored)}")
-        return LoadedSweep(config, name, Path(self.doc.file), notes)
+        return LoadedSweep(spec, name, Path(self.doc.file), notes)
+
+    def limits(self, value: Any) -> Limits:
+        """``limits``: counts and seconds, checked as a Python config's are; a budget and a
+        timeout as Azure's defaults, and every trial at once unless capped."""
+        limits = self.mapping(("limits",), value, LIMIT_KEYS)
+        checked: dict[str, Any] = {}
+        for key in LIMIT_KEYS:
+            path = ("limits", key)
+            if key == "max_total_trials":  # a budget is required: `null` is a mistake
+                checked[key] = self.calling(path, check.positive_int, dotted(path),
+                                            limits.get(key, DEFAULT_MAX_TOTAL_TRIALS))
+            elif key in ("timeout", "trial_timeout"):
+                given = limits.get(key)
+                checked[key] = self.calling(path, check.positive_duration, dotted(path),
+                                            DEFAULTS.get(key) if given is None else given,
+                                            allow_none=True)
+            else:
+                checked[key] = self.calling(path, check.positive_int, dotted(path),
+                                            limits.get(key), allow_none=True)
+        checked["max_concurrent_trials"] = (checked["max_concurrent_trials"]
+                                            or checked["max_total_trials"])
+        return Limits(**checked)
 
     def sampler(self, data: Mapping[str, Any]) -> Any:
         from hypersweep.sampling import sampler_from_dict
@@ -321,9 +312,7 @@ class _Reader:
 
         return self.calling(("early_termination",), policy_from_dict, value)
 
-    def job(self, data: Mapping[str, Any], trial_timeout: float | None) -> Any:
-        from hypersweep.api.config import CommandJob
-
+    def trial(self, data: Mapping[str, Any]) -> CommandTrial:
         trial = self.mapping(("trial",), data["trial"], TRIAL_KEYS, TRIAL_AZURE_ONLY)
         if "command" not in trial:
             raise self.doc.error(("trial",), "missing required key 'command'")
@@ -347,10 +336,10 @@ class _Reader:
         outputs = data.get("outputs") or {}
         if not isinstance(outputs, Mapping):
             raise self.doc.error(("outputs",), f"expected a mapping (got {describe(outputs)})")
-        return self.calling(
-            (), CommandJob, command, code=str(self.folder / code),
-            inputs={k: self.resolve_input(v) for k, v in inputs.items()}, outputs=outputs,
-            environment_variables=env, max_run_duration_seconds=trial_timeout)
+        built: CommandTrial = self.calling(
+            (), command_trial, command, str(self.folder / code),
+            {k: self.resolve_input(v) for k, v in inputs.items()}, outputs, env)
+        return built
 
     def resolve_input(self, value: Any) -> Any:
         """Local input paths resolve against the YAML file's folder, as the Azure CLI does."""
@@ -370,6 +359,4 @@ class _Reader:
             if not isinstance(tags, Mapping):
                 raise self.doc.error(("tags",), f"expected a mapping (got {describe(tags)})")
             meta["tags"] = {str(k): self.text(("tags", k), v) for k, v in tags.items()}
-        if data.get("executor") is not None:  # ours: "local" or "dask://HOST:PORT"
-            meta["executor"] = self.text(("executor",), data["executor"])
-        return meta
+        return self.calling((), check.metadata, **meta)

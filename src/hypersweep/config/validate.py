@@ -1,0 +1,181 @@
+"""The checks every face applies to what a user wrote, each implemented once.
+
+``HyperDriveConfig`` (v1 names) and the v2 YAML reader call the same function for the same
+rule, passing the key as the user wrote it (``max_total_runs`` in Python,
+``limits.max_total_trials`` in YAML), so a bad value gets the same sentence from both; the
+YAML reader adds the file and line.
+
+Examples
+--------
+>>> positive_int("max_total_runs", 0)
+Traceback (most recent call last):
+...
+hypersweep.errors.ConfigError: max_total_runs: expected a positive integer (got 0)
+>>> positive_duration("limits.timeout", 90)
+90.0
+>>> positive_duration("max_duration_minutes", 1e307, unit="minutes")
+Traceback (most recent call last):
+...
+hypersweep.errors.ConfigError: max_duration_minutes: expected a positive number of minutes \
+(got 1e+307)
+>>> goal("MAXIMIZE", "objective.goal")
+'maximize'
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hypersweep.errors import ConfigError
+from hypersweep.space._values import check_text, describe
+
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS", "EXPERIMENT_NAME", "environment", "executor_uri",
+    "experiment_name", "folder", "goal", "metadata", "metric_name", "path_is",
+    "positive_duration", "positive_int", "run_id",
+]
+
+#: A sweep without a timeout ends after 10080 minutes (a week), as Azure's HyperDrive does.
+DEFAULT_TIMEOUT_SECONDS = 10080 * 60.0
+#: Experiment names: what Azure accepts, and safe as a folder and a record key.
+EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_SECONDS_PER = {"seconds": 1.0, "minutes": 60.0}
+
+
+def positive_int(key: str, value: Any, *, allow_none: bool = False) -> int | None:
+    """A count of trials (a budget, a concurrency, a failure cap): an int >= 1."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}: expected a positive integer (got {describe(value)})")
+    return value
+
+
+def positive_duration(key: str, value: Any, *, unit: str = "seconds",
+                      allow_none: bool = False) -> float | None:
+    """A duration in ``unit`` (seconds or minutes) that is finite, > 0, and stays finite
+    in seconds (every duration is stored in seconds)."""
+    if value is None and allow_none:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if ok:
+        try:
+            ok = value > 0 and math.isfinite(float(value) * _SECONDS_PER[unit])
+        except OverflowError:  # an int beyond the float range (400 digits in YAML)
+            ok = False
+    if not ok:
+        raise ConfigError(f"{key}: expected a positive number of {unit} (got {describe(value)})")
+    return float(value)
+
+
+def goal(value: Any, key: str) -> str:
+    """``"maximize"`` or ``"minimize"`` from either, in any case (or an enum of them)."""
+    text = getattr(value, "value", value)
+    if isinstance(text, str) and text.strip().lower() in ("maximize", "minimize"):
+        return text.strip().lower()
+    raise ConfigError(f"{key}: expected 'maximize' or 'minimize' (got {describe(value)})")
+
+
+def metric_name(value: Any, key: str) -> str:
+    """The name of a metric the trials log, stripped of surrounding spaces."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: expected a metric name (got {describe(value)})")
+    return check_text(value, key).strip()
+
+
+def environment(key: str, given: Mapping[str, Any] | None) -> dict[str, str]:
+    """Environment variables every trial gets: POSIX names, values a process can take."""
+    if given is not None and not isinstance(given, Mapping):
+        raise ConfigError(f"{key}: expected a mapping (got {describe(given)})")
+    env = dict(given or {})
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise ConfigError(f"{key}: invalid name {describe(name)} (expected up to 255 "
+                              "letters, digits and '_', not starting with a digit)")
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}.{name}: expected a string (got {describe(value)})")
+        check_text(value, f"{key}.{name}", argument=True)
+    return env
+
+
+def folder(key: str, path: str | os.PathLike[str]) -> Path:
+    """``path`` resolved, or a `ConfigError` naming ``key`` when no path can be made of it."""
+    check_text(str(path), key)
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError) as err:  # too long, a symlink loop
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(f"{key}: cannot be used as a folder ({reason})") from None
+
+
+def path_is(path: Path, kind: str, key: str) -> bool:
+    """``path.is_dir()`` (``kind="dir"``) or ``is_file()``; a path the OS refuses to look at
+    (a name too long) is a `ConfigError` naming ``key``."""
+    try:
+        return path.is_dir() if kind == "dir" else path.is_file()
+    except OSError as err:
+        what = "a folder" if kind == "dir" and not key.endswith(".path") else "a path"
+        raise ConfigError(f"{key}: cannot be used as {what} ({err.strerror})") from None
+
+
+def metadata(name: Any = None, display_name: Any = None, description: Any = None,
+             tags: Any = None) -> dict[str, Any]:
+    """The v2 job's descriptive keys that are set (stored with the sweep, shown by the CLI)."""
+    out: dict[str, Any] = {}
+    for key, value in (("name", name), ("display_name", display_name),
+                       ("description", description)):
+        if value is not None:
+            if not isinstance(value, str):
+                raise ConfigError(f"{key}: expected a string (got {describe(value)})")
+            out[key] = check_text(value, key)
+    if tags:
+        if not isinstance(tags, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+        ):
+            raise ConfigError(f"tags: expected a mapping of strings to strings "
+                              f"(got {describe(tags)})")
+        for k, v in tags.items():
+            check_text(k, f"tags: key {describe(k)}")
+            check_text(v, f"tags.{k}")
+        out["tags"] = dict(tags)
+    return out
+
+
+def executor_uri(uri: Any, key: str = "executor") -> str | None:
+    """Check an ``executor`` URI (``"local"`` or ``"dask://HOST:PORT"``) without connecting."""
+    if uri is None or uri == "local":
+        return uri
+    if not isinstance(uri, str):
+        raise ConfigError(f"{key}: expected 'local' or 'dask://HOST:PORT' (got {describe(uri)})")
+    from hypersweep.execution.factory import parse_dask_uri
+
+    try:
+        parse_dask_uri(uri)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return uri
+
+
+def run_id(key: str, run: Any) -> str:
+    """A sweep or trial id: a run object (anything with ``.id``) or its ``HD_…`` string."""
+    found = getattr(run, "id", run)
+    if not isinstance(found, str) or not found.startswith("HD_"):
+        raise ConfigError(f"{key}: expected a sweep or trial run or its 'HD_…' id "
+                          f"(got {describe(run)})")
+    return found
+
+
+def experiment_name(name: Any, key: str = "name") -> str:
+    """An experiment name (see `EXPERIMENT_NAME`); ``key`` may be empty (a name taken from
+    the file's name)."""
+    if not isinstance(name, str) or not EXPERIMENT_NAME.match(name):
+        prefix = f"{key}: " if key else ""
+        raise ConfigError(f"{prefix}experiment names are 1-255 letters, digits, '_', '-' or "
+                          f"'.', starting with a letter or digit (got {describe(name)})")
+    return name

@@ -1,0 +1,254 @@
+"""Every face builds the same SweepSpec: a HyperDriveConfig, its YAML twin, and the spec itself.
+
+A Python config and the sweep file that says the same thing give equal specs; a config and
+its spec convert both ways without loss; a bad value gets the same check from both faces, each
+naming the key as its user wrote it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypersweep import (
+    BanditPolicy,
+    Experiment,
+    HyperDriveConfig,
+    RandomParameterSampling,
+    ScriptRunConfig,
+    Workspace,
+    choice,
+    uniform,
+)
+from hypersweep.api.config import CommandJob, stored_form
+from hypersweep.config import load_sweep, sweep_to_yaml
+from hypersweep.errors import ConfigError
+from hypersweep.spec import FunctionTrial, Limits, Objective, ScriptTrial, SweepSpec
+
+TWIN_YAML = """\
+type: sweep
+name: twin-1
+display_name: Twin
+tags: {team: ml}
+trial:
+  command: >-
+    python train.py --x ${{search_space.x}} --bs ${{search_space.bs}}
+    --data ${{inputs.data}} --out ${{outputs.model}}
+  code: .
+  environment_variables: {GREETING: hi}
+inputs:
+  data: {type: uri_file, path: data/in.txt}
+outputs:
+  model: {type: uri_folder}
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+  bs: {type: choice, values: [16, 32]}
+sampling_algorithm: {type: random, seed: 3}
+objective: {primary_metric: score, goal: minimize}
+early_termination: {type: bandit, slack_factor: 0.2, evaluation_interval: 1, delay_evaluation: 2}
+limits: {max_total_trials: 6, max_concurrent_trials: 2, timeout: 1200, trial_timeout: 30,
+         max_failed_trials: 2}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.txt").write_text("hello\n")
+    (tmp_path / "train.py").write_text("print(1)\n")
+    return tmp_path
+
+
+def _twin(root: Path) -> HyperDriveConfig:
+    job = CommandJob(
+        "python train.py --x ${{search_space.x}} --bs ${{search_space.bs}} "
+        "--data ${{inputs.data}} --out ${{outputs.model}}",
+        code=root, inputs={"data": {"type": "uri_file", "path": str(root / "data/in.txt")}},
+        outputs={"model": {"type": "uri_folder"}}, environment_variables={"GREETING": "hi"},
+        max_run_duration_seconds=30)
+    return HyperDriveConfig(
+        RandomParameterSampling({"x": uniform(0, 1), "bs": choice(16, 32)}, seed=3),
+        "score", "minimize", 6, max_concurrent_runs=2, max_duration_minutes=20,
+        policy=BanditPolicy(slack_factor=0.2, evaluation_interval=1, delay_evaluation=2),
+        run_config=job, name="twin-1", display_name="Twin", tags={"team": "ml"},
+        max_failed_runs=2)
+
+
+def _script_config(root: Path, **extra: Any) -> HyperDriveConfig:
+    return HyperDriveConfig(
+        RandomParameterSampling({"x": uniform(0, 1)}, seed=1), "acc", "maximize", 5,
+        run_config=ScriptRunConfig(root, "train.py", ["--epochs", 3],
+                                   max_run_duration_seconds=12.5,
+                                   environment_variables={"A": "1"}), **extra)
+
+
+def test_a_config_and_its_yaml_twin_give_equal_specs(project: Path) -> None:
+    (project / "sweep.yml").write_text(TWIN_YAML)
+    loaded = load_sweep(project / "sweep.yml")
+    assert isinstance(loaded.spec, SweepSpec) and loaded.config is loaded.spec
+    python_spec = _twin(project).to_spec()
+    assert loaded.spec.to_dict() == python_spec.to_dict()
+    assert stored_form(loaded.spec) == _twin(project).to_dict()
+    assert loaded.spec.limits == Limits(6, 2, 1200.0, 30.0, 2)
+    assert loaded.spec.objective == Objective("score", "minimize")
+
+
+def test_the_yaml_reader_fills_the_defaults_a_python_config_has(project: Path) -> None:
+    (project / "sweep.yml").write_text(textwrap.dedent("""\
+        trial: {command: "python train.py --x ${{search_space.x}}"}
+        search_space: {x: {type: uniform, min_value: 0, max_value: 1}}
+        objective: {primary_metric: acc, goal: maximize}
+        """))
+    limits = load_sweep(project / "sweep.yml").spec.limits
+    # Azure's budget of 1000, all at once, a week: what HyperDriveConfig defaults to
+    assert (limits.max_total_trials, limits.max_concurrent_trials, limits.timeout) == (
+        1000, 1000, 10080 * 60.0)
+    assert (limits.trial_timeout, limits.max_failed_trials) == (None, None)
+
+
+@pytest.mark.parametrize("kind", ["script", "command"])
+def test_to_spec_and_from_spec_are_inverse(project: Path, kind: str) -> None:
+    warm = {"resume_from": ["HD_a"], "resume_child_runs": ["HD_a_1"]}
+    config = (_script_config(project, description="d", executor="dask://127.0.0.1:8786",
+                             max_failed_runs=3, **warm)
+              if kind == "script" else _twin(project))
+    spec = config.to_spec()
+    again = HyperDriveConfig.from_spec(spec)
+    assert again.to_spec().to_dict() == spec.to_dict()
+    assert again.to_dict() == config.to_dict()
+    # the stored forms of both releases read back to the same config
+    assert HyperDriveConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()
+    assert HyperDriveConfig.from_dict(spec.to_dict()).to_dict() == config.to_dict()
+    if kind == "script":
+        assert spec.trial == ScriptTrial(str(project), "train.py", ("--epochs", "3"), {"A": "1"})
+        assert spec.limits.trial_timeout == 12.5 and spec.limits.max_failed_trials == 3
+        assert spec.warm_start.resume_child_runs == ("HD_a_1",)
+        assert (spec.metadata.description, spec.executor) == ("d", "dask://127.0.0.1:8786")
+
+
+def test_the_stored_form_keeps_the_first_release_layout(project: Path) -> None:
+    stored = _script_config(project).to_dict()
+    assert stored["version"] == 1
+    assert list(stored) == ["version", "search_space", "sampling_algorithm",
+                            "early_termination", "objective", "limits", "trial",
+                            "resume_from", "resume_child_runs"]
+    assert stored["objective"] == {"primary_metric": "acc", "goal": "maximize"}
+    assert stored["limits"] == {"max_total_trials": 5, "max_concurrent_trials": 5,
+                                "timeout": 604800.0, "trial_timeout": 12.5}
+
+
+def test_from_spec_refuses_what_a_config_cannot_hold(project: Path) -> None:
+    spec = _script_config(project).to_spec()
+    for changes, message in [
+        ({"trial": FunctionTrial("mod:fn")}, "trial: a function trial runs with"),
+        ({"limits": Limits()}, "limits.max_total_trials: a HyperDriveConfig sweep needs"),
+        ({"objectives": (Objective("a"), Objective("b"))}, "objectives: HyperDriveConfig "
+                                                           "optimizes one primary metric"),
+    ]:
+        with pytest.raises(ConfigError, match=f"^{message}"):
+            HyperDriveConfig.from_spec(spec.replace(**changes))
+
+
+def test_submit_takes_a_spec_and_stores_what_its_config_stores(project: Path) -> None:
+    (project / "sweep.yml").write_text(TWIN_YAML)
+    experiment = Experiment(Workspace(project / "ws"), "twins")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the spec's warnings were the reader's to give
+        from_spec = experiment.submit(load_sweep(project / "sweep.yml").spec, start=False)
+    from_config = experiment.submit(_twin(project), start=False)
+    store = experiment.workspace.store
+    assert store.get_sweep(from_spec.id).config == store.get_sweep(from_config.id).config
+    with pytest.raises(ConfigError, match=r"^config: expected a HyperDriveConfig or a SweepSpec"):
+        experiment.submit({"not": "a config"})  # type: ignore[arg-type]
+
+
+def test_the_yaml_writer_writes_a_spec(project: Path) -> None:
+    config = _twin(project)
+    assert sweep_to_yaml(config.to_spec()) == sweep_to_yaml(config) == config.to_yaml()
+    (project / "again.yml").write_text(config.to_yaml())
+    assert load_sweep(project / "again.yml").spec.to_dict() == config.to_spec().to_dict()
+    with pytest.raises(ConfigError, match=r"^trial: a function trial has no v2 YAML form"):
+        sweep_to_yaml(config.to_spec().replace(trial=FunctionTrial("m:f")))
+
+
+# (v1 keyword, YAML key, bad value, the shared sentence after "key: ")
+SAME_CHECK = [
+    ("max_total_runs", "limits.max_total_trials", 0, "expected a positive integer (got 0)"),
+    ("max_total_runs", "limits.max_total_trials", True,
+     "expected a positive integer (got True)"),
+    ("max_concurrent_runs", "limits.max_concurrent_trials", -2,
+     "expected a positive integer (got -2)"),
+    ("max_failed_runs", "limits.max_failed_trials", "3", "expected a positive integer (got '3')"),
+    ("max_run_duration_seconds", "limits.trial_timeout", 0,
+     "expected a positive number of seconds (got 0)"),
+    ("max_duration_minutes", "limits.timeout", float("inf"),
+     "expected a positive number of {unit} (got inf)"),
+    ("primary_metric_goal", "objective.goal", "maximise",
+     "expected 'maximize' or 'minimize' (got 'maximise')"),
+    ("primary_metric_name", "objective.primary_metric", "  ",
+     "expected a metric name (got '  ')"),
+]
+
+
+@pytest.mark.parametrize(("v1_key", "yaml_key", "value", "sentence"), SAME_CHECK,
+                         ids=[f"{c[0]}={c[2]!r}" for c in SAME_CHECK])
+def test_a_bad_value_gets_the_same_check_from_both_faces(
+    project: Path, v1_key: str, yaml_key: str, value: Any, sentence: str,
+) -> None:
+    kwargs: dict[str, Any] = {
+        "hyperparameter_sampling": RandomParameterSampling({"x": uniform(0, 1)}, seed=0),
+        "primary_metric_name": "score", "primary_metric_goal": "maximize",
+        "max_total_runs": 4}
+    script: dict[str, Any] = {}
+    if v1_key == "max_run_duration_seconds":
+        script[v1_key] = value
+    else:
+        kwargs[v1_key] = value
+    with pytest.raises(ConfigError) as python_error:
+        HyperDriveConfig(**kwargs, run_config=ScriptRunConfig(project, "train.py", **script))
+    unit = "minutes" if v1_key == "max_duration_minutes" else "seconds"
+    assert str(python_error.value) == f"{v1_key}: {sentence.format(unit=unit)}"
+
+    section, key = yaml_key.split(".")
+    body = {"objective": {"primary_metric": "score", "goal": "maximize"},
+            "limits": {"max_total_trials": 4}}
+    body[section][key] = value
+    text = textwrap.dedent(f"""\
+        trial: {{command: "python train.py --x ${{{{search_space.x}}}}"}}
+        search_space: {{x: {{type: uniform, min_value: 0, max_value: 1}}}}
+        objective: {_flow(body["objective"])}
+        limits: {_flow(body["limits"])}
+        """)
+    (project / "sweep.yml").write_text(text)
+    with pytest.raises(ConfigError) as yaml_error:
+        load_sweep(project / "sweep.yml")
+    line = 3 if section == "objective" else 4
+    shown = str(project / "sweep.yml")
+    assert str(yaml_error.value) == f"{shown}:{line}: {yaml_key}: {sentence.format(unit='seconds')}"
+
+
+def _flow(mapping: dict[str, Any]) -> str:
+    """A YAML flow mapping whose values read back as the same Python values."""
+    def scalar(v: Any) -> str:
+        if isinstance(v, float) and v == float("inf"):
+            return ".inf"
+        return repr(v) if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+    return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in mapping.items()) + "}"
+
+
+def test_the_yaml_reader_imports_nothing_from_api(project: Path) -> None:
+    (project / "sweep.yml").write_text(TWIN_YAML)
+    script = ("import sys, warnings; warnings.simplefilter('ignore')\n"
+              "from hypersweep.config import load_sweep, sweep_to_yaml\n"
+              f"spec = load_sweep({str(project / 'sweep.yml')!r}).spec\n"
+              "sweep_to_yaml(spec)\n"
+              "print(sorted(m for m in sys.modules if m.startswith('hypersweep.api')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.strip() == "[]"
