@@ -22,29 +22,33 @@ from typing import Any
 
 import numpy as np
 
+from hypersweep.api.config import stored_form
+from hypersweep.policies import BanditPolicy
+from hypersweep.sampling import RandomParameterSampling
+from hypersweep.space import choice, loguniform, uniform
+from hypersweep.spec import Limits, Objective, ScriptTrial, SweepSpec
 from hypersweep.store import MetricPoint, Status, Store, SweepRecord, TrialRecord, trial_id
 
 __all__ = ["synthesize_sweep"]
 
 
-def _config(total: int, extra_params: Mapping[str, Any]) -> dict[str, Any]:
+def _spec(total: int, extra_params: Mapping[str, Any]) -> SweepSpec:
+    """The sweep a synthetic one pretends to have run (a Bandit-stopped random search)."""
     space: dict[str, Any] = {
-        "learning_rate": {"type": "loguniform", "min_value": -9, "max_value": -1},
-        "dropout": {"type": "uniform", "min_value": 0.0, "max_value": 0.6},
-        "batch_size": {"type": "choice", "values": [16, 32, 64, 128]},
-        "optimizer": {"type": "choice", "values": ["sgd", "adam", "rmsprop"]},
+        "learning_rate": loguniform(-9, -1),
+        "dropout": uniform(0.0, 0.6),
+        "batch_size": choice(16, 32, 64, 128),
+        "optimizer": choice("sgd", "adam", "rmsprop"),
     }
     for name, value in extra_params.items():
-        space[name] = {"type": "choice", "values": [value]}
-    return {
-        "search_space": space,
-        "sampling_algorithm": {"type": "random", "seed": 0},
-        "early_termination": {"type": "bandit", "slack_factor": 0.1,
-                              "evaluation_interval": 1, "delay_evaluation": 5},
-        "objective": {"primary_metric": "accuracy", "goal": "maximize"},
-        "limits": {"max_total_trials": total, "max_concurrent_trials": 8},
-        "trial": {"kind": "script", "script": "train.py", "arguments": ["--epochs", "50"]},
-    }
+        space[name] = choice(value)
+    return SweepSpec(
+        sampling=RandomParameterSampling(space, seed=0),
+        objectives=(Objective("accuracy", "maximize"),),
+        trial=ScriptTrial("src", "train.py", ("--epochs", "50")),
+        policy=BanditPolicy(slack_factor=0.1, evaluation_interval=1, delay_evaluation=5),
+        limits=Limits(max_total_trials=total, max_concurrent_trials=8),
+    )
 
 
 def synthesize_sweep(
@@ -78,7 +82,8 @@ def synthesize_sweep(
     sweep_id = f"HD_synthetic-{seed}-{rng.integers(1 << 40):x}"
     t0 = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
     store.create_sweep(SweepRecord(
-        id=sweep_id, experiment=experiment, status=status, config=_config(n_trials, extra),
+        id=sweep_id, experiment=experiment, status=status,
+        config=stored_form(_spec(n_trials, extra)),
         created_time=t0, start_time=t0,
         end_time=None if not status.is_terminal else t0 + timedelta(seconds=30 * n_trials / 8),
     ))
