@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from synthetic import synthesize_sweep
 
 from hypersweep import Workspace
 from hypersweep.dashboard import ServerThread, create_app
-from hypersweep.dashboard.demo import synthesize_sweep
 
 CHROMIUM = "/usr/bin/chromium"
 XSS = "<script>alert(1)</script>"

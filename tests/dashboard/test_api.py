@@ -72,7 +72,7 @@ def test_trial_endpoints_log_and_outputs(synthetic: tuple[Workspace, str],
     (folder / "stdout.log").write_text("".join(f"line {i}\n" for i in range(20_000)))
     server = serve(workspace)
     detail = get_json(server, f"/api/trials/{trial.id}")
-    assert detail["command"].startswith("python train.py --epochs 50 --learning_rate ")
+    assert detail["command"].startswith("cd /src && python train.py --epochs 50 --learning_rate ")
     assert detail["metrics"]["accuracy"]["count"] == 10 and detail["primary_metric"] == "accuracy"
     tail = get_json(server, f"/api/trials/{trial.id}/log")
     assert tail["start"] > 0 and tail["text"].endswith("line 19999\n") and not tail["running"]
@@ -153,7 +153,8 @@ def test_serve_beyond_loopback_generates_a_token(monkeypatch: Any, tmp_path: Pat
 
 def test_cancel_needs_allow_cancel_and_the_action_header(
         any_workspace: Workspace, serve: Callable[..., ServerThread]) -> None:
-    from hypersweep.dashboard.demo import synthesize_sweep
+    from synthetic import synthesize_sweep
+
     from hypersweep.store import Status
 
     sweep_id = synthesize_sweep(any_workspace.store, "cancel-me", n_trials=3,

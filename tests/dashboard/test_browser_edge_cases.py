@@ -157,10 +157,11 @@ def test_notebook_outputs_share_one_plotly(tmp_path: Path, page: Any, monkeypatc
     workspace = Workspace(tmp_path / "ws")
     unscored = make_sweep(workspace.store, [None] * 3, name="unscored")
     sweep_id = make_sweep(workspace.store, [i / 20 for i in range(20)])
-    outputs = [HyperDriveRun(Experiment(workspace, "unscored"), unscored)._repr_html_(),
-               HyperDriveRun(Experiment(workspace, "charts"), sweep_id)._repr_html_(),
-               Run(workspace, f"{sweep_id}_1")._repr_html_(),
-               HyperDriveRun(Experiment(workspace, "charts"), sweep_id)._repr_html_()]
+    details = [report.RunDetails(HyperDriveRun(Experiment(workspace, "unscored"), unscored)),
+               report.RunDetails(HyperDriveRun(Experiment(workspace, "charts"), sweep_id)),
+               report.RunDetails(Run(workspace, f"{sweep_id}_1")),
+               report.RunDetails(HyperDriveRun(Experiment(workspace, "charts"), sweep_id))]
+    outputs = [d._repr_html_() for d in details]
     assert sum("plotly.js v" in o for o in outputs) == 1
     # one page holding the outputs in order, as a notebook shows them (offline)
     page.set_content("<!doctype html><html><body>" + "".join(

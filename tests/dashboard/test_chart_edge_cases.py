@@ -75,14 +75,25 @@ def test_notebook_sends_plotly_once_and_only_with_a_figure(tmp_path: Path,
     unscored = make_sweep(workspace.store, [None] * 4, name="unscored")
     sweep_id = make_sweep(workspace.store, [i / 20 for i in range(20)])
     bundle = "plotly.js v"
-    empty = HyperDriveRun(Experiment(workspace, "unscored"), unscored)._repr_html_()
-    assert bundle not in empty  # no figure drawn: the one copy is still to be sent
+    empty = report.RunDetails(HyperDriveRun(Experiment(workspace, "unscored"), unscored))
+    assert bundle not in empty._repr_html_()  # no figure drawn: the copy is still to be sent
     run = HyperDriveRun(Experiment(workspace, "charts"), sweep_id)
-    first, second = run._repr_html_(), run._repr_html_()
-    trial = Run(workspace, f"{sweep_id}_0")._repr_html_()
+    first, second = report.RunDetails(run)._repr_html_(), report.RunDetails(run)._repr_html_()
+    trial = report.RunDetails(Run(workspace, f"{sweep_id}_0"))._repr_html_()
     assert bundle in first and len(first) > 3_000_000
     assert bundle not in second and len(second) < 500_000
     assert bundle not in trial and "Plotly.newPlot(" in second + trial
+
+
+def test_a_run_displays_its_records_without_charts(tmp_path: Path) -> None:
+    """The api's own notebook views are tables of records; charts are viz's (RunDetails)."""
+    workspace = Workspace(tmp_path / "ws")
+    sweep_id = make_sweep(workspace.store, [i / 20 for i in range(20)])
+    summary = HyperDriveRun(Experiment(workspace, "charts"), sweep_id)._repr_html_()
+    assert "20/20 trials" in summary and "Plotly" not in summary
+    assert "reproduce the best: <code>cd /src &amp;&amp; python train.py --lr " in summary
+    trial = Run(workspace, f"{sweep_id}_19")._repr_html_()
+    assert "<th>score</th><td>0.95</td>" in trial and "Plotly" not in trial
 
 
 def test_notebook_figures_draw_log_parameters_on_log_axes(tmp_path: Path) -> None:

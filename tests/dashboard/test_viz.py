@@ -60,3 +60,29 @@ def test_import_hypersweep_stays_light() -> None:
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_figures_and_report_draw_records_in_hand(
+        synthetic: tuple[Workspace, str], tmp_path: Path) -> None:
+    """No run object and no store: a sweep record, its trials and their points suffice."""
+    from hypersweep.viz.figures import SweepData
+
+    workspace, sweep_id = synthetic
+    store = workspace.store
+    trials = store.list_trials(sweep_id)
+    data = SweepData.from_records(store.get_sweep(sweep_id), trials,
+                                  {t.id: store.get_metrics(t.id) for t in trials})
+    assert data.best == SweepData.from_store(store, sweep_id).best
+    assert [len(t.x) for t in viz.plot_optimization_history(data).data] == [60, 60]
+    assert len(viz.plot_metric_curves(data, metric="loss").data) == 60
+    text = viz.write_report(data, tmp_path / "report.html").read_text()
+    assert "reproduce: <code>cd /src &amp;&amp; python train.py --epochs 50" in text
+
+
+def test_viz_reads_records_without_the_api() -> None:
+    code = textwrap.dedent("""
+        import sys, hypersweep.viz.figures, hypersweep.viz.report, hypersweep.viz.example
+        print(sorted(m for m in sys.modules if m.startswith("hypersweep.api")))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

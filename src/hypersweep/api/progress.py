@@ -1,13 +1,18 @@
-"""The live view `HyperDriveRun.wait_for_completion(show_output=True)` shows.
+"""What a sweep shows of itself while it runs and when displayed: one snapshot, two views.
 
+`SweepProgress` is the live view `HyperDriveRun.wait_for_completion(show_output=True)` shows.
 In a terminal: a live table (counts by status, the best so far, the latest trials; when the
 sweep has ended, its best trials). Piped to a file: the same, printed once at the end, wide
 enough that no line breaks mid-phrase. In a notebook without ``ipywidgets`` (which rich's
 live display needs there): one plain progress line, updated in place.
+
+`summary_html` is the same snapshot as the HTML a notebook shows for a `HyperDriveRun`
+(charts are `hypersweep.viz`'s, which reads the same records).
 """
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import sys
 from collections import Counter
@@ -21,6 +26,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from hypersweep.api.sweep_run import HyperDriveRun
+    from hypersweep.spec import SweepSpec
+    from hypersweep.store import SweepRecord
 
 _STATUS_STYLE = {
     "Queued": "dim", "Running": "cyan", "Completed": "green", "Failed": "red",
@@ -52,18 +59,26 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def _budget(sweep: Any, started: int, total: int) -> str:
+def _budget(sweep: SweepRecord, spec: SweepSpec, started: int) -> str:
     """Elapsed time and what is left of the budget (trials to start, time to a timeout the
-    user set)."""
+    user set). A sweep without a trial budget (``Sweep``/``tune`` without
+    ``max_total_runs``) says so instead of counting down."""
     if sweep.start_time is None:
         return "not started"
     end = sweep.end_time or datetime.now(timezone.utc)
     elapsed = (end - sweep.start_time).total_seconds()
-    text = f"elapsed {_duration(elapsed)}  {max(total - started, 0)} trials left"
-    timeout = sweep.config.get("limits", {}).get("timeout")
-    if timeout is not None and float(timeout) != _DEFAULT_TIMEOUT_S and sweep.end_time is None:
-        text += f"  {_duration(float(timeout) - elapsed)} left of the timeout"
+    total = spec.limits.max_total_trials
+    left = "no trial budget" if total is None else f"{max(total - started, 0)} trials left"
+    text = f"elapsed {_duration(elapsed)}  {left}"
+    timeout = spec.limits.timeout
+    if timeout is not None and timeout != _DEFAULT_TIMEOUT_S and sweep.end_time is None:
+        text += f"  {_duration(timeout - elapsed)} left of the timeout"
     return text
+
+
+def _of_total(count: int, total: int | None) -> str:
+    """``3/20 trials``, or ``3 trials`` when the sweep has no trial budget."""
+    return f"{count} trials" if total is None else f"{count}/{total} trials"
 
 
 def last_line(error: str | None) -> str:
@@ -92,17 +107,17 @@ class _Snapshot:
         self.run_id = run.id
         self.sweep = store.get_sweep(run.id)
         self.trials = store.list_trials(run.id)
-        config = self.sweep.config
-        self.metric = config["objective"]["primary_metric"]
-        self.goal = config["objective"]["goal"]
-        self.total = config["limits"]["max_total_trials"]
+        self.spec = run.spec
+        self.metric = self.spec.objective.metric
+        self.goal = self.spec.objective.goal
+        self.total = self.spec.limits.max_total_trials
         self.rows = run.get_children_sorted_by_primary_metric()
         self.counts = Counter(t.status.value for t in self.trials)
         first = self.rows[0] if self.rows else None
         self.best = first if first and first["best_primary_metric"] is not None else None
 
     def budget(self) -> str:
-        return _budget(self.sweep, len(self.trials), self.total)
+        return _budget(self.sweep, self.spec, len(self.trials))
 
     def best_text(self) -> str:
         if self.best is None:
@@ -115,9 +130,9 @@ class _Snapshot:
     def line(self) -> str:
         """The whole state in one plain line (the notebook fallback)."""
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items()))
-        return (f"{self.run_id}  {self.sweep.status.value}  {len(self.trials)}/{self.total} "
-                f"trials ({counts or 'none yet'})  best {self.metric}: {self.best_text()}  "
-                f"{self.budget()}")
+        return (f"{self.run_id}  {self.sweep.status.value}  "
+                f"{_of_total(len(self.trials), self.total)} ({counts or 'none yet'})  "
+                f"best {self.metric}: {self.best_text()}  {self.budget()}")
 
 
 class SweepProgress:
@@ -143,7 +158,7 @@ class SweepProgress:
         sweep = snap.sweep
         head = Text.assemble(
             (f"{snap.run_id}", "bold"), f"  {sweep.status.value}  ",
-            f"{len(snap.trials)}/{snap.total} trials  ",
+            f"{_of_total(len(snap.trials), snap.total)}  ",
             *[(f"{n} {s}  ", _STATUS_STYLE.get(s, "")) for s, n in sorted(snap.counts.items())],
             no_wrap=True, overflow="ellipsis",
         )
@@ -224,6 +239,44 @@ class SweepProgress:
         self._live.stop()
         if not self.console.is_terminal:  # a terminal ends the live view's line itself
             self.console.line()
+
+
+def summary_html(run: HyperDriveRun, top: int = 10) -> str:
+    """The sweep as an HTML fragment: status and counts, the best ``top`` trials, and the
+    command that runs the best one again. Every user string is escaped."""
+    from hypersweep.api.reproduce import reproduce_command
+
+    snap = _Snapshot(run)
+
+    def cell(value: Any) -> str:
+        return html.escape("" if value is None else _format(value))
+
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(snap.counts.items()))
+    names = sorted({k for t in snap.trials for k in t.params})
+    ranked = [r for r in snap.rows if r["best_primary_metric"] is not None][:top]
+    by_id = {t.id: t for t in snap.trials}
+    head = "".join(f"<th>{html.escape(n)}</th>"
+                   for n in ["#", "status", snap.metric, *names])
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in (
+            by_id[r["run_id"]].index, r["status"], r["best_primary_metric"],
+            *[r["hyperparameters"].get(n) for n in names])) + "</tr>"
+        for r in ranked)
+    parts = [
+        '<div class="hs-summary">',
+        f"<h3>{cell(snap.sweep.experiment)} · {cell(snap.run_id)} · "
+        f"{cell(snap.sweep.status.value)}</h3>",
+        f"<p>{cell(_of_total(len(snap.trials), snap.total))} ({cell(counts or 'none yet')}); "
+        f"primary metric {cell(snap.metric)} ({cell(snap.goal)})</p>",
+    ]
+    if ranked:
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        best = by_id[ranked[0]["run_id"]]
+        command = reproduce_command(snap.spec.trial, best.arguments, best.params)
+        parts.append(f"<p>reproduce the best: <code>{cell(command)}</code></p>")
+    parts += [f"<p>warning: {cell(w)}</p>" for w in snap.sweep.warnings]
+    parts.append("</div>")
+    return "\n".join(parts)
 
 
 class _ProgressLine:

@@ -166,10 +166,28 @@ class Run:
         return f"Run(id={self.id!r})"
 
     def _repr_html_(self) -> str:
-        """Jupyter: parameters, status and metric curves (needs plotly)."""
-        from hypersweep.viz.report import repr_run
+        """Jupyter: status, parameters and each metric's last, min and max (curves:
+        ``hypersweep.viz.RunDetails(run).show()``). Every user string is escaped."""
+        import html
 
-        return repr_run(self)
+        def cell(value: Any) -> str:
+            return html.escape("—" if value is None else f"{value:.6g}"
+                               if isinstance(value, float) else str(value))
+
+        record = self._record()
+        series: dict[str, list[float]] = {}
+        for point in self.workspace.store.get_metrics(self.id):
+            if point.value is not None:
+                series.setdefault(point.name, []).append(point.value)
+        reason = f" · {cell(record.termination_reason)}" if record.termination_reason else ""
+        # a None value is shown as None (a choice may offer it), a missing one as —
+        params = "".join(f"<tr><th>{cell(k)}</th><td>{cell('None' if v is None else v)}"
+                         "</td></tr>" for k, v in record.params.items())
+        stats = "".join(f"<tr><th>{cell(k)}</th><td>{cell(v[-1])}</td><td>{cell(min(v))}</td>"
+                        f"<td>{cell(max(v))}</td></tr>" for k, v in series.items())
+        return (f'<div class="hs-summary"><h3>{cell(self.id)} · {cell(record.status.value)}'
+                f"{reason}</h3><table>{params}</table><table><tr><th>metric</th><th>last</th>"
+                f"<th>min</th><th>max</th></tr>{stats}</table></div>")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Run) and other.id == self.id

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypersweep.api.run import Run, iso_utc, metrics_dict
 from hypersweep.errors import SweepEndedError
+from hypersweep.spec import SweepSpec
 from hypersweep.store.owner import STALE_AFTER, parse_owner_token, sweep_busy
 
 if TYPE_CHECKING:
@@ -36,9 +37,21 @@ class HyperDriveRun:
 
     Examples
     --------
-    >>> # run = Experiment(Workspace(), "digits").submit(config)
-    >>> # run.wait_for_completion(show_output=True)
-    >>> # best = run.get_best_run_by_primary_metric()
+    A finished sweep, reopened by id (here one run by ``tune`` in a temporary workspace):
+
+    >>> import tempfile
+    >>> from hypersweep import Experiment, HyperDriveRun, Workspace, tune, uniform
+    >>> from hypersweep import RandomParameterSampling
+    >>> workspace = Workspace(tempfile.mkdtemp())
+    >>> result = tune(lambda params, run: (params["x"] - 0.3) ** 2,
+    ...               RandomParameterSampling({"x": uniform(0, 1)}, seed=0), "loss", "minimize",
+    ...               max_total_runs=4, workspace=workspace, experiment_name="demo")
+    >>> run = HyperDriveRun(Experiment(workspace, "demo"), result.id)
+    >>> run.get_status(), run.primary_metric_name, len(run.get_children())
+    ('Completed', 'loss', 4)
+    >>> best = run.get_best_run_by_primary_metric()
+    >>> best.id == run.get_children_sorted_by_primary_metric(top=1)[0]["run_id"]
+    True
     """
 
     def __init__(self, experiment: Experiment, run_id: str) -> None:
@@ -48,12 +61,25 @@ class HyperDriveRun:
 
     # ---------------------------------------------------------------- records
     @property
-    def _store(self) -> Any:
+    def store(self) -> Store:
+        """The store holding this sweep's records (what `hypersweep.viz` reads)."""
         return self.experiment.workspace.store
+
+    @property
+    def _store(self) -> Any:
+        return self.store
+
+    @functools.cached_property
+    def spec(self) -> SweepSpec:
+        """The sweep's `SweepSpec`, read from its stored config (any release's form).
+
+        Written once at submit, so read once.
+        """
+        return SweepSpec.from_dict(self._sweep().config)
 
     @functools.cached_property
     def _config(self) -> dict[str, Any]:
-        """The sweep's stored config: written once at submit, so read once."""
+        """The stored config as written (read `spec` instead; kept for older callers)."""
         return dict(self._sweep().config)
 
     def _sweep(self) -> SweepRecord:
@@ -61,11 +87,11 @@ class HyperDriveRun:
 
     @property
     def primary_metric_name(self) -> str:
-        return str(self._config["objective"]["primary_metric"])
+        return self.spec.objective.metric
 
     @property
     def _maximize(self) -> bool:
-        return str(self._config["objective"]["goal"]).lower() == "maximize"
+        return self.spec.objective.maximize
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -191,7 +217,18 @@ class HyperDriveRun:
 
         Examples
         --------
-        >>> # run.replay({"type": "median_stopping", "delay_evaluation": 5}).saved
+        >>> import tempfile
+        >>> from hypersweep import RandomParameterSampling, Workspace, tune, uniform
+        >>> def objective(params, run):
+        ...     for step in range(1, 6):
+        ...         run.log("accuracy", params["x"] * step / 5)
+        >>> result = tune(objective, RandomParameterSampling({"x": uniform(0, 1)}, seed=1),
+        ...               "accuracy", "maximize", max_total_runs=6,
+        ...               workspace=Workspace(tempfile.mkdtemp()))
+        >>> report = result.replay({"type": "truncation_selection",
+        ...                         "truncation_percentage": 50})
+        >>> report.best_survived
+        True
         """
         from hypersweep.policies import policy_from_dict, replay
 
@@ -304,7 +341,7 @@ class HyperDriveRun:
 
         workspace = self.experiment.workspace
         # The stored config names where trials run ("local" unless a dask:// URI was given).
-        executor = executor_from_uri(self._config.get("executor"))
+        executor = executor_from_uri(self.spec.executor)
         try:
             controller = SweepController(workspace.store, executor, self.id, workspace.path)
             claim_sweep(workspace.store, self.id, controller.owner)
@@ -328,10 +365,11 @@ class HyperDriveRun:
         return f"HyperDriveRun(id={self.id!r}, experiment={self.experiment.name!r})"
 
     def _repr_html_(self) -> str:
-        """Jupyter: a table of the best trials and the main charts (needs plotly)."""
-        from hypersweep.viz.report import repr_sweep
+        """Jupyter: the sweep's status and its best trials (charts:
+        ``hypersweep.viz.RunDetails(run).show()``)."""
+        from hypersweep.api.progress import summary_html
 
-        return repr_sweep(self)
+        return summary_html(self)
 
 
 def _drive(controller: SweepController) -> None:
@@ -353,7 +391,7 @@ def check_resumable(sweep: SweepRecord) -> None:
     SweepBusyError
         A live controller drives it.
     """
-    if sweep.config.get("trial", {}).get("kind") == "function":  # no script to launch
+    if SweepSpec.from_dict(sweep.config).trial.kind == "function":  # no script to launch
         raise RuntimeError(
             f"sweep {sweep.id} runs a Python function; resume it where the function lives: "
             f"hypersweep.tune(objective, resume={sweep.id!r}, workspace=...)"

@@ -16,6 +16,7 @@ import click
 
 from hypersweep.api.progress import last_line
 from hypersweep.api.reproduce import reproduce_command
+from hypersweep.spec import SweepSpec
 
 
 def fmt_value(value: Any) -> str:
@@ -31,6 +32,19 @@ def iso(moment: datetime | None) -> str | None:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
+
+
+def objective_summary(spec: SweepSpec) -> dict[str, str]:
+    """The primary objective as the CLI's JSON has always shown it."""
+    return {"primary_metric": spec.objective.metric, "goal": spec.objective.goal}
+
+
+def limits_summary(spec: SweepSpec) -> dict[str, Any]:
+    """The limits (seconds for durations); the failure cap only when one was set."""
+    limits = spec.limits.to_dict()
+    if limits["max_failed_trials"] is None:  # None means the fail-fast rule, not a cap
+        del limits["max_failed_trials"]
+    return limits
 
 
 def trial_summary(run: Any, record: Any, best: float | None) -> dict[str, Any]:
@@ -57,17 +71,16 @@ def best_summary(run: Any) -> dict[str, Any] | None:
         return None
     row = rows[0]
     store = run.experiment.workspace.store
-    sweep = store.get_sweep(run.id)
     record = store.get_trial(row["run_id"])
+    spec: SweepSpec = run.spec
     return {
         "sweep_id": run.id,
         "run_id": row["run_id"],
         "status": row["status"],
-        "primary_metric": sweep.config["objective"]["primary_metric"],
-        "goal": sweep.config["objective"]["goal"],
+        **objective_summary(spec),
         "best_primary_metric": row["best_primary_metric"],
         "hyperparameters": row["hyperparameters"],
-        "command": reproduce_command(sweep.config, list(record.arguments), dict(record.params)),
+        "command": reproduce_command(spec.trial, record.arguments, record.params),
         # a Failed trial can be the best (it logged before it failed): say why it failed
         "error": last_line(record.error) or None,
     }

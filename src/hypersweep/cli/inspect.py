@@ -26,9 +26,12 @@ from hypersweep.cli._format import (
     echo_json,
     fmt_value,
     iso,
+    limits_summary,
+    objective_summary,
     trial_summary,
 )
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
+from hypersweep.spec import SweepSpec
 from hypersweep.store.records import Status
 
 
@@ -74,15 +77,15 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
         sweeps = store.list_sweeps(experiment)
         counts = store.count_trials([s.id for s in sweeps])
         for sweep in sweeps:
-            objective = sweep.config.get("objective", {})
+            spec = SweepSpec.from_dict(sweep.config)
             rows.append({
                 "sweep_id": sweep.id, "experiment": sweep.experiment,
                 "status": sweep.status.value,
                 "controller_alive": _controller_state(sweep),
-                "display_name": sweep.config.get("display_name"),
+                "display_name": spec.metadata.display_name,
                 "trials": counts[sweep.id],
-                "primary_metric": objective.get("primary_metric"),
-                "best": _best_value(store, sweep),
+                "primary_metric": spec.objective.metric,
+                "best": _best_value(store, sweep, spec),
                 "created": iso(sweep.created_time),
             })
     if as_json:
@@ -117,17 +120,16 @@ def _controller_state(sweep: Any) -> bool | None:
     return controller_alive(sweep)
 
 
-def _best_value(store: Any, sweep: Any) -> float | None:
+def _best_value(store: Any, sweep: Any, spec: SweepSpec) -> float | None:
     best = sweep.properties.get("best_primary_metric")
     if best is not None:
         return float(best)
-    objective = sweep.config.get("objective", {})
-    values = store.best_values([sweep.id], objective.get("primary_metric", ""),
-                               str(objective.get("goal", "")).lower() == "maximize")
+    objective = spec.objective
+    values = store.best_values([sweep.id], objective.metric, objective.maximize)
     finite = [v for v in values.values() if not math.isnan(v)]
     if not finite:
         return None
-    return max(finite) if str(objective.get("goal")).lower() == "maximize" else min(finite)
+    return max(finite) if objective.maximize else min(finite)
 
 
 @cli.command()
@@ -145,13 +147,13 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     records = {t.id: t for t in store.list_trials(sweep_id)}
     trials = [trial_summary(run, records[r["run_id"]], r["best_primary_metric"])
               for r in ordered]
-    config = sweep.config
+    spec: SweepSpec = run.spec
     data = {
         "sweep_id": sweep.id, "experiment": sweep.experiment, "status": sweep.status.value,
-        **{k: config[k] for k in ("name", "display_name", "description", "tags") if k in config},
+        **spec.metadata.to_dict(),
         "created": iso(sweep.created_time), "start_time": iso(sweep.start_time),
         "end_time": iso(sweep.end_time),
-        "objective": config["objective"], "limits": config["limits"],
+        "objective": objective_summary(spec), "limits": limits_summary(spec),
         "best_child_run_id": sweep.properties.get("best_child_run_id"),
         "error": sweep.error, "warnings": list(sweep.warnings),
         "controller_alive": _controller_state(sweep), "trials": trials,
@@ -165,14 +167,14 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
             click.echo(f"  {key}: {data[key]}")
     if "tags" in data:
         click.echo("  tags: " + ", ".join(f"{k}={v}" for k, v in data["tags"].items()))
-    objective = config["objective"]
-    click.echo(f"  objective: {objective['goal']} {objective['primary_metric']}")
+    objective = spec.objective
+    click.echo(f"  objective: {objective.goal} {objective.metric}")
     click.echo(f"  created {data['created']}  started {data['start_time']}  "
                f"ended {data['end_time']}")
     scored = [t for t in trials if t["best_primary_metric"] is not None]
     if scored:
         top = scored[0]
-        click.echo(f"  best: {top['run_id']}  {objective['primary_metric']} = "
+        click.echo(f"  best: {top['run_id']}  {objective.metric} = "
                    f"{fmt_value(top['best_primary_metric'])}"
                    + ("  (this trial Failed)" if top["status"] == "Failed" else ""))
     if data["controller_alive"] is False:
@@ -183,7 +185,7 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     for warning in sweep.warnings:
         click.echo(f"  warning: {warning}")
     names = list(dict.fromkeys(k for t in trials for k in t["hyperparameters"]))
-    table = _table("trial", "status", objective["primary_metric"], *names, "reason")
+    table = _table("trial", "status", objective.metric, *names, "reason")
     rows = []
     for t in trials:
         reason = t["termination_reason"] or ""

@@ -39,6 +39,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hypersweep.api.reproduce import reproduce_command
 from hypersweep.api.run import Run
 from hypersweep.api.workspace import Experiment, Workspace
 from hypersweep.dashboard import views
@@ -207,7 +208,23 @@ def create_app(
 
     Examples
     --------
-    >>> # import uvicorn; uvicorn.run(create_app(workspace=".hypersweep"), port=8765)
+    Any ASGI server runs it (`serve` uses uvicorn). With a token, a request without it is
+    refused:
+
+    >>> import json, tempfile, urllib.error, urllib.request
+    >>> from hypersweep.dashboard.server import ServerThread
+    >>> from hypersweep.viz.example import example_sweep
+    >>> workspace = tempfile.mkdtemp()
+    >>> sweep_id = example_sweep(Workspace(workspace).store)
+    >>> with ServerThread(create_app(workspace=workspace, token="s3cret")) as server:
+    ...     url = f"{server.url}/api/sweeps/{sweep_id}"
+    ...     best = json.load(urllib.request.urlopen(url + "?token=s3cret"))["best"]
+    ...     try:
+    ...         urllib.request.urlopen(url)
+    ...     except urllib.error.HTTPError as refused:
+    ...         status = refused.code
+    >>> best["id"], round(best["value"], 3), status
+    ('HD_example_2', 0.334, 401)
     """
     check_token(token)  # before anything opens: an empty token must not serve unprotected
     state = Dashboard(Workspace(workspace, store=store_url), allow_cancel)
@@ -429,7 +446,7 @@ def _trial_json(state: Dashboard, record: Any, points: list[Any], sweep: Any) ->
                          "min": min(values) if values else None,
                          "max": max(values) if values else None,
                          "texts": entry["texts"][-20:]}
-    metric = (sweep.config.get("objective") or {}).get("primary_metric")
+    spec = state.cache(sweep.id).spec(sweep)
     return {
         "id": record.id, "index": record.index, "sweep_id": record.sweep_id,
         "experiment": sweep.experiment, "sweep_status": sweep.status.value,
@@ -439,8 +456,8 @@ def _trial_json(state: Dashboard, record: Any, points: list[Any], sweep: Any) ->
         "exit_code": record.exit_code, "error": record.error,
         "reason": record.termination_reason, "detail": record.termination_detail,
         "arguments": record.arguments,
-        "command": views.command_line(sweep.config, record.arguments),
-        "metrics": metrics, "primary_metric": metric,
+        "command": reproduce_command(spec.trial, record.arguments, record.params),
+        "metrics": metrics, "primary_metric": spec.objective.metric,
         "tags": state.store.get_tags(record.id),
         "outputs_path": str(run.outputs_path), "log_path": str(run.log_path),
         "resumed_from": record.resumed_from,

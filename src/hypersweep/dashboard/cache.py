@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hypersweep.spec import SweepSpec
 from hypersweep.store import Status, Store, SweepRecord, TrialRecord, trial_id
 
 __all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row"]
@@ -101,14 +102,22 @@ class Snapshot:
     """
 
     sweep: SweepRecord
+    spec: SweepSpec
     rows: list[TrialRow]
     version: int
-    metric: str | None
-    maximize: bool
     derived: dict[Any, Any] = field(default_factory=dict)
     shared: dict[Any, Any] = field(default_factory=dict)
     _locks: dict[Any, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def metric(self) -> str:
+        """The primary metric's name."""
+        return self.spec.objective.metric
+
+    @property
+    def maximize(self) -> bool:
+        return self.spec.objective.maximize
 
     @property
     def etag(self) -> str:
@@ -127,14 +136,6 @@ class Snapshot:
             if key not in self.derived:
                 self.derived[key] = build()
         return self.derived[key]
-
-
-def objective(sweep: SweepRecord) -> tuple[str | None, bool]:
-    """The sweep's primary metric name and whether larger is better."""
-    goal = sweep.config.get("objective") or {}
-    metric = goal.get("primary_metric")
-    return (str(metric) if metric is not None else None,
-            str(goal.get("goal", "maximize")).lower() == "maximize")
 
 
 def _same(a: SweepRecord, b: SweepRecord) -> bool:
@@ -165,6 +166,7 @@ class SweepCache:
         self._full_at = 0.0
         self._full_every = _FULL_EVERY
         self._frozen = False  # finished sweep read after it finished: nothing will change
+        self._spec: SweepSpec | None = None  # a stored config never changes: parsed once
         # running trial -> (best value, numeric points, (seq, pos) of the last point read)
         self._live: dict[str, tuple[float | None, int, tuple[int, int] | None]] = {}
 
@@ -196,11 +198,15 @@ class SweepCache:
             return self._snap
 
     # ---------------------------------------------------------------- reads
-    def _best_of(self, tid: str, metric: str | None, maximize: bool) -> tuple[float | None, int]:
+    def spec(self, sweep: SweepRecord) -> SweepSpec:
+        """The sweep's `SweepSpec`, read from its stored config once."""
+        if self._spec is None:
+            self._spec = SweepSpec.from_dict(sweep.config)
+        return self._spec
+
+    def _best_of(self, tid: str, metric: str, maximize: bool) -> tuple[float | None, int]:
         """A trial's best primary value and how many numeric ones it logged, reading only the
         points logged since this trial was last read."""
-        if metric is None:
-            return None, 0
         best, count, last = self._live.get(tid, (None, 0, None))
         points = self.store.get_metrics(tid, metric, after=last)
         values = [p.value for p in points if p.value is not None and not math.isnan(p.value)]
@@ -220,12 +226,13 @@ class SweepCache:
                 self._live.pop(row.id, None)
 
     def _full(self, sweep: SweepRecord, now: float) -> None:
-        metric, maximize = objective(sweep)
+        objective = self.spec(sweep).objective
+        metric, maximize = objective.metric, objective.maximize
         # A full read starts over (and catches anything incremental missed); only unfinished
         # trials are read point by point again below.
         self._live.clear()
         records = self.store.list_trials(self.sweep_id)
-        best = self.store.best_values([self.sweep_id], metric, maximize) if metric else {}
+        best = self.store.best_values([self.sweep_id], metric, maximize)
         rows = []
         for record in records:
             points = None
@@ -235,7 +242,7 @@ class SweepCache:
             rows.append(trial_row(record, value, points))
         self._full_at = now
         self._full_every = max(_FULL_EVERY, _FULL_SHARE * (time.monotonic() - now))
-        self._publish(sweep, rows, metric, maximize, full=True)
+        self._publish(sweep, rows, full=True)
 
     def _incremental(self, sweep: SweepRecord) -> None:
         assert self._snap is not None
@@ -261,13 +268,12 @@ class SweepCache:
             rows.append(trial_row(record, value, points))
             next_index += 1
         self._settle(rows)
-        self._publish(sweep, rows, metric, maximize)
+        self._publish(sweep, rows)
 
-    def _publish(self, sweep: SweepRecord, rows: list[TrialRow], metric: str | None,
-                 maximize: bool, full: bool = False) -> None:
+    def _publish(self, sweep: SweepRecord, rows: list[TrialRow], full: bool = False) -> None:
         old = self._snap
         if old is not None and _same(old.sweep, sweep) and old.rows == rows:
             return  # nothing changed: keep the version (and the derived data)
         version = 1 if old is None else old.version + 1
         shared = {} if old is None or full else old.shared
-        self._snap = Snapshot(sweep, rows, version, metric, maximize, shared=shared)
+        self._snap = Snapshot(sweep, self.spec(sweep), rows, version, shared=shared)

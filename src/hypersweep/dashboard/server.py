@@ -47,9 +47,8 @@ def serve(
     allow_cancel : bool, default False
         Enable the cancel buttons.
 
-    Examples
-    --------
-    >>> # serve(workspace=".hypersweep")      # then open http://127.0.0.1:8765/
+    It runs in the foreground; `ServerThread` serves in the background (the package's
+    example shows both).
     """
     import uvicorn
 

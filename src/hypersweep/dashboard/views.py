@@ -14,7 +14,6 @@ Examples
 from __future__ import annotations
 
 import math
-import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -34,7 +33,6 @@ from hypersweep.viz.importance import param_importance
 __all__ = [
     "CHART_POINTS",
     "charts",
-    "command_line",
     "curves",
     "parse_ranges",
     "sweep_summary",
@@ -85,7 +83,8 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
     counts = status_counts(snap.rows)
     ranked = _ranked(snap)
     best = ranked[0] if ranked else None
-    limits = sweep.config.get("limits") or {}
+    spec = snap.spec
+    limits = spec.limits.to_dict()
     start = sweep.start_time.timestamp() if sweep.start_time else None
     end = sweep.end_time.timestamp() if sweep.end_time else None
     out: dict[str, Any] = {
@@ -94,7 +93,7 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
         "duration": None if start is None else (end or time.time()) - start,
         "trials": len(snap.rows), "counts": counts,
         "finished": sum(counts[s] for s in ("Completed", "Failed", "Canceled")),
-        "max_total_trials": limits.get("max_total_trials"),
+        "max_total_trials": spec.limits.max_total_trials,
         "metric": snap.metric, "maximize": snap.maximize,
         # the status too: a trial that logged the best value and then failed is flagged
         "best": None if best is None else {"index": best.index, "id": best.id,
@@ -103,15 +102,16 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
         "version": snap.version,
     }
     if not brief:
-        config = sweep.config
         out.update({
+            # the stored form of each part (durations in seconds), as the sweep page reads it
             "config": {
-                "search_space": config.get("search_space"),
-                "sampling_algorithm": config.get("sampling_algorithm"),
-                "early_termination": config.get("early_termination"),
-                "objective": config.get("objective"),
+                "search_space": spec.search_space.to_dict(),
+                "sampling_algorithm": spec.sampling.to_dict(),
+                "early_termination": spec.policy.to_dict(),
+                "objective": {"primary_metric": spec.objective.metric,
+                              "goal": spec.objective.goal},
                 "limits": limits,
-                "trial": config.get("trial"),
+                "trial": spec.trial.to_dict(),
             },
             "error": sweep.error, "warnings": list(sweep.warnings),
             "properties": sweep.properties,
@@ -331,7 +331,7 @@ def _charts(snap: Snapshot) -> dict[str, Any]:
         },
         "sample": {"index": [r.index for r in sample], "id": [r.id for r in sample],
                    "score": [r.best for r in sample],
-                   "columns": _columns(sample, snap.sweep.config.get("search_space"))},
+                   "columns": _columns(sample, snap.spec.search_space.to_dict())},
         # shares (largest first), or a note (too few trials, no variation) instead of bars
         "importance": importance.shares, "importance_note": importance.note,
         "importance_info": {"trials": importance.trials, "explained": importance.explained,
@@ -375,18 +375,3 @@ def _curves(store: Store, snap: Snapshot, name: str) -> dict[str, Any]:
         out.append({"index": row.index, "id": row.id, "status": row.status,
                     "reason": row.reason, "x": x, "y": y})
     return {"metric": name, "trials": out, "shown": len(picks), "total": len(rows)}
-
-
-def command_line(config: dict[str, Any], arguments: Sequence[str]) -> str:
-    """The shell command that reproduces a trial, quoted so it can be pasted.
-
-    Examples
-    --------
-    >>> command_line({"trial": {"kind": "script", "script": "train.py"}}, ["--lr", "0.1"])
-    'python train.py --lr 0.1'
-    """
-    trial = config.get("trial") or {}
-    if trial.get("kind") == "command" and arguments:
-        return str(arguments[0])  # already a shell command line, values quoted at launch
-    script = trial.get("script") or "train.py"
-    return shlex.join(["python", str(script), *[str(a) for a in arguments]])

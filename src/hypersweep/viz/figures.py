@@ -1,22 +1,33 @@
-"""Plotly figures of a sweep, for notebooks and HTML reports.
+"""Plotly figures of a sweep, for notebooks and HTML reports, drawn from its records.
 
-Every function takes a `HyperDriveRun` and returns a ``plotly.graph_objects.Figure``; they
-read the records through the run (never the database directly) and share their numbers with
-the web dashboard (`hypersweep.viz.analysis`). Needs plotly (the ``dashboard`` extra:
+Every function takes a sweep's records — a `SweepData` (its `SweepRecord` and `SweepSpec`,
+its `TrialRecord` s, their best primary-metric values, and its metric points), built from a
+store (`SweepData.from_store`) or from records in hand (`SweepData.from_records`) — or any
+run object with an ``id`` and a ``store`` (a `HyperDriveRun`), and returns a
+``plotly.graph_objects.Figure``. They share their numbers with the web dashboard
+(`hypersweep.viz.analysis`). Needs plotly (the ``dashboard`` extra:
 ``pip install -e '.[dashboard]'`` from a checkout).
 
 Examples
 --------
->>> # from hypersweep.viz import plot_optimization_history
->>> # plot_optimization_history(run).show()
+>>> from hypersweep.store import MemoryStore
+>>> from hypersweep.viz.example import example_sweep
+>>> store = MemoryStore()
+>>> sweep_id = example_sweep(store)
+>>> figure = plot_optimization_history(SweepData.from_store(store, sweep_id))
+>>> [trace.name for trace in figure.data]
+['trial', 'best so far']
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hypersweep.spec import SweepSpec
+from hypersweep.store import MetricPoint, Store, SweepRecord, TrialRecord
 from hypersweep.viz.analysis import (
     best_so_far,
     column_kinds,
@@ -29,10 +40,8 @@ from hypersweep.viz.importance import param_importance
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from hypersweep.api.sweep_run import HyperDriveRun
-    from hypersweep.store import TrialRecord
-
 __all__ = [
+    "SweepData",
     "plot_metric_curves",
     "plot_optimization_history",
     "plot_parallel_coordinates",
@@ -45,29 +54,79 @@ _LAYOUT: dict[str, Any] = {"template": "plotly_white", "height": 380,
                            "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
 
 
+#: Reads one trial's points of one metric: ``(trial_id, metric) -> points``.
+SeriesReader = Callable[[str, str], Sequence[MetricPoint]]
+
+
 @dataclass
 class SweepData:
-    """A sweep's trials with their best primary-metric values, read once."""
+    """What the figures and reports draw: one sweep's records, read once.
 
+    ``best`` holds each scored trial's best primary-metric value; ``series`` reads a trial's
+    points of a metric (the curves), when they are asked for.
+    """
+
+    sweep: SweepRecord
+    spec: SweepSpec
     trials: list[TrialRecord]
     best: dict[str, float]
-    metric: str
-    maximize: bool
-    space: dict[str, Any] = field(default_factory=dict)
+    series: SeriesReader = field(repr=False)
+
+    @property
+    def metric(self) -> str:
+        return self.spec.objective.metric
+
+    @property
+    def maximize(self) -> bool:
+        return self.spec.objective.maximize
+
+    @property
+    def space(self) -> dict[str, Any]:
+        """The search space in its stored form (what `log_scaled` reads)."""
+        return self.spec.search_space.to_dict()
 
     @property
     def scored(self) -> list[TrialRecord]:
         return [t for t in self.trials if t.id in self.best]
 
+    def values(self, trial: str, metric: str | None = None) -> list[float]:
+        """A trial's numeric values of ``metric`` (default: the primary one), in order."""
+        return [p.value for p in self.series(trial, metric or self.metric)
+                if p.value is not None]
 
-def sweep_data(run: HyperDriveRun) -> SweepData:
-    """Read what the figures need: trials and best values (two queries)."""
-    store = run.experiment.workspace.store
-    metric, maximize = run.primary_metric_name, run._maximize
-    best = {k: v for k, v in store.best_values([run.id], metric, maximize).items()
-            if not math.isnan(v)}
-    space = store.get_sweep(run.id).config.get("search_space") or {}
-    return SweepData(store.list_trials(run.id), best, metric, maximize, space)
+    @classmethod
+    def from_store(cls, store: Store, sweep_id: str) -> SweepData:
+        """Read a sweep's records from a store (three queries; curves on demand)."""
+        sweep = store.get_sweep(sweep_id)
+        spec = SweepSpec.from_dict(sweep.config)
+        goal = spec.objective
+        best = {k: v for k, v in store.best_values([sweep_id], goal.metric,
+                                                   goal.maximize).items() if not math.isnan(v)}
+        return cls(sweep, spec, store.list_trials(sweep_id), best,
+                   lambda trial, metric: store.get_metrics(trial, metric))
+
+    @classmethod
+    def from_records(cls, sweep: SweepRecord, trials: Sequence[TrialRecord],
+                     points: Mapping[str, Sequence[MetricPoint]]) -> SweepData:
+        """Records in hand: the sweep, its trials and each trial's points (by trial id)."""
+        spec = SweepSpec.from_dict(sweep.config)
+        goal = spec.objective
+        best: dict[str, float] = {}
+        for trial in trials:
+            values = [p.value for p in points.get(trial.id, ()) if p.name == goal.metric
+                      and p.value is not None and not math.isnan(p.value)]
+            if values:
+                best[trial.id] = max(values) if goal.maximize else min(values)
+        return cls(sweep, spec, list(trials), best,
+                   lambda trial, metric: [p for p in points.get(trial, ()) if p.name == metric])
+
+
+def sweep_data(source: Any) -> SweepData:
+    """The records to draw: ``source`` itself when it is a `SweepData`, else read through a
+    run object's ``store`` for its ``id`` (a `HyperDriveRun`)."""
+    if isinstance(source, SweepData):
+        return source
+    return SweepData.from_store(source.store, source.id)
 
 
 def _figure(data: Any, title: str, **layout: Any) -> go.Figure:
@@ -76,16 +135,21 @@ def _figure(data: Any, title: str, **layout: Any) -> go.Figure:
     return go.Figure(data=data, layout={**_LAYOUT, "title": {"text": title}, **layout})
 
 
-def plot_optimization_history(run: HyperDriveRun, data: SweepData | None = None) -> go.Figure:
+def plot_optimization_history(source: SweepData | Any, data: SweepData | None = None) -> go.Figure:
     """Each trial's best primary-metric value by trial number, and the best so far.
 
     Examples
     --------
-    >>> # plot_optimization_history(run).show()
+    >>> from hypersweep.store import MemoryStore
+    >>> from hypersweep.viz.example import example_sweep
+    >>> store = MemoryStore()
+    >>> figure = plot_optimization_history(SweepData.from_store(store, example_sweep(store)))
+    >>> [round(v, 3) for v in figure.data[1].y]  # the best loss so far, trial by trial
+    [0.423, 0.351, 0.334, 0.334, 0.334, 0.334]
     """
     import plotly.graph_objects as go
 
-    d = data or sweep_data(run)
+    d = data or sweep_data(source)
     values = [d.best.get(t.id) for t in d.trials]
     running = best_so_far(values, d.maximize)
     return _figure([
@@ -97,7 +161,7 @@ def plot_optimization_history(run: HyperDriveRun, data: SweepData | None = None)
         xaxis_title="trial", yaxis_title=d.metric)
 
 
-def plot_metric_curves(run: HyperDriveRun, metric: str | None = None, max_trials: int = 200,
+def plot_metric_curves(source: SweepData | Any, metric: str | None = None, max_trials: int = 200,
                        data: SweepData | None = None) -> go.Figure:
     """Every trial's curve of ``metric`` (default: the primary metric) over intervals.
 
@@ -105,17 +169,16 @@ def plot_metric_curves(run: HyperDriveRun, metric: str | None = None, max_trials
     """
     import plotly.graph_objects as go
 
-    d = data or sweep_data(run)
+    d = data or sweep_data(source)
     name = metric or d.metric
     ranked = sorted(d.scored, key=lambda t: d.best[t.id], reverse=d.maximize)[:20]
     keep = {t.index for t in ranked}
     picks = evenly_spaced(len(d.trials), max_trials,
                           [i for i, t in enumerate(d.trials) if t.index in keep])
-    store = run.experiment.workspace.store
     traces = []
     for i in picks:
         trial = d.trials[i]
-        values = [p.value for p in store.get_metrics(trial.id, name) if p.value is not None]
+        values = d.values(trial.id, name)
         if not values:
             continue
         x, y = stride_downsample(list(range(1, len(values) + 1)), values, 500)
@@ -157,11 +220,11 @@ def _dimensions(trials: list[TrialRecord], space: dict[str, Any]) -> list[dict[s
     return dims
 
 
-def plot_parallel_coordinates(run: HyperDriveRun, data: SweepData | None = None) -> go.Figure:
+def plot_parallel_coordinates(source: SweepData | Any, data: SweepData | None = None) -> go.Figure:
     """Parallel coordinates of the scored trials' parameters and score (brushable axes)."""
     import plotly.graph_objects as go
 
-    d = data or sweep_data(run)
+    d = data or sweep_data(source)
     trials = d.scored
     scores = [d.best[t.id] for t in trials]
     dims = [*_dimensions(trials, d.space), {"label": d.metric, "values": scores}]
@@ -170,13 +233,13 @@ def plot_parallel_coordinates(run: HyperDriveRun, data: SweepData | None = None)
         "showscale": True})], "Parallel coordinates", margin={"l": 60, "r": 60, "t": 80, "b": 30})
 
 
-def plot_param_importances(run: HyperDriveRun, data: SweepData | None = None) -> go.Figure:
+def plot_param_importances(source: SweepData | Any, data: SweepData | None = None) -> go.Figure:
     """Share of the score's variance each parameter explains alone (fANOVA over a random
     forest, `hypersweep.viz.importance`); with too few trials or no variation, a figure that
     says so instead of empty axes."""
     import plotly.graph_objects as go
 
-    d = data or sweep_data(run)
+    d = data or sweep_data(source)
     result = param_importance([t.params for t in d.scored], [d.best[t.id] for t in d.scored])
     if result.note is not None:
         return _note_figure("Hyperparameter importance", result.note)
@@ -197,13 +260,13 @@ def _note_figure(title: str, note: str) -> go.Figure:
                                  "font": {"size": 14, "color": "#555"}}])
 
 
-def plot_slice(run: HyperDriveRun, params: list[str] | None = None,
+def plot_slice(source: SweepData | Any, params: list[str] | None = None,
                data: SweepData | None = None) -> go.Figure:
     """One panel per parameter: its value against the trial's score."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    d = data or sweep_data(run)
+    d = data or sweep_data(source)
     trials = d.scored
     names = params or list(column_kinds([t.params for t in trials]))
     figure = make_subplots(rows=1, cols=max(1, len(names)), shared_yaxes=True,

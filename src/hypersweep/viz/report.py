@@ -1,12 +1,22 @@
-"""HTML views of sweeps and trials: notebook reprs, ``RunDetails`` and self-contained reports.
+"""HTML views of sweeps and trials, drawn from their records: ``RunDetails`` and reports.
 
-Every user string goes through :func:`html.escape`; figures are plotly's own HTML.
-``write_report`` inlines plotly.js once, so the file opens anywhere without a network.
+Every view takes records — a sweep's `SweepData`, a trial's `TrialRecord` and its metric
+points — or a run object that reaches them (``id`` and ``store`` for a sweep, ``id`` and
+``workspace.store`` for a trial). Every user string goes through :func:`html.escape`;
+figures are plotly's own HTML. ``write_report`` inlines plotly.js once, so the file opens
+anywhere without a network.
 
 Examples
 --------
->>> # RunDetails(run).show()                 # in Jupyter, like azureml.widgets.RunDetails
->>> # write_report(run, "report.html")        # hypersweep report HD_... --html report.html
+>>> import tempfile, pathlib
+>>> from hypersweep.store import MemoryStore
+>>> from hypersweep.viz.example import example_sweep
+>>> from hypersweep.viz.figures import SweepData
+>>> store = MemoryStore()
+>>> data = SweepData.from_store(store, example_sweep(store))
+>>> page = write_report(data, pathlib.Path(tempfile.mkdtemp()) / "report.html")
+>>> "reproduce: <code>f({&quot;x&quot;: 0.3333333333333333}, run)</code>" in page.read_text()
+True
 """
 
 from __future__ import annotations
@@ -14,18 +24,16 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from hypersweep.api.reproduce import reproduce_command
+from hypersweep.spec import CommandTrial, FunctionTrial, TrialDefinition
+from hypersweep.store import MetricPoint, TrialRecord
 from hypersweep.viz import figures
-
-if TYPE_CHECKING:
-    from hypersweep.api.run import Run
-    from hypersweep.api.sweep_run import HyperDriveRun
 
 __all__ = ["RunDetails", "run_html", "sweep_html", "write_report"]
 
@@ -84,78 +92,85 @@ def _trials_table(data: figures.SweepData, top: int) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _expression(name: str, expression: Any) -> str:
-    """A search-space entry as the Python call that builds it (``choice(None, 0.5)``)."""
-    from hypersweep.space.serialize import expression_from_dict
+def _reproduce(trial: TrialDefinition, arguments: Sequence[str],
+               params: Mapping[str, Any]) -> str:
+    """The line that runs a trial again by hand (the same as ``hypersweep best`` prints)."""
+    if isinstance(trial, FunctionTrial):
+        return f"{trial.function or 'objective'}({json.dumps(dict(params), sort_keys=True)}, run)"
+    if isinstance(trial, CommandTrial):  # the recorded argument is the whole shell line
+        return f"cd {shlex.quote(trial.code)} && {arguments[0] if arguments else ''}"
+    line = shlex.join(["python", trial.script, *arguments])
+    return f"cd {shlex.quote(trial.source_directory)} && {line}"
 
-    try:
-        return repr(expression_from_dict(expression, name))
-    except Exception:  # a stored form this version cannot read: show it as stored
-        return json.dumps(expression, default=str)
 
-
-def _setup_html(run: HyperDriveRun, data: figures.SweepData, sweep: Any, full: bool) -> str:
+def _setup_html(data: figures.SweepData, full: bool) -> str:
     """The search space, the best trial's reproduce command and the whole configuration."""
-    config = sweep.config
-    space = config.get("search_space") or {}
-    rows = "".join(f"<tr><th>{_e(name)}</th><td><code>{_e(_expression(name, expr))}</code></td>"
-                   "</tr>" for name, expr in space.items())
-    parts = [f"<h4>Search space</h4><table>{rows}</table>"] if space else []
+    space = data.spec.search_space
+    rows = "".join(f"<tr><th>{_e(name)}</th><td><code>{_e(repr(space[name]))}</code></td>"
+                   "</tr>" for name in space.names)
+    parts = [f"<h4>Search space</h4><table>{rows}</table>"] if space.names else []
     ranked = sorted(data.scored, key=lambda t: data.best[t.id], reverse=data.maximize)
     if ranked:
         best = ranked[0]
         flag = "" if best.status.value == "Completed" else f" — {best.status.value}"
-        try:
-            command = reproduce_command(config, list(best.arguments), dict(best.params))
-        except (KeyError, IndexError, TypeError):  # a config without a command line
-            command = None
+        command = _reproduce(data.spec.trial, best.arguments, best.params)
         parts.append(f"<p>best trial {best.index}{_e(flag)}: {_e(data.metric)} = "
                      f"{_e(data.best[best.id])}</p>")
-        if command:
-            parts.append(f"<p>reproduce: <code>{_e(command)}</code></p>")
-    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None)
+        parts.append(f"<p>reproduce: <code>{_e(command)}</code></p>")
+    text = yaml.safe_dump(data.spec.to_dict(), sort_keys=False, allow_unicode=True,
+                          default_flow_style=None)
     parts.append(f"<details{' open' if full else ''}><summary>configuration</summary>"
                  f"<pre>{_e(text)}</pre></details>")
     return "\n".join(parts)
 
 
-def sweep_html(run: HyperDriveRun, include_plotlyjs: bool | Callable[[], bool] = True,
-               top: int = 10,
+def sweep_html(source: figures.SweepData | Any,
+               include_plotlyjs: bool | Callable[[], bool] = True, top: int = 10,
                charts: bool = True, full: bool = False) -> str:
     """A sweep as an HTML fragment: status line, best trials table (top ``top`` of all),
     search space, reproduce command, configuration (open with ``full``) and the main charts.
+
+    ``source`` is the sweep's `SweepData` or a run object with ``id`` and ``store``.
     """
-    data = figures.sweep_data(run)
-    sweep = run._sweep()
+    data = figures.sweep_data(source)
+    sweep = data.sweep
     counts: dict[str, int] = {}
     for trial in data.trials:
         counts[trial.status.value] = counts.get(trial.status.value, 0) + 1
     summary = ", ".join(f"{v} {k.lower()}" for k, v in sorted(counts.items()))
     parts = [
         _STYLE, '<div class="hs-report">',
-        f"<h3>{_e(sweep.experiment)} · {_e(run.id)} · {_e(sweep.status.value)}</h3>",
+        f"<h3>{_e(sweep.experiment)} · {_e(sweep.id)} · {_e(sweep.status.value)}</h3>",
         f"<p>{len(data.trials)} trials ({_e(summary)}); primary metric "
         f"{_e(data.metric)} ({'max' if data.maximize else 'min'})</p>",
         _trials_table(data, top),
-        _setup_html(run, data, sweep, full),
+        _setup_html(data, full),
     ]
     if charts and data.scored:
-        figs = [figures.plot_optimization_history(run, data),
-                figures.plot_metric_curves(run, data=data),
-                figures.plot_parallel_coordinates(run, data),
-                figures.plot_param_importances(run, data), figures.plot_slice(run, data=data)]
+        figs = [figures.plot_optimization_history(data),
+                figures.plot_metric_curves(data),
+                figures.plot_parallel_coordinates(data),
+                figures.plot_param_importances(data), figures.plot_slice(data)]
         parts.append(_figures_html(figs, _js(include_plotlyjs)))
     parts.append("</div>")
     return "\n".join(parts)
 
 
-def run_html(run: Run, include_plotlyjs: bool | Callable[[], bool] = True) -> str:
-    """A trial as an HTML fragment: status, parameters, metrics and their curves."""
+def run_html(source: TrialRecord | Any, include_plotlyjs: bool | Callable[[], bool] = True,
+             points: Sequence[MetricPoint] | None = None) -> str:
+    """A trial as an HTML fragment: status, parameters, metrics and their curves.
+
+    ``source`` is the trial's `TrialRecord` with its metric ``points``, or a run object with
+    ``id`` and ``workspace.store`` (a `Run`) to read them through.
+    """
     import plotly.graph_objects as go
 
-    details = run.get_details()
-    params = run.get_hyperparameters()
-    metrics = run.workspace.store.get_metrics(run.id)
+    if isinstance(source, TrialRecord):
+        record, metrics = source, list(points or ())
+    else:
+        store = source.workspace.store
+        record, metrics = store.get_trial(source.id), store.get_metrics(source.id)
+    params = dict(record.params)
     series: dict[str, list[float]] = {}
     for point in metrics:
         if point.value is not None:
@@ -164,9 +179,9 @@ def run_html(run: Run, include_plotlyjs: bool | Callable[[], bool] = True) -> st
     stats = "".join(f"<tr><th>{_e(k)}</th><td class='n'>{_e(v[-1])}</td>"
                     f"<td class='n'>{_e(min(v))}</td><td class='n'>{_e(max(v))}</td></tr>"
                     for k, v in series.items())
-    reason = details.get("terminationReason")
+    reason = record.termination_reason
     parts = [_STYLE, '<div class="hs-report">',
-             f"<h3>{_e(run.id)} · {_e(details['status'])}"
+             f"<h3>{_e(record.id)} · {_e(record.status.value)}"
              + (f" · {_e(reason)}" if reason else "") + "</h3>",
              f"<table>{rows}</table>",
              f"<table><tr><th>metric</th><th>last</th><th>min</th><th>max</th></tr>{stats}</table>"]
@@ -190,38 +205,38 @@ def _notebook_js() -> bool:
     return first
 
 
-def repr_sweep(run: HyperDriveRun) -> str:
-    """``HyperDriveRun._repr_html_``: the sweep fragment (plotly.js sent once a kernel)."""
-    return sweep_html(run, include_plotlyjs=_notebook_js)
-
-
-def repr_run(run: Run) -> str:
-    """``Run._repr_html_``: the trial fragment (plotly.js sent once a kernel)."""
-    return run_html(run, include_plotlyjs=_notebook_js)
+def _is_sweep(source: Any) -> bool:
+    """A sweep's records or run object (a trial's run has no ``store`` of its own)."""
+    return isinstance(source, figures.SweepData) or (
+        not isinstance(source, TrialRecord) and hasattr(source, "store"))
 
 
 class RunDetails:
-    """Azure's notebook widget name: ``RunDetails(run).show()`` displays a sweep or a trial.
+    """Azure's notebook widget name: ``RunDetails(run).show()`` displays a sweep or a trial,
+    with its charts (plotly.js is sent once a kernel).
 
     Parameters
     ----------
-    run : HyperDriveRun or Run
+    run : HyperDriveRun, Run, or a sweep's `SweepData`
 
     Examples
     --------
-    >>> # from hypersweep.viz import RunDetails
-    >>> # RunDetails(run).show()
+    >>> from hypersweep.store import MemoryStore
+    >>> from hypersweep.viz.example import example_sweep
+    >>> from hypersweep.viz.figures import SweepData
+    >>> store = MemoryStore()
+    >>> details = RunDetails(SweepData.from_store(store, example_sweep(store)))
+    >>> "HD_example" in details._repr_html_()
+    True
     """
 
     def __init__(self, run: Any) -> None:
         self.run = run
 
     def _repr_html_(self) -> str:
-        from hypersweep.api.sweep_run import HyperDriveRun
-
-        if isinstance(self.run, HyperDriveRun):
-            return repr_sweep(self.run)
-        return repr_run(self.run)
+        if _is_sweep(self.run):
+            return sweep_html(self.run, include_plotlyjs=_notebook_js)
+        return run_html(self.run, include_plotlyjs=_notebook_js)
 
     def show(self) -> None:
         """Display in Jupyter; outside a notebook, print where to look instead."""
@@ -234,20 +249,19 @@ class RunDetails:
         display(HTML(self._repr_html_()))
 
 
-def write_report(run: HyperDriveRun, path: str | os.PathLike[str]) -> Path:
+def write_report(source: figures.SweepData | Any, path: str | os.PathLike[str]) -> Path:
     """Write a self-contained HTML report of a sweep (plotly.js inlined: works offline).
+
+    ``source`` is the sweep's `SweepData` or a run object with ``id`` and ``store``.
 
     Returns
     -------
     Path
-        The file written.
-
-    Examples
-    --------
-    >>> # write_report(run, "sweep.html")
+        The file written (see the module's example).
     """
-    body = sweep_html(run, include_plotlyjs=True, top=25, full=True)
-    title = _e(f"hypersweep report {run.id}")
+    data = figures.sweep_data(source)
+    body = sweep_html(data, include_plotlyjs=True, top=25, full=True)
+    title = _e(f"hypersweep report {data.sweep.id}")
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}'
             f"</title></head><body>{body}</body></html>")
     target = Path(path)
