@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from hypersweep.execution import LocalProcessExecutor, TrialExit, TrialSpec
-from hypersweep.execution.local import same_process_alive
+from hypersweep.execution.processes import same_process_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 

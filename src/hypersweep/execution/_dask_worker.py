@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypersweep.execution.local import open_pidfd, signal_trial
+from hypersweep.execution.processes import open_pidfd, signal_trial
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.trial_records import TamperedRecord, exit_record
 from hypersweep.execution.workdir import prepare_workdir

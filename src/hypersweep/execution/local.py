@@ -45,8 +45,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypersweep.execution._supervise import trial_processes
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+from hypersweep.execution.processes import (
+    boot_id,
+    open_pidfd,
+    process_start_ticks,
+    same_process_alive,
+    signal_trial,
+)
 from hypersweep.execution.trial_files import UnsafePathError, replace_trial_file
 from hypersweep.execution.trial_records import (
     TamperedRecord,
@@ -61,16 +67,7 @@ from hypersweep.execution.workdir import prepare_workdir
 from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
 from hypersweep.tracking.journal import JournalReader, JournalRecord
 
-__all__ = [
-    "SUPERVISOR",
-    "LocalProcessExecutor",
-    "open_pidfd",
-    "process_start_ticks",
-    "read_exit_record",
-    "same_process_alive",
-    "signal_trial",
-    "stderr_tail",
-]
+__all__ = ["SUPERVISOR", "LocalProcessExecutor"]
 
 #: The supervisor script run in front of every trial.
 SUPERVISOR = str(Path(__file__).resolve().with_name("_supervise.py"))
@@ -86,84 +83,6 @@ SUPERVISOR_PATIENCE = 10.0
 #: Most journal bytes read per trial per poll: a trial that wrote a million lines between two
 #: polls is ingested over several, and the other trials are served meanwhile.
 JOURNAL_SLICE = 4 << 20
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """``(state, start time in clock ticks since boot)`` of a live pid, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = data[data.rindex(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[19])
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot), to tell it from a later process given the
-    same pid (see `same_process_alive`); None if it is gone or there is no ``/proc``."""
-    stat = _proc_stat(pid)
-    return None if stat is None else stat[1]
-
-
-def open_pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when ``pid`` ends, where the kernel offers one."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
-
-
-def signal_trial(supervisor_pid: int, sig: int) -> None:
-    """Send ``sig`` to every process of the trial that a live supervisor runs.
-
-    SIGTERM reaches its whole process group (the supervisor ignores it) and the descendants
-    that left the group with ``setsid``. SIGKILL reaches every process but the supervisor: it
-    stays to find any process that escaped, reap, and record the script's real exit. The caller
-    checks first that ``supervisor_pid`` is still the trial's supervisor (not a reused pid).
-    Without ``/proc`` the group is all that can be found, and SIGKILL ends the supervisor too.
-    """
-    processes = trial_processes(supervisor_pid)
-    targets: list[int] = []
-    if processes is None or sig != signal.SIGKILL:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(supervisor_pid, sig)  # the supervisor leads the trial's group
-        if processes is not None:
-            targets = [pid for pid, pgid in processes.items() if pgid != supervisor_pid]
-    else:
-        targets = list(processes)
-    for pid in targets:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def _boot_id() -> str | None:
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def same_process_alive(pid: int, start_ticks: int | None) -> bool:
-    """True if ``pid`` runs and is the process that had ``start_ticks`` (defeats pid reuse)."""
-    if pid <= 0:
-        return False
-    if os.path.isdir("/proc/self"):
-        stat = _proc_stat(pid)
-        if stat is None or stat[0] in ("Z", "X"):  # a zombie has ended: only its record matters
-            return False
-        return start_ticks is None or stat[1] == start_ticks
-    try:  # pragma: no cover - non-Linux fallback, no pid-reuse protection
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _open_log(path: Path) -> int:
@@ -230,7 +149,7 @@ class LocalProcessExecutor(Executor):
         self.default_grace = default_grace
         self._trials: dict[str, _Trial] = {}
         self._host = socket.gethostname()
-        self._boot_id = _boot_id()
+        self._boot_id = boot_id()
         self._closed = False
 
     # -- launching ------------------------------------------------------------------------
@@ -291,8 +210,7 @@ class LocalProcessExecutor(Executor):
         finally:
             os.close(out_fd)
 
-        stat = _proc_stat(popen.pid)
-        start_ticks = stat[1] if stat else None
+        start_ticks = process_start_ticks(popen.pid)
         handle: dict[str, Any] = {
             "executor": "local",
             "pid": popen.pid,

@@ -210,7 +210,7 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
 def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
     """Up to ``workers`` trials at once, each in a worker process."""
     # Here, not at the top: workers import this module, and need none of the executors.
-    from hypersweep.execution.local import same_process_alive as alive  # zombies count dead
+    from hypersweep.execution.processes import same_process_alive as alive  # zombies count dead
 
     check_picklable(objective)
     context = _context()

@@ -1,0 +1,104 @@
+"""Processes as the executors see them: liveness that defeats pid reuse, pidfds, stop signals.
+
+One module for every executor (local, Dask worker) and for the drivers that watch processes
+(a function sweep's pool, the controller lease). Linux ``/proc`` makes liveness exact (a pid
+plus its start time names one process); elsewhere a live pid is taken at its word.
+The trial's exit record is read by :mod:`hypersweep.execution.trial_records`.
+
+Examples
+--------
+>>> import os
+>>> same_process_alive(os.getpid(), process_start_ticks(os.getpid()))
+True
+>>> same_process_alive(os.getpid(), -1) == (process_start_ticks(os.getpid()) is None)
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from hypersweep.execution._supervise import trial_processes
+
+__all__ = ["boot_id", "open_pidfd", "process_start_ticks", "same_process_alive", "signal_trial"]
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """``(state, start time in clock ticks since boot)`` of a live pid, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = data[data.rindex(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19])
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), to tell it from a later process given the
+    same pid (see `same_process_alive`); None if it is gone or there is no ``/proc``."""
+    stat = _proc_stat(pid)
+    return None if stat is None else stat[1]
+
+
+def open_pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` ends, where the kernel offers one."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def signal_trial(supervisor_pid: int, sig: int) -> None:
+    """Send ``sig`` to every process of the trial that a live supervisor runs.
+
+    SIGTERM reaches its whole process group (the supervisor ignores it) and the descendants
+    that left the group with ``setsid``. SIGKILL reaches every process but the supervisor: it
+    stays to find any process that escaped, reap, and record the script's real exit. The caller
+    checks first that ``supervisor_pid`` is still the trial's supervisor (not a reused pid).
+    Without ``/proc`` the group is all that can be found, and SIGKILL ends the supervisor too.
+    """
+    processes = trial_processes(supervisor_pid)
+    targets: list[int] = []
+    if processes is None or sig != signal.SIGKILL:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(supervisor_pid, sig)  # the supervisor leads the trial's group
+        if processes is not None:
+            targets = [pid for pid, pgid in processes.items() if pgid != supervisor_pid]
+    else:
+        targets = list(processes)
+    for pid in targets:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def boot_id() -> str | None:
+    """This boot's id (Linux), to tell a pid recorded before a reboot from today's."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def same_process_alive(pid: int, start_ticks: int | None) -> bool:
+    """True if ``pid`` runs and is the process that had ``start_ticks`` (defeats pid reuse)."""
+    if pid <= 0:
+        return False
+    if os.path.isdir("/proc/self"):
+        stat = _proc_stat(pid)
+        if stat is None or stat[0] in ("Z", "X"):  # a zombie has ended: only its record matters
+            return False
+        return start_ticks is None or stat[1] == start_ticks
+    try:  # pragma: no cover - non-Linux fallback, no pid-reuse protection
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
