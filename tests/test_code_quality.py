@@ -34,7 +34,6 @@ ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str], str] = {
     ("sampling", "hypersweep.space._values"): "space publishes describe in a public module",
     ("sampling", "hypersweep.space.expressions._Numeric"): "space names its numeric families",
     ("sampling", "hypersweep.space.expressions._NormalFamily"): "space names its families",
-    ("config", "hypersweep.api.workspace._EXPERIMENT_NAME"): "config stops importing api",
     ("functions", "hypersweep.tracking.context._BaseRun"): "tracking publishes the run base",
 }
 
