@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 # As tests/sweep/test_early_termination.py: the condemned curve reports slowly, so the verdict
 # does not depend on timing; "bad2" sleeps long after its second value, so only a stop that
-# reaches its process group on the worker ends it early.
+# reaches its process group on the worker ends it early. A trial that reaches its own end logs
+# "ended", so a condemned trial without it was stopped before its end.
 SCRIPT = """
 import argparse, time
 from hypersweep import Run
@@ -34,6 +35,7 @@ run = Run.get_context()
 for v in values:
     run.log("accuracy", v)
     time.sleep(pause)
+run.log("ended", 1)
 """
 
 
@@ -50,8 +52,9 @@ def test_bandit_stops_condemned_trials_on_their_workers(address, make_source, po
     run = Experiment(Workspace(tmp_path / "ws", store=postgres_url), "et").submit(config)
     run.wait_for_completion()
     trials = {c.get_hyperparameters()["curve"]: c for c in run.get_children()}
-    assert trials["good"].get_status() == "Completed"
-    assert trials["mid"].get_status() == "Completed"
+    for name in ("good", "mid"):
+        assert trials[name].get_status() == "Completed"
+        assert trials[name].get_metrics()["ended"] == 1
     for name in ("bad", "bad2"):
         details = trials[name].get_details()
         assert details["status"] == "Canceled", details
@@ -63,5 +66,4 @@ def test_bandit_stops_condemned_trials_on_their_workers(address, make_source, po
     for name in ("bad", "bad2"):
         record = store.get_trial(trials[name].id)
         assert record.exit_code == -15  # SIGTERM reached the process group on its worker
-        duration = (record.end_time - record.start_time).total_seconds()
-        assert duration < 5.0  # bad2 alone would run 7.5 s
+        assert "ended" not in trials[name].get_metrics()  # ... before the trial's own end
