@@ -184,4 +184,4 @@ def test_a_controller_taking_over_counts_each_report_once(tmp_path: Path):
     assert run.get_status() == "Completed"
     for trial in store.list_trials(run.id):
         x = trial.params["x"]
-        assert second._trials[trial.id].series == pytest.approx([x + s for s in range(STEPS)])
+        assert second.engine.runner.series[trial.id] == pytest.approx([x + s for s in range(STEPS)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from hypersweep.controller.failures import FailureRule, error_line, exit_error
+from hypersweep.engine.failures import FailureRule, error_line, exit_error
 from hypersweep.store import Status, TrialRecord
 
 NOW = datetime.now(timezone.utc)

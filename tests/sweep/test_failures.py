@@ -283,7 +283,7 @@ def test_a_sweep_that_never_logs_the_primary_metric_fails_with_one_message(
 
 
 def test_launch_errors_name_what_popen_refused() -> None:
-    from hypersweep.controller.failures import launch_error
+    from hypersweep.engine.failures import launch_error
 
     spec = TrialSpec("HD_x_0", [sys.executable, "a\0b"], {"GOOD": "1", "BAD=NAME": "2"},
                      Path("/tmp"), Path("/tmp"))

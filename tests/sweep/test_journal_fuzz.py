@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hypersweep.controller.ingest import JOURNAL_WARNING_TAG, to_points
+from hypersweep.engine.ingest import JOURNAL_WARNING_TAG, to_points
 from hypersweep.store import Status, Store, SweepRecord, TrialRecord, new_sweep_id, open_store
 from hypersweep.tracking import JournalReader
 from hypersweep.tracking.journal import KINDS, SKIPPED

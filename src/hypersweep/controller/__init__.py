@@ -1,6 +1,5 @@
-"""The sweep controller: the loop that turns a stored sweep config into finished trials."""
+"""The process driver: trials run as processes through an executor (local or Dask)."""
 
-from hypersweep.controller.loop import SweepController, new_owner_token
-from hypersweep.controller.settings import SweepSettings
+from hypersweep.controller.loop import SweepController
 
-__all__ = ["SweepController", "SweepSettings", "new_owner_token"]
+__all__ = ["SweepController"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from hypersweep.controller.shell_references import REFERENCE, Reference, find_references
 from hypersweep.errors import ConfigError
+from hypersweep.spec import CommandTrial, ScriptTrial, TrialDefinition, trial_from_dict
 
 __all__ = ["REFERENCE", "ScriptCommand", "ShellCommand", "TrialCommand", "check_references",
            "format_value", "option_name", "script_arguments", "sweep_environment",
@@ -241,11 +242,12 @@ def _expansion(variable: str, context: str) -> str:
     return f"\"${{{variable}}}\""
 
 
-def trial_command(trial: Mapping[str, Any]) -> TrialCommand:
-    """The command of a stored ``trial`` mapping (``kind`` ``script`` or ``command``)."""
-    kind = trial.get("kind", "script")
-    if kind == "script":
-        return ScriptCommand(str(trial["script"]), trial.get("arguments", []))
-    if kind == "command":
-        return ShellCommand(str(trial["command"]), trial.get("inputs"), trial.get("outputs"))
-    raise ConfigError(f"trial.kind: unknown trial kind {kind!r}")
+def trial_command(trial: TrialDefinition | Mapping[str, Any]) -> TrialCommand:
+    """The command a sweep's script or command trial runs (or its stored mapping's)."""
+    if isinstance(trial, Mapping):
+        trial = trial_from_dict(trial)
+    if isinstance(trial, ScriptTrial):
+        return ScriptCommand(trial.script, trial.arguments)
+    if isinstance(trial, CommandTrial):
+        return ShellCommand(trial.command, dict(trial.inputs), dict(trial.outputs))
+    raise ConfigError(f"trial.kind: a {trial.kind} trial has no command")

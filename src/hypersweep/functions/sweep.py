@@ -8,7 +8,7 @@ come from the same :class:`~hypersweep.policies.PolicyRunner`, report by report,
 trial ends ``Canceled`` with reason ``early_termination`` and the decision as
 ``termination_detail``; the sweep ends ``Completed`` (``Failed`` when every trial failed,
 ``Canceled`` when canceled) with ``best_child_run_id`` and ``best_primary_metric``. Failures
-end it as they end a script sweep (`hypersweep.controller.failures`): the first 3 trials
+end it as they end a script sweep (`hypersweep.engine.failures`): the first 3 trials
 failing with the same error, or ``max_failed_runs`` failures, stop it ``Failed``; so does a
 sweep whose completed trials never logged the primary metric as a number.
 
@@ -54,20 +54,18 @@ from typing import TYPE_CHECKING, Any
 
 from hypersweep.api.sweep_run import HyperDriveRun
 from hypersweep.api.workspace import Experiment, Workspace
-from hypersweep.controller import ingest
-from hypersweep.controller.failures import FailureRule, sweep_outcome
-from hypersweep.controller.loop import (
+from hypersweep.controller.loop import SweepController, new_owner_token, utcnow
+from hypersweep.engine import (
     REASON_EARLY_TERMINATION,
     REASON_FAILED_TRIALS,
     REASON_MAX_DURATION,
     REASON_TRIAL_TIMEOUT,
     REASON_USER_CANCEL,
-    SweepController,
-    new_owner_token,
-    utcnow,
+    ingest,
 )
-from hypersweep.controller.notices import missing_primary_metric, unusable_value
-from hypersweep.controller.warm_start import warm_start
+from hypersweep.engine.failures import FailureRule, sweep_outcome
+from hypersweep.engine.notices import missing_primary_metric, unusable_value
+from hypersweep.engine.warm_start import warm_start
 from hypersweep.errors import ConfigError
 from hypersweep.functions.trial import Trial
 from hypersweep.policies import PolicyRunner, policy_from_dict

@@ -102,7 +102,7 @@ class Limits:
     """How much a sweep may run. ``None`` is no limit; durations are seconds.
 
     ``max_failed_trials`` None applies the fail-fast rule instead of a cap
-    (see `hypersweep.controller.failures`).
+    (see `hypersweep.engine.failures`).
     """
 
     max_total_trials: int | None = None

@@ -1,0 +1,472 @@
+"""The sweep engine: one pure state machine that decides everything about a sweep.
+
+It owns the budget, concurrency, the sweep's deadline and each trial's timeout, the sampler's
+history, the early-termination policy, the failure rules, the notices a sweep raises, how it
+ends and which trial is best. It performs no I/O and reads time only through the clock it is
+given, so it is tested without processes and with a fake clock.
+
+Two drivers feed it events and carry out what it decides: the process driver
+(`hypersweep.controller.SweepController`, trials are processes, records written through at
+once) and the function driver (`hypersweep.functions.FunctionDriver`, trials are Python calls,
+records written behind in batches). The same event gives the same decision, the same record
+fields and the same message from either.
+
+The engine changes a trial's record (a frozen `TrialRecord`) in its `TrialState` and says
+what it changed; the driver persists the new record and acts (stops a process, raises a
+worker's stop flag).
+
+Examples
+--------
+>>> from hypersweep.spec import FunctionTrial, Limits, Objective, SweepSpec
+>>> from hypersweep.sampling import GridParameterSampling
+>>> from hypersweep.space import choice
+>>> spec = SweepSpec(GridParameterSampling({"x": choice(1, 2, 3)}),
+...                  (Objective("y", "maximize"),), FunctionTrial(),
+...                  limits=Limits(max_total_trials=3, max_concurrent_trials=2))
+>>> clock = [0.0]
+>>> engine = SweepEngine(spec, "HD_demo", clock=lambda: clock[0])
+>>> engine.room()
+2
+>>> first, second = [engine.new_trial(p, NOW) for p in engine.propose(2)]
+>>> engine.room()   # two of two slots taken
+0
+>>> engine.observe(first, 0.5), engine.report(first, 0.5)
+(True, [])
+>>> engine.end(first, ok=True, when=NOW)
+[]
+>>> first.record.status.value, engine.room()
+('Completed', 1)
+>>> engine.best().record.id
+'HD_demo_0'
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from hypersweep.engine.failures import FailureRule, error_line, sweep_outcome
+from hypersweep.engine.notices import missing_primary_metric, unusable_value
+from hypersweep.policies import Decision, PolicyRunner
+from hypersweep.sampling import FinishedTrial
+from hypersweep.spec import SweepSpec
+from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
+
+__all__ = [
+    "REASON_EARLY_TERMINATION",
+    "REASON_FAILED_TRIALS",
+    "REASON_MAX_DURATION",
+    "REASON_ORPHANED",
+    "REASON_TRIAL_TIMEOUT",
+    "REASON_USER_CANCEL",
+    "Stop",
+    "SweepEngine",
+    "TrialState",
+]
+
+log = logging.getLogger("hypersweep.engine")
+
+#: Reasons recorded with ``Canceled`` trials (and ``orphaned`` with failed ones).
+REASON_EARLY_TERMINATION = "early_termination"
+REASON_TRIAL_TIMEOUT = "trial_timeout"
+REASON_MAX_DURATION = "max_duration"
+REASON_USER_CANCEL = "user_cancel"
+#: Running trials canceled because failures ended the sweep (see `engine.failures`).
+REASON_FAILED_TRIALS = "failed_trials"
+#: A trial whose process ended while no driver watched it.
+REASON_ORPHANED = "orphaned"
+
+#: What a sweep whose trials logged nothing is told to do.
+SCRIPT_HINT = "The trials logged no metrics at all (use Run.get_context().log)."
+FUNCTION_HINT = ("The objective logged nothing and returned no number (return the value, "
+                 "or use run.log).")
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)  # for examples only
+
+
+@dataclass(eq=False)
+class TrialState:
+    """What the engine knows about one trial of its sweep.
+
+    ``record`` is the trial's current record (the engine and the driver replace it, never
+    mutate it); ``best`` its best raw primary-metric value; ``active`` whether it was begun and
+    has not ended; ``started_at`` the engine clock when it began (its timeout counts from
+    there).
+    """
+
+    record: TrialRecord
+    best: float | None = None
+    active: bool = False
+    started_at: float | None = None
+    failed_by_script: str | None = None  # the trial called run.fail(details)
+    # (seq, pos) of the last primary-metric point counted: a journal read again after a
+    # restart must not count what was counted before.
+    last_primary: tuple[int, int] = (-1, -1)
+    evidence: FinishedTrial | None = None  # what the sampler learns, set when it ends
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def ended(self) -> bool:
+        return self.evidence is not None
+
+    @property
+    def running(self) -> bool:
+        """It runs and nothing has decided to stop it yet."""
+        return self.active and self.record.status == Status.RUNNING
+
+    def apply(self, **fields: Any) -> TrialRecord:
+        self.record = self.record.replace(**fields)
+        return self.record
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A decision to stop a running trial: the driver persists ``trial.record`` (already
+    ``Canceled`` with reason and detail) and then stops the trial."""
+
+    trial: TrialState
+    reason: str
+    explanation: str
+    decision: Decision | None = None
+
+
+class SweepEngine:
+    """The decisions of one sweep (see the module's notes).
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        What the sweep is.
+    sweep_id : str
+        Its id (trial ids are ``<sweep_id>_<index>``).
+    clock : callable, optional
+        Seconds, monotonic (default `time.monotonic`).
+    elapsed : float
+        Seconds the sweep has already run (a resumed sweep's deadline counts from its start).
+    warm : list of FinishedTrial
+        Earlier sweeps' trials, first in the sampler's history.
+    runner : PolicyRunner, optional
+        The policy runner (warm start may have fed it already).
+    metric_names : callable, optional
+        The names of the metrics the trials logged (for the missing-metric notice).
+    """
+
+    def __init__(self, spec: SweepSpec, sweep_id: str, *,
+                 clock: Callable[[], float] = time.monotonic, elapsed: float = 0.0,
+                 warm: Sequence[FinishedTrial] = (), runner: PolicyRunner | None = None,
+                 metric_names: Callable[[], Iterable[str]] = tuple) -> None:
+        self.spec = spec
+        self.sweep_id = sweep_id
+        self.clock = clock
+        self.objective = spec.objective
+        self.sampler = spec.new_sampler()
+        self.runner = runner or self.new_runner(spec)
+        self.metric_names = metric_names
+        # What the messages call a trial and how they say to log: a function's user writes
+        # an objective and has no YAML; a script's user may have either face.
+        if spec.trial.kind == "function":
+            self.trial_noun, self.no_metrics_hint = "objective", FUNCTION_HINT
+            self.failures = FailureRule(spec.limits.max_failed_trials)
+        else:
+            self.trial_noun, self.no_metrics_hint = "script", SCRIPT_HINT
+            self.failures = FailureRule(spec.limits.max_failed_trials,
+                                        hint="max_failed_runs, or limits.max_failed_trials "
+                                             "in YAML,")
+        self.trials: dict[str, TrialState] = {}  # by id, in index order
+        self.warm = list(warm)
+        self.cancel_reason: str | None = None
+        self.exhausted = False
+        self.unusable_primary: str | None = None  # how the primary metric was mislogged
+        self._warned_metric = False
+        self._notices: list[str] = []
+        self.deadline: float | None = None
+        self.set_elapsed(elapsed)
+        self._cancel_explanation = ""
+
+    def set_elapsed(self, elapsed: float) -> None:
+        """The sweep has run ``elapsed`` seconds already: its deadline counts from its start."""
+        timeout = self.spec.limits.timeout
+        self.deadline = None if timeout is None else self.clock() - elapsed + timeout
+
+    @staticmethod
+    def new_runner(spec: SweepSpec) -> PolicyRunner:
+        return PolicyRunner(spec.policy, maximize=spec.objective.maximize,
+                            metric=spec.objective.metric)
+
+    # ------------------------------------------------------------------ launching
+    def room(self) -> int:
+        """How many new trials may start now (budget, concurrency, cancel, exhaustion)."""
+        if self.cancel_reason is not None or self.exhausted:
+            return 0
+        limits = self.spec.limits
+        room = math.inf
+        if limits.max_total_trials is not None:
+            room = limits.max_total_trials - len(self.trials)
+        if limits.concurrency is not None:
+            active = sum(1 for t in self.trials.values() if not t.ended)
+            room = min(room, limits.concurrency - active)
+        return max(0, int(min(room, 2**31)))
+
+    def budget_left(self) -> int | None:
+        """Trials the budget still allows (None: no budget)."""
+        total = self.spec.limits.max_total_trials
+        return None if total is None else max(0, total - len(self.trials))
+
+    def history(self) -> tuple[list[FinishedTrial], list[dict[str, Any]]]:
+        """The sampler's view: earlier sweeps' and ended trials, then those in flight."""
+        finished = list(self.warm)
+        pending: list[dict[str, Any]] = []
+        for trial in self.trials.values():  # in index order
+            if trial.evidence is not None:
+                finished.append(trial.evidence)
+            else:
+                pending.append(dict(trial.record.params))
+        return finished, pending
+
+    def propose(self, n: int) -> list[dict[str, Any]]:
+        """Ask the sampler for ``n`` configurations now (a driver may instead ask it in a
+        thread, with `history`, and hand the answer to `proposed`)."""
+        finished, pending = self.history()
+        return self.proposed(n, self.sampler.propose(n, finished, pending))
+
+    def proposed(self, asked: int, proposals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Take the sampler's answer to a request for ``asked``; fewer means exhausted."""
+        if len(proposals) < asked:
+            self.exhausted = True
+        return proposals if self.cancel_reason is None else []
+
+    def new_trial(self, params: dict[str, Any], when: datetime, *, begun: bool = True,
+                  **fields: Any) -> TrialState:
+        """A new trial, born ``Running`` (``begun`` False: it waits for a worker and its
+        clock starts at `begin`). The driver persists ``record`` before it starts it."""
+        index = len(self.trials)
+        record = TrialRecord(id=trial_id(self.sweep_id, index), sweep_id=self.sweep_id,
+                             index=index, params=dict(params), status=Status.RUNNING,
+                             created_time=when, start_time=when, **fields)
+        trial = TrialState(record)
+        self.trials[record.id] = trial
+        self.runner.start(record.id)
+        if begun:
+            self.begin(trial)
+        return trial
+
+    def begin(self, trial: TrialState, at: float | None = None) -> None:
+        """The trial started running (``at``: the engine clock then; default now)."""
+        trial.active = True
+        trial.started_at = self.clock() if at is None else at
+
+    # ------------------------------------------------------------------ metrics
+    def observe(self, trial: TrialState, value: float | None,
+                point: MetricPoint | None = None) -> bool:
+        """Count a primary-metric value toward the trial's score; False if it cannot rank
+        (then a notice later says how it was mislogged)."""
+        if value is None or math.isnan(value):
+            if point is not None and self.unusable_primary is None:
+                self.unusable_primary = unusable_value(point)
+            return False
+        if trial.best is None or self.objective.oriented(value) > \
+                self.objective.oriented(trial.best):
+            trial.best = value
+        return True
+
+    def report(self, trial: TrialState, value: float) -> list[Stop]:
+        """Show the policy a counted value; the trials it stops."""
+        stops: list[Stop] = []
+        for decision in self.runner.report(trial.id, self.objective.oriented(value)):
+            stopped = self.trials.get(decision.trial_id)
+            if stopped is not None and stopped.running:
+                stops.append(self._stop(stopped, REASON_EARLY_TERMINATION,
+                                        decision.explanation, decision))
+        return stops
+
+    # ------------------------------------------------------------------ ends
+    def end(self, trial: TrialState, *, ok: bool, when: datetime, error: str | None = None,
+            status: Status | None = None, **fields: Any) -> list[Stop]:
+        """The trial ended: ``ok`` (clean exit) or not with ``error``. A trial already
+        stopped keeps ``Canceled``; ``status`` forces one (a function told ``Canceled``).
+        Returns the running trials this end stops (a failure rule fired)."""
+        if trial.ended:
+            return []
+        trial.active = False
+        self.runner.finish(trial.id)
+        changes: dict[str, Any] = {"end_time": when, **fields}
+        if trial.record.status == Status.RUNNING:
+            if status == Status.CANCELED:
+                changes.update(status=status, termination_reason=REASON_USER_CANCEL,
+                               termination_detail={"explanation": "the trial was canceled"})
+            elif ok and status != Status.FAILED and trial.failed_by_script is None:
+                changes["status"] = Status.COMPLETED
+            else:
+                changes["status"] = Status.FAILED
+                changes["error"] = error or self._failed_by_script(trial)
+        trial.apply(**changes)
+        self._ended(trial)
+        if trial.record.status == Status.COMPLETED:
+            self._check_primary_metric()
+        return self.judge(trial.record)
+
+    def _failed_by_script(self, trial: TrialState) -> str | None:
+        if trial.failed_by_script is None:
+            return None
+        details = error_line(trial.failed_by_script)
+        called = f"the {self.trial_noun} called run.fail()"
+        return f"{called}: {details}" if details else called
+
+    def fail(self, trial: TrialState, error: str, when: datetime,
+             reason: str | None = None) -> list[Stop]:
+        """Record a trial ``Failed`` outside its own run (its launch raised, it was
+        orphaned)."""
+        trial.active = False
+        self.runner.finish(trial.id)
+        changes: dict[str, Any] = {"status": Status.FAILED, "end_time": when, "error": error}
+        if reason is not None:
+            changes["termination_reason"] = reason
+        trial.apply(**changes)
+        self._ended(trial)
+        return self.judge(trial.record)
+
+    def judge(self, record: TrialRecord) -> list[Stop]:
+        """Count an ended trial toward the failure rules; when one fires the sweep stops
+        launching and its running trials stop."""
+        verdict = self.failures.ended(record)
+        if verdict is None or self.cancel_reason is not None:
+            return []
+        # Info, not a warning: it is the sweep's error, which the faces show at the end.
+        log.info("sweep %s: %s", self.sweep_id, verdict)
+        return self.cancel(REASON_FAILED_TRIALS)
+
+    def _ended(self, trial: TrialState) -> None:
+        score = None if trial.best is None else self.objective.oriented(trial.best)
+        trial.evidence = FinishedTrial(params=trial.record.params, score=score)
+
+    def add(self, record: TrialRecord) -> TrialState:
+        """A trial read back from the store (a resumed sweep); `restored` once it has ended."""
+        trial = TrialState(record)
+        self.trials[record.id] = trial
+        return trial
+
+    def restored(self, trial: TrialState) -> None:
+        """A trial read back from the store has ended: it is evidence, no longer run."""
+        trial.active = False
+        self.runner.finish(trial.id)
+        self._ended(trial)
+
+    # ------------------------------------------------------------------ stops
+    def tick(self) -> list[Stop]:
+        """Apply the clock: the sweep's deadline, each trial's timeout."""
+        now = self.clock()
+        if self.deadline is not None and now >= self.deadline and self.cancel_reason is None:
+            stops = self.cancel(REASON_MAX_DURATION)
+        else:
+            # A canceled sweep stops every trial still running: any adopted or begun since.
+            stops = self._stop_running() if self.cancel_reason is not None else []
+        timeout = self.spec.limits.trial_timeout
+        if timeout is not None:
+            for trial in self.trials.values():
+                if trial.running and trial.started_at is not None \
+                        and now - trial.started_at >= timeout:
+                    stops.append(self._stop(trial, REASON_TRIAL_TIMEOUT,
+                                            f"ran longer than trial_timeout = {timeout:g} s"))
+        return stops
+
+    def cancel(self, reason: str = REASON_USER_CANCEL) -> list[Stop]:
+        """Stop the sweep: no more trials; every running one stops with ``reason``."""
+        if self.cancel_reason is not None:
+            return []
+        self.cancel_reason = reason
+        if reason == REASON_MAX_DURATION:
+            self._notices.append(f"max_duration reached after {self.spec.limits.timeout:g} s: "
+                              "running trials were canceled")
+            explanation = f"the sweep reached its timeout of {self.spec.limits.timeout:g} s"
+        elif reason == REASON_FAILED_TRIALS:
+            explanation = f"the sweep stopped: {self.failures.verdict}"
+        else:
+            explanation = "the sweep was canceled"
+        self._cancel_explanation = explanation
+        return self._stop_running()
+
+    def _stop_running(self) -> list[Stop]:
+        assert self.cancel_reason is not None
+        return [self._stop(t, self.cancel_reason, self._cancel_explanation)
+                for t in self.trials.values() if t.running]
+
+    def decided(self, decision: Decision) -> Stop | None:
+        """Carry out a policy decision made earlier (replayed after a restart)."""
+        trial = self.trials.get(decision.trial_id)
+        if trial is None or not trial.running:
+            return None
+        return self._stop(trial, REASON_EARLY_TERMINATION, decision.explanation, decision)
+
+    def stop_all(self, reason: str, explanation: str) -> list[Stop]:
+        """Stop every running trial (the sweep ends under them) without canceling it."""
+        return [self._stop(t, reason, explanation) for t in self.trials.values() if t.running]
+
+    def _stop(self, trial: TrialState, reason: str, explanation: str,
+              decision: Decision | None = None) -> Stop:
+        detail = decision.to_dict() if decision is not None else {"explanation": explanation}
+        trial.apply(status=Status.CANCELED, termination_reason=reason,
+                    termination_detail=detail)
+        return Stop(trial, reason, explanation, decision)
+
+    # ------------------------------------------------------------------ notices and the end
+    def take_notices(self) -> list[str]:
+        """Messages for the sweep's warnings since the last call (the driver stores them)."""
+        pending, self._notices = self._notices, []
+        return pending
+
+    def _check_primary_metric(self) -> None:
+        if self._warned_metric:
+            return
+        self._warned_metric = True
+        if self.scored():
+            return
+        message = self.missing_metric_message("the first completed trial")
+        log.warning(message)
+        self._notices.append(message)
+
+    def missing_metric_message(self, by: str) -> str:
+        return missing_primary_metric(
+            self.objective.metric, self.metric_names(), self.no_metrics_hint,
+            unusable=self.unusable_primary, by=by)
+
+    def scored(self) -> bool:
+        return any(t.best is not None for t in self.trials.values())
+
+    def finished(self) -> bool:
+        """Nothing runs, and nothing more will start."""
+        if any(t.active for t in self.trials.values()):
+            return False
+        if self.cancel_reason is not None or self.exhausted:
+            return True
+        left = self.budget_left()
+        return left is not None and left == 0
+
+    def best(self) -> TrialState | None:
+        """The trial with the best primary value (the first of equals)."""
+        scored = [t for t in self.trials.values() if t.best is not None]
+        if not scored:
+            return None
+        return max(scored, key=lambda t: self.objective.oriented(t.best or 0.0))
+
+    def outcome(self) -> tuple[Status, str | None]:
+        """How the sweep ends: its status and error."""
+        return sweep_outcome(
+            [t.record for t in self.trials.values()],
+            canceled=self.cancel_reason == REASON_USER_CANCEL,
+            failure_verdict=self.failures.verdict, scored=self.scored(),
+            missing_metric=lambda: self.missing_metric_message("any trial"))
+
+    def best_properties(self) -> dict[str, Any]:
+        """The sweep properties naming its best trial (empty: no trial scored)."""
+        best = self.best()
+        if best is None:
+            return {}
+        return {"best_child_run_id": best.id, "best_primary_metric": best.best}
