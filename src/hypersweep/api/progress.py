@@ -17,7 +17,7 @@ import importlib.util
 import sys
 from collections import Counter
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -25,9 +25,24 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from hypersweep.api.sweep_run import HyperDriveRun
     from hypersweep.spec import SweepSpec
-    from hypersweep.store import SweepRecord
+    from hypersweep.store import Store, SweepRecord
+
+
+class SweepRun(Protocol):
+    """What the views read of a sweep: its id, its store, its spec and its ranked trials
+    (a `HyperDriveRun` is one; the views do not name it, so it may name them)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def spec(self) -> SweepSpec: ...
+
+    def get_children_sorted_by_primary_metric(self) -> list[dict[str, Any]]: ...
 
 _STATUS_STYLE = {
     "Queued": "dim", "Running": "cyan", "Completed": "green", "Failed": "red",
@@ -102,8 +117,8 @@ def _notebook_without_widgets(console: Console) -> bool:
 class _Snapshot:
     """What the view shows at one moment, read from the store once."""
 
-    def __init__(self, run: HyperDriveRun) -> None:
-        store = run.experiment.workspace.store
+    def __init__(self, run: SweepRun) -> None:
+        store = run.store
         self.run_id = run.id
         self.sweep = store.get_sweep(run.id)
         self.trials = store.list_trials(run.id)
@@ -140,7 +155,7 @@ class SweepProgress:
 
     max_rows = 12
 
-    def __init__(self, run: HyperDriveRun, console: Console | None = None) -> None:
+    def __init__(self, run: SweepRun, console: Console | None = None) -> None:
         self.run = run
         self.console = console or _console()
         self._live: Live | None = None
@@ -241,7 +256,7 @@ class SweepProgress:
             self.console.line()
 
 
-def summary_html(run: HyperDriveRun, top: int = 10) -> str:
+def summary_html(run: SweepRun, top: int = 10) -> str:
     """The sweep as an HTML fragment: status and counts, the best ``top`` trials, and the
     command that runs the best one again. Every user string is escaped."""
     from hypersweep.api.reproduce import reproduce_command
