@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypersweep.execution import layout
 from hypersweep.execution.processes import open_pidfd, signal_trial
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.trial_records import TamperedRecord, exit_record
@@ -181,7 +182,7 @@ def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         offset = int(req.get("offsets", {}).get(entry.attempt, 0))
         data = b""
         # the trial may have swapped its journal for a FIFO or a link out: not read then
-        with contextlib.suppress(OSError), open_trial_file(entry.root, "metrics.jsonl") as f:
+        with contextlib.suppress(OSError), open_trial_file(entry.root, layout.JOURNAL) as f:
             f.seek(offset)
             data = f.read(PROBE_BYTES)
         out[key] = {"attempt": entry.attempt, "offset": offset, "data": data,
@@ -191,7 +192,7 @@ def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _unpack_snapshot(base: Path, digest: str, blob: bytes) -> Path:
     """The sweep's snapshot unpacked under ``base`` (once per worker and digest)."""
-    target = base / "snapshots" / digest
+    target = base / layout.SNAPSHOTS / digest
     with _LOCK:
         if not target.is_dir():
             tmp = target.with_name(f"{digest}.tmp{os.getpid()}")
@@ -323,7 +324,7 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
 
     shared = payload.get("shared_dir")
     base = Path(shared) if shared else Path(worker.local_directory) / "hypersweep"
-    root = base / "runs" / payload["trial_id"] / f"a{attempt}"
+    root = layout.trial_dir(base, payload["trial_id"]) / f"a{attempt}"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -332,21 +333,21 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     else:
         assert snapshot is not None
         source = _unpack_snapshot(base, payload["digest"], snapshot)
-    workdir = prepare_workdir(source, root / "work")
+    workdir = prepare_workdir(source, layout.workdir(root))
 
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(payload["env"])
     # Paths the controller computed are its own; on this worker the trial's files are here.
-    env["HYPERSWEEP_JOURNAL"] = str(root / "metrics.jsonl")
-    env["HYPERSWEEP_OUTPUTS"] = str(workdir / "outputs")
+    env["HYPERSWEEP_JOURNAL"] = str(layout.journal_path(root))
+    env["HYPERSWEEP_OUTPUTS"] = str(layout.outputs_of(workdir))
     argv = list(payload["argv"])
     if argv and argv[0] == payload.get("python"):
         argv[0] = sys.executable  # "the controller's interpreter" means this worker's
 
     lifeline_r, lifeline_w = os.pipe()  # both non-inheritable; only the read end is passed
-    out_fd = os.open(root / "stdout.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    err_fd = os.open(root / "stderr.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    out_fd = os.open(root / layout.STDOUT, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    err_fd = os.open(root / layout.STDERR, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         popen = subprocess.Popen(
             [sys.executable, "-I", "-S", SUPERVISOR, str(root), str(lifeline_r), "--", *argv],
@@ -374,11 +375,11 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     client.run_on_scheduler(sched_done, key, info)
     result = {
         **info,
-        "journal": zlib.compress(_read(root, "metrics.jsonl"), 1),
-        "stdout": _read(root, "stdout.log"),
-        "stderr": _read(root, "stderr.log"),
-        "outputs": b"" if shared else zip_outputs(root, "work/outputs"),
-        "outputs_path": str(workdir / "outputs") if shared else None,
+        "journal": zlib.compress(_read(root, layout.JOURNAL), 1),
+        "stdout": _read(root, layout.STDOUT),
+        "stderr": _read(root, layout.STDERR),
+        "outputs": b"" if shared else zip_outputs(root, layout.OUTPUTS_IN_TRIAL),
+        "outputs_path": str(layout.outputs_of(workdir)) if shared else None,
     }
     if not shared:  # everything travels back in the result: free the worker's disk
         shutil.rmtree(root, ignore_errors=True)

@@ -54,6 +54,10 @@ DEFAULT_GRACE = 5.0
 EXIT_WRITE_PATIENCE = 900.0
 #: Seconds SIGKILLed processes get to vanish (one in uninterruptible sleep may never).
 KILL_PATIENCE = 10.0
+# The trial-folder names this process writes. hypersweep.execution.layout owns them; this file
+# runs stdlib-only and cannot import it, so tests/execution checks that the two agree.
+EXIT_STATUS = "exit_status"
+SUPERVISOR_RECORD = "supervisor.json"
 
 _PR_SET_CHILD_SUBREAPER = 36
 _adopting = False  # whether orphaned descendants become this process's children
@@ -209,7 +213,7 @@ def _replace(trial_dir: str, name: str, data: bytes) -> None:
 
 
 def _write_exit_once(trial_dir: str, code: int, end_time: float) -> None:
-    _replace(trial_dir, "exit_status",
+    _replace(trial_dir, EXIT_STATUS,
              f'{{"exit_code": {code:d}, "end_time": {end_time!r}}}\n'.encode())
 
 
@@ -225,7 +229,7 @@ def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
             return True
         except OSError as err:
             # A half-written temporary file would only take more room.
-            _quietly(os.unlink, os.path.join(trial_dir, "exit_status.tmp"))
+            _quietly(os.unlink, os.path.join(trial_dir, EXIT_STATUS + ".tmp"))
             if isinstance(err, (IsADirectoryError, NotADirectoryError, FileExistsError)):
                 # the command made a folder of a name the record needs, or races it: no wait
                 # will fix that, and the executor falls back to this process's exit status
@@ -252,7 +256,7 @@ def _write_self(trial_dir: str) -> None:
     except OSError:  # no /proc (macOS): the controller then trusts the pid alone
         start_ticks = "null"
     data = f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks}}}\n'
-    _replace(trial_dir, "supervisor.json", data.encode())
+    _replace(trial_dir, SUPERVISOR_RECORD, data.encode())
 
 
 def start(trial_dir: str, argv: list[str]) -> int:

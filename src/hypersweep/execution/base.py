@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypersweep.execution import layout
 from hypersweep.tracking.journal import JournalRecord
 
 __all__ = ["Executor", "TrialExit", "TrialSpec"]
@@ -61,7 +62,7 @@ class TrialSpec:
     @property
     def journal_path(self) -> Path:
         """Where the trial's metrics journal lives."""
-        return Path(self.trial_dir) / "metrics.jsonl"
+        return layout.journal_path(self.trial_dir)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from typing import Any
 
 from distributed import Client, Future
 
+from hypersweep.execution import layout
 from hypersweep.execution._dask_worker import (
     collect,
     run_trial,
@@ -100,10 +101,6 @@ def dataset_name(trial_id: str) -> str:
     'hypersweep-HD_1_0'
     """
     return f"hypersweep-{trial_id}"
-
-
-def _mirror_path(trial_dir: Path, attempt: int) -> Path:
-    return trial_dir / ("metrics.jsonl" if attempt == 0 else f"metrics.a{attempt}.jsonl")
 
 
 def _tail(data: bytes) -> str:
@@ -208,7 +205,7 @@ class DaskExecutor(Executor):
         blob = zip_folder(source)
         digest = hashlib.sha256(blob).hexdigest()[:20]
         if self.shared_dir is not None:
-            target = Path(self.shared_dir) / "snapshots" / digest
+            target = Path(self.shared_dir) / layout.SNAPSHOTS / digest
             if not target.is_dir():
                 tmp = target.with_name(f"{digest}.tmp{os.getpid()}")
                 with zipfile.ZipFile(io.BytesIO(blob)) as archive:
@@ -245,10 +242,10 @@ class DaskExecutor(Executor):
         trial_dir = Path(spec.trial_dir).resolve()
         name = dataset_name(spec.trial_id)
         trial_dir.mkdir(parents=True, exist_ok=True)
-        for stale in ("exit_status", "handle.json"):
+        for stale in (layout.EXIT_STATUS, layout.HANDLE):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(trial_dir / stale)
-        (trial_dir / "launching").write_text(f"{time.time()!r}\n")
+        (trial_dir / layout.LAUNCHING).write_text(f"{time.time()!r}\n")
         digest, blob, shared_path = self._snapshot(source)
         payload = {
             "trial_id": spec.trial_id,
@@ -281,7 +278,7 @@ class DaskExecutor(Executor):
             "trial_dir": str(trial_dir),
         }
         with contextlib.suppress(OSError):
-            (trial_dir / "handle.json").write_text(json.dumps(handle) + "\n")
+            (trial_dir / layout.HANDLE).write_text(json.dumps(handle) + "\n")
         self._watch(_Watched(spec, trial_dir, key, future))
         return handle
 
@@ -314,7 +311,7 @@ class DaskExecutor(Executor):
         if record is not None:
             detail = ""
             with contextlib.suppress(TamperedRecord):
-                detail = str((read_record(trial_dir, "exit_status") or {}).get("detail", ""))
+                detail = str((read_record(trial_dir, layout.EXIT_STATUS) or {}).get("detail", ""))
             self._watch(_Watched(spec, trial_dir, str(handle.get("key", "")), None,
                                  record_exit=(record[0], record[1], detail)))
             return True
@@ -329,7 +326,7 @@ class DaskExecutor(Executor):
         once it is the published one, that trial never ran and may be launched again.
         """
         trial_dir = Path(spec.trial_dir).resolve()
-        if read_exit_record(trial_dir) is not None or (trial_dir / "handle.json").exists():
+        if read_exit_record(trial_dir) is not None or (trial_dir / layout.HANDLE).exists():
             return True
         return self.client.get_dataset(dataset_name(spec.trial_id), default=None) is not None
 
@@ -449,8 +446,8 @@ class DaskExecutor(Executor):
                     sig = int(signal.SIGKILL)
                 elif not t.term_sent:
                     sig = int(signal.SIGTERM)
-            offsets = {a: _mirror_path(t.trial_dir, a).stat().st_size
-                       for a in range(8) if _mirror_path(t.trial_dir, a).exists()}
+            offsets = {a: layout.journal_path(t.trial_dir, a).stat().st_size
+                       for a in range(8) if layout.journal_path(t.trial_dir, a).exists()}
             requests[t.key] = {"offsets": offsets, "signal": sig}
             by_key[t.key] = (t, sig)
         answers = self.client.run(collect, requests, workers=workers, on_error="return")
@@ -466,7 +463,7 @@ class DaskExecutor(Executor):
 
     def _mirror(self, t: _Watched, attempt: int, offset: int, data: bytes) -> None:
         """Append the part of ``data`` (journal bytes from ``offset``) not mirrored yet."""
-        path = _mirror_path(t.trial_dir, attempt)
+        path = layout.journal_path(t.trial_dir, attempt)
         size = path.stat().st_size if path.exists() else 0
         if offset > size or offset + len(data) <= size:
             return
@@ -476,7 +473,7 @@ class DaskExecutor(Executor):
     def _read_mirrors(self, t: _Watched) -> None:
         new: list[JournalRecord] = []
         for attempt in range(8):
-            path = _mirror_path(t.trial_dir, attempt)
+            path = layout.journal_path(t.trial_dir, attempt)
             if attempt not in t.readers:
                 if not path.exists():
                     continue
@@ -523,15 +520,15 @@ class DaskExecutor(Executor):
             self._mirror(t, attempt, 0, zlib.decompress(result["journal"]))
         stderr = result.get("stderr") or b""
         if result.get("stdout") or stderr:
-            (t.trial_dir / "stdout.log").write_bytes(result.get("stdout") or b"")
-            (t.trial_dir / "stderr.log").write_bytes(stderr)
-        outputs = Path(t.spec.workdir) / "outputs"
+            (t.trial_dir / layout.STDOUT).write_bytes(result.get("stdout") or b"")
+            (t.trial_dir / layout.STDERR).write_bytes(stderr)
+        outputs = layout.outputs_of(t.spec.workdir)
         if result.get("outputs"):
             outputs.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(io.BytesIO(result["outputs"])) as archive:
                 archive.extractall(outputs)
         elif result.get("outputs_path"):
-            (t.trial_dir / "outputs_location").write_text(result["outputs_path"] + "\n")
+            (t.trial_dir / layout.OUTPUTS_LOCATION).write_text(result["outputs_path"] + "\n")
         self._read_mirrors(t)
         tail = _tail(stderr)
         reason = result.get("reason") or ""
@@ -541,8 +538,8 @@ class DaskExecutor(Executor):
 
     def _finish(self, t: _Watched, code: int | None, end_time: float, tail: str) -> None:
         """Record the exit in the trial folder, release the task, report the exit."""
-        path = t.trial_dir / "exit_status"
-        tmp = t.trial_dir / "exit_status.tmp"
+        path = t.trial_dir / layout.EXIT_STATUS
+        tmp = path.with_name(f"{layout.EXIT_STATUS}.tmp")
         with contextlib.suppress(OSError):
             tmp.write_text(json.dumps({"exit_code": code, "end_time": end_time,
                                        "detail": tail[-_TAIL_BYTES:]}) + "\n")
@@ -558,7 +555,7 @@ class DaskExecutor(Executor):
     def _report(self, t: _Watched, code: int | None, end_time: float, tail: str) -> None:
         self._read_mirrors(t)
         if not tail:
-            tail = stderr_tail(t.trial_dir / "stderr.log")
+            tail = stderr_tail(t.trial_dir / layout.STDERR)
         with self._lock:
             self._exits.append(TrialExit(t.spec.trial_id, code, end_time, tail))
             self._watched.pop(t.spec.trial_id, None)

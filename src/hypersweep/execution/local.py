@@ -1,12 +1,8 @@
 """Run trials as local processes, each in its own process group, under a tiny supervisor.
 
-Layout of a trial's ``trial_dir`` (all written by the OS or the supervisor, never piped through
-the controller, so a chatty script never blocks and a crashed controller loses nothing)::
-
-    stdout.log  stderr.log   the script's output (appended)
-    metrics.jsonl            the metrics journal the script appends to
-    handle.json              the handle returned by launch (pid, start time, host)
-    exit_status              {"exit_code": ..., "end_time": ...}, written when the script ends
+A trial's files (:mod:`hypersweep.execution.layout`) are all written by the OS or the
+supervisor, never piped through the controller, so a chatty script never blocks and a crashed
+controller loses nothing.
 
 The process tree is ``controller -> supervisor (python -I -S _supervise.py) -> script``; the
 supervisor leads a new session and process group that the script (and its children) share, and
@@ -45,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypersweep.execution import layout
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
 from hypersweep.execution.processes import (
     boot_id,
@@ -175,25 +172,25 @@ class LocalProcessExecutor(Executor):
         trial_dir = Path(spec.trial_dir).resolve()
         trial_dir.mkdir(parents=True, exist_ok=True)
         # Stale records from an earlier attempt in the same folder would confuse this one.
-        for stale in ("exit_status", "supervisor.json", "handle.json"):
+        for stale in (layout.EXIT_STATUS, layout.SUPERVISOR_RECORD, layout.HANDLE):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(trial_dir / stale)
         # Written before the process starts: with supervisor.json (written by the process
         # itself) it tells a restarted controller whether this launch ever started anything.
-        replace_trial_file(trial_dir, "launching", f"{time.time()!r}\n".encode())
-        journal = trial_dir / "metrics.jsonl"
+        replace_trial_file(trial_dir, layout.LAUNCHING, f"{time.time()!r}\n".encode())
+        journal = layout.journal_path(trial_dir)
 
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env.update(spec.env)
         env[ENV_TRIAL_ID] = spec.trial_id
         env[ENV_JOURNAL] = str(journal)
-        env.setdefault(ENV_OUTPUTS, str(workdir / "outputs"))
+        env.setdefault(ENV_OUTPUTS, str(layout.outputs_of(workdir)))
 
         # Descriptors the child inherits: the kernel writes its output, not the controller.
-        out_fd = _open_log(trial_dir / "stdout.log")
+        out_fd = _open_log(trial_dir / layout.STDOUT)
         try:
-            err_fd = _open_log(trial_dir / "stderr.log")
+            err_fd = _open_log(trial_dir / layout.STDERR)
             try:
                 popen = subprocess.Popen(
                     [self.python, "-I", "-S", SUPERVISOR, "--grace", repr(self.default_grace),
@@ -222,7 +219,7 @@ class LocalProcessExecutor(Executor):
             "trial_dir": str(trial_dir),
         }
         with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
-            replace_trial_file(trial_dir, "handle.json", (json.dumps(handle) + "\n").encode())
+            replace_trial_file(trial_dir, layout.HANDLE, (json.dumps(handle) + "\n").encode())
         self._trials[spec.trial_id] = _Trial(
             spec, trial_dir, popen.pid, start_ticks, JournalReader(journal), popen,
             pidfd=open_pidfd(popen.pid),
@@ -244,7 +241,7 @@ class LocalProcessExecutor(Executor):
             handle = self._handle_from_files(trial_dir) or {}
         pid = int(handle.get("pid") or 0)
         start_ticks = handle.get("start_ticks")
-        reader = JournalReader(trial_dir / "metrics.jsonl", journal_offset)
+        reader = JournalReader(layout.journal_path(trial_dir), journal_offset)
         trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None)
         if read_exit_record(trial_dir) is not None:
             self._trials[spec.trial_id] = trial
@@ -266,10 +263,10 @@ class LocalProcessExecutor(Executor):
         (garbage, a FIFO, a link to ``/dev/zero``) is no handle, and the wait is bounded
         whatever the trial does to ``launching``.
         """
-        marker = trial_dir / "launching"
+        marker = trial_dir / layout.LAUNCHING
         give_up = time.monotonic() + LAUNCH_GRACE
         while True:
-            for name in ("handle.json", "supervisor.json"):
+            for name in (layout.HANDLE, layout.SUPERVISOR_RECORD):
                 with contextlib.suppress(TamperedRecord):
                     found = read_record(trial_dir, name)
                     if found is not None and names_a_process(found):
@@ -346,7 +343,7 @@ class LocalProcessExecutor(Executor):
             if ended is not None:
                 t.close()
                 del self._trials[trial_id]
-                tail = stderr_tail(t.trial_dir / "stderr.log")
+                tail = stderr_tail(t.trial_dir / layout.STDERR)
                 exits.append(TrialExit(trial_id, ended[0], ended[1], tail))
         return records, exits
 

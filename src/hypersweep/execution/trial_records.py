@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hypersweep.execution.layout import EXIT_STATUS
 from hypersweep.execution.trial_files import (
     UnsafePathError,
     open_trial_file,
@@ -90,7 +91,7 @@ def read_record(trial_dir: str | os.PathLike[str], name: str) -> dict[str, Any] 
 def exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
     """``(exit_code, end_time)`` from ``exit_status``; None if absent; `TamperedRecord` if
     it is garbage (a code beyond -255..255, a time the store cannot keep, no JSON)."""
-    obj = read_record(trial_dir, "exit_status")
+    obj = read_record(trial_dir, EXIT_STATUS)
     if obj is None:
         return None
     code, end = obj.get("exit_code"), obj.get("end_time", time.time())
@@ -123,10 +124,10 @@ def write_exit_record(trial_dir: Path, code: int | None, end_time: float) -> Non
     """Record an exit the supervisor could not (it was SIGKILLed with its group), unless
     something is at ``exit_status`` already; never through a link the trial put there."""
     with contextlib.suppress(OSError):
-        if os.path.lexists(trial_dir / "exit_status"):
+        if os.path.lexists(trial_dir / EXIT_STATUS):
             return
         data = json.dumps({"exit_code": code, "end_time": end_time}) + "\n"
-        replace_trial_file(trial_dir, "exit_status", data.encode())
+        replace_trial_file(trial_dir, EXIT_STATUS, data.encode())
 
 
 def stderr_tail(path: str | os.PathLike[str]) -> str:

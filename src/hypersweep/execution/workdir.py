@@ -14,6 +14,8 @@ Examples
 --------
 >>> import tempfile
 >>> from pathlib import Path
+
+from hypersweep.execution.layout import OUTPUTS, outputs_of
 >>> root = Path(tempfile.mkdtemp())
 >>> (root / "src").mkdir(); _ = (root / "src" / "train.py").write_text("print(1)")
 >>> snap = snapshot_source(root / "src", root / "snap")
@@ -29,6 +31,8 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+from hypersweep.execution.layout import OUTPUTS, outputs_of
 
 __all__ = ["IGNORED_NAMES", "prepare_workdir", "snapshot_source"]
 
@@ -146,11 +150,11 @@ def prepare_workdir(
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         # The trial's outputs start empty even if the snapshot has an outputs/ folder.
-        return {"outputs"} if os.path.samefile(folder, snap) and "outputs" in names else set()
+        return {OUTPUTS} if os.path.samefile(folder, snap) and OUTPUTS in names else set()
 
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(snap, out, symlinks=True, copy_function=link_or_copy, ignore=ignore)
-    (out / "outputs").mkdir(exist_ok=True)
+    outputs_of(out).mkdir(exist_ok=True)
     return out

@@ -34,6 +34,11 @@ ENV_SWEEP_ID = "HYPERSWEEP_SWEEP_ID"
 ENV_JOURNAL = "HYPERSWEEP_JOURNAL"
 ENV_OUTPUTS = "HYPERSWEEP_OUTPUTS"
 ENV_EXPERIMENT = "HYPERSWEEP_EXPERIMENT"
+#: The outputs folder, relative to the cwd, when ``HYPERSWEEP_OUTPUTS`` names none (Azure's
+#: ``./outputs``). A trial's cwd is its working copy, so this is the layout's
+#: ``work/outputs``; hypersweep.execution.layout owns the name (execution imports this
+#: module, so not the other way round) and tests/tracking checks that the two agree.
+DEFAULT_OUTPUTS = "outputs"
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,7 @@ class TrialRun(_BaseRun):
         sweep_id: str | None = None,
         outputs: str | None = None,
     ) -> None:
-        super().__init__(trial_id, sweep_id, outputs or "outputs")
+        super().__init__(trial_id, sweep_id, outputs or DEFAULT_OUTPUTS)
         self._writer = JournalWriter(journal)
         self._steps: dict[tuple[str, str], int] = {}
         # Data-loader threads may log concurrently: the step counter must not skip or repeat.
@@ -282,7 +287,7 @@ class OfflineRun(_BaseRun):
 
     def __init__(self) -> None:
         super().__init__(
-            "OfflineRun_" + str(uuid.uuid4()), None, os.environ.get(ENV_OUTPUTS, "outputs")
+            "OfflineRun_" + str(uuid.uuid4()), None, os.environ.get(ENV_OUTPUTS, DEFAULT_OUTPUTS)
         )
 
     def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:

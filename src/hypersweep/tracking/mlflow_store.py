@@ -76,7 +76,13 @@ from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 from mlflow.utils.search_utils import SearchUtils
 
-from hypersweep.tracking.context import ENV_EXPERIMENT, ENV_OUTPUTS, ENV_TRIAL_ID, get_context
+from hypersweep.tracking.context import (
+    DEFAULT_OUTPUTS,
+    ENV_EXPERIMENT,
+    ENV_OUTPUTS,
+    ENV_TRIAL_ID,
+    get_context,
+)
 
 __all__ = ["SCHEME", "HypersweepStore"]
 
@@ -146,7 +152,7 @@ _STATE = _State()
 
 
 def _outputs_dir() -> Path:
-    return Path(os.environ.get(ENV_OUTPUTS) or "outputs").resolve()
+    return Path(os.environ.get(ENV_OUTPUTS) or DEFAULT_OUTPUTS).resolve()
 
 
 def _experiment_name() -> str:
