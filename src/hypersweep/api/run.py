@@ -65,8 +65,9 @@ class Run:
     Examples
     --------
     >>> run = Run.get_context()          # outside a sweep: an offline run
-    >>> run.log("accuracy", 0.9)         # doctest: +ELLIPSIS
-    ...
+    >>> run.log("accuracy", 0.9)         # printed, as Azure's offline run does
+    Attempted to log scalar metric accuracy:
+    0.9
     """
 
     def __init__(self, workspace: Workspace, run_id: str) -> None:
