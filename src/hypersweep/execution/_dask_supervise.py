@@ -19,9 +19,21 @@ import select
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from _supervise import DEFAULT_GRACE, end_leftovers, failed_to_start, finish, reap_children, start
+# On sys.path only for this import: left there, it would make this folder's dask.py shadow the
+# dask package for whoever imports this module (pytest --doctest-modules does).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+try:
+    from _supervise import (
+        DEFAULT_GRACE,
+        end_leftovers,
+        failed_to_start,
+        finish,
+        reap_children,
+        start,
+    )
+finally:
+    sys.path.remove(_HERE)
 
 
 def _wait(pid: int, lifeline: int) -> int:

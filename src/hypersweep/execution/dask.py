@@ -29,12 +29,9 @@ How each part of a trial travels (see ``docs/cluster.md`` for the picture):
   attempt ``a``'s journal offsets are shifted by ``a * 2**40`` so the retry's metrics never
   collide with the first attempt's (tag ``hypersweep.attempt`` says which attempt ran last).
 
-Examples
---------
->>> # from distributed import LocalCluster
->>> # cluster = LocalCluster(n_workers=4, threads_per_worker=1)
->>> # executor = DaskExecutor(cluster.scheduler_address, resources={"GPU": 1})
->>> # SweepController(store, executor, sweep_id, workspace_dir).run()
+A sweep runs on a cluster through a ``dask://host:port`` executor URI
+(:func:`hypersweep.execution.executor_from_uri`); :class:`DaskExecutor` shows one trial run by
+hand.
 """
 
 from __future__ import annotations
@@ -156,8 +153,23 @@ class DaskExecutor(Executor):
 
     Examples
     --------
-    >>> # executor = DaskExecutor("tcp://127.0.0.1:8786", resources={"GPU": 1}, retries=1)
-    >>> # handle = executor.launch(spec); records, exits = executor.poll()
+    One trial on an in-process cluster (a real one is ``DaskExecutor("tcp://host:8786")``):
+
+    >>> import sys, tempfile, time
+    >>> from pathlib import Path
+    >>> from distributed import LocalCluster
+    >>> from hypersweep.execution import TrialSpec
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    >>> executor = DaskExecutor(cluster.scheduler_address)
+    >>> folder = Path(tempfile.mkdtemp()); (folder / "src").mkdir()
+    >>> spec = TrialSpec("HD_doc_0", [sys.executable, "-c", "print('hi')"], {},
+    ...                  folder / "src", folder)
+    >>> executor.launch(spec)["executor"]
+    'dask'
+    >>> while not (exits := executor.poll()[1]): time.sleep(0.05)
+    >>> exits[0].exit_code, (folder / "stdout.log").read_text()
+    (0, 'hi\\n')
+    >>> executor.shutdown(); cluster.close()
     """
 
     def __init__(
@@ -224,12 +236,8 @@ class DaskExecutor(Executor):
         return entry
 
     def launch(self, spec: TrialSpec) -> dict[str, Any]:
-        """Submit the trial's task and publish it; return the handle to record.
-
-        Examples
-        --------
-        >>> # handle = executor.launch(spec)   # {"executor": "dask", "key": ..., ...}
-        """
+        """Submit the trial's task and publish it; return the handle to record
+        (``{"executor": "dask", "key": ..., ...}``; see the class's example)."""
         if self._closed:
             raise RuntimeError("executor is shut down")
         if spec.trial_id in self._watched:
