@@ -34,8 +34,18 @@ from pathlib import Path
 __all__ = ["SHIM_DIR", "TRACKING_URI", "azureml_core_installed", "mlflow_plugin_available",
            "trial_environment"]
 
+
+
+def _shim_dir() -> str:
+    # Located, never imported: the shims re-export hypersweep.api's Run, a floor above this one.
+    # find_spec of a subpackage imports only its parent, hypersweep, which is imported already.
+    spec = importlib.util.find_spec("hypersweep.shims")
+    assert spec is not None and spec.submodule_search_locations, "hypersweep.shims is missing"
+    return str(Path(next(iter(spec.submodule_search_locations))).resolve())
+
+
 #: Folder holding the ``azureml`` shim package (put on a trial's ``PYTHONPATH``).
-SHIM_DIR = str(Path(__file__).resolve().parent / "shims")
+SHIM_DIR = _shim_dir()
 
 #: The tracking URI that selects :class:`hypersweep.tracking.mlflow_store.HypersweepStore`.
 TRACKING_URI = "hypersweep:"
