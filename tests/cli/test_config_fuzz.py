@@ -300,16 +300,16 @@ def _launchable(config: Any) -> None:
     """What the controller will pass to each trial: argv and environment it can exec.
 
     ``config`` is a HyperDriveConfig or the SweepSpec a sweep file gives."""
-    from hypersweep.api.config import stored_form
     from hypersweep.controller.commands import sweep_environment, trial_command
     from hypersweep.spec import SweepSpec
 
     spec = config if isinstance(config, SweepSpec) else config.to_spec()
-    stored = json.loads(json.dumps(stored_form(spec)))
-    command = trial_command(stored["trial"])
+    # what the controller reads back from the sweep's record
+    trial = SweepSpec.from_dict(json.loads(json.dumps(spec.to_dict()))).trial
+    command = trial_command(trial)
     for params in spec.new_sampler().preview(3):
         argv = command.argv(command.arguments(params))
-        env = {**stored["trial"]["environment_variables"], **sweep_environment(params)}
+        env = {**trial.environment_variables, **sweep_environment(params)}
         for text in [*argv, *env.values()]:
             assert "\x00" not in text and len(os.fsencode(text)) < 131072, argv
         for name in env:

@@ -20,13 +20,14 @@ from hypersweep import (
     BanditPolicy,
     Experiment,
     HyperDriveConfig,
+    HyperDriveRun,
     RandomParameterSampling,
     ScriptRunConfig,
     Workspace,
     choice,
     uniform,
 )
-from hypersweep.api.config import CommandJob, stored_form
+from hypersweep.api.config import CommandJob
 from hypersweep.config import load_sweep, sweep_to_yaml
 from hypersweep.errors import ConfigError
 from hypersweep.spec import FunctionTrial, Limits, Objective, ScriptTrial, SweepSpec
@@ -91,10 +92,9 @@ def _script_config(root: Path, **extra: Any) -> HyperDriveConfig:
 def test_a_config_and_its_yaml_twin_give_equal_specs(project: Path) -> None:
     (project / "sweep.yml").write_text(TWIN_YAML)
     loaded = load_sweep(project / "sweep.yml")
-    assert isinstance(loaded.spec, SweepSpec) and loaded.config is loaded.spec
+    assert isinstance(loaded.spec, SweepSpec)
     python_spec = _twin(project).to_spec()
-    assert loaded.spec.to_dict() == python_spec.to_dict()
-    assert stored_form(loaded.spec) == _twin(project).to_dict()
+    assert loaded.spec.to_dict() == python_spec.to_dict() == _twin(project).to_dict()
     assert loaded.spec.limits == Limits(6, 2, 1200.0, 30.0, 2)
     assert loaded.spec.objective == Objective("score", "minimize")
 
@@ -132,15 +132,61 @@ def test_to_spec_and_from_spec_are_inverse(project: Path, kind: str) -> None:
         assert (spec.metadata.description, spec.executor) == ("d", "dask://127.0.0.1:8786")
 
 
-def test_the_stored_form_keeps_the_first_release_layout(project: Path) -> None:
-    stored = _script_config(project).to_dict()
-    assert stored["version"] == 1
+def test_the_stored_form_is_the_spec_version_2(project: Path) -> None:
+    config = _script_config(project, resume_from=["HD_a"], tags={"team": "ml"})
+    stored = config.to_dict()
+    assert stored == config.to_spec().to_dict()
+    assert stored["version"] == 2
     assert list(stored) == ["version", "search_space", "sampling_algorithm",
-                            "early_termination", "objective", "limits", "trial",
-                            "resume_from", "resume_child_runs"]
-    assert stored["objective"] == {"primary_metric": "acc", "goal": "maximize"}
+                            "early_termination", "objectives", "limits", "trial",
+                            "warm_start", "resources", "executor", "metadata"]
+    assert stored["objectives"] == [{"metric": "acc", "goal": "maximize"}]
     assert stored["limits"] == {"max_total_trials": 5, "max_concurrent_trials": 5,
-                                "timeout": 604800.0, "trial_timeout": 12.5}
+                                "timeout": 604800.0, "trial_timeout": 12.5,
+                                "max_failed_trials": None}
+    assert stored["warm_start"] == {"resume_from": ["HD_a"], "resume_child_runs": []}
+    assert stored["metadata"] == {"tags": {"team": "ml"}}
+
+
+def _first_release_layout(root: Path) -> dict[str, Any]:
+    """A script sweep's config as the first release stored it (version 1)."""
+    return {
+        "version": 1,
+        "search_space": {"x": {"type": "uniform", "min_value": 0, "max_value": 1}},
+        "sampling_algorithm": {"type": "random", "seed": 1},
+        "early_termination": {"type": "none"},
+        "objective": {"primary_metric": "acc", "goal": "maximize"},
+        "limits": {"max_total_trials": 5, "max_concurrent_trials": 5, "timeout": 604800.0,
+                   "trial_timeout": 12.5},
+        "trial": {"kind": "script", "source_directory": str(root), "script": "train.py",
+                  "arguments": ["--epochs", "3"], "environment_variables": {"A": "1"}},
+        "resume_from": ["HD_a"], "resume_child_runs": [], "tags": {"team": "ml"},
+    }
+
+
+def test_a_first_release_config_reads_back_as_the_same_sweep(project: Path) -> None:
+    config = _script_config(project, resume_from=["HD_a"], tags={"team": "ml"})
+    old = _first_release_layout(project)
+    assert SweepSpec.from_dict(old).to_dict() == config.to_dict()
+    assert HyperDriveConfig.from_dict(old).to_dict() == config.to_dict()
+
+
+def test_a_first_release_sweep_resumes_from_its_stored_config(project: Path) -> None:
+    (project / "train.py").write_text(
+        "from hypersweep import Run\nRun.get_context().log('acc', 0.5)\n")
+    experiment = Experiment(Workspace(project / "ws"), "old")
+    run = experiment.submit(_script_config(project), start=False)
+    store = experiment.workspace.store
+    old = {**_first_release_layout(project), "resume_from": [], "tags": {}}
+    old["limits"] = {**old["limits"], "max_total_trials": 1, "max_concurrent_trials": 1}
+    store.update_sweep(run.id, config=old)  # what the first release left Queued
+    run = HyperDriveRun(experiment, run.id)
+    assert run.spec.objective == Objective("acc", "maximize")
+    run.resume().wait_for_completion()
+    assert run.get_status() == "Completed"
+    [trial] = store.list_trials(run.id)
+    assert trial.status == "Completed" and trial.arguments[:2] == ["--epochs", "3"]
+    assert store.get_sweep(run.id).config == old  # read, never rewritten
 
 
 def test_from_spec_refuses_what_a_config_cannot_hold(project: Path) -> None:
@@ -231,6 +277,38 @@ def test_a_bad_value_gets_the_same_check_from_both_faces(
     line = 3 if section == "objective" else 4
     shown = str(project / "sweep.yml")
     assert str(yaml_error.value) == f"{shown}:{line}: {yaml_key}: {sentence.format(unit='seconds')}"
+
+
+#: The spec's own name of a YAML key, where they differ.
+SPEC_KEY = {"objective.primary_metric": "objective.metric"}
+
+
+@pytest.mark.parametrize(("v1_key", "yaml_key", "value", "sentence"), SAME_CHECK,
+                         ids=[f"{c[1]}={c[2]!r}" for c in SAME_CHECK])
+def test_a_bad_value_reads_the_same_from_the_spec_and_both_stored_forms(
+    project: Path, v1_key: str, yaml_key: str, value: Any, sentence: str,
+) -> None:
+    spec_key = SPEC_KEY.get(yaml_key, yaml_key)
+    expected = f"{spec_key}: {sentence.format(unit='seconds')}"
+    section, key = spec_key.split(".")
+    with pytest.raises(ConfigError) as direct:
+        if section == "limits":
+            Limits(**{key: value})
+        else:
+            Objective(**{"metric": "score", "goal": "maximize", key: value})
+    assert str(direct.value) == expected
+
+    version_2 = _script_config(project).to_dict()
+    version_1 = _first_release_layout(project)
+    if section == "limits":
+        version_2["limits"][key] = version_1["limits"][key] = value
+    else:
+        version_2["objectives"][0][key] = value
+        version_1["objective"][{"metric": "primary_metric"}.get(key, key)] = value
+    for stored in (version_1, version_2):
+        with pytest.raises(ConfigError) as read:
+            SweepSpec.from_dict(stored)
+        assert str(read.value) == expected, stored["version"]
 
 
 def _flow(mapping: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from hypersweep import (
 from hypersweep.api.config import CommandJob
 from hypersweep.controller import SweepController
 from hypersweep.execution import LocalProcessExecutor, TrialSpec
+from hypersweep.spec import SweepSpec
 from hypersweep.store import Status, TrialRecord
 
 pytestmark = pytest.mark.slow
@@ -249,7 +250,7 @@ def test_max_failed_trials_in_yaml(tmp_path: Path, make_source) -> None:
     path.write_text(text.replace("LIMIT", "3"))
     config = HyperDriveConfig.from_yaml(path)
     assert config.max_failed_runs == 3
-    assert config.to_dict()["limits"]["max_failed_trials"] == 3
+    assert SweepSpec.from_dict(config.to_dict()).limits.max_failed_trials == 3
     assert HyperDriveConfig.from_dict(config.to_dict()).max_failed_runs == 3
     for bad in ("0", "-2", "1.5", "lots"):
         path.write_text(text.replace("LIMIT", bad))

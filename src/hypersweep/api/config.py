@@ -1,13 +1,14 @@
 """`HyperDriveConfig`: a whole sweep in Azure ML's v1 names, and the `SweepSpec` it stands for.
 
 A `HyperDriveConfig` checks what it is given at once (a `ConfigError` naming the key as the
-user wrote it) with the same checks the v2 YAML reader applies
-(`hypersweep.config.validate`), and `HyperDriveConfig.to_spec` turns it into the one
-description of a sweep every driver reads. `HyperDriveConfig.from_spec` is the inverse.
+user wrote it) with the same checks the v2 YAML reader and `SweepSpec` apply
+(`hypersweep.spec.checks`, `hypersweep.config.validate`), and `HyperDriveConfig.to_spec`
+turns it into the one description of a sweep every driver reads. `HyperDriveConfig.from_spec`
+is the inverse.
 
-What is stored with a sweep is `stored_form(spec)`, one function, so the stored layout is
-chosen in one place. `ScriptRunConfig` and `CommandJob` live in `hypersweep.api.jobs` and are
-importable from here as before.
+What is stored with a sweep is its spec's stored form (`SweepSpec.to_dict`, version 2);
+`HyperDriveConfig.from_dict` reads that and what the first release stored. `ScriptRunConfig`
+and `CommandJob` live in `hypersweep.api.jobs` and are importable from here as before.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from hypersweep.spec import (
     ScriptTrial,
     SweepSpec,
     WarmStart,
+    checks,
 )
 
 __all__ = ["CommandJob", "HyperDriveConfig", "PrimaryMetricGoal", "ScriptRunConfig",
-           "stored_form", "v1_layout"]
+           "stored_form"]
 
 
 class PrimaryMetricGoal(str, enum.Enum):
@@ -55,7 +57,7 @@ class PrimaryMetricGoal(str, enum.Enum):
         """Accept the enum or its name in any case; anything else is a `ConfigError`."""
         if isinstance(value, cls):
             return value
-        return cls(check.goal(value, key))
+        return cls(checks.goal(value, key))
 
 
 class HyperDriveConfig:
@@ -157,13 +159,13 @@ class HyperDriveConfig:
         self.hyperparameter_sampling = hyperparameter_sampling
         self.primary_metric_name = metric
         self.primary_metric_goal = PrimaryMetricGoal.parse(primary_metric_goal)
-        self.max_total_runs = int(check.positive_int("max_total_runs", max_total_runs) or 0)
+        self.max_total_runs = int(checks.positive_int(max_total_runs, "max_total_runs") or 0)
         self.max_concurrent_runs = int(
-            check.positive_int("max_concurrent_runs", max_concurrent_runs, allow_none=True)
+            checks.positive_int(max_concurrent_runs, "max_concurrent_runs", allow_none=True)
             or self.max_total_runs
         )
-        self.max_duration_minutes = float(check.positive_duration(
-            "max_duration_minutes", max_duration_minutes, unit="minutes") or 0.0)
+        self.max_duration_minutes = float(checks.positive_duration(
+            max_duration_minutes, "max_duration_minutes", unit="minutes") or 0.0)
         self.policy = policy if policy is not None else NoTerminationPolicy()
         self.run_config = run_config
         self.resume_from = [check.run_id("resume_from", r) for r in (resume_from or [])]
@@ -177,8 +179,8 @@ class HyperDriveConfig:
             )
         self.metadata = check.metadata(name, display_name, description, tags)
         self.executor = check.executor_uri(executor)
-        self.max_failed_runs = check.positive_int("max_failed_runs", max_failed_runs,
-                                                  allow_none=True)
+        self.max_failed_runs = checks.positive_int(max_failed_runs, "max_failed_runs",
+                                                   allow_none=True)
 
     # ------------------------------------------------------------------ the spec
     def to_spec(self) -> SweepSpec:
@@ -248,8 +250,9 @@ class HyperDriveConfig:
 
     # ------------------------------------------------------------------ stored and YAML forms
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-serialisable form stored with the sweep, from which it can be resumed."""
-        return stored_form(self.to_spec())
+        """The JSON-serialisable form stored with the sweep, from which it can be resumed:
+        its spec's (`SweepSpec.to_dict`, version 2)."""
+        return self.to_spec().to_dict()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HyperDriveConfig:
@@ -311,41 +314,9 @@ class HyperDriveConfig:
         return sweep_to_yaml(self.to_spec())
 
 
-def v1_layout(spec: SweepSpec) -> dict[str, Any]:
-    """``spec`` in the stored layout of the first release (version 1).
-
-    `SweepSpec.from_dict` reads it back; keys that are unset (``max_failed_trials``,
-    ``executor``, metadata) are left out, so configs stored before they existed compare equal.
-    """
-    limits = spec.limits
-    meta = spec.metadata
-    return {
-        "version": 1,
-        "search_space": spec.search_space.to_dict(),
-        "sampling_algorithm": spec.sampling.to_dict(),
-        "early_termination": spec.policy.to_dict(),
-        "objective": {"primary_metric": spec.objective.metric, "goal": spec.objective.goal},
-        "limits": {
-            "max_total_trials": limits.max_total_trials,
-            "max_concurrent_trials": limits.max_concurrent_trials,
-            "timeout": limits.timeout,
-            "trial_timeout": limits.trial_timeout,
-            **({"max_failed_trials": limits.max_failed_trials}
-               if limits.max_failed_trials is not None else {}),
-        },
-        "trial": spec.trial.to_dict(),
-        "resume_from": list(spec.warm_start.resume_from),
-        "resume_child_runs": list(spec.warm_start.resume_child_runs),
-        **{key: getattr(meta, key) for key in ("name", "display_name", "description")
-           if getattr(meta, key) is not None},
-        **({"tags": dict(meta.tags)} if meta.tags else {}),
-        **({"executor": spec.executor} if spec.executor is not None else {}),
-    }
-
-
 def stored_form(spec: SweepSpec) -> dict[str, Any]:
-    """What a sweep's record stores as its config: the one place that layout is chosen.
+    """What a sweep's record stores as its config: ``spec.to_dict()`` (version 2).
 
-    Readers read it with `SweepSpec.from_dict`, which takes both layouts.
+    Kept for callers that name it; new code calls `SweepSpec.to_dict` directly.
     """
-    return v1_layout(spec)
+    return spec.to_dict()

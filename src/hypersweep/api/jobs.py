@@ -2,8 +2,8 @@
 job's ``trial`` does, a shell command line (`CommandJob`).
 
 Both check what they are given at once (a `ConfigError` naming the key) with the checks the
-v2 YAML reader uses (`hypersweep.config.validate`, `hypersweep.config.command`), and both
-turn into the trial of a `SweepSpec` (``trial()``).
+v2 YAML reader uses (`hypersweep.spec.checks`, `hypersweep.config.validate`,
+`hypersweep.config.command`), and both turn into the trial of a `SweepSpec` (``trial()``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypersweep.config import validate as check
 from hypersweep.config.command import check_parameters, command_trial
 from hypersweep.errors import ConfigError
 from hypersweep.space._values import check_text, describe
-from hypersweep.spec import CommandTrial, ScriptTrial
+from hypersweep.spec import CommandTrial, ScriptTrial, checks
 
 __all__ = ["CommandJob", "ScriptRunConfig"]
 
@@ -103,8 +103,8 @@ class ScriptRunConfig:
         self.source_directory = source
         self.script = str(script_path.relative_to(source))
         self.arguments = texts
-        self.max_run_duration_seconds = check.positive_duration(
-            "max_run_duration_seconds", max_run_duration_seconds, allow_none=True
+        self.max_run_duration_seconds = checks.positive_seconds(
+            max_run_duration_seconds, "max_run_duration_seconds", allow_none=True
         )
         self.environment_variables = env
 
@@ -178,8 +178,8 @@ class CommandJob:
         # One check for both faces: the YAML reader builds the same trial the same way.
         built = command_trial(command, code, inputs, outputs, environment_variables,
                               stacklevel=3)
-        self.max_run_duration_seconds = check.positive_duration(
-            "limits.trial_timeout", max_run_duration_seconds, allow_none=True)
+        self.max_run_duration_seconds = checks.positive_seconds(
+            max_run_duration_seconds, "max_run_duration_seconds", allow_none=True)
         for key, given in (("compute", compute), ("environment", environment)):
             if given is not None:
                 warnings.warn(f"{key} is ignored: hypersweep runs trials on this machine",

@@ -158,7 +158,7 @@ class Experiment:
         >>> run.get_status()
         'Queued'
         """
-        from hypersweep.api.config import HyperDriveConfig, stored_form
+        from hypersweep.api.config import HyperDriveConfig
         from hypersweep.api.sweep_run import HyperDriveRun
         from hypersweep.controller.loop import utcnow
         from hypersweep.execution import snapshot_source
@@ -183,7 +183,7 @@ class Experiment:
                         self.workspace.snapshot_dir(sweep_id))
         store.create_sweep(SweepRecord(
             id=sweep_id, experiment=self.name, status=Status.QUEUED,
-            config=stored_form(spec), created_time=utcnow(),
+            config=spec.to_dict(), created_time=utcnow(),
         ))
         run = HyperDriveRun(self, sweep_id)
         if start:

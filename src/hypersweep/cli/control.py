@@ -56,10 +56,10 @@ def run(sweep_file: str, overrides: tuple[str, ...], detach: bool, as_json: bool
     ws = workspace.open(create=True)
     experiment = Experiment(ws, loaded.experiment_name)
     if detach:
-        sweep = experiment.submit(loaded.config, start=False)
+        sweep = experiment.submit(loaded.spec, start=False)
         _detach(ws, sweep.id, as_json)
         return
-    sweep = experiment.submit(loaded.config)
+    sweep = experiment.submit(loaded.spec)
     if not as_json:
         click.echo(f"sweep {sweep.id} (experiment {experiment.name})")
     _follow(sweep, as_json)

@@ -25,10 +25,13 @@ from hypersweep.cli.main import cli
               help="Override a YAML key by dotted path (as for `run`). Repeatable.")
 @click.option("-n", "count", default=5, show_default=True,
               help="How many first configurations to preview.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: experiment, warnings, seeded, preview, and config: the sweep as "
+                   "`run` stores it (the versioned SweepSpec form, version 2: `objectives`, "
+                   "`warm_start`, `metadata` replace version 1's `objective` and top-level "
+                   "keys).")
 def validate(sweep_file: str, overrides: tuple[str, ...], count: int, as_json: bool) -> None:
     """Check SWEEP.yml; print the resolved sweep and the first configurations it would try."""
-    from hypersweep.api.config import stored_form
     from hypersweep.config import load_sweep, sweep_to_yaml
 
     loaded = load_sweep(sweep_file, overrides)
@@ -41,7 +44,7 @@ def validate(sweep_file: str, overrides: tuple[str, ...], count: int, as_json: b
         load_sweep(sweep_file, overrides).spec.sampling, "seed", None) == seed
     if as_json:  # "config" is what `run` would store
         echo_json({"experiment": loaded.experiment_name, "warnings": loaded.warnings,
-                   "config": stored_form(spec), "seeded": seeded, "preview": preview})
+                   "config": spec.to_dict(), "seeded": seeded, "preview": preview})
         return
     for message in loaded.warnings:
         click.echo(f"warning: {message}", err=True)

@@ -3,10 +3,10 @@
 The file is checked key by key here so every problem names its file, line and dotted key;
 the search space, sampling algorithm and early-termination policy are parsed by their own
 layers (`SearchSpace.from_dict`, `sampler_from_dict`, `policy_from_dict`), limits, goals and
-the trial by the checks a Python ``HyperDriveConfig`` uses (`hypersweep.config.validate`,
-`hypersweep.config.command`), and their errors are located in the file afterwards. The result
-is the spec a Python user's config stands for, so a YAML sweep and its Python twin give equal
-specs.
+the trial by the checks a Python ``HyperDriveConfig`` uses (`hypersweep.spec.checks`,
+`hypersweep.config.validate`, `hypersweep.config.command`), and their errors are located in
+the file afterwards. The result is the spec a Python user's config stands for, so a YAML sweep
+and its Python twin give equal specs.
 
 Examples
 --------
@@ -44,7 +44,7 @@ from hypersweep.config.yamlfile import (
 )
 from hypersweep.errors import ConfigError
 from hypersweep.space._values import describe, text_problem
-from hypersweep.spec import CommandTrial, Limits, Metadata, Objective, SweepSpec
+from hypersweep.spec import CommandTrial, Limits, Metadata, Objective, SweepSpec, checks
 
 #: Keys of a sweep job, in the order Azure documents them.
 TOP_KEYS = ("$schema", "type", "name", "display_name", "experiment_name", "description",
@@ -80,7 +80,7 @@ class LoadedSweep:
 
     @property
     def config(self) -> SweepSpec:
-        """The spec (the name earlier releases gave it; `Experiment.submit` takes it)."""
+        """The spec under the name earlier releases gave it; read `spec`."""
         return self.spec
 
 
@@ -217,7 +217,7 @@ class _Reader:
                 raise self.doc.error(("objective",), f"missing required key {key!r}")
         metric = self.calling(("objective", "primary_metric"), check.metric_name,
                               objective["primary_metric"], "objective.primary_metric")
-        goal = self.calling(("objective", "goal"), check.goal, objective["goal"],
+        goal = self.calling(("objective", "goal"), checks.goal, objective["goal"],
                             "objective.goal")
         limits = self.limits(data.get("limits"))
         sampler = self.sampler(data)
@@ -250,16 +250,17 @@ class _Reader:
         for key in LIMIT_KEYS:
             path = ("limits", key)
             if key == "max_total_trials":  # a budget is required: `null` is a mistake
-                checked[key] = self.calling(path, check.positive_int, dotted(path),
-                                            limits.get(key, DEFAULT_MAX_TOTAL_TRIALS))
+                checked[key] = self.calling(path, checks.positive_int,
+                                            limits.get(key, DEFAULT_MAX_TOTAL_TRIALS),
+                                            dotted(path))
             elif key in ("timeout", "trial_timeout"):
                 given = limits.get(key)
-                checked[key] = self.calling(path, check.positive_duration, dotted(path),
+                checked[key] = self.calling(path, checks.positive_seconds,
                                             DEFAULTS.get(key) if given is None else given,
-                                            allow_none=True)
+                                            dotted(path), allow_none=True)
             else:
-                checked[key] = self.calling(path, check.positive_int, dotted(path),
-                                            limits.get(key), allow_none=True)
+                checked[key] = self.calling(path, checks.positive_int, limits.get(key),
+                                            dotted(path), allow_none=True)
         checked["max_concurrent_trials"] = (checked["max_concurrent_trials"]
                                             or checked["max_total_trials"])
         return Limits(**checked)

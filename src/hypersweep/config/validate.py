@@ -1,30 +1,26 @@
-"""The checks every face applies to what a user wrote, each implemented once.
+"""The checks of what a user wrote that both faces apply, beyond those of `SweepSpec`.
 
 ``HyperDriveConfig`` (v1 names) and the v2 YAML reader call the same function for the same
-rule, passing the key as the user wrote it (``max_total_runs`` in Python,
-``limits.max_total_trials`` in YAML), so a bad value gets the same sentence from both; the
-YAML reader adds the file and line.
+rule, passing the key as the user wrote it (``tags`` in Python and in YAML, ``executor``...),
+so a bad value gets the same sentence from both; the YAML reader adds the file and line.
+Counts, durations, goals and metric names are checked by `hypersweep.spec.checks`, which
+`SweepSpec` itself uses; `metric_name` adds what a record can hold to that check.
 
 Examples
 --------
->>> positive_int("max_total_runs", 0)
+>>> metric_name(" accuracy ", "primary_metric_name")
+'accuracy'
+>>> metric_name("acc\\x00", "objective.primary_metric")
 Traceback (most recent call last):
 ...
-hypersweep.errors.ConfigError: max_total_runs: expected a positive integer (got 0)
->>> positive_duration("limits.timeout", 90)
-90.0
->>> positive_duration("max_duration_minutes", 1e307, unit="minutes")
-Traceback (most recent call last):
-...
-hypersweep.errors.ConfigError: max_duration_minutes: expected a positive number of minutes \
-(got 1e+307)
->>> goal("MAXIMIZE", "objective.goal")
-'maximize'
+hypersweep.errors.ConfigError: objective.primary_metric: contains a NUL character, which no \
+command line, environment or record can hold
+>>> executor_uri("local")
+'local'
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -33,11 +29,11 @@ from typing import Any
 
 from hypersweep.errors import ConfigError
 from hypersweep.space._values import check_text, describe
+from hypersweep.spec import checks
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS", "EXPERIMENT_NAME", "environment", "executor_uri",
-    "experiment_name", "folder", "goal", "metadata", "metric_name", "path_is",
-    "positive_duration", "positive_int", "run_id",
+    "experiment_name", "folder", "metadata", "metric_name", "path_is", "run_id",
 ]
 
 #: A sweep without a timeout ends after 10080 minutes (a week), as Azure's HyperDrive does.
@@ -45,48 +41,11 @@ DEFAULT_TIMEOUT_SECONDS = 10080 * 60.0
 #: Experiment names: what Azure accepts, and safe as a folder and a record key.
 EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
-_SECONDS_PER = {"seconds": 1.0, "minutes": 60.0}
-
-
-def positive_int(key: str, value: Any, *, allow_none: bool = False) -> int | None:
-    """A count of trials (a budget, a concurrency, a failure cap): an int >= 1."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}: expected a positive integer (got {describe(value)})")
-    return value
-
-
-def positive_duration(key: str, value: Any, *, unit: str = "seconds",
-                      allow_none: bool = False) -> float | None:
-    """A duration in ``unit`` (seconds or minutes) that is finite, > 0, and stays finite
-    in seconds (every duration is stored in seconds)."""
-    if value is None and allow_none:
-        return None
-    ok = not isinstance(value, bool) and isinstance(value, int | float)
-    if ok:
-        try:
-            ok = value > 0 and math.isfinite(float(value) * _SECONDS_PER[unit])
-        except OverflowError:  # an int beyond the float range (400 digits in YAML)
-            ok = False
-    if not ok:
-        raise ConfigError(f"{key}: expected a positive number of {unit} (got {describe(value)})")
-    return float(value)
-
-
-def goal(value: Any, key: str) -> str:
-    """``"maximize"`` or ``"minimize"`` from either, in any case (or an enum of them)."""
-    text = getattr(value, "value", value)
-    if isinstance(text, str) and text.strip().lower() in ("maximize", "minimize"):
-        return text.strip().lower()
-    raise ConfigError(f"{key}: expected 'maximize' or 'minimize' (got {describe(value)})")
 
 
 def metric_name(value: Any, key: str) -> str:
-    """The name of a metric the trials log, stripped of surrounding spaces."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{key}: expected a metric name (got {describe(value)})")
-    return check_text(value, key).strip()
+    """A metric name (`hypersweep.spec.checks.metric_name`) that a record can also hold."""
+    return checks.metric_name(check_text(value, key) if isinstance(value, str) else value, key)
 
 
 def environment(key: str, given: Mapping[str, Any] | None) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """The sweep spec: one frozen, typed, versioned description of a sweep (floor 2).
 
 It sits above ``space``, ``sampling`` and ``policies`` and below everything that runs or shows
-sweeps. See `SweepSpec`.
+sweeps. See `SweepSpec`; `hypersweep.spec.checks` holds the checks of counts, durations,
+goals and metric names that every face applies under its own key names.
 """
 
+from hypersweep.spec import checks
 from hypersweep.spec.sweep_spec import (
     Limits,
     Metadata,
@@ -31,5 +33,6 @@ __all__ = [
     "SweepSpec",
     "TrialDefinition",
     "WarmStart",
+    "checks",
     "trial_from_dict",
 ]

@@ -2,10 +2,38 @@
 
 Every face builds one (``HyperDriveConfig``, the v2 YAML reader, ``tune``/``Sweep``, the
 dashboard's demo); the engine and every reader read it by attribute. It is what a sweep's
-record stores as its config (`SweepSpec.to_dict`), and `SweepSpec.from_dict` reads back what
-any release stored (version 1 had one ``objective`` and top-level warm-start keys).
+record stores as its config (`SweepSpec.to_dict`, version 2), and `SweepSpec.from_dict` reads
+back what any release stored (version 1 had one ``objective`` and top-level warm-start and
+metadata keys). Limits are in one unit each: counts, and seconds for every duration. Values
+are checked by `hypersweep.spec.checks`, the checks every face applies under its own key names.
 
-Limits are in one unit each: counts, and seconds for every duration.
+Where each field comes from (``objective`` is ``objectives[0]``, the primary one):
+
+============================  ================================  ================================
+SweepSpec field               HyperDriveConfig (v1)             v2 YAML key
+============================  ================================  ================================
+sampling                      hyperparameter_sampling           sampling_algorithm, search_space
+objective.metric              primary_metric_name               objective.primary_metric
+objective.goal                primary_metric_goal               objective.goal
+policy                        policy                            early_termination
+limits.max_total_trials       max_total_runs                    limits.max_total_trials
+limits.max_concurrent_trials  max_concurrent_runs               limits.max_concurrent_trials
+limits.timeout (seconds)      max_duration_minutes (minutes)    limits.timeout
+limits.trial_timeout          max_run_duration_seconds (of      limits.trial_timeout
+                              the run_config)
+limits.max_failed_trials      max_failed_runs                   limits.max_failed_trials
+trial                         run_config                        trial, inputs, outputs
+warm_start                    resume_from, resume_child_runs    (none)
+resources                     (none; tune's                     (none)
+                              resources_per_trial)
+executor                      executor                          executor
+metadata                      name, display_name,               name, display_name,
+                              description, tags                 description, tags
+============================  ================================  ================================
+
+A stored version 1 config keeps the YAML keys above, with ``resume_from``,
+``resume_child_runs``, ``name``, ``display_name``, ``description`` and ``tags`` at its top
+level; version 2 stores each field under its own name (`SweepSpec.to_dict`).
 
 Examples
 --------
@@ -20,13 +48,30 @@ Examples
 >>> spec.objective.metric, spec.objective.maximize, spec.limits.concurrency
 ('loss', False, 20)
 >>> again = SweepSpec.from_dict(spec.to_dict())
->>> again.to_dict() == spec.to_dict()
-True
+>>> again.to_dict() == spec.to_dict(), spec.to_dict()["version"]
+(True, 2)
 >>> Limits(max_total_trials=0)
 Traceback (most recent call last):
 ...
-hypersweep.errors.ConfigError: limits.max_total_trials: expected an int >= 1 (got 0)
+hypersweep.errors.ConfigError: limits.max_total_trials: expected a positive integer (got 0)
+
+A config the first release stored (version 1) reads back as the same kind of spec:
+
+>>> v1 = {"version": 1, "search_space": {"lr": {"type": "choice", "values": [0.01, 0.1]}},
+...       "sampling_algorithm": {"type": "grid"}, "early_termination": {"type": "none"},
+...       "objective": {"primary_metric": "accuracy", "goal": "maximize"},
+...       "limits": {"max_total_trials": 2, "max_concurrent_trials": 1, "timeout": 600.0,
+...                  "trial_timeout": 60.0},
+...       "trial": {"kind": "script", "source_directory": "src", "script": "train.py"},
+...       "resume_from": ["HD_earlier"], "resume_child_runs": [], "tags": {"team": "ml"}}
+>>> old = SweepSpec.from_dict(v1)
+>>> old.objective, old.limits.trial_timeout, old.warm_start.resume_from, dict(old.metadata.tags)
+(Objective(metric='accuracy', goal='maximize'), 60.0, ('HD_earlier',), {'team': 'ml'})
+>>> stored = old.to_dict()   # what this release would store for it
+>>> stored["objectives"], SweepSpec.from_dict(stored).to_dict() == stored
+([{'metric': 'accuracy', 'goal': 'maximize'}], True)
 """
+
 
 from __future__ import annotations
 
@@ -40,29 +85,10 @@ from hypersweep.errors import ConfigError
 from hypersweep.policies import EarlyTerminationPolicy, NoTerminationPolicy, policy_from_dict
 from hypersweep.sampling import Sampler, sampler_from_dict
 from hypersweep.space import SearchSpace
+from hypersweep.spec import checks
 from hypersweep.spec.trials import TrialDefinition, trial_from_dict
 
 __all__ = ["Limits", "Metadata", "Objective", "Resources", "SweepSpec", "WarmStart"]
-
-GOALS = ("maximize", "minimize")
-
-
-def _count(value: Any, key: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{key}: expected an int >= 1 (got {value!r})")
-    return value
-
-
-def _seconds(value: Any, key: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{key}: expected a number of seconds > 0 (got {value!r})")
-    return float(value)
-
 
 @dataclass(frozen=True)
 class Objective:
@@ -76,14 +102,8 @@ class Objective:
     goal: str = "maximize"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.metric, str) or not self.metric:
-            raise ConfigError(f"objective.metric: expected a non-empty string "
-                              f"(got {self.metric!r})")
-        goal = str(getattr(self.goal, "value", self.goal)).strip().lower()
-        if goal not in GOALS:
-            raise ConfigError(f"objective.goal: expected 'maximize' or 'minimize' "
-                              f"(got {self.goal!r})")
-        object.__setattr__(self, "goal", goal)
+        object.__setattr__(self, "metric", checks.metric_name(self.metric, "objective.metric"))
+        object.__setattr__(self, "goal", checks.goal(self.goal, "objective.goal"))
 
     @property
     def maximize(self) -> bool:
@@ -113,9 +133,10 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name in ("max_total_trials", "max_concurrent_trials", "max_failed_trials"):
-            _count(getattr(self, name), f"limits.{name}")
+            checks.positive_int(getattr(self, name), f"limits.{name}", allow_none=True)
         for name in ("timeout", "trial_timeout"):
-            object.__setattr__(self, name, _seconds(getattr(self, name), f"limits.{name}"))
+            object.__setattr__(self, name, checks.positive_seconds(
+                getattr(self, name), f"limits.{name}", allow_none=True))
 
     @property
     def concurrency(self) -> int | None:
