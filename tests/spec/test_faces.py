@@ -7,6 +7,7 @@ naming the key as its user wrote it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -187,6 +188,22 @@ def test_a_first_release_sweep_resumes_from_its_stored_config(project: Path) -> 
     [trial] = store.list_trials(run.id)
     assert trial.status == "Completed" and trial.arguments[:2] == ["--epochs", "3"]
     assert store.get_sweep(run.id).config == old  # read, never rewritten
+
+
+def test_validate_json_shows_the_config_run_stores(project: Path) -> None:
+    from click.testing import CliRunner
+
+    from hypersweep.cli import cli
+
+    (project / "sweep.yml").write_text(TWIN_YAML)
+    shown = CliRunner().invoke(cli, ["validate", str(project / "sweep.yml"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    config = json.loads(shown.stdout)["config"]
+    assert config["version"] == 2 and config["objectives"] == [
+        {"metric": "score", "goal": "minimize"}]
+    run = Experiment(Workspace(project / "ws"), "twins").submit(
+        load_sweep(project / "sweep.yml").spec, start=False)
+    assert run.experiment.workspace.store.get_sweep(run.id).config == config
 
 
 def test_from_spec_refuses_what_a_config_cannot_hold(project: Path) -> None:
