@@ -57,8 +57,8 @@ _EXPORTS: dict[str, str] = {
     "HyperDriveRun": "hypersweep.api.sweep_run",
     "Run": "hypersweep.api.run",
     # function trials
-    "tune": "hypersweep.functions.tune",
-    "Sweep": "hypersweep.functions.sweep",
+    "tune": "hypersweep.api.tune",
+    "Sweep": "hypersweep.api.function_sweep",
     "TrialCanceled": "hypersweep.functions.trial",
 }
 
@@ -88,11 +88,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hypersweep.api.config import (
         ScriptRunConfig as ScriptRunConfig,
     )
+    from hypersweep.api.function_sweep import (
+        Sweep as Sweep,
+    )
     from hypersweep.api.run import (
         Run as Run,
     )
     from hypersweep.api.sweep_run import (
         HyperDriveRun as HyperDriveRun,
+    )
+    from hypersweep.api.tune import (
+        tune as tune,
     )
     from hypersweep.api.workspace import (
         Experiment as Experiment,
@@ -106,14 +112,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hypersweep.errors import (
         StoreError as StoreError,
     )
-    from hypersweep.functions.sweep import (
-        Sweep as Sweep,
-    )
     from hypersweep.functions.trial import (
         TrialCanceled as TrialCanceled,
-    )
-    from hypersweep.functions.tune import (
-        tune as tune,
     )
     from hypersweep.policies import (
         AshaPolicy as AshaPolicy,

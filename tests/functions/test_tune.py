@@ -272,7 +272,7 @@ def test_trial_timeout_cancels_the_trials_that_run_too_long(executor: str) -> No
     assert slow.termination_detail == {"explanation": "ran longer than trial_timeout = 0.5 s"}
     assert len(result.get_metrics()[slow.id]["step"]) < 100  # stopped at a run.log
     assert all(t.status == Status.COMPLETED for t in trials.values())
-    assert result._config["limits"]["trial_timeout"] == 0.5  # kept for a resume
+    assert result.spec.limits.trial_timeout == 0.5  # kept for a resume
 
 
 def test_trial_timeout_ends_the_worker_of_a_trial_that_never_logs(
@@ -310,7 +310,7 @@ def test_trial_timeout_counts_from_when_the_worker_begins_the_trial() -> None:
 
 
 def test_trial_timeout_must_be_positive() -> None:
-    with pytest.raises(ConfigError, match=r"trial_timeout: expected a number of seconds > 0"):
+    with pytest.raises(ConfigError, match=r"trial_timeout: expected a positive number of seconds"):
         tune(objectives.quadratic, GridParameterSampling({"i": choice(1)}), "m", "maximize",
              max_total_runs=1, trial_timeout=0)
 
@@ -331,7 +331,7 @@ def test_resume_from_an_earlier_result_warm_starts_the_sampler() -> None:
     # where the minimum is from the earlier sweep's 20 trials (kept in memory, elsewhere)
     assert max(r.get_metrics()["d"] for r in warm.get_children()) < 0.05
     assert max(r.get_metrics()["d"] for r in cold.get_children()) > 0.1
-    assert warm._config["resume_from"] == [earlier.id]
+    assert warm.spec.warm_start.resume_from == (earlier.id,)
 
 
 def test_resume_from_feeds_the_policy(workspace: Workspace) -> None:

@@ -69,7 +69,7 @@ def _dead_owner_token() -> str:
     """The owner token of a controller process that has ended (as after a kill -9)."""
     done = subprocess.run(
         [sys.executable, "-c",
-         "from hypersweep.store.owner import new_owner_token; print(new_owner_token())"],
+         "from hypersweep.engine.lease import new_owner_token; print(new_owner_token())"],
         capture_output=True, text=True, check=True, timeout=60)
     return done.stdout.strip()
 
@@ -220,7 +220,7 @@ def test_a_live_controller_is_refused_with_its_host_and_pid(tmp_path: Path) -> N
     workspace = Workspace(tmp_path / "ws")
     run = Experiment(workspace, "race").submit(_config(_source(tmp_path)), start=False)
     live = subprocess.Popen(  # a controller's process, alive: it holds the sweep
-        [sys.executable, "-c", "import time\nfrom hypersweep.store.owner import new_owner_token"
+        [sys.executable, "-c", "import time\nfrom hypersweep.engine.lease import new_owner_token"
                                "\nprint(new_owner_token(), flush=True)\ntime.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -252,7 +252,7 @@ def test_resume_takes_over_at_once_from_a_reused_pid(tmp_path: Path,
     """The owner's pid runs, but it is another process now (pid reuse): the owner is dead."""
     from hypersweep.controller import SweepController
     from hypersweep.controller.loop import utcnow
-    from hypersweep.store.owner import new_owner_token, parse_owner_token
+    from hypersweep.engine.lease import new_owner_token, parse_owner_token
 
     monkeypatch.setenv("LAUNCH_LOG", str(tmp_path / "launches.txt"))
     workspace = Workspace(tmp_path / "ws")

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import socket
 import threading
 import time
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.api.run import Run, iso_utc, metrics_dict
+from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
 from hypersweep.errors import SweepEndedError
 from hypersweep.spec import SweepSpec
-from hypersweep.store.owner import STALE_AFTER, parse_owner_token, sweep_busy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -359,6 +356,7 @@ class HyperDriveRun:
         )
         with _DRIVERS_LOCK:
             _DRIVERS[self.id] = (thread, controller)
+        register_driver(self.id, controller.owner, thread.is_alive)
         thread.start()
 
     def __repr__(self) -> str:
@@ -402,51 +400,9 @@ def check_resumable(sweep: SweepRecord) -> None:
         raise sweep_busy(sweep.id, sweep.controller)
 
 
-def claim_sweep(store: Store, sweep_id: str, owner: str) -> None:
-    """Make ``owner`` the sweep's controller, or raise `SweepBusyError` naming the live one.
-
-    A controller whose heartbeat is fresh is live, unless this host can tell that its
-    process has ended (killed a moment ago) or is another process now (its pid reused): then
-    the claim replaces it at once. The claim is a compare-and-set on the controller seen
-    dead, so of several processes taking over together exactly one wins.
-    """
-    for _ in range(3):  # again only when the holder died or let go between two reads
-        sweep = store.get_sweep(sweep_id)
-        dead = sweep.controller if sweep.controller and not controller_alive(sweep) else None
-        if store.claim_sweep(sweep_id, owner, STALE_AFTER, replacing=dead):
-            return
-        holder = store.get_sweep(sweep_id)
-        if holder.controller and controller_alive(holder):
-            break
-    raise sweep_busy(sweep_id, holder.controller)
-
-
 def _ended(sweep: SweepRecord) -> SweepEndedError:
     return SweepEndedError(
         f"sweep {sweep.id} has already ended ({sweep.status.value}); to search on from its "
         f"trials, start a new sweep warm-started from it: resume_from=[{sweep.id!r}] "
         "(HyperDriveConfig or tune)"
     )
-
-
-def controller_alive(sweep: SweepRecord) -> bool:
-    """Whether the controller recorded as driving the sweep still runs.
-
-    In this process its thread answers, on this host its process (a pid that now runs
-    another process counts as dead), elsewhere a heartbeat fresher than ``STALE_AFTER``.
-    """
-    if not sweep.controller:
-        return False
-    owner = parse_owner_token(sweep.controller)
-    if owner.pid == os.getpid() and owner.host == socket.gethostname():
-        with _DRIVERS_LOCK:
-            driver = _DRIVERS.get(sweep.id)
-        return driver is not None and driver[1].owner == sweep.controller \
-            and driver[0].is_alive()
-    alive = owner.alive()
-    if alive is not None:
-        return alive
-    if sweep.heartbeat_time is None:
-        return False
-    age = datetime.now(timezone.utc) - sweep.heartbeat_time
-    return age.total_seconds() < STALE_AFTER

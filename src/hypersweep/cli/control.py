@@ -100,7 +100,7 @@ def resume(sweep_id: str, detach: bool, as_json: bool, workspace: WorkspaceRef) 
 @workspace_options
 def cancel(sweep_id: str, wait: bool, as_json: bool, workspace: WorkspaceRef) -> None:
     """Cancel a sweep: its controller stops the running trials and records them Canceled."""
-    from hypersweep.api.sweep_run import controller_alive
+    from hypersweep.engine.lease import controller_alive
 
     ws = workspace.open()
     sweep = open_sweep(ws, sweep_id)

@@ -113,7 +113,7 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
 def _controller_state(sweep: Any) -> bool | None:
     """Whether the controller of a Running sweep lives; None when nothing should drive the
     sweep (it ended, or waits Queued for one)."""
-    from hypersweep.api.sweep_run import controller_alive
+    from hypersweep.engine.lease import controller_alive
 
     if sweep.status not in (Status.RUNNING, Status.CANCEL_REQUESTED):
         return None

@@ -36,11 +36,11 @@ from hypersweep.engine import (
     ingest,
 )
 from hypersweep.engine.failures import exit_error, launch_error
+from hypersweep.engine.lease import STALE_AFTER, new_owner_token, sweep_busy
 from hypersweep.engine.warm_start import warm_start
 from hypersweep.execution import Executor, TrialExit, TrialSpec
 from hypersweep.spec import FunctionTrial, SweepSpec
 from hypersweep.store import MetricPoint, Status, Store, TrialRecord
-from hypersweep.store.owner import STALE_AFTER, new_owner_token, sweep_busy
 from hypersweep.tracking import JournalRecord
 from hypersweep.tracking.integrations import trial_environment
 
@@ -339,7 +339,7 @@ class SweepController:
             self._create_and_launch(source.params, resumed_from=source.id, resume_dir=outputs)
             room -= 1
             launched += 1
-        if room <= 0:
+        if room <= 0 or self.engine.exhausted:
             return launched > 0
         grace = 0.0
         if not self._proposals.in_flight:

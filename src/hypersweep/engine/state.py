@@ -203,8 +203,9 @@ class SweepEngine:
 
     # ------------------------------------------------------------------ launching
     def room(self) -> int:
-        """How many new trials may start now (budget, concurrency, cancel, exhaustion)."""
-        if self.cancel_reason is not None or self.exhausted:
+        """How many new trials may start now (budget, concurrency, cancel). Whether the
+        sampler has more to propose is `exhausted`."""
+        if self.cancel_reason is not None:
             return 0
         limits = self.spec.limits
         room = math.inf

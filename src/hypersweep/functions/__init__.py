@@ -1,10 +1,11 @@
-"""Function trials: tune a Python objective in this process (threads) or in worker processes.
+"""The function driver: trials are Python calls, in this process (threads) or worker processes.
 
-- :func:`tune` — the loop: ``tune(objective, sampling, "loss", "minimize", max_total_runs=100)``.
-- :class:`Sweep` — ask/tell, for loops you write yourself; ``tune`` is built on it.
-- :class:`Trial` — what ``ask`` gives and what the objective logs to (the script run API).
-- :class:`TrialCanceled` — raised by ``run.log`` in a trial the policy stopped.
+- `FunctionDriver` — ask/tell over the sweep engine, records written behind.
+- `Trial` — what ``ask`` gives and what the objective logs to (the script run API).
+- `TrialCanceled` — raised by ``run.log`` in a trial that something stopped.
+- `hypersweep.functions.pool` — the loops that run an objective (serial, threads, processes).
 
+The faces users call, `hypersweep.tune` and `hypersweep.Sweep`, live in `hypersweep.api`.
 Names load on first use: process workers import this package and should start fast.
 """
 
@@ -14,9 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "tune": "hypersweep.functions.tune",
-    "Sweep": "hypersweep.functions.sweep",
-    "FunctionSweepRun": "hypersweep.functions.sweep",
+    "FunctionDriver": "hypersweep.functions.driver",
     "Trial": "hypersweep.functions.trial",
     "TrialCanceled": "hypersweep.functions.trial",
 }
@@ -32,8 +31,6 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hypersweep.functions.sweep import FunctionSweepRun as FunctionSweepRun
-    from hypersweep.functions.sweep import Sweep as Sweep
+    from hypersweep.functions.driver import FunctionDriver as FunctionDriver
     from hypersweep.functions.trial import Trial as Trial
     from hypersweep.functions.trial import TrialCanceled as TrialCanceled
-    from hypersweep.functions.tune import tune as tune

@@ -44,7 +44,7 @@ from hypersweep.functions.trial import LOGGING_KINDS, TrialCanceled
 from hypersweep.tracking.context import _BaseRun
 
 if TYPE_CHECKING:
-    from hypersweep.functions.sweep import Sweep
+    from hypersweep.functions.driver import FunctionDriver as Sweep
     from hypersweep.functions.trial import Trial
 
 __all__ = ["Objective", "check_picklable", "run_processes", "run_serial", "run_threads"]
@@ -230,11 +230,11 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
             return
         trial, slot, _ = entry
         if message[0] == "begin":
-            sweep._begin(trial, message[2])
+            sweep.begin(trial, message[2])
             return
         if message[0] == "log":
             _, _, kind, name, value, step, when = message
-            sweep._ingest(trial, kind, name, value, step, when)
+            sweep.ingest(trial, kind, name, value, step, when)
             return
         _, _, status, value, error = message
         end(trial, slot)
@@ -260,7 +260,7 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
         flags[slot] = 0
         pids[slot] = 0
         trial.on_stop = stopper(slot)
-        trial.begun = False  # a worker may take a while to start: see Sweep._begin
+        sweep.wait_for_worker(trial)  # a worker may take a while to start
         task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params,
                                         sweep.outputs_of(trial.id)))
         in_flight[trial.index] = (trial, slot, task)

@@ -2,8 +2,8 @@
 
 :class:`Trial` has the same logging methods as a script's ``Run.get_context()`` (``log``,
 ``log_list``, ``log_row``, ``tag``, ``fail``...), so training code moves between a script and a
-function unchanged. Each call is handed to the :class:`~hypersweep.functions.Sweep`, which
-records it and applies the early-termination policy at once.
+function unchanged. Each call is handed to the sweep's driver, which records it and applies
+the early-termination policy at once.
 
 When the policy stops a trial, :meth:`Trial.should_stop` turns true; inside
 :func:`~hypersweep.tune` the logging call also raises :class:`TrialCanceled`, which ``tune``
@@ -15,21 +15,29 @@ imported by process-pool workers, which should start fast).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hypersweep.tracking.context import _BaseRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from hypersweep.functions.sweep import Sweep
-    from hypersweep.sampling import FinishedTrial
+    from hypersweep.engine import TrialState
     from hypersweep.store import TrialRecord
 
 __all__ = ["Trial", "TrialCanceled"]
 
 #: Record kinds after which a stopped trial raises (tags, complete and fail never raise).
 LOGGING_KINDS = frozenset({"metric", "list", "row"})
+
+
+class _Driver(Protocol):
+    """What a trial needs of the driver that made it."""
+
+    def ingest(self, trial: Trial, kind: str, name: str, value: Any, step: int | None,
+               when: float | None) -> None: ...
+
+    def outputs_of(self, trial_id: str) -> str: ...
 
 
 class TrialCanceled(Exception):
@@ -52,9 +60,9 @@ class TrialCanceled(Exception):
 
 
 class Trial(_BaseRun):
-    """One trial of a :class:`~hypersweep.functions.Sweep`: its parameters and its run.
+    """One trial of a function sweep: its parameters and its run.
 
-    Made by :meth:`Sweep.ask`; never constructed directly.
+    Made by ``Sweep.ask``; never constructed directly.
 
     Attributes
     ----------
@@ -76,33 +84,32 @@ class Trial(_BaseRun):
     >>> sweep.tell(trial)
     """
 
-    def __init__(self, sweep: Sweep, record: TrialRecord) -> None:
-        super().__init__(record.id, record.sweep_id, "")  # outputs: see outputs_dir
-        self._sweep = sweep
-        self.record = record
-        self.index = record.index
-        self.params: dict[str, Any] = dict(record.params)
-        # Bookkeeping the sweep owns (under its lock): everything logged, what was written.
+    def __init__(self, driver: _Driver, state: TrialState) -> None:
+        super().__init__(state.id, state.record.sweep_id, "")  # outputs: see outputs_dir
+        self.driver = driver
+        self.state = state  # the engine's view: record, score, whether it ended
+        self.index = state.record.index
+        self.params: dict[str, Any] = dict(state.record.params)
+        # Bookkeeping the driver owns (under its lock): everything logged, what was written.
         self.points: list[Any] = []  # MetricPoint, in logging order
         self.flushed = 0  # how many of `points` the store has
         self.pending_tags: dict[str, str] = {}
-        self.best: float | None = None  # best raw primary value
-        self.failed_by_script: str | None = None
         self.seq = 0
         self.steps: dict[tuple[str, str], int] = {}
-        self.evidence: FinishedTrial | None = None  # for the sampler, set when it ends
         self.stop_explanation: str | None = None  # set when something asked it to stop
         #: Raise TrialCanceled from logging calls once stopped (``tune`` sets it).
         self.raise_on_stop = False
-        #: Called (under the sweep's lock) when the trial is asked to stop: process pools
+        #: Called (under the driver's lock) when the trial is asked to stop: process pools
         #: raise the worker's stop flag here.
         self.on_stop: Callable[[], None] | None = None
-        #: False while the trial waits for a worker process to begin it (the process runner
-        #: sets it): its clock, for ``start_time`` and ``trial_timeout``, starts then.
-        self.begun = True
 
     def __repr__(self) -> str:
         return f"Trial(id={self.id!r}, params={self.params!r}, status={self.status!r})"
+
+    @property
+    def record(self) -> TrialRecord:
+        """Its current record."""
+        return self.state.record
 
     @property
     def status(self) -> str:
@@ -116,7 +123,7 @@ class Trial(_BaseRun):
     @property
     def ended(self) -> bool:
         """Whether the sweep recorded the trial's end."""
-        return self.evidence is not None
+        return self.state.ended
 
     @property
     def outputs_dir(self) -> str:
@@ -124,7 +131,7 @@ class Trial(_BaseRun):
         ``<workspace>/runs/<trial-id>/work/outputs``; made on first use (the path is worked
         out only then: most objectives never ask)."""
         if not self._outputs:
-            self._outputs = self._sweep.outputs_of(self.id)
+            self._outputs = self.driver.outputs_of(self.id)
         return super().outputs_dir
 
     def should_stop(self) -> bool:
@@ -140,6 +147,6 @@ class Trial(_BaseRun):
         return self.stop_explanation is not None
 
     def _emit(self, kind: str, name: str, value: Any, step: int | None, label: str) -> None:
-        self._sweep._ingest(self, kind, name, value, step, None)
+        self.driver.ingest(self, kind, name, value, step, None)
         if self.stop_explanation is not None and self.raise_on_stop and kind in LOGGING_KINDS:
             raise TrialCanceled(self.id, self.stop_explanation)

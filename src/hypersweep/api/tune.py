@@ -1,7 +1,7 @@
 """``tune``: optimize a Python function's hyperparameters, trials in this process.
 
-A thin loop over :class:`~hypersweep.functions.Sweep` (ask, run the objective, tell) with the
-execution chosen by ``executor`` and ``max_concurrent_runs`` (see :mod:`.pool`).
+A thin loop over :class:`~hypersweep.Sweep` (ask, run the objective, tell) with the
+execution chosen by ``executor`` and ``max_concurrent_runs`` (see `hypersweep.functions.pool`).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from hypersweep.api.function_sweep import FunctionSweepRun, Sweep
 from hypersweep.api.workspace import Workspace
 from hypersweep.errors import ConfigError
 from hypersweep.functions.pool import Objective, run_processes, run_serial, run_threads
-from hypersweep.functions.sweep import FunctionSweepRun, Sweep
 
 __all__ = ["tune"]
 
@@ -141,7 +141,7 @@ def tune(
             raise ConfigError("resume: give the workspace that holds the sweep")
         sweep = Sweep.load(workspace, resume, max_total_runs=max_total_runs,
                            max_failed_runs=max_failed_runs)
-        stored = sweep.config["sampling_algorithm"]
+        stored = sweep.spec.sampling.to_dict()
         if sampling is not None and sampling.to_dict() != stored:
             sweep.finish()
             raise ConfigError(f"sampling: sweep {resume} samples with {stored}, not "

@@ -1,0 +1,495 @@
+"""The function driver: Python calls carry out the engine's decisions, records written behind.
+
+`FunctionDriver` feeds a `SweepEngine` what its trials do (``ask`` begins one, ``run.log``
+reports, ``tell`` ends one) and carries out what the engine decides (a stop raises the
+trial's flag; the end writes the sweep's status and best trial). It follows the process
+driver's conventions, so a function sweep reads like any other in ``hypersweep ls/show``:
+trials ``HD_<uuid>_<n>`` born ``Running``, a trial's score its best primary value, a stopped
+trial ``Canceled`` with its reason and evidence.
+
+An objective's return value is its *result*, not one more interval: a returned number is
+recorded as the primary metric only when the trial logged no number for it (so a plain
+``return loss`` works), and then as a finished trial's evidence for the policy, never as a
+report that could stop the trial. When the trial logged the metric, its score is its best
+logged value (as for script trials), and a returned value that differs from the last logged
+one is kept as the tag ``hypersweep.returned.<name>`` (with one warning per sweep). A
+returned mapping follows the same rule per metric.
+
+Writes are batched (write-behind): a trial's row, its points and its final status go to the
+store together, in one transaction per batch (`Store.save_trials`), when `flush_size` changes
+are waiting or every `flush_interval` seconds (a background thread, which also keeps running
+trials visible to ``hypersweep show`` and applies the deadline, trial timeouts and
+``hypersweep cancel``), and always on `finish`, on interrupt and at interpreter exit.
+
+Reopening (`FunctionDriver.reopen`): ended trials are kept and feed the sampler and the
+policy, so a deterministic sampler continues its sequence; a trial still ``Running`` in the
+store lost its process and is recorded ``Failed`` (reason ``orphaned``). The failure rules
+count only the trials run after reopening: a sweep is reopened on purpose, usually after a
+fix, and its old failures must not stop it at once.
+
+This module never imports the v1 API: `hypersweep.Sweep` and `hypersweep.tune` (in
+`hypersweep.api`) build the run object around it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import math
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from hypersweep.engine import REASON_ORPHANED, REASON_USER_CANCEL, Stop, SweepEngine, ingest
+from hypersweep.engine.lease import Lease
+from hypersweep.engine.warm_start import warm_start
+from hypersweep.functions.trial import Trial
+from hypersweep.sampling import GridParameterSampling, RandomParameterSampling
+from hypersweep.spec import SweepSpec
+from hypersweep.store import (
+    MEMORY_URL,
+    Status,
+    Store,
+    SweepRecord,
+    TrialRecord,
+    new_sweep_id,
+    utcnow,
+)
+from hypersweep.tracking import JournalRecord
+
+__all__ = ["FunctionDriver"]
+
+_Driver = TypeVar("_Driver", bound="FunctionDriver")
+
+log = logging.getLogger("hypersweep.functions")
+
+# Samplers whose proposals depend only on the seed and the trial number (and the configs
+# already tried), never on scores: they may be asked in batches without changing them.
+_PREFETCHABLE = (RandomParameterSampling, GridParameterSampling)
+_PREFETCH = 256
+
+
+class FunctionDriver:
+    """Ask/tell over a `SweepEngine`, for Python function trials (see the module's notes).
+
+    Construct one for a new sweep, or `reopen` a stored one.
+
+    Examples
+    --------
+    >>> from hypersweep.spec import FunctionTrial, Limits, Objective, SweepSpec
+    >>> from hypersweep.sampling import RandomParameterSampling
+    >>> from hypersweep.space import uniform
+    >>> from hypersweep.store import MEMORY_URL, Store
+    >>> spec = SweepSpec(RandomParameterSampling({"x": uniform(-1, 1)}, seed=0),
+    ...                  (Objective("loss", "minimize"),), FunctionTrial(),
+    ...                  limits=Limits(max_total_trials=20))
+    >>> driver = FunctionDriver(Store(MEMORY_URL), spec, "demo", str)
+    >>> while (trial := driver.ask()) is not None:
+    ...     driver.tell(trial, (trial.params["x"] - 0.5) ** 2)
+    >>> driver.finish()
+    'Completed'
+    >>> round(driver.store.get_trial(driver.engine.best().id).params["x"], 1)
+    0.5
+    """
+
+    #: Seconds between background flushes (and cancel checks).
+    flush_interval = 0.5
+    #: A batch this large is written at once, by the caller's thread.
+    flush_size = 256
+
+    def __init__(self, store: Store, spec: SweepSpec, experiment: str,
+                 outputs_dir: Callable[[str], str],
+                 earlier: Sequence[tuple[Store, str]] = ()) -> None:
+        """Record a new sweep of ``spec`` in ``experiment`` and open it.
+
+        ``outputs_dir(trial_id)`` is a trial's outputs folder; ``earlier`` the warm-start
+        sweeps, each with the store that holds it.
+        """
+        sweep_id, now = new_sweep_id(), utcnow()
+        store.create_sweep(SweepRecord(id=sweep_id, experiment=experiment,
+                                       status=Status.RUNNING, config=spec.to_dict(),
+                                       created_time=now, start_time=now))
+        self._open(store, spec, sweep_id, outputs_dir, [], now, earlier)
+
+    @classmethod
+    def reopen(cls: type[_Driver], store: Store, sweep_id: str,
+               outputs_dir: Callable[[str], str], spec: SweepSpec | None = None) -> _Driver:
+        """Continue the stored sweep ``sweep_id`` (with ``spec``: its limits changed)."""
+        record = store.get_sweep(sweep_id)
+        spec = spec or SweepSpec.from_dict(record.config)
+        now = utcnow()
+        fields: dict[str, Any] = {"status": Status.RUNNING, "end_time": None,
+                                  "config": spec.to_dict(), "error": None}
+        if record.start_time is None:
+            fields["start_time"] = now
+        store.update_sweep(sweep_id, **fields)
+        earlier = []
+        for other in spec.warm_start.resume_from:
+            try:
+                store.get_sweep(other)
+                earlier.append((store, other))
+            except KeyError:  # it lived in another process's memory
+                log.warning("sweep %s: its warm-start sweep %s is not in this workspace; "
+                            "continuing without its trials", sweep_id, other)
+        self = cls.__new__(cls)
+        self._open(store, spec, sweep_id, outputs_dir, store.list_trials(sweep_id),
+                   record.start_time or now, earlier)
+        return self
+
+    def _open(self, store: Store, spec: SweepSpec, sweep_id: str,
+              outputs_dir: Callable[[str], str], stored: Sequence[TrialRecord],
+              start_time: datetime, earlier: Sequence[tuple[Store, str]] = ()) -> None:
+        self.id = sweep_id
+        self.store = store
+        self.spec = spec
+        self.outputs_of = outputs_dir
+        self.primary_metric = spec.objective.metric
+        self._memory = store.url == MEMORY_URL
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._trials: dict[str, Trial] = {}
+        self._dirty: dict[str, Trial] = {}
+        self._proposals: deque[dict[str, Any]] = deque()
+        self._warned_return = False
+        self._ended = False
+        runner = SweepEngine.new_runner(spec)
+        self.engine = SweepEngine(
+            spec, sweep_id, runner=runner,
+            elapsed=(utcnow() - start_time).total_seconds(),
+            warm=warm_start(earlier, self.primary_metric, spec.objective.maximize, runner),
+            metric_names=lambda: {p.name for t in self._trials.values() for p in t.points})
+        self._restore(stored)
+        self._lease = Lease(store, sweep_id)
+        self._lease.claim(running=lambda: not self._ended)  # SweepBusyError names the live one
+        self._last_flush = time.monotonic()
+        self._wake = threading.Event()
+        threading.Thread(target=_flush_loop, args=(weakref.ref(self),),
+                         name=f"hypersweep-flush-{sweep_id}", daemon=True).start()
+        self._atexit = _atexit_flush(weakref.ref(self))
+        atexit.register(self._atexit)
+
+    def _restore(self, stored: Sequence[TrialRecord]) -> None:
+        """Rebuild the history of a reopened sweep; trials that lost their process fail."""
+        if not stored:
+            return
+        series = self.store.metric_series(self.id, self.primary_metric)
+        for record in stored:
+            state = self.engine.add(record)
+            for value in series.get(record.id, []):
+                self.engine.observe(state, value)
+            self.engine.runner.add_finished(
+                record.id, [self.spec.objective.oriented(v) for v in series.get(record.id, [])
+                            if not math.isnan(v)])
+            if not record.status.is_terminal or record.end_time is None:
+                # Its process ended with the one that ran it: the sweep goes on without it.
+                if record.status.is_terminal:
+                    state.apply(end_time=utcnow())
+                else:
+                    state.apply(status=Status.FAILED, end_time=utcnow(),
+                                termination_reason=REASON_ORPHANED,
+                                error="the process running this function trial ended before "
+                                      "the trial did; the sweep was resumed without it")
+                self.store.update_trial(record.id, **_end_fields(state.record))
+            self.engine.restored(state)
+            self._trials[record.id] = Trial(self, state)
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self) -> Trial | None:
+        """Start the next trial, or None when the sweep has nothing more to run.
+
+        None means: the budget is spent, the sampler is exhausted (a finished grid), the
+        deadline passed, or the sweep was canceled or finished.
+        """
+        with self._lock:
+            if self._ended:
+                return None
+            self._carry_out(self.engine.tick())
+            if self.engine.room() <= 0:
+                return None
+            params = self._next_params()
+            if params is None:
+                return None
+            trial = Trial(self, self.engine.new_trial(params, utcnow()))
+            self._trials[trial.id] = trial
+            self._dirty[trial.id] = trial
+        self._maybe_flush()
+        return trial
+
+    def _next_params(self) -> dict[str, Any] | None:
+        if not self._proposals:
+            if self.engine.exhausted:
+                return None
+            n = 1
+            if isinstance(self.engine.sampler, _PREFETCHABLE):
+                left = self.engine.budget_left()
+                n = _PREFETCH if left is None else max(1, min(_PREFETCH, left))
+            self._proposals.extend(self.engine.propose(n))
+            if not self._proposals:
+                return None
+        return self._proposals.popleft()
+
+    def tell(self, trial: Trial, value: float | Mapping[str, Any] | None = None,
+             status: str | Status = Status.COMPLETED, error: str | None = None) -> None:
+        """Finish ``trial``: ``value`` (a number for the primary metric, or a mapping of
+        metrics) is its result; ``status`` how it ended (``Completed``, ``Failed`` with
+        ``error``, or ``Canceled``). A trial something stopped ends ``Canceled`` whatever
+        is given here."""
+        status = status if isinstance(status, Status) else Status(status)
+        if not status.is_terminal:
+            raise ValueError(f"status: expected Completed, Failed or Canceled (got {status})")
+        if trial.driver is not self:
+            raise ValueError(f"trial {trial.id} belongs to another sweep")
+        if trial.ended:
+            return  # ended by the sweep meanwhile (canceled on interrupt), or told twice
+        if value is not None:
+            returned = value if isinstance(value, Mapping) else {self.primary_metric: value}
+            for name, v in returned.items():
+                self._returned(trial, str(name), v)
+        with self._lock:
+            self._end(trial, status, error)
+        self._maybe_flush()
+
+    def _end(self, trial: Trial, status: Status, error: str | None) -> None:
+        """Record the end of a trial (the caller holds the lock)."""
+        if trial.ended:
+            return
+        stops = self.engine.end(trial.state, ok=status == Status.COMPLETED, when=utcnow(),
+                                error=error, status=status)
+        self._dirty[trial.id] = trial
+        self._carry_out(stops)
+
+    def wait_for_worker(self, trial: Trial) -> None:
+        """``trial`` waits for a worker process: its timeout's clock starts at `begin`."""
+        with self._lock:
+            trial.state.started_at = None
+
+    def begin(self, trial: Trial, when: float) -> None:
+        """A worker process began ``trial`` at ``when`` (epoch seconds): its start time, and
+        its timeout's clock, run from then, not from when it waited for a worker."""
+        with self._lock:
+            if trial.record.status != Status.RUNNING or not math.isfinite(when):
+                return
+            ago = max(0.0, time.time() - when)
+            self.engine.begin(trial.state, at=self.engine.clock() - ago)
+            trial.state.apply(start_time=datetime.fromtimestamp(when, timezone.utc))
+            self._dirty[trial.id] = trial
+
+    # ------------------------------------------------------------------ logging
+    def ingest(self, trial: Trial, kind: str, name: str, value: Any, step: int | None,
+               when: float | None) -> None:
+        """Record one logging call of ``trial``; a primary value goes to the policy."""
+        with self._lock:
+            if kind in ("metric", "row"):
+                count = trial.steps.get((kind, name), 0)
+                trial.steps[(kind, name)] = count + 1
+                step = count if step is None else step
+            # One conversion for both kinds of trial (numbers rank, the rest is JSON text).
+            points, tags = ingest.to_points(
+                (JournalRecord(trial.seq, time.time() if when is None else when, kind, name,
+                               value, step),))
+            trial.seq += 1
+            if tags:
+                trial.pending_tags.update(tags)
+                trial.state.failed_by_script = tags.get(ingest.FAIL_TAG,
+                                                        trial.state.failed_by_script)
+                self._dirty[trial.id] = trial
+            if not points:
+                return
+            trial.points += points
+            self._dirty[trial.id] = trial
+            if kind == "metric" and name == self.primary_metric \
+                    and self.engine.observe(trial.state, points[0].value, points[0]):
+                assert points[0].value is not None
+                self._carry_out(self.engine.report(trial.state, points[0].value))
+        if len(self._dirty) >= self.flush_size:
+            self._maybe_flush()
+
+    def _returned(self, trial: Trial, name: str, value: Any) -> None:
+        """Record what the objective returned for metric ``name`` (see the module's notes).
+
+        A returned number that can rank is recorded unless the trial logged one (a string or
+        NaN logged under the name is no interval, so the returned number is then the result);
+        any other returned value unless the trial logged anything under the name.
+        """
+        number = None if isinstance(value, bool) or not isinstance(value, int | float) \
+            else float(value)
+        ranks = number is not None and not math.isnan(number)
+        with self._lock:
+            earlier = [p for p in trial.points if p.name == name and p.kind == "scalar"
+                       and (not ranks or (p.value is not None and not math.isnan(p.value)))]
+            if not earlier and name == self.primary_metric:
+                # Evidence from a finished trial: it informs the policy about the others,
+                # and cannot be judged itself (it has ended; it is no interval).
+                self.engine.runner.finish(trial.id)
+        if not earlier:
+            self.ingest(trial, "metric", name, value, None, None)
+            return
+        last = earlier[-1]
+        if ranks:
+            same = number == last.value
+        elif number is not None:  # NaN, after NaN
+            same = last.value is not None and math.isnan(last.value)
+        else:  # compared as ingest stores it: JSON text
+            same = last.text == json.dumps(value, sort_keys=True, ensure_ascii=False,
+                                           default=str)
+        if same:
+            return
+        self.ingest(trial, "tag", f"hypersweep.returned.{name}", value, None, None)
+        with self._lock:
+            if self._warned_return:
+                return
+            self._warned_return = True
+        shown = last.value if last.value is not None else last.text
+        self._warn(f"trial {trial.id} logged {name!r} and returned a different value for it "
+                   f"({value!r}; last logged {shown!r}). A returned value is the trial's "
+                   f"result only when it logged none: its score is its best logged value, and "
+                   f"the returned one is kept as the tag 'hypersweep.returned.{name}'. Return "
+                   f"nothing, or the value logged last, to silence this.")
+
+    def _carry_out(self, stops: Sequence[Stop]) -> None:
+        """Raise each stopped trial's flag (the engine has recorded why)."""
+        for stop in stops:
+            trial = self._trials[stop.trial.id]
+            trial.stop_explanation = stop.explanation
+            self._dirty[trial.id] = trial
+            if trial.on_stop is not None:
+                trial.on_stop()
+        for message in self.engine.take_notices():
+            self._warn(message)
+
+    def _warn(self, message: str) -> None:
+        log.warning(message)
+        self.store.add_sweep_warning(self.id, message)
+
+    # ------------------------------------------------------------------ control
+    @property
+    def running(self) -> list[Trial]:
+        """Trials asked and not yet told."""
+        with self._lock:
+            return [t for t in self._trials.values() if not t.ended]
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial of the sweep (reopened ones included), by index."""
+        with self._lock:
+            return list(self._trials.values())
+
+    def cancel(self) -> None:
+        """Stop the sweep: `ask` returns None and running trials are asked to stop.
+
+        They end ``Canceled`` (reason ``user_cancel``) when told, or at `finish`.
+        """
+        with self._lock:
+            self._carry_out(self.engine.cancel(REASON_USER_CANCEL))
+
+    def finish(self) -> str:
+        """End the sweep: trials still running end ``Canceled``; records are all written.
+
+        Idempotent. Returns the sweep's status.
+        """
+        with self._lock:
+            final = not self._ended
+            if final:
+                self._carry_out(self.engine.stop_all(REASON_USER_CANCEL,
+                                                     "the sweep ended before the trial"))
+                for trial in self.running:
+                    self._end(trial, Status.CANCELED, None)
+                self._ended = True
+                self._wake.set()
+        if final:
+            self.flush()
+            status, error = self.engine.outcome()
+            properties = dict(self.store.get_sweep(self.id).properties)
+            properties.update(self.engine.best_properties())
+            self.store.update_sweep(self.id, status=status, end_time=utcnow(),
+                                    properties=properties, error=error)
+            atexit.unregister(self._atexit)
+            self._lease.release()
+        return self.store.get_sweep(self.id).status.value
+
+    # ------------------------------------------------------------------ records
+    def _maybe_flush(self) -> None:
+        if (len(self._dirty) >= self.flush_size
+                or time.monotonic() - self._last_flush >= self.flush_interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every change not yet in the store: one transaction per call."""
+        with self._flush_lock:
+            with self._lock:
+                self._last_flush = time.monotonic()
+                if not self._dirty:
+                    return
+                batch = list(self._dirty.values())
+                self._dirty.clear()
+                records, points, tags, marks = [], {}, {}, []
+                for trial in batch:
+                    records.append(trial.record)
+                    end = len(trial.points)
+                    if end > trial.flushed:
+                        points[trial.id] = trial.points[trial.flushed:end]
+                    if trial.pending_tags:
+                        tags[trial.id] = trial.pending_tags
+                        trial.pending_tags = {}
+                    marks.append((trial, end))
+            try:
+                self.store.save_trials(records, points, tags)
+            except BaseException:
+                with self._lock:  # keep everything for the next flush
+                    for trial in batch:
+                        self._dirty.setdefault(trial.id, trial)
+                        trial.pending_tags = {**tags.get(trial.id, {}), **trial.pending_tags}
+                raise
+            for trial, end in marks:
+                trial.flushed = max(trial.flushed, end)
+
+    def _background(self) -> None:
+        """Flush, apply the clock, heartbeat and honour ``hypersweep cancel`` (run by the
+        flusher thread: a trial running at its deadline must be stopped even when no slot
+        frees to call `ask`)."""
+        if self._dirty and time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+        with self._lock:
+            if not self._ended:
+                self._carry_out(self.engine.tick())
+        if self._memory:
+            return  # nobody else can see (or cancel) a sweep kept in this process
+        self._lease.beat()
+        if self.store.get_sweep(self.id).status == Status.CANCEL_REQUESTED:
+            self.cancel()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, trials={len(self._trials)})"
+
+
+def _end_fields(record: TrialRecord) -> dict[str, Any]:
+    return {"status": record.status, "end_time": record.end_time, "error": record.error,
+            "termination_reason": record.termination_reason}
+
+
+def _flush_loop(ref: weakref.ref[FunctionDriver]) -> None:
+    while True:
+        driver = ref()
+        if driver is None or driver._ended:
+            return
+        wake, interval = driver._wake, driver.flush_interval
+        try:
+            driver._background()
+        except Exception:  # the caller's next flush raises it; keep the thread alive
+            log.exception("background flush of sweep %s failed", driver.id)
+        del driver  # hold no reference while sleeping: an abandoned sweep may be collected
+        wake.wait(interval)
+
+
+def _atexit_flush(ref: weakref.ref[FunctionDriver]) -> Callable[[], None]:
+    def flush() -> None:
+        driver = ref()
+        if driver is not None and not driver._ended:
+            driver.flush()
+
+    return flush
