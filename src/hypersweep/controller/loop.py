@@ -36,7 +36,7 @@ from hypersweep.engine import (
     ingest,
 )
 from hypersweep.engine.failures import exit_error, launch_error
-from hypersweep.engine.lease import STALE_AFTER, new_owner_token, sweep_busy
+from hypersweep.engine.lease import STALE_AFTER, Lease
 from hypersweep.engine.warm_start import warm_start
 from hypersweep.execution import Executor, TrialExit, TrialSpec
 from hypersweep.spec import FunctionTrial, SweepSpec
@@ -75,7 +75,7 @@ class SweepController:
     """
 
     poll_interval = 0.05
-    heartbeat_interval = 2.0
+    heartbeat_interval = Lease.interval
     stale_after = STALE_AFTER
     cancel_check_interval = 0.5
     proposal_grace = 0.02
@@ -92,7 +92,9 @@ class SweepController:
         self.executor = executor
         self.sweep_id = sweep_id
         self.workspace_dir = Path(workspace_dir)
-        self.owner = owner or new_owner_token()
+        self._lease = Lease(store, sweep_id, owner)
+        self.owner = self._lease.owner
+        self._driving = False  # this process's readers ask whether it still drives
         sweep = store.get_sweep(sweep_id)
         self.experiment = sweep.experiment
         self.spec = SweepSpec.from_dict(sweep.config)
@@ -104,7 +106,6 @@ class SweepController:
         self._proposals = Proposals(self.engine.sampler)
         self.snapshot_dir = self.workspace_dir / "snapshots" / sweep_id
         self._stop = threading.Event()
-        self._last_heartbeat = 0.0
         self._last_cancel_check = 0.0
 
     @property
@@ -118,8 +119,9 @@ class SweepController:
 
     def run(self) -> None:
         """Recover, then loop until the sweep ends or `request_stop` is called."""
-        if not self.store.claim_sweep(self.sweep_id, self.owner, self.stale_after):
-            raise sweep_busy(self.sweep_id, self.store.get_sweep(self.sweep_id).controller)
+        self._lease.interval = self.heartbeat_interval
+        self._lease.claim(running=lambda: self._driving)  # SweepBusyError names a live one
+        self._driving = True
         try:
             self._start()
             while not self._stop.is_set():
@@ -143,8 +145,9 @@ class SweepController:
             self.store.add_sweep_warning(self.sweep_id, f"controller error: {err!r}")
             raise
         finally:
+            self._driving = False
             self._proposals.close()
-            self.store.release_sweep(self.sweep_id, self.owner)
+            self._lease.release()
 
     # ------------------------------------------------------------------ start / recovery
     def _start(self) -> None:
@@ -246,17 +249,15 @@ class SweepController:
             self._write([], trial)
 
     # ------------------------------------------------------------------ one step
-    def _keep_claim(self) -> None:
+    def _keep_claim(self, force: bool = True) -> None:
         """Refresh the claim's heartbeat; `_ClaimLost` when another controller holds it now."""
-        self._last_heartbeat = time.monotonic()
-        if not self.store.heartbeat(self.sweep_id, self.owner):
+        if not self._lease.beat(force=force):
             raise _ClaimLost
 
     def _step(self) -> bool:
         """One pass of the loop; True when something happened (poll again at once)."""
         now = time.monotonic()
-        if now - self._last_heartbeat >= self.heartbeat_interval:
-            self._keep_claim()
+        self._keep_claim(force=False)
         if now - self._last_cancel_check >= self.cancel_check_interval:
             self._last_cancel_check = now
             if self.store.get_sweep(self.sweep_id).status == Status.CANCEL_REQUESTED:
