@@ -41,16 +41,11 @@ SCRIPTS = {
 }
 
 # Doctests that fail today: each a to-do. strict: a fixed one fails until its line is deleted.
-KNOWN_FAILING = {
-    "hypersweep.api.run": "Run's example expects nothing, but the offline run prints the metric",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 # Files that still carry commented-out examples (paths under src/hypersweep): each a to-do.
 # Only shrinks: a file revived fails test_listed_files_still_comment_out_an_example.
-COMMENTED_OUT_EXAMPLES = {
-    "execution/dask.py",
-    "functions/sweep.py",
-}
+COMMENTED_OUT_EXAMPLES: set[str] = set()
 
 COMMENTED_OUT = re.compile(r"^\s*>>> #", re.MULTILINE)
 
