@@ -33,12 +33,7 @@ PACKAGE_DIR = Path(hypersweep.__file__).resolve().parent
 OPTION_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # Modules that are scripts for a separate `python -I` process and must not be imported here.
-SCRIPTS = {
-    "hypersweep.execution._dask_supervise": (
-        "it puts its own folder first on sys.path when imported (it runs as a script), where "
-        "execution/dask.py would shadow the dask package for every later import"
-    ),
-}
+SCRIPTS: dict[str, str] = {}
 
 # Doctests that fail today: each a to-do. strict: a fixed one fails until its line is deleted.
 KNOWN_FAILING: dict[str, str] = {}

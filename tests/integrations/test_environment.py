@@ -105,6 +105,6 @@ def test_the_plugin_is_registered_for_its_scheme() -> None:
 def test_shim_packages_ship_in_the_wheel() -> None:
     # setuptools' package discovery, as pyproject's [tool.setuptools.packages.find] runs it.
     packages = set(find_packages(str(SRC)))
-    assert {"hypersweep.tracking.shims", "hypersweep.tracking.shims.azureml",
-            "hypersweep.tracking.shims.azureml.core"} <= packages
+    assert {"hypersweep.shims", "hypersweep.shims.azureml",
+            "hypersweep.shims.azureml.core"} <= packages
     assert Path(SHIM_DIR, "azureml", "core", "run.py").is_file()

@@ -20,7 +20,7 @@ from hypersweep.errors import ConfigError
 from hypersweep.functions.driver import FunctionDriver
 from hypersweep.policies import policy_from_dict
 from hypersweep.sampling import Sampler
-from hypersweep.spec import FunctionTrial, Limits, Objective, SweepSpec, WarmStart
+from hypersweep.spec import FunctionTrial, Limits, Objective, SweepSpec, WarmStart, checks
 from hypersweep.store import MEMORY_URL, Store
 
 __all__ = ["FunctionSweepRun", "Sweep"]
@@ -144,23 +144,23 @@ class Sweep(FunctionDriver):
         if not isinstance(sampling, Sampler):
             raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
                               f"(got {sampling!r})")
-        minutes = validate.positive_duration("max_duration_minutes", max_duration_minutes,
-                                             unit="minutes", allow_none=True)
+        minutes = checks.positive_duration(max_duration_minutes, "max_duration_minutes",
+                                           unit="minutes", allow_none=True)
         spec = SweepSpec(
             sampling=sampling,
             objectives=(Objective(validate.metric_name(primary_metric_name,
                                                        "primary_metric_name"),
-                                  validate.goal(primary_metric_goal, "primary_metric_goal")),),
+                                  checks.goal(primary_metric_goal, "primary_metric_goal")),),
             trial=FunctionTrial(function),
             policy=policy_from_dict(policy),
             limits=Limits(
-                max_total_trials=validate.positive_int("max_total_runs", max_total_runs,
-                                                       allow_none=True),
+                max_total_trials=checks.positive_int(max_total_runs, "max_total_runs",
+                                                     allow_none=True),
                 timeout=None if minutes is None else minutes * 60.0,
-                trial_timeout=validate.positive_duration("trial_timeout", trial_timeout,
-                                                         allow_none=True),
-                max_failed_trials=validate.positive_int("max_failed_runs", max_failed_runs,
-                                                        allow_none=True)),
+                trial_timeout=checks.positive_seconds(trial_timeout, "trial_timeout",
+                                                      allow_none=True),
+                max_failed_trials=checks.positive_int(max_failed_runs, "max_failed_runs",
+                                                      allow_none=True)),
         )
         workspace = workspace or Workspace(store=MEMORY_URL)
         earlier = [_earlier_sweep(run, workspace) for run in (resume_from or [])]
@@ -207,11 +207,11 @@ class Sweep(FunctionDriver):
             raise sweep_busy(sweep_id, record.controller)
         limits = spec.limits
         if max_total_runs is not None:
-            limits = Limits(**{**limits.to_dict(), "max_total_trials": validate.positive_int(
-                "max_total_runs", max_total_runs)})
+            limits = Limits(**{**limits.to_dict(), "max_total_trials": checks.positive_int(
+                max_total_runs, "max_total_runs")})
         if max_failed_runs is not None:
-            limits = Limits(**{**limits.to_dict(), "max_failed_trials": validate.positive_int(
-                "max_failed_runs", max_failed_runs)})
+            limits = Limits(**{**limits.to_dict(), "max_failed_trials": checks.positive_int(
+                max_failed_runs, "max_failed_runs")})
         self = cls.reopen(store, sweep_id, _outputs(workspace), spec.replace(limits=limits))
         self.experiment = Experiment(workspace, record.experiment)
         return self
