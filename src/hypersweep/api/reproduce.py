@@ -1,7 +1,9 @@
 """The shell line that runs one trial again by hand (``hypersweep best``, the notebook view).
 
-Lives below the faces so that the CLI, the dashboard and ``HyperDriveRun``'s notebook view
-print the same command.
+Each trial kind of `hypersweep.spec` says how one of its trials is run again
+(``reproduce_command``); this is that line for a sweep's trial definition or its whole
+`SweepSpec`, so that the CLI, the dashboard, ``HyperDriveRun``'s notebook view and the viz
+reports print the same command.
 
 Examples
 --------
@@ -12,12 +14,10 @@ Examples
 
 from __future__ import annotations
 
-import json
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hypersweep.spec import CommandTrial, FunctionTrial, SweepSpec, TrialDefinition
+from hypersweep.spec import SweepSpec, TrialDefinition
 
 __all__ = ["reproduce_command"]
 
@@ -28,7 +28,8 @@ def reproduce_command(
 ) -> str:
     """The shell line that runs one trial again by hand, from the trial's recorded arguments.
 
-    ``trial`` is the sweep's trial definition (or its whole `SweepSpec`).
+    ``trial`` is the sweep's trial definition (or its whole `SweepSpec`); ``params`` are the
+    trial's hyperparameters (what a function trial is called with).
 
     Examples
     --------
@@ -39,12 +40,5 @@ def reproduce_command(
     ...                   ["python t.py --lr 0.5"])
     'cd /src && python t.py --lr 0.5'
     """
-    if isinstance(trial, SweepSpec):
-        trial = trial.trial
-    if isinstance(trial, FunctionTrial):  # a Python objective: there is no command line
-        name = trial.function or "objective"
-        return f"{name}({json.dumps(dict(params or {}), sort_keys=True)}, run)"
-    if isinstance(trial, CommandTrial):  # the recorded argument is the whole shell line
-        return f"cd {shlex.quote(trial.code)} && {arguments[0] if arguments else ''}"
-    line = shlex.join(["python", trial.script, *arguments])
-    return f"cd {shlex.quote(trial.source_directory)} && {line}"
+    definition = trial.trial if isinstance(trial, SweepSpec) else trial
+    return definition.reproduce_command(arguments, params)

@@ -1,7 +1,9 @@
 """What one trial of a sweep runs: a script, a shell command, or a Python function.
 
 Each kind is a frozen record with its stored mapping form (``to_dict``; `trial_from_dict` is
-the inverse). Validation of what a user wrote (paths exist, ``${{…}}`` references resolve)
+the inverse) and the shell line that runs one of its trials again by hand
+(``reproduce_command``: what ``hypersweep best``, the dashboard, the notebook views and the
+reports print). Validation of what a user wrote (paths exist, ``${{…}}`` references resolve)
 happens where the user wrote it, before one of these is built; these hold checked values.
 
 Examples
@@ -13,11 +15,15 @@ ScriptTrial(source_directory='src', script='train.py', arguments=('--epochs', '3
 environment_variables={})
 >>> trial_from_dict(trial.to_dict()) == trial
 True
+>>> trial.reproduce_command(["--epochs", "3", "--lr", "0.1"], {"lr": 0.1})
+'cd src && python train.py --epochs 3 --lr 0.1'
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +47,17 @@ class ScriptTrial:
         return {"kind": self.kind, "source_directory": self.source_directory,
                 "script": self.script, "arguments": list(self.arguments),
                 "environment_variables": dict(self.environment_variables)}
+
+    def reproduce_command(self, arguments: Sequence[str],
+                          params: Mapping[str, Any] | None = None) -> str:
+        """The shell line that runs one trial again: ``arguments`` as the trial recorded them
+        (its script arguments and hyperparameter flags); ``params`` is not needed.
+
+        >>> ScriptTrial("/my src", "train.py").reproduce_command(["--lr", "0.1"])
+        "cd '/my src' && python train.py --lr 0.1"
+        """
+        line = shlex.join(["python", self.script, *arguments])
+        return f"cd {shlex.quote(self.source_directory)} && {line}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,17 @@ class CommandTrial:
                 "declared_outputs": dict(self.declared_outputs),
                 "environment_variables": dict(self.environment_variables)}
 
+    def reproduce_command(self, arguments: Sequence[str],
+                          params: Mapping[str, Any] | None = None) -> str:
+        """The shell line that runs one trial again: the trial recorded its whole substituted
+        command (each value quoted) as its one argument.
+
+        >>> CommandTrial("python t.py --lr ${{search_space.lr}}", "/src").reproduce_command(
+        ...     ["python t.py --lr 0.5"])
+        'cd /src && python t.py --lr 0.5'
+        """
+        return f"cd {shlex.quote(self.code)} && {arguments[0] if arguments else ''}"
+
 
 @dataclass(frozen=True)
 class FunctionTrial:
@@ -86,6 +114,17 @@ class FunctionTrial:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "function": self.function}
+
+    def reproduce_command(self, arguments: Sequence[str],
+                          params: Mapping[str, Any] | None = None) -> str:
+        """The call that runs one trial again: a Python objective has no command line, so
+        this is the function called with the trial's ``params`` (``arguments`` is empty).
+
+        >>> FunctionTrial("f").reproduce_command([], {"x": 1})
+        'f({"x": 1}, run)'
+        """
+        values = json.dumps(dict(params or {}), sort_keys=True)
+        return f"{self.function or 'objective'}({values}, run)"
 
 
 TrialDefinition = ScriptTrial | CommandTrial | FunctionTrial

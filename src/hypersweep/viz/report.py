@@ -22,16 +22,13 @@ True
 from __future__ import annotations
 
 import html
-import json
 import os
-import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from hypersweep.spec import CommandTrial, FunctionTrial, TrialDefinition
 from hypersweep.store import MetricPoint, TrialRecord
 from hypersweep.viz import figures
 
@@ -92,17 +89,6 @@ def _trials_table(data: figures.SweepData, top: int) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _reproduce(trial: TrialDefinition, arguments: Sequence[str],
-               params: Mapping[str, Any]) -> str:
-    """The line that runs a trial again by hand (the same as ``hypersweep best`` prints)."""
-    if isinstance(trial, FunctionTrial):
-        return f"{trial.function or 'objective'}({json.dumps(dict(params), sort_keys=True)}, run)"
-    if isinstance(trial, CommandTrial):  # the recorded argument is the whole shell line
-        return f"cd {shlex.quote(trial.code)} && {arguments[0] if arguments else ''}"
-    line = shlex.join(["python", trial.script, *arguments])
-    return f"cd {shlex.quote(trial.source_directory)} && {line}"
-
-
 def _setup_html(data: figures.SweepData, full: bool) -> str:
     """The search space, the best trial's reproduce command and the whole configuration."""
     space = data.spec.search_space
@@ -113,7 +99,7 @@ def _setup_html(data: figures.SweepData, full: bool) -> str:
     if ranked:
         best = ranked[0]
         flag = "" if best.status.value == "Completed" else f" — {best.status.value}"
-        command = _reproduce(data.spec.trial, best.arguments, best.params)
+        command = data.spec.trial.reproduce_command(best.arguments, best.params)
         parts.append(f"<p>best trial {best.index}{_e(flag)}: {_e(data.metric)} = "
                      f"{_e(data.best[best.id])}</p>")
         parts.append(f"<p>reproduce: <code>{_e(command)}</code></p>")
