@@ -57,7 +57,7 @@ def test_piped_final_view_says_what_it_shows(project: Project) -> None:
 def _render_while_running(project: Project, extra: str) -> str:
     project.write(SWEEP.format(sleep=1.0, n=2, extra=extra))
     loaded = load_sweep(str(project.root / "sweep.yml"))
-    run = Experiment(Workspace(project.workspace), "view").submit(loaded.config)
+    run = Experiment(Workspace(project.workspace), "view").submit(loaded.spec)
     from hypersweep.api.progress import SweepProgress
 
     out = io.StringIO()
@@ -126,7 +126,7 @@ def test_notebook_without_ipywidgets_shows_one_plain_line(project: Project) -> N
 
     project.write(SWEEP.format(sleep=0.2, n=3, extra=""))
     loaded = load_sweep(str(project.root / "sweep.yml"))
-    run = Experiment(Workspace(project.workspace), "nb").submit(loaded.config)
+    run = Experiment(Workspace(project.workspace), "nb").submit(loaded.spec)
     shell = ZMQInteractiveShell.instance()
     try:
         shell.user_ns["run"] = run

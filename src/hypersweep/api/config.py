@@ -36,8 +36,7 @@ from hypersweep.spec import (
     checks,
 )
 
-__all__ = ["CommandJob", "HyperDriveConfig", "PrimaryMetricGoal", "ScriptRunConfig",
-           "stored_form"]
+__all__ = ["CommandJob", "HyperDriveConfig", "PrimaryMetricGoal", "ScriptRunConfig"]
 
 
 class PrimaryMetricGoal(str, enum.Enum):
@@ -312,11 +311,3 @@ class HyperDriveConfig:
         from hypersweep.config import sweep_to_yaml
 
         return sweep_to_yaml(self.to_spec())
-
-
-def stored_form(spec: SweepSpec) -> dict[str, Any]:
-    """What a sweep's record stores as its config: ``spec.to_dict()`` (version 2).
-
-    Kept for callers that name it; new code calls `SweepSpec.to_dict` directly.
-    """
-    return spec.to_dict()

@@ -78,11 +78,6 @@ class LoadedSweep:
     file: Path
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def config(self) -> SweepSpec:
-        """The spec under the name earlier releases gave it; read `spec`."""
-        return self.spec
-
 
 def load_sweep(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> LoadedSweep:
     """Read, override (``key.path=value``) and check a sweep YAML file.

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from hypersweep.api.config import stored_form
 from hypersweep.policies import BanditPolicy
 from hypersweep.sampling import RandomParameterSampling
 from hypersweep.space import choice, loguniform, uniform
@@ -83,7 +82,7 @@ def synthesize_sweep(
     t0 = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
     store.create_sweep(SweepRecord(
         id=sweep_id, experiment=experiment, status=status,
-        config=stored_form(_spec(n_trials, extra)),
+        config=_spec(n_trials, extra).to_dict(),
         created_time=t0, start_time=t0,
         end_time=None if not status.is_terminal else t0 + timedelta(seconds=30 * n_trials / 8),
     ))
