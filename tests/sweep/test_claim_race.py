@@ -77,7 +77,7 @@ def _dead_owner_token() -> str:
 def _race_worker(name: str, ws_path: str, store_url: str | None, sweep_ids: list[str],
                  dead_owner: str, barrier: Any, out: Any) -> None:
     """Resume each sweep at the barrier's release; report whether this process drove it."""
-    from hypersweep.controller.loop import utcnow
+    from hypersweep.store import utcnow
 
     workspace = Workspace(ws_path, store=store_url)
     experiment = Experiment(workspace, "race")
@@ -214,7 +214,7 @@ def test_two_resume_commands_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
 # ---------------------------------------------------------------- liveness of the owner
 
 def test_a_live_controller_is_refused_with_its_host_and_pid(tmp_path: Path) -> None:
-    from hypersweep.controller.loop import utcnow
+    from hypersweep.store import utcnow
     from hypersweep.errors import SweepBusyError
 
     workspace = Workspace(tmp_path / "ws")
@@ -251,7 +251,7 @@ def test_resume_takes_over_at_once_from_a_reused_pid(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The owner's pid runs, but it is another process now (pid reuse): the owner is dead."""
     from hypersweep.controller import SweepController
-    from hypersweep.controller.loop import utcnow
+    from hypersweep.store import utcnow
     from hypersweep.engine.lease import new_owner_token, parse_owner_token
 
     monkeypatch.setenv("LAUNCH_LOG", str(tmp_path / "launches.txt"))
@@ -312,7 +312,7 @@ def test_a_controller_that_lost_its_claim_stops_before_writing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
 ) -> None:
     """Taken over while its trial ran: it neither writes the next trial nor ends the sweep."""
-    from hypersweep.controller.loop import utcnow
+    from hypersweep.store import utcnow
 
     monkeypatch.setenv("LAUNCH_LOG", str(tmp_path / "launches.txt"))
     gate = tmp_path / "gate"

@@ -21,7 +21,7 @@ from typing import Any
 
 from hypersweep.controller.shell_references import REFERENCE, Reference, find_references
 from hypersweep.errors import ConfigError
-from hypersweep.spec import CommandTrial, ScriptTrial, TrialDefinition, trial_from_dict
+from hypersweep.spec import CommandTrial, ScriptTrial, TrialDefinition
 
 __all__ = ["REFERENCE", "ScriptCommand", "ShellCommand", "TrialCommand", "check_references",
            "format_value", "option_name", "script_arguments", "sweep_environment",
@@ -242,10 +242,8 @@ def _expansion(variable: str, context: str) -> str:
     return f"\"${{{variable}}}\""
 
 
-def trial_command(trial: TrialDefinition | Mapping[str, Any]) -> TrialCommand:
-    """The command a sweep's script or command trial runs (or its stored mapping's)."""
-    if isinstance(trial, Mapping):
-        trial = trial_from_dict(trial)
+def trial_command(trial: TrialDefinition) -> TrialCommand:
+    """The command a sweep's script or command trial runs."""
     if isinstance(trial, ScriptTrial):
         return ScriptCommand(trial.script, trial.arguments)
     if isinstance(trial, CommandTrial):

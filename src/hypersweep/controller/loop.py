@@ -38,22 +38,13 @@ from hypersweep.engine import (
 from hypersweep.engine.failures import exit_error, launch_error
 from hypersweep.engine.lease import STALE_AFTER, Lease
 from hypersweep.engine.warm_start import warm_start
-from hypersweep.execution import Executor, TrialExit, TrialSpec
+from hypersweep.execution import Executor, TrialExit, TrialSpec, layout
 from hypersweep.spec import FunctionTrial, SweepSpec
-from hypersweep.store import MetricPoint, Status, Store, TrialRecord
+from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
 from hypersweep.tracking import JournalRecord
 from hypersweep.tracking.integrations import trial_environment
 
 log = logging.getLogger("hypersweep.controller")
-
-#: Trial-side file names inside a trial's folder (``<workspace>/runs/<trial-id>/``).
-JOURNAL_NAME = "metrics.jsonl"
-WORKDIR_NAME = "work"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 class _ClaimLost(Exception):
     """This controller's sweep was claimed by another one (it was thought dead or stale)."""
@@ -104,7 +95,7 @@ class SweepController:
         self.engine = SweepEngine(self.spec, sweep_id,
                                   metric_names=lambda: store.metric_names(sweep_id))
         self._proposals = Proposals(self.engine.sampler)
-        self.snapshot_dir = self.workspace_dir / "snapshots" / sweep_id
+        self.snapshot_dir = layout.snapshot_dir(self.workspace_dir, sweep_id)
         self._stop = threading.Event()
         self._last_cancel_check = 0.0
 
@@ -336,7 +327,7 @@ class SweepController:
         children = self.spec.warm_start.resume_child_runs
         while room > 0 and len(self._trials) < len(children):
             source = self.store.get_trial(children[len(self._trials)])
-            outputs = self._workdir(source.id) / "outputs"
+            outputs = layout.outputs_dir(layout.trial_dir(self.workspace_dir, source.id))
             self._create_and_launch(source.params, resumed_from=source.id, resume_dir=outputs)
             room -= 1
             launched += 1
@@ -410,23 +401,17 @@ class SweepController:
         log.debug("trial %s: launch raised", trial.id, exc_info=err)
         self._write(self.engine.fail(trial, error, utcnow()), trial)
 
-    def _trial_dir(self, trial_id: str) -> Path:
-        return self.workspace_dir / "runs" / trial_id
-
-    def _workdir(self, trial_id: str) -> Path:
-        return self._trial_dir(trial_id) / WORKDIR_NAME
-
     def _spec(self, record: TrialRecord) -> TrialSpec:
-        trial_dir = self._trial_dir(record.id)
-        workdir = self._workdir(record.id)
+        trial_dir = layout.trial_dir(self.workspace_dir, record.id)
+        workdir = layout.workdir(trial_dir)
         env = dict(self.environment_variables)
         env.update(sweep_environment(record.params))
         env.update({
             "HYPERSWEEP_TRIAL_ID": record.id,
             "HYPERSWEEP_SWEEP_ID": self.sweep_id,
             "HYPERSWEEP_EXPERIMENT": self.experiment,
-            "HYPERSWEEP_JOURNAL": str(trial_dir / JOURNAL_NAME),
-            "HYPERSWEEP_OUTPUTS": str(workdir / "outputs"),
+            "HYPERSWEEP_JOURNAL": str(layout.journal_path(trial_dir)),
+            "HYPERSWEEP_OUTPUTS": str(layout.outputs_of(workdir)),
             "AZUREML_RUN_ID": record.id,
         })
         env.update(trial_environment(env))  # MLflow store plugin, azureml shim (tracking)
