@@ -5,14 +5,15 @@ replace ``stdout.log`` or ``work/outputs`` — or any folder on the way — with
 to ``/etc/passwd`` or ``/``. Everything that shows a trial's files to someone (the dashboard,
 ``hypersweep logs``) therefore goes through this module:
 
-- `open_trial_file` resolves the requested path (symlinks included), refuses it unless the
-  real path stays inside the trial folder, then opens that real path one component at a time
-  with ``O_NOFOLLOW`` relative to the folder it has already opened, so a link swapped in
-  between the check and the open is refused too, not followed. Only regular files open
-  (never a FIFO, which would block the reader, or a device).
+- `open_trial_file` (and `read_trial_file`, a bounded read) open one file the way
+  :mod:`hypersweep.tracking.safe_open` does: the real path must stay inside the trial folder,
+  and it is opened one component at a time with ``O_NOFOLLOW``, so a link swapped in between
+  the check and the open is refused, not followed. Only regular files open.
 - `list_trial_files` walks a folder without following any link to a folder, visits at most
   `MAX_VISITED` entries, and lists regular files plus links to regular files that stay inside
   the trial folder.
+- `replace_trial_file` writes one of the records hypersweep keeps in a trial's folder, never
+  through a link.
 
 Policy on links: a link whose target stays inside the trial's folder (``outputs/best.pt ->
 checkpoints/epoch3.pt``) is served and listed, as the file it points to; a link that leaves
@@ -31,19 +32,27 @@ b'epoch 1\\n'
 >>> open_trial_file(trial, "stderr.log")
 Traceback (most recent call last):
 ...
-hypersweep.execution.trial_files.UnsafePathError: stderr.log leads out of the trial folder
+hypersweep.tracking.safe_open.UnsafePathError: stderr.log leads out of the trial folder
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+
+from hypersweep.tracking.safe_open import (
+    DIRECTORY_FLAGS,
+    UnsafePathError,
+    open_trial_file,
+    open_without_links,
+    read_trial_file,
+    resolve_inside,
+    trial_folder,
+)
 
 __all__ = [
     "MAX_VISITED",
@@ -59,14 +68,6 @@ __all__ = [
 #: deep tree, is listed in bounded time; the listing then says it is truncated).
 MAX_VISITED = 20_000
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: opening a FIFO for reading would wait for a writer forever
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-
-
-class UnsafePathError(PermissionError):
-    """The requested path leaves the trial folder, or is not a regular file."""
-
 
 @dataclass(frozen=True)
 class TrialFile:
@@ -74,115 +75,6 @@ class TrialFile:
 
     path: str
     size: int
-
-
-def _real_relative(root_real: str, root: Path, relative: str | os.PathLike[str]) -> PurePosixPath:
-    """``root / relative`` resolved, relative to the real root; raises when it leaves it."""
-    requested = PurePosixPath(os.fspath(relative))
-    if requested.is_absolute() or "\x00" in str(requested):
-        raise UnsafePathError(f"{relative} leads out of the trial folder")
-    try:
-        real = os.path.realpath(os.path.join(root, requested))
-    except (OSError, ValueError):
-        raise UnsafePathError(f"{relative} cannot be resolved") from None
-    if real != root_real and not real.startswith(root_real.rstrip("/") + "/"):
-        raise UnsafePathError(f"{relative} leads out of the trial folder")
-    return PurePosixPath(os.path.relpath(real, root_real))
-
-
-def _root(root: str | os.PathLike[str]) -> tuple[Path, str]:
-    path = Path(root)
-    # the trial folder itself is made by hypersweep; a trial that swapped it for a link is
-    # not followed anywhere
-    if path.is_symlink():
-        raise UnsafePathError(f"{path.name} is a link: not a trial folder")
-    return path, os.path.realpath(path)
-
-
-def _walk_open(root_real: str, parts: tuple[str, ...], last_flags: int) -> int:
-    """Open ``root_real/parts...`` following no link on the way; the descriptor of the last."""
-    fd = os.open(root_real, _DIR_FLAGS)
-    try:
-        for i, part in enumerate(parts):
-            if part in ("", ".", ".."):  # a resolved path has none: refuse, never walk up
-                raise UnsafePathError(f"{part!r} in a resolved path")
-            flags = last_flags if i == len(parts) - 1 else _DIR_FLAGS
-            try:
-                child = os.open(part, flags, dir_fd=fd)
-            except OSError as err:
-                if err.errno in (errno.ELOOP, errno.ENOTDIR):
-                    # a file where a folder should be, or a link swapped in after the path
-                    # was resolved: refused, never followed
-                    raise UnsafePathError(f"{part} is a link or not a folder") from None
-                raise
-            os.close(fd)
-            fd = child
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def open_trial_file(root: str | os.PathLike[str], relative: str | os.PathLike[str]) -> BinaryIO:
-    """Open the regular file ``root / relative`` for reading, never leaving ``root``.
-
-    Parameters
-    ----------
-    root : path
-        The trial's folder (``Workspace.trial_dir``), or a folder inside it the caller made.
-    relative : path
-        The file, relative to ``root`` (``"stdout.log"``, ``"work/outputs/model.pt"``).
-
-    Returns
-    -------
-    BinaryIO
-        The open file (close it, or use it in a ``with``).
-
-    Raises
-    ------
-    UnsafePathError
-        The path (or a link on the way) leads out of ``root``, or it is not a regular file.
-    FileNotFoundError
-        There is no such file.
-    """
-    path, root_real = _root(root)
-    parts = _real_relative(root_real, path, relative).parts
-    if not parts:
-        raise UnsafePathError(f"{relative} is a folder, not a file")
-    fd = _walk_open(root_real, parts, _FILE_FLAGS)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafePathError(f"{relative} is not a regular file")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def read_trial_file(root: str | os.PathLike[str], relative: str | os.PathLike[str],
-                    max_bytes: int) -> bytes:
-    """The first ``max_bytes`` bytes of the regular file ``root / relative``, read as
-    `open_trial_file` opens it (never out of ``root``, never blocking on a FIFO).
-
-    For the small records a trial's folder holds (``exit_status``, ``handle.json``): a trial
-    that swapped one for a huge file costs one bounded read, whose result will not parse.
-
-    Raises
-    ------
-    UnsafePathError, FileNotFoundError
-        As `open_trial_file`.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> trial = Path(tempfile.mkdtemp())
-    >>> _ = (trial / "exit_status").write_text('{"exit_code": 0}')
-    >>> read_trial_file(trial, "exit_status", 8)
-    b'{"exit_c'
-    """
-    with open_trial_file(root, relative) as handle:
-        return handle.read(max_bytes)
 
 
 def replace_trial_file(root: str | os.PathLike[str], name: str, data: bytes) -> None:
@@ -199,8 +91,8 @@ def replace_trial_file(root: str | os.PathLike[str], name: str, data: bytes) -> 
     """
     if "/" in name or name in ("", ".", ".."):
         raise UnsafePathError(f"{name!r} is not a file name")
-    _, root_real = _root(root)
-    folder = _walk_open(root_real, (), _DIR_FLAGS)
+    _, root_real = trial_folder(root)
+    folder = open_without_links(root_real, (), DIRECTORY_FLAGS)
     tmp = f".{name}.{os.getpid()}.tmp"
     try:
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
@@ -247,12 +139,12 @@ def list_trial_files(
     >>> list_trial_files(trial, "out")
     ([TrialFile(path='sub/m.txt', size=1)], False)
     """
-    path, root_real = _root(root)
+    path, root_real = trial_folder(root)
     if not os.path.lexists(os.path.join(path, folder)):
         return [], False
-    base = _real_relative(root_real, path, folder)
+    base = resolve_inside(root_real, path, folder)
     try:
-        top = _walk_open(root_real, base.parts, _DIR_FLAGS)
+        top = open_without_links(root_real, base.parts, DIRECTORY_FLAGS)
     except FileNotFoundError:
         return [], False
     except NotADirectoryError:
@@ -276,7 +168,7 @@ def list_trial_files(
                             files.append(TrialFile(str(name), info.st_size))
                         elif stat.S_ISDIR(info.st_mode):
                             try:
-                                child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                                child = os.open(entry.name, DIRECTORY_FLAGS, dir_fd=fd)
                             except OSError:
                                 continue  # gone, or swapped for a link meanwhile
                             pending.append((child, name))

@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hypersweep.tracking.safe_open import open_trial_file
 from hypersweep.tracking.storable import (
     MetricValueError,
     check_record,
@@ -307,9 +308,6 @@ class JournalReader:
         the trial wrote, whatever its name is later made to point at.
         """
         if self._fd is None:
-            # imported here: hypersweep.execution imports this module
-            from hypersweep.execution.trial_files import open_trial_file
-
             folder, name = os.path.split(os.path.abspath(self.path))
             try:
                 with open_trial_file(folder, name) as handle:
