@@ -31,7 +31,7 @@ from hypersweep.space import (
     randint,
     uniform,
 )
-from hypersweep.space._values import canon
+from hypersweep.space.values import canon
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

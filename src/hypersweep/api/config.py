@@ -24,7 +24,7 @@ from hypersweep.config import validate as check
 from hypersweep.errors import ConfigError
 from hypersweep.policies import EarlyTerminationPolicy, NoTerminationPolicy
 from hypersweep.sampling import Sampler
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 from hypersweep.spec import (
     CommandTrial,
     Limits,

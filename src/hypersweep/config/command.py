@@ -30,7 +30,7 @@ from typing import Any
 
 from hypersweep.config.validate import environment, folder, path_is
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import check_text, describe
+from hypersweep.space.values import check_text, describe
 from hypersweep.spec import CommandTrial
 
 __all__ = ["check_parameters", "command_trial", "modernize_command"]

@@ -43,7 +43,7 @@ from hypersweep.config.yamlfile import (
     parse_yaml,
 )
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import describe, text_problem
+from hypersweep.space.values import describe, text_problem
 from hypersweep.spec import CommandTrial, Limits, Metadata, Objective, SweepSpec, checks
 
 #: Keys of a sweep job, in the order Azure documents them.

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import check_text, describe
+from hypersweep.space.values import check_text, describe
 from hypersweep.spec import checks
 
 __all__ = [

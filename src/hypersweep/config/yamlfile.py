@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 Path_ = tuple[Any, ...]  # a key path: ("search_space", "lr", "min_value")
 

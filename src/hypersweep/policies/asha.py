@@ -50,7 +50,7 @@ from hypersweep.policies.base import (
     fmt,
     judged,
 )
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 
 def rung_index(interval: int, min_resource: int, reduction_factor: int, rate: int,

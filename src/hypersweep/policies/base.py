@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 
 @dataclass(frozen=True)

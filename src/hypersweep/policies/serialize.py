@@ -23,7 +23,7 @@ from hypersweep.policies.hyperband import HyperbandPolicy
 from hypersweep.policies.median import MedianStoppingPolicy
 from hypersweep.policies.none import NoTerminationPolicy
 from hypersweep.policies.truncation import TruncationSelectionPolicy
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
     cls.type: cls for cls in (BanditPolicy, MedianStoppingPolicy, TruncationSelectionPolicy,

@@ -31,7 +31,7 @@ from hypersweep.policies.base import (
     fmt,
     judged,
 )
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from scipy.special import ndtr
 
 from hypersweep.sampling.base import FinishedTrial
 from hypersweep.space import Choice, Expression, RandInt, SearchSpace
-from hypersweep.space.expressions import _NormalFamily, _Numeric
+from hypersweep.space.normal_family import NormalFamily
+from hypersweep.space.numeric import NumericExpression
 
 _BASE = math.e  # Bayesian sampling has no logbase (Azure): exponents are natural logs.
 _TAIL_SIGMAS = 4.0
@@ -60,7 +61,7 @@ class Dim:
     name: str
     categorical: bool
     levels: int
-    expr: Expression | None
+    expr: NumericExpression | None
     parent: int
     option: int
     tail: bool = False
@@ -91,8 +92,8 @@ def _walk(name: str, expr: Expression, parent: int, option: int, out: list[Dim])
     elif isinstance(expr, RandInt):
         out.append(Dim(name, False, expr.upper, None, parent, option))
     else:
-        tail = isinstance(expr, _NormalFamily)
-        lattice = expr if isinstance(expr, _Numeric) and expr.quantized else None
+        tail = isinstance(expr, NormalFamily)
+        lattice = expr if isinstance(expr, NumericExpression) and expr.quantized else None
         out.append(Dim(name, False, 0, lattice, parent, option, tail))
 
 
@@ -154,7 +155,7 @@ class Layout:
             index = np.clip((x[:, self._cells] * k).astype(np.int64), 0, k - 1)
             x[:, self._cells] = (index + 0.5) / k
         for j, expr in self._lattices:
-            x[:, j] = _snap_lattice(expr, x[:, j])
+            x[:, j] = expr.snap_to_lattice(x[:, j])
         active = self.active(x)
         x[~active] = 0.5
         return x, active
@@ -211,19 +212,6 @@ def _cache_key(params: Any) -> Any:
     except TypeError:
         return None
     return key
-
-
-def _snap_lattice(expr: Any, u: np.ndarray) -> np.ndarray:
-    """``encode(decode(u))`` of a quantized expression, vectorised (see expressions.py)."""
-    with np.errstate(all="ignore"):
-        v = expr._raw(u)
-        if expr.log:
-            v = np.exp(v)
-        v = np.rint(v / expr.q) * expr.q
-        if expr.log:
-            v = np.log(v)
-        back = expr._unraw(v)
-    return np.clip(np.nan_to_num(back, nan=0.0), 0.0, 1.0)
 
 
 def _encode_one(space: SearchSpace, params: Any) -> np.ndarray | None:

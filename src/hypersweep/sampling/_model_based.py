@@ -14,7 +14,7 @@ from hypersweep.sampling._blas import one_blas_thread
 from hypersweep.sampling._layout import Layout
 from hypersweep.sampling.base import FinishedTrial, Sampler, as_space, check_count
 from hypersweep.space import SearchSpace
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 
 def check_seed(seed: Any) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 
 from hypersweep.errors import ConfigError
 from hypersweep.space import SearchSpace, config_key
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 
 @dataclass(frozen=True)

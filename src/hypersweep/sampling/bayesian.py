@@ -38,7 +38,7 @@ from hypersweep.sampling._model_based import ModelBasedSampler
 from hypersweep.sampling._warp import warp_scores
 from hypersweep.sampling.base import FinishedTrial
 from hypersweep.space import SearchSpace
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 _N_INCUMBENTS = 5
 

@@ -25,7 +25,7 @@ from scipy.stats import qmc
 from hypersweep.errors import ConfigError
 from hypersweep.sampling.base import FinishedTrial, Sampler, as_space, check_count, seen_keys
 from hypersweep.space import SearchSpace, config_key
-from hypersweep.space._values import describe, parse_logbase
+from hypersweep.space.values import describe, parse_logbase
 
 _RULES = ("random", "sobol")
 _REDRAWS = 64  # re-draws per repeated configuration before enumerating the unseen ones

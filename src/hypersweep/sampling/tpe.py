@@ -31,7 +31,7 @@ from hypersweep.sampling._model_based import ModelBasedSampler
 from hypersweep.sampling._parzen import ParzenEstimator
 from hypersweep.sampling.base import FinishedTrial
 from hypersweep.space import SearchSpace
-from hypersweep.space._values import describe
+from hypersweep.space.values import describe
 
 _FLAT_WEIGHTS = 25
 

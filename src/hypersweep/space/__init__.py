@@ -8,30 +8,31 @@ Examples
 {'type': 'choice', 'values': [16, 32, 64]}
 """
 
-from hypersweep.space._values import config_key
 from hypersweep.space.choice import Choice, RandInt, choice, randint
-from hypersweep.space.expressions import (
-    ExponentWarning,
-    Expression,
+from hypersweep.space.expressions import ExponentWarning, Expression
+from hypersweep.space.normal_family import (
     LogNormal,
-    LogUniform,
     Normal,
     QLogNormal,
-    QLogUniform,
     QNormal,
-    QUniform,
-    Uniform,
     lognormal,
-    loguniform,
     normal,
     qlognormal,
-    qloguniform,
     qnormal,
-    quniform,
-    uniform,
 )
 from hypersweep.space.serialize import expression_from_dict, expression_to_dict
 from hypersweep.space.space import SearchSpace
+from hypersweep.space.uniform_family import (
+    LogUniform,
+    QLogUniform,
+    QUniform,
+    Uniform,
+    loguniform,
+    qloguniform,
+    quniform,
+    uniform,
+)
+from hypersweep.space.values import config_key
 
 __all__ = [
     "Choice",

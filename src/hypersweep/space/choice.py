@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import canon, check_key, describe, literal
 from hypersweep.space.expressions import Expression
+from hypersweep.space.values import canon, check_key, describe, literal
 
 # Beyond 2**53 a float u * upper can no longer reach every integer below upper.
 _RANDINT_LIMIT = 2**53

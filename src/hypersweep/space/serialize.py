@@ -21,19 +21,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import describe
 from hypersweep.space.choice import Choice, RandInt
-from hypersweep.space.expressions import (
-    Expression,
-    LogNormal,
-    LogUniform,
-    Normal,
-    QLogNormal,
-    QLogUniform,
-    QNormal,
-    QUniform,
-    Uniform,
-)
+from hypersweep.space.expressions import Expression
+from hypersweep.space.normal_family import LogNormal, Normal, QLogNormal, QNormal
+from hypersweep.space.uniform_family import LogUniform, QLogUniform, QUniform, Uniform
+from hypersweep.space.values import describe
 
 _CLASSES: dict[str, Callable[..., Expression]] = {
     cls.kind: cls

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import check_key, describe, parse_logbase
 from hypersweep.space.choice import Choice
 from hypersweep.space.expressions import Expression
 from hypersweep.space.serialize import expression_from_dict, expression_to_dict
+from hypersweep.space.values import check_key, describe, parse_logbase
 
 Pairs = tuple[tuple[str, Any], ...]
 
