@@ -27,7 +27,15 @@ from typing import Any
 from hypersweep.tracking.journal import JournalWriter
 from hypersweep.tracking.storable import MetricValueError, check_record, check_step
 
-__all__ = ["ExperimentRef", "MetricValueError", "OfflineRun", "RunRef", "TrialRun", "get_context"]
+__all__ = [
+    "BaseRun",
+    "ExperimentRef",
+    "MetricValueError",
+    "OfflineRun",
+    "RunRef",
+    "TrialRun",
+    "get_context",
+]
 
 ENV_TRIAL_ID = "HYPERSWEEP_TRIAL_ID"
 ENV_SWEEP_ID = "HYPERSWEEP_SWEEP_ID"
@@ -71,8 +79,13 @@ def _scalar(name: str, value: Any, step: int | None) -> Any:
     return v
 
 
-class _BaseRun:
-    """What :class:`TrialRun` and :class:`OfflineRun` share: validation, status and identity."""
+class BaseRun:
+    """What every run a trial logs through shares: validation, status and identity.
+
+    :class:`TrialRun` (a process trial), :class:`OfflineRun` (no sweep) and the function
+    driver's trials are its subclasses. A subclass says where a checked record goes by
+    overriding ``_emit(kind, name, value, step, label)``; every check happens before it.
+    """
 
     def __init__(self, run_id: str, sweep_id: str | None, outputs: str) -> None:
         self._id = run_id
@@ -218,7 +231,11 @@ class _BaseRun:
         raise NotImplementedError
 
 
-class TrialRun(_BaseRun):
+#: The earlier, private name of `BaseRun`, kept while hypersweep.functions still imports it.
+_BaseRun = BaseRun
+
+
+class TrialRun(BaseRun):
     """The run of a trial inside a sweep: every call appends to the metrics journal.
 
     Parameters
@@ -272,7 +289,7 @@ class TrialRun(_BaseRun):
         self._writer.write(kind, name, value, step)
 
 
-class OfflineRun(_BaseRun):
+class OfflineRun(BaseRun):
     """The run outside a sweep: prints each call, like Azure's offline run.
 
     Examples
