@@ -188,6 +188,7 @@ def test_a_first_release_sweep_resumes_from_its_stored_config(project: Path) -> 
     [trial] = store.list_trials(run.id)
     assert trial.status == "Completed" and trial.arguments[:2] == ["--epochs", "3"]
     assert store.get_sweep(run.id).config == old  # read, never rewritten
+    assert run.get_details()["runDefinition"] == old
 
 
 def test_validate_json_shows_the_config_run_stores(project: Path) -> None:
@@ -227,6 +228,9 @@ def test_submit_takes_a_spec_and_stores_what_its_config_stores(project: Path) ->
     from_config = experiment.submit(_twin(project), start=False)
     store = experiment.workspace.store
     assert store.get_sweep(from_spec.id).config == store.get_sweep(from_config.id).config
+    # Azure's details key holds the stored spec (version 2)
+    definition = from_spec.get_details()["runDefinition"]
+    assert definition == from_spec.spec.to_dict() and definition["version"] == 2
     with pytest.raises(ConfigError, match=r"^config: expected a HyperDriveConfig or a SweepSpec"):
         experiment.submit({"not": "a config"})  # type: ignore[arg-type]
 

@@ -6,7 +6,8 @@ import functools
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from hypersweep.api.run import Run, iso_utc, metrics_dict
 from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
@@ -16,7 +17,6 @@ from hypersweep.spec import SweepSpec
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hypersweep.api.workspace import Experiment
     from hypersweep.controller import SweepController
     from hypersweep.policies import ReplayReport
     from hypersweep.store import Store, SweepRecord
@@ -24,6 +24,35 @@ if TYPE_CHECKING:
 #: Controllers driving sweeps in this process, by sweep id.
 _DRIVERS: dict[str, tuple[threading.Thread, SweepController]] = {}
 _DRIVERS_LOCK = threading.Lock()
+
+
+class SweepWorkspace(Protocol):
+    """What a sweep reads of its workspace: the record store and the folders of its trials
+    (a `Workspace` is one)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    def trial_dir(self, trial_id: str) -> Path: ...
+
+    def outputs_dir(self, trial_id: str) -> Path: ...
+
+
+class SweepExperiment(Protocol):
+    """What a sweep reads of its experiment: a name and a workspace (an `Experiment` is one).
+
+    `Experiment.submit` returns a `HyperDriveRun`; the run does not name the class back, so
+    the two modules do not import each other.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def workspace(self) -> SweepWorkspace: ...
 
 
 class HyperDriveRun:
@@ -51,7 +80,7 @@ class HyperDriveRun:
     True
     """
 
-    def __init__(self, experiment: Experiment, run_id: str) -> None:
+    def __init__(self, experiment: SweepExperiment, run_id: str) -> None:
         self.experiment = experiment
         self.id = run_id
         experiment.workspace.store.get_sweep(run_id)  # KeyError names an unknown id
@@ -73,11 +102,6 @@ class HyperDriveRun:
         Written once at submit, so read once.
         """
         return SweepSpec.from_dict(self._sweep().config)
-
-    @functools.cached_property
-    def _config(self) -> dict[str, Any]:
-        """The stored config as written (read `spec` instead; kept for older callers)."""
-        return dict(self._sweep().config)
 
     def _sweep(self) -> SweepRecord:
         return self._store.get_sweep(self.id)
@@ -105,7 +129,12 @@ class HyperDriveRun:
         return str(self._sweep().status.value)
 
     def get_details(self) -> dict[str, Any]:
-        """Azure's details mapping for the sweep."""
+        """Azure's details mapping for the sweep.
+
+        ``runDefinition`` keeps Azure's key and holds what the sweep's record stores: its
+        `SweepSpec`'s stored form (``spec.to_dict()``, ``"version": 2``; a sweep stored by the
+        first release shows its version 1 form). Read `spec` for the typed spec.
+        """
         sweep = self._sweep()
         details: dict[str, Any] = {
             "runId": sweep.id,
@@ -124,8 +153,12 @@ class HyperDriveRun:
     # ---------------------------------------------------------------- children
     def get_children(self) -> list[Run]:
         """Every trial of the sweep, in the order they were created."""
-        workspace = self.experiment.workspace
-        return [Run(workspace, t.id) for t in self._store.list_trials(self.id)]
+        return [self._trial_run(t.id) for t in self._store.list_trials(self.id)]
+
+    def _trial_run(self, trial_id: str) -> Run:
+        # Run's signature names the concrete Workspace, which this module does not import
+        # (api.workspace imports this one); any SweepWorkspace serves a Run.
+        return Run(cast(Any, self.experiment.workspace), trial_id)
 
     def _best_values(self) -> dict[str, float]:
         values = self._store.best_values([self.id], self.primary_metric_name, self._maximize)
@@ -164,7 +197,7 @@ class HyperDriveRun:
             excluded.add("Canceled")
         for row in self.get_children_sorted_by_primary_metric(discard_no_metric=True):
             if row["status"] not in excluded:
-                return Run(self.experiment.workspace, row["run_id"])
+                return self._trial_run(row["run_id"])
         return None
 
     def get_hyperparameters(self) -> dict[str, dict[str, Any]]:
