@@ -135,12 +135,16 @@ class Run:
     @property
     def log_path(self) -> Path:
         """The trial's captured standard output."""
-        return self.workspace.trial_dir(self.id) / "stdout.log"
+        from hypersweep.execution.layout import STDOUT
+
+        return self.workspace.trial_dir(self.id) / STDOUT
 
     @property
     def stderr_path(self) -> Path:
         """The trial's captured standard error."""
-        return self.workspace.trial_dir(self.id) / "stderr.log"
+        from hypersweep.execution.layout import STDERR
+
+        return self.workspace.trial_dir(self.id) / STDERR
 
     @property
     def outputs_path(self) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,17 +82,26 @@ class Workspace:
                 self._store = open_store(self.store_url)
             return self._store
 
+    # The folder names are execution.layout's (imported on use: importing the workspace must
+    # not import the executors).
+
     def trial_dir(self, trial_id: str) -> Path:
         """Folder of one trial: its logs, journal and working copy (``work/outputs``)."""
-        return self.path / "runs" / trial_id
+        from hypersweep.execution import layout
+
+        return layout.trial_dir(self.path, trial_id)
 
     def outputs_dir(self, trial_id: str) -> Path:
         """A trial's ``outputs`` folder, in its working copy (script and function trials)."""
-        return self.trial_dir(trial_id) / "work" / "outputs"
+        from hypersweep.execution import layout
+
+        return layout.outputs_dir(self.trial_dir(trial_id))
 
     def snapshot_dir(self, sweep_id: str) -> Path:
         """The copy of the source directory a sweep's trials run from."""
-        return self.path / "snapshots" / sweep_id
+        from hypersweep.execution import layout
+
+        return layout.snapshot_dir(self.path, sweep_id)
 
     def experiments(self) -> list[Experiment]:
         """Every experiment with at least one sweep in this workspace."""
@@ -160,10 +168,9 @@ class Experiment:
         """
         from hypersweep.api.config import HyperDriveConfig
         from hypersweep.api.sweep_run import HyperDriveRun
-        from hypersweep.controller.loop import utcnow
         from hypersweep.execution import snapshot_source
         from hypersweep.spec import SweepSpec
-        from hypersweep.store import Status, SweepRecord
+        from hypersweep.store import Status, SweepRecord, new_sweep_id, utcnow
 
         if isinstance(config, SweepSpec):
             with warnings.catch_warnings():
@@ -177,7 +184,7 @@ class Experiment:
         spec = config.to_spec()
         store = self.workspace.store
         self._check_warm_start(spec)
-        sweep_id = f"HD_{uuid.uuid4()}"
+        sweep_id = new_sweep_id()
         assert config.run_config is not None  # HyperDriveConfig refuses a config without one
         snapshot_source(config.run_config.source_directory,
                         self.workspace.snapshot_dir(sweep_id))

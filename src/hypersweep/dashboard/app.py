@@ -45,6 +45,7 @@ from hypersweep.api.workspace import Experiment, Workspace
 from hypersweep.dashboard import views
 from hypersweep.dashboard.cache import Snapshot, SweepCache
 from hypersweep.dashboard.security import SecurityMiddleware, check_token
+from hypersweep.execution import layout
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.store.codec import strict_json
 from hypersweep.viz.analysis import stride_downsample
@@ -353,7 +354,7 @@ def create_app(
         record = state.trial(trial_id)
         if stream not in ("stdout", "stderr"):
             raise HTTPException(400, "stream: stdout or stderr")
-        name = "stdout.log" if stream == "stdout" else "stderr.log"
+        name = layout.STDOUT if stream == "stdout" else layout.STDERR
         try:
             handle = open_trial_file(state.workspace.trial_dir(trial_id), name)
         except FileNotFoundError:
