@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import MINIMAL_SWEEP, Project
+from tests.cli.project import MINIMAL_SWEEP, Project
 
 BASE = MINIMAL_SWEEP
 BIG = "9" * 400

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import MINIMAL_SWEEP, Project
+from tests.cli.project import MINIMAL_SWEEP, Project
 
 from hypersweep import (
     BanditPolicy,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 CHATTY = """\
 import argparse

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 GOOD = """\
 type: sweep

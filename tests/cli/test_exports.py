@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 from hypersweep import Workspace
 

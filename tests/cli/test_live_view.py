@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 from hypersweep import Experiment, Workspace
 from hypersweep.config import load_sweep

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 from hypersweep import Workspace
 

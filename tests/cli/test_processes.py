@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 from hypersweep.cli import cli
 

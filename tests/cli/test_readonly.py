@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 SWEEP = """\
 type: sweep

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import Result
-from tests.cli.conftest import Project
+from tests.cli.project import Project
 
 from hypersweep import Experiment, HyperDriveConfig, HyperDriveRun, Workspace
 from hypersweep.api.config import CommandJob

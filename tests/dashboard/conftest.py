@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synthetic import synthesize_sweep
+from tests.dashboard.hostile import XSS, XSS_FILE
+from tests.dashboard.synthetic import synthesize_sweep
 
 from hypersweep import Workspace
 from hypersweep.dashboard import ServerThread, create_app
 
 CHROMIUM = "/usr/bin/chromium"
-XSS = "<script>alert(1)</script>"
-XSS_FILE = "<img src=x onerror=alert(3)>"  # a file name cannot hold "/"
 
 
 def _browser_problem() -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -13,27 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tests.dashboard.raw_http import get_json, request
+
 from hypersweep import Workspace
 from hypersweep.dashboard import ServerThread, create_app, views
 from hypersweep.dashboard import app as app_module
-
-
-def request(server: ServerThread, path: str, method: str = "GET",
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One raw HTTP request (raw: path traversal must reach the server unnormalised)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        conn.request(method, path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        conn.close()
-
-
-def get_json(server: ServerThread, path: str, **kw: Any) -> Any:
-    status, _, body = request(server, path, **kw)
-    assert status == 200, body
-    return json.loads(body)
 
 
 def test_sweep_endpoints_and_etag(synthetic: tuple[Workspace, str],
@@ -153,7 +136,7 @@ def test_serve_beyond_loopback_generates_a_token(monkeypatch: Any, tmp_path: Pat
 
 def test_cancel_needs_allow_cancel_and_the_action_header(
         any_workspace: Workspace, serve: Callable[..., ServerThread]) -> None:
-    from synthetic import synthesize_sweep
+    from tests.dashboard.synthetic import synthesize_sweep
 
     from hypersweep.store import Status
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.dashboard.hostile import XSS, XSS_FILE
+from tests.dashboard.pages import open_page
 
-from conftest import XSS, XSS_FILE
 from hypersweep import (
     Experiment,
     HyperDriveConfig,
@@ -26,11 +27,6 @@ CHARTS = {  # chart id -> number of traces it draws for the synthetic sweep
     "chart-history": 2, "chart-parcoords": 1, "chart-scatter": 1, "chart-scatter3d": 1,
     "chart-importance": 1, "chart-terminations": 2,
 }
-
-
-def open_page(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']")
 
 
 def traces(page: Any, chart: str) -> int:
@@ -209,7 +205,7 @@ def test_live_page_redraws_charts_on_screen_and_the_rest_when_scrolled_to(
         tmp_path: Path, serve: Callable[..., ServerThread], page: Any) -> None:
     from datetime import datetime, timezone
 
-    from synthetic import synthesize_sweep
+    from tests.dashboard.synthetic import synthesize_sweep
 
     from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
 

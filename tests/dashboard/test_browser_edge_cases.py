@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from handmade_sweeps import make_sweep
-from test_browser import open_page
+from tests.dashboard.handmade_sweeps import make_sweep
+from tests.dashboard.pages import open_page
 
 from hypersweep import Experiment, HyperDriveRun, Run, Workspace
 from hypersweep.dashboard import ServerThread

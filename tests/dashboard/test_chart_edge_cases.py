@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from handmade_sweeps import make_sweep
+from tests.dashboard.handmade_sweeps import make_sweep
 
 from hypersweep import Experiment, HyperDriveRun, Run, Workspace
 from hypersweep.dashboard import views

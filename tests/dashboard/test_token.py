@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from test_api import request
+from tests.dashboard.raw_http import request
 
 from hypersweep import Workspace
 from hypersweep.dashboard import ServerThread, create_app

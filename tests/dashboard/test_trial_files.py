@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_api import get_json, request
+from tests.dashboard.raw_http import get_json, request
 
 from hypersweep import Workspace
 from hypersweep.cli import cli

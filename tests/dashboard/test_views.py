@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from synthetic import synthesize_sweep
+from tests.dashboard.synthetic import synthesize_sweep
 
 from hypersweep import Workspace
 from hypersweep.dashboard import views

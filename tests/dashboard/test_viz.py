@@ -8,8 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.dashboard.hostile import XSS
 
-from conftest import XSS
 from hypersweep import Experiment, HyperDriveRun, Run, Workspace, viz
 
 
