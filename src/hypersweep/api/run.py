@@ -11,12 +11,29 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from hypersweep.api.workspace import Workspace
-    from hypersweep.store import MetricPoint, TrialRecord
+    from hypersweep.store import MetricPoint, Store, TrialRecord
     from hypersweep.tracking import OfflineRun, TrialRun
+
+
+class TrialWorkspace(Protocol):
+    """What a `Run` reads of its workspace: the record store and the trial's folders.
+
+    A `~hypersweep.api.workspace.Workspace` is one; it is not named here because the
+    workspace's module imports, through the sweep's run, this one.
+    """
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    def trial_dir(self, trial_id: str) -> Path: ...
+
+    def outputs_dir(self, trial_id: str) -> Path: ...
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -70,7 +87,7 @@ class Run:
     0.9
     """
 
-    def __init__(self, workspace: Workspace, run_id: str) -> None:
+    def __init__(self, workspace: TrialWorkspace, run_id: str) -> None:
         self.workspace = workspace
         self.id = run_id
 
