@@ -6,10 +6,9 @@ import functools
 import math
 import threading
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hypersweep.api.run import Run, iso_utc, metrics_dict
+from hypersweep.api.run import Run, TrialWorkspace, iso_utc, metrics_dict
 from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
 from hypersweep.errors import SweepEndedError
 from hypersweep.spec import SweepSpec
@@ -26,21 +25,6 @@ _DRIVERS: dict[str, tuple[threading.Thread, SweepController]] = {}
 _DRIVERS_LOCK = threading.Lock()
 
 
-class SweepWorkspace(Protocol):
-    """What a sweep reads of its workspace: the record store and the folders of its trials
-    (a `Workspace` is one)."""
-
-    @property
-    def path(self) -> Path: ...
-
-    @property
-    def store(self) -> Store: ...
-
-    def trial_dir(self, trial_id: str) -> Path: ...
-
-    def outputs_dir(self, trial_id: str) -> Path: ...
-
-
 class SweepExperiment(Protocol):
     """What a sweep reads of its experiment: a name and a workspace (an `Experiment` is one).
 
@@ -52,7 +36,7 @@ class SweepExperiment(Protocol):
     def name(self) -> str: ...
 
     @property
-    def workspace(self) -> SweepWorkspace: ...
+    def workspace(self) -> TrialWorkspace: ...
 
 
 class HyperDriveRun:
@@ -156,9 +140,7 @@ class HyperDriveRun:
         return [self._trial_run(t.id) for t in self._store.list_trials(self.id)]
 
     def _trial_run(self, trial_id: str) -> Run:
-        # Run's signature names the concrete Workspace, which this module does not import
-        # (api.workspace imports this one); any SweepWorkspace serves a Run.
-        return Run(cast(Any, self.experiment.workspace), trial_id)
+        return Run(self.experiment.workspace, trial_id)
 
     def _best_values(self) -> dict[str, float]:
         values = self._store.best_values([self.id], self.primary_metric_name, self._maximize)
