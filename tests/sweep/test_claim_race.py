@@ -214,8 +214,8 @@ def test_two_resume_commands_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
 # ---------------------------------------------------------------- liveness of the owner
 
 def test_a_live_controller_is_refused_with_its_host_and_pid(tmp_path: Path) -> None:
-    from hypersweep.store import utcnow
     from hypersweep.errors import SweepBusyError
+    from hypersweep.store import utcnow
 
     workspace = Workspace(tmp_path / "ws")
     run = Experiment(workspace, "race").submit(_config(_source(tmp_path)), start=False)
@@ -251,8 +251,8 @@ def test_resume_takes_over_at_once_from_a_reused_pid(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The owner's pid runs, but it is another process now (pid reuse): the owner is dead."""
     from hypersweep.controller import SweepController
-    from hypersweep.store import utcnow
     from hypersweep.engine.lease import new_owner_token, parse_owner_token
+    from hypersweep.store import utcnow
 
     monkeypatch.setenv("LAUNCH_LOG", str(tmp_path / "launches.txt"))
     workspace = Workspace(tmp_path / "ws")

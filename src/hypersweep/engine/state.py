@@ -46,7 +46,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -102,6 +102,7 @@ class TrialState:
     record: TrialRecord
     best: float | None = None
     active: bool = False
+    id: str = field(init=False)  # the record's, which never changes
     started_at: float | None = None
     failed_by_script: str | None = None  # the trial called run.fail(details)
     # (seq, pos) of the last primary-metric point counted: a journal read again after a
@@ -109,9 +110,8 @@ class TrialState:
     last_primary: tuple[int, int] = (-1, -1)
     evidence: FinishedTrial | None = None  # what the sampler learns, set when it ends
 
-    @property
-    def id(self) -> str:
-        return self.record.id
+    def __post_init__(self) -> None:
+        self.id = self.record.id
 
     @property
     def ended(self) -> bool:
@@ -167,6 +167,9 @@ class SweepEngine:
         self.sweep_id = sweep_id
         self.clock = clock
         self.objective = spec.objective
+        self._sign = 1.0 if spec.objective.maximize else -1.0
+        self._budget = spec.limits.max_total_trials
+        self._concurrency = spec.limits.concurrency
         self.sampler = spec.new_sampler()
         self.runner = runner or self.new_runner(spec)
         self.metric_names = metric_names
@@ -181,12 +184,13 @@ class SweepEngine:
                                         hint="max_failed_runs, or limits.max_failed_trials "
                                              "in YAML,")
         self.trials: dict[str, TrialState] = {}  # by id, in index order
+        self._unended = 0  # trials not ended yet: counted, not scanned, on every ask
         self.warm = list(warm)
         self.cancel_reason: str | None = None
         self.exhausted = False
         self.unusable_primary: str | None = None  # how the primary metric was mislogged
         self._warned_metric = False
-        self._notices: list[str] = []
+        self.notices: list[str] = []  # messages for the sweep's warnings, not yet stored
         self.deadline: float | None = None
         self.set_elapsed(elapsed)
         self._cancel_explanation = ""
@@ -207,13 +211,11 @@ class SweepEngine:
         sampler has more to propose is `exhausted`."""
         if self.cancel_reason is not None:
             return 0
-        limits = self.spec.limits
         room = math.inf
-        if limits.max_total_trials is not None:
-            room = limits.max_total_trials - len(self.trials)
-        if limits.concurrency is not None:
-            active = sum(1 for t in self.trials.values() if not t.ended)
-            room = min(room, limits.concurrency - active)
+        if self._budget is not None:
+            room = self._budget - len(self.trials)
+        if self._concurrency is not None:
+            room = min(room, self._concurrency - self._unended)
         return max(0, int(min(room, 2**31)))
 
     def budget_left(self) -> int | None:
@@ -254,9 +256,11 @@ class SweepEngine:
                              created_time=when, start_time=when, **fields)
         trial = TrialState(record)
         self.trials[record.id] = trial
+        self._unended += 1
         self.runner.start(record.id)
+        trial.active = True  # it holds a slot; its timeout counts once it has begun
         if begun:
-            self.begin(trial)
+            trial.started_at = self.clock()
         return trial
 
     def begin(self, trial: TrialState, at: float | None = None) -> None:
@@ -273,15 +277,14 @@ class SweepEngine:
             if point is not None and self.unusable_primary is None:
                 self.unusable_primary = unusable_value(point)
             return False
-        if trial.best is None or self.objective.oriented(value) > \
-                self.objective.oriented(trial.best):
+        if trial.best is None or self._sign * value > self._sign * trial.best:
             trial.best = value
         return True
 
     def report(self, trial: TrialState, value: float) -> list[Stop]:
         """Show the policy a counted value; the trials it stops."""
         stops: list[Stop] = []
-        for decision in self.runner.report(trial.id, self.objective.oriented(value)):
+        for decision in self.runner.report(trial.id, self._sign * value):
             stopped = self.trials.get(decision.trial_id)
             if stopped is not None and stopped.running:
                 stops.append(self._stop(stopped, REASON_EARLY_TERMINATION,
@@ -308,7 +311,7 @@ class SweepEngine:
             else:
                 changes["status"] = Status.FAILED
                 changes["error"] = error or self._failed_by_script(trial)
-        trial.apply(**changes)
+        trial.record = trial.record.replace(**changes)
         self._ended(trial)
         if trial.record.status == Status.COMPLETED:
             self._check_primary_metric()
@@ -345,13 +348,16 @@ class SweepEngine:
         return self.cancel(REASON_FAILED_TRIALS)
 
     def _ended(self, trial: TrialState) -> None:
-        score = None if trial.best is None else self.objective.oriented(trial.best)
+        if trial.evidence is None:
+            self._unended -= 1
+        score = None if trial.best is None else self._sign * trial.best
         trial.evidence = FinishedTrial(params=trial.record.params, score=score)
 
     def add(self, record: TrialRecord) -> TrialState:
         """A trial read back from the store (a resumed sweep); `restored` once it has ended."""
         trial = TrialState(record)
         self.trials[record.id] = trial
+        self._unended += 1
         return trial
 
     def restored(self, trial: TrialState) -> None:
@@ -363,13 +369,15 @@ class SweepEngine:
     # ------------------------------------------------------------------ stops
     def tick(self) -> list[Stop]:
         """Apply the clock: the sweep's deadline, each trial's timeout."""
+        timeout = self.spec.limits.trial_timeout
+        if self.deadline is None and timeout is None and self.cancel_reason is None:
+            return []  # nothing the clock decides (the common case: asked once per trial)
         now = self.clock()
         if self.deadline is not None and now >= self.deadline and self.cancel_reason is None:
             stops = self.cancel(REASON_MAX_DURATION)
         else:
             # A canceled sweep stops every trial still running: any adopted or begun since.
             stops = self._stop_running() if self.cancel_reason is not None else []
-        timeout = self.spec.limits.trial_timeout
         if timeout is not None:
             for trial in self.trials.values():
                 if trial.running and trial.started_at is not None \
@@ -384,7 +392,7 @@ class SweepEngine:
             return []
         self.cancel_reason = reason
         if reason == REASON_MAX_DURATION:
-            self._notices.append(f"max_duration reached after {self.spec.limits.timeout:g} s: "
+            self.notices.append(f"max_duration reached after {self.spec.limits.timeout:g} s: "
                               "running trials were canceled")
             explanation = f"the sweep reached its timeout of {self.spec.limits.timeout:g} s"
         elif reason == REASON_FAILED_TRIALS:
@@ -420,7 +428,7 @@ class SweepEngine:
     # ------------------------------------------------------------------ notices and the end
     def take_notices(self) -> list[str]:
         """Messages for the sweep's warnings since the last call (the driver stores them)."""
-        pending, self._notices = self._notices, []
+        pending, self.notices = self.notices, []
         return pending
 
     def _check_primary_metric(self) -> None:
@@ -431,7 +439,7 @@ class SweepEngine:
             return
         message = self.missing_metric_message("the first completed trial")
         log.warning(message)
-        self._notices.append(message)
+        self.notices.append(message)
 
     def missing_metric_message(self, by: str) -> str:
         return missing_primary_metric(

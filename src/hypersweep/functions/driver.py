@@ -208,7 +208,9 @@ class FunctionDriver:
         with self._lock:
             if self._ended:
                 return None
-            self._carry_out(self.engine.tick())
+            stops = self.engine.tick()
+            if stops or self.engine.notices:
+                self._carry_out(stops)
             if self.engine.room() <= 0:
                 return None
             params = self._next_params()
@@ -261,7 +263,8 @@ class FunctionDriver:
         stops = self.engine.end(trial.state, ok=status == Status.COMPLETED, when=utcnow(),
                                 error=error, status=status)
         self._dirty[trial.id] = trial
-        self._carry_out(stops)
+        if stops or self.engine.notices:
+            self._carry_out(stops)
 
     def wait_for_worker(self, trial: Trial) -> None:
         """``trial`` waits for a worker process: its timeout's clock starts at `begin`."""
@@ -305,7 +308,9 @@ class FunctionDriver:
             if kind == "metric" and name == self.primary_metric \
                     and self.engine.observe(trial.state, points[0].value, points[0]):
                 assert points[0].value is not None
-                self._carry_out(self.engine.report(trial.state, points[0].value))
+                stops = self.engine.report(trial.state, points[0].value)
+                if stops:
+                    self._carry_out(stops)
         if len(self._dirty) >= self.flush_size:
             self._maybe_flush()
 
@@ -359,8 +364,9 @@ class FunctionDriver:
             self._dirty[trial.id] = trial
             if trial.on_stop is not None:
                 trial.on_stop()
-        for message in self.engine.take_notices():
-            self._warn(message)
+        if self.engine.notices:
+            for message in self.engine.take_notices():
+                self._warn(message)
 
     def _warn(self, message: str) -> None:
         log.warning(message)

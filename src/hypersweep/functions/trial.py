@@ -123,7 +123,7 @@ class Trial(_BaseRun):
     @property
     def ended(self) -> bool:
         """Whether the sweep recorded the trial's end."""
-        return self.state.ended
+        return self.state.evidence is not None
 
     @property
     def outputs_dir(self) -> str:
