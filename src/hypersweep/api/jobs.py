@@ -17,7 +17,7 @@ from typing import Any
 from hypersweep.config import validate as check
 from hypersweep.config.command import check_parameters, command_trial
 from hypersweep.errors import ConfigError
-from hypersweep.space._values import check_text, describe
+from hypersweep.space.values import check_text, describe
 from hypersweep.spec import CommandTrial, ScriptTrial, checks
 
 __all__ = ["CommandJob", "ScriptRunConfig"]

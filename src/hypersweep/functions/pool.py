@@ -41,7 +41,7 @@ from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.functions.trial import LOGGING_KINDS, TrialCanceled
-from hypersweep.tracking.context import _BaseRun
+from hypersweep.tracking.context import BaseRun
 
 if TYPE_CHECKING:
     from hypersweep.functions.driver import FunctionDriver as Sweep
@@ -164,7 +164,7 @@ def _init_worker(objective: bytes, messages: Any, flags: Any, pids: Any) -> None
                        "importable from a fresh process?):\n" + _trial_error())
 
 
-class _WorkerRun(_BaseRun):
+class _WorkerRun(BaseRun):
     """The run an objective gets in a worker process: logging goes to the parent's queue."""
 
     def __init__(self, trial_id: str, sweep_id: str, index: int, slot: int,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hypersweep.tracking.context import _BaseRun
+from hypersweep.tracking.context import BaseRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,7 +59,7 @@ class TrialCanceled(Exception):
         super().__init__(f"trial {trial_id} was stopped by the early-termination policy{tail}")
 
 
-class Trial(_BaseRun):
+class Trial(BaseRun):
     """One trial of a function sweep: its parameters and its run.
 
     Made by ``Sweep.ask``; never constructed directly.

@@ -231,9 +231,6 @@ class BaseRun:
         raise NotImplementedError
 
 
-#: The earlier, private name of `BaseRun`, kept while hypersweep.functions still imports it.
-_BaseRun = BaseRun
-
 
 class TrialRun(BaseRun):
     """The run of a trial inside a sweep: every call appends to the metrics journal.
