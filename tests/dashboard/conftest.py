@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from tests.dashboard.hostile import XSS, XSS_FILE
-from tests.dashboard.synthetic import synthesize_sweep
 
 from hypersweep import Workspace
 from hypersweep.dashboard import ServerThread, create_app
+from hypersweep.dashboard.demo import synthesize_sweep
 
 CHROMIUM = "/usr/bin/chromium"
 

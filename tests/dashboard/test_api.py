@@ -136,8 +136,7 @@ def test_serve_beyond_loopback_generates_a_token(monkeypatch: Any, tmp_path: Pat
 
 def test_cancel_needs_allow_cancel_and_the_action_header(
         any_workspace: Workspace, serve: Callable[..., ServerThread]) -> None:
-    from tests.dashboard.synthetic import synthesize_sweep
-
+    from hypersweep.dashboard.demo import synthesize_sweep
     from hypersweep.store import Status
 
     sweep_id = synthesize_sweep(any_workspace.store, "cancel-me", n_trials=3,

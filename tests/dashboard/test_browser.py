@@ -205,8 +205,7 @@ def test_live_page_redraws_charts_on_screen_and_the_rest_when_scrolled_to(
         tmp_path: Path, serve: Callable[..., ServerThread], page: Any) -> None:
     from datetime import datetime, timezone
 
-    from tests.dashboard.synthetic import synthesize_sweep
-
+    from hypersweep.dashboard.demo import synthesize_sweep
     from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
 
     workspace = Workspace(tmp_path / "ws")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from tests.dashboard.synthetic import synthesize_sweep
 
 from hypersweep import Workspace
 from hypersweep.dashboard import views
 from hypersweep.dashboard.cache import SweepCache
+from hypersweep.dashboard.demo import synthesize_sweep
 from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
 from hypersweep.viz.importance import param_importance
 

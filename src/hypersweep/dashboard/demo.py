@@ -44,7 +44,7 @@ def _spec(total: int, extra_params: Mapping[str, Any]) -> SweepSpec:
     return SweepSpec(
         sampling=RandomParameterSampling(space, seed=0),
         objectives=(Objective("accuracy", "maximize"),),
-        trial=ScriptTrial("src", "train.py", ("--epochs", "50")),
+        trial=ScriptTrial("/src", "train.py", ("--epochs", "50")),
         policy=BanditPolicy(slack_factor=0.1, evaluation_interval=1, delay_evaluation=5),
         limits=Limits(max_total_trials=total, max_concurrent_trials=8),
     )

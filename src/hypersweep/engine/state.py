@@ -20,6 +20,8 @@ Examples
 >>> from hypersweep.spec import FunctionTrial, Limits, Objective, SweepSpec
 >>> from hypersweep.sampling import GridParameterSampling
 >>> from hypersweep.space import choice
+>>> from datetime import datetime, timezone
+>>> NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> spec = SweepSpec(GridParameterSampling({"x": choice(1, 2, 3)}),
 ...                  (Objective("y", "maximize"),), FunctionTrial(),
 ...                  limits=Limits(max_total_trials=3, max_concurrent_trials=2))
@@ -47,7 +49,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from hypersweep.engine.failures import FailureRule, error_line, sweep_outcome
@@ -85,8 +87,6 @@ REASON_ORPHANED = "orphaned"
 SCRIPT_HINT = "The trials logged no metrics at all (use Run.get_context().log)."
 FUNCTION_HINT = ("The objective logged nothing and returned no number (return the value, "
                  "or use run.log).")
-
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)  # for examples only
 
 
 @dataclass(eq=False)
