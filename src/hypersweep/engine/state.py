@@ -73,6 +73,8 @@ __all__ = [
 
 log = logging.getLogger("hypersweep.engine")
 
+_UNBOUNDED = 2**31  # room when neither a budget nor a concurrency limit bounds it
+
 #: Reasons recorded with ``Canceled`` trials (and ``orphaned`` with failed ones).
 REASON_EARLY_TERMINATION = "early_termination"
 REASON_TRIAL_TIMEOUT = "trial_timeout"
@@ -89,7 +91,7 @@ FUNCTION_HINT = ("The objective logged nothing and returned no number (return th
                  "or use run.log).")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TrialState:
     """What the engine knows about one trial of its sweep.
 
@@ -211,12 +213,10 @@ class SweepEngine:
         sampler has more to propose is `exhausted`."""
         if self.cancel_reason is not None:
             return 0
-        room = math.inf
-        if self._budget is not None:
-            room = self._budget - len(self.trials)
-        if self._concurrency is not None:
-            room = min(room, self._concurrency - self._unended)
-        return max(0, int(min(room, 2**31)))
+        room = _UNBOUNDED if self._budget is None else self._budget - len(self.trials)
+        if self._concurrency is not None and self._concurrency - self._unended < room:
+            room = self._concurrency - self._unended
+        return room if room > 0 else 0
 
     def budget_left(self) -> int | None:
         """Trials the budget still allows (None: no budget)."""
@@ -251,9 +251,8 @@ class SweepEngine:
         """A new trial, born ``Running`` (``begun`` False: it waits for a worker and its
         clock starts at `begin`). The driver persists ``record`` before it starts it."""
         index = len(self.trials)
-        record = TrialRecord(id=trial_id(self.sweep_id, index), sweep_id=self.sweep_id,
-                             index=index, params=dict(params), status=Status.RUNNING,
-                             created_time=when, start_time=when, **fields)
+        record = TrialRecord.started(trial_id(self.sweep_id, index), self.sweep_id, index,
+                                     params, when, **fields)
         trial = TrialState(record)
         self.trials[record.id] = trial
         self._unended += 1
@@ -297,7 +296,7 @@ class SweepEngine:
         """The trial ended: ``ok`` (clean exit) or not with ``error``. A trial already
         stopped keeps ``Canceled``; ``status`` forces one (a function told ``Canceled``).
         Returns the running trials this end stops (a failure rule fired)."""
-        if trial.ended:
+        if trial.evidence is not None:  # ended already
             return []
         trial.active = False
         self.runner.finish(trial.id)
@@ -463,7 +462,7 @@ class SweepEngine:
         scored = [t for t in self.trials.values() if t.best is not None]
         if not scored:
             return None
-        return max(scored, key=lambda t: self.objective.oriented(t.best or 0.0))
+        return max(scored, key=lambda t: self._sign * (t.best or 0.0))
 
     def outcome(self) -> tuple[Status, str | None]:
         """How the sweep ends: its status and error."""

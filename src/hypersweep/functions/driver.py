@@ -149,6 +149,8 @@ class FunctionDriver:
         self.spec = spec
         self.outputs_of = outputs_dir
         self.primary_metric = spec.objective.metric
+        # Whether the clock can decide anything (asked on every ask only then).
+        self._timed = spec.limits.timeout is not None or spec.limits.trial_timeout is not None
         self._memory = store.url == MEMORY_URL
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
@@ -208,9 +210,8 @@ class FunctionDriver:
         with self._lock:
             if self._ended:
                 return None
-            stops = self.engine.tick()
-            if stops or self.engine.notices:
-                self._carry_out(stops)
+            if self._timed or self.engine.cancel_reason is not None:
+                self._carry_out(self.engine.tick())
             if self.engine.room() <= 0:
                 return None
             params = self._next_params()
@@ -321,7 +322,7 @@ class FunctionDriver:
         NaN logged under the name is no interval, so the returned number is then the result);
         any other returned value unless the trial logged anything under the name.
         """
-        number = None if isinstance(value, bool) or not isinstance(value, int | float) \
+        number = None if isinstance(value, bool) or not isinstance(value, (int, float)) \
             else float(value)
         ranks = number is not None and not math.isnan(number)
         with self._lock:

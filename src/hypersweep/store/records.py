@@ -249,9 +249,32 @@ class TrialRecord:
         """Return a copy with ``changes`` applied (as ``dataclasses.replace``)."""
         return _replace(self, changes)
 
+    @classmethod
+    def started(cls, id: str, sweep_id: str, index: int, params: dict[str, Any],
+                when: datetime, **fields: Any) -> TrialRecord:
+        """A trial born ``Running`` at ``when``, with any other ``fields`` set.
+
+        The same record as the constructor's, made without a frozen dataclass's per-field
+        ``__setattr__``: every trial of a sweep is made here, and that was a tenth of a
+        function trial's cost.
+
+        >>> from datetime import datetime, timezone
+        >>> now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        >>> TrialRecord.started("HD_x_0", "HD_x", 0, {"lr": 0.1}, now) == TrialRecord(
+        ...     "HD_x_0", "HD_x", 0, {"lr": 0.1}, Status.RUNNING, now, start_time=now)
+        True
+        """
+        record = object.__new__(cls)
+        record.__dict__.update(_TRIAL_DEFAULTS, id=id, sweep_id=sweep_id, index=index,
+                               params=params, status=Status.RUNNING, created_time=when,
+                               start_time=when, arguments=[])
+        return _replace(record, fields) if fields else record
+
 
 _FIELDS = {cls: frozenset(f.name for f in dataclasses.fields(cls))
            for cls in (SweepRecord, TrialRecord)}
+_TRIAL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrialRecord)
+                   if f.default is not dataclasses.MISSING}
 
 
 @dataclass(frozen=True)
