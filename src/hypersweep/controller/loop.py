@@ -302,7 +302,7 @@ class SweepController:
 
     def _write(self, stops: list[Stop], trial: TrialState) -> None:
         """Persist an ended trial's record, then carry out the stops its end caused."""
-        self.store.update_trial(trial.id, **_ended_fields(trial.record))
+        self.store.update_trial(trial.id, **trial.end_fields())
         self._carry_out(stops)
 
     def _carry_out(self, stops: Iterable[Stop]) -> None:
@@ -440,15 +440,6 @@ class SweepController:
             self.sweep_id, status=status.value, end_time=utcnow(), properties=properties,
             error=error,
         )
-
-
-def _ended_fields(record: TrialRecord) -> dict[str, Any]:
-    """The fields of a trial record that its end sets."""
-    fields = {"status": record.status, "end_time": record.end_time, "error": record.error,
-              "exit_code": record.exit_code}
-    if record.termination_reason is not None:
-        fields["termination_reason"] = record.termination_reason
-    return fields
 
 
 __all__ = ["SweepController"]

@@ -38,8 +38,8 @@ from collections.abc import Callable, Sequence
 from hypersweep.execution import TrialSpec
 from hypersweep.store import Status, TrialRecord
 
-__all__ = ["FIRST_FAILURES", "FailureRule", "error_line", "exit_error", "launch_error",
-           "sweep_outcome"]
+__all__ = ["FIRST_FAILURES", "FailureRule", "error_line", "exit_error", "fail_called",
+           "launch_error", "sweep_outcome"]
 
 #: How many first trials failing alike end a sweep that set no ``max_failed_runs``.
 FIRST_FAILURES = 3
@@ -85,14 +85,24 @@ def exit_error(exit_code: int | None, stderr_tail: str, failed_by_script: str | 
     'killed by signal 9'
     """
     if failed_by_script is not None:
-        details = error_line(failed_by_script)
-        return f"the script called run.fail(): {details}" if details else \
-            "the script called run.fail()"
+        return fail_called("script", failed_by_script)
     if exit_code is None:
         return "the trial ended while no controller watched it; its exit status is unknown"
     head = f"killed by signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
     reason = error_line(stderr_tail)
     return f"{head}: {reason}" if reason else head
+
+
+def fail_called(trial_noun: str, details: str) -> str:
+    """The one-line error of a trial that called ``run.fail(details)`` (a ``script`` or an
+    ``objective``).
+
+    >>> fail_called("objective", "diverged\\nat step 3")
+    'the objective called run.fail(): at step 3'
+    """
+    line = error_line(details)
+    called = f"the {trial_noun} called run.fail()"
+    return f"{called}: {line}" if line else called
 
 
 def launch_error(err: BaseException, spec: TrialSpec | None = None) -> str:

@@ -47,12 +47,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hypersweep.engine.failures import FailureRule, error_line, sweep_outcome
+from hypersweep.engine.failures import FailureRule, fail_called, sweep_outcome
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
 from hypersweep.policies import Decision, PolicyRunner
 from hypersweep.sampling import FinishedTrial
@@ -96,9 +96,9 @@ class TrialState:
     """What the engine knows about one trial of its sweep.
 
     ``record`` is the trial's current record (the engine and the driver replace it, never
-    mutate it); ``best`` its best raw primary-metric value; ``active`` whether it was begun and
-    has not ended; ``started_at`` the engine clock when it began (its timeout counts from
-    there).
+    mutate it); ``best`` its best raw primary-metric value; ``active`` whether it holds a slot
+    (from its creation, or its adoption, to its end); ``started_at`` the engine clock when it
+    began (its timeout counts from there; None while it waits for a worker).
     """
 
     record: TrialRecord
@@ -123,6 +123,15 @@ class TrialState:
     def running(self) -> bool:
         """It runs and nothing has decided to stop it yet."""
         return self.active and self.record.status == Status.RUNNING
+
+    def end_fields(self) -> dict[str, Any]:
+        """The fields of its record that its end set: what a driver writes to the store."""
+        record = self.record
+        fields = {"status": record.status, "end_time": record.end_time, "error": record.error,
+                  "exit_code": record.exit_code}
+        if record.termination_reason is not None:
+            fields["termination_reason"] = record.termination_reason
+        return fields
 
     def apply(self, **fields: Any) -> TrialRecord:
         self.record = self.record.replace(**fields)
@@ -153,17 +162,12 @@ class SweepEngine:
         Seconds, monotonic (default `time.monotonic`).
     elapsed : float
         Seconds the sweep has already run (a resumed sweep's deadline counts from its start).
-    warm : list of FinishedTrial
-        Earlier sweeps' trials, first in the sampler's history.
-    runner : PolicyRunner, optional
-        The policy runner (warm start may have fed it already).
     metric_names : callable, optional
         The names of the metrics the trials logged (for the missing-metric notice).
     """
 
     def __init__(self, spec: SweepSpec, sweep_id: str, *,
                  clock: Callable[[], float] = time.monotonic, elapsed: float = 0.0,
-                 warm: Sequence[FinishedTrial] = (), runner: PolicyRunner | None = None,
                  metric_names: Callable[[], Iterable[str]] = tuple) -> None:
         self.spec = spec
         self.sweep_id = sweep_id
@@ -173,7 +177,8 @@ class SweepEngine:
         self._budget = spec.limits.max_total_trials
         self._concurrency = spec.limits.concurrency
         self.sampler = spec.new_sampler()
-        self.runner = runner or self.new_runner(spec)
+        self.runner = PolicyRunner(spec.policy, maximize=spec.objective.maximize,
+                                   metric=spec.objective.metric)
         self.metric_names = metric_names
         # What the messages call a trial and how they say to log: a function's user writes
         # an objective and has no YAML; a script's user may have either face.
@@ -187,7 +192,9 @@ class SweepEngine:
                                              "in YAML,")
         self.trials: dict[str, TrialState] = {}  # by id, in index order
         self._unended = 0  # trials not ended yet: counted, not scanned, on every ask
-        self.warm = list(warm)
+        # Earlier sweeps' trials (warm start), first in the sampler's history; the driver
+        # reads them from the store and hands their series to `runner` itself.
+        self.warm: list[FinishedTrial] = []
         self.cancel_reason: str | None = None
         self.exhausted = False
         self.unusable_primary: str | None = None  # how the primary metric was mislogged
@@ -201,11 +208,6 @@ class SweepEngine:
         """The sweep has run ``elapsed`` seconds already: its deadline counts from its start."""
         timeout = self.spec.limits.timeout
         self.deadline = None if timeout is None else self.clock() - elapsed + timeout
-
-    @staticmethod
-    def new_runner(spec: SweepSpec) -> PolicyRunner:
-        return PolicyRunner(spec.policy, maximize=spec.objective.maximize,
-                            metric=spec.objective.metric)
 
     # ------------------------------------------------------------------ launching
     def room(self) -> int:
@@ -282,13 +284,8 @@ class SweepEngine:
 
     def report(self, trial: TrialState, value: float) -> list[Stop]:
         """Show the policy a counted value; the trials it stops."""
-        stops: list[Stop] = []
-        for decision in self.runner.report(trial.id, self._sign * value):
-            stopped = self.trials.get(decision.trial_id)
-            if stopped is not None and stopped.running:
-                stops.append(self._stop(stopped, REASON_EARLY_TERMINATION,
-                                        decision.explanation, decision))
-        return stops
+        decided = (self.decided(d) for d in self.runner.report(trial.id, self._sign * value))
+        return [stop for stop in decided if stop is not None]
 
     # ------------------------------------------------------------------ ends
     def end(self, trial: TrialState, *, ok: bool, when: datetime, error: str | None = None,
@@ -309,19 +306,14 @@ class SweepEngine:
                 changes["status"] = Status.COMPLETED
             else:
                 changes["status"] = Status.FAILED
-                changes["error"] = error or self._failed_by_script(trial)
+                changes["error"] = error or (
+                    None if trial.failed_by_script is None
+                    else fail_called(self.trial_noun, trial.failed_by_script))
         trial.record = trial.record.replace(**changes)
         self._ended(trial)
         if trial.record.status == Status.COMPLETED:
             self._check_primary_metric()
         return self.judge(trial.record)
-
-    def _failed_by_script(self, trial: TrialState) -> str | None:
-        if trial.failed_by_script is None:
-            return None
-        details = error_line(trial.failed_by_script)
-        called = f"the {self.trial_noun} called run.fail()"
-        return f"{called}: {details}" if details else called
 
     def fail(self, trial: TrialState, error: str, when: datetime,
              reason: str | None = None) -> list[Stop]:
@@ -403,11 +395,11 @@ class SweepEngine:
 
     def _stop_running(self) -> list[Stop]:
         assert self.cancel_reason is not None
-        return [self._stop(t, self.cancel_reason, self._cancel_explanation)
-                for t in self.trials.values() if t.running]
+        return self.stop_all(self.cancel_reason, self._cancel_explanation)
 
     def decided(self, decision: Decision) -> Stop | None:
-        """Carry out a policy decision made earlier (replayed after a restart)."""
+        """Carry out a policy decision (just made, or replayed after a restart); None when
+        its trial no longer runs."""
         trial = self.trials.get(decision.trial_id)
         if trial is None or not trial.running:
             return None

@@ -159,12 +159,11 @@ class FunctionDriver:
         self._proposals: deque[dict[str, Any]] = deque()
         self._warned_return = False
         self._ended = False
-        runner = SweepEngine.new_runner(spec)
         self.engine = SweepEngine(
-            spec, sweep_id, runner=runner,
-            elapsed=(utcnow() - start_time).total_seconds(),
-            warm=warm_start(earlier, self.primary_metric, spec.objective.maximize, runner),
+            spec, sweep_id, elapsed=(utcnow() - start_time).total_seconds(),
             metric_names=lambda: {p.name for t in self._trials.values() for p in t.points})
+        self.engine.warm = warm_start(earlier, self.primary_metric, spec.objective.maximize,
+                                      self.engine.runner)
         self._restore(stored)
         self._lease = Lease(store, sweep_id)
         self._lease.claim(running=lambda: not self._ended)  # SweepBusyError names the live one
@@ -187,17 +186,17 @@ class FunctionDriver:
             self.engine.runner.add_finished(
                 record.id, [self.spec.objective.oriented(v) for v in series.get(record.id, [])
                             if not math.isnan(v)])
-            if not record.status.is_terminal or record.end_time is None:
+            if not record.status.is_terminal:
                 # Its process ended with the one that ran it: the sweep goes on without it.
-                if record.status.is_terminal:
+                self.engine.fail(state, "the process running this function trial ended before "
+                                        "the trial did; the sweep was resumed without it",
+                                 utcnow(), reason=REASON_ORPHANED)
+            else:
+                if record.end_time is None:
                     state.apply(end_time=utcnow())
-                else:
-                    state.apply(status=Status.FAILED, end_time=utcnow(),
-                                termination_reason=REASON_ORPHANED,
-                                error="the process running this function trial ended before "
-                                      "the trial did; the sweep was resumed without it")
-                self.store.update_trial(record.id, **_end_fields(state.record))
-            self.engine.restored(state)
+                self.engine.restored(state)
+            if state.record is not record:
+                self.store.update_trial(record.id, **state.end_fields())
             self._trials[record.id] = Trial(self, state)
 
     # ------------------------------------------------------------------ ask / tell
@@ -472,11 +471,6 @@ class FunctionDriver:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, trials={len(self._trials)})"
-
-
-def _end_fields(record: TrialRecord) -> dict[str, Any]:
-    return {"status": record.status, "end_time": record.end_time, "error": record.error,
-            "termination_reason": record.termination_reason}
 
 
 def _flush_loop(ref: weakref.ref[FunctionDriver]) -> None:
