@@ -8,6 +8,7 @@ The v1-style face of the function driver (`hypersweep.functions.FunctionDriver`)
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -205,13 +206,12 @@ class Sweep(FunctionDriver):
                               f"`hypersweep resume {sweep_id}`")
         if not record.status.is_terminal and controller_alive(record):
             raise sweep_busy(sweep_id, record.controller)
-        limits = spec.limits
+        changes = {}  # a new budget, a new cap on failures
         if max_total_runs is not None:
-            limits = Limits(**{**limits.to_dict(), "max_total_trials": checks.positive_int(
-                max_total_runs, "max_total_runs")})
+            changes["max_total_trials"] = checks.positive_int(max_total_runs, "max_total_runs")
         if max_failed_runs is not None:
-            limits = Limits(**{**limits.to_dict(), "max_failed_trials": checks.positive_int(
-                max_failed_runs, "max_failed_runs")})
+            changes["max_failed_trials"] = checks.positive_int(max_failed_runs, "max_failed_runs")
+        limits = dataclasses.replace(spec.limits, **changes)
         self = cls.reopen(store, sweep_id, _outputs(workspace), spec.replace(limits=limits))
         self.experiment = Experiment(workspace, record.experiment)
         return self
