@@ -105,7 +105,10 @@ def test_devices_are_never_shared_beyond_what_fractions_allow(gpu: float, at_onc
                 load[device] += min(gpu, 1.0)
         assert max(load.values()) <= 1.0 + 1e-9
     assert most == at_once
-    assert placement.place("one_too_many", gpu=gpu) is None or len(running) < at_once
+    for trial in running:
+        placement.release(trial)
+    full = [placement.place(f"full_{i}", gpu=gpu) for i in range(at_once)]
+    assert None not in full and placement.place("one_too_many", gpu=gpu) is None
 
 
 def test_cores_are_handed_out_whole_and_back() -> None:
