@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersweep.execution import layout
+from hypersweep.execution.placement import Placement, machine_placement
 from hypersweep.tracking.journal import JournalRecord
 
 __all__ = ["Executor", "TrialExit", "TrialSpec"]
@@ -50,6 +51,9 @@ class TrialSpec:
         The sweep's source snapshot. When given, `Executor.launch` makes ``workdir`` a fresh
         working copy of it (where the trial runs is the executor's business); when None,
         ``workdir`` must already exist.
+    cores : tuple of int
+        Cores the trial's processes are pinned to (empty: no pinning); its devices and thread
+        counts are in ``env`` (`hypersweep.execution.placement.Slot.environment`).
     """
 
     trial_id: str
@@ -58,6 +62,7 @@ class TrialSpec:
     workdir: Path
     trial_dir: Path
     snapshot: Path | None = None
+    cores: tuple[int, ...] = ()
 
     @property
     def journal_path(self) -> Path:
@@ -124,6 +129,13 @@ class Executor(ABC):
         Returns True if the trial is still running or left an exit record (both then reported
         by :meth:`poll` like any other trial), False if it cannot be found.
         """
+
+    def placement(self, gpu: float, cpu: int | None) -> Placement | None:
+        """Where trials that each ask for ``gpu`` devices and ``cpu`` cores run: the devices
+        and cores of this machine for the driver to hand out, or None when nothing is asked
+        for or the executor places trials itself (a cluster's workers do). Raises
+        `~hypersweep.errors.ConfigError` when no trial could ever get what it asks for."""
+        return machine_placement(gpu, cpu)
 
     def wait(self, timeout: float) -> None:
         """Sleep up to ``timeout`` seconds; an executor that can tell wakes early when a trial

@@ -25,12 +25,15 @@ Slot(gpus=(0,), cores=())
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hypersweep.errors import ConfigError
+from hypersweep.execution.gpus import discover_gpus
 
-__all__ = ["Placement", "Slot", "check_request"]
+__all__ = ["Placement", "Slot", "check_request", "machine_placement"]
 
 # Fractions are kept in units of 1/_UNITS of a device, so 0.1 + 0.2 + 0.7 fills one exactly.
 _UNITS = 1000
@@ -42,6 +45,39 @@ class Slot:
 
     gpus: tuple[int, ...] = ()
     cores: tuple[int, ...] = ()
+
+    def environment(self) -> dict[str, str]:
+        """What the trial's environment says of its slot: ``CUDA_VISIBLE_DEVICES`` (and
+        ``HYPERSWEEP_GPU_IDS``, for scripts that want to know) when it holds devices, and
+        ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` when it holds cores, so that two trials'
+        thread pools do not fight over the same cores.
+
+        >>> Slot(gpus=(2, 3), cores=(0, 1)).environment()["CUDA_VISIBLE_DEVICES"]
+        '2,3'
+        >>> Slot(cores=(4,)).environment()
+        {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+        """
+        env: dict[str, str] = {}
+        if self.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = env["HYPERSWEEP_GPU_IDS"] = \
+                ",".join(str(g) for g in self.gpus)
+        if self.cores:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(len(self.cores))
+        return env
+
+    def to_dict(self) -> dict[str, list[int]]:
+        """The stored form (a trial record's ``placement``).
+
+        >>> Slot.from_dict(Slot((1,), (0, 1)).to_dict())
+        Slot(gpus=(1,), cores=(0, 1))
+        """
+        return {"gpus": list(self.gpus), "cores": list(self.cores)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Slot:
+        data = data or {}
+        return cls(tuple(int(g) for g in data.get("gpus", ())),
+                   tuple(int(c) for c in data.get("cores", ())))
 
 
 def check_request(gpu: float, cpu: int | None, gpus: Sequence[int],
@@ -121,6 +157,26 @@ class Placement:
         self._free_cores.extend(c for c in slot.cores if c in self.cores)
         self._free_cores.sort(key=self.cores.index)
 
+    def room(self, gpu: float = 0.0, cpu: int | None = None) -> int | None:
+        """How many more trials asking this much fit now, beside those placed (None: no bound).
+
+        >>> placement = Placement(gpus=[0, 1])
+        >>> _ = placement.place("t0", gpu=0.5)
+        >>> placement.room(gpu=0.5), placement.room(gpu=1)
+        (3, 1)
+        """
+        bounds = []
+        if gpu > 0:
+            if gpu < 1:
+                units = round(gpu * _UNITS)
+                bounds.append(sum(free // units for free in self._free_units.values()))
+            else:
+                whole = sum(1 for free in self._free_units.values() if free == _UNITS)
+                bounds.append(whole // math.ceil(gpu))
+        if cpu:
+            bounds.append(len(self._free_cores) // cpu)
+        return min(bounds) if bounds else None
+
     def capacity(self, gpu: float = 0.0, cpu: int | None = None) -> int | None:
         """How many trials asking this much fit at once on an empty machine (None: no bound).
 
@@ -135,3 +191,30 @@ class Placement:
         if cpu:
             bounds.append(len(self.cores) // cpu)
         return min(bounds) if bounds else None
+
+
+def machine_placement(gpu: float, cpu: int | None,
+                      environ: Mapping[str, str] | None = None,
+                      gpus: Sequence[int] | None = None) -> Placement | None:
+    """The placement of a sweep whose trials each ask for ``gpu`` and ``cpu`` on this machine,
+    or None when they ask for nothing (then nothing changes). ``gpus`` overrides discovery
+    (``hypersweep run --gpus``). Raises `ConfigError` when no trial could ever fit.
+
+    >>> machine_placement(0, None) is None
+    True
+    >>> machine_placement(1, None, {"HYPERSWEEP_GPUS": "0,1"}).gpus
+    [0, 1]
+    >>> machine_placement(1, None, {"HYPERSWEEP_GPUS": ""})
+    Traceback (most recent call last):
+    ...
+    hypersweep.errors.ConfigError: resources_per_trial.gpu: each trial asks for 1 GPU; this \
+sweep may use 0 (devices none)
+    """
+    if gpu <= 0 and not cpu:
+        return None
+    if gpus is None:
+        gpus = [g.index for g in discover_gpus(environ)] if gpu > 0 else []
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else list(range(os.cpu_count() or 1))
+    check_request(gpu, cpu, gpus, cores)
+    return Placement(gpus, cores)

@@ -24,8 +24,7 @@ limits.trial_timeout          max_run_duration_seconds (of      limits.trial_tim
 limits.max_failed_trials      max_failed_runs                   limits.max_failed_trials
 trial                         run_config                        trial, inputs, outputs
 warm_start                    resume_from, resume_child_runs    (none)
-resources                     (none; tune's                     (none)
-                              resources_per_trial)
+resources                     resources_per_trial               resources_per_trial
 executor                      executor                          executor
 metadata                      name, display_name,               name, display_name,
                               description, tags                 description, tags
@@ -166,19 +165,62 @@ class WarmStart:
 
 @dataclass(frozen=True)
 class Resources:
-    """What each trial needs beyond a slot: ``gpu`` devices (fractions pack), ``cpu`` cores."""
+    """What each trial holds while it runs: ``gpu`` devices and ``cpu`` cores.
+
+    ``gpu`` is a fraction of one device (0.5: two trials share it) or a whole number of
+    devices; ``cpu`` whole cores, to which the trial is pinned. Every face calls this
+    ``resources_per_trial``.
+
+    >>> Resources(gpu=0.5, cpu=2)
+    Resources(gpu=0.5, cpu=2)
+    >>> Resources(gpu=1.5)
+    Traceback (most recent call last):
+    ...
+    hypersweep.errors.ConfigError: resources_per_trial.gpu: a trial takes a fraction of one \
+GPU or whole GPUs (got 1.5)
+    """
 
     gpu: float = 0.0
-    cpu: float | None = None
+    cpu: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("gpu", "cpu"):
-            value = getattr(self, name)
-            if value is None and name == "cpu":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) \
-                    or not math.isfinite(value) or value < 0:
-                raise ConfigError(f"resources.{name}: expected a number >= 0 (got {value!r})")
+        gpu, cpu = self.gpu, self.cpu
+        if isinstance(gpu, bool) or not isinstance(gpu, int | float) \
+                or not math.isfinite(gpu) or gpu < 0:
+            raise ConfigError(f"resources_per_trial.gpu: expected a number >= 0 (got {gpu!r})")
+        if gpu > 1 and not float(gpu).is_integer():
+            raise ConfigError(f"resources_per_trial.gpu: a trial takes a fraction of one GPU "
+                              f"or whole GPUs (got {gpu!r})")
+        if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, int | float)
+                                or not float(cpu).is_integer() or cpu < 1):
+            raise ConfigError(f"resources_per_trial.cpu: expected a whole number of cores "
+                              f">= 1 (got {cpu!r})")
+        object.__setattr__(self, "gpu", int(gpu) if float(gpu).is_integer() else float(gpu))
+        if cpu is not None:
+            object.__setattr__(self, "cpu", int(cpu))
+
+    @classmethod
+    def from_mapping(cls, value: Any) -> Resources | None:
+        """The ``resources_per_trial`` a face was given (a mapping, or None), checked.
+
+        >>> Resources.from_mapping({"gpu": 1, "cpu": 4})
+        Resources(gpu=1, cpu=4)
+        >>> Resources.from_mapping({"gpus": 1})
+        Traceback (most recent call last):
+        ...
+        hypersweep.errors.ConfigError: resources_per_trial: unknown key 'gpus' (known: cpu, gpu)
+        """
+        if value is None or isinstance(value, Resources):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"resources_per_trial: expected a mapping such as "
+                              f"{{'gpu': 1, 'cpu': 4}} (got {value!r})")
+        unknown = sorted(str(key) for key in value if key not in ("gpu", "cpu"))
+        if unknown:
+            raise ConfigError(f"resources_per_trial: unknown key {unknown[0]!r} (known: cpu, "
+                              f"gpu)")
+        resources = cls(**value)
+        return resources if resources.gpu or resources.cpu else None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

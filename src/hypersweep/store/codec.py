@@ -48,7 +48,7 @@ __all__ = [
 # record field -> column name, where they differ
 _TRIAL_RENAMES = {"index": "trial_index"}
 _SWEEP_JSON = frozenset({"config", "warnings", "properties"})
-_TRIAL_JSON = frozenset({"params", "handle", "arguments", "termination_detail"})
+_TRIAL_JSON = frozenset({"params", "handle", "arguments", "termination_detail", "placement"})
 
 _TIMES = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", "time"})
 
@@ -218,7 +218,7 @@ def trial_to_row(trial: TrialRecord) -> dict[str, Any]:
 
 def _encode_trial(name: str, value: Any) -> Any:
     if name in _TRIAL_JSON:
-        if name in ("handle", "termination_detail") and value is None:
+        if name in ("handle", "termination_detail", "placement") and value is None:
             return None
         if value is None:
             value = [] if name == "arguments" else {}

@@ -67,6 +67,8 @@ def _trial_row(trial: TrialRecord) -> dict[str, Any]:
         "termination_detail": None if trial.termination_detail is None
         else codec.dumps(trial.termination_detail, "termination_detail"),
         "handle": None if trial.handle is None else codec.dumps(trial.handle, "handle"),
+        "placement": None if trial.placement is None
+        else codec.dumps(trial.placement, "placement"),
         "arguments": "[]" if not arguments
         else codec.dumps([str(a) for a in arguments], "arguments"),
         "resumed_from": trial.resumed_from,

@@ -211,6 +211,9 @@ class TrialRecord:
         interval, value, threshold and how it was computed).
     handle : dict or None
         The executor's JSON information (pid, pgid, host ...).
+    placement : dict or None
+        The devices and cores the trial held: ``{"gpus": [2], "cores": [4, 5]}`` (None: it
+        asked for none).
     arguments : list of str
         The argv given to the script (``runDefinition.arguments``).
     resumed_from : str or None
@@ -238,6 +241,7 @@ class TrialRecord:
     termination_reason: str | None = None
     termination_detail: dict[str, Any] | None = None
     handle: dict[str, Any] | None = None
+    placement: dict[str, Any] | None = None
     arguments: list[str] = field(default_factory=list)
     resumed_from: str | None = None
 

@@ -154,6 +154,7 @@ trials = Table(
     Column("termination_reason", String(ID_LENGTH)),
     Column("termination_detail", Text),
     Column("handle", Text),
+    Column("placement", Text),
     Column("arguments", Text, nullable=False),
     _id("resumed_from"),
     UniqueConstraint("sweep_id", "trial_index"),
