@@ -1,9 +1,9 @@
 """The trial supervisor: run one command, end all it started, record how it ended.
 
-Run as ``python -I -S _supervise.py [--grace SECONDS] <trial_dir> -- <argv...>`` in the trial's
-own process group (``-I -S`` skip site-packages, so this costs one bare interpreter start,
-~20 ms). It spawns ``argv`` in the same group with the inherited cwd, environment and
-stdout/stderr, waits for it, ends whatever the command left running, writes
+Run as ``python -I -S _supervise.py [--grace SECONDS] [--cpus 0,3] <trial_dir> -- <argv...>``
+in the trial's own process group (``-I -S`` skip site-packages, so this costs one bare
+interpreter start, ~20 ms). It spawns ``argv`` in the same group with the inherited cwd,
+environment and stdout/stderr, waits for it, ends whatever the command left running, writes
 ``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``, never through a link
 the command put in the way) as JSON
 ``{"exit_code": <int>, "end_time": <float>}``, and exits with the command's status.
@@ -17,6 +17,14 @@ it finds them all (walking ``/proc``) however they tried to leave, and reaps the
 unavailable (other systems) it falls back to signalling its process group, which a process that
 called ``setsid`` escapes. The exit code recorded is the command's own; the end time is when
 the command ended, not when the last leftover did.
+
+**Cores.** With ``--cpus`` the supervisor pins itself to those cores
+(``os.sched_setaffinity``) before it spawns the command, so the command and everything it
+starts inherit the pinning - no ``preexec_fn`` (slow, and unsafe in a threaded parent). Where
+the call does not exist (macOS) the trial runs unpinned, quietly: its ``OMP_NUM_THREADS`` still
+bounds its threads. A core this process may not use (not on the machine, or outside its
+cpuset) does not fail the trial: it runs unpinned, or on the allowed part of the cores, with one
+``hypersweep: could not pin the trial to cores ...`` line in its stderr (see `pin`).
 
 A controller that is ``kill -9``-ed while trials run loses nothing: the supervisor is not its
 child in any way that matters, and a restarted controller reads the exit record. If the record
@@ -77,6 +85,56 @@ def _quietly(call: Callable[..., object], *args: object) -> None:
 
 def _say(message: str) -> None:
     _quietly(os.write, 2, f"hypersweep: {message}\n".encode())  # stderr may be full too
+
+
+def parse_cores(text: str) -> tuple[int, ...]:
+    """``"0,3"`` -> ``(0, 3)``; ``""`` -> ``()``. ValueError for anything but core numbers.
+
+    >>> parse_cores("0,3"), parse_cores("")
+    ((0, 3), ())
+    """
+    cores = tuple(int(c) for c in text.split(",")) if text else ()
+    if any(c < 0 for c in cores):
+        raise ValueError(f"negative core in {text!r}")
+    return cores
+
+
+def pin(cores: tuple[int, ...]) -> bool:
+    """Pin this process - and so every process it starts from now on - to ``cores``.
+
+    True if pinned to exactly those cores. Nothing to do (False, silently) without cores or
+    where the system cannot pin (no ``os.sched_setaffinity``: macOS).
+
+    A core that cannot be used (EINVAL: not on the machine, or outside this process's
+    cpuset) leaves the trial unpinned, with one line on stderr, rather than failing it:
+    pinning only keeps trials off each other's cores, while the trial's result does not depend
+    on it, and the usual cause - the machine's allowed cores changed under a running sweep (a
+    container resized, a cpuset shrunk) - would fail every later trial too, wasting the sweep
+    over a speed-up. The line in ``stderr.log`` says it happened. The kernel itself pins to
+    the allowed part of a set that is only partly allowed; that is said as well.
+    """
+    if not cores or not hasattr(os, "sched_setaffinity"):
+        return False
+    asked = ",".join(map(str, cores))
+    try:
+        os.sched_setaffinity(0, cores)
+        got = os.sched_getaffinity(0)
+    except (OSError, ValueError, OverflowError, MemoryError) as err:
+        _say(f"could not pin the trial to cores {asked} ({err}); running it unpinned on "
+             f"cores {_allowed()}")
+        return False
+    if got != set(cores):
+        _say(f"could not pin the trial to cores {asked} (not all allowed here); running it "
+             f"on cores {','.join(map(str, sorted(got)))}")
+        return False
+    return True
+
+
+def _allowed() -> str:
+    try:
+        return ",".join(map(str, sorted(os.sched_getaffinity(0))))
+    except OSError:  # pragma: no cover - only if the call above existed and this one fails
+        return "?"
 
 
 def become_subreaper() -> bool:
@@ -246,29 +304,33 @@ def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
         delay = min(delay * 2, 10.0)
 
 
-def _write_self(trial_dir: str) -> None:
-    """Say which process runs the trial, first thing: a controller killed between starting
-    this process and recording its handle finds it here (``supervisor.json``)."""
+def _write_self(trial_dir: str, cores: tuple[int, ...] = ()) -> None:
+    """Say which process runs the trial, and on which cores, first thing: a controller killed
+    between starting this process and recording its handle finds it here
+    (``supervisor.json``)."""
     try:  # the start time tells this process from a later one given the same pid
         with open("/proc/self/stat", "rb") as f:
             stat = f.read()
         start_ticks = str(int(stat[stat.rindex(b")") + 2 :].split()[19]))
     except OSError:  # no /proc (macOS): the controller then trusts the pid alone
         start_ticks = "null"
-    data = f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks}}}\n'
+    data = (f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks}, '
+            f'"cores": [{", ".join(map(str, cores))}]}}\n')
     _replace(trial_dir, SUPERVISOR_RECORD, data.encode())
 
 
-def start(trial_dir: str, argv: list[str]) -> int:
-    """Record this process, take its descendants in, and spawn ``argv``; return its pid.
+def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int:
+    """Record this process, take its descendants in, pin to ``cores`` (see `pin`), and spawn
+    ``argv``; return its pid.
 
     Raises OSError when the command cannot start (see `failed_to_start`).
     """
     # Before anything else: a stop may come as soon as supervisor.json says who we are.
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):
         signal_mod.signal(getattr(signal_mod, name), _ignore)
+    pin(cores)  # this process first: what it spawns inherits the affinity
     try:
-        _write_self(trial_dir)
+        _write_self(trial_dir, cores)
     except OSError as err:  # no /proc, or no room: the executor's handle is all there is
         _say(f"cannot record the supervisor: {err}")
     become_subreaper()
@@ -293,23 +355,31 @@ def finish(trial_dir: str, code: int, end_time: float, grace: float) -> int:
     return code if code >= 0 else 128 - code
 
 
-def _parse(args: list[str]) -> tuple[float, list[str]]:
-    if len(args) >= 2 and args[0] == "--grace":
-        return float(args[1]), args[2:]
-    return DEFAULT_GRACE, args
+def _parse(args: list[str]) -> tuple[float, tuple[int, ...], list[str]]:
+    """``(grace, cores, rest)`` from the options before TRIAL_DIR, in any order."""
+    grace = DEFAULT_GRACE
+    cores: tuple[int, ...] = ()
+    while len(args) >= 2 and args[0] in ("--grace", "--cpus"):
+        if args[0] == "--grace":
+            grace = float(args[1])
+        else:
+            cores = parse_cores(args[1])
+        args = args[2:]
+    return grace, cores, args
 
 
 def main(args: list[str]) -> int:
     try:
-        grace, args = _parse(args)
+        grace, cores, args = _parse(args)
     except ValueError:
         args = []
     if len(args) < 3 or args[1] != "--":
-        os.write(2, b"usage: _supervise.py [--grace SECONDS] TRIAL_DIR -- PROGRAM [ARGS...]\n")
+        os.write(2, b"usage: _supervise.py [--grace SECONDS] [--cpus N,N...] TRIAL_DIR -- "
+                    b"PROGRAM [ARGS...]\n")
         return 2
     trial_dir, argv = args[0], args[2:]
     try:
-        pid = start(trial_dir, argv)
+        pid = start(trial_dir, argv, cores)
     except OSError as err:
         return failed_to_start(trial_dir, argv[0], err)
     while True:  # reap orphans handed to us as they end, not only at the end

@@ -12,6 +12,10 @@ records the script's exit; when the script ends by itself the supervisor ends wh
 running. Nothing a trial started outlives it, and the exit is recorded even when the controller
 has died. See :mod:`hypersweep.execution._supervise`.
 
+A trial with ``spec.cores`` runs pinned to those cores: the supervisor pins itself before it
+starts the script, so every process of the trial inherits the pinning (where the system can
+pin: not on macOS). The cores are in the handle, ``"cores": [0, 3]``.
+
 Examples
 --------
 >>> import sys, tempfile
@@ -80,6 +84,19 @@ SUPERVISOR_PATIENCE = 10.0
 #: Most journal bytes read per trial per poll: a trial that wrote a million lines between two
 #: polls is ingested over several, and the other trials are served meanwhile.
 JOURNAL_SLICE = 4 << 20
+
+#: Core numbers from 0 to this, exclusive: Linux supports at most 8192 CPUs, and a larger number
+#: would only make the supervisor build a huge CPU mask before the kernel refused it.
+MAX_CORE = 1 << 16
+
+
+def _cores(spec: TrialSpec) -> tuple[int, ...]:
+    """``spec.cores``, checked: a clear error now rather than a supervisor's usage message."""
+    for core in spec.cores:
+        if isinstance(core, bool) or not isinstance(core, int) or not 0 <= core < MAX_CORE:
+            raise ValueError(f"trial {spec.trial_id!r}: cores: {core!r} is not a core number "
+                             f"(an int from 0 to {MAX_CORE - 1})")
+    return tuple(spec.cores)
 
 
 def _open_log(path: Path) -> int:
@@ -154,7 +171,10 @@ class LocalProcessExecutor(Executor):
     def launch(self, spec: TrialSpec) -> dict[str, Any]:
         """Start ``spec.argv`` under the supervisor; return the handle to record.
 
-        Raises ``FileNotFoundError`` if ``spec.workdir`` does not exist. A program that cannot be
+        With ``spec.cores`` the trial's processes are pinned to those cores; a core this machine
+        does not allow leaves the trial unpinned, with a line in its stderr saying so.
+        Raises ``FileNotFoundError`` if ``spec.workdir`` does not exist, ``ValueError`` for
+        an empty ``argv`` or a core that is not a core number. A program that cannot be
         started (``argv[0]`` not found) is reported by :meth:`poll` as exit code 127, with the
         reason in ``stderr_tail``, as a shell would.
         """
@@ -164,6 +184,7 @@ class LocalProcessExecutor(Executor):
             raise ValueError(f"trial {spec.trial_id!r} is already running")
         if not spec.argv:
             raise ValueError(f"trial {spec.trial_id!r}: argv is empty")
+        cores = _cores(spec)
         if spec.snapshot is not None:
             prepare_workdir(spec.snapshot, spec.workdir)
         workdir = Path(spec.workdir).resolve()
@@ -192,9 +213,12 @@ class LocalProcessExecutor(Executor):
         try:
             err_fd = _open_log(trial_dir / layout.STDERR)
             try:
+                # The supervisor pins itself, then spawns: no preexec_fn, which is slow and
+                # unsafe in this threaded process.
+                pinning = ["--cpus", ",".join(map(str, cores))] if cores else []
                 popen = subprocess.Popen(
                     [self.python, "-I", "-S", SUPERVISOR, "--grace", repr(self.default_grace),
-                     str(trial_dir), "--", *spec.argv],
+                     *pinning, str(trial_dir), "--", *spec.argv],
                     cwd=workdir,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -217,6 +241,7 @@ class LocalProcessExecutor(Executor):
             "host": self._host,
             "launched_at": time.time(),
             "trial_dir": str(trial_dir),
+            "cores": list(cores),  # kept with the handle: an adopted trial still holds them
         }
         with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
             replace_trial_file(trial_dir, layout.HANDLE, (json.dumps(handle) + "\n").encode())
