@@ -1,6 +1,8 @@
 """HyperDrive's seed scenario: tune a CNN's learning rate, keep probability and batch size.
 
 Needs the ``torch`` extra (``pip install torch==2.13.0`` is the CPU build here).
+``train.py`` uses the GPU when there is one; see ``resources_per_trial`` below to give each
+trial its own.
 """
 
 from pathlib import Path
@@ -33,6 +35,9 @@ config = HyperDriveConfig(
     primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
     max_total_runs=12,
     max_concurrent_runs=2,
+    # On a machine with GPUs, give each trial one of its own (and two cores); trials then
+    # run as many at once as there are GPUs, each seeing its own as cuda:0:
+    # resources_per_trial={"gpu": 1, "cpu": 2},
 )
 
 if __name__ == "__main__":
