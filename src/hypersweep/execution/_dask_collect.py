@@ -8,6 +8,11 @@ mirrors those bytes into the trial folder (``metrics.jsonl``, ``metrics.a1.jsonl
 retry...) and parses them there. When a task ends it writes the task's logs, outputs and exit
 into the trial folder, then reports the exit. The executor's ``poll`` only drains what the pump
 collected, so it returns at once.
+
+A trial that asked for devices or cores learns its `Slot` on its worker; the pump hears of it
+from the first probe after the trial starts (or from its result), writes it into the trial
+folder as ``placement.json`` (`PLACEMENT_RECORD`) and keeps it for `TrialCollector.slot_of`,
+always before the trial's exit is reported.
 """
 
 from __future__ import annotations
@@ -32,15 +37,21 @@ from distributed import Client, Future
 from hypersweep.execution import layout
 from hypersweep.execution._dask_worker import collect, sched_states, sched_stop, shifted
 from hypersweep.execution.base import TrialExit, TrialSpec
-from hypersweep.execution.trial_records import stderr_tail
+from hypersweep.execution.placement import Slot
+from hypersweep.execution.trial_files import replace_trial_file
+from hypersweep.execution.trial_records import TamperedRecord, read_record, stderr_tail
 from hypersweep.tracking.journal import JournalReader, JournalRecord
 
-__all__ = ["ATTEMPT_TAG", "TrialCollector", "WatchedTrial", "dataset_name"]
+__all__ = ["ATTEMPT_TAG", "PLACEMENT_RECORD", "TrialCollector", "WatchedTrial", "dataset_name",
+           "read_slot"]
 
 log = logging.getLogger("hypersweep.execution.dask")
 
 #: Tag recorded with a trial whose journal comes from a retry: the attempt number (from 1).
 ATTEMPT_TAG = "hypersweep.attempt"
+
+#: The trial-folder record of the devices and cores a trial held on its worker.
+PLACEMENT_RECORD = "placement.json"
 
 _TAIL_LINES = 40
 _TAIL_BYTES = 4096
@@ -55,6 +66,16 @@ def dataset_name(trial_id: str) -> str:
     'hypersweep-HD_1_0'
     """
     return f"hypersweep-{trial_id}"
+
+
+def read_slot(trial_dir: Path) -> Slot | None:
+    """The slot recorded in a trial folder's ``placement.json``, or None (none recorded, or
+    not a record: the trial can write its folder)."""
+    try:
+        record = read_record(trial_dir, PLACEMENT_RECORD)
+        return None if record is None else Slot.from_dict(record)
+    except (TamperedRecord, TypeError, ValueError):
+        return None
 
 
 def _tail(data: bytes) -> str:
@@ -83,6 +104,7 @@ class WatchedTrial:
     kill_sent: bool = False
     sched_flagged: bool = False
     record_exit: tuple[int | None, float, str] | None = None  # adopted from the trial folder
+    slot: Slot | None = None  # the devices and cores it holds, once its worker said so
 
     def close(self) -> None:
         for reader in self.readers.values():
@@ -106,6 +128,7 @@ class TrialCollector:
         self._watched: dict[str, WatchedTrial] = {}
         self._records: dict[str, list[JournalRecord]] = {}
         self._exits: list[TrialExit] = []
+        self._slots: dict[str, Slot] = {}
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._exited = threading.Event()
@@ -126,6 +149,8 @@ class TrialCollector:
             t.future.add_done_callback(lambda _f: self._wake.set())
         with self._lock:
             self._watched[t.spec.trial_id] = t
+            if t.slot is not None:
+                self._slots[t.spec.trial_id] = t.slot
         self._wake.set()
 
     def drain(self) -> tuple[dict[str, list[JournalRecord]], list[TrialExit]]:
@@ -139,6 +164,12 @@ class TrialCollector:
         """Sleep up to ``timeout`` seconds, waking when the pump has something new."""
         if self._exited.wait(timeout):
             self._exited.clear()
+
+    def slot_of(self, trial_id: str) -> Slot | None:
+        """The devices and cores the trial held on its worker; None until its worker placed
+        it, or when it asked for none."""
+        with self._lock:
+            return self._slots.get(trial_id)
 
     def running(self) -> set[str]:
         """Ids of the trials whose exit has not been drained yet."""
@@ -247,7 +278,22 @@ class TrialCollector:
                 if got.get("signaled"):
                     t.term_sent = t.term_sent or sig == signal.SIGTERM
                     t.kill_sent = t.kill_sent or sig == signal.SIGKILL
+                self._placed(t, got.get("slot"))
                 self._mirror(t, int(got["attempt"]), int(got["offset"]), got["data"])
+
+    def _placed(self, t: WatchedTrial, stored: dict[str, Any] | None) -> None:
+        """Note where the trial's worker placed it (a retry may hold other devices)."""
+        if not stored:
+            return
+        slot = Slot.from_dict(stored)
+        if slot == t.slot:
+            return
+        t.slot = slot
+        with self._lock:
+            self._slots[t.spec.trial_id] = slot
+        with contextlib.suppress(OSError):
+            replace_trial_file(t.trial_dir, PLACEMENT_RECORD,
+                               (json.dumps(slot.to_dict()) + "\n").encode())
 
     def _mirror(self, t: WatchedTrial, attempt: int, offset: int, data: bytes) -> None:
         """Append the part of ``data`` (journal bytes from ``offset``) not mirrored yet."""
@@ -304,6 +350,7 @@ class TrialCollector:
     def _collect(self, t: WatchedTrial, result: dict[str, Any]) -> None:
         """Bring the result home: journal, logs, outputs; then the exit."""
         attempt = int(result["attempt"])
+        self._placed(t, result.get("placement"))
         if result.get("journal"):
             self._mirror(t, attempt, 0, zlib.decompress(result["journal"]))
         stderr = result.get("stderr") or b""

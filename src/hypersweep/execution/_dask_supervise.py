@@ -1,14 +1,15 @@
 """The trial supervisor used on Dask workers: `_supervise` plus a lifeline to the worker.
 
-Run as ``python -I -S _dask_supervise.py <trial_dir> <lifeline_fd> -- <argv...>``. It behaves
-exactly like :mod:`hypersweep.execution._supervise` (own process group, ``supervisor.json``
-first, a subreaper that ends every process the command left, ``exit_status`` last), with one
-addition: it holds the read end of a pipe whose write end only the Dask worker holds. When the
-worker dies (SIGKILL, OOM, node lost) the pipe reports end-of-file and the supervisor SIGKILLs
-every process of the trial at once, so the Dask scheduler's re-run of the task on another worker
-never overlaps an orphaned first attempt. A local trial needs no lifeline: its controller can
-always be told apart from its trial; a worker's death is precisely what makes Dask run the task
-again.
+Run as ``python -I -S _dask_supervise.py [--cpus 0,1] <trial_dir> <lifeline_fd> -- <argv...>``.
+It behaves exactly like :mod:`hypersweep.execution._supervise` (own process group,
+``supervisor.json`` first, a subreaper that ends every process the command left, ``exit_status``
+last), with one addition: it holds the read end of a pipe whose write end only the Dask worker
+holds. When the worker dies (SIGKILL, OOM, node lost) the pipe reports end-of-file and the
+supervisor SIGKILLs every process of the trial at once, so the Dask scheduler's re-run of the
+task on another worker never overlaps an orphaned first attempt. A local trial needs no
+lifeline: its controller can always be told apart from its trial; a worker's death is precisely
+what makes Dask run the task again. ``--cpus`` pins the supervisor, hence the command and every
+process it starts, to those cores (the cores the worker placed the trial on).
 
 Standard library built-ins only (start-up time is overhead per trial); ``_supervise`` sits in
 the same folder (``python -I`` does not put it on ``sys.path``, so this file does).
@@ -57,9 +58,22 @@ def _wait(pid: int, lifeline: int) -> int:
             return os.waitstatus_to_exitcode(status)
 
 
+def _pin(cores: str) -> None:
+    """Run on ``cores`` from now on; children inherit it. A core the worker may not use (its
+    own affinity changed) leaves the trial unpinned rather than failed."""
+    try:
+        os.sched_setaffinity(0, {int(c) for c in cores.split(",") if c})
+    except (AttributeError, OSError, ValueError) as err:
+        os.write(2, f"hypersweep: cannot pin the trial to cores {cores}: {err}\n".encode())
+
+
 def main(args: list[str]) -> int:
+    if len(args) >= 2 and args[0] == "--cpus":
+        _pin(args[1])
+        args = args[2:]
     if len(args) < 4 or args[2] != "--":
-        os.write(2, b"usage: _dask_supervise.py TRIAL_DIR LIFELINE_FD -- PROGRAM [ARGS...]\n")
+        os.write(2, b"usage: _dask_supervise.py [--cpus LIST] TRIAL_DIR LIFELINE_FD -- PROGRAM "
+                    b"[ARGS...]\n")
         return 2
     trial_dir, lifeline, argv = args[0], int(args[1]), args[3:]
     try:

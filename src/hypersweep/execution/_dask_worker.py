@@ -13,6 +13,14 @@ Three kinds of function live here, all pickled by reference (workers import hype
   scheduler's ``task_metadata`` (dropped by Dask when the task is forgotten): how many attempts
   started, on which workers, whether a stop was asked, and the exit once known.
 
+**Devices and cores.** Dask counts a worker's declared resources (``--resources GPU=4`` runs up
+to four ``{"GPU": 1}`` trials at once) but does not say *which* device a task may use. So each
+worker process keeps one `Placement` of the devices it sees (`discover_gpus`) and the cores it
+may run on; a trial that asks for ``gpu``/``cpu`` (``payload["request"]``) takes its `Slot`
+there before its process starts (``CUDA_VISIBLE_DEVICES``, thread counts, core pinning) and
+gives it back when it ends, however it ends. The slot travels home with the probe and the
+result.
+
 Why the scheduler holds the attempt count: Dask re-runs a task whose worker died, with the same
 arguments. Only the scheduler sees every start, so it numbers them; the number shifts journal
 offsets (attempt ``a`` owns ``[a * 2**40, (a + 1) * 2**40)``), so a retry's fresh journal never
@@ -34,6 +42,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -45,13 +54,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypersweep.errors import ConfigError
 from hypersweep.execution import layout
+from hypersweep.execution.gpus import discover_gpus
+from hypersweep.execution.placement import Placement, Slot, check_request
 from hypersweep.execution.processes import open_pidfd, signal_trial
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.trial_records import TamperedRecord, exit_record
 from hypersweep.execution.workdir import prepare_workdir
 
-__all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
+__all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted", "worker_view"]
 
 #: Journal offsets of attempt ``a`` are shifted by ``a << ATTEMPT_SHIFT`` (1 TiB per attempt).
 ATTEMPT_SHIFT = 40
@@ -152,11 +164,85 @@ class _Running:
     root: Path
     popen: subprocess.Popen[bytes]
     signaled: int = 0
+    slot: Slot | None = None
 
 
 #: Trials running in this worker process, by task key; `collect` reads it from the event loop.
 _RUNNING: dict[str, _Running] = {}
 _LOCK = threading.Lock()
+
+
+#: The devices and cores of this worker process, built at the first trial that asks for any.
+#: One per process: Dask runs several trials at once in a worker's threads, and each must get
+#: devices no other running trial holds.
+_PLACEMENT: Placement | None = None
+#: Guards `_PLACEMENT`; notified whenever a trial gives its slot back.
+_ROOM = threading.Condition()
+
+
+def _worker_placement() -> Placement:
+    """This process's `Placement` (call with `_ROOM` held); ConfigError if the devices
+    cannot be told (a malformed ``HYPERSWEEP_GPUS`` in the worker's environment)."""
+    global _PLACEMENT
+    if _PLACEMENT is None:
+        gpus = [gpu.index for gpu in discover_gpus()]
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else list(range(os.cpu_count() or 1))
+        _PLACEMENT = Placement(gpus, cores)
+    return _PLACEMENT
+
+
+def worker_view(dask_worker: Any = None) -> dict[str, Any]:
+    """What this worker process can hand out (sent with ``client.run`` before a sweep starts):
+    ``{"gpus": [...], "cores": n, "host": ..., "pid": ..., "error": ""}``; ``error`` says why
+    its devices cannot be told."""
+    view: dict[str, Any] = {"gpus": [], "cores": 0, "host": socket.gethostname(),
+                            "pid": os.getpid(), "error": ""}
+    with _ROOM:
+        try:
+            placement = _worker_placement()
+        except ConfigError as err:
+            view["error"] = str(err)
+            return view
+        view["gpus"], view["cores"] = list(placement.gpus), len(placement.cores)
+    return view
+
+
+def _take_slot(worker: Any, key: str, gpu: float, cpu: int | None) -> Slot | None:
+    """Place the trial of task ``key`` on this worker: its slot, waiting while every device
+    or core it could get is held by another trial here; None if the task is cancelled
+    meanwhile. ConfigError when this worker could never run it as declared."""
+    with _ROOM:
+        placement = _worker_placement()
+        declared = float(worker.state.total_resources.get("GPU", 0))
+        if gpu > 0 and declared > len(placement.gpus):
+            # Dask would start more trials than there are devices: fail now, never hang.
+            seen = ", ".join(str(g) for g in placement.gpus) or "none"
+            raise ConfigError(
+                f"resources_per_trial.gpu: Dask worker {worker.address} declares GPU="
+                f"{declared:g} but sees {len(placement.gpus)} device(s) ({seen}); start it "
+                f"with --resources GPU={len(placement.gpus)} or set HYPERSWEEP_GPUS / "
+                "CUDA_VISIBLE_DEVICES in its environment")
+        try:
+            check_request(gpu, cpu, placement.gpus, placement.cores)
+        except ConfigError as err:
+            raise ConfigError(f"{err} (on Dask worker {worker.address})") from None
+        # Dask's accounting and this one can differ (a 0.3 GPU share: Dask fits 13 on four
+        # devices, whole-device packing 12; cores are not a Dask resource): the trial then
+        # waits here for a trial of this worker to end.
+        while (slot := placement.place(key, gpu, cpu)) is None:
+            if _task_gone(worker, key):
+                return None
+            _ROOM.wait(0.2)
+        return slot
+
+
+def _give_back(key: str) -> None:
+    """The trial of task ``key`` ended: its devices and cores are free for the next one."""
+    with _ROOM:
+        if _PLACEMENT is not None:
+            _PLACEMENT.release(key)
+        _ROOM.notify_all()
 
 
 def _signal(entry: _Running, sig: int) -> None:
@@ -186,7 +272,8 @@ def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             f.seek(offset)
             data = f.read(PROBE_BYTES)
         out[key] = {"attempt": entry.attempt, "offset": offset, "data": data,
-                    "signaled": bool(sig)}
+                    "signaled": bool(sig),
+                    "slot": None if entry.slot is None else entry.slot.to_dict()}
     return out
 
 
@@ -255,7 +342,8 @@ def _task_gone(worker: Any, key: str) -> bool:
 
 def _early(attempt: int, code: int | None, reason: str) -> dict[str, Any]:
     return {"attempt": attempt, "exit_code": code, "end_time": time.time(), "reason": reason,
-            "journal": b"", "stdout": b"", "stderr": b"", "outputs": b"", "outputs_path": None}
+            "journal": b"", "stdout": b"", "stderr": b"", "outputs": b"", "outputs_path": None,
+            "placement": None}
 
 
 def _wait(popen: subprocess.Popen[bytes], gone: Callable[[], bool], kill: Callable[[], None],
@@ -289,7 +377,11 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     Returns a dict: ``attempt``, ``exit_code`` (negative for a signal), ``end_time``,
     ``reason`` (why it did not run, or ""), ``journal`` (zlib-compressed journal of this
     attempt), ``stdout``/``stderr`` (the logs), ``outputs`` (zip of ``outputs/``, or empty when
-    ``outputs_path`` names the folder on a shared filesystem).
+    ``outputs_path`` names the folder on a shared filesystem), ``placement`` (the devices and
+    cores it held, `Slot.to_dict`, or None).
+
+    ``payload["request"]`` (``{"gpu": ..., "cpu": ...}``, optional) is what the trial asks
+    for: it gets its own devices and cores of this worker for as long as it runs.
     """
     from distributed import get_client, get_worker
 
@@ -321,7 +413,25 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
         return result
     if begin["stop"]:
         return _early(attempt, -signal.SIGTERM, "hypersweep: canceled before it started")
+    request = payload.get("request") or {}
+    gpu, cpu = float(request.get("gpu") or 0), request.get("cpu")
+    if gpu <= 0 and not cpu:
+        return _run(payload, snapshot, worker, client, key, attempt, None)
+    try:
+        slot = _take_slot(worker, key, gpu, None if cpu is None else int(cpu))
+    except ConfigError as err:  # this worker cannot run it as declared: say so, never hang
+        return _early(attempt, 1, f"hypersweep: {err}")
+    if slot is None:
+        return _early(attempt, None, "hypersweep: canceled while it waited for its GPUs or cores")
+    try:
+        return _run(payload, snapshot, worker, client, key, attempt, slot)
+    finally:
+        _give_back(key)
 
+
+def _run(payload: dict[str, Any], snapshot: bytes | None, worker: Any, client: Any, key: str,
+         attempt: int, slot: Slot | None) -> dict[str, Any]:
+    """Attempt ``attempt`` of the trial, holding ``slot`` (None: no devices nor cores asked)."""
     shared = payload.get("shared_dir")
     base = Path(shared) if shared else Path(worker.local_directory) / "hypersweep"
     root = layout.trial_dir(base, payload["trial_id"]) / f"a{attempt}"
@@ -338,6 +448,8 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(payload["env"])
+    if slot is not None:  # after the sweep's variables: the devices it holds are these
+        env.update(slot.environment())
     # Paths the controller computed are its own; on this worker the trial's files are here.
     env["HYPERSWEEP_JOURNAL"] = str(layout.journal_path(root))
     env["HYPERSWEEP_OUTPUTS"] = str(layout.outputs_of(workdir))
@@ -345,19 +457,21 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     if argv and argv[0] == payload.get("python"):
         argv[0] = sys.executable  # "the controller's interpreter" means this worker's
 
+    pinning = ["--cpus", ",".join(map(str, slot.cores))] if slot and slot.cores else []
     lifeline_r, lifeline_w = os.pipe()  # both non-inheritable; only the read end is passed
     out_fd = os.open(root / layout.STDOUT, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     err_fd = os.open(root / layout.STDERR, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         popen = subprocess.Popen(
-            [sys.executable, "-I", "-S", SUPERVISOR, str(root), str(lifeline_r), "--", *argv],
+            [sys.executable, "-I", "-S", SUPERVISOR, *pinning, str(root), str(lifeline_r),
+             "--", *argv],
             cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=err_fd,
             start_new_session=True, pass_fds=(lifeline_r,),
         )
     finally:
         for fd in (out_fd, err_fd, lifeline_r):
             os.close(fd)
-    entry = _Running(attempt, root, popen)
+    entry = _Running(attempt, root, popen, slot=slot)
     _RUNNING[key] = entry
     try:
         code = _wait(popen, lambda: _task_gone(worker, key), lambda: _signal(entry, signal.SIGKILL))
@@ -371,7 +485,8 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
             recorded_code, recorded_end = record
             if recorded_code is not None:
                 code, end_time = recorded_code, recorded_end
-    info = {"attempt": attempt, "exit_code": code, "end_time": end_time, "reason": ""}
+    info = {"attempt": attempt, "exit_code": code, "end_time": end_time, "reason": "",
+            "placement": None if slot is None else slot.to_dict()}
     client.run_on_scheduler(sched_done, key, info)
     result = {
         **info,

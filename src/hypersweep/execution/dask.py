@@ -23,6 +23,12 @@ How each part of a trial travels (see ``docs/cluster.md`` for the picture):
 * **adoption** — each task's future is published on the scheduler as dataset
   ``hypersweep-<trial id>``, so it outlives the controller's client; a restarted controller
   finds it by that name. See :meth:`DaskExecutor.adopt` for what that can and cannot do.
+* **devices and cores** — :meth:`DaskExecutor.placement` turns ``resources_per_trial`` into the
+  Dask resource ``{"GPU": gpu}`` every later task asks for (so Dask starts on a worker with
+  ``--resources GPU=4`` at most four ``gpu: 1`` trials at once) and checks, before any trial
+  starts, that connected workers declare it and see their devices. *Which* devices a trial
+  gets is decided on its worker, which keeps one placement per worker process; the slot comes
+  home with the probe (``placement.json`` in the trial folder, :meth:`DaskExecutor.slot_of`).
 * **worker death** — Dask itself re-runs a task whose worker died; the scheduler numbers each
   start (the *attempt*), the task refuses to start attempt ``retries + 1`` (the trial then fails
   with the reason), a lifeline pipe kills the dead worker's orphaned trial process group, and
@@ -52,19 +58,23 @@ from typing import Any
 
 from distributed import Client, Future
 
+from hypersweep.errors import ConfigError
 from hypersweep.execution import layout
 from hypersweep.execution._dask_collect import (
     ATTEMPT_TAG,
+    PLACEMENT_RECORD,
     TrialCollector,
     WatchedTrial,
     dataset_name,
+    read_slot,
 )
-from hypersweep.execution._dask_worker import run_trial, zip_folder
+from hypersweep.execution._dask_worker import run_trial, worker_view, zip_folder
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+from hypersweep.execution.placement import Placement, Slot
 from hypersweep.execution.trial_records import TamperedRecord, read_exit_record, read_record
 from hypersweep.tracking.journal import JournalRecord
 
-__all__ = ["ATTEMPT_TAG", "DaskExecutor", "dataset_name"]
+__all__ = ["ATTEMPT_TAG", "PLACEMENT_RECORD", "DaskExecutor", "dataset_name"]
 
 log = logging.getLogger("hypersweep.execution.dask")
 
@@ -93,6 +103,9 @@ class DaskExecutor(Executor):
     tick : float
         Seconds between two collections of journals and statuses (metrics reach the
         controller within about a tick).
+    worker_wait : float
+        Seconds :meth:`placement` waits for a first worker when none is connected yet (a
+        cluster still starting, an adaptive one scaled to zero) before it gives up.
 
     Examples
     --------
@@ -123,6 +136,7 @@ class DaskExecutor(Executor):
         retries: int = 1,
         tick: float = 0.2,
         default_grace: float = 5.0,
+        worker_wait: float = 60.0,
     ) -> None:
         if isinstance(address, Client):
             self.client = address
@@ -137,9 +151,130 @@ class DaskExecutor(Executor):
             raise ValueError(f"retries: expected a non-negative integer (got {retries!r})")
         self.tick = float(tick)
         self.default_grace = default_grace
+        self.worker_wait = float(worker_wait)
+        # Set by `placement`: what each trial asks of its worker, and the resources it needs.
+        self._request: dict[str, Any] | None = None
+        self._task_resources = self.resources
         self._snapshots: dict[str, tuple[str, bytes | None, str | None]] = {}
         self._closed = False
         self._trials = TrialCollector(self.client, self.tick)
+
+    # -- placement ------------------------------------------------------------------------
+
+    def placement(self, gpu: float, cpu: int | None) -> Placement | None:
+        """Make every later trial ask for ``gpu`` devices and ``cpu`` cores; return None, as
+        the workers place trials themselves.
+
+        The GPUs are a Dask resource, ``{"GPU": gpu}`` over the executor's ``resources``: a
+        worker started with ``--resources GPU=4`` runs at most four ``gpu=1`` trials (eight
+        ``gpu=0.5``) at once, and gives each its own devices. Cores are *not* a Dask resource
+        (a worker that declares none would never run the trial): each worker hands out its
+        own, pins the trial to them, and a trial waits on its worker while they are all held.
+
+        Raises `~hypersweep.errors.ConfigError` before any trial starts when no connected
+        worker declares enough of what a trial needs (waiting up to ``worker_wait`` seconds
+        for a first worker when none is connected), when a worker declares more GPUs than it
+        sees, has fewer cores than a trial asks for, or shares its devices with another worker
+        process on the same machine.
+        """
+        if gpu < 0 or (gpu > 1 and not float(gpu).is_integer()):
+            raise ConfigError(f"resources_per_trial.gpu: a trial takes a fraction of one GPU or "
+                              f"whole GPUs (got {gpu})")
+        if cpu is not None and cpu < 1:
+            raise ConfigError(f"resources_per_trial.cpu: expected a positive number of cores "
+                              f"(got {cpu})")
+        if gpu <= 0 and not cpu:
+            self._request, self._task_resources = None, self.resources
+            return None
+        resources = dict(self.resources or {})
+        if gpu > 0:
+            resources["GPU"] = float(gpu)
+        self._check_cluster(resources, gpu, cpu)
+        self._request = {"gpu": float(gpu), "cpu": cpu}
+        self._task_resources = resources or None
+        return None
+
+    def _connected_workers(self) -> dict[str, Any]:
+        """``scheduler_info()["workers"]``, waiting up to ``worker_wait`` s for a first one."""
+        deadline = time.monotonic() + self.worker_wait
+        while True:
+            workers: dict[str, Any] = dict(self.client.scheduler_info()["workers"])
+            if workers or time.monotonic() >= deadline:
+                return workers
+            time.sleep(0.25)
+
+    def _check_cluster(self, resources: dict[str, float], gpu: float, cpu: int | None) -> None:
+        """Refuse a sweep no connected worker could run as asked (see :meth:`placement`)."""
+        address = self.client.scheduler.address
+        workers = self._connected_workers()
+        if not workers:
+            raise ConfigError(
+                f"resources_per_trial: no Dask worker is connected to {address} (waited "
+                f"{self.worker_wait:g} s); start one worker per machine, e.g. "
+                "`dask worker <scheduler> --nthreads <n> --resources GPU=<n>`")
+
+        def declared(info: dict[str, Any], name: str) -> float:
+            return float((info.get("resources") or {}).get(name, 0))
+
+        fitting = [addr for addr, info in workers.items()
+                   if all(declared(info, name) >= amount for name, amount in resources.items())]
+        if not fitting:
+            name, amount = next((n, a) for n, a in resources.items()
+                                if not any(declared(i, n) >= a for i in workers.values()))
+            key = "resources_per_trial.gpu" if name == "GPU" and gpu > 0 else "executor resources"
+            have = "; ".join(f"{addr}: {info.get('resources') or 'none'}"
+                             for addr, info in sorted(workers.items()))
+            raise ConfigError(
+                f"{key}: each trial needs the Dask worker resource {name}={amount:g} and no "
+                f"connected worker declares that much (declared: {have}); start workers "
+                f"with --resources {name}=<n>"
+                + (" (n: the GPUs the worker may use)" if name == "GPU" else ""))
+        views = self.client.run(worker_view, workers=fitting, on_error="return")
+        seen: dict[tuple[str, int], tuple[str, set[int]]] = {}
+        for addr, view in sorted(views.items()):
+            if isinstance(view, BaseException):  # leaving right now: not this check's business
+                log.warning("could not ask Dask worker %s for its devices: %s", addr, view)
+                continue
+            if view["error"]:
+                raise ConfigError(f"on Dask worker {addr}: {view['error']}")
+            gpus = list(view["gpus"])
+            if gpu > 0 and declared(workers[addr], "GPU") > len(gpus):
+                shown = ", ".join(str(g) for g in gpus) or "none"
+                raise ConfigError(
+                    f"resources_per_trial.gpu: Dask worker {addr} declares GPU="
+                    f"{declared(workers[addr], 'GPU'):g} but sees {len(gpus)} device(s) "
+                    f"({shown}); start it with --resources GPU={len(gpus)}, or say which "
+                    "devices it may use with HYPERSWEEP_GPUS in its environment")
+            if cpu and view["cores"] < cpu:
+                raise ConfigError(
+                    f"resources_per_trial.cpu: each trial asks for {cpu} cores; Dask worker "
+                    f"{addr} may use {view['cores']}")
+            if gpu > 0:
+                seen.setdefault((view["host"], view["pid"]), (addr, set(gpus)))
+        self._check_disjoint(seen)
+
+    @staticmethod
+    def _check_disjoint(seen: dict[tuple[str, int], tuple[str, set[int]]]) -> None:
+        """Two worker *processes* of one machine each place trials on the devices they see:
+        seeing the same devices, they would hand out the same ones twice."""
+        items = sorted(seen.items())
+        for i, ((host, _), (addr, gpus)) in enumerate(items):
+            for (other_host, _), (other, other_gpus) in items[i + 1:]:
+                shared = gpus & other_gpus
+                if host == other_host and shared:
+                    raise ConfigError(
+                        f"resources_per_trial.gpu: Dask workers {addr} and {other} run on "
+                        f"{host} and both see GPU(s) {', '.join(map(str, sorted(shared)))}: "
+                        "each would give them to its own trials. Run one worker process per "
+                        "machine (--nworkers 1 --nthreads <n> --resources GPU=<n>), or give "
+                        "each its own devices (HYPERSWEEP_GPUS or CUDA_VISIBLE_DEVICES in its "
+                        "environment)")
+
+    def slot_of(self, trial_id: str) -> Slot | None:
+        """The devices and cores a trial held on its worker (`Slot`); None while it waits for
+        a worker, or when it asked for none. Known no later than the poll that reports its
+        exit, and kept in its trial folder as ``placement.json`` (`PLACEMENT_RECORD`)."""
+        return self._trials.slot_of(trial_id)
 
     # -- launching ------------------------------------------------------------------------
 
@@ -184,7 +319,7 @@ class DaskExecutor(Executor):
         trial_dir = Path(spec.trial_dir).resolve()
         name = dataset_name(spec.trial_id)
         trial_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (layout.EXIT_STATUS, layout.HANDLE):
+        for stale in (layout.EXIT_STATUS, layout.HANDLE, PLACEMENT_RECORD):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(trial_dir / stale)
         (trial_dir / layout.LAUNCHING).write_text(f"{time.time()!r}\n")
@@ -199,11 +334,12 @@ class DaskExecutor(Executor):
             "shared_dir": self.shared_dir,
             "snapshot_path": shared_path,
             "dataset": name,
+            "request": self._request,
         }
         # A fresh key per launch: a key Dask still remembers would return the old result.
         key = f"hypersweep-{spec.trial_id}-{uuid.uuid4().hex[:8]}"
         future = self.client.submit(run_trial, payload, blob, key=key, pure=False,
-                                    resources=self.resources)
+                                    resources=self._task_resources)
         # Published: the scheduler keeps the task (and its result) when this client dies.
         try:
             self.client.publish_dataset(future, name=name, override=True)
@@ -240,7 +376,8 @@ class DaskExecutor(Executor):
         trial_dir = Path(spec.trial_dir).resolve()
         future = self.client.get_dataset(dataset_name(spec.trial_id), default=None)
         if isinstance(future, Future):
-            self._trials.watch(WatchedTrial(spec, trial_dir, str(future.key), future))
+            self._trials.watch(WatchedTrial(spec, trial_dir, str(future.key), future,
+                                            slot=read_slot(trial_dir)))
             return True
         record = read_exit_record(trial_dir)
         if record is not None:
@@ -248,7 +385,8 @@ class DaskExecutor(Executor):
             with contextlib.suppress(TamperedRecord):
                 detail = str((read_record(trial_dir, layout.EXIT_STATUS) or {}).get("detail", ""))
             self._trials.watch(WatchedTrial(spec, trial_dir, str(handle.get("key", "")), None,
-                                 record_exit=(record[0], record[1], detail)))
+                                            record_exit=(record[0], record[1], detail),
+                                            slot=read_slot(trial_dir)))
             return True
         return False
 

@@ -25,7 +25,8 @@ __all__ = ["executor_from_uri", "parse_dask_uri"]
 def parse_dask_uri(uri: str) -> tuple[str, dict[str, Any]]:
     """The scheduler address and `DaskExecutor` options a ``dask://`` URI names.
 
-    Query keys: ``resources=GPU:1,MEM:4e9``, ``retries=1``, ``shared_dir=/mnt/shared``.
+    Query keys: ``resources=GPU:1,MEM:4e9``, ``retries=1``, ``shared_dir=/mnt/shared``,
+    ``worker_wait=60`` (seconds a sweep with ``resources_per_trial`` waits for a first worker).
     ``dask://`` means the ``tcp://`` protocol, ``dask+tls://`` means ``tls://``; a plain
     ``tcp://`` or ``tls://`` address is accepted as well.
     """
@@ -49,9 +50,15 @@ def parse_dask_uri(uri: str) -> tuple[str, dict[str, Any]]:
             options["retries"] = int(value)
         elif key == "shared_dir":
             options["shared_dir"] = value
+        elif key == "worker_wait":
+            try:
+                options["worker_wait"] = float(value)
+            except ValueError:
+                raise ValueError(f"executor: worker_wait must be a number of seconds "
+                                 f"(got {value!r})") from None
         else:
             raise ValueError(f"executor: unknown option {key!r} in {uri!r} "
-                             "(known: resources, retries, shared_dir)")
+                             "(known: resources, retries, shared_dir, worker_wait)")
     return f"{scheme}://{parts.netloc}", options
 
 
