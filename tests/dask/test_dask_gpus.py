@@ -180,3 +180,11 @@ def test_two_worker_processes_seeing_the_same_gpus(tmp_path):
                 executor.placement(1, None)
         finally:
             executor.shutdown()
+
+
+def test_worker_wait_in_the_uri():
+    from hypersweep.execution.factory import parse_dask_uri
+
+    assert parse_dask_uri("dask://h:1?worker_wait=5")[1] == {"worker_wait": 5.0}
+    with pytest.raises(ValueError, match="worker_wait"):
+        parse_dask_uri("dask://h:1?worker_wait=soon")
