@@ -30,6 +30,7 @@ from hypersweep.spec import (
     Limits,
     Metadata,
     Objective,
+    Resources,
     ScriptTrial,
     SweepSpec,
     WarmStart,
@@ -99,6 +100,16 @@ class HyperDriveConfig:
         Without it, a sweep whose first 3 trials all fail with the same error ends ``Failed``
         there (a typo in the script path should not run the whole budget); setting it
         replaces that rule.
+    resources_per_trial : dict, optional
+        Ours (YAML: a top-level ``resources_per_trial`` mapping): what each trial holds while
+        it runs, ``{"gpu": 1, "cpu": 4}``. ``gpu`` is a number of devices (a fraction such as
+        0.5 shares one device between two trials); each trial runs with
+        ``CUDA_VISIBLE_DEVICES`` (and ``HYPERSWEEP_GPU_IDS``) naming its own. ``cpu`` whole
+        cores, to which the trial is pinned (``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``
+        match). No more trials run at once than the devices and cores allow. The GPUs are
+        those the machine has (``nvidia-smi``) and ``CUDA_VISIBLE_DEVICES`` leaves visible,
+        or ``HYPERSWEEP_GPUS=0,1``; asking for more than exist is a `ConfigError` when the
+        sweep starts. On Dask, workers declare them (``--resources GPU=4``).
 
     Examples
     --------
@@ -138,6 +149,7 @@ class HyperDriveConfig:
         tags: Mapping[str, str] | None = None,
         executor: str | None = None,
         max_failed_runs: int | None = None,
+        resources_per_trial: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(hyperparameter_sampling, Sampler):
             raise ConfigError(
@@ -180,6 +192,7 @@ class HyperDriveConfig:
         self.executor = check.executor_uri(executor)
         self.max_failed_runs = checks.positive_int(max_failed_runs, "max_failed_runs",
                                                    allow_none=True)
+        self.resources_per_trial = Resources.from_mapping(resources_per_trial)
 
     # ------------------------------------------------------------------ the spec
     def to_spec(self) -> SweepSpec:
@@ -197,6 +210,7 @@ class HyperDriveConfig:
                           trial_timeout=run.max_run_duration_seconds,
                           max_failed_trials=self.max_failed_runs),
             warm_start=WarmStart(tuple(self.resume_from), tuple(self.resume_child_runs)),
+            resources=self.resources_per_trial,
             executor=self.executor,
             metadata=Metadata(**self.metadata),
         )
@@ -206,17 +220,14 @@ class HyperDriveConfig:
         """The config of ``spec``, checked again as if a user had written it (the trial's
         folders and input files must exist). Inverse of `to_spec`.
 
-        A spec this config cannot hold (several objectives, per-trial resources, a function
-        trial, no trial budget) is a `ConfigError` naming the spec's key.
+        A spec this config cannot hold (several objectives, a function trial, no trial
+        budget) is a `ConfigError` naming the spec's key.
         """
         if not isinstance(spec, SweepSpec):
             raise ConfigError(f"spec: expected a SweepSpec (got {describe(spec)})")
         if len(spec.objectives) > 1:
             raise ConfigError(f"objectives: HyperDriveConfig optimizes one primary metric "
                               f"(got {len(spec.objectives)}); run several objectives with tune")
-        if spec.resources is not None:
-            raise ConfigError("resources: HyperDriveConfig has no per-trial resources; give "
-                              "them to tune or Sweep (resources_per_trial)")
         limits = spec.limits
         if limits.max_total_trials is None:
             raise ConfigError("limits.max_total_trials: a HyperDriveConfig sweep needs a "
@@ -245,6 +256,7 @@ class HyperDriveConfig:
             tags=dict(meta.tags) or None,
             executor=spec.executor,
             max_failed_runs=limits.max_failed_trials,
+            resources_per_trial=None if spec.resources is None else spec.resources.to_dict(),
         )
 
     # ------------------------------------------------------------------ stored and YAML forms

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypersweep.api.sweep_run import HyperDriveRun
@@ -21,7 +21,15 @@ from hypersweep.errors import ConfigError
 from hypersweep.functions.driver import FunctionDriver
 from hypersweep.policies import policy_from_dict
 from hypersweep.sampling import Sampler
-from hypersweep.spec import FunctionTrial, Limits, Objective, SweepSpec, WarmStart, checks
+from hypersweep.spec import (
+    FunctionTrial,
+    Limits,
+    Objective,
+    Resources,
+    SweepSpec,
+    WarmStart,
+    checks,
+)
 from hypersweep.store import MEMORY_URL, Store
 
 __all__ = ["FunctionSweepRun", "Sweep"]
@@ -112,6 +120,11 @@ class Sweep(FunctionDriver):
         Once this many trials have failed, `ask` returns None, running trials are asked to
         stop and the sweep ends ``Failed``. Without it, the first 3 trials failing with the
         same error do that; setting it replaces that rule.
+    resources_per_trial : dict, optional
+        ``{"gpu": 1, "cpu": 4}``: the devices and cores each trial holds on this machine (a
+        fraction of a GPU shares one device). `ask` returns None while none are free, and
+        each trial's ``placement`` says which it got; ``tune(executor="process")`` gives them
+        to the trial's worker process (``CUDA_VISIBLE_DEVICES``, core affinity).
 
     Examples
     --------
@@ -141,6 +154,7 @@ class Sweep(FunctionDriver):
         *,
         function: str | None = None,
         max_failed_runs: int | None = None,
+        resources_per_trial: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(sampling, Sampler):
             raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
@@ -162,6 +176,7 @@ class Sweep(FunctionDriver):
                                                       allow_none=True),
                 max_failed_trials=checks.positive_int(max_failed_runs, "max_failed_runs",
                                                       allow_none=True)),
+            resources=Resources.from_mapping(resources_per_trial),
         )
         workspace = workspace or Workspace(store=MEMORY_URL)
         earlier = [_earlier_sweep(run, workspace) for run in (resume_from or [])]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hypersweep.api.run import Run, TrialWorkspace, iso_utc, metrics_dict
 from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
-from hypersweep.errors import SweepEndedError
+from hypersweep.errors import ConfigError, SweepEndedError
 from hypersweep.spec import SweepSpec
 
 if TYPE_CHECKING:
@@ -357,6 +357,14 @@ class HyperDriveRun:
         try:
             controller = SweepController(workspace.store, executor, self.id, workspace.path)
             claim_sweep(workspace.store, self.id, controller.owner)
+        except ConfigError as err:  # e.g. more GPUs per trial than this machine has
+            executor.shutdown(stop_trials=False)
+            from hypersweep.store import Status, utcnow
+
+            if not self._sweep().status.is_terminal:  # a sweep that never ran says why
+                workspace.store.update_sweep(self.id, status=Status.FAILED, end_time=utcnow(),
+                                             error=str(err))
+            raise
         except BaseException:
             executor.shutdown(stop_trials=False)
             raise

@@ -7,7 +7,7 @@ execution chosen by ``executor`` and ``max_concurrent_runs`` (see `hypersweep.fu
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypersweep.api.function_sweep import FunctionSweepRun, Sweep
@@ -38,6 +38,7 @@ def tune(
     resume: str | None = None,
     resume_from: Sequence[Any] | None = None,
     max_failed_runs: int | None = None,
+    resources_per_trial: Mapping[str, float] | None = None,
 ) -> FunctionSweepRun:
     """Tune the hyperparameters of ``objective(params, run)``.
 
@@ -106,6 +107,13 @@ def tune(
         Ours: once this many trials have failed, the sweep stops (running trials are asked
         to stop) and ends ``Failed``. Replaces the "first 3 trials failed alike" rule. With
         ``resume``: a new cap.
+    resources_per_trial : dict, optional
+        ``{"gpu": 1, "cpu": 4}``, with ``executor="process"``: each trial's worker process
+        gets its own GPUs (``CUDA_VISIBLE_DEVICES``; a fraction such as 0.5 shares a device)
+        and is pinned to its own cores (``OMP_NUM_THREADS`` to match), and no more trials run
+        at once than the machine's devices and cores allow. Each trial then runs in a fresh
+        worker process, so that its libraries see only its devices. Threads share one
+        process and cannot be given devices of their own: ``executor="thread"`` refuses it.
 
     Returns
     -------
@@ -132,6 +140,10 @@ def tune(
     if not callable(objective):
         raise ConfigError(f"objective: expected a function objective(params, run) "
                           f"(got {objective!r})")
+    if resources_per_trial is not None and executor != "process":
+        raise ConfigError("resources_per_trial: trials in threads share one process, its "
+                          "GPUs and its cores; use executor='process' to give each trial "
+                          "its own")
     if executor == "process":
         from hypersweep.functions.pool import check_picklable
 
@@ -160,7 +172,8 @@ def tune(
                       experiment_name=experiment_name or _experiment_name(name),
                       max_total_runs=max_total_runs, max_duration_minutes=max_duration_minutes,
                       trial_timeout=trial_timeout, resume_from=resume_from,
-                      function=_qualified_name(objective), max_failed_runs=max_failed_runs)
+                      function=_qualified_name(objective), max_failed_runs=max_failed_runs,
+                      resources_per_trial=resources_per_trial)
     try:
         if executor == "process":
             run_processes(sweep, objective, max_concurrent_runs)

@@ -27,6 +27,25 @@ from hypersweep.cli._format import best_summary, echo_best, echo_json
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
 from hypersweep.store.records import Status
 
+_GPUS_OPTION = click.option(
+    "--gpus", metavar="0,1", default=None,
+    help="The GPUs trials may use (with resources_per_trial), instead of all that nvidia-smi "
+         "lists and CUDA_VISIBLE_DEVICES leaves visible; the same as HYPERSWEEP_GPUS.")
+
+
+def _use_gpus(gpus: str | None) -> None:
+    """Make ``--gpus`` what this process, its controller and a detached driver discover."""
+    if gpus is None:
+        return
+    from hypersweep.errors import ConfigError
+    from hypersweep.execution.gpus import discover_gpus
+
+    try:
+        discover_gpus({"HYPERSWEEP_GPUS": gpus})
+    except ConfigError as err:
+        raise CliError(str(err).replace("HYPERSWEEP_GPUS", "--gpus", 1)) from None
+    os.environ["HYPERSWEEP_GPUS"] = gpus
+
 
 @cli.command()
 @click.argument("sweep_file", metavar="SWEEP.yml")
@@ -37,9 +56,10 @@ from hypersweep.store.records import Status
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (no live view).")
 @click.option("--executor", metavar="URI", default=None,
               help="Where trials run: 'local' (default) or 'dask://HOST:8786'.")
+@_GPUS_OPTION
 @workspace_options
 def run(sweep_file: str, overrides: tuple[str, ...], detach: bool, as_json: bool,
-        executor: str | None, workspace: WorkspaceRef) -> None:
+        executor: str | None, gpus: str | None, workspace: WorkspaceRef) -> None:
     """Run the sweep described by SWEEP.yml (Azure ML v2 `type: sweep`).
 
     Shows the live progress view, then the best trial and the command line that
@@ -47,6 +67,8 @@ def run(sweep_file: str, overrides: tuple[str, ...], detach: bool, as_json: bool
     """
     from hypersweep.api.workspace import Experiment
     from hypersweep.config import load_sweep
+
+    _use_gpus(gpus)
 
     if executor is not None:  # the same as the file's `executor:` key
         overrides = (*overrides, f"executor={executor}")
@@ -69,14 +91,18 @@ def run(sweep_file: str, overrides: tuple[str, ...], detach: bool, as_json: bool
 @click.argument("sweep_id")
 @click.option("--detach", is_flag=True, help="Continue in a background process.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (no live view).")
+@_GPUS_OPTION
 @workspace_options
-def resume(sweep_id: str, detach: bool, as_json: bool, workspace: WorkspaceRef) -> None:
+def resume(sweep_id: str, detach: bool, as_json: bool, gpus: str | None,
+           workspace: WorkspaceRef) -> None:
     """Continue a sweep whose controller stopped (killed, crashed, or detached and ended).
 
     Running trials are adopted, ended ones recorded; no trial runs twice. A sweep driven by
     a live controller is refused (exit status 1), naming its host and pid.
     """
     from hypersweep.api.sweep_run import check_resumable
+
+    _use_gpus(gpus)
 
     ws = workspace.open()
     sweep = open_sweep(ws, sweep_id)

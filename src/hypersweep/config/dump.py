@@ -69,6 +69,9 @@ def sweep_to_dict(spec: SweepSpec | Any) -> dict[str, Any]:
     out["limits"] = {k: v for k, v in spec.limits.to_dict().items() if v is not None}
     if spec.executor is not None:
         out["executor"] = spec.executor
+    if spec.resources is not None:
+        out["resources_per_trial"] = {k: v for k, v in spec.resources.to_dict().items()
+                                      if v is not None}
     return out
 
 

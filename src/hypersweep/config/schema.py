@@ -44,18 +44,27 @@ from hypersweep.config.yamlfile import (
 )
 from hypersweep.errors import ConfigError
 from hypersweep.space.values import describe, text_problem
-from hypersweep.spec import CommandTrial, Limits, Metadata, Objective, SweepSpec, checks
+from hypersweep.spec import (
+    CommandTrial,
+    Limits,
+    Metadata,
+    Objective,
+    Resources,
+    SweepSpec,
+    checks,
+)
 
 #: Keys of a sweep job, in the order Azure documents them.
 TOP_KEYS = ("$schema", "type", "name", "display_name", "experiment_name", "description",
             "tags", "trial", "inputs", "outputs", "search_space", "sampling_algorithm",
-            "objective", "early_termination", "limits", "executor")
+            "objective", "early_termination", "limits", "executor", "resources_per_trial")
 #: Accepted so Azure files load unchanged, reported once as ignored.
 AZURE_ONLY = ("$schema", "compute", "identity", "resources", "queue_settings", "services",
               "properties")
 TRIAL_KEYS = ("command", "code", "environment", "environment_variables")
 TRIAL_AZURE_ONLY = ("environment", "resources", "distribution", "type")
 OBJECTIVE_KEYS = ("primary_metric", "goal")
+RESOURCE_KEYS = ("gpu", "cpu")
 LIMIT_KEYS = ("max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
               "max_failed_trials")
 EXPRESSION_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
@@ -225,12 +234,21 @@ class _Reader:
         if data.get("executor") is not None:  # ours: "local" or "dask://HOST:PORT"
             executor = self.calling(("executor",), check.executor_uri,
                                     self.text(("executor",), data["executor"]))
+        resources = None
+        if data.get("resources_per_trial") is not None:  # ours; Azure's `resources` is compute
+            asked = self.mapping(("resources_per_trial",), data["resources_per_trial"],
+                                 RESOURCE_KEYS)
+            for key, value in asked.items():  # each checked alone: the error points at it
+                self.calling(("resources_per_trial", key), Resources.from_mapping,
+                             {key: value})
+            resources = Resources.from_mapping(asked)
         name = data.get("experiment_name", self.doc.file and Path(self.doc.file).stem)
         where = ("experiment_name",) if "experiment_name" in data else ()
         self.calling(where, check.experiment_name, name, dotted(where))
         spec = self.calling((), SweepSpec, sampling=sampler,
                             objectives=(Objective(metric, goal),), trial=trial, policy=policy,
-                            limits=limits, executor=executor, metadata=Metadata(**meta))
+                            limits=limits, executor=executor, resources=resources,
+                            metadata=Metadata(**meta))
         notes = list(self.notes)
         if self.ignored:
             notes.insert(0, f"{self.doc.file}: ignored (Azure-only; trials run on this "

@@ -39,6 +39,7 @@ from hypersweep.engine.failures import exit_error, launch_error
 from hypersweep.engine.lease import STALE_AFTER, Lease
 from hypersweep.engine.warm_start import warm_start
 from hypersweep.execution import Executor, TrialExit, TrialSpec, layout
+from hypersweep.execution.placement import Slot
 from hypersweep.spec import FunctionTrial, SweepSpec
 from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
 from hypersweep.tracking import JournalRecord
@@ -92,8 +93,13 @@ class SweepController:
         self.command = trial_command(self.spec.trial)  # ConfigError for a function trial
         assert not isinstance(self.spec.trial, FunctionTrial)
         self.environment_variables = dict(self.spec.trial.environment_variables)
+        resources = self.spec.resources
+        # Here, before any trial starts: a request no trial could get is a ConfigError now.
+        placement = None if resources is None else executor.placement(resources.gpu,
+                                                                      resources.cpu)
         self.engine = SweepEngine(self.spec, sweep_id,
-                                  metric_names=lambda: store.metric_names(sweep_id))
+                                  metric_names=lambda: store.metric_names(sweep_id),
+                                  placement=placement)
         self._proposals = Proposals(self.engine.sampler)
         self.snapshot_dir = layout.snapshot_dir(self.workspace_dir, sweep_id)
         self._stop = threading.Event()
@@ -297,7 +303,7 @@ class SweepController:
                 trial, ok=ended.exit_code == 0,
                 when=datetime.fromtimestamp(ended.end_time, timezone.utc),
                 error=exit_error(ended.exit_code, ended.stderr_tail, trial.failed_by_script),
-                exit_code=ended.exit_code)
+                output=ended.stderr_tail, exit_code=ended.exit_code)
             self._write(stops, trial)
 
     def _write(self, stops: list[Stop], trial: TrialState) -> None:
@@ -414,6 +420,8 @@ class SweepController:
             "HYPERSWEEP_OUTPUTS": str(layout.outputs_of(workdir)),
             "AZUREML_RUN_ID": record.id,
         })
+        slot = Slot.from_dict(record.placement)
+        env.update(slot.environment())  # its devices, and thread counts to match its cores
         env.update(trial_environment(env))  # MLflow store plugin, azureml shim (tracking)
         # `python` in a v2 command means the interpreter that runs the sweep, as on Azure the
         # environment's own python comes first on PATH.
@@ -423,6 +431,7 @@ class SweepController:
             trial_id=record.id,
             argv=self.command.argv(record.arguments),
             env=env, workdir=workdir, trial_dir=trial_dir, snapshot=self.snapshot_dir,
+            cores=slot.cores,
         )
 
     def _monotonic_of(self, moment: datetime | None) -> float:

@@ -38,17 +38,42 @@ from collections.abc import Callable, Sequence
 from hypersweep.execution import TrialSpec
 from hypersweep.store import Status, TrialRecord
 
-__all__ = ["FIRST_FAILURES", "FailureRule", "error_line", "exit_error", "fail_called",
-           "launch_error", "sweep_outcome"]
+__all__ = ["FIRST_FAILURES", "REASON_GPU_OUT_OF_MEMORY", "FailureRule", "error_line",
+           "exit_error", "fail_called", "failure_reason", "launch_error", "sweep_outcome"]
 
 #: How many first trials failing alike end a sweep that set no ``max_failed_runs``.
 FIRST_FAILURES = 3
 #: Longest error line kept (a script may print a 10 MB line as its last).
 ERROR_LINE_LIMIT = 300
 
+#: A trial that died of the GPU's memory: its hyperparameters (batch size, width) asked for
+#: more than its device has. The sweep goes on; this tells the user which region to avoid.
+REASON_GPU_OUT_OF_MEMORY = "gpu_out_of_memory"
+
 #: Trials failed this way are not the setup's fault (see ``controller/loop.py``).
 _NOT_THE_SETUP = frozenset({"orphaned"})
 _NUMBER = re.compile(r"\d+")
+# What PyTorch, TensorFlow, JAX, CuPy and the CUDA/ROCm libraries print when a device's
+# memory runs out.
+_GPU_OUT_OF_MEMORY = re.compile(
+    r"CUDA out of memory|HIP out of memory|CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation"
+    r"|CUBLAS_STATUS_ALLOC_FAILED|CUDNN_STATUS_ALLOC_FAILED|torch\.(cuda\.)?OutOfMemoryError"
+    r"|OutOfMemoryError: Out of memory allocating|OOM when allocating tensor"
+    r"|RESOURCE_EXHAUSTED: Out of memory")
+
+
+def failure_reason(text: str | None) -> str | None:
+    """The termination reason a failed trial's error output shows, if any: so far
+    `REASON_GPU_OUT_OF_MEMORY`.
+
+    >>> failure_reason("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")
+    'gpu_out_of_memory'
+    >>> failure_reason("MemoryError") is None
+    True
+    """
+    if text and _GPU_OUT_OF_MEMORY.search(text):
+        return REASON_GPU_OUT_OF_MEMORY
+    return None
 
 
 def error_line(text: str | None, limit: int = ERROR_LINE_LIMIT) -> str:
@@ -183,6 +208,9 @@ class FailureRule:
             return self.verdict
         failed = record.status == Status.FAILED
         self._failed += failed
+        if record.termination_reason == REASON_GPU_OUT_OF_MEMORY and self.max_failed is None:
+            # Not fail-fast material: other hyperparameters (a smaller batch) may well fit.
+            return self.verdict
         if self.max_failed is not None and self._failed >= self.max_failed:
             self.verdict = (f"{self._failed} trials failed ({self.setting} = "
                             f"{self.max_failed}); stopping the sweep. The last error: "

@@ -52,8 +52,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hypersweep.engine.failures import FailureRule, fail_called, sweep_outcome
+from hypersweep.engine.failures import FailureRule, fail_called, failure_reason, sweep_outcome
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
+from hypersweep.execution.placement import Placement, Slot
 from hypersweep.policies import Decision, PolicyRunner
 from hypersweep.sampling import FinishedTrial
 from hypersweep.spec import SweepSpec
@@ -127,10 +128,11 @@ class TrialState:
     def end_fields(self) -> dict[str, Any]:
         """The fields of its record that its end set: what a driver writes to the store."""
         record = self.record
-        fields = {"status": record.status, "end_time": record.end_time, "error": record.error,
+        fields: dict[str, Any] = {"status": record.status, "end_time": record.end_time, "error": record.error,
                   "exit_code": record.exit_code}
         if record.termination_reason is not None:
             fields["termination_reason"] = record.termination_reason
+            fields["termination_detail"] = record.termination_detail
         return fields
 
     def apply(self, **fields: Any) -> TrialRecord:
@@ -164,11 +166,16 @@ class SweepEngine:
         Seconds the sweep has already run (a resumed sweep's deadline counts from its start).
     metric_names : callable, optional
         The names of the metrics the trials logged (for the missing-metric notice).
+    placement : Placement, optional
+        The devices and cores the driver's machine gives trials that ask for some
+        (``spec.resources``): each new trial is placed, and concurrency is bounded by what is
+        free. None: trials are placed elsewhere (a cluster's workers) or ask for nothing.
     """
 
     def __init__(self, spec: SweepSpec, sweep_id: str, *,
                  clock: Callable[[], float] = time.monotonic, elapsed: float = 0.0,
-                 metric_names: Callable[[], Iterable[str]] = tuple) -> None:
+                 metric_names: Callable[[], Iterable[str]] = tuple,
+                 placement: Placement | None = None) -> None:
         self.spec = spec
         self.sweep_id = sweep_id
         self.clock = clock
@@ -180,6 +187,10 @@ class SweepEngine:
         self.runner = PolicyRunner(spec.policy, maximize=spec.objective.maximize,
                                    metric=spec.objective.metric)
         self.metric_names = metric_names
+        self.placement = placement
+        resources = spec.resources
+        self._gpu = 0.0 if resources is None else resources.gpu
+        self._cpu = None if resources is None else resources.cpu
         # What the messages call a trial and how they say to log: a function's user writes
         # an objective and has no YAML; a script's user may have either face.
         if spec.trial.kind == "function":
@@ -211,13 +222,17 @@ class SweepEngine:
 
     # ------------------------------------------------------------------ launching
     def room(self) -> int:
-        """How many new trials may start now (budget, concurrency, cancel). Whether the
-        sampler has more to propose is `exhausted`."""
+        """How many new trials may start now (budget, concurrency, free devices and cores,
+        cancel). Whether the sampler has more to propose is `exhausted`."""
         if self.cancel_reason is not None:
             return 0
         room = _UNBOUNDED if self._budget is None else self._budget - len(self.trials)
         if self._concurrency is not None and self._concurrency - self._unended < room:
             room = self._concurrency - self._unended
+        if self.placement is not None:
+            free = self.placement.room(self._gpu, self._cpu)
+            if free is not None and free < room:
+                room = free
         return room if room > 0 else 0
 
     def budget_left(self) -> int | None:
@@ -253,8 +268,13 @@ class SweepEngine:
         """A new trial, born ``Running`` (``begun`` False: it waits for a worker and its
         clock starts at `begin`). The driver persists ``record`` before it starts it."""
         index = len(self.trials)
-        record = TrialRecord.started(trial_id(self.sweep_id, index), self.sweep_id, index,
-                                     params, when, **fields)
+        trial_name = trial_id(self.sweep_id, index)
+        if self.placement is not None:
+            slot = self.placement.place(trial_name, self._gpu, self._cpu)
+            if slot is None:  # room() said there was none
+                raise RuntimeError(f"{trial_name}: no free devices or cores to place it on")
+            fields["placement"] = slot.to_dict()
+        record = TrialRecord.started(trial_name, self.sweep_id, index, params, when, **fields)
         trial = TrialState(record)
         self.trials[record.id] = trial
         self._unended += 1
@@ -289,10 +309,13 @@ class SweepEngine:
 
     # ------------------------------------------------------------------ ends
     def end(self, trial: TrialState, *, ok: bool, when: datetime, error: str | None = None,
-            status: Status | None = None, **fields: Any) -> list[Stop]:
+            status: Status | None = None, output: str | None = None,
+            **fields: Any) -> list[Stop]:
         """The trial ended: ``ok`` (clean exit) or not with ``error``. A trial already
         stopped keeps ``Canceled``; ``status`` forces one (a function told ``Canceled``).
-        Returns the running trials this end stops (a failure rule fired)."""
+        ``output`` is what it printed last (stderr, a traceback): a failure's reason, such as
+        ``gpu_out_of_memory``, is read from it. Returns the running trials this end stops (a
+        failure rule fired)."""
         if trial.evidence is not None:  # ended already
             return []
         trial.active = False
@@ -309,6 +332,14 @@ class SweepEngine:
                 changes["error"] = error or (
                     None if trial.failed_by_script is None
                     else fail_called(self.trial_noun, trial.failed_by_script))
+                reason = failure_reason(output or error)
+                if reason is not None:
+                    devices = (trial.record.placement or {}).get("gpus")
+                    on = f" (device{'s' if len(devices) > 1 else ''} " \
+                        f"{', '.join(map(str, devices))})" if devices else ""
+                    changes.update(termination_reason=reason, termination_detail={
+                        "explanation": f"the trial ran out of GPU memory{on}; trials with "
+                                       "smaller settings may fit"})
         trial.record = trial.record.replace(**changes)
         self._ended(trial)
         if trial.record.status == Status.COMPLETED:
@@ -341,12 +372,17 @@ class SweepEngine:
     def _ended(self, trial: TrialState) -> None:
         if trial.evidence is None:
             self._unended -= 1
+            if self.placement is not None:
+                self.placement.release(trial.id)
         score = None if trial.best is None else self._sign * trial.best
         trial.evidence = FinishedTrial(params=trial.record.params, score=score)
 
     def add(self, record: TrialRecord) -> TrialState:
-        """A trial read back from the store (a resumed sweep); `restored` once it has ended."""
+        """A trial read back from the store (a resumed sweep); `restored` once it has ended.
+        What an unended one holds stays held: no new trial is given its devices."""
         trial = TrialState(record)
+        if self.placement is not None and record.end_time is None and record.placement:
+            self.placement.hold(record.id, Slot.from_dict(record.placement), self._gpu)
         self.trials[record.id] = trial
         self._unended += 1
         return trial

@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 from hypersweep.engine import REASON_ORPHANED, REASON_USER_CANCEL, Stop, SweepEngine, ingest
 from hypersweep.engine.lease import Lease
 from hypersweep.engine.warm_start import warm_start
+from hypersweep.execution.placement import machine_placement
 from hypersweep.functions.trial import Trial
 from hypersweep.sampling import GridParameterSampling, RandomParameterSampling
 from hypersweep.spec import SweepSpec
@@ -159,9 +160,12 @@ class FunctionDriver:
         self._proposals: deque[dict[str, Any]] = deque()
         self._warned_return = False
         self._ended = False
+        resources = spec.resources
         self.engine = SweepEngine(
             spec, sweep_id, elapsed=(utcnow() - start_time).total_seconds(),
-            metric_names=lambda: {p.name for t in self._trials.values() for p in t.points})
+            metric_names=lambda: {p.name for t in self._trials.values() for p in t.points},
+            placement=None if resources is None
+            else machine_placement(resources.gpu, resources.cpu))
         self.engine.warm = warm_start(earlier, self.primary_metric, spec.objective.maximize,
                                       self.engine.runner)
         self._restore(stored)
@@ -261,7 +265,7 @@ class FunctionDriver:
         if trial.ended:
             return
         stops = self.engine.end(trial.state, ok=status == Status.COMPLETED, when=utcnow(),
-                                error=error, status=status)
+                                error=error, status=status, output=error)
         self._dirty[trial.id] = trial
         if stops or self.engine.notices:
             self._carry_out(stops)

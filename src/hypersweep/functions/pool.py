@@ -15,6 +15,12 @@ judges, the runner only executes.
   recorded. Stop requests flow the other way through a shared byte per worker slot: the
   sweep's stop decision raises the flag, and the worker's next ``run.log`` raises
   :class:`TrialCanceled`.
+- **Devices and cores** (``resources_per_trial``): the sweep places each trial
+  (``trial.record.placement``); its task sets ``CUDA_VISIBLE_DEVICES`` and the thread counts
+  in the worker's environment and pins the worker to the trial's cores *before* the
+  objective is loaded, and each worker runs one trial only (``maxtasksperchild=1``): CUDA
+  and OpenMP read their settings once per process, so a reused worker would keep the last
+  trial's devices.
 - **A worker that dies** (a crash in native code, the out-of-memory killer, ``os._exit``)
   fails only its own trial: each slot records the pid of the worker running its trial, the
   runner notices that pid gone, and the pool starts a replacement. (``ProcessPoolExecutor``
@@ -144,6 +150,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 # Worker-process globals, set once by the pool's initializer.
+_PICKLED: bytes = b""
 _OBJECTIVE: Objective | None = None
 _LOAD_ERROR: str | None = None
 _QUEUE: Any = None
@@ -152,16 +159,38 @@ _PIDS: Any = None
 
 
 def _init_worker(objective: bytes, messages: Any, flags: Any, pids: Any) -> None:
-    # The objective arrives pickled and is loaded here, not by multiprocessing: a worker that
-    # cannot import it would otherwise die at start, and the pool would replace it forever.
-    # Instead each trial fails with the reason.
-    global _OBJECTIVE, _LOAD_ERROR, _QUEUE, _FLAGS, _PIDS
-    _QUEUE, _FLAGS, _PIDS = messages, flags, pids
-    try:
-        _OBJECTIVE = pickle.loads(objective)
-    except BaseException:
-        _LOAD_ERROR = ("the worker process could not load the objective (is its module "
-                       "importable from a fresh process?):\n" + _trial_error())
+    global _PICKLED, _QUEUE, _FLAGS, _PIDS
+    _PICKLED, _QUEUE, _FLAGS, _PIDS = objective, messages, flags, pids
+
+
+def _load_objective() -> Objective | None:
+    """The objective, unpickled at the worker's first trial (after its devices are set: the
+    objective's module may import CUDA libraries). Loaded here, not by multiprocessing: a
+    worker that cannot import it would otherwise die at start, and the pool would replace it
+    forever. Instead each trial fails with the reason."""
+    global _OBJECTIVE, _LOAD_ERROR
+    if _OBJECTIVE is None and _LOAD_ERROR is None:
+        try:
+            _OBJECTIVE = pickle.loads(_PICKLED)
+        except BaseException:
+            _LOAD_ERROR = ("the worker process could not load the objective (is its module "
+                           "importable from a fresh process?):\n" + _trial_error())
+    return _OBJECTIVE
+
+
+def _take_placement(environment: Mapping[str, str], cores: tuple[int, ...]) -> None:
+    """Give this worker process its trial's devices and cores.
+
+    Cores the machine no longer allows (a shrunk container) cost speed, not results: the
+    trial runs unpinned and says so, as a script trial's supervisor does.
+    """
+    os.environ.update(environment)
+    if cores and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, cores)
+        except OSError as err:
+            print(f"hypersweep: could not pin the trial to cores {list(cores)} ({err}); "
+                  "running it unpinned", file=sys.stderr, flush=True)
 
 
 class _WorkerRun(BaseRun):
@@ -184,16 +213,20 @@ class _WorkerRun(BaseRun):
 
 
 def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str, Any],
-          outputs: str) -> None:
+          outputs: str, environment: Mapping[str, str] | None = None,
+          cores: tuple[int, ...] = ()) -> None:
     """One trial in a worker process; its end goes to the queue after its metrics."""
     _PIDS[slot] = os.getpid()
+    if environment or cores:
+        _take_placement(environment or {}, cores)
+    objective = _load_objective()  # a heavy import is the worker's start, not the trial's
     _QUEUE.put(("begin", index, time.time()))
-    if _OBJECTIVE is None:
+    if objective is None:
         _QUEUE.put(("end", index, "Failed", None, _LOAD_ERROR))
         return
     try:
         run = _WorkerRun(trial_id, sweep_id, index, slot, outputs)
-        value = result_value(_OBJECTIVE(params, run))
+        value = result_value(objective(params, run))
         end: tuple[Any, ...] = ("end", index, "Completed", value, None)
     except TrialCanceled:
         end = ("end", index, "Canceled", None, None)
@@ -210,15 +243,22 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
 def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
     """Up to ``workers`` trials at once, each in a worker process."""
     # Here, not at the top: workers import this module, and need none of the executors.
+    from hypersweep.execution.placement import Slot
     from hypersweep.execution.processes import same_process_alive as alive  # zombies count dead
 
     check_picklable(objective)
+    placement = sweep.engine.placement
+    resources = sweep.spec.resources
+    if placement is not None and resources is not None:
+        # No idle workers: no more trials run at once than the devices and cores allow.
+        workers = min(workers, placement.capacity(resources.gpu, resources.cpu) or workers)
     context = _context()
     messages = context.Queue()
     flags = context.RawArray("b", workers)
     pids = context.RawArray("i", workers)  # slot -> pid of the worker running its trial
     pool = context.Pool(workers, initializer=_init_worker,
-                        initargs=(pickle.dumps(objective), messages, flags, pids))
+                        initargs=(pickle.dumps(objective), messages, flags, pids),
+                        maxtasksperchild=None if placement is None else 1)
     free = list(range(workers - 1, -1, -1))
     in_flight: dict[int, tuple[Trial, int, Any]] = {}
     asked: dict[int, float] = {}  # slot -> when its trial was asked to stop
@@ -261,8 +301,10 @@ def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
         pids[slot] = 0
         trial.on_stop = stopper(slot)
         sweep.wait_for_worker(trial)  # a worker may take a while to start
+        held = Slot.from_dict(trial.record.placement)
         task = pool.apply_async(_work, (trial.id, sweep.id, trial.index, slot, trial.params,
-                                        sweep.outputs_of(trial.id)))
+                                        sweep.outputs_of(trial.id), held.environment(),
+                                        held.cores))
         in_flight[trial.index] = (trial, slot, task)
 
     def drain() -> None:
