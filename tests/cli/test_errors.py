@@ -68,6 +68,13 @@ CASES = [
      "sweep.yml:9: sampling_algorithm.seed expects None or an int >= 0 (got -1)"),
     ("wrong job type", ("type: sweep", "type: command"), [],
      "sweep.yml:1: type: expected 'sweep' (got 'command')"),
+    ("resources key misspelled", ("limits:\n", "resources_per_trial: {gpus: 1}\nlimits:\n"), [],
+     "sweep.yml:13: resources_per_trial: unknown key 'gpus' (did you mean 'gpu'?)"),
+    ("a GPU and a half", ("limits:\n", "resources_per_trial:\n  cpu: 2\n  gpu: 1.5\nlimits:\n"),
+     [], "sweep.yml:15: resources_per_trial.gpu: a trial takes a fraction of one GPU or whole "
+         "GPUs (got 1.5)"),
+    ("bad --gpus", None, ["--gpus", "0,x"],
+     "--gpus: expected device indices such as '0,1,3' (got '0,x')"),
 ]
 
 
@@ -83,6 +90,8 @@ def test_mistake_is_one_exact_line(
         text = text.replace(edit[0], edit[1], 1)
     project.write(text)
     for command in ("validate", "run"):
+        if command == "validate" and "--gpus" in extra:
+            continue  # a run's option
         result = invoke(command, "sweep.yml", *extra)
         assert result.exit_code == 1, (case, result.output)
         message = expected

@@ -100,3 +100,31 @@ def fails_on_listed(params: dict[str, Any], run: Any) -> float:
     if str(params["i"]) in params["fail_on"].split(","):
         raise RuntimeError("the data folder is missing")
     return float(params["i"])
+
+
+def records_its_devices(params: dict[str, Any], run: Any) -> float:
+    """Writes what its worker process was given and when it ran; waits (up to 10 s) until
+    ``params["gather"]`` trials have started, so that as many run at once as allowed."""
+    import json
+    import os
+
+    def record(event: str) -> None:
+        line = {"event": event, "trial": run.id, "time": time.time(),
+                "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                "omp": os.environ.get("OMP_NUM_THREADS"),
+                "cores": sorted(os.sched_getaffinity(0)), "pid": os.getpid()}
+        with open(params["log"], "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+    record("start")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(params["log"]) as f:
+            if sum('"start"' in line for line in f) >= params["gather"]:
+                break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    record("end")
+    if params.get("oom") == params["x"]:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")
+    return float(params["x"])
