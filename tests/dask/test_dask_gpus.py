@@ -188,3 +188,44 @@ def test_worker_wait_in_the_uri():
     assert parse_dask_uri("dask://h:1?worker_wait=5")[1] == {"worker_wait": 5.0}
     with pytest.raises(ValueError, match="worker_wait"):
         parse_dask_uri("dask://h:1?worker_wait=soon")
+
+
+def test_a_whole_sweep_on_one_worker_with_four_gpus(gpu_cluster: distributed.LocalCluster,
+                                                    tmp_path: Path) -> None:
+    """Through the controller: Dask counts the GPUs, the worker hands out the devices, and
+    each trial's record keeps the devices it ran on."""
+    from hypersweep import (
+        Experiment,
+        GridParameterSampling,
+        HyperDriveConfig,
+        ScriptRunConfig,
+        Workspace,
+        choice,
+    )
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "train.py").write_text(SCRIPT + "\nfrom hypersweep import Run\n"
+                                     "Run.get_context().log('score', 1.0)\n")
+    records = tmp_path / "records.jsonl"
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(source_directory=source, script="train.py",
+                                   arguments=["1.0"],  # seconds; then --x <x>
+                                   environment_variables={"RECORDS": str(records)}),
+        hyperparameter_sampling=GridParameterSampling({"x": choice(*range(6))}),
+        primary_metric_name="score", primary_metric_goal="maximize", max_total_runs=6,
+        max_concurrent_runs=6, resources_per_trial={"gpu": 1},
+        executor="dask://" + gpu_cluster.scheduler_address.removeprefix("tcp://"))
+    workspace = Workspace(tmp_path / "ws")
+    run = Experiment(workspace, "dask-gpus").submit(config)
+    run.wait_for_completion()
+    assert run.get_status() == "Completed"
+    ran = [json.loads(line) for line in records.read_text().splitlines()]
+    assert len(ran) == 6
+    for trial in ran:
+        together = [t for t in ran if t["start"] <= trial["start"] < t["end"]]
+        assert len(together) <= 4
+        uses = Counter(t["cuda"] for t in together)
+        assert max(uses.values()) == 1, together
+    stored = {t.id: t.placement for t in workspace.store.list_trials(run.id)}
+    assert stored == {t["trial"]: {"gpus": [int(t["cuda"])], "cores": []} for t in ran}

@@ -87,8 +87,8 @@ def test_gpu_out_of_memory_in_a_function_trial(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_threads_cannot_be_given_devices() -> None:
-    with pytest.raises(ConfigError, match="resources_per_trial: trials in threads share one "
-                                          "process.*executor='process'"):
+    with pytest.raises(ConfigError, match=r"resources_per_trial: trials in threads share one "
+                                          r"process.*executor=.process."):
         tune(objectives.quadratic, GridParameterSampling({"x": choice(1)}), "y", "minimize",
              max_total_runs=1, resources_per_trial={"gpu": 1})
 

@@ -299,11 +299,14 @@ class SweepController:
             trial = self._trials.get(ended.trial_id)
             if trial is None:
                 continue
+            placed: dict[str, Any] = {} \
+                if ended.slot is None or trial.record.placement is not None \
+                else {"placement": ended.slot.to_dict()}  # where a cluster's worker put it
             stops = self.engine.end(
                 trial, ok=ended.exit_code == 0,
                 when=datetime.fromtimestamp(ended.end_time, timezone.utc),
                 error=exit_error(ended.exit_code, ended.stderr_tail, trial.failed_by_script),
-                output=ended.stderr_tail, exit_code=ended.exit_code)
+                output=ended.stderr_tail, exit_code=ended.exit_code, **placed)
             self._write(stops, trial)
 
     def _write(self, stops: list[Stop], trial: TrialState) -> None:

@@ -128,11 +128,13 @@ class TrialState:
     def end_fields(self) -> dict[str, Any]:
         """The fields of its record that its end set: what a driver writes to the store."""
         record = self.record
-        fields: dict[str, Any] = {"status": record.status, "end_time": record.end_time, "error": record.error,
-                  "exit_code": record.exit_code}
+        fields: dict[str, Any] = {"status": record.status, "end_time": record.end_time,
+                                  "error": record.error, "exit_code": record.exit_code}
         if record.termination_reason is not None:
             fields["termination_reason"] = record.termination_reason
             fields["termination_detail"] = record.termination_detail
+        if record.placement is not None:  # a cluster's worker tells it only at the end
+            fields["placement"] = record.placement
         return fields
 
     def apply(self, **fields: Any) -> TrialRecord:

@@ -392,7 +392,8 @@ class TrialCollector:
         if not tail:
             tail = stderr_tail(t.trial_dir / layout.STDERR)
         with self._lock:
-            self._exits.append(TrialExit(t.spec.trial_id, code, end_time, tail))
+            self._exits.append(TrialExit(t.spec.trial_id, code, end_time, tail,
+                                         self._slots.get(t.spec.trial_id)))
             self._watched.pop(t.spec.trial_id, None)
         t.close()
         self._exited.set()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersweep.execution import layout
-from hypersweep.execution.placement import Placement, machine_placement
+from hypersweep.execution.placement import Placement, Slot, machine_placement
 from hypersweep.tracking.journal import JournalRecord
 
 __all__ = ["Executor", "TrialExit", "TrialSpec"]
@@ -87,12 +87,16 @@ class TrialExit:
     stderr_tail : str
         The last lines of its stderr (at most ~40 lines / 4 KB), for the error message of a
         failed trial.
+    slot : Slot or None
+        The devices and cores it held, when the executor placed it (a cluster's worker did);
+        None when the driver placed it, or it asked for none.
     """
 
     trial_id: str
     exit_code: int | None
     end_time: float
     stderr_tail: str = ""
+    slot: Slot | None = None
 
 
 class Executor(ABC):
