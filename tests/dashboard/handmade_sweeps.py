@@ -20,8 +20,10 @@ SPACE: dict[str, Any] = {
 
 def make_sweep(store: Store, scores: Sequence[float | None], *, name: str = "charts",
                statuses: Sequence[Status] | None = None, seed: int = 0,
-               reasons: Sequence[str | None] | None = None, float_first: bool = True) -> str:
-    """A finished sweep over `SPACE`: trial i scores ``scores[i]`` (None: never logged).
+               reasons: Sequence[str | None] | None = None, float_first: bool = True,
+               placements: Sequence[dict[str, list[int]] | None] | None = None) -> str:
+    """A finished sweep over `SPACE`: trial i scores ``scores[i]`` (None: never logged) and
+    held the devices and cores ``placements[i]`` (default: none).
 
     ``float_first=False`` puts an integral float first in the ``ratio`` choice, so a test of
     something else does not depend on the RangeError fix."""
@@ -54,7 +56,8 @@ def make_sweep(store: Store, scores: Sequence[float | None], *, name: str = "cha
             status=status, created_time=start, start_time=start,
             end_time=start + timedelta(seconds=7), exit_code=0 if status is Status.COMPLETED
             else 1, termination_reason=reason,
-            arguments=[x for k, v in params.items() for x in (f"--{k}", str(v))]))
+            arguments=[x for k, v in params.items() for x in (f"--{k}", str(v))],
+            placement=placements[index] if placements else None))
         if score is not None:
             store.add_metrics(trial_id(sweep_id, index), [
                 MetricPoint(0, 0, "score", 0, score, None, "scalar", start)])

@@ -8,7 +8,7 @@ imports the store until a result is asked for — because every trial imports it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -63,6 +63,37 @@ def metrics_dict(points: Iterable[MetricPoint]) -> dict[str, Any]:
         else:
             result[name] = values[0]
     return result
+
+
+def placement_text(placement: Mapping[str, Any] | None) -> str:
+    """How a trial's devices and cores read wherever a trial is shown (the CLI's ``show``,
+    the dashboard): ``placement`` is `TrialRecord.placement` as stored; runs of consecutive
+    numbers are shown as ranges. Empty when the trial holds nothing.
+
+    >>> placement_text({"gpus": [2], "cores": [4, 5]})
+    'gpu 2 · cores 4-5'
+    >>> placement_text({"gpus": [0, 1, 2, 3, 6], "cores": []})
+    'gpus 0-3,6'
+    >>> placement_text({"cores": [7]}), placement_text(None)
+    ('core 7', '')
+    """
+    parts = []
+    for key, one, many in (("gpus", "gpu", "gpus"), ("cores", "core", "cores")):
+        numbers = sorted({int(n) for n in (placement or {}).get(key) or ()})
+        if numbers:
+            parts.append(f"{one if len(numbers) == 1 else many} {_ranges(numbers)}")
+    return " · ".join(parts)
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``0-2,5,7-8`` (``numbers`` sorted, distinct)."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _point_value(point: MetricPoint) -> Any:
@@ -124,7 +155,12 @@ class Run:
         return self.workspace.store.get_tags(self.id)
 
     def get_details(self) -> dict[str, Any]:
-        """Azure's details mapping: ids, status, times, the definition and any error."""
+        """Azure's details mapping: ids, status, times, the definition and any error.
+
+        Beyond Azure's keys, ``"placement"`` says which devices and cores the trial held,
+        as stored (``{"gpus": [2], "cores": [4, 5]}``), only when it asked for some
+        (``resources_per_trial``); `placement_text` is its readable form.
+        """
         record = self._record()
         details: dict[str, Any] = {
             "runId": record.id,
@@ -146,6 +182,10 @@ class Run:
             details["error"] = record.error
         if record.resumed_from:
             details["properties"]["resumed_from"] = record.resumed_from
+        placement = record.placement
+        if placement and placement_text(placement):  # holding nothing: no key, as before
+            details["placement"] = {"gpus": list(placement.get("gpus") or []),
+                                    "cores": list(placement.get("cores") or [])}
         return details
 
     # ---------------------------------------------------------------- files

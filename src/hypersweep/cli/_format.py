@@ -16,6 +16,7 @@ import click
 
 from hypersweep.api.progress import last_line
 from hypersweep.api.reproduce import reproduce_command
+from hypersweep.api.run import placement_text
 from hypersweep.spec import SweepSpec
 
 
@@ -61,6 +62,7 @@ def trial_summary(run: Any, record: Any, best: float | None) -> dict[str, Any]:
         "error": record.error,
         "start_time": iso(record.start_time),
         "end_time": iso(record.end_time),
+        "placement": record.placement,  # as stored: {"gpus": [2], "cores": [4, 5]} or None
     }
 
 
@@ -83,6 +85,7 @@ def best_summary(run: Any) -> dict[str, Any] | None:
         "command": reproduce_command(spec.trial, record.arguments, record.params),
         # a Failed trial can be the best (it logged before it failed): say why it failed
         "error": last_line(record.error) or None,
+        "placement": record.placement,
     }
 
 
@@ -98,4 +101,6 @@ def echo_best(best: dict[str, Any] | None) -> None:
                    + (f" ({best['error']})" if best.get("error") else ""))
     params = ", ".join(f"{k}={fmt_value(v)}" for k, v in best["hyperparameters"].items())
     click.echo(f"  params:    {params}")
+    if placement_text(best.get("placement")):
+        click.echo(f"  devices:   {placement_text(best.get('placement'))}")
     click.echo(f"  reproduce: {best['command']}")

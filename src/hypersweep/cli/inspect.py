@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hypersweep.api.progress import last_line
+from hypersweep.api.run import placement_text
 from hypersweep.cli._export import to_csv, to_json, to_parquet, trial_rows
 from hypersweep.cli._format import (
     best_summary,
@@ -137,7 +138,11 @@ def _best_value(store: Any, sweep: Any, spec: SweepSpec) -> float | None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @workspace_options
 def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
-    """Show a sweep and its trials, best first, with each trial's termination reason."""
+    """Show a sweep and its trials, best first, with each trial's termination reason.
+
+    When trials were given devices or cores (``resources_per_trial``), a devices column
+    says which (``gpu 2 · cores 4-5``); ``--json`` carries each trial's ``placement``.
+    """
     ws = workspace.open(read_only=True)
     run = open_sweep(ws, sweep_id)
     sweep_id = run.id  # the whole id, if a prefix named it
@@ -185,9 +190,13 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     for warning in sweep.warnings:
         click.echo(f"  warning: {warning}")
     names = list(dict.fromkeys(k for t in trials for k in t["hyperparameters"]))
-    table = _table("trial", "status", objective.metric, *names, "reason")
+    # the devices column only when some trial held devices or cores (resources_per_trial)
+    devices = [placement_text(t["placement"]) for t in trials]
+    placed = any(devices)
+    table = _table("trial", "status", objective.metric, *names,
+                   *(["devices"] if placed else []), "reason")
     rows = []
-    for t in trials:
+    for t, held in zip(trials, devices, strict=True):
         reason = t["termination_reason"] or ""
         evidence = (t["termination_detail"] or {}).get("explanation")
         if evidence:  # e.g. "accuracy 0.61 < best 0.8 / (1 + 0.2) = 0.667 at interval 5 ..."
@@ -197,6 +206,7 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
             reason = f"{reason}: {error}" if reason else error
         rows.append([t["run_id"], t["status"], fmt_value(t["best_primary_metric"]),
                      *[fmt_value(t["hyperparameters"].get(n)) for n in names],
+                     *([held] if placed else []),
                      reason.splitlines()[0] if reason else ""])
     console = _console()
     _cut_last_column(table, rows, console.width)

@@ -40,7 +40,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hypersweep.api.reproduce import reproduce_command
-from hypersweep.api.run import Run
+from hypersweep.api.run import Run, placement_text
 from hypersweep.api.workspace import Experiment, Workspace
 from hypersweep.dashboard import views
 from hypersweep.dashboard.cache import Snapshot, SweepCache
@@ -462,4 +462,5 @@ def _trial_json(state: Dashboard, record: Any, points: list[Any], sweep: Any) ->
         "tags": state.store.get_tags(record.id),
         "outputs_path": str(run.outputs_path), "log_path": str(run.log_path),
         "resumed_from": record.resumed_from,
+        "placement": record.placement, "devices": placement_text(record.placement) or None,
     }

@@ -53,7 +53,8 @@ class TrialRow:
 
     ``best`` is the trial's best primary-metric value (None: not logged yet); ``points`` how
     many numeric primary-metric values it logged, when known (incremental refreshes count
-    them; a full read leaves it None).
+    them; a full read leaves it None); ``placement`` the devices and cores it held, as stored
+    (None: it asked for none).
     """
 
     index: int
@@ -68,6 +69,7 @@ class TrialRow:
     detail: dict[str, Any] | None
     error: str | None
     points: int | None = None
+    placement: dict[str, Any] | None = None
 
     @property
     def duration(self) -> float | None:
@@ -88,6 +90,7 @@ def trial_row(record: TrialRecord, best: float | None, points: int | None = None
         best=best, start=_ts(record.start_time), end=_ts(record.end_time),
         created=record.created_time.timestamp(), reason=record.termination_reason,
         detail=record.termination_detail, error=record.error, points=points,
+        placement=record.placement,
     )
 
 

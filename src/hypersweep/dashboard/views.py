@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from hypersweep.api.run import placement_text
 from hypersweep.dashboard.cache import Snapshot, TrialRow
 from hypersweep.store import Status, Store
 from hypersweep.viz.analysis import (
@@ -74,6 +75,8 @@ def _row_json(row: TrialRow) -> dict[str, Any]:
         "index": row.index, "id": row.id, "status": row.status, "params": row.params,
         "best": row.best, "start": row.start, "end": row.end, "duration": row.duration,
         "reason": row.reason, "error": row.error,
+        # as stored, and as the CLI writes it ("gpu 2 · cores 4-5"; None: it held nothing)
+        "placement": row.placement, "devices": placement_text(row.placement) or None,
     }
 
 
@@ -116,6 +119,9 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
             "error": sweep.error, "warnings": list(sweep.warnings),
             "properties": sweep.properties,
             "columns": column_kinds([r.params for r in snap.rows]),
+            # whether the trials table has a devices column (some trial held devices or cores)
+            "placed": snap.derive("placed", lambda: any(placement_text(r.placement)
+                                                        for r in snap.rows)),
         })
     return out
 

@@ -90,6 +90,8 @@
       {key: "index", label: "#"}, {key: "status", label: "Status"},
       {key: "best", label: summary.metric || "best"},
       ...params.map((p) => ({key: "param:" + p, label: p, param: p})),
+      // only when some trial held devices or cores; not sortable (the server has no key)
+      ...(summary.placed ? [{key: "devices", label: "Devices", fixed: true}] : []),
       {key: "duration", label: "Duration"}, {key: "reason", label: "Reason"},
     ];
   }
@@ -97,6 +99,7 @@
   function renderHead(columns) {
     const head = document.querySelector("#trials thead");
     head.replaceChildren(el("tr", {}, columns.map((c) => {
+      if (c.fixed) return el("th", {class: "plain"}, c.label);
       const arrow = state.sort === c.key ? (state.desc ? " ▼" : " ▲") : "";
       return el("th", {class: "sortable", dataset: {sort: c.key},
                        onclick: () => sortBy(c.key)}, c.label + arrow);
@@ -143,6 +146,7 @@
         if (c.key === "best") return el("td", {class: "num"}, fmt(r.best, 5));
         if (c.key === "duration") return el("td", {class: "num"}, fmtDuration(r.duration));
         if (c.key === "reason") return el("td", {class: "small"}, r.reason ?? "");
+        if (c.key === "devices") return el("td", {class: "small mono"}, r.devices ?? "");
         return el("td", {class: typeof r.params[c.param] === "number" ? "num" : ""}, pyValue(r.params[c.param]));
       }));
     }));

@@ -18,6 +18,7 @@
     document.getElementById("params").replaceChildren(...Object.entries(t.params).map(([k, v]) =>
       el("tr", {}, el("th", {}, k), el("td", {class: "mono"}, typeof v === "number" ? fmt(v, 8) : HS.pyValue(v)))));
     const items = [["status", t.status], ["exit code", t.exit_code], ["reason", t.reason]];
+    if (t.devices) items.push(["devices", t.devices]);   // written by the server, as the CLI does
     for (const [k, v] of Object.entries(t.detail || {})) items.push([k, v]);
     if (t.error) items.push(["error", t.error]);
     if (t.resumed_from) items.push(["resumed from", t.resumed_from]);
