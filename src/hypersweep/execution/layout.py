@@ -5,6 +5,7 @@ A workspace folder holds ``runs/<trial-id>/`` (one folder per trial) and
 
     stdout.log  stderr.log   the script's output (appended)
     metrics.jsonl            the metrics journal the script appends to
+    system.jsonl             the trial's CPU, memory and GPU use, sampled by the executor
     launching                written just before the supervisor starts
     supervisor.json          the supervisor's own record (pid, start time, group)
     handle.json              the handle the executor returned (pid, start time, host)
@@ -46,6 +47,7 @@ __all__ = [
     "STDERR",
     "STDOUT",
     "SUPERVISOR_RECORD",
+    "SYSTEM",
     "WORKDIR",
     "journal_path",
     "outputs_dir",
@@ -57,6 +59,8 @@ __all__ = [
 
 #: The metrics journal the trial appends to.
 JOURNAL = "metrics.jsonl"
+#: Samples of the trial's CPU, memory and GPU use (:mod:`hypersweep.execution.system_metrics`).
+SYSTEM = "system.jsonl"
 #: The script's standard output and error, appended.
 STDOUT = "stdout.log"
 STDERR = "stderr.log"

@@ -16,6 +16,10 @@ A trial with ``spec.cores`` runs pinned to those cores: the supervisor pins itse
 starts the script, so every process of the trial inherits the pinning (where the system can
 pin: not on macOS). The cores are in the handle, ``"cores": [0, 3]``.
 
+Every `LocalProcessExecutor.system_interval` seconds :meth:`~LocalProcessExecutor.poll` samples
+what each running trial uses of the machine (CPU, memory, processes, its GPUs) into its
+``system.jsonl``; see :mod:`hypersweep.execution.system_metrics`.
+
 Examples
 --------
 >>> import sys, tempfile
@@ -53,6 +57,14 @@ from hypersweep.execution.processes import (
     process_start_ticks,
     same_process_alive,
     signal_trial,
+)
+from hypersweep.execution.system_metrics import (
+    SYSTEM_INTERVAL,
+    SystemSampler,
+    Watched,
+    configured_interval,
+    encode_sample,
+    gpu_ids,
 )
 from hypersweep.execution.trial_files import UnsafePathError, replace_trial_file
 from hypersweep.execution.trial_records import (
@@ -157,6 +169,9 @@ class LocalProcessExecutor(Executor):
 
     #: After a stop's SIGKILL, how long a supervisor may still take to record the exit.
     supervisor_patience: float = SUPERVISOR_PATIENCE
+    #: Seconds between two samples of each running trial's use of the machine (0: none);
+    #: ``HYPERSWEEP_SYSTEM_INTERVAL`` in the environment sets it for new executors.
+    system_interval: float = SYSTEM_INTERVAL
 
     def __init__(self, python: str | None = None, default_grace: float = 5.0) -> None:
         self.python = python or sys.executable
@@ -165,6 +180,9 @@ class LocalProcessExecutor(Executor):
         self._host = socket.gethostname()
         self._boot_id = boot_id()
         self._closed = False
+        self.system_interval = configured_interval(default=type(self).system_interval)
+        self._sampler: SystemSampler | None = None
+        self._next_sample = 0.0
 
     # -- launching ------------------------------------------------------------------------
 
@@ -370,7 +388,29 @@ class LocalProcessExecutor(Executor):
                 del self._trials[trial_id]
                 tail = stderr_tail(t.trial_dir / layout.STDERR)
                 exits.append(TrialExit(trial_id, ended[0], ended[1], tail))
+        if self.system_interval > 0 and now >= self._next_sample and self._trials:
+            self._next_sample = now + self.system_interval
+            self._sample_system()
         return records, exits
+
+    def _sample_system(self) -> None:
+        """Append one sample to each running trial's ``system.jsonl``; a sample that fails,
+        or a file the trial replaced, is skipped: sampling never troubles the controller."""
+        watched = {trial_id: Watched(t.pid, gpu_ids(t.spec.env), t.start_ticks)
+                   for trial_id, t in self._trials.items() if t.ended is None}
+        if self._sampler is None:
+            self._sampler = SystemSampler()
+        try:
+            samples = self._sampler.sample(watched)
+        except Exception:  # a surprise from /proc or a driver costs one sample, no more
+            return
+        for trial_id, sample in samples.items():
+            with contextlib.suppress(OSError, ValueError):
+                fd = _open_log(self._trials[trial_id].trial_dir / layout.SYSTEM)
+                try:
+                    os.write(fd, encode_sample(sample))
+                finally:
+                    os.close(fd)
 
     def wait(self, timeout: float) -> None:
         """Sleep up to ``timeout`` seconds, waking as soon as any watched trial ends.
@@ -446,6 +486,9 @@ class LocalProcessExecutor(Executor):
         executor can :meth:`adopt` them.
         """
         self._closed = True
+        if self._sampler is not None:
+            self._sampler.close()
+            self._sampler = None
         if not stop_trials:
             for t in self._trials.values():
                 t.close()
