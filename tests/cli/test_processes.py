@@ -178,3 +178,4 @@ def test_quickstart_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert "best trial HD_" in done.stdout and "reproduce: cd " in done.stdout
     assert done.stderr.startswith("warning: ")  # the Azure-only keys, reported once
     assert hs("validate", str(ROOT / "examples" / "pytorch_cnn" / "sweep.yml")).returncode == 0
+    assert hs("validate", str(ROOT / "examples" / "pytorch_cnn" / "sweep_gpu.yml")).returncode == 0

@@ -9,7 +9,9 @@ import itertools
 import os
 import random
 import stat
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,3 +138,58 @@ def test_placing_the_same_trial_twice_gives_its_slot_again() -> None:
     placement = Placement(gpus=[0, 1])
     assert placement.place("t", gpu=1) == placement.place("t", gpu=1) == Slot((0,), ())
     assert placement.place("u", gpu=1) == Slot((1,), ())
+
+
+class FakeNvml:
+    """What NVML's Python binding answers on a machine with two GPUs (no such machine here)."""
+
+    def __init__(self, starts: bool = True) -> None:
+        self.starts = starts
+        self.shut = False
+
+    def nvmlInit(self) -> None:
+        if not self.starts:
+            raise RuntimeError("NVML Shared Library Not Found")
+
+    def nvmlShutdown(self) -> None:
+        self.shut = True
+
+    def nvmlDeviceGetCount(self) -> int:
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        return index
+
+    def nvmlDeviceGetUUID(self, handle: int) -> bytes:
+        return f"GPU-{handle}{handle}{handle}".encode()  # bytes, as releases before 11.5 did
+
+    def nvmlDeviceGetName(self, handle: int) -> str:
+        return "NVIDIA L4"
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int) -> Any:
+        return type("Memory", (), {"total": 23034 << 20})()
+
+
+def test_nvml_lists_the_devices_when_installed(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    nvml = FakeNvml()
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    env = fake_nvidia_smi(tmp_path / "bin")  # four devices: NVML's word wins
+    assert discover_gpus(env) == [Gpu(0, "GPU-000", "NVIDIA L4", 23034),
+                                  Gpu(1, "GPU-111", "NVIDIA L4", 23034)]
+    assert nvml.shut
+    assert [g.index for g in discover_gpus({**env, "CUDA_VISIBLE_DEVICES": "GPU-1"})] == [1]
+
+
+def test_nvml_without_a_driver_falls_back_to_nvidia_smi(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml(starts=False))
+    assert [g.index for g in discover_gpus(fake_nvidia_smi(tmp_path / "bin"))] == [0, 1, 2, 3]
+
+
+def test_the_real_nvml_binding_on_a_machine_without_a_driver(tmp_path: Path) -> None:
+    pytest.importorskip("pynvml", reason="nvidia-ml-py is not installed (extra: gpu)")
+    if Path("/proc/driver/nvidia").exists():
+        pytest.skip("this machine has an NVIDIA driver: NVML answers for real")
+    assert [g.index for g in discover_gpus(fake_nvidia_smi(tmp_path / "bin"))] == [0, 1, 2, 3]
+    assert discover_gpus({"PATH": str(tmp_path)}) == []

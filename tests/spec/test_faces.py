@@ -31,7 +31,7 @@ from hypersweep import (
 from hypersweep.api.config import CommandJob
 from hypersweep.config import load_sweep, sweep_to_yaml
 from hypersweep.errors import ConfigError
-from hypersweep.spec import FunctionTrial, Limits, Objective, ScriptTrial, SweepSpec
+from hypersweep.spec import FunctionTrial, Limits, Objective, Resources, ScriptTrial, SweepSpec
 
 TWIN_YAML = """\
 type: sweep
@@ -56,6 +56,7 @@ objective: {primary_metric: score, goal: minimize}
 early_termination: {type: bandit, slack_factor: 0.2, evaluation_interval: 1, delay_evaluation: 2}
 limits: {max_total_trials: 6, max_concurrent_trials: 2, timeout: 1200, trial_timeout: 30,
          max_failed_trials: 2}
+resources_per_trial: {gpu: 0.5, cpu: 2}
 """
 
 
@@ -79,7 +80,7 @@ def _twin(root: Path) -> HyperDriveConfig:
         "score", "minimize", 6, max_concurrent_runs=2, max_duration_minutes=20,
         policy=BanditPolicy(slack_factor=0.2, evaluation_interval=1, delay_evaluation=2),
         run_config=job, name="twin-1", display_name="Twin", tags={"team": "ml"},
-        max_failed_runs=2)
+        max_failed_runs=2, resources_per_trial={"gpu": 0.5, "cpu": 2})
 
 
 def _script_config(root: Path, **extra: Any) -> HyperDriveConfig:
@@ -98,6 +99,14 @@ def test_a_config_and_its_yaml_twin_give_equal_specs(project: Path) -> None:
     assert loaded.spec.to_dict() == python_spec.to_dict() == _twin(project).to_dict()
     assert loaded.spec.limits == Limits(6, 2, 1200.0, 30.0, 2)
     assert loaded.spec.objective == Objective("score", "minimize")
+    assert loaded.spec.resources == Resources(gpu=0.5, cpu=2)
+    assert load_sweep(_written(project, sweep_to_yaml(loaded.spec))).spec.to_dict() == \
+        loaded.spec.to_dict()
+
+
+def _written(folder: Path, text: str) -> Path:
+    (folder / "again.yml").write_text(text)
+    return folder / "again.yml"
 
 
 def test_the_yaml_reader_fills_the_defaults_a_python_config_has(project: Path) -> None:

@@ -3,14 +3,16 @@
 In order of precedence:
 
 1. ``HYPERSWEEP_GPUS`` (``"0,1,3"``; empty: none) — the user's word, never second-guessed;
-2. what ``nvidia-smi`` lists (``--query-gpu=index,uuid,name,memory.total``), limited by a
-   ``CUDA_VISIBLE_DEVICES`` already set in the sweep's environment (indices or ``GPU-…``
-   UUIDs, as CUDA reads it: up to the first entry that names no device);
+2. what the NVIDIA driver lists — through NVML when the ``nvidia-ml-py`` package is installed
+   (``pip install 'hypersweep[gpu]'``), else ``nvidia-smi
+   --query-gpu=index,uuid,name,memory.total`` — limited by a ``CUDA_VISIBLE_DEVICES`` already
+   set in the sweep's environment (indices or ``GPU-…`` UUIDs, as CUDA reads it: up to the
+   first entry that names no device);
 3. none.
 
-Devices are named by their index as ``nvidia-smi`` (and ``CUDA_VISIBLE_DEVICES``) count them,
-so a trial given ``[2]`` runs with ``CUDA_VISIBLE_DEVICES=2``. Asking costs one short process
-start, once per sweep.
+Devices are named by their index as NVML and ``nvidia-smi`` count them (PCI bus order), so a
+trial given ``[2]`` runs with ``CUDA_VISIBLE_DEVICES=2`` and ``CUDA_DEVICE_ORDER=PCI_BUS_ID``.
+Asking costs a library call or one short process start, once per sweep.
 
 Examples
 --------
@@ -27,6 +29,7 @@ hypersweep.errors.ConfigError: HYPERSWEEP_GPUS: expected device indices such as 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -58,7 +61,9 @@ def discover_gpus(environ: Mapping[str, str] | None = None) -> list[Gpu]:
     override = env.get("HYPERSWEEP_GPUS")
     if override is not None:
         return [Gpu(index) for index in _indices(override, "HYPERSWEEP_GPUS")]
-    found = _nvidia_smi(env)
+    found = _nvml()
+    if found is None:
+        found = _nvidia_smi(env)
     visible = env.get("CUDA_VISIBLE_DEVICES")
     return found if visible is None else parse_visible_devices(visible, found)
 
@@ -98,6 +103,36 @@ def _indices(text: str, key: str) -> list[int]:
     if len(set(indices)) != len(indices):
         raise ConfigError(f"{key}: a device is listed twice (got {text!r})")
     return indices
+
+
+def _nvml() -> list[Gpu] | None:
+    """What NVML lists; None when ``nvidia-ml-py`` is not installed or NVML cannot start (no
+    driver): then ``nvidia-smi`` is asked, which says the same or nothing."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # NVMLError_LibraryNotFound, _DriverNotLoaded ...
+        return None
+    try:
+        gpus = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle).total // (1 << 20)
+            gpus.append(Gpu(index, _text(pynvml.nvmlDeviceGetUUID(handle)),
+                            _text(pynvml.nvmlDeviceGetName(handle)), int(memory)))
+        return gpus
+    except Exception:  # a device NVML cannot read: let nvidia-smi have its say
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            pynvml.nvmlShutdown()
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value  # bytes before 11.5
 
 
 def _nvidia_smi(env: Mapping[str, str]) -> list[Gpu]:

@@ -52,6 +52,10 @@ class Slot:
         ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` when it holds cores, so that two trials'
         thread pools do not fight over the same cores.
 
+        Devices are named by their ``nvidia-smi`` index, which counts in PCI bus order; CUDA
+        counts fastest first unless told otherwise, so ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` goes
+        with them (on a machine with two kinds of GPU the two orders differ).
+
         >>> Slot(gpus=(2, 3), cores=(0, 1)).environment()["CUDA_VISIBLE_DEVICES"]
         '2,3'
         >>> Slot(cores=(4,)).environment()
@@ -61,6 +65,7 @@ class Slot:
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = env["HYPERSWEEP_GPU_IDS"] = \
                 ",".join(str(g) for g in self.gpus)
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         if self.cores:
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(len(self.cores))
         return env
