@@ -208,6 +208,21 @@ class Run:
         """The trial's ``./outputs`` folder."""
         return self.workspace.outputs_dir(self.id)
 
+    def get_system_metrics(self) -> list[dict[str, Any]]:
+        """What the trial used of its machine while it ran, oldest sample first.
+
+        One sample every few seconds (``HYPERSWEEP_SYSTEM_INTERVAL``, 5 s by default), for
+        trials run as local processes: ``time`` (epoch seconds), ``cpu_percent`` (100 is one
+        busy core), ``rss_mib`` (resident memory of all its processes), ``processes``, and for
+        a trial holding GPUs ``gpus``, ``gpu_util_percent``, ``gpu_memory_mib``,
+        ``gpu_memory_total_mib`` and ``gpu_memory_of`` (``"processes"``: its own;
+        ``"devices"``: all used on its devices). See `hypersweep.execution.system_metrics`.
+        A trial that left no samples (a Dask trial, or sampling turned off) gives ``[]``.
+        """
+        from hypersweep.execution.system_metrics import read_system_metrics
+
+        return read_system_metrics(self.workspace.trial_dir(self.id))
+
     def get_file_names(self) -> list[str]:
         """Files the trial wrote under ``outputs/``, relative to its working folder.
 

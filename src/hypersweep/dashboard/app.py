@@ -377,6 +377,20 @@ def create_app(
             "size": size, "running": not record.status.is_terminal,
         }, headers={"Cache-Control": "no-store"})
 
+    @app.get("/api/trials/{trial_id}/system",
+             summary="What the trial used of its machine: CPU, memory, processes, GPUs")
+    def get_system(request: Request, trial_id: str) -> Response:
+        state.trial(trial_id)
+        trial_dir = state.workspace.trial_dir(trial_id)
+        try:  # a cache key only (lstat follows nothing); the read itself is the safe one
+            info = os.lstat(trial_dir / layout.SYSTEM)
+            etag = f'"{info.st_size}-{info.st_mtime_ns}"'
+        except OSError:
+            etag = '"none"'
+        return _json(request, etag,
+                     lambda: views.system_series(Run(state.workspace, trial_id)
+                                                 .get_system_metrics()))
+
     @app.get("/api/trials/{trial_id}/outputs", summary="Files in the trial's outputs folder")
     def list_outputs(trial_id: str) -> JSONResponse:
         state.trial(trial_id)

@@ -37,6 +37,7 @@ __all__ = [
     "curves",
     "parse_ranges",
     "sweep_summary",
+    "system_series",
     "table",
 ]
 
@@ -381,3 +382,35 @@ def _curves(store: Store, snap: Snapshot, name: str) -> dict[str, Any]:
         out.append({"index": row.index, "id": row.id, "status": row.status,
                     "reason": row.reason, "x": x, "y": y})
     return {"metric": name, "trials": out, "shown": len(picks), "total": len(rows)}
+
+
+#: The series of a trial's system samples the trial page draws (each only when some sample has it).
+SYSTEM_SERIES = ("cpu_percent", "rss_mib", "processes", "gpu_util_percent", "gpu_memory_mib")
+
+
+def system_series(samples: Sequence[dict[str, Any]], k: int = CHART_POINTS) -> dict[str, Any]:
+    """A trial's system samples (`Run.get_system_metrics`) as at most ``k`` points per series:
+    ``time`` and one list per field some sample carries (``None`` where one does not), plus
+    what the last sample says of the devices (``gpus``, ``gpu_memory_of``,
+    ``gpu_memory_total_mib``). The file is the trial's to write: only numbers, a list of
+    device numbers and the two words of ``gpu_memory_of`` come through.
+
+    >>> out = system_series([{"time": 1, "cpu_percent": 50.0, "rss_mib": 9.5, "processes": 1},
+    ...                      {"time": 6, "cpu_percent": 99.9, "rss_mib": 10.0, "processes": 2}])
+    >>> out["count"], out["time"], out["series"]["cpu_percent"], sorted(out["series"])
+    (2, [1.0, 6.0], [50.0, 99.9], ['cpu_percent', 'processes', 'rss_mib'])
+    """
+    index, _ = stride_downsample(range(len(samples)), range(len(samples)), k)
+    kept = [samples[int(i)] for i in index]
+    series = {name: [_num(s.get(name)) for s in kept] for name in SYSTEM_SERIES
+              if any(name in s for s in samples)}
+    last = samples[-1] if samples else {}
+    gpus = last.get("gpus")
+    devices = {
+        "gpus": [g for g in gpus if isinstance(g, int)] if isinstance(gpus, list) else [],
+        "gpu_memory_of": last.get("gpu_memory_of")
+        if last.get("gpu_memory_of") in ("processes", "devices") else None,
+        "gpu_memory_total_mib": _num(last.get("gpu_memory_total_mib")),
+    }
+    return {"count": len(samples), "time": [_num(s.get("time")) for s in kept],
+            "series": series, "devices": devices}

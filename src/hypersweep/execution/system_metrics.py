@@ -476,7 +476,8 @@ def read_system_metrics(trial_dir: str | os.PathLike[str],
     >>> from pathlib import Path
     >>> trial = Path(tempfile.mkdtemp())
     >>> _ = (trial / "system.jsonl").write_text(
-    ...     '{"time": 1.0, "cpu_percent": 99.5}\\ngarbage\\n[1]\\n{"time": 2.0, "rss_m')
+    ...     '{"time": 1.0, "cpu_percent": 99.5}\\ngarbage\\n[1]\\n{"time": NaN}\\n'
+    ...     '{"time": 2.0, "rss_m')
     >>> read_system_metrics(trial)
     [{'time': 1.0, 'cpu_percent': 99.5}]
     >>> read_system_metrics(trial / "missing")
@@ -499,6 +500,7 @@ def read_system_metrics(trial_dir: str | os.PathLike[str],
             sample = json.loads(line)
         except (ValueError, RecursionError):  # RecursionError: '[[[[…' a trial may write
             continue
-        if isinstance(sample, dict) and isinstance(sample.get("time"), (int, float)):
+        moment = sample.get("time") if isinstance(sample, dict) else None
+        if isinstance(moment, (int, float)) and math.isfinite(moment):
             samples.append(sample)
     return samples

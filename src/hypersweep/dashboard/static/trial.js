@@ -62,6 +62,42 @@
     }));
   }
 
+  // What the trial used of its machine (system.jsonl, sampled every few seconds while it ran):
+  // one chart per quantity, drawn only for a trial that left samples.
+  const SYSTEM_CHARTS = [
+    ["cpu", "CPU (%; 100 = one core)", ["cpu_percent"]],
+    ["memory", "Memory (MiB, resident)", ["rss_mib"]],
+    ["processes", "Processes", ["processes"]],
+    ["gpu-util", "GPU utilisation (%)", ["gpu_util_percent"]],
+    ["gpu-memory", "GPU memory (MiB)", ["gpu_memory_mib"]],
+  ];
+  async function loadSystem() {
+    const data = await getJSON(`${api}/system`, true);
+    if (!data) return;                        // 304: no new sample
+    const section = document.getElementById("system");
+    section.hidden = data.count === 0;
+    if (!data.count) return;
+    const dev = data.devices;
+    const parts = [`${data.count} samples`];
+    if (dev.gpus.length) parts.push(`GPU ${dev.gpus.join(",")}`);
+    if (dev.gpu_memory_of) parts.push(dev.gpu_memory_of === "processes"
+      ? "GPU memory of its own processes" : "GPU memory in use on its devices (all processes)");
+    if (dev.gpu_memory_total_mib !== null) parts.push(`${fmt(dev.gpu_memory_total_mib, 6)} MiB on its devices`);
+    document.getElementById("system-info").textContent = parts.join(" · ");
+    const root = document.getElementById("system-charts");
+    const shown = SYSTEM_CHARTS.filter(([, , fields]) => fields.some((f) => f in data.series));
+    const existing = new Map([...root.children].map((n) => [n.dataset.system, n]));
+    const panels = shown.map(([key, title]) => existing.get(key) ||
+      el("div", {class: "panel", dataset: {system: key}}, el("h3", {}, title), el("div", {class: "chart short"})));
+    root.replaceChildren(...panels);
+    await HS.plotlyReady;
+    const x = data.time.map((t) => new Date(t * 1000));
+    return Promise.all(shown.map(([, , fields], i) => Plotly.react(panels[i].querySelector(".chart"),
+      fields.filter((f) => f in data.series).map((f) => ({type: "scatter", mode: "lines", x, y: data.series[f],
+        line: {color: "#457b9d"}, name: f})),
+      layout({height: 220, showlegend: false, xaxis: {type: "date"}, yaxis: {rangemode: "tozero"}}), plotConfig)));
+  }
+
   // Log reads run one after another (two at once would both append the same bytes), and a
   // stream change drops whatever was read for the old stream, even if it arrives later.
   let logQueue = Promise.resolve();
@@ -127,12 +163,12 @@
   async function refresh() {
     const t = await getJSON(api, true);
     if (t) { render(t); await loadOutputs(); }
-    await loadLog();
+    await Promise.all([loadLog(), loadSystem()]);
   }
 
   async function start() {
     render(await getJSON(api, true));
-    await Promise.all([loadLog(), loadOutputs()]);
+    await Promise.all([loadLog(), loadOutputs(), loadSystem()]);
     HS.body.dataset.ready = "1";
     every(1500, refresh, () => trial && (!TERMINAL.has(trial.status) || log.running));
   }
