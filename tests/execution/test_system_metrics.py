@@ -82,7 +82,7 @@ def fake_nvidia_smi(folder: Path, output: str = FOUR_GPUS) -> str:
 def test_a_trial_holding_a_device_carries_that_devices_numbers(
         fast: LocalProcessExecutor, make_spec: Callable[..., TrialSpec], h: Any,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("hypersweep.execution.system_metrics._NvmlGpus.open", lambda: None)
+    monkeypatch.setattr("hypersweep.execution.gpu_readings.NvmlReadings.open", lambda: None)
     monkeypatch.setenv("PATH", fake_nvidia_smi(tmp_path / "bin"))
     gpu = make_spec("import time\ntime.sleep(1.5)\n",
                     env={"CUDA_VISIBLE_DEVICES": "2", "HYPERSWEEP_GPU_IDS": "2"})

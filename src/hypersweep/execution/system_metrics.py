@@ -43,8 +43,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,12 +51,12 @@ from typing import Any
 
 from hypersweep.errors import ConfigError
 from hypersweep.execution import layout
+from hypersweep.execution.gpu_readings import DeviceReading, GpuReadings, open_readings
 from hypersweep.tracking.safe_open import open_trial_file
 
 __all__ = [
     "ENV_SYSTEM_INTERVAL",
     "SYSTEM_INTERVAL",
-    "DeviceReading",
     "SystemSampler",
     "Watched",
     "configured_interval",
@@ -73,12 +71,6 @@ SYSTEM_INTERVAL = 5.0
 ENV_SYSTEM_INTERVAL = "HYPERSWEEP_SYSTEM_INTERVAL"
 #: Most bytes of ``system.jsonl`` a reader takes (its end): some 100,000 samples.
 MAX_READ = 16 << 20
-#: Seconds ``nvidia-smi`` may run before it is ended and asked again next time.
-NVIDIA_SMI_TIMEOUT = 30.0
-#: ``nvidia-smi`` failing this many times in a row is not asked again.
-NVIDIA_SMI_FAILURES = 3
-
-_QUERY = "--query-gpu=index,utilization.gpu,memory.used,memory.total"
 _MIB = 1 << 20
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -127,16 +119,6 @@ class Watched:
     pid: int
     gpus: tuple[int, ...] = ()
     start_ticks: int | None = None
-
-
-@dataclass(frozen=True)
-class DeviceReading:
-    """One device at one moment; ``processes`` is ``{pid: MiB}`` where NVML gives it."""
-
-    util_percent: float | None
-    memory_mib: float | None
-    total_mib: float | None
-    processes: dict[int, float] | None = None
 
 
 class _Proc:
@@ -219,14 +201,13 @@ class SystemSampler:
 
     Parameters
     ----------
-    gpus : object, optional
-        Where device readings come from: anything with ``read(indices) -> {index:
-        DeviceReading} | None`` and ``close()``. Default: NVML when ``pynvml`` loads and
-        finds a driver, else ``nvidia-smi`` on ``PATH``, else none (no GPU fields). Asked
-        only when a trial holds devices.
+    gpus : GpuReadings, optional
+        Where device readings come from. Default (`gpu_readings.open_readings`): NVML when
+        ``pynvml`` loads and finds a driver, else ``nvidia-smi`` on ``PATH``, else none (no
+        GPU fields). Asked only when a trial holds devices.
     """
 
-    def __init__(self, gpus: Any = None) -> None:
+    def __init__(self, gpus: GpuReadings | None = None) -> None:
         self._gpus = gpus
         self._last: dict[str, tuple[float, int]] = {}  # trial -> (boot seconds, cpu ticks)
 
@@ -273,7 +254,7 @@ class SystemSampler:
 
     def _read_gpus(self, indices: list[int]) -> dict[int, DeviceReading] | None:
         if self._gpus is None:
-            self._gpus = _NvmlGpus.open() or _SmiGpus.find() or _NoGpus()
+            self._gpus = open_readings()
         try:
             readings: dict[int, DeviceReading] | None = self._gpus.read(indices)
         except Exception:  # a driver's surprise costs this sample its GPU numbers, no more
@@ -314,143 +295,6 @@ def _gpu_fields(gpus: tuple[int, ...], devices: dict[int, DeviceReading], pids: 
     if totals:
         fields["gpu_memory_total_mib"] = round(sum(totals), 1)
     return fields
-
-
-class _NoGpus:
-    def read(self, indices: list[int]) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
-class _NvmlGpus:
-    """Readings through NVML (``pynvml``, from the ``nvidia-ml-py`` package)."""
-
-    def __init__(self, nvml: Any) -> None:
-        self._nvml = nvml
-        self._handles: dict[int, Any] = {}
-
-    @classmethod
-    def open(cls) -> _NvmlGpus | None:
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-        except Exception:  # not installed, or no driver: nvidia-smi's turn
-            return None
-        return cls(pynvml)
-
-    def read(self, indices: list[int]) -> dict[int, DeviceReading]:
-        nvml = self._nvml
-        readings = {}
-        for index in indices:
-            try:
-                handle = self._handles.get(index)
-                if handle is None:
-                    handle = self._handles[index] = nvml.nvmlDeviceGetHandleByIndex(index)
-                util = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-                memory = nvml.nvmlDeviceGetMemoryInfo(handle)
-            except Exception:  # no such device, or it fell off the bus
-                continue
-            processes: dict[int, float] = {}
-            try:
-                for proc in nvml.nvmlDeviceGetComputeRunningProcesses(handle):
-                    used = getattr(proc, "usedGpuMemory", None)
-                    if used is None:
-                        raise ValueError("no memory per process")  # WDDM, some VMs
-                    processes[int(proc.pid)] = processes.get(int(proc.pid), 0.0) + used / _MIB
-                known = True
-            except Exception:
-                known = False
-            readings[index] = DeviceReading(util, memory.used / _MIB, memory.total / _MIB,
-                                            processes if known else None)
-        return readings
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._nvml.nvmlShutdown()
-
-
-class _SmiGpus:
-    """Readings from ``nvidia-smi``: one run for all devices, started at one sample and read
-    at the next, so the controller never waits for the driver."""
-
-    def __init__(self, program: str) -> None:
-        self._program = program
-        self._running: subprocess.Popen[bytes] | None = None
-        self._started = 0.0
-        self._latest: dict[int, DeviceReading] | None = None
-        self._failures = 0
-
-    @classmethod
-    def find(cls) -> _SmiGpus | None:
-        program = shutil.which("nvidia-smi")
-        return None if program is None else cls(program)
-
-    def read(self, indices: list[int]) -> dict[int, DeviceReading] | None:
-        running = self._running
-        if running is not None:
-            if running.poll() is None:
-                if time.monotonic() - self._started < NVIDIA_SMI_TIMEOUT:
-                    return self._latest
-                self._end()
-                self._failures += 1
-            else:
-                out = running.stdout.read() if running.stdout else b""
-                self._end()
-                if running.returncode == 0:
-                    self._latest, self._failures = _parse_smi(out), 0
-                else:
-                    self._failures += 1
-        if self._failures < NVIDIA_SMI_FAILURES:
-            try:
-                self._running = subprocess.Popen(
-                    [self._program, _QUERY, "--format=csv,noheader,nounits"],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL, close_fds=True)
-                self._started = time.monotonic()
-            except OSError:
-                self._failures += 1
-        return self._latest
-
-    def _end(self) -> None:
-        running, self._running = self._running, None
-        if running is None:
-            return
-        with contextlib.suppress(OSError):
-            running.kill()
-        with contextlib.suppress(Exception):
-            running.wait(timeout=1.0)
-        if running.stdout is not None:
-            running.stdout.close()
-
-    def close(self) -> None:
-        self._end()
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:  # "[N/A]", "[Not Supported]"
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _parse_smi(out: bytes) -> dict[int, DeviceReading]:
-    """``index, utilization.gpu, memory.used, memory.total`` lines, by index.
-
-    >>> _parse_smi(b"0, 7, 100, 40960\\n1, [N/A], 5, 40960\\nNo warning\\n")[1]
-    DeviceReading(util_percent=None, memory_mib=5.0, total_mib=40960.0, processes=None)
-    """
-    readings = {}
-    for line in out.decode(errors="replace").splitlines():
-        fields = [field.strip() for field in line.split(",")]
-        if len(fields) < 4 or not fields[0].isdigit():
-            continue  # a warning line, or a format this release does not know
-        readings[int(fields[0])] = DeviceReading(
-            _number(fields[1]), _number(fields[2]), _number(fields[3]))
-    return readings
 
 
 def encode_sample(sample: Mapping[str, Any]) -> bytes:
