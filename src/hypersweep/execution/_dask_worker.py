@@ -18,8 +18,8 @@ to four ``{"GPU": 1}`` trials at once) but does not say *which* device a task ma
 worker process keeps one `Placement` of the devices it sees (`discover_gpus`) and the cores it
 may run on; a trial that asks for ``gpu``/``cpu`` (``payload["request"]``) takes its `Slot`
 there before its process starts (``CUDA_VISIBLE_DEVICES``, thread counts, core pinning) and
-gives it back when it ends, however it ends. The slot travels home with the probe and the
-result.
+gives it back when it ends, however it ends (`hypersweep.execution._dask_placement`). The slot
+travels home with the probe and the result.
 
 Why the scheduler holds the attempt count: Dask re-runs a task whose worker died, with the same
 arguments. Only the scheduler sees every start, so it numbers them; the number shifts journal
@@ -42,7 +42,6 @@ import os
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -56,14 +55,14 @@ from typing import Any
 
 from hypersweep.errors import ConfigError
 from hypersweep.execution import layout
-from hypersweep.execution.gpus import discover_gpus
-from hypersweep.execution.placement import Placement, Slot, check_request
+from hypersweep.execution._dask_placement import give_back, take_slot
+from hypersweep.execution.placement import Slot
 from hypersweep.execution.processes import open_pidfd, signal_trial
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.trial_records import TamperedRecord, exit_record
 from hypersweep.execution.workdir import prepare_workdir
 
-__all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted", "worker_view"]
+__all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
 
 #: Journal offsets of attempt ``a`` are shifted by ``a << ATTEMPT_SHIFT`` (1 TiB per attempt).
 ATTEMPT_SHIFT = 40
@@ -170,79 +169,6 @@ class _Running:
 #: Trials running in this worker process, by task key; `collect` reads it from the event loop.
 _RUNNING: dict[str, _Running] = {}
 _LOCK = threading.Lock()
-
-
-#: The devices and cores of this worker process, built at the first trial that asks for any.
-#: One per process: Dask runs several trials at once in a worker's threads, and each must get
-#: devices no other running trial holds.
-_PLACEMENT: Placement | None = None
-#: Guards `_PLACEMENT`; notified whenever a trial gives its slot back.
-_ROOM = threading.Condition()
-
-
-def _worker_placement() -> Placement:
-    """This process's `Placement` (call with `_ROOM` held); ConfigError if the devices
-    cannot be told (a malformed ``HYPERSWEEP_GPUS`` in the worker's environment)."""
-    global _PLACEMENT
-    if _PLACEMENT is None:
-        gpus = [gpu.index for gpu in discover_gpus()]
-        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-            else list(range(os.cpu_count() or 1))
-        _PLACEMENT = Placement(gpus, cores)
-    return _PLACEMENT
-
-
-def worker_view(dask_worker: Any = None) -> dict[str, Any]:
-    """What this worker process can hand out (sent with ``client.run`` before a sweep starts):
-    ``{"gpus": [...], "cores": n, "host": ..., "pid": ..., "error": ""}``; ``error`` says why
-    its devices cannot be told."""
-    view: dict[str, Any] = {"gpus": [], "cores": 0, "host": socket.gethostname(),
-                            "pid": os.getpid(), "error": ""}
-    with _ROOM:
-        try:
-            placement = _worker_placement()
-        except ConfigError as err:
-            view["error"] = str(err)
-            return view
-        view["gpus"], view["cores"] = list(placement.gpus), len(placement.cores)
-    return view
-
-
-def _take_slot(worker: Any, key: str, gpu: float, cpu: int | None) -> Slot | None:
-    """Place the trial of task ``key`` on this worker: its slot, waiting while every device
-    or core it could get is held by another trial here; None if the task is cancelled
-    meanwhile. ConfigError when this worker could never run it as declared."""
-    with _ROOM:
-        placement = _worker_placement()
-        declared = float(worker.state.total_resources.get("GPU", 0))
-        if gpu > 0 and declared > len(placement.gpus):
-            # Dask would start more trials than there are devices: fail now, never hang.
-            seen = ", ".join(str(g) for g in placement.gpus) or "none"
-            raise ConfigError(
-                f"resources_per_trial.gpu: Dask worker {worker.address} declares GPU="
-                f"{declared:g} but sees {len(placement.gpus)} device(s) ({seen}); start it "
-                f"with --resources GPU={len(placement.gpus)} or set HYPERSWEEP_GPUS / "
-                "CUDA_VISIBLE_DEVICES in its environment")
-        try:
-            check_request(gpu, cpu, placement.gpus, placement.cores)
-        except ConfigError as err:
-            raise ConfigError(f"{err} (on Dask worker {worker.address})") from None
-        # Dask's accounting and this one can differ (a 0.3 GPU share: Dask fits 13 on four
-        # devices, whole-device packing 12; cores are not a Dask resource): the trial then
-        # waits here for a trial of this worker to end.
-        while (slot := placement.place(key, gpu, cpu)) is None:
-            if _task_gone(worker, key):
-                return None
-            _ROOM.wait(0.2)
-        return slot
-
-
-def _give_back(key: str) -> None:
-    """The trial of task ``key`` ended: its devices and cores are free for the next one."""
-    with _ROOM:
-        if _PLACEMENT is not None:
-            _PLACEMENT.release(key)
-        _ROOM.notify_all()
 
 
 def _signal(entry: _Running, sig: int) -> None:
@@ -418,7 +344,8 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     if gpu <= 0 and not cpu:
         return _run(payload, snapshot, worker, client, key, attempt, None)
     try:
-        slot = _take_slot(worker, key, gpu, None if cpu is None else int(cpu))
+        slot = take_slot(worker, key, gpu, None if cpu is None else int(cpu),
+                         lambda: _task_gone(worker, key))
     except ConfigError as err:  # this worker cannot run it as declared: say so, never hang
         return _early(attempt, 1, f"hypersweep: {err}")
     if slot is None:
@@ -426,7 +353,7 @@ def run_trial(payload: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]
     try:
         return _run(payload, snapshot, worker, client, key, attempt, slot)
     finally:
-        _give_back(key)
+        give_back(key)
 
 
 def _run(payload: dict[str, Any], snapshot: bytes | None, worker: Any, client: Any, key: str,

@@ -68,7 +68,8 @@ from hypersweep.execution._dask_collect import (
     dataset_name,
     read_slot,
 )
-from hypersweep.execution._dask_worker import run_trial, worker_view, zip_folder
+from hypersweep.execution._dask_placement import worker_view
+from hypersweep.execution._dask_worker import run_trial, zip_folder
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
 from hypersweep.execution.placement import Placement, Slot
 from hypersweep.execution.trial_records import TamperedRecord, read_exit_record, read_record
