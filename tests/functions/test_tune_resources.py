@@ -121,3 +121,28 @@ def test_bad_resources_name_the_key(resources: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Sweep(GridParameterSampling({"x": choice(1)}), "y", "maximize",
               resources_per_trial=resources)
+
+
+def test_a_resumed_sweep_keeps_its_resources(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypersweep import Workspace
+
+    monkeypatch.setenv("HYPERSWEEP_GPUS", "0,1")
+    log = tmp_path / "log.jsonl"
+    log.touch()
+    workspace = Workspace(tmp_path / "ws")
+    first = tune(objectives.records_its_devices, space(log, 4, 1), "x", "maximize",
+                 max_total_runs=2, executor="process", workspace=workspace,
+                 resources_per_trial={"gpu": 1})
+    with pytest.raises(ConfigError, match=r"resources_per_trial: sweep HD_\S+ gives each trial "
+                                          r"\{'gpu': 1, 'cpu': None\}, not \{'gpu': 2\}"):
+        tune(objectives.records_its_devices, workspace=workspace, resume=first.id,
+             max_total_runs=4, executor="process", resources_per_trial={"gpu": 2})
+    with pytest.raises(ConfigError, match=r"executor: sweep HD_\S+ gives each trial its own "
+                                          r"devices or cores .* executor='process'"):
+        tune(objectives.records_its_devices, workspace=workspace, resume=first.id,
+             max_total_runs=4)
+    again = tune(objectives.records_its_devices, workspace=workspace, resume=first.id,
+                 max_total_runs=4, executor="process")
+    assert again.get_status() == "Completed"
+    assert all(t.placement is not None for t in workspace.store.list_trials(first.id))

@@ -14,6 +14,7 @@ from hypersweep.api.function_sweep import FunctionSweepRun, Sweep
 from hypersweep.api.workspace import Workspace
 from hypersweep.errors import ConfigError
 from hypersweep.functions.pool import Objective, run_processes, run_serial, run_threads
+from hypersweep.spec import Resources
 
 __all__ = ["tune"]
 
@@ -158,6 +159,18 @@ def tune(
             sweep.finish()
             raise ConfigError(f"sampling: sweep {resume} samples with {stored}, not "
                               f"{sampling.to_dict()}; leave sampling out to continue it")
+        held = sweep.spec.resources
+        if held is not None and executor != "process":
+            sweep.finish()
+            raise ConfigError(f"executor: sweep {resume} gives each trial its own devices or "
+                              f"cores (resources_per_trial), which threads cannot have; "
+                              f"continue it with executor='process'")
+        if resources_per_trial is not None and Resources.from_mapping(resources_per_trial) != held:
+            sweep.finish()
+            raise ConfigError(f"resources_per_trial: sweep {resume} gives each trial "
+                              f"{None if held is None else held.to_dict()}, not "
+                              f"{resources_per_trial}; leave resources_per_trial out to "
+                              f"continue it")
     else:
         missing = [name for name, value in (("sampling", sampling),
                                             ("primary_metric_name", primary_metric_name),
