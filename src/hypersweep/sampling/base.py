@@ -30,15 +30,32 @@ class FinishedTrial:
     score : float or None
         Its best primary-metric value, oriented so that larger is better; ``None`` when the
         trial never logged the metric.
+    values : tuple of float, or None
+        Every objective's value, oriented, in the sweep's objective order: ``(score,)`` for a
+        one-objective sweep; with several objectives the *last* value the trial logged of
+        each. None when one is missing (a failed trial).
+    violations : tuple of float, or None
+        One per constraint of the sweep: > 0 violated by that much, <= 0 met (``inf``: the
+        metric was never logged). None: the sweep has no constraints.
 
     Examples
     --------
     >>> FinishedTrial({"lr": 0.1}, 0.93).score
     0.93
+    >>> trial = FinishedTrial({"lr": 0.1}, 0.93, values=(0.93, -12.0), violations=(-8.0,))
+    >>> trial.feasible, FinishedTrial({}, 0.5, violations=(0.5, -1.0)).feasible
+    (True, False)
     """
 
     params: Mapping[str, Any]
     score: float | None = None
+    values: tuple[float, ...] | None = None
+    violations: tuple[float, ...] | None = None
+
+    @property
+    def feasible(self) -> bool:
+        """Whether it meets every constraint (a sweep without constraints: always)."""
+        return self.violations is None or all(v <= 0 for v in self.violations)
 
 
 class Sampler(ABC):
