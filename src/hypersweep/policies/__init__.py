@@ -4,6 +4,8 @@ Azure's policies (``BanditPolicy``, ``MedianStoppingPolicy``, ``TruncationSelect
 ``NoTerminationPolicy``) and ours (``AshaPolicy``, ``HyperbandPolicy``) share one pure protocol,
 :class:`EarlyTerminationPolicy`; :class:`PolicyRunner` feeds them reports one at a time (what the
 controller uses) and :func:`replay` re-simulates finished learning curves under a policy.
+With several objectives or constraints, ASHA and Hyperband rank trials by all of them
+(:mod:`.ranking`); the others judge the first objective, which :func:`policy_note` says.
 
 Examples
 --------
@@ -15,10 +17,12 @@ Examples
 
 from hypersweep.policies.asha import AshaPolicy
 from hypersweep.policies.bandit import BanditPolicy
-from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Objective
+from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Evidence, Objective
 from hypersweep.policies.hyperband import HyperbandPolicy
 from hypersweep.policies.median import MedianStoppingPolicy
 from hypersweep.policies.none import NoTerminationPolicy
+from hypersweep.policies.notes import policy_note
+from hypersweep.policies.ranking import RungRanking, crowding_distance, rank_points
 from hypersweep.policies.replay import ReplayReport, replay, simulate
 from hypersweep.policies.runner import PolicyRunner
 from hypersweep.policies.serialize import POLICIES, policy_from_dict
@@ -30,14 +34,19 @@ __all__ = [
     "BanditPolicy",
     "Decision",
     "EarlyTerminationPolicy",
+    "Evidence",
     "HyperbandPolicy",
     "MedianStoppingPolicy",
     "NoTerminationPolicy",
     "Objective",
     "PolicyRunner",
     "ReplayReport",
+    "RungRanking",
     "TruncationSelectionPolicy",
+    "crowding_distance",
     "policy_from_dict",
+    "policy_note",
+    "rank_points",
     "replay",
     "simulate",
 ]

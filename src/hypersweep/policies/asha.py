@@ -31,6 +31,16 @@ a fixed number of trials, so compute saved buys no extra trials: the policy must
 best, and on learning curves that cross (slow starters that end best) the ranking after 1 or 2
 reports is close to noise. ``bench/bench_policies.py`` measured first rungs 1 to 5: 4 is the
 earliest that keeps the best within 1% on both of its tasks while stopping most of the compute.
+
+Several objectives, constraints (ours). When the sweep has several objectives or constraints,
+the trials at a rung are ordered as in :mod:`hypersweep.policies.ranking`: feasible ones by
+Pareto rank, a split front by crowding distance, then infeasible ones by total violation; the
+rule stays the same (stopped when at least ``ceil(n / eta)`` trials rank strictly ahead). A
+trial's point at the rung is every objective's latest value when it logged that interval, not
+each objective's best so far: bests taken at different times make a point that no checkpoint
+of the trial reached, and objectives that trade off (accuracy against size) would all look
+their best at once. With one objective and constraints the value is the best so far, as
+without constraints.
 """
 
 from __future__ import annotations
@@ -39,17 +49,21 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from hypersweep.errors import ConfigError
 from hypersweep.policies.base import (
     MAXIMIZE,
     Decision,
     EarlyTerminationPolicy,
+    Evidence,
     Objective,
     best_upto,
     check_int,
     fmt,
     judged,
 )
+from hypersweep.policies.ranking import RungRanking, rank_points
 from hypersweep.space.values import describe
 
 
@@ -92,6 +106,44 @@ def promotion_threshold(values: Sequence[float], reduction_factor: int) -> float
     return sorted(values, reverse=True)[keep - 1]
 
 
+def _ranked_text(i: int, ranking: RungRanking, point: Sequence[float],
+                 broken: Sequence[float] | None, evidence: Evidence, interval: int, rung: int,
+                 keep: int, eta: int, policy: str) -> str:
+    """Why trial ``i`` of a ranked rung is stopped, in words."""
+    objectives = evidence.objectives if len(evidence.objectives) > 1 else evidence.objectives[:1]
+    shown = ", ".join(f"{o.metric} {fmt(o.user(v)) if not np.isnan(v) else 'not logged'}"
+                      for o, v in zip(objectives, point, strict=False))
+    n, ahead = len(ranking.ahead), int(ranking.ahead[i])
+    feasible = int(ranking.feasible.sum())
+    of = f"the {feasible} feasible of the {n} trials" if evidence.constraints else \
+        f"the {n} trials"
+    if ranking.feasible[i] and len(evidence.objectives) > 1:
+        rank = int(ranking.ranks[i])
+        fronts = int(np.sum(ranking.feasible & (ranking.ranks < rank)))
+        where = f"Pareto rank {rank} (0: not dominated) among {of} that reached it"
+        parts = [f"{fronts} on better fronts"] if fronts else []
+        if ahead > fronts:
+            parts.append(f"{ahead - fronts} on its front with a larger crowding distance")
+        why = f"{ahead} trials rank ahead of it ({', '.join(parts)})"
+    elif ranking.feasible[i]:
+        where = f"feasible, but {ahead} of {of} that reached it did better"
+        why = ""
+    else:
+        assert broken is not None
+        missed = [f"{label} by {fmt(v)}" if np.isfinite(v) else f"{label} not logged"
+                  for label, v in zip(evidence.constraints, broken, strict=True) if not v <= 0]
+        total = ranking.total_violation[i]
+        where = (f"infeasible ({', '.join(missed)}; total violation "
+                 f"{fmt(total) if np.isfinite(total) else 'unknown'}), so behind the "
+                 f"{feasible} feasible of the {n} trials that reached it")
+        worse = ahead - feasible
+        why = f"{ahead} trials rank ahead of it" + (
+            f" ({worse} less infeasible)" if worse else "")
+    return (f"{shown} at rung {rung} (interval {interval}): {where}"
+            f"{'; ' + why if why else ''}, and only the best "
+            f"{keep} (a 1/{eta} share, rounded up) go on ({policy} reduction_factor={eta})")
+
+
 @dataclass(frozen=True)
 class AshaPolicy(EarlyTerminationPolicy):
     """Asynchronous successive halving over the metric's intervals (ours; not in Azure).
@@ -125,6 +177,7 @@ it did better, and only the best 1 (a 1/3 share, rounded up) go on (asha reducti
     min_early_stopping_rate: int = 0
 
     type: ClassVar[str] = "asha"
+    multi_objective: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "min_resource", check_int(self.min_resource, "min_resource", 1))
@@ -158,6 +211,19 @@ it did better, and only the best 1 (a 1/3 share, rounded up) go on (asha reducti
     ) -> list[Decision]:
         return self.judge(series, running, interval, reporter=reporter, objective=objective)
 
+    def evaluate_objectives(
+        self,
+        series: Mapping[str, Sequence[float]],
+        running: Collection[str],
+        interval: int,
+        *,
+        evidence: Evidence,
+        reporter: str | None = None,
+        objective: Objective = MAXIMIZE,
+    ) -> list[Decision]:
+        return self.judge(series, running, interval, reporter=reporter, objective=objective,
+                          evidence=evidence)
+
     def judge(
         self,
         series: Mapping[str, Sequence[float]],
@@ -168,8 +234,10 @@ it did better, and only the best 1 (a 1/3 share, rounded up) go on (asha reducti
         objective: Objective = MAXIMIZE,
         members: Collection[str] | None = None,
         label: str = "",
+        evidence: Evidence | None = None,
     ) -> list[Decision]:
-        """:meth:`evaluate` among ``members`` only (Hyperband's bracket), naming ``label``."""
+        """:meth:`evaluate` among ``members`` only (Hyperband's bracket), naming ``label``;
+        with ``evidence``, ranking by every objective and the constraints."""
         rung = self.rung(interval)
         if rung is None:
             return []
@@ -180,14 +248,19 @@ it did better, and only the best 1 (a 1/3 share, rounded up) go on (asha reducti
             candidates = [t for t in candidates if t in members]
         if not candidates:
             return []
-        competing = [best_upto(v, interval) for t, v in series.items()
-                     if len(v) >= interval and (members is None or t in members)]
-        threshold = promotion_threshold(competing, self.reduction_factor)
-        if threshold is None:
+        at_rung = [t for t, v in series.items()
+                   if len(v) >= interval and (members is None or t in members)]
+        keep = promoted_count(len(at_rung), self.reduction_factor)
+        if keep is None:
             return []  # fewer than eta trials at the rung: too few to rank, all go on
-        keep = promoted_count(len(competing), self.reduction_factor)
-        eta = self.reduction_factor
         policy = label or self.type
+        if evidence is not None:
+            return self._judge_ranked(series, candidates, at_rung, interval, rung, keep,
+                                      policy, evidence)
+        competing = [best_upto(series[t], interval) for t in at_rung]
+        threshold = promotion_threshold(competing, self.reduction_factor)
+        assert threshold is not None  # keep is not None
+        eta = self.reduction_factor
         out = []
         for trial_id in candidates:
             value = best_upto(series[trial_id], interval)
@@ -200,6 +273,36 @@ it did better, and only the best 1 (a 1/3 share, rounded up) go on (asha reducti
                         f"rounded up) go on ({policy} reduction_factor={eta})")
                 out.append(Decision(trial_id, policy.split()[0], interval,
                                     objective.user(value), objective.user(threshold), text))
+        return out
+
+    def _judge_ranked(self, series: Mapping[str, Sequence[float]], candidates: list[str],
+                      at_rung: list[str], interval: int, rung: int, keep: int, policy: str,
+                      evidence: Evidence) -> list[Decision]:
+        """The rule on the order of :mod:`hypersweep.policies.ranking`."""
+        several = len(evidence.objectives) > 1
+        # One objective: its best so far, as without constraints (see the module's notes).
+        points = [evidence.point(t, series[t], interval) if several
+                  else (best_upto(series[t], interval),) for t in at_rung]
+        broken = ([evidence.violation(t, interval) for t in at_rung] if evidence.constraints
+                  else None)
+        ranking = rank_points(np.array(points, dtype=np.float64).reshape(len(at_rung), -1),
+                              None if broken is None
+                              else np.array(broken, dtype=np.float64).reshape(len(at_rung), -1))
+        where = {t: i for i, t in enumerate(at_rung)}
+        out = []
+        for trial_id in candidates:
+            i = where[trial_id]
+            if ranking.ahead[i] < keep:
+                continue
+            primary = evidence.objectives[0]
+            text = _ranked_text(i, ranking, points[i], None if broken is None else broken[i],
+                                evidence, interval, rung, keep, self.reduction_factor, policy)
+            out.append(Decision(
+                trial_id, policy.split()[0], interval, primary.user(points[i][0]), None, text,
+                values=(tuple(o.user(v) for o, v in zip(evidence.objectives, points[i],
+                                                       strict=True)) if several else None),
+                violations=None if broken is None else tuple(broken[i]),
+                rank=int(ranking.ranks[i]) if ranking.feasible[i] else None))
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -82,33 +82,107 @@ class Decision:
         The interval ``k`` at which it was judged (values after ``k`` were not looked at).
     value : float
         The trial's value that was judged, in the user's orientation (as logged).
-    threshold : float
-        The value it had to reach, in the user's orientation.
+    threshold : float or None
+        The value it had to reach, in the user's orientation; None when no single value
+        decided (ASHA ranking several objectives or constraints).
     explanation : str
         One sentence, e.g. ``"accuracy 0.61 < best 0.8 / (1 + 0.2) = 0.666667 at interval 5
         (bandit slack_factor=0.2; best by HD_x_3)"``.
+    values : tuple of float, optional
+        Several objectives: every objective's value at ``interval``, as logged.
+    violations : tuple of float, optional
+        With constraints: each constraint's violation at ``interval`` (> 0: violated).
+    rank : int, optional
+        Several objectives or constraints: the trial's Pareto rank among the feasible trials
+        it was ranked with (0: none dominates it); None when it was infeasible.
 
     Examples
     --------
     >>> Decision("t", "bandit", 1, 0.5, 0.6, "...").to_dict()["threshold"]
     0.6
+    >>> d = Decision("t", "asha", 4, 0.5, None, "...", values=(0.5, -2.0), rank=1)
+    >>> Decision.from_dict(d.to_dict()) == d
+    True
     """
 
     trial_id: str
     policy: str
     interval: int
     value: float
-    threshold: float
+    threshold: float | None
     explanation: str
+    values: tuple[float, ...] | None = None
+    violations: tuple[float, ...] | None = None
+    rank: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready mapping (what the controller stores as the trial's evidence)."""
-        return asdict(self)
+        """A JSON-ready mapping (what the controller stores as the trial's evidence).
+
+        The several-objective fields appear only when set, so one-objective evidence keeps
+        its six keys; a non-finite number in them (a value not logged yet) becomes None,
+        since JSON has no infinity.
+        """
+        out: dict[str, Any] = {f: getattr(self, f) for f in _BASE_FIELDS}
+        for key in ("values", "violations"):
+            vector = getattr(self, key)
+            if vector is not None:
+                out[key] = [float(v) if math.isfinite(v) else None for v in vector]
+        if self.rank is not None:
+            out["rank"] = self.rank
+        return out
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> Decision:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**{k: mapping[k] for k in cls.__dataclass_fields__})
+        """The inverse of :meth:`to_dict` (None in a vector comes back as NaN)."""
+        fields: dict[str, Any] = {k: mapping[k] for k in _BASE_FIELDS}
+        for key in ("values", "violations"):
+            if mapping.get(key) is not None:
+                fields[key] = tuple(math.nan if v is None else float(v) for v in mapping[key])
+        if mapping.get("rank") is not None:
+            fields["rank"] = int(mapping["rank"])
+        return cls(**fields)
+
+
+_BASE_FIELDS = ("trial_id", "policy", "interval", "value", "threshold", "explanation")
+
+
+@dataclass(frozen=True, eq=False)
+class Evidence:
+    """What a policy ranking several objectives or constraints sees besides the primary series.
+
+    Built and kept up to date by :class:`~hypersweep.policies.PolicyRunner`; one entry per
+    primary-metric report (interval), aligned with the primary series: ``vectors[t][k - 1]`` is
+    every objective's LATEST value when trial ``t`` logged its ``k``-th primary value,
+    oriented so that larger is better (the first is the primary value itself; NaN: not logged
+    yet), and ``violations[t][k - 1]`` its constraints' violations then (> 0 violated, <= 0
+    met, ``+inf`` not logged). An entry is None when the report carried none.
+
+    Examples
+    --------
+    >>> ev = Evidence((Objective(metric="acc"), Objective(False, "latency")), ("latency <= 20",),
+    ...               vectors={"a": [(0.5, -30.0)]}, violations={"a": [(10.0,)]})
+    >>> ev.point("a", [0.5], 1), ev.violation("a", 1), ev.violation("b", 1)
+    ((0.5, -30.0), (10.0,), (inf,))
+    """
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[str, ...] = ()
+    vectors: Mapping[str, Sequence[tuple[float, ...] | None]] = field(default_factory=dict)
+    violations: Mapping[str, Sequence[tuple[float, ...] | None]] = field(default_factory=dict)
+
+    def point(self, trial_id: str, series: Sequence[float], interval: int) -> tuple[float, ...]:
+        """The trial's oriented objective vector at ``interval`` (NaN where unknown)."""
+        known = self.vectors.get(trial_id, ())
+        vector = known[interval - 1] if len(known) >= interval else None
+        if vector is None:  # only the primary value is known
+            return (float(series[interval - 1]),) + (math.nan,) * (len(self.objectives) - 1)
+        return vector
+
+    def violation(self, trial_id: str, interval: int) -> tuple[float, ...]:
+        """The trial's violations at ``interval``; unknown ones are ``+inf`` (not met)."""
+        known = self.violations.get(trial_id, ())
+        found = known[interval - 1] if len(known) >= interval else None
+        return (math.inf,) * len(self.constraints) if found is None else found
 
 
 class EarlyTerminationPolicy(ABC):
@@ -120,6 +194,9 @@ class EarlyTerminationPolicy(ABC):
     """
 
     type: ClassVar[str] = ""
+    #: Whether :meth:`evaluate_objectives` ranks by every objective and the constraints
+    #: (ASHA, Hyperband); otherwise the policy judges the first objective alone.
+    multi_objective: ClassVar[bool] = False
     evaluation_interval: int = 1
     delay_evaluation: int = 0
 
@@ -171,6 +248,25 @@ class EarlyTerminationPolicy(ABC):
         list of Decision
             In natural order of trial id (``HD_x_2`` before ``HD_x_10``).
         """
+
+    def evaluate_objectives(
+        self,
+        series: Mapping[str, Sequence[float]],
+        running: Collection[str],
+        interval: int,
+        *,
+        evidence: Evidence,
+        reporter: str | None = None,
+        objective: Objective = MAXIMIZE,
+    ) -> list[Decision]:
+        """:meth:`evaluate` for a sweep with several objectives or constraints.
+
+        ``series`` is still the primary (first) objective's; ``evidence`` adds every
+        objective's and constraint's values per interval. By default the policy judges the
+        first objective alone (Azure's policies compare one number); policies with
+        :attr:`multi_objective` override this.
+        """
+        return self.evaluate(series, running, interval, reporter=reporter, objective=objective)
 
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from hypersweep.policies.base import (
     MAXIMIZE,
     Decision,
     EarlyTerminationPolicy,
+    Evidence,
     Objective,
     judged,
     natural_key,
@@ -84,6 +85,7 @@ class HyperbandPolicy(EarlyTerminationPolicy):
     reduction_factor: int = 3
 
     type: ClassVar[str] = "hyperband"
+    multi_objective: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         # AshaPolicy validates the shared settings with the same messages.
@@ -129,6 +131,23 @@ class HyperbandPolicy(EarlyTerminationPolicy):
         reporter: str | None = None,
         objective: Objective = MAXIMIZE,
     ) -> list[Decision]:
+        return self._judge(series, running, interval, reporter, objective, None)
+
+    def evaluate_objectives(
+        self,
+        series: Mapping[str, Sequence[float]],
+        running: Collection[str],
+        interval: int,
+        *,
+        evidence: Evidence,
+        reporter: str | None = None,
+        objective: Objective = MAXIMIZE,
+    ) -> list[Decision]:
+        return self._judge(series, running, interval, reporter, objective, evidence)
+
+    def _judge(self, series: Mapping[str, Sequence[float]], running: Collection[str],
+               interval: int, reporter: str | None, objective: Objective,
+               evidence: Evidence | None) -> list[Decision]:
         pool = running if reporter is None else [reporter] if reporter in running else []
         candidates = judged(series, pool, interval)
         if not candidates:
@@ -140,7 +159,8 @@ class HyperbandPolicy(EarlyTerminationPolicy):
             members = {t for t, b in of.items() if b == s}
             out.extend(brackets[s].judge(
                 series, [t for t in candidates if of[t] == s], interval,
-                objective=objective, members=members, label=f"{self.type} bracket {s}"))
+                objective=objective, members=members, label=f"{self.type} bracket {s}",
+                evidence=evidence))
         return sorted(out, key=lambda d: natural_key(d.trial_id))
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypersweep.policies.base import Decision, EarlyTerminationPolicy, fmt, natural_key
+from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Objective, fmt, natural_key
 from hypersweep.policies.runner import PolicyRunner
 
 Curve = Sequence[float] | Sequence[tuple[float, float]]
@@ -252,6 +252,10 @@ def replay(
     metric: str = "metric",
     workers: int | None = None,
     warm_start: Mapping[str, Sequence[float]] | None = None,
+    objectives: Sequence[Objective] | None = None,
+    vectors: Mapping[str, Sequence[Sequence[float]]] | None = None,
+    constraints: Sequence[str] | None = None,
+    violations: Mapping[str, Sequence[Sequence[float]]] | None = None,
 ) -> ReplayReport:
     """Re-simulate finished learning curves under ``policy``.
 
@@ -271,6 +275,15 @@ def replay(
         Trials running at a time, in the mapping's order (None: all at once). Not with times.
     warm_start : mapping of trial id to values, optional
         Earlier trials' curves (as logged); they count as finished from the start.
+    objectives : sequence of Objective, optional
+        Several objectives: every objective, the primary first (``maximize``/``metric``).
+    vectors : mapping of trial id to vectors, optional
+        Per trial, one vector per value of its curve: every objective's latest value then,
+        as logged (the user's orientation; NaN: not logged yet).
+    constraints : sequence of str, optional
+        The constraints' names.
+    violations : mapping of trial id to vectors, optional
+        Per trial, one vector per value of its curve: each constraint's violation then.
 
     Returns
     -------
@@ -283,6 +296,13 @@ def replay(
     ...            maximize=False, metric="loss")
     >>> r.decisions[0].explanation
     'loss 1.5 > best 0.9 + 0.3 = 1.2 at interval 1 (bandit slack_amount=0.3; best by a)'
+    >>> from hypersweep.policies import AshaPolicy, Objective
+    >>> curves = {"a": [0.9], "b": [0.8], "c": [0.7]}
+    >>> r = replay(curves, AshaPolicy(min_resource=1), metric="acc",
+    ...            objectives=[Objective(metric="acc"), Objective(False, "size")],
+    ...            vectors={"a": [(0.9, 30)], "b": [(0.8, 10)], "c": [(0.7, 5)]})
+    >>> r.stopped_at       # c, judged when the third trial arrives, ends the front: it goes on
+    {}
     """
     values: dict[str, list[float]] = {}
     times: dict[str, list[float]] = {}
@@ -296,11 +316,24 @@ def replay(
         raise ValueError("workers: not with recorded times (the times say what ran when)")
     sign = 1.0 if maximize else -1.0
     warm = {t: [sign * float(v) for v in vs] for t, vs in (warm_start or {}).items()}
-    runner = PolicyRunner(policy, maximize=maximize, metric=metric, warm_start=warm)
+    runner = PolicyRunner(policy, maximize=maximize, metric=metric, warm_start=warm,
+                          objectives=objectives, constraints=constraints)
+    signs = [1.0 if o.maximize else -1.0 for o in runner.objectives]
+    for key, given in (("vectors", vectors), ("violations", violations)):
+        for trial_id, entries in (given or {}).items():
+            if trial_id not in values or len(entries) != len(values[trial_id]):
+                raise ValueError(f"{key}[{trial_id!r}]: expected one entry per value of its "
+                                 f"curve")
     decisions: list[Decision] = []
 
     def on_report(trial_id: str, interval: int, value: float) -> list[str]:
-        made = runner.report(trial_id, sign * value)
+        vector = vectors.get(trial_id) if vectors is not None else None
+        broken = violations.get(trial_id) if violations is not None else None
+        made = runner.report(
+            trial_id, sign * value,
+            values=None if vector is None else [
+                s * float(v) for s, v in zip(signs, vector[interval - 1], strict=True)],
+            violations=None if broken is None else broken[interval - 1])
         decisions.extend(made)
         return [d.trial_id for d in made]
 
