@@ -1,16 +1,22 @@
 """TPE sampling: a multivariate Tree-structured Parzen Estimator (Bergstra et al. 2011).
 
-Finished trials are split into a *good* group (the best ``gamma(n)``) and a *bad* one; a
+Finished trials are split into a *good* group (``gamma(n)`` of them) and a *bad* one; a
 joint Parzen estimator (:mod:`._parzen`) models each, ``l(x)`` and ``g(x)``, and the
 proposal is the candidate drawn from ``l`` with the largest ``l(x) / g(x)`` — which
 maximises expected improvement under TPE's model. Choices follow Optuna's multivariate TPE:
 ``gamma(n) = min(ceil(0.1 n), 25)``, a prior kernel of weight 1, older trials weighted down
 once there are more than 25, Scott bandwidths with the "magic clip".
 
-Failed trials (score None) and pending trials (running, or proposed earlier in the same
-batch) join the bad group — a "constant liar" that keeps concurrent proposals apart and
-keeps the sweep away from failures. Cost is O(candidates × trials × dims), so thousands of
-trials stay fast.
+Which trials are good (:mod:`._tpe_split`): with one objective the best scored; with
+several (MOTPE; the number is ``len(values)`` of the finished trials) the first
+non-dominated ranks, the last one cut by greedy hypervolume selection, and ``gamma(n) =
+ceil(0.1 n)``; with constraints feasible trials come first, then the least violating. A
+one-objective sweep without constraints proposes exactly as it did before these existed.
+
+Failed trials (score None, or an objective missing) and pending trials (running, or
+proposed earlier in the same batch) join the bad group — a "constant liar" that keeps
+concurrent proposals apart and keeps the sweep away from failures. Cost is
+O(candidates × trials × dims), so thousands of trials stay fast.
 
 Every random choice is seeded by ``(seed, number of trials so far)``: the same history gives
 the same proposal.
@@ -18,7 +24,6 @@ the same proposal.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,27 +31,15 @@ import numpy as np
 
 from hypersweep.errors import ConfigError
 from hypersweep.sampling._design import initial_point, rng_for
-from hypersweep.sampling._layout import encode_history, point_keys
+from hypersweep.sampling._layout import point_keys
 from hypersweep.sampling._model_based import ModelBasedSampler
 from hypersweep.sampling._parzen import ParzenEstimator
+from hypersweep.sampling._tpe_split import default_gamma, recency_weights, split_trials
 from hypersweep.sampling.base import FinishedTrial
 from hypersweep.space import SearchSpace
 from hypersweep.space.values import describe
 
-_FLAT_WEIGHTS = 25
-
-
-def default_gamma(n: int) -> int:
-    """Size of the good group among ``n`` finished trials (Optuna's default)."""
-    return min(math.ceil(0.1 * n), 25)
-
-
-def recency_weights(n: int) -> np.ndarray:
-    """Weights of ``n`` trials, oldest first: flat for the newest 25, a ramp before them."""
-    if n <= _FLAT_WEIGHTS:
-        return np.ones(n)
-    return np.concatenate([np.linspace(1.0 / n, 1.0, n - _FLAT_WEIGHTS),
-                           np.ones(_FLAT_WEIGHTS)])
+__all__ = ["TPEParameterSampling", "default_gamma", "recency_weights"]
 
 
 class TPEParameterSampling(ModelBasedSampler):
@@ -74,6 +67,14 @@ class TPEParameterSampling(ModelBasedSampler):
     >>> [config] = sampling.propose(1, history, [])
     >>> -2.0 <= config["x"] <= 2.0
     True
+
+    Several objectives (oriented: larger is better) and constraints (<= 0: met):
+
+    >>> history = [FinishedTrial(p, -p["x"], values=(-p["x"], p["x"]),
+    ...                          violations=(abs(p["x"]) - 1.5,)) for p in sampling.preview(12)]
+    >>> [config] = sampling.propose(1, history, [])
+    >>> -2.0 <= config["x"] <= 2.0
+    True
     """
 
     kind = "tpe"
@@ -90,29 +91,23 @@ class TPEParameterSampling(ModelBasedSampler):
     def _propose(self, n: int, finished: Sequence[FinishedTrial],
                  pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         layout = self._layout
-        x_done, y, x_pend = encode_history(layout, finished, pending)
+        x_done, index = layout.encode([t.params for t in finished])
+        x_pend, _ = layout.encode(list(pending))
         n_initial = self.n_initial or 10
         start = len(finished) + len(pending)
-        n_ok = int(np.isfinite(y).sum())
-        good = bad_done = None
-        if n_ok:
-            # Good: the best gamma(n) scored trials; ties go to the earlier trial.
-            n_good = max(1, min(default_gamma(len(y)), n_ok))
-            order = np.argsort(np.where(np.isfinite(y), -y, np.inf), kind="stable")
-            good = np.sort(order[:n_good])
-            bad_done = np.sort(order[n_good:])
+        split = split_trials([finished[i] for i in index.tolist()])
         picks: list[np.ndarray] = []
         for j in range(n):
             seen = np.vstack([x_done, x_pend, *picks])
             # Unlike the GP's, TPE's design waits for n_initial trials to *finish*: it counts
             # pending trials as bad, which with few finished distorts the split (starting at
             # half, as the GP does, was no better with 4 in flight in bench_samplers).
-            if good is None or bad_done is None or len(x_done) < n_initial:
+            if split is None or len(x_done) < n_initial:
                 picks.append(initial_point(layout, self.seed, start + j, set(point_keys(seen))))
                 continue
             rng = rng_for(self.seed, start + j, 3)
-            x_bad = np.vstack([x_done[bad_done], x_pend, *picks])
-            l_est = ParzenEstimator(x_done[good], recency_weights(len(good)), layout)
+            x_bad = np.vstack([x_done[split.bad], x_pend, *picks])
+            l_est = ParzenEstimator(x_done[split.good], split.weights, layout)
             g_est = ParzenEstimator(x_bad, recency_weights(len(x_bad)), layout)
             cand = l_est.sample(rng, self.n_candidates)
             score = l_est.log_pdf(cand) - g_est.log_pdf(cand)
