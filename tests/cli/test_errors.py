@@ -73,6 +73,16 @@ CASES = [
     ("a GPU and a half", ("limits:\n", "resources_per_trial:\n  cpu: 2\n  gpu: 1.5\nlimits:\n"),
      [], "sweep.yml:15: resources_per_trial.gpu: a trial takes a fraction of one GPU or whole "
          "GPUs (got 1.5)"),
+    ("an objective named twice",
+     ("objective:\n  primary_metric: score\n  goal: maximize\n",
+      "objective:\n  - {primary_metric: score, goal: maximize}\n"
+      "  - {primary_metric: score, goal: minimize}\n"), [],
+     "sweep.yml:12: objective[1].primary_metric: 'score' is named twice"),
+    ("a constraint's unknown key",
+     ("limits:\n", "constraints:\n  - {metric: ms, below: 3}\nlimits:\n"), [],
+     "sweep.yml:14: constraints[0]: unknown key 'below' (expected one of: metric, max, min)"),
+    ("a constraint without a bound", ("limits:\n", "constraints:\n  - {metric: ms}\nlimits:\n"),
+     [], "sweep.yml:14: constraints[0]: 'ms' needs a bound: max, min or both"),
     ("bad --gpus", None, ["--gpus", "0,x"],
      "--gpus: expected device indices such as '0,1,3' (got '0,x')"),
 ]

@@ -148,7 +148,7 @@ def test_the_stored_form_is_the_spec_version_2(project: Path) -> None:
     assert stored == config.to_spec().to_dict()
     assert stored["version"] == 2
     assert list(stored) == ["version", "search_space", "sampling_algorithm",
-                            "early_termination", "objectives", "limits", "trial",
+                            "early_termination", "objectives", "constraints", "limits", "trial",
                             "warm_start", "resources", "executor", "metadata"]
     assert stored["objectives"] == [{"metric": "acc", "goal": "maximize"}]
     assert stored["limits"] == {"max_total_trials": 5, "max_concurrent_trials": 5,
@@ -221,8 +221,6 @@ def test_from_spec_refuses_what_a_config_cannot_hold(project: Path) -> None:
     for changes, message in [
         ({"trial": FunctionTrial("mod:fn")}, "trial: a function trial runs with"),
         ({"limits": Limits()}, "limits.max_total_trials: a HyperDriveConfig sweep needs"),
-        ({"objectives": (Objective("a"), Objective("b"))}, "objectives: HyperDriveConfig "
-                                                           "optimizes one primary metric"),
     ]:
         with pytest.raises(ConfigError, match=f"^{message}"):
             HyperDriveConfig.from_spec(spec.replace(**changes))
@@ -360,3 +358,58 @@ def test_the_yaml_reader_imports_nothing_from_api(project: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, timeout=120)
     assert done.stdout.strip() == "[]"
+
+
+SEVERAL_YAML = TWIN_YAML.replace(
+    "objective: {primary_metric: score, goal: minimize}\n",
+    "objective:\n  - {primary_metric: score, goal: minimize}\n"
+    "  - {primary_metric: latency_ms, goal: minimize}\n"
+    "constraints:\n  - {metric: memory_mb, max: 512}\n  - {metric: score, min: -1, max: 1}\n")
+
+
+def test_several_objectives_and_constraints_in_yaml_and_python(project: Path) -> None:
+    assert SEVERAL_YAML != TWIN_YAML
+    (project / "sweep.yml").write_text(SEVERAL_YAML)
+    loaded = load_sweep(project / "sweep.yml").spec
+    twin = _twin(project)
+    config = HyperDriveConfig(
+        twin.hyperparameter_sampling, max_total_runs=6, max_concurrent_runs=2,
+        max_duration_minutes=20, policy=twin.policy, run_config=twin.run_config,
+        name="twin-1", display_name="Twin", tags={"team": "ml"}, max_failed_runs=2,
+        resources_per_trial={"gpu": 0.5, "cpu": 2},
+        objectives=[("score", "minimize"), {"metric": "latency_ms", "goal": "minimize"}],
+        constraints=[{"metric": "memory_mb", "max": 512},
+                     {"metric": "score", "min": -1, "max": 1}])
+    assert loaded.to_dict() == config.to_spec().to_dict()
+    assert [o.metric for o in loaded.objectives] == ["score", "latency_ms"]
+    assert loaded.constraints[0].violation(600.0) == 88.0
+    assert config.primary_metric_name == "score"
+    assert HyperDriveConfig.from_spec(loaded).to_dict() == config.to_dict()
+    again = load_sweep(_written(project, sweep_to_yaml(loaded))).spec
+    assert again.to_dict() == loaded.to_dict()
+    assert SweepSpec.from_dict(loaded.to_dict()).to_dict() == loaded.to_dict()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"objectives": [("acc", "maximize"), ("acc", "minimize")]},
+     r"objectives\[1\]\.metric: 'acc' is named twice"),
+    ({"objectives": [("acc", "maximise")]},
+     r"objectives\[0\]\.goal: expected 'maximize' or 'minimize' \(got 'maximise'\)"),
+    ({"objectives": [("acc", "maximize")], "primary_metric_name": "loss"},
+     r"primary_metric_name: 'loss' is not the first of objectives \('acc'\)"),
+    ({"constraints": [{"metric": "ms", "below": 3}]},
+     r"constraints\[0\]: unknown key 'below' \(known: metric, max, min\)"),
+    ({"constraints": [{"metric": "ms"}]}, r"constraints\[0\]: 'ms' needs a bound"),
+    ({"constraints": [{"metric": "ms", "max": "fast"}]},
+     r"constraints\[0\]\.max: expected a finite number \(got 'fast'\)"),
+])
+def test_objective_and_constraint_mistakes_name_the_key(
+        project: Path, change: dict[str, Any], message: str) -> None:
+    arguments: dict[str, Any] = {"primary_metric_name": None}
+    arguments.update(change)
+    if "objectives" not in arguments:
+        arguments.update(primary_metric_name="acc", primary_metric_goal="maximize")
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        HyperDriveConfig(RandomParameterSampling({"x": uniform(0, 1)}, seed=1),
+                         max_total_runs=2, run_config=ScriptRunConfig(project, "train.py"),
+                         **arguments)

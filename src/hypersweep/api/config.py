@@ -29,12 +29,13 @@ from hypersweep.spec import (
     CommandTrial,
     Limits,
     Metadata,
-    Objective,
     Resources,
     ScriptTrial,
     SweepSpec,
     WarmStart,
     checks,
+    constraints_from,
+    objectives_given,
 )
 
 __all__ = ["CommandJob", "HyperDriveConfig", "PrimaryMetricGoal", "ScriptRunConfig"]
@@ -71,6 +72,7 @@ class HyperDriveConfig:
         The search space and how to sample it.
     primary_metric_name : str
         The metric the trials log (``run.log(name, value)``) and the sweep optimizes.
+        Not needed with ``objectives``.
     primary_metric_goal : PrimaryMetricGoal or str
         ``maximize`` or ``minimize`` (any case).
     max_total_runs : int
@@ -100,6 +102,16 @@ class HyperDriveConfig:
         Without it, a sweep whose first 3 trials all fail with the same error ends ``Failed``
         there (a typo in the script path should not run the whole budget); setting it
         replaces that rule.
+    objectives : list of (metric, goal), optional
+        Ours: several objectives, e.g. ``[("accuracy", "maximize"), ("latency_ms",
+        "minimize")]``; the first is the primary metric. A trial's outcome is then the last
+        value it logged of each, and the sweep's result its Pareto front
+        (`HyperDriveRun.get_pareto_front`); `get_best_run_by_primary_metric` is the best
+        feasible trial on the first objective.
+    constraints : list of dict, optional
+        Ours: ``[{"metric": "latency_ms", "max": 20}]`` (``max``, ``min`` or both): a trial
+        counts (is feasible) only when the last value it logged of each constrained metric
+        meets its bound; samplers learn to avoid the rest.
     resources_per_trial : dict, optional
         Ours (YAML: a top-level ``resources_per_trial`` mapping): what each trial holds while
         it runs, ``{"gpu": 1, "cpu": 4}``. ``gpu`` is a number of devices (a fraction such as
@@ -133,9 +145,9 @@ class HyperDriveConfig:
     def __init__(
         self,
         hyperparameter_sampling: Sampler,
-        primary_metric_name: str,
-        primary_metric_goal: PrimaryMetricGoal | str,
-        max_total_runs: int,
+        primary_metric_name: str | None = None,
+        primary_metric_goal: PrimaryMetricGoal | str | None = None,
+        max_total_runs: int | None = None,
         max_concurrent_runs: int | None = None,
         max_duration_minutes: float = 10080,
         policy: EarlyTerminationPolicy | None = None,
@@ -150,6 +162,8 @@ class HyperDriveConfig:
         executor: str | None = None,
         max_failed_runs: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None,
+        objectives: Sequence[Any] | None = None,
+        constraints: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(hyperparameter_sampling, Sampler):
             raise ConfigError(
@@ -157,7 +171,11 @@ class HyperDriveConfig:
                 "GridParameterSampling or another sampler "
                 f"(got {describe(hyperparameter_sampling)})"
             )
-        metric = check.metric_name(primary_metric_name, "primary_metric_name")
+        self.objectives = objectives_given(primary_metric_name, primary_metric_goal, objectives,
+                                           check.metric_name)
+        metric = self.objectives[0].metric
+        goal = PrimaryMetricGoal.parse(self.objectives[0].goal)
+        self.constraints = constraints_from(constraints, "constraints")
         if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
             raise ConfigError("policy: expected an early-termination policy "
                               f"(got {describe(policy)})")
@@ -169,7 +187,7 @@ class HyperDriveConfig:
             run_config.check_parameters(hyperparameter_sampling.space.names)
         self.hyperparameter_sampling = hyperparameter_sampling
         self.primary_metric_name = metric
-        self.primary_metric_goal = PrimaryMetricGoal.parse(primary_metric_goal)
+        self.primary_metric_goal = goal
         self.max_total_runs = int(checks.positive_int(max_total_runs, "max_total_runs") or 0)
         self.max_concurrent_runs = int(
             checks.positive_int(max_concurrent_runs, "max_concurrent_runs", allow_none=True)
@@ -193,6 +211,9 @@ class HyperDriveConfig:
         self.max_failed_runs = checks.positive_int(max_failed_runs, "max_failed_runs",
                                                    allow_none=True)
         self.resources_per_trial = Resources.from_mapping(resources_per_trial)
+        note = self.to_spec().policy_note() if run_config is not None else None
+        if note is not None:
+            warnings.warn(note, stacklevel=2)
 
     # ------------------------------------------------------------------ the spec
     def to_spec(self) -> SweepSpec:
@@ -201,7 +222,8 @@ class HyperDriveConfig:
         assert run is not None
         return SweepSpec(
             sampling=self.hyperparameter_sampling,
-            objectives=(Objective(self.primary_metric_name, self.primary_metric_goal.value),),
+            objectives=self.objectives,
+            constraints=self.constraints,
             trial=run.trial(),
             policy=self.policy,
             limits=Limits(max_total_trials=self.max_total_runs,
@@ -225,9 +247,6 @@ class HyperDriveConfig:
         """
         if not isinstance(spec, SweepSpec):
             raise ConfigError(f"spec: expected a SweepSpec (got {describe(spec)})")
-        if len(spec.objectives) > 1:
-            raise ConfigError(f"objectives: HyperDriveConfig optimizes one primary metric "
-                              f"(got {len(spec.objectives)}); run several objectives with tune")
         limits = spec.limits
         if limits.max_total_trials is None:
             raise ConfigError("limits.max_total_trials: a HyperDriveConfig sweep needs a "
@@ -257,6 +276,8 @@ class HyperDriveConfig:
             executor=spec.executor,
             max_failed_runs=limits.max_failed_trials,
             resources_per_trial=None if spec.resources is None else spec.resources.to_dict(),
+            objectives=None if len(spec.objectives) == 1 else list(spec.objectives),
+            constraints=[c.to_dict() for c in spec.constraints] or None,
         )
 
     # ------------------------------------------------------------------ stored and YAML forms

@@ -24,11 +24,12 @@ from hypersweep.sampling import Sampler
 from hypersweep.spec import (
     FunctionTrial,
     Limits,
-    Objective,
     Resources,
     SweepSpec,
     WarmStart,
     checks,
+    constraints_from,
+    objectives_given,
 )
 from hypersweep.store import MEMORY_URL, Store
 
@@ -120,6 +121,11 @@ class Sweep(FunctionDriver):
         Once this many trials have failed, `ask` returns None, running trials are asked to
         stop and the sweep ends ``Failed``. Without it, the first 3 trials failing with the
         same error do that; setting it replaces that rule.
+    objectives, constraints : list, optional
+        Several objectives (``[("accuracy", "maximize"), ("latency_ms", "minimize")]``, in
+        place of ``primary_metric_name``/``primary_metric_goal``) and bounds a trial must
+        meet (``[{"metric": "latency_ms", "max": 20}]``), as in `HyperDriveConfig`; `tell`
+        takes a dict of metric values.
     resources_per_trial : dict, optional
         ``{"gpu": 1, "cpu": 4}``: the devices and cores each trial holds on this machine (a
         fraction of a GPU shares one device). `ask` returns None while none are free, and
@@ -142,8 +148,8 @@ class Sweep(FunctionDriver):
     def __init__(
         self,
         sampling: Sampler,
-        primary_metric_name: str,
-        primary_metric_goal: Any,
+        primary_metric_name: str | None = None,
+        primary_metric_goal: Any = None,
         policy: Any = None,
         workspace: Workspace | None = None,
         experiment_name: str | None = None,
@@ -155,6 +161,8 @@ class Sweep(FunctionDriver):
         function: str | None = None,
         max_failed_runs: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None,
+        objectives: Sequence[Any] | None = None,
+        constraints: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(sampling, Sampler):
             raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
@@ -163,9 +171,9 @@ class Sweep(FunctionDriver):
                                            unit="minutes", allow_none=True)
         spec = SweepSpec(
             sampling=sampling,
-            objectives=(Objective(validate.metric_name(primary_metric_name,
-                                                       "primary_metric_name"),
-                                  checks.goal(primary_metric_goal, "primary_metric_goal")),),
+            objectives=objectives_given(primary_metric_name, primary_metric_goal, objectives,
+                                        validate.metric_name),
+            constraints=constraints_from(constraints, "constraints"),
             trial=FunctionTrial(function),
             policy=policy_from_dict(policy),
             limits=Limits(
@@ -178,6 +186,9 @@ class Sweep(FunctionDriver):
                                                       allow_none=True)),
             resources=Resources.from_mapping(resources_per_trial),
         )
+        note = spec.policy_note()
+        if note is not None:
+            warnings.warn(note, stacklevel=2)
         workspace = workspace or Workspace(store=MEMORY_URL)
         earlier = [_earlier_sweep(run, workspace) for run in (resume_from or [])]
         spec = spec.replace(warm_start=WarmStart(tuple(sweep_id for _, sweep_id in earlier)))

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hypersweep.api.outcomes import TrialOutcome, sweep_outcomes
 from hypersweep.api.run import Run, TrialWorkspace, iso_utc, metrics_dict
 from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
 from hypersweep.errors import ConfigError, SweepEndedError
@@ -171,16 +172,50 @@ class HyperDriveRun:
     def get_best_run_by_primary_metric(
         self, include_failed: bool = True, include_canceled: bool = True
     ) -> Run | None:
-        """The trial with the best primary metric, or None when no trial logged it."""
+        """The trial with the best primary metric, or None when no trial logged it.
+
+        With constraints, only a feasible trial counts (the last value it logged of each
+        constrained metric meets its bound); with several objectives this is the best
+        feasible trial on the first one; the trade-offs are `get_pareto_front`.
+        """
         excluded = set()
         if not include_failed:
             excluded.add("Failed")
         if not include_canceled:
             excluded.add("Canceled")
+        feasible = None if not self.spec.constraints else {
+            o.trial_id for o in self.outcomes() if o.feasible}
         for row in self.get_children_sorted_by_primary_metric(discard_no_metric=True):
-            if row["status"] not in excluded:
+            if row["status"] not in excluded and (feasible is None or row["run_id"] in feasible):
                 return self._trial_run(row["run_id"])
         return None
+
+    def outcomes(self) -> list[TrialOutcome]:
+        """Each trial's objective values, feasibility and Pareto-front membership (see
+        `hypersweep.api.outcomes`), in trial order."""
+        return sweep_outcomes(self._store, self.id, self.spec)
+
+    def get_pareto_front(self) -> list[Run]:
+        """The best trade-offs: the completed, feasible trials that no other such trial beats
+        on every objective (a trial's values are the last it logged of each objective), best
+        on the first objective first. With one objective: the best feasible trials (ties
+        included).
+
+        Examples
+        --------
+        >>> from hypersweep import Sweep, RandomParameterSampling, uniform
+        >>> sweep = Sweep(RandomParameterSampling({"x": uniform(0, 1)}, seed=0),
+        ...               objectives=[("a", "maximize"), ("b", "maximize")],
+        ...               max_total_runs=20)
+        >>> while (trial := sweep.ask()) is not None:
+        ...     sweep.tell(trial, {"a": trial.params["x"], "b": 1 - trial.params["x"]})
+        >>> len(sweep.finish().get_pareto_front())   # x trades a for b: every trial
+        20
+        """
+        first = self.spec.objective
+        front = [o for o in self.outcomes() if o.on_front]
+        front.sort(key=lambda o: first.oriented(o.values[first.metric] or 0.0), reverse=True)
+        return [self._trial_run(o.trial_id) for o in front]
 
     def get_hyperparameters(self) -> dict[str, dict[str, Any]]:
         """``{trial_id: hyperparameters}``."""

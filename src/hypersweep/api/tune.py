@@ -40,6 +40,8 @@ def tune(
     resume_from: Sequence[Any] | None = None,
     max_failed_runs: int | None = None,
     resources_per_trial: Mapping[str, float] | None = None,
+    objectives: Sequence[Any] | None = None,
+    constraints: Sequence[Mapping[str, Any]] | None = None,
 ) -> FunctionSweepRun:
     """Tune the hyperparameters of ``objective(params, run)``.
 
@@ -108,6 +110,13 @@ def tune(
         Ours: once this many trials have failed, the sweep stops (running trials are asked
         to stop) and ends ``Failed``. Replaces the "first 3 trials failed alike" rule. With
         ``resume``: a new cap.
+    objectives : list of (metric, goal), optional
+        Several objectives instead of ``primary_metric_name``/``primary_metric_goal``, e.g.
+        ``[("accuracy", "maximize"), ("latency_ms", "minimize")]``; the objective returns a
+        dict of them (or logs them). The result's `get_pareto_front` lists the best
+        trade-offs; ``best_params`` is the best feasible trial on the first objective.
+    constraints : list of dict, optional
+        ``[{"metric": "latency_ms", "max": 20}]``: bounds a trial must meet to count.
     resources_per_trial : dict, optional
         ``{"gpu": 1, "cpu": 4}``, with ``executor="process"``: each trial's worker process
         gets its own GPUs (``CUDA_VISIBLE_DEVICES``; a fraction such as 0.5 shares a device)
@@ -172,21 +181,22 @@ def tune(
                               f"{resources_per_trial}; leave resources_per_trial out to "
                               f"continue it")
     else:
-        missing = [name for name, value in (("sampling", sampling),
-                                            ("primary_metric_name", primary_metric_name),
-                                            ("primary_metric_goal", primary_metric_goal),
+        named = () if objectives is not None else (("primary_metric_name", primary_metric_name),
+                                                    ("primary_metric_goal", primary_metric_goal))
+        missing = [name for name, value in (("sampling", sampling), *named,
                                             ("max_total_runs", max_total_runs))
                    if value is None]
         if missing:
             raise ConfigError(f"tune() needs {', '.join(missing)} (or resume=<sweep id>)")
         name = getattr(objective, "__name__", "")
-        sweep = Sweep(sampling, str(primary_metric_name), primary_metric_goal, policy=policy,
+        sweep = Sweep(sampling, primary_metric_name, primary_metric_goal, policy=policy,
                       workspace=workspace,
                       experiment_name=experiment_name or _experiment_name(name),
                       max_total_runs=max_total_runs, max_duration_minutes=max_duration_minutes,
                       trial_timeout=trial_timeout, resume_from=resume_from,
                       function=_qualified_name(objective), max_failed_runs=max_failed_runs,
-                      resources_per_trial=resources_per_trial)
+                      resources_per_trial=resources_per_trial, objectives=objectives,
+                      constraints=constraints)
     try:
         if executor == "process":
             run_processes(sweep, objective, max_concurrent_runs)

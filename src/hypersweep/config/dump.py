@@ -62,7 +62,10 @@ def sweep_to_dict(spec: SweepSpec | Any) -> dict[str, Any]:
         out["outputs"] = outputs
     out["search_space"] = spec.search_space.to_dict()
     out["sampling_algorithm"] = spec.sampling.to_dict()
-    out["objective"] = {"primary_metric": spec.objective.metric, "goal": spec.objective.goal}
+    objectives = [{"primary_metric": o.metric, "goal": o.goal} for o in spec.objectives]
+    out["objective"] = objectives[0] if len(objectives) == 1 else objectives
+    if spec.constraints:
+        out["constraints"] = [c.to_dict() for c in spec.constraints]
     policy = spec.policy.to_dict()
     if policy.get("type") != "none":
         out["early_termination"] = policy

@@ -46,18 +46,21 @@ from hypersweep.errors import ConfigError
 from hypersweep.space.values import describe, text_problem
 from hypersweep.spec import (
     CommandTrial,
+    Constraint,
     Limits,
     Metadata,
     Objective,
     Resources,
     SweepSpec,
     checks,
+    constraints_from,
 )
 
 #: Keys of a sweep job, in the order Azure documents them.
 TOP_KEYS = ("$schema", "type", "name", "display_name", "experiment_name", "description",
             "tags", "trial", "inputs", "outputs", "search_space", "sampling_algorithm",
-            "objective", "early_termination", "limits", "executor", "resources_per_trial")
+            "objective", "constraints", "early_termination", "limits", "executor",
+            "resources_per_trial")
 #: Accepted so Azure files load unchanged, reported once as ignored.
 AZURE_ONLY = ("$schema", "compute", "identity", "resources", "queue_settings", "services",
               "properties")
@@ -65,6 +68,7 @@ TRIAL_KEYS = ("command", "code", "environment", "environment_variables")
 TRIAL_AZURE_ONLY = ("environment", "resources", "distribution", "type")
 OBJECTIVE_KEYS = ("primary_metric", "goal")
 RESOURCE_KEYS = ("gpu", "cpu")
+CONSTRAINT_KEYS = ("metric", "max", "min")
 LIMIT_KEYS = ("max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
               "max_failed_trials")
 EXPRESSION_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
@@ -215,14 +219,8 @@ class _Reader:
             if data.get(key) is None:
                 raise self.doc.error((), f"missing required key {key!r}")
 
-        objective = self.mapping(("objective",), data["objective"], OBJECTIVE_KEYS)
-        for key in OBJECTIVE_KEYS:
-            if key not in objective:
-                raise self.doc.error(("objective",), f"missing required key {key!r}")
-        metric = self.calling(("objective", "primary_metric"), check.metric_name,
-                              objective["primary_metric"], "objective.primary_metric")
-        goal = self.calling(("objective", "goal"), checks.goal, objective["goal"],
-                            "objective.goal")
+        objectives = self.objectives(data["objective"])
+        constraints = self.constraints(data.get("constraints"))
         limits = self.limits(data.get("limits"))
         sampler = self.sampler(data)
         policy = self.policy(data.get("early_termination"))
@@ -245,15 +243,57 @@ class _Reader:
         name = data.get("experiment_name", self.doc.file and Path(self.doc.file).stem)
         where = ("experiment_name",) if "experiment_name" in data else ()
         self.calling(where, check.experiment_name, name, dotted(where))
-        spec = self.calling((), SweepSpec, sampling=sampler,
-                            objectives=(Objective(metric, goal),), trial=trial, policy=policy,
+        spec = self.calling((), SweepSpec, sampling=sampler, objectives=objectives,
+                            constraints=constraints, trial=trial, policy=policy,
                             limits=limits, executor=executor, resources=resources,
                             metadata=Metadata(**meta))
+        note = spec.policy_note()
+        if note is not None:
+            self.note(note, ("early_termination",))
         notes = list(self.notes)
         if self.ignored:
             notes.insert(0, f"{self.doc.file}: ignored (Azure-only; trials run on this "
                             f"machine): {', '.join(self.ignored)}")
         return LoadedSweep(spec, name, Path(self.doc.file), notes)
+
+    def objectives(self, value: Any) -> tuple[Objective, ...]:
+        """Azure's one ``objective`` mapping, or (ours) a list of them: several objectives."""
+        several = isinstance(value, list)
+        if several and not value:
+            raise self.doc.error(("objective",), "expected at least one objective")
+        out: list[Objective] = []
+        for i, item in enumerate(value if several else [value]):
+            path: tuple[Any, ...] = ("objective", i) if several else ("objective",)
+            where = dotted(path)
+            objective = self.mapping(path, item, OBJECTIVE_KEYS)
+            for key in OBJECTIVE_KEYS:
+                if key not in objective:
+                    raise self.doc.error(path, f"missing required key {key!r}")
+            metric = self.calling((*path, "primary_metric"), check.metric_name,
+                                  objective["primary_metric"], f"{where}.primary_metric")
+            goal = self.calling((*path, "goal"), checks.goal, objective["goal"],
+                                f"{where}.goal")
+            if any(o.metric == metric for o in out):
+                raise self.doc.error((*path, "primary_metric"), f"{metric!r} is named twice")
+            out.append(Objective(metric, goal))
+        return tuple(out)
+
+    def constraints(self, value: Any) -> tuple[Constraint, ...]:
+        """Ours: ``constraints:``, a list of ``{metric, max}`` / ``{metric, min}`` mappings."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.doc.error(("constraints",), f"expected a list of mappings such as "
+                                                   f"{{metric: latency_ms, max: 20}} (got "
+                                                   f"{describe(value)})")
+        out = []
+        for i, item in enumerate(value):
+            path = ("constraints", i)
+            bound = self.mapping(path, item, CONSTRAINT_KEYS)
+            if "metric" not in bound:
+                raise self.doc.error(path, "missing required key 'metric'")
+            out.append(self.calling(path, _constraint, bound, dotted(path)))
+        return tuple(out)
 
     def limits(self, value: Any) -> Limits:
         """``limits``: counts and seconds, checked as a Python config's are; a budget and a
@@ -374,3 +414,11 @@ class _Reader:
                 raise self.doc.error(("tags",), f"expected a mapping (got {describe(tags)})")
             meta["tags"] = {str(k): self.text(("tags", k), v) for k, v in tags.items()}
         return self.calling((), check.metadata, **meta)
+
+
+def _constraint(bound: Mapping[str, Any], where: str) -> Constraint:
+    """One constraint of a sweep file, its errors named ``constraints[i].key``."""
+    try:
+        return constraints_from([bound])[0]
+    except ConfigError as err:
+        raise ConfigError(str(err).replace("constraints[0]", where, 1)) from None

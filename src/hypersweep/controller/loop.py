@@ -30,6 +30,7 @@ from hypersweep.controller.proposals import Proposals
 from hypersweep.engine import (
     REASON_ORPHANED,
     REASON_USER_CANCEL,
+    Snapshot,
     Stop,
     SweepEngine,
     TrialState,
@@ -168,10 +169,20 @@ class SweepController:
             self.spec.objective.metric, self.spec.objective.maximize, self.engine.runner)
         if canceled:
             self.engine.cancel(REASON_USER_CANCEL)
-        history: dict[str, list[MetricPoint]] = {}
+        history: dict[str, list[tuple[MetricPoint, Snapshot | None]]] = {}
+        metric, tracked = self.spec.objective.metric, self.engine.tracked
         for record in self.store.list_trials(self.sweep_id):
-            self.engine.add(record)
-            history[record.id] = self.store.get_metrics(record.id, self.spec.objective.metric)
+            trial = self.engine.add(record)
+            if not tracked:
+                history[record.id] = [(p, None) for p in self.store.get_metrics(record.id,
+                                                                                metric)]
+                continue
+            # Every objective and constrained metric, in logging order: what the policy was
+            # shown with each primary value, and the values the trial's outcome ends on.
+            points = [p for p in self.store.get_metrics(record.id)
+                      if p.name == metric or p.name in tracked]
+            replayed = {id(p): s for p, s in self.engine.replayed(trial, points)}
+            history[record.id] = [(p, replayed.get(id(p))) for p in points if p.name == metric]
         overdue = self._replay_policy(history)
         ended = [t for t in self._trials.values() if t.record.end_time is not None]
         for trial in sorted(ended, key=lambda t: (t.record.end_time, t.record.index)):
@@ -184,33 +195,38 @@ class SweepController:
             if stop is not None:
                 self._carry_out([stop])
 
-    def _replay_policy(self, history: dict[str, list[MetricPoint]]) -> list[Any]:
+    def _replay_policy(self, history: dict[str, list[tuple[MetricPoint, Snapshot | None]]],
+                       ) -> list[Any]:
         """Rebuild the scores and the policy's view from the store, in the order of events.
 
         Returns the decisions about trials the store still shows running: a controller killed
         between deciding and recording leaves those, and the replay finds them again.
         """
-        events: list[tuple[datetime, int, int, str, MetricPoint | None]] = []
+        events: list[tuple[datetime, int, int, str,
+                           tuple[MetricPoint, Snapshot | None] | None]] = []
         for trial_id, points in history.items():
             trial = self._trials[trial_id]
             if trial.record.start_time is not None:
                 events.append((trial.record.start_time, 0, trial.record.index, trial_id, None))
-            for point in points:
-                events.append((point.time, 1, trial.record.index, trial_id, point))
+            for point, snapshot in points:
+                events.append((point.time, 1, trial.record.index, trial_id, (point, snapshot)))
                 trial.last_primary = max(trial.last_primary, (point.seq, point.pos))
             if trial.record.end_time is not None:
                 events.append((trial.record.end_time, 2, trial.record.index, trial_id, None))
         runner = self.engine.runner
         decisions = []
-        for _, kind, _, trial_id, logged in sorted(events, key=lambda e: e[:3]):
+        for _, kind, _, trial_id, entry in sorted(events, key=lambda e: e[:3]):
             trial = self._trials[trial_id]
             if kind == 0:
                 runner.start(trial_id)
             elif kind == 2:
                 runner.finish(trial_id)
-            elif logged is not None and self.engine.observe(trial, logged.value, logged):
+            elif entry is not None and self.engine.observe(trial, entry[0].value, entry[0]):
+                logged, snapshot = entry
                 assert logged.value is not None
-                decisions += runner.report(trial_id, self.spec.objective.oriented(logged.value))
+                values, violations = snapshot or (None, None)
+                decisions += runner.report(trial_id, self.spec.objective.oriented(logged.value),
+                                           values=values, violations=violations)
         return [d for d in decisions if self._trials[d.trial_id].record.status == Status.RUNNING]
 
     def _recover(self, trial: TrialState) -> None:
@@ -268,8 +284,10 @@ class SweepController:
         return bool(records or exits or launched)
 
     def _ingest(self, records: dict[str, list[JournalRecord]]) -> None:
-        reports: list[tuple[datetime, int, int, TrialState, float]] = []
+        reports: list[tuple[datetime, int, int, TrialState, float, Snapshot | None]] = []
+        judged = self.engine.runner.evidence is not None
         metric = self.spec.objective.metric
+        tracked = self.engine.tracked
         for trial_id, batch in records.items():
             trial = self._trials.get(trial_id)
             if trial is None or not batch:
@@ -281,6 +299,8 @@ class SweepController:
                 self.store.set_tags(trial_id, tags)
                 trial.failed_by_script = tags.get(ingest.FAIL_TAG, trial.failed_by_script)
             for point in points:
+                if point.name in tracked:
+                    self.engine.note(trial, point.name, point.value)
                 if point.name != metric:
                     continue
                 key = (point.seq, point.pos)
@@ -289,10 +309,13 @@ class SweepController:
                 trial.last_primary = key
                 if self.engine.observe(trial, point.value, point):
                     assert point.value is not None
-                    reports.append((point.time, trial.record.index, point.seq, trial, point.value))
+                    # taken now, in logging order: what was logged before this value
+                    snapshot = self.engine.snapshot(trial) if judged else None
+                    reports.append((point.time, trial.record.index, point.seq, trial,
+                                    point.value, snapshot))
         # The policy sees reports in the order trials made them, whatever the batching.
-        for _, _, _, trial, value in sorted(reports, key=lambda r: r[:3]):
-            self._carry_out(self.engine.report(trial, value))
+        for _, _, _, trial, value, snapshot in sorted(reports, key=lambda r: r[:3]):
+            self._carry_out(self.engine.report(trial, value, snapshot))
 
     def _handle_exits(self, exits: Iterable[TrialExit]) -> None:
         for ended in exits:

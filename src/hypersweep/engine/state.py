@@ -56,6 +56,7 @@ from hypersweep.engine.failures import FailureRule, fail_called, failure_reason,
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
 from hypersweep.execution.placement import Placement, Slot
 from hypersweep.policies import Decision, PolicyRunner
+from hypersweep.policies import Objective as PolicyObjective
 from hypersweep.sampling import FinishedTrial
 from hypersweep.spec import SweepSpec
 from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
@@ -67,12 +68,16 @@ __all__ = [
     "REASON_ORPHANED",
     "REASON_TRIAL_TIMEOUT",
     "REASON_USER_CANCEL",
+    "Snapshot",
     "Stop",
     "SweepEngine",
     "TrialState",
 ]
 
 log = logging.getLogger("hypersweep.engine")
+
+#: Besides the primary value, what a policy judges: objective values and violations.
+Snapshot = tuple[tuple[float, ...] | None, tuple[float, ...] | None]
 
 _UNBOUNDED = 2**31  # room when neither a budget nor a concurrency limit bounds it
 
@@ -112,6 +117,9 @@ class TrialState:
     # restart must not count what was counted before.
     last_primary: tuple[int, int] = (-1, -1)
     evidence: FinishedTrial | None = None  # what the sampler learns, set when it ends
+    # The last finite value of each metric the sweep keeps (`SweepEngine.tracked`): several
+    # objectives and constraints are judged on what the trial logged last.
+    last: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.id = self.record.id
@@ -183,11 +191,21 @@ class SweepEngine:
         self.clock = clock
         self.objective = spec.objective
         self._sign = 1.0 if spec.objective.maximize else -1.0
+        #: Whether the sweep has several objectives (its result is a Pareto front).
+        self.several = len(spec.objectives) > 1
+        #: The metrics whose last value each trial's outcome needs (empty for a sweep with one
+        #: objective and no constraints: drivers then skip `note` altogether).
+        self.tracked = frozenset([o.metric for o in spec.objectives] if self.several else []) \
+            | {c.metric for c in spec.constraints}
         self._budget = spec.limits.max_total_trials
         self._concurrency = spec.limits.concurrency
         self.sampler = spec.new_sampler()
-        self.runner = PolicyRunner(spec.policy, maximize=spec.objective.maximize,
-                                   metric=spec.objective.metric)
+        judged = self.several or bool(spec.constraints)
+        self.runner = PolicyRunner(
+            spec.policy, maximize=spec.objective.maximize, metric=spec.objective.metric,
+            objectives=[PolicyObjective(maximize=o.maximize, metric=o.metric)
+                        for o in spec.objectives] if judged else None,
+            constraints=[c.label for c in spec.constraints] or None)
         self.metric_names = metric_names
         self.placement = placement
         resources = spec.resources
@@ -304,10 +322,69 @@ class SweepEngine:
             trial.best = value
         return True
 
-    def report(self, trial: TrialState, value: float) -> list[Stop]:
-        """Show the policy a counted value; the trials it stops."""
-        decided = (self.decided(d) for d in self.runner.report(trial.id, self._sign * value))
+    def note(self, trial: TrialState, name: str, value: float | None) -> None:
+        """The trial logged ``value`` for a `tracked` metric: the last finite one counts."""
+        if value is not None and math.isfinite(value):
+            trial.last[name] = value
+
+    def outcome_of(self, trial: TrialState) -> tuple[tuple[float, ...] | None,
+                                                     tuple[float, ...] | None]:
+        """The trial's objective values (oriented, larger is better; None if one is missing)
+        and its constraint violations (None: the sweep has none), as samplers see them."""
+        spec = self.spec
+        values: tuple[float, ...] | None
+        if not self.several:
+            values = None if trial.best is None else (self._sign * trial.best,)
+        else:
+            last = [trial.last.get(o.metric) for o in spec.objectives]
+            values = None if any(v is None for v in last) else tuple(
+                o.oriented(v) for o, v in zip(spec.objectives, last, strict=True) if v is not None)
+        violations = tuple(c.violation(trial.last.get(c.metric))
+                           for c in spec.constraints) if spec.constraints else None
+        return values, violations
+
+    def feasible(self, trial: TrialState) -> bool:
+        """Whether the last values it logged meet every constraint (so far, while it runs)."""
+        return all(c.violation(trial.last.get(c.metric)) <= 0 for c in self.spec.constraints)
+
+    def snapshot(self, trial: TrialState) -> Snapshot:
+        """What a policy judges besides the primary value, as the trial stands now: every
+        objective's latest value (oriented; NaN: not logged yet) and the violations (None
+        when the sweep has no such thing). Taken when the primary value is logged."""
+        spec = self.spec
+        values = tuple(o.oriented(trial.last.get(o.metric, math.nan))
+                       for o in spec.objectives) if self.several else None
+        violations = tuple(c.violation(trial.last.get(c.metric))
+                           for c in spec.constraints) if spec.constraints else None
+        return values, violations
+
+    def report(self, trial: TrialState, value: float,
+               snapshot: Snapshot | None = None) -> list[Stop]:
+        """Show the policy a counted value; the trials it stops. ``snapshot`` is the trial's
+        `snapshot` when it logged the value (default: now)."""
+        if self.runner.evidence is None:
+            decisions = self.runner.report(trial.id, self._sign * value)
+        else:
+            values, violations = self.snapshot(trial) if snapshot is None else snapshot
+            decisions = self.runner.report(trial.id, self._sign * value, values=values,
+                                           violations=violations)
+        decided = (self.decided(d) for d in decisions)
         return [stop for stop in decided if stop is not None]
+
+    def replayed(self, trial: TrialState, points: Iterable[MetricPoint]) -> list[
+            tuple[MetricPoint, Snapshot]]:
+        """Walk a trial's stored points in logging order (``(seq, pos)``) as they were
+        logged: its tracked values are noted, and each countable primary point comes back
+        with the `snapshot` the policy was shown with it."""
+        out = []
+        metric = self.objective.metric
+        for point in sorted(points, key=lambda p: (p.seq, p.pos)):
+            if point.name in self.tracked:
+                self.note(trial, point.name, point.value)
+            if point.name == metric and point.value is not None \
+                    and not math.isnan(point.value):
+                out.append((point, self.snapshot(trial)))
+        return out
 
     # ------------------------------------------------------------------ ends
     def end(self, trial: TrialState, *, ok: bool, when: datetime, error: str | None = None,
@@ -377,7 +454,9 @@ class SweepEngine:
             if self.placement is not None:
                 self.placement.release(trial.id)
         score = None if trial.best is None else self._sign * trial.best
-        trial.evidence = FinishedTrial(params=trial.record.params, score=score)
+        values, violations = self.outcome_of(trial)
+        trial.evidence = FinishedTrial(params=trial.record.params, score=score, values=values,
+                                       violations=violations)
 
     def add(self, record: TrialRecord) -> TrialState:
         """A trial read back from the store (a resumed sweep); `restored` once it has ended.
@@ -488,8 +567,9 @@ class SweepEngine:
         return left is not None and left == 0
 
     def best(self) -> TrialState | None:
-        """The trial with the best primary value (the first of equals)."""
-        scored = [t for t in self.trials.values() if t.best is not None]
+        """The trial with the best primary value (the first of equals) among those that meet
+        every constraint."""
+        scored = [t for t in self.trials.values() if t.best is not None and self.feasible(t)]
         if not scored:
             return None
         return max(scored, key=lambda t: self._sign * (t.best or 0.0))

@@ -183,13 +183,23 @@ class FunctionDriver:
         if not stored:
             return
         series = self.store.metric_series(self.id, self.primary_metric)
+        objective, tracked = self.spec.objective, self.engine.tracked
         for record in stored:
             state = self.engine.add(record)
             for value in series.get(record.id, []):
                 self.engine.observe(state, value)
-            self.engine.runner.add_finished(
-                record.id, [self.spec.objective.oriented(v) for v in series.get(record.id, [])
-                            if not math.isnan(v)])
+            if not tracked:
+                self.engine.runner.add_finished(
+                    record.id, [objective.oriented(v) for v in series.get(record.id, [])
+                                if not math.isnan(v)])
+            else:  # each primary value with what the policy saw beside it, in logging order
+                points = [p for p in self.store.get_metrics(record.id)
+                          if p.name == objective.metric or p.name in tracked]
+                shown = self.engine.replayed(state, points)
+                self.engine.runner.add_finished(
+                    record.id, [objective.oriented(p.value or 0.0) for p, _ in shown],
+                    values_series=[s[0] for _, s in shown],
+                    violations_series=[s[1] for _, s in shown])
             if not record.status.is_terminal:
                 # Its process ended with the one that ran it: the sweep goes on without it.
                 self.engine.fail(state, "the process running this function trial ended before "
@@ -308,6 +318,10 @@ class FunctionDriver:
             if not points:
                 return
             trial.points += points
+            if self.engine.tracked:
+                for point in points:
+                    if point.name in self.engine.tracked:
+                        self.engine.note(trial.state, point.name, point.value)
             self._dirty[trial.id] = trial
             if kind == "metric" and name == self.primary_metric \
                     and self.engine.observe(trial.state, points[0].value, points[0]):

@@ -6,10 +6,16 @@ goals and metric names that every face applies under its own key names.
 """
 
 from hypersweep.spec import checks
+from hypersweep.spec.objectives import (
+    Constraint,
+    Objective,
+    constraints_from,
+    objectives_from,
+    objectives_given,
+)
 from hypersweep.spec.sweep_spec import (
     Limits,
     Metadata,
-    Objective,
     Resources,
     SweepSpec,
     WarmStart,
@@ -24,6 +30,7 @@ from hypersweep.spec.trials import (
 
 __all__ = [
     "CommandTrial",
+    "Constraint",
     "FunctionTrial",
     "Limits",
     "Metadata",
@@ -34,5 +41,8 @@ __all__ = [
     "TrialDefinition",
     "WarmStart",
     "checks",
+    "constraints_from",
+    "objectives_from",
+    "objectives_given",
     "trial_from_dict",
 ]

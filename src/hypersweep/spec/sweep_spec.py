@@ -81,40 +81,19 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypersweep.errors import ConfigError
-from hypersweep.policies import EarlyTerminationPolicy, NoTerminationPolicy, policy_from_dict
+from hypersweep.policies import (
+    EarlyTerminationPolicy,
+    NoTerminationPolicy,
+    policy_from_dict,
+    policy_note,
+)
 from hypersweep.sampling import Sampler, sampler_from_dict
 from hypersweep.space import SearchSpace
 from hypersweep.spec import checks
+from hypersweep.spec.objectives import Constraint, Objective
 from hypersweep.spec.trials import TrialDefinition, trial_from_dict
 
 __all__ = ["Limits", "Metadata", "Objective", "Resources", "SweepSpec", "WarmStart"]
-
-@dataclass(frozen=True)
-class Objective:
-    """A metric the trials log and which way is better.
-
-    >>> Objective("accuracy", "MAXIMIZE").goal, Objective("loss", "minimize").oriented(0.5)
-    ('maximize', -0.5)
-    """
-
-    metric: str
-    goal: str = "maximize"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metric", checks.metric_name(self.metric, "objective.metric"))
-        object.__setattr__(self, "goal", checks.goal(self.goal, "objective.goal"))
-
-    @property
-    def maximize(self) -> bool:
-        return self.goal == "maximize"
-
-    def oriented(self, value: float) -> float:
-        """``value`` turned so that larger is better (what samplers and policies see)."""
-        return value if self.maximize else -value
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "goal": self.goal}
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -250,7 +229,10 @@ class SweepSpec:
         The sampling method; its ``space`` is the search space. Engines call
         `new_sampler` for a fresh one, so this one is only read.
     objectives : tuple of Objective
-        The first is the primary metric (the one the policy and "best" use).
+        The first is the primary metric (the one "best" and the one-objective policies use);
+        with several, the sweep's result is their Pareto front.
+    constraints : tuple of Constraint
+        Bounds a trial's metrics must meet for it to count (feasible).
     trial : ScriptTrial, CommandTrial or FunctionTrial
     policy : EarlyTerminationPolicy
     limits : Limits
@@ -271,6 +253,7 @@ class SweepSpec:
     resources: Resources | None = None
     executor: str | None = None
     metadata: Metadata = field(default_factory=Metadata)
+    constraints: tuple[Constraint, ...] = ()
 
     #: The stored form this release writes.
     version: ClassVar[int] = 2
@@ -283,6 +266,14 @@ class SweepSpec:
         if not objectives or not all(isinstance(o, Objective) for o in objectives):
             raise ConfigError(f"objectives: expected one or more Objective (got {objectives!r})")
         object.__setattr__(self, "objectives", objectives)
+        names = [o.metric for o in objectives]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ConfigError(f"objectives[{i}].metric: {name!r} is named twice")
+        constraints = tuple(self.constraints)
+        if not all(isinstance(c, Constraint) for c in constraints):
+            raise ConfigError(f"constraints: expected Constraint (got {constraints!r})")
+        object.__setattr__(self, "constraints", constraints)
         if not isinstance(self.policy, EarlyTerminationPolicy):
             object.__setattr__(self, "policy", policy_from_dict(self.policy))
 
@@ -294,6 +285,13 @@ class SweepSpec:
     def objective(self) -> Objective:
         """The primary objective."""
         return self.objectives[0]
+
+    def policy_note(self) -> str | None:
+        """The warning a face gives when the early-termination policy judges less than every
+        objective and constraint (None: it judges all, or there is one objective and no
+        constraint)."""
+        return policy_note(self.policy, [o.metric for o in self.objectives],
+                           [c.label for c in self.constraints])
 
     def new_sampler(self) -> Sampler:
         """A fresh sampler with this spec's settings (samplers keep per-sweep state)."""
@@ -312,6 +310,7 @@ class SweepSpec:
             "sampling_algorithm": self.sampling.to_dict(),
             "early_termination": self.policy.to_dict(),
             "objectives": [o.to_dict() for o in self.objectives],
+            "constraints": [c.to_dict() for c in self.constraints],
             "limits": self.limits.to_dict(),
             "trial": self.trial.to_dict(),
             "warm_start": self.warm_start.to_dict(),
@@ -358,6 +357,7 @@ class SweepSpec:
                 resources=resources,
                 executor=data.get("executor"),
                 metadata=metadata,
+                constraints=tuple(Constraint(**c) for c in data.get("constraints") or ()),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err

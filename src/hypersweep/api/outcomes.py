@@ -1,0 +1,134 @@
+"""What each trial of a sweep achieved: its objective values, feasibility and front membership.
+
+Read from the store, the same way for a running sweep and an ended one, by every face that
+shows results (``HyperDriveRun.get_pareto_front``, ``hypersweep best/show/export``, the
+dashboard). The rules are the engine's (`hypersweep.spec.objectives`):
+
+- with one objective a trial's value is the best it logged (Azure's rule); with several, the
+  last value it logged of each;
+- a trial is feasible when the last value it logged of every constrained metric meets the
+  bound (one never logged: infeasible);
+- the Pareto front is the completed, feasible trials with every objective logged that no other
+  such trial dominates.
+
+Examples
+--------
+>>> from hypersweep.spec import Constraint, Objective
+>>> objectives = (Objective("acc", "maximize"), Objective("ms", "minimize"))
+>>> series = {"acc": {"t0": [0.8, 0.9], "t1": [0.7], "t2": [0.95]},
+...           "ms": {"t0": [10.0], "t1": [5.0], "t2": [30.0]}}
+>>> rows = outcomes_of([("t0", 0, "Completed"), ("t1", 1, "Completed"),
+...                     ("t2", 2, "Completed")], objectives,
+...                    (Constraint("ms", max=20),), series)
+>>> [(o.trial_id, o.values["acc"], o.feasible, o.on_front) for o in rows]
+[('t0', 0.9, True, True), ('t1', 0.7, True, True), ('t2', 0.95, False, False)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hypersweep.pareto import hypervolume, pareto_front, reference_point
+from hypersweep.spec import Constraint, Objective, SweepSpec
+from hypersweep.store import Status, Store
+
+__all__ = ["TrialOutcome", "hypervolume_by_trial", "outcomes_of", "sweep_outcomes"]
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """One trial's result.
+
+    ``values`` maps each objective's metric to the trial's value (None: never logged);
+    ``violations`` has one number per constraint (<= 0: met; inf: never logged).
+    """
+
+    trial_id: str
+    index: int
+    status: str
+    values: dict[str, float | None]
+    violations: tuple[float, ...]
+    feasible: bool
+    on_front: bool
+
+
+def _last(values: Sequence[float]) -> float | None:
+    finite = [v for v in values if not math.isnan(v)]
+    return finite[-1] if finite else None
+
+
+def outcomes_of(trials: Sequence[tuple[str, int, str]], objectives: Sequence[Objective],
+                constraints: Sequence[Constraint],
+                series: Mapping[str, Mapping[str, Sequence[float]]]) -> list[TrialOutcome]:
+    """The outcomes of ``trials`` (id, index, status) from each metric's ``series`` (metric ->
+    trial -> values in logging order)."""
+    several = len(objectives) > 1
+    rows: list[tuple[str, int, str, dict[str, float | None], tuple[float, ...]]] = []
+    for trial_id, index, status in trials:
+        values: dict[str, float | None] = {}
+        for objective in objectives:
+            logged = series.get(objective.metric, {}).get(trial_id, [])
+            if several:
+                values[objective.metric] = _last(logged)
+            else:
+                finite = [v for v in logged if not math.isnan(v)]
+                values[objective.metric] = (max if objective.maximize else min)(finite) \
+                    if finite else None
+        violations = tuple(c.violation(_last(series.get(c.metric, {}).get(trial_id, [])))
+                           for c in constraints)
+        rows.append((trial_id, index, status, values, violations))
+    candidates = [i for i, row in enumerate(rows) if row[2] == Status.COMPLETED.value
+                  and all(v is not None for v in row[3].values())]
+    front: set[int] = set()
+    if candidates:
+        points = np.array([[o.oriented(rows[i][3][o.metric] or 0.0) for o in objectives]
+                           for i in candidates])
+        feasible = np.array([all(v <= 0 for v in rows[i][4]) for i in candidates])
+        front = {candidates[k] for k in np.flatnonzero(pareto_front(points, feasible))}
+    return [TrialOutcome(trial_id, index, status, values, violations,
+                         all(v <= 0 for v in violations), i in front)
+            for i, (trial_id, index, status, values, violations) in enumerate(rows)]
+
+
+def sweep_outcomes(store: Store, sweep_id: str, spec: SweepSpec) -> list[TrialOutcome]:
+    """Every trial's outcome, in index order (one query per objective and constrained
+    metric)."""
+    names = {o.metric for o in spec.objectives} | {c.metric for c in spec.constraints}
+    series = {name: store.metric_series(sweep_id, name) for name in sorted(names)}
+    trials = [(t.id, t.index, t.status.value) for t in store.list_trials(sweep_id)]
+    return outcomes_of(trials, spec.objectives, spec.constraints, series)
+
+
+def hypervolume_by_trial(outcomes: Sequence[TrialOutcome], objectives: Sequence[Objective],
+                         reference: Sequence[float] | None = None) -> list[float]:
+    """The hypervolume of the front after each trial (in index order), oriented so that
+    larger is better; ``reference`` (in the objectives' own units) defaults to one just
+    beyond the worst value seen of each objective.
+
+    >>> from hypersweep.spec import Objective
+    >>> rows = outcomes_of([("a", 0, "Completed"), ("b", 1, "Completed")],
+    ...                    (Objective("x", "maximize"), Objective("y", "maximize")), (),
+    ...                    {"x": {"a": [1.0], "b": [2.0]}, "y": {"a": [2.0], "b": [1.0]}})
+    >>> hypervolume_by_trial(rows, (Objective("x"), Objective("y")), reference=(0, 0))
+    [2.0, 3.0]
+    """
+    counted = [o for o in sorted(outcomes, key=lambda o: o.index)
+               if o.status == Status.COMPLETED.value and o.feasible
+               and all(v is not None for v in o.values.values())]
+    if not counted:
+        return [0.0 for _ in outcomes]
+    points = np.array([[obj.oriented(o.values[obj.metric] or 0.0) for obj in objectives]
+                       for o in counted])
+    ref = reference_point(points) if reference is None else np.array(
+        [obj.oriented(float(r)) for obj, r in zip(objectives, reference, strict=True)])
+    by_index = {o.index: k for k, o in enumerate(counted)}
+    out, seen = [], 0
+    for outcome in sorted(outcomes, key=lambda o: o.index):
+        if outcome.index in by_index:
+            seen = by_index[outcome.index] + 1
+        out.append(float(hypervolume(points[:seen], ref)))
+    return out
