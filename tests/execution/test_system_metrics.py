@@ -55,13 +55,13 @@ def test_a_busy_trial_shows_its_memory_cpu_and_processes(
         "import subprocess, time\n"
         "child = subprocess.Popen(['sleep', '30'])\n"  # a second process in the tree
         "ballast = b'x' * (110 << 20)\n"  # written, so resident
-        "end = time.monotonic() + 2.0\n"
-        "while time.monotonic() < end:\n"
+        "while time.process_time() < 2.0:\n"  # CPU time: a loaded machine only stretches it
         "    pass\n")
     samples = run(executor, spec, h)
-    assert len(samples) >= 5
+    assert len(samples) >= 3
     assert max(s["rss_mib"] for s in samples) >= 100
-    assert max(s["cpu_percent"] for s in samples) > 50
+    # one core kept busy is 100; a machine busy with other work shares its two cores
+    assert max(s["cpu_percent"] for s in samples) > 25
     assert max(s["processes"] for s in samples) == 2
     times = [s["time"] for s in samples]
     assert times == sorted(times) and abs(times[-1] - time.time()) < 60
