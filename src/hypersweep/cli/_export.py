@@ -50,11 +50,17 @@ def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
     """The columns and one row per trial of the sweep ``run``, with the stored values as is.
 
     The row layout is `HyperDriveRun.to_dataframe`'s (id, status, parameters, best primary
-    metric, duration, termination reason), without going through a DataFrame's dtypes.
+    metric, duration, termination reason), without going through a DataFrame's dtypes. A
+    sweep with several objectives or with constraints has, after the best primary metric,
+    one column per objective (the value its front is judged on), ``feasible`` and
+    ``on_pareto_front``.
     """
     store = run.experiment.workspace.store
     maximize = run._maximize
     best = store.best_values([run.id], run.primary_metric_name, maximize)
+    spec = run.spec
+    several = len(spec.objectives) > 1 or bool(spec.constraints)
+    outcomes = {o.trial_id: o for o in run.outcomes()} if several else {}
     rows: list[dict[str, Any]] = []
     params: dict[str, None] = {}
     for trial in store.list_trials(run.id):
@@ -69,7 +75,20 @@ def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
             "best_primary_metric": None if value is None or math.isnan(value) else value,
             "duration_s": duration, "termination_reason": trial.termination_reason,
         })
-    columns = ["run_id", "status", *params, *EXPORT_COLUMNS[2:]]
+    extra: list[str] = []
+    if several:
+        taken = {"run_id", "status", *params, *EXPORT_COLUMNS}
+        # an objective's column is its metric's name, unless a parameter already has it
+        names = {o.metric: o.metric if o.metric not in taken else f"objective:{o.metric}"
+                 for o in spec.objectives}
+        extra = [*names.values(), "feasible", "on_pareto_front"]
+        for row in rows:
+            outcome = outcomes.get(row["run_id"])
+            for metric, column in names.items():
+                row[column] = None if outcome is None else outcome.values.get(metric)
+            row["feasible"] = outcome is not None and outcome.feasible
+            row["on_pareto_front"] = outcome is not None and outcome.on_front
+    columns = ["run_id", "status", *params, EXPORT_COLUMNS[2], *extra, *EXPORT_COLUMNS[3:]]
     return columns, rows
 
 

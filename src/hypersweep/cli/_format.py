@@ -9,10 +9,13 @@ Examples
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from hypersweep.api.progress import last_line
 from hypersweep.api.reproduce import reproduce_command
@@ -25,6 +28,19 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return "" if value is None else str(value)
+
+
+def table_of(*columns: str) -> Table:
+    """A borderless table with these column titles."""
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def console() -> Console:
+    """Where tables print: 200 columns when the output is not a terminal (one row a line)."""
+    return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -66,9 +82,12 @@ def trial_summary(run: Any, record: Any, best: float | None) -> dict[str, Any]:
     }
 
 
-def best_summary(run: Any) -> dict[str, Any] | None:
-    """The best trial of a sweep with its command line, or None when none logged the metric."""
+def best_summary(run: Any, trial: str | None = None) -> dict[str, Any] | None:
+    """The best trial of a sweep (or the trial ``trial``) with its command line, or None when
+    none logged the metric."""
     rows = run.get_children_sorted_by_primary_metric(discard_no_metric=True)
+    if trial is not None:
+        rows = [r for r in rows if r["run_id"] == trial]
     if not rows:
         return None
     row = rows[0]

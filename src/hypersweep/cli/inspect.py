@@ -10,12 +10,10 @@ Examples
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from hypersweep.api.progress import last_line
@@ -23,28 +21,31 @@ from hypersweep.api.run import placement_text
 from hypersweep.cli._export import to_csv, to_json, to_parquet, trial_rows
 from hypersweep.cli._format import (
     best_summary,
+    console,
     echo_best,
     echo_json,
     fmt_value,
     iso,
     limits_summary,
     objective_summary,
+    table_of,
     trial_summary,
+)
+from hypersweep.cli._outcomes import (
+    FRONT_MARK,
+    echo_front,
+    feasibility_note,
+    front_rows,
+    objective_header,
+    outcome_fields,
+    reports_outcomes,
+    spec_summary,
 )
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
 from hypersweep.spec import SweepSpec
 from hypersweep.store.records import Status
 
-
-def _table(*columns: str) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    return table
-
-
-def _console() -> Console:
-    return Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None)
+_table, _console = table_of, console
 
 
 def _print(table: Table) -> None:
@@ -153,16 +154,28 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     trials = [trial_summary(run, records[r["run_id"]], r["best_primary_metric"])
               for r in ordered]
     spec: SweepSpec = run.spec
+    several = reports_outcomes(spec)
+    outcomes = {o.trial_id: o for o in run.outcomes()} if several else {}
+    if several:
+        for t in trials:
+            t.update(outcome_fields(outcomes.get(t["run_id"])))
+        # the front first (best on the first objective first), then as before
+        first = spec.objective
+        trials.sort(key=lambda t: (not t["on_front"], -first.oriented(
+            t["values"].get(first.metric) or 0.0) if t["on_front"] else 0.0))
     data = {
         "sweep_id": sweep.id, "experiment": sweep.experiment, "status": sweep.status.value,
         **spec.metadata.to_dict(),
         "created": iso(sweep.created_time), "start_time": iso(sweep.start_time),
         "end_time": iso(sweep.end_time),
         "objective": objective_summary(spec), "limits": limits_summary(spec),
+        **(spec_summary(spec) if several else {}),
         "best_child_run_id": sweep.properties.get("best_child_run_id"),
         "error": sweep.error, "warnings": list(sweep.warnings),
         "controller_alive": _controller_state(sweep), "trials": trials,
     }
+    if several:
+        data["pareto_front"] = [t["run_id"] for t in trials if t["on_front"]]
     if as_json:
         echo_json(data)
         return
@@ -173,11 +186,21 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     if "tags" in data:
         click.echo("  tags: " + ", ".join(f"{k}={v}" for k, v in data["tags"].items()))
     objective = spec.objective
-    click.echo(f"  objective: {objective.goal} {objective.metric}")
+    if len(spec.objectives) > 1:
+        click.echo("  objectives: " + ", ".join(f"{o.goal} {o.metric}"
+                                                for o in spec.objectives))
+    else:
+        click.echo(f"  objective: {objective.goal} {objective.metric}")
+    if spec.constraints:
+        click.echo("  constraints: " + ", ".join(c.label for c in spec.constraints))
     click.echo(f"  created {data['created']}  started {data['start_time']}  "
                f"ended {data['end_time']}")
     scored = [t for t in trials if t["best_primary_metric"] is not None]
-    if scored:
+    if several:
+        front = data["pareto_front"]
+        click.echo(f"  Pareto front: {len(front)} trial{'s' if len(front) != 1 else ''} "
+                   f"(marked {FRONT_MARK}; `hypersweep best {sweep.id}` lists them)")
+    elif scored:
         top = scored[0]
         click.echo(f"  best: {top['run_id']}  {objective.metric} = "
                    f"{fmt_value(top['best_primary_metric'])}"
@@ -193,7 +216,12 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     # the devices column only when some trial held devices or cores (resources_per_trial)
     devices = [placement_text(t["placement"]) for t in trials]
     placed = any(devices)
-    table = _table("trial", "status", objective.metric, *names,
+    # several objectives or constraints: each objective's value (the outcome the front is
+    # judged on) in place of the best primary value, feasibility and the front marker
+    value_columns = [objective_header(o) for o in spec.objectives] if several \
+        else [objective.metric]
+    status_columns = (["feasible"] if spec.constraints else []) + (["front"] if several else [])
+    table = _table("trial", "status", *value_columns, *status_columns, *names,
                    *(["devices"] if placed else []), "reason")
     rows = []
     for t, held in zip(trials, devices, strict=True):
@@ -204,15 +232,25 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         if t["error"]:  # the last line of a failed trial's stderr says why
             error = last_line(t["error"])
             reason = f"{reason}: {error}" if reason else error
-        rows.append([t["run_id"], t["status"], fmt_value(t["best_primary_metric"]),
+        if several:
+            values = [fmt_value(t["values"].get(o.metric)) for o in spec.objectives]
+            marks = (["yes" if t["feasible"] else "no"] if spec.constraints else []) \
+                + [FRONT_MARK if t["on_front"] else ""]
+        else:
+            values, marks = [fmt_value(t["best_primary_metric"])], []
+        rows.append([t["run_id"], t["status"], *values, *marks,
                      *[fmt_value(t["hyperparameters"].get(n)) for n in names],
                      *([held] if placed else []),
                      reason.splitlines()[0] if reason else ""])
-    console = _console()
-    _cut_last_column(table, rows, console.width)
+    out = _console()
+    _cut_last_column(table, rows, out.width)
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    out.print(table)
+    if several:
+        note = feasibility_note(spec, list(outcomes.values()))
+        if note:
+            click.echo(note)
 
 
 @cli.command()
@@ -220,15 +258,39 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @workspace_options
 def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
-    """Print the best trial of a sweep and the command line that reproduces it."""
+    """Print the best trial of a sweep and the command line that reproduces it.
+
+    With several objectives (or constraints), the Pareto front: the completed, feasible
+    trials no other beats on every objective, best on the first objective first, and the
+    command line of the first.
+    """
     run = open_sweep(workspace.open(read_only=True), sweep_id)
-    summary = best_summary(run)
+    spec: SweepSpec = run.spec
+    if not reports_outcomes(spec):
+        summary = best_summary(run)
+        if as_json:
+            echo_json(summary)
+        else:
+            echo_best(summary)
+        if summary is None:
+            raise CliError(f"no trial of sweep {run.id} logged the primary metric")
+        return
+    outcomes = run.outcomes()
+    front = front_rows(spec, outcomes, run.get_hyperparameters())
+    # the usual summary describes the front's first trial (the best feasible one on the
+    # first objective), so its command line reproduces a trial of the front
+    summary = best_summary(run, front[0]["run_id"]) if front else None
     if as_json:
-        echo_json(summary)
+        echo_json({"pareto_front": front, **spec_summary(spec), **(summary or {})})
     else:
-        echo_best(summary)
-    if summary is None:
-        raise CliError(f"no trial of sweep {run.id} logged the primary metric")
+        echo_front(spec, front, outcomes)
+        if summary is not None:
+            click.echo(f"first: {summary['run_id']} ({summary['status']})")
+            if placement_text(summary.get("placement")):
+                click.echo(f"  devices:   {placement_text(summary.get('placement'))}")
+            click.echo(f"  reproduce: {summary['command']}")
+    if not front:
+        raise CliError(f"no trial of sweep {run.id} is on the Pareto front yet")
 
 
 @cli.command()
