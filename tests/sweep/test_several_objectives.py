@@ -207,3 +207,19 @@ def test_multi_objective_asha_on_real_processes(tmp_path: Path) -> None:
         assert (detail.get("rank") is None) if q == 8 else detail["rank"] >= 1  # dominated
     assert "infeasible" in trials[8].termination_detail["explanation"]
     assert sorted(r.id for r in run.get_pareto_front()) == sorted(trials[q].id for q in range(3))
+
+
+def test_a_warm_start_carries_every_objective_and_the_violations() -> None:
+    def sweep(**more: Any) -> Sweep:
+        return Sweep(GridParameterSampling({"x": choice(1.0, 2.0)}),
+                     objectives=[("a", "maximize"), ("b", "minimize")],
+                     constraints=[{"metric": "c", "max": 1.5}], max_total_runs=2, **more)
+
+    first = sweep()
+    for trial in iter(first.ask, None):
+        first.tell(trial, {"a": trial.params["x"], "b": 3.0, "c": trial.params["x"]})
+    earlier = first.finish()
+    second = sweep(resume_from=[earlier])
+    assert [(t.values, t.violations) for t in second.engine.warm] == [
+        ((1.0, -3.0), (-0.5,)), ((2.0, -3.0), (0.5,))]
+    second.finish()

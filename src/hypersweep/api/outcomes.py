@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hypersweep.pareto import hypervolume, pareto_front, reference_point
-from hypersweep.spec import Constraint, Objective, SweepSpec
+from hypersweep.spec import Constraint, Objective, SweepSpec, last_logged
 from hypersweep.store import Status, Store
 
 __all__ = ["TrialOutcome", "hypervolume_by_trial", "outcomes_of", "sweep_outcomes"]
@@ -56,11 +56,6 @@ class TrialOutcome:
     on_front: bool
 
 
-def _last(values: Sequence[float]) -> float | None:
-    finite = [v for v in values if not math.isnan(v)]
-    return finite[-1] if finite else None
-
-
 def outcomes_of(trials: Sequence[tuple[str, int, str]], objectives: Sequence[Objective],
                 constraints: Sequence[Constraint],
                 series: Mapping[str, Mapping[str, Sequence[float]]]) -> list[TrialOutcome]:
@@ -73,12 +68,12 @@ def outcomes_of(trials: Sequence[tuple[str, int, str]], objectives: Sequence[Obj
         for objective in objectives:
             logged = series.get(objective.metric, {}).get(trial_id, [])
             if several:
-                values[objective.metric] = _last(logged)
+                values[objective.metric] = last_logged(logged)
             else:
                 finite = [v for v in logged if not math.isnan(v)]
                 values[objective.metric] = (max if objective.maximize else min)(finite) \
                     if finite else None
-        violations = tuple(c.violation(_last(series.get(c.metric, {}).get(trial_id, [])))
+        violations = tuple(c.violation(last_logged(series.get(c.metric, {}).get(trial_id, [])))
                            for c in constraints)
         rows.append((trial_id, index, status, values, violations))
     candidates = [i for i, row in enumerate(rows) if row[2] == Status.COMPLETED.value

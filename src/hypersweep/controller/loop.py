@@ -166,7 +166,8 @@ class SweepController:
         self.engine.set_elapsed(elapsed)
         self.engine.warm = warm_start(
             [(self.store, other) for other in self.spec.warm_start.resume_from],
-            self.spec.objective.metric, self.spec.objective.maximize, self.engine.runner)
+            self.spec.objective.metric, self.spec.objective.maximize, self.engine.runner,
+            self.spec.objectives, self.spec.constraints)
         if canceled:
             self.engine.cancel(REASON_USER_CANCEL)
         history: dict[str, list[tuple[MetricPoint, Snapshot | None]]] = {}

@@ -167,7 +167,7 @@ class FunctionDriver:
             placement=None if resources is None
             else machine_placement(resources.gpu, resources.cpu))
         self.engine.warm = warm_start(earlier, self.primary_metric, spec.objective.maximize,
-                                      self.engine.runner)
+                                      self.engine.runner, spec.objectives, spec.constraints)
         self._restore(stored)
         self._lease = Lease(store, sweep_id)
         self._lease.claim(running=lambda: not self._ended)  # SweepBusyError names the live one

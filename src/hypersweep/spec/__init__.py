@@ -10,6 +10,7 @@ from hypersweep.spec.objectives import (
     Constraint,
     Objective,
     constraints_from,
+    last_logged,
     objectives_from,
     objectives_given,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "WarmStart",
     "checks",
     "constraints_from",
+    "last_logged",
     "objectives_from",
     "objectives_given",
     "trial_from_dict",

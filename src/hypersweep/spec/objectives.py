@@ -33,7 +33,8 @@ from typing import Any
 from hypersweep.errors import ConfigError
 from hypersweep.spec import checks
 
-__all__ = ["Constraint", "Objective", "constraints_from", "objectives_from", "objectives_given"]
+__all__ = ["Constraint", "Objective", "constraints_from", "last_logged", "objectives_from",
+           "objectives_given"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,19 @@ class Constraint:
         if self.min is not None:
             out["min"] = self.min
         return out
+
+
+def last_logged(values: Iterable[float]) -> float | None:
+    """The value a trial's outcome is judged on: the last it logged that is a number.
+
+    >>> last_logged([0.5, 0.7, float("nan")]), last_logged([])
+    (0.7, None)
+    """
+    last = None
+    for value in values:
+        if not math.isnan(value):
+            last = value
+    return last
 
 
 def objectives_given(primary_metric_name: Any, primary_metric_goal: Any, objectives: Any,
