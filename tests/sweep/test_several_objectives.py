@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.sweep.conftest import wait_until
 
 from hypersweep import (
+    AshaPolicy,
     Experiment,
     GridParameterSampling,
     HyperDriveConfig,
+    HyperDriveRun,
     RandomParameterSampling,
     ScriptRunConfig,
     Sweep,
@@ -184,8 +191,6 @@ for epoch in range(4):
 
 
 def test_multi_objective_asha_on_real_processes(tmp_path: Path) -> None:
-    from hypersweep import AshaPolicy
-
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "train.py").write_text(ASHA_TRIAL)
     config = HyperDriveConfig(
@@ -223,3 +228,43 @@ def test_a_warm_start_carries_every_objective_and_the_violations() -> None:
     assert [(t.values, t.violations) for t in second.engine.warm] == [
         ((1.0, -3.0), (-0.5,)), ((2.0, -3.0), (0.5,))]
     second.finish()
+
+
+ASHA_DRIVER = """
+import sys
+from hypersweep import (AshaPolicy, Experiment, GridParameterSampling, HyperDriveConfig,
+                        ScriptRunConfig, Workspace, choice)
+ws_path, source = sys.argv[1:3]
+config = HyperDriveConfig(
+    GridParameterSampling({"q": choice(*range(9))}),
+    objectives=[("acc", "maximize"), ("ms", "minimize")],
+    constraints=[{"metric": "mem", "max": 512}], max_total_runs=9, max_concurrent_runs=3,
+    policy=AshaPolicy(min_resource=1), run_config=ScriptRunConfig(source, "train.py"))
+run = Experiment(Workspace(ws_path), "mo-resume").submit(config)
+print(run.id, flush=True)
+run.wait_for_completion()
+"""
+
+
+def test_a_resumed_controller_judges_several_objectives_as_before(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "train.py").write_text(ASHA_TRIAL.replace("time.sleep(0.3)", "time.sleep(0.6)"))
+    (tmp_path / "driver.py").write_text(ASHA_DRIVER)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "ws"),
+                             str(source)], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ))
+    assert proc.stdout is not None
+    sweep_id = proc.stdout.readline().strip()
+    workspace = Workspace(tmp_path / "ws")
+    # Killed once the trade-offs have been judged at their first rung and more trials run.
+    wait_until(lambda: len(workspace.store.list_trials(sweep_id)) >= 5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = HyperDriveRun(Experiment(workspace, "mo-resume"), sweep_id)
+    run.resume()
+    run.wait_for_completion()
+    trials = {t.params["q"]: t for t in workspace.store.list_trials(sweep_id)}
+    assert len(trials) == 9
+    assert [trials[q].status.value for q in range(9)] == ["Completed"] * 3 + ["Canceled"] * 6
+    assert sorted(r.id for r in run.get_pareto_front()) == sorted(trials[q].id for q in range(3))
