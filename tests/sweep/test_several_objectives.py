@@ -81,6 +81,7 @@ for epoch in range(3):  # the last epoch's values are the trial's outcome
 """
 
 
+@pytest.mark.slow
 def test_a_script_sweep_with_two_objectives_and_a_memory_limit(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "train.py").write_text(TRIAL)
@@ -190,6 +191,7 @@ for epoch in range(4):
 """
 
 
+@pytest.mark.slow
 def test_multi_objective_asha_on_real_processes(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "train.py").write_text(ASHA_TRIAL)
@@ -246,6 +248,7 @@ run.wait_for_completion()
 """
 
 
+@pytest.mark.slow
 def test_a_resumed_controller_judges_several_objectives_as_before(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
