@@ -52,7 +52,10 @@ def test_all_failed_or_constant_scores_still_propose_distinct_configs() -> None:
     space = {"x": uniform(0.0, 1.0), "k": randint(50)}
     for score in (None, 1.0, float("nan")):
         sampler = BayesianParameterSampling(space, seed=2)
-        finished = run(sampler, lambda p, s=score: s, 15)
+        def constant(p: Mapping[str, Any], s: float | None = score) -> float | None:
+            return s
+
+        finished = run(sampler, constant, 15)
         keys = {config_key(t.params) for t in finished}
         assert len(keys) == 15
         assert len(sampler.propose(2, finished, [])) == 2

@@ -21,6 +21,7 @@ re-sampled while unseen configurations remain.
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numpy as np
 from scipy import optimize
@@ -74,6 +75,14 @@ def log_ei(mean: np.ndarray, var: np.ndarray, best: float
     return lh + np.log(sigma), d_mean, d_sigma / (2.0 * sigma)
 
 
+class Acquisition(Protocol):
+    """What :func:`maximize_log_ei` maximises: values and gradients at cube points."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 class LogEI:
     """log EI of a GP's prediction over ``best`` (maximisation), callable on cube points.
 
@@ -102,15 +111,16 @@ class LogEI:
         return value, d_mean[:, None] * dmean + d_var[:, None] * dvar
 
 
-def maximize_log_ei(acq: LogEI, layout: Layout, incumbents: np.ndarray, seen: np.ndarray,
+def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, seen: np.ndarray,
                     rng: np.random.Generator, n_candidates: int = 1024, n_polish: int = 4
                     ) -> np.ndarray:
     """The snapped point of the cube, not in ``seen``, with the largest log EI found.
 
     Parameters
     ----------
-    acq : LogEI
-        Over the GP conditioned on the (warped) history.
+    acq : Acquisition
+        A log acquisition (:class:`LogEI` over the GP conditioned on the warped history, or
+        one of several objectives and constraints).
     layout : Layout
     incumbents : array, shape (k, d)
         The best trials so far, best first: centres of the local candidates.
@@ -163,7 +173,7 @@ def maximize_log_ei(acq: LogEI, layout: Layout, incumbents: np.ndarray, seen: np
     return _local_search(acq, layout, x, value, taken)[None, :]
 
 
-def _polish(acq: LogEI, layout: Layout, x0: np.ndarray) -> np.ndarray:
+def _polish(acq: Acquisition, layout: Layout, x0: np.ndarray) -> np.ndarray:
     k, d = x0.shape
     _, active = layout.snap(x0)
     free = active & ~layout.categorical[None, :]
@@ -181,7 +191,7 @@ def _polish(acq: LogEI, layout: Layout, x0: np.ndarray) -> np.ndarray:
     return layout.snap(x)[0]
 
 
-def _local_search(acq: LogEI, layout: Layout, x: np.ndarray, value: float, taken: set[bytes],
+def _local_search(acq: Acquisition, layout: Layout, x: np.ndarray, value: float, taken: set[bytes],
                   rounds: int = 3) -> np.ndarray:
     discrete = np.flatnonzero(layout.levels > 0)
     if discrete.size == 0:

@@ -13,6 +13,10 @@ region (the only one that matters) as flat. We therefore
 The map is monotone, so the order of trials — all that EI's incumbent needs — is kept.
 Failed trials (NaN) get the worst transformed value, so the model learns to stay away from
 them rather than ignoring them.
+
+Constraint violations are warped the same way (:func:`warp_violations`), negated so that
+larger is better, and the threshold 0 ("just met") goes through the same map: a probability
+of feasibility under the warped model is then the probability under the raw one.
 """
 
 from __future__ import annotations
@@ -38,18 +42,74 @@ def warp_scores(y: np.ndarray) -> np.ndarray | None:
     ok = np.isfinite(y)
     if ok.sum() < 2 or np.ptp(y[ok]) <= 1e-12 * max(1.0, float(np.abs(y[ok]).max())):
         return None
-    v = y[ok]
-    med = float(np.median(v))
-    q25, q75 = np.percentile(v, [25.0, 75.0])
-    scale = float(q75 - q25) or float(np.std(v)) or 1.0
-    u = np.maximum((v - med) / scale, -_CLIP_SCALES)
-    z = _yeo_johnson(u)
-    std = float(np.std(z))
-    z = (z - z.mean()) / (std if std > 1e-12 else 1.0)
+    z, _ = _warp(y[ok], None)
     out = np.empty_like(y)
     out[ok] = z
     out[~ok] = z.min()
     return out
+
+
+def warp_violations(violations: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Warped, standardised negated violations (larger is better) and the warped threshold.
+
+    A trial is feasible where its warped value is >= the threshold. Non-finite violations
+    (the metric was never logged) count as clearly violated: below both the threshold and
+    every observed value. None when the violations say nothing (all met, or all alike).
+
+    Examples
+    --------
+    >>> z, at = warp_violations(np.array([-3.0, 0.5, np.inf, 2.0, -1.0]))
+    >>> [bool(v >= at) for v in z]
+    [True, False, False, False, True]
+    """
+    v = np.asarray(violations, dtype=float)
+    ok = np.isfinite(v)
+    met = ok & (v <= 0.0)
+    if met.all() or (not met.any() and (ok.sum() < 2 or np.ptp(v[ok]) <= 0.0)):
+        return None  # all met, or nothing to tell the unmet ones apart by
+    if ok.sum() < 2 or np.ptp(v[ok]) <= 1e-12 * max(1.0, float(np.abs(v[ok]).max())):
+        return np.where(met, 1.0, -1.0), 0.0  # two classes, nothing finer
+    z, at = _warp(-v[ok], 0.0)
+    assert at is not None
+    out = np.empty_like(v)
+    out[ok] = z
+    out[~ok] = min(float(z.min()), at) - 1.0
+    return out, at
+
+
+def clip_bad_tail(y: np.ndarray) -> np.ndarray:
+    """Finite ``y`` with its bad (low) tail clipped as :func:`warp_scores` does, unwarped.
+
+    Examples
+    --------
+    >>> clip_bad_tail(np.array([1.0, 2.0, 3.0, 4.0, -1e6])).tolist()
+    [1.0, 2.0, 3.0, 4.0, -8.0]
+    """
+    y = np.asarray(y, dtype=float)
+    med = float(np.median(y))
+    q25, q75 = np.percentile(y, [25.0, 75.0])
+    scale = float(q75 - q25) or float(np.std(y)) or 1.0
+    return np.maximum(y, med - _CLIP_SCALES * scale)
+
+
+def _warp(v: np.ndarray, threshold: float | None) -> tuple[np.ndarray, float | None]:
+    """The warp of finite ``v`` (at least two distinct values), and of ``threshold``."""
+    med = float(np.median(v))
+    q25, q75 = np.percentile(v, [25.0, 75.0])
+    scale = float(q75 - q25) or float(np.std(v)) or 1.0
+    low = -_CLIP_SCALES
+    if threshold is not None:
+        # Never clip the threshold away: the values just below it must stay apart from it.
+        low = min(low, (threshold - med) / scale - 1.0)
+    u = np.maximum((v - med) / scale, low)
+    z, lam = _yeo_johnson(u)
+    mean, std = float(z.mean()), float(np.std(z))
+    std = std if std > 1e-12 else 1.0
+    if threshold is None:
+        return (z - mean) / std, None
+    with np.errstate(all="ignore"):
+        at = float(_yj(np.array([(threshold - med) / scale]), lam)[0])
+    return (z - mean) / std, (at - mean) / std
 
 
 def _yj(x: np.ndarray, lam: float) -> np.ndarray:
@@ -67,11 +127,12 @@ def _yj(x: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def _yeo_johnson(u: np.ndarray) -> np.ndarray:
+def _yeo_johnson(u: np.ndarray) -> tuple[np.ndarray, float]:
     """Yeo-Johnson with lambda maximising the Gaussian likelihood (as scipy's normmax does,
-    but without its per-call overhead, which was most of a proposal's time)."""
+    but without its per-call overhead, which was most of a proposal's time), and lambda
+    (1: the identity)."""
     if np.ptp(u) <= 1e-12:
-        return u
+        return u, 1.0
     # Lambda from at most _FIT_POINTS evenly spaced quantiles: the same shape, bounded cost.
     sample = u if len(u) <= _FIT_POINTS else np.quantile(u, np.linspace(0, 1, _FIT_POINTS))
     jacobian = float(np.sum(np.sign(sample) * np.log1p(np.abs(sample))))
@@ -88,4 +149,4 @@ def _yeo_johnson(u: np.ndarray) -> np.ndarray:
     lam = float(res.x) if np.isfinite(res.fun) else 1.0
     with np.errstate(all="ignore"):
         z = _yj(u, lam)
-    return z if np.isfinite(z).all() else u
+    return (z, lam) if np.isfinite(z).all() else (u, 1.0)

@@ -18,6 +18,12 @@ How a proposal is made (the modules named do the work):
    data alone: believing a mean leaves the mean unchanged, so one conditioning suffices);
 6. log EI is maximised (:mod:`._acquisition`).
 
+With several objectives or with constraints (:attr:`FinishedTrial.values` longer than one,
+or :attr:`FinishedTrial.violations` given) each proposal scalarises the objectives with
+random weights (ParEGO) for log EI, and one GP per constraint adds the log probability of
+feasibility (:mod:`._multi_model`, :mod:`._multi`); the design, seeding and pending
+handling are the same.
+
 Every random choice is seeded by ``(seed, number of trials so far)``, so the same history
 gives the same proposal and a resumed sweep continues where it stopped.
 """
@@ -35,6 +41,7 @@ from hypersweep.sampling._design import in_initial_design, initial_point, rng_fo
 from hypersweep.sampling._gp import GaussianProcess
 from hypersweep.sampling._layout import Layout, encode_history, point_keys
 from hypersweep.sampling._model_based import ModelBasedSampler
+from hypersweep.sampling._multi_model import MultiModel, history_arrays, needs_multi
 from hypersweep.sampling._warp import warp_scores
 from hypersweep.sampling.base import FinishedTrial
 from hypersweep.space import SearchSpace
@@ -94,6 +101,8 @@ class BayesianParameterSampling(ModelBasedSampler):
     def _propose(self, n: int, finished: Sequence[FinishedTrial],
                  pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         layout = self._layout
+        if needs_multi(finished):
+            return self._propose_multi(n, finished, pending)
         x_done, y, x_pend = encode_history(layout, finished, pending)
         n_initial = self.n_initial or default_initial(layout.n_dims)
         z = warp_scores(y)
@@ -110,6 +119,30 @@ class BayesianParameterSampling(ModelBasedSampler):
             rng = rng_for(self.seed, start + j, 2)
             pend = np.vstack([x_pend, *picks]) if picks else x_pend
             picks.append(model.suggest(pend, seen, rng))
+        return self.space.decode(np.vstack(picks))
+
+    def _propose_multi(self, n: int, finished: Sequence[FinishedTrial],
+                       pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`_propose` with several objectives or constraints (the same steps otherwise)."""
+        layout = self._layout
+        x_done, index = layout.encode([t.params for t in finished])
+        y, v = history_arrays([finished[i] for i in index])
+        x_pend, _ = layout.encode(list(pending))
+        n_initial = self.n_initial or default_initial(layout.n_dims)
+        start = len(finished) + len(pending)
+        picks: list[np.ndarray] = []
+        model: MultiModel | None = None
+        for j in range(n):
+            seen = np.vstack([x_done, x_pend, *picks]) if picks else np.vstack([x_done, x_pend])
+            if model is None and not in_initial_design(len(x_done), len(seen), n_initial):
+                model = MultiModel(layout, x_done, y, v, self.max_train,
+                                   rng_for(self.seed, start, 1))
+            if model is None or not model.ready or in_initial_design(len(x_done), len(seen),
+                                                                     n_initial):
+                picks.append(initial_point(layout, self.seed, start + j, set(point_keys(seen))))
+                continue
+            pend = np.vstack([x_pend, *picks]) if picks else x_pend
+            picks.append(model.suggest(pend, seen, rng_for(self.seed, start + j, 2)))
         return self.space.decode(np.vstack(picks))
 
 
