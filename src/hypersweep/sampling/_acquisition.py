@@ -32,6 +32,8 @@ from hypersweep.sampling._layout import Layout, point_keys
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _HALF_LOG_PI_2 = 0.5 * math.log(math.pi / 2.0)
+#: How many of the best trials seed the acquisition's local search.
+N_INCUMBENTS = 5
 _MAX_LEVELS = 16  # discrete dims with more values try neighbours only in the local search
 
 

@@ -207,3 +207,14 @@ class GaussianProcess:
         dmean = np.einsum("mnd,n->md", dks, self._alpha)
         dvar = -2.0 * np.einsum("mnd,nm->md", dks, kinv_ks)
         return mean, np.maximum(var, 1e-12), dmean, dvar
+
+
+def training_subset(score: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices a GP trains on (``score``: larger is better): all, or the best ``cap / 2``
+    plus a random rest, so that fitting stays cheap however long the history."""
+    if len(score) <= cap:
+        return np.arange(len(score))
+    order = np.argsort(-score, kind="stable")
+    best = order[: cap // 2]
+    rest = rng.choice(order[cap // 2:], cap - cap // 2, replace=False)
+    return np.sort(np.concatenate([best, rest]))

@@ -27,14 +27,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from hypersweep.pareto import nondominated_ranks
-from hypersweep.sampling._acquisition import LogEI, maximize_log_ei
-from hypersweep.sampling._gp import GaussianProcess
+from hypersweep.sampling._acquisition import N_INCUMBENTS, LogEI, maximize_log_ei
+from hypersweep.sampling._gp import GaussianProcess, training_subset
 from hypersweep.sampling._layout import Layout
 from hypersweep.sampling._multi import LogEIFeasible, chebyshev, normalised
 from hypersweep.sampling._warp import clip_bad_tail, warp_scores, warp_violations
 from hypersweep.sampling.base import FinishedTrial
-
-_N_INCUMBENTS = 5
 
 
 def needs_multi(trials: Sequence[FinishedTrial]) -> bool:
@@ -100,7 +98,7 @@ class MultiModel:
         has_y: np.ndarray = (np.isfinite(y).all(axis=1) if y.shape[1]
                              else np.zeros(len(y), dtype=bool))
         feasible: np.ndarray = np.asarray((v <= 0.0).all(axis=1))
-        keep = _training_subset(_order_score(y, v, has_y, feasible), max_train, rng)
+        keep = training_subset(_order_score(y, v, has_y, feasible), max_train, rng)
         x, y, v, has_y, feasible = x[keep], y[keep], v[keep], has_y[keep], feasible[keep]
         self.n_train = len(x)
         self.n_starts = 3 if len(x) <= 40 else 2 if len(x) <= 100 else 1
@@ -125,7 +123,7 @@ class MultiModel:
         else:
             # Feasibility alone: the least violated trials are the local search's centres.
             total = np.where(np.isfinite(v), np.maximum(v, 0.0), 1e300).sum(axis=1)
-            self.centres = x[np.argsort(total, kind="stable")[:_N_INCUMBENTS]]
+            self.centres = x[np.argsort(total, kind="stable")[:N_INCUMBENTS]]
         self.ready = bool(self.objective or self.constraints)
         self._template: GaussianProcess | None = None
 
@@ -155,7 +153,7 @@ class MultiModel:
                 gp = self._template.conditioned(self.x_obj, z)
             best = float(z[self.good].max())
             order = np.flatnonzero(self.good)[np.argsort(-z[self.good], kind="stable")]
-            incumbents = self.x_obj[order[:_N_INCUMBENTS]]
+            incumbents = self.x_obj[order[:N_INCUMBENTS]]
             if len(pending):
                 beliefs = gp.predict(pending)[0]
                 gp = _believe(gp, pending)
@@ -192,13 +190,3 @@ def _order_score(y: np.ndarray, v: np.ndarray, has_y: np.ndarray,
     total = np.where(np.isfinite(v), np.maximum(v, 0.0), 1e15).sum(axis=1)
     score[bad] = -1e6 - np.minimum(total[bad], 1e16) - np.where(has_y[bad], 0.0, 1e16)
     return score
-
-
-def _training_subset(score: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices the models train on: all, or the best ``cap / 2`` plus a random rest."""
-    if len(score) <= cap:
-        return np.arange(len(score))
-    order = np.argsort(-score, kind="stable")
-    best = order[: cap // 2]
-    rest = rng.choice(order[cap // 2:], cap - cap // 2, replace=False)
-    return np.sort(np.concatenate([best, rest]))

@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from hypersweep.errors import ConfigError
-from hypersweep.sampling._acquisition import LogEI, maximize_log_ei
+from hypersweep.sampling._acquisition import N_INCUMBENTS, LogEI, maximize_log_ei
 from hypersweep.sampling._design import in_initial_design, initial_point, rng_for
-from hypersweep.sampling._gp import GaussianProcess
+from hypersweep.sampling._gp import GaussianProcess, training_subset
 from hypersweep.sampling._layout import Layout, encode_history, point_keys
 from hypersweep.sampling._model_based import ModelBasedSampler
 from hypersweep.sampling._multi_model import MultiModel, history_arrays, needs_multi
@@ -46,8 +46,6 @@ from hypersweep.sampling._warp import warp_scores
 from hypersweep.sampling.base import FinishedTrial
 from hypersweep.space import SearchSpace
 from hypersweep.space.values import describe
-
-_N_INCUMBENTS = 5
 
 
 def default_initial(n_dims: int) -> int:
@@ -152,7 +150,7 @@ class _Model:
     def __init__(self, layout: Layout, x: np.ndarray, z: np.ndarray, max_train: int,
                  rng: np.random.Generator) -> None:
         self.layout = layout
-        keep = _training_subset(z, max_train, rng)
+        keep = training_subset(z, max_train, rng)
         self.x, self.z = x[keep], z[keep]
         self.gp = GaussianProcess(layout.categorical)
         # Fitting hyperparameters is most of the cost: fewer restarts and a subset when the
@@ -161,7 +159,7 @@ class _Model:
         self.gp.fit(self.x, self.z, rng, n_starts=n_starts, fit_size=100)
         self.best = float(z.max())
         order = np.argsort(-self.z, kind="stable")
-        self.incumbents = self.x[order[:_N_INCUMBENTS]]
+        self.incumbents = self.x[order[:N_INCUMBENTS]]
 
     def suggest(self, pending: np.ndarray, seen: np.ndarray,
                 rng: np.random.Generator) -> np.ndarray:
@@ -179,13 +177,3 @@ class _Model:
         n_candidates = 1024 if len(self.z) <= 100 else 512
         return maximize_log_ei(LogEI(gp, best), self.layout, self.incumbents, seen, rng,
                                n_candidates=n_candidates)
-
-
-def _training_subset(z: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices the GP trains on: all, or the best ``cap / 2`` plus a random rest."""
-    if len(z) <= cap:
-        return np.arange(len(z))
-    order = np.argsort(-z, kind="stable")
-    best = order[: cap // 2]
-    rest = rng.choice(order[cap // 2:], cap - cap // 2, replace=False)
-    return np.sort(np.concatenate([best, rest]))
