@@ -42,11 +42,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hypersweep.api.reproduce import reproduce_command
 from hypersweep.api.run import Run, placement_text
 from hypersweep.api.workspace import Experiment, Workspace
-from hypersweep.dashboard import views
+from hypersweep.dashboard import objectives, views
 from hypersweep.dashboard.cache import Snapshot, SweepCache
 from hypersweep.dashboard.security import SecurityMiddleware, check_token
 from hypersweep.execution import layout
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
+from hypersweep.spec import SweepSpec
 from hypersweep.store.codec import strict_json
 from hypersweep.viz.analysis import stride_downsample
 
@@ -170,6 +171,7 @@ class Dashboard:
                 if position == 0:
                     views.charts(snap)
                     views.curves(self.store, snap)
+                    objectives.pareto(snap)
         except Exception:  # a warm-up is best effort: requests read anyway
             return
 
@@ -257,8 +259,11 @@ def create_app(
             sweep = state.store.get_sweep(sweep_id)
         except KeyError:
             raise HTTPException(404, f"no sweep {sweep_id!r}") from None
+        # several objectives: the page has the front and hypervolume charts
+        several = len(SweepSpec.from_dict(sweep.config).objectives)
         return page("sweep.html", title=f"{sweep.experiment} · {sweep_id}",
-                    sweep_id=sweep_id, experiment=sweep.experiment)
+                    sweep_id=sweep_id, experiment=sweep.experiment,
+                    objectives=several if several > 1 else 0)
 
     @app.get("/trials/{trial_id}", include_in_schema=False)
     def trial_page(trial_id: str) -> HTMLResponse:
@@ -312,6 +317,12 @@ def create_app(
     def get_charts(request: Request, sweep_id: str) -> Response:
         snap = state.snapshot(sweep_id)
         return _json(request, snap.etag, lambda: views.charts(snap), memo=(snap, "charts"))
+
+    @app.get("/api/sweeps/{sweep_id}/pareto",
+             summary="Pareto front and hypervolume chart data (several objectives)")
+    def get_pareto(request: Request, sweep_id: str) -> Response:
+        snap = state.snapshot(sweep_id)
+        return _json(request, snap.etag, lambda: objectives.pareto(snap), memo=(snap, "pareto"))
 
     @app.get("/api/sweeps/{sweep_id}/curves",
              summary="Metric curves over reporting intervals (downsampled)")

@@ -9,6 +9,10 @@ through cheap primary-key lookups, and of each running trial's primary metric on
 logged since the last refresh. A finished sweep, once read after it finished, is never read
 again. Refreshes are throttled (``min_interval``) and shared by every client of the process.
 
+A sweep with several objectives or constraints also needs the last value of each objective and
+constrained metric (`watched_metrics`): a full read takes them in one query per metric, and a
+refresh reads a running trial's points logged since the last one (one query per trial).
+
 Examples
 --------
 >>> from hypersweep.store import Store
@@ -34,7 +38,7 @@ from typing import Any
 from hypersweep.spec import SweepSpec
 from hypersweep.store import Status, Store, SweepRecord, TrialRecord, trial_id
 
-__all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row"]
+__all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row", "watched_metrics"]
 
 # one token per process: an ETag from an earlier server never matches this one's data
 _GENERATION = uuid.uuid4().hex[:8]
@@ -54,7 +58,8 @@ class TrialRow:
     ``best`` is the trial's best primary-metric value (None: not logged yet); ``points`` how
     many numeric primary-metric values it logged, when known (incremental refreshes count
     them; a full read leaves it None); ``placement`` the devices and cores it held, as stored
-    (None: it asked for none).
+    (None: it asked for none); ``last`` the last (non-NaN) value it logged of each
+    `watched_metrics` metric (None: the sweep watches none).
     """
 
     index: int
@@ -70,6 +75,7 @@ class TrialRow:
     error: str | None
     points: int | None = None
     placement: dict[str, Any] | None = None
+    last: dict[str, float] | None = None
 
     @property
     def duration(self) -> float | None:
@@ -83,14 +89,38 @@ class TrialRow:
         return Status(self.status).is_terminal
 
 
-def trial_row(record: TrialRecord, best: float | None, points: int | None = None) -> TrialRow:
+def watched_metrics(spec: SweepSpec) -> tuple[str, ...]:
+    """The metrics whose last values a sweep's outcomes need: every objective's when there
+    are several, and every constrained one (none for one objective and no constraint).
+
+    >>> from hypersweep.sampling import RandomParameterSampling
+    >>> from hypersweep.space import uniform
+    >>> from hypersweep.spec import Constraint, FunctionTrial, Objective
+    >>> spec = SweepSpec(RandomParameterSampling({"x": uniform(0, 1)}),
+    ...                  (Objective("acc"), Objective("ms", "minimize")), FunctionTrial(),
+    ...                  constraints=(Constraint("mem", max=80), Constraint("ms", max=20)))
+    >>> watched_metrics(spec), watched_metrics(spec.replace(objectives=(Objective("acc"),),
+    ...                                                     constraints=()))
+    (('acc', 'ms', 'mem'), ())
+    """
+    names = [o.metric for o in spec.objectives] if len(spec.objectives) > 1 else []
+    return tuple(dict.fromkeys([*names, *(c.metric for c in spec.constraints)]))
+
+
+def _last(values: list[float]) -> float | None:
+    finite = [v for v in values if not math.isnan(v)]
+    return finite[-1] if finite else None
+
+
+def trial_row(record: TrialRecord, best: float | None, points: int | None = None,
+              last: dict[str, float] | None = None) -> TrialRow:
     """Build a `TrialRow` from a stored trial and its best value."""
     return TrialRow(
         index=record.index, id=record.id, status=record.status.value, params=dict(record.params),
         best=best, start=_ts(record.start_time), end=_ts(record.end_time),
         created=record.created_time.timestamp(), reason=record.termination_reason,
         detail=record.termination_detail, error=record.error, points=points,
-        placement=record.placement,
+        placement=record.placement, last=last,
     )
 
 
@@ -172,6 +202,8 @@ class SweepCache:
         self._spec: SweepSpec | None = None  # a stored config never changes: parsed once
         # running trial -> (best value, numeric points, (seq, pos) of the last point read)
         self._live: dict[str, tuple[float | None, int, tuple[int, int] | None]] = {}
+        # running trial -> (last value of each watched metric, (seq, pos) of the last point)
+        self._live_last: dict[str, tuple[dict[str, float], tuple[int, int] | None]] = {}
 
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed first when older than ``min_interval``.
@@ -222,27 +254,53 @@ class SweepCache:
         self._live[tid] = (best, count, last)
         return best, count
 
+    def _last_of(self, tid: str, watched: tuple[str, ...]) -> dict[str, float] | None:
+        """A trial's last value of each watched metric, reading only the points (of every
+        metric: one query) logged since this trial was last read."""
+        if not watched:
+            return None
+        last, cursor = self._live_last.get(tid, ({}, None))
+        points = self.store.get_metrics(tid, after=cursor)
+        if points:
+            last = dict(last)
+            for point in points:
+                if point.name in watched and point.value is not None \
+                        and not math.isnan(point.value):
+                    last[point.name] = point.value
+            cursor = (points[-1].seq, points[-1].pos)
+        self._live_last[tid] = (last, cursor)
+        return last
+
     def _settle(self, rows: list[TrialRow]) -> None:
         """Forget the incremental state of trials that finished: they are never read again."""
         for row in rows:
             if row.finished:
                 self._live.pop(row.id, None)
+                self._live_last.pop(row.id, None)
 
     def _full(self, sweep: SweepRecord, now: float) -> None:
-        objective = self.spec(sweep).objective
+        spec = self.spec(sweep)
+        objective, watched = spec.objective, watched_metrics(spec)
         metric, maximize = objective.metric, objective.maximize
         # A full read starts over (and catches anything incremental missed); only unfinished
         # trials are read point by point again below.
         self._live.clear()
+        self._live_last.clear()
         records = self.store.list_trials(self.sweep_id)
         best = self.store.best_values([self.sweep_id], metric, maximize)
+        series = {name: self.store.metric_series(self.sweep_id, name) for name in watched}
         rows = []
         for record in records:
             points = None
             value = best.get(record.id)
+            last = None
+            if watched:
+                last = {name: v for name in watched
+                        if (v := _last(series[name].get(record.id, []))) is not None}
             if not record.status.is_terminal:  # count points so the next refresh sees news
                 value, points = self._best_of(record.id, metric, maximize)
-            rows.append(trial_row(record, value, points))
+                last = self._last_of(record.id, watched)
+            rows.append(trial_row(record, value, points, last))
         self._full_at = now
         self._full_every = max(_FULL_EVERY, _FULL_SHARE * (time.monotonic() - now))
         self._publish(sweep, rows, full=True)
@@ -250,6 +308,7 @@ class SweepCache:
     def _incremental(self, sweep: SweepRecord) -> None:
         assert self._snap is not None
         metric, maximize = self._snap.metric, self._snap.maximize
+        watched = watched_metrics(self._snap.spec)
         rows = list(self._snap.rows)
         for position, row in enumerate(rows):
             if row.finished:
@@ -259,7 +318,7 @@ class SweepCache:
             except KeyError:  # deleted meanwhile: the next full read settles it
                 continue
             value, points = self._best_of(row.id, metric, maximize)
-            rows[position] = trial_row(record, value, points)
+            rows[position] = trial_row(record, value, points, self._last_of(row.id, watched))
         # trials created since: ids are <sweep>_<index>, indices count up from 0
         next_index = rows[-1].index + 1 if rows else 0
         while True:
@@ -268,7 +327,7 @@ class SweepCache:
             except KeyError:
                 break
             value, points = self._best_of(record.id, metric, maximize)
-            rows.append(trial_row(record, value, points))
+            rows.append(trial_row(record, value, points, self._last_of(record.id, watched)))
             next_index += 1
         self._settle(rows)
         self._publish(sweep, rows)

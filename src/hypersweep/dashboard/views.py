@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from hypersweep.api.outcomes import TrialOutcome
 from hypersweep.api.run import placement_text
+from hypersweep.dashboard import objectives
 from hypersweep.dashboard.cache import Snapshot, TrialRow
 from hypersweep.store import Status, Store
 from hypersweep.viz.analysis import (
@@ -71,14 +73,17 @@ def status_counts(rows: Iterable[TrialRow]) -> dict[str, int]:
     return counts
 
 
-def _row_json(row: TrialRow) -> dict[str, Any]:
-    return {
+def _row_json(row: TrialRow, found: dict[str, TrialOutcome] | None = None) -> dict[str, Any]:
+    out = {
         "index": row.index, "id": row.id, "status": row.status, "params": row.params,
         "best": row.best, "start": row.start, "end": row.end, "duration": row.duration,
         "reason": row.reason, "error": row.error,
         # as stored, and as the CLI writes it ("gpu 2 · cores 4-5"; None: it held nothing)
         "placement": row.placement, "devices": placement_text(row.placement) or None,
     }
+    if found:  # several objectives or constraints: each objective, feasible, on the front
+        out.update(objectives.outcome_json(found.get(row.id)))
+    return out
 
 
 def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
@@ -86,6 +91,9 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
     sweep = snap.sweep
     counts = status_counts(snap.rows)
     ranked = _ranked(snap)
+    if snap.spec.constraints:  # the best trial is a feasible one (as the engine names it)
+        found = objectives.outcomes(snap)
+        ranked = [r for r in ranked if r.id in found and found[r.id].feasible]
     best = ranked[0] if ranked else None
     spec = snap.spec
     limits = spec.limits.to_dict()
@@ -104,6 +112,8 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
                                            "status": best.status, "value": best.best,
                                            "params": best.params},
         "version": snap.version,
+        # several objectives or constraints: the objectives, constraints and front's size
+        **objectives.summary(snap),
     }
     if not brief:
         out.update({
@@ -149,7 +159,8 @@ def parse_ranges(specs: Sequence[str]) -> dict[str, tuple[float | None, float | 
     return out
 
 
-def _sort_key(column: str) -> Callable[[TrialRow], Any]:
+def _sort_key(column: str, found: dict[str, TrialOutcome] | None = None,
+              ) -> Callable[[TrialRow], Any]:
     # (missing, number, text): missing values sort last, numbers before text
     def wrap(value: Any) -> tuple[int, float, str]:
         if value is None:
@@ -162,6 +173,13 @@ def _sort_key(column: str) -> Callable[[TrialRow], Any]:
     if column.startswith("param:"):
         name = column[len("param:"):]
         return lambda r: wrap(r.params.get(name))
+    outcome = (found or {}).get
+    if column.startswith("value:"):  # an objective's value (several objectives)
+        metric = column[len("value:"):]
+        return lambda r: wrap(o.values.get(metric) if (o := outcome(r.id)) else None)
+    if column in ("feasible", "front"):
+        return lambda r: wrap(None if (o := outcome(r.id)) is None
+                              else int(o.feasible if column == "feasible" else o.on_front))
     getters: dict[str, Callable[[TrialRow], Any]] = {
         "index": lambda r: r.index, "status": lambda r: r.status, "best": lambda r: r.best,
         "duration": lambda r: r.duration, "start": lambda r: r.start,
@@ -186,7 +204,8 @@ def table(
     ----------
     sort : str
         ``index``, ``status``, ``best``, ``duration``, ``start``, ``reason`` or
-        ``param:<name>``. Missing values sort last either way.
+        ``param:<name>``; with several objectives or constraints also ``value:<metric>``,
+        ``feasible`` and ``front``. Missing values sort last either way.
     status : sequence of str
         Keep only these statuses (empty: all).
     metric_min, metric_max : float, optional
@@ -204,7 +223,8 @@ def table(
         ``{"total", "matched", "offset", "rows"}``.
     """
     key = ("sorted", sort, desc)
-    ordered: list[TrialRow] = snap.derive(key, lambda: _sorted(snap.rows, sort, desc))
+    found = objectives.outcomes(snap)
+    ordered: list[TrialRow] = snap.derive(key, lambda: _sorted(snap.rows, sort, desc, found))
     wanted = set(status)
     ranges = ranges or {}
     match = {k: v.lower() for k, v in (match or {}).items()}
@@ -233,12 +253,13 @@ def table(
     offset = max(0, int(offset))
     return {
         "total": len(snap.rows), "matched": len(chosen), "offset": offset,
-        "rows": [_row_json(r) for r in chosen[offset:offset + limit]],
+        "rows": [_row_json(r, found) for r in chosen[offset:offset + limit]],
     }
 
 
-def _sorted(rows: list[TrialRow], sort: str, desc: bool) -> list[TrialRow]:
-    keyed = _sort_key(sort)
+def _sorted(rows: list[TrialRow], sort: str, desc: bool,
+            found: dict[str, TrialOutcome] | None = None) -> list[TrialRow]:
+    keyed = _sort_key(sort, found)
     present = [r for r in rows if keyed(r)[0] == 0]
     missing = [r for r in rows if keyed(r)[0] == 1]
     return sorted(present, key=keyed, reverse=desc) + missing

@@ -1,7 +1,8 @@
 """Plots of sweeps for notebooks and reports (plotly), and the numbers behind them.
 
 Figures (``plot_optimization_history``, ``plot_parallel_coordinates``, ``plot_metric_curves``,
-``plot_param_importances``, ``plot_slice``), ``RunDetails(run).show()`` and
+``plot_param_importances``, ``plot_slice``, and for several objectives ``plot_pareto_front``
+and ``plot_hypervolume``), ``RunDetails(run).show()`` and
 ``write_report(run, path)`` need the ``dashboard`` extra (plotly); names load on first use so
 ``hypersweep.viz.analysis`` stays numpy-only.
 
@@ -23,6 +24,8 @@ _EXPORTS = {
     "plot_metric_curves": "hypersweep.viz.figures",
     "plot_param_importances": "hypersweep.viz.figures",
     "plot_slice": "hypersweep.viz.figures",
+    "plot_pareto_front": "hypersweep.viz.front",
+    "plot_hypervolume": "hypersweep.viz.front",
     "RunDetails": "hypersweep.viz.report",
     "write_report": "hypersweep.viz.report",
     "sweep_html": "hypersweep.viz.report",

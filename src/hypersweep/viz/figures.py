@@ -36,9 +36,12 @@ from hypersweep.viz.analysis import (
     stride_downsample,
 )
 from hypersweep.viz.importance import param_importance
+from hypersweep.viz.objectives import reports_outcomes
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+
+    from hypersweep.api.outcomes import TrialOutcome
 
 __all__ = [
     "SweepData",
@@ -63,7 +66,9 @@ class SweepData:
     """What the figures and reports draw: one sweep's records, read once.
 
     ``best`` holds each scored trial's best primary-metric value; ``series`` reads a trial's
-    points of a metric (the curves), when they are asked for.
+    points of a metric (the curves), when they are asked for; ``outcomes`` each trial's
+    objective values, feasibility and front membership, for a sweep with several objectives
+    or constraints (read by the constructors; None: derived from ``series`` when asked).
     """
 
     sweep: SweepRecord
@@ -71,6 +76,27 @@ class SweepData:
     trials: list[TrialRecord]
     best: dict[str, float]
     series: SeriesReader = field(repr=False)
+    outcomes: list[TrialOutcome] | None = field(default=None, repr=False)
+
+    @property
+    def several(self) -> bool:
+        """Whether the sweep has several objectives or constraints (`reports_outcomes`)."""
+        return reports_outcomes(self.spec)
+
+    def trial_outcomes(self) -> list[TrialOutcome]:
+        """Each trial's outcome, in index order (`hypersweep.api.outcomes`)."""
+        if self.outcomes is None:
+            # (imported here: a one-objective sweep's figures never load the api)
+            from hypersweep.api.outcomes import outcomes_of
+
+            names = {o.metric for o in self.spec.objectives} | {
+                c.metric for c in self.spec.constraints}
+            series = {name: {t.id: [p.value for p in self.series(t.id, name)
+                                    if p.value is not None] for t in self.trials}
+                      for name in names}
+            self.outcomes = outcomes_of([(t.id, t.index, t.status.value) for t in self.trials],
+                                        self.spec.objectives, self.spec.constraints, series)
+        return self.outcomes
 
     @property
     def metric(self) -> str:
@@ -102,8 +128,13 @@ class SweepData:
         goal = spec.objective
         best = {k: v for k, v in store.best_values([sweep_id], goal.metric,
                                                    goal.maximize).items() if not math.isnan(v)}
+        outcomes = None
+        if reports_outcomes(spec):  # (imported here: see trial_outcomes)
+            from hypersweep.api.outcomes import sweep_outcomes
+
+            outcomes = sweep_outcomes(store, sweep_id, spec)
         return cls(sweep, spec, store.list_trials(sweep_id), best,
-                   lambda trial, metric: store.get_metrics(trial, metric))
+                   lambda trial, metric: store.get_metrics(trial, metric), outcomes)
 
     @classmethod
     def from_records(cls, sweep: SweepRecord, trials: Sequence[TrialRecord],
@@ -283,3 +314,4 @@ def plot_slice(source: SweepData | Any, params: list[str] | None = None,
     figure.update_layout(**_LAYOUT, title={"text": "Slice"}, showlegend=False)
     figure.update_yaxes(title_text=d.metric, row=1, col=1)
     return figure
+

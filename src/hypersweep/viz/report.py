@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from hypersweep.store import MetricPoint, TrialRecord
-from hypersweep.viz import figures
+from hypersweep.viz import figures, front
 
 __all__ = ["RunDetails", "run_html", "sweep_html", "write_report"]
 
@@ -69,7 +69,52 @@ def _figures_html(figs: list[Any], include_js: bool) -> str:
     return "\n".join(parts)
 
 
+def _outcomes_table(data: figures.SweepData, top: int) -> str:
+    """Several objectives or constraints: the front's trials first (best on the first
+    objective first), then the others by their best primary value; each objective's value,
+    feasibility and the front marker."""
+    spec = data.spec
+    found = {o.trial_id: o for o in data.trial_outcomes()}
+    first = spec.objective
+    scored = {t.id: k for k, t in enumerate(sorted(data.scored, key=lambda t: data.best[t.id],
+                                                     reverse=data.maximize))}
+
+    def order(trial: Any) -> tuple[int, float]:
+        outcome = found.get(trial.id)
+        if outcome is not None and outcome.on_front:
+            return (0, -first.oriented(outcome.values[first.metric] or 0.0))
+        return (1, scored.get(trial.id, len(scored)))
+
+    ranked = sorted(data.trials, key=order)
+    names = sorted({k for t in data.trials for k in t.params})
+    marks = (["feasible"] if spec.constraints else []) + ["front"]
+    head = "".join(f"<th>{_e(n)}</th>" for n in [
+        "#", "status", *(f"{o.metric} ({'max' if o.maximize else 'min'})"
+                         for o in spec.objectives), *marks, *names, "reason"])
+    rows = []
+    for trial in ranked[:top]:
+        outcome = found.get(trial.id)
+        values = outcome.values if outcome is not None else {}
+        cells = [f'<td class="n">{trial.index}</td>', f"<td>{_e(trial.status.value)}</td>",
+                 *[f'<td class="n">{_e(values.get(o.metric))}</td>' for o in spec.objectives],
+                 *([f"<td>{'yes' if outcome and outcome.feasible else 'no'}</td>"]
+                   if spec.constraints else []),
+                 f"<td>{'★' if outcome and outcome.on_front else ''}</td>",
+                 *[f"<td>{_param(trial.params, n)}</td>" for n in names],
+                 f"<td>{_e(trial.termination_reason or '')}</td>"]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    on_front = sum(o.on_front for o in found.values())
+    caption = (f"{on_front} trials on the Pareto front (★) of {len(data.trials)}; "
+               f"top {min(top, len(ranked))} shown, the front first"
+               + ("; feasible: " + ", ".join(c.label for c in spec.constraints)
+                  if spec.constraints else ""))
+    return (f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
 def _trials_table(data: figures.SweepData, top: int) -> str:
+    if data.several:
+        return _outcomes_table(data, top)
     ranked = sorted(data.scored, key=lambda t: data.best[t.id], reverse=data.maximize)
     names = sorted({k for t in data.trials for k in t.params})
     head = "".join(f"<th>{_e(n)}</th>" for n in ["#", "status", data.metric, *names, "reason"])
@@ -96,6 +141,12 @@ def _setup_html(data: figures.SweepData, full: bool) -> str:
                    "</tr>" for name in space.names)
     parts = [f"<h4>Search space</h4><table>{rows}</table>"] if space.names else []
     ranked = sorted(data.scored, key=lambda t: data.best[t.id], reverse=data.maximize)
+    if data.several:  # the front's first trial (the best feasible one on the first objective)
+        first = data.spec.objective
+        on_front = sorted((o for o in data.trial_outcomes() if o.on_front),
+                          key=lambda o: -first.oriented(o.values[first.metric] or 0.0))
+        ids = [o.trial_id for o in on_front]
+        ranked = sorted((t for t in ranked if t.id in ids), key=lambda t: ids.index(t.id))
     if ranked:
         best = ranked[0]
         flag = "" if best.status.value == "Completed" else f" — {best.status.value}"
@@ -127,13 +178,20 @@ def sweep_html(source: figures.SweepData | Any,
     parts = [
         _STYLE, '<div class="hs-report">',
         f"<h3>{_e(sweep.experiment)} · {_e(sweep.id)} · {_e(sweep.status.value)}</h3>",
-        f"<p>{len(data.trials)} trials ({_e(summary)}); primary metric "
-        f"{_e(data.metric)} ({'max' if data.maximize else 'min'})</p>",
+        f"<p>{len(data.trials)} trials ({_e(summary)}); "
+        + (f"objectives {_e(', '.join(f'{o.goal} {o.metric}' for o in data.spec.objectives))}"
+           if len(data.spec.objectives) > 1 else
+           f"primary metric {_e(data.metric)} ({'max' if data.maximize else 'min'})")
+        + (f"; constraints {_e(', '.join(c.label for c in data.spec.constraints))}"
+           if data.spec.constraints else "") + "</p>",
         _trials_table(data, top),
         _setup_html(data, full),
     ]
     if charts and data.scored:
-        figs = [figures.plot_optimization_history(data),
+        # several objectives: their trade-offs first
+        figs = [front.plot_pareto_front(data), front.plot_hypervolume(data)] \
+            if len(data.spec.objectives) > 1 else []
+        figs += [figures.plot_optimization_history(data),
                 figures.plot_metric_curves(data),
                 figures.plot_parallel_coordinates(data),
                 figures.plot_param_importances(data), figures.plot_slice(data)]

@@ -3,6 +3,8 @@
   const {el, fmt, pyValue, fmtTime, fmtDuration, badge, path, post, every, setLive,
          TERMINAL, COLORS, plotConfig, layout} = HS;
   const sweepId = HS.body.dataset.sweep;
+  // several objectives: the page also draws the Pareto front and its hypervolume
+  const objectiveCount = Number(HS.body.dataset.objectives || 0);
   const api = path("/api/sweeps", sweepId);
   const state = {summary: null, charts: null, sort: "index", desc: false, offset: 0,
                  limit: 50, filters: {}, columns: {}, version: null};
@@ -27,18 +29,28 @@
                       title: `this trial ended ${s.best.status}`}, s.best.status) : null;
       best.replaceChildren(
         el("div", {class: "big"}, fmt(s.best.value, 6)),
-        el("div", {class: "muted"}, `${s.metric} (${s.maximize ? "max" : "min"})`),
+        el("div", {class: "muted"}, `${s.metric} (${s.maximize ? "max" : "min"})` +
+           (s.objectives && s.objectives.length > 1 ? ", the first objective" : "") +
+           (s.constraints?.length ? ", feasible trials" : "")),
         el("a", {href: path("/trials", s.best.id), id: "best-link"}, `trial ${s.best.index}`),
-        flag ? " " : null, flag,
+        ...(flag ? [" ", flag] : []),   // (replaceChildren would write a null as "null")
         el("table", {class: "small"}, Object.entries(s.best.params).map(([k, v]) =>
           el("tr", {}, el("th", {}, k), el("td", {}, pyValue(v))))));
     } else {
       best.replaceChildren(el("span", {class: "muted"}, `no ${s.metric ?? "metric"} logged yet`));
     }
+    if (s.objectives) {
+      best.append(el("div", {class: "muted", id: "front-size"},
+        `${s.front_size} trial${s.front_size === 1 ? "" : "s"} on the Pareto front` +
+        (s.constraints.length ? ` · ${s.feasible} feasible` : "")));
+    }
     const cfg = s.config, lim = cfg.limits || {};
     const policy = cfg.early_termination;
     const items = [
-      ["objective", `${cfg.objective?.goal ?? ""} ${cfg.objective?.primary_metric ?? ""}`],
+      s.objectives && s.objectives.length > 1
+        ? ["objectives", s.objectives.map((o) => `${o.goal} ${o.metric}`).join(", ")]
+        : ["objective", `${cfg.objective?.goal ?? ""} ${cfg.objective?.primary_metric ?? ""}`],
+      ...(s.constraints?.length ? [["constraints", s.constraints.map((c) => c.label).join(", ")]] : []),
       ["sampling", cfg.sampling_algorithm ? describe(cfg.sampling_algorithm) : "—"],
       ["policy", policy ? describe(policy) : "none"],
       ["max trials", lim.max_total_trials], ["max concurrent", lim.max_concurrent_trials],
@@ -84,11 +96,23 @@
       el("input", {type: "checkbox", name: "status", value: s}), s));
   }
 
+  // several objectives or constraints: one column per objective (the value the front is
+  // judged on) in place of the best value, then feasible (with constraints) and the front
+  function outcomeColumns(summary) {
+    if (!summary.objectives) return [{key: "best", label: summary.metric || "best"}];
+    return [
+      ...summary.objectives.map((o) => ({key: "value:" + o.metric, metric: o.metric,
+        maximize: o.goal === "maximize", label: `${o.metric} ${o.goal === "maximize" ? "↑" : "↓"}`})),
+      ...(summary.constraints.length ? [{key: "feasible", label: "Feasible"}] : []),
+      {key: "front", label: "Front"},
+    ];
+  }
+
   function columnsFor(summary) {
     const params = Object.keys(summary.columns || {});
     return [
       {key: "index", label: "#"}, {key: "status", label: "Status"},
-      {key: "best", label: summary.metric || "best"},
+      ...outcomeColumns(summary),
       ...params.map((p) => ({key: "param:" + p, label: p, param: p})),
       // only when some trial held devices or cores; not sortable (the server has no key)
       ...(summary.placed ? [{key: "devices", label: "Devices", fixed: true}] : []),
@@ -108,7 +132,13 @@
 
   function sortBy(key) {
     if (state.sort === key) state.desc = !state.desc;
-    else { state.sort = key; state.desc = key === "best" ? state.summary?.maximize : false; }
+    else {
+      const column = columnsFor(state.summary || {}).find((c) => c.key === key);
+      state.sort = key;
+      // better first: the best value, an objective's, feasible and front trials
+      state.desc = key === "best" ? state.summary?.maximize
+        : column?.metric ? column.maximize : key === "feasible" || key === "front";
+    }
     state.offset = 0;
     loadTable();
   }
@@ -144,6 +174,9 @@
         if (c.key === "index") return el("td", {class: "num"}, el("a", {href: path("/trials", r.id)}, r.index));
         if (c.key === "status") return el("td", {}, status);
         if (c.key === "best") return el("td", {class: "num"}, fmt(r.best, 5));
+        if (c.metric) return el("td", {class: "num"}, fmt(r.values?.[c.metric], 5));
+        if (c.key === "feasible") return el("td", {class: r.feasible ? "" : "infeasible"}, r.feasible ? "yes" : "no");
+        if (c.key === "front") return el("td", {class: "front", title: r.on_front ? "on the Pareto front" : null}, r.on_front ? "★" : "");
         if (c.key === "duration") return el("td", {class: "num"}, fmtDuration(r.duration));
         if (c.key === "reason") return el("td", {class: "small"}, r.reason ?? "");
         if (c.key === "devices") return el("td", {class: "small mono"}, r.devices ?? "");
@@ -413,7 +446,13 @@
   // poll, only marked stale, and drawn when it scrolls into view.
   // (page order; a live page redraws a WebGL chart at most every GL_REDRAW_MS)
   const GL_REDRAW_MS = 10000;
+  const drawFront = (d) => HSPareto.drawFront(d, react, "chart-pareto", noteLayout);
+  const drawHypervolume = (d) => HSPareto.drawHypervolume(d, react, "chart-hypervolume", noteLayout);
   const CHARTS = [
+    // several objectives: the front (3-D, WebGL, from three on) and its hypervolume
+    ...(objectiveCount > 1 ? [
+      {id: "chart-pareto", source: "pareto", draw: drawFront, gl: objectiveCount > 2},
+      {id: "chart-hypervolume", source: "pareto", draw: drawHypervolume}] : []),
     {id: "chart-history", source: "charts", draw: drawHistory},
     {id: "chart-curves", source: "curves", draw: drawCurves},
     {id: "chart-scatter", source: "charts", draw: drawScatter},
@@ -506,7 +545,8 @@
   // The chart data: two sources, each answered on its own (the first chart need not wait for
   // the other source), each guarded like the table against an older answer arriving last.
   const sources = {charts: {url: api + "/charts", get: HS.newest()},
-                   curves: {url: api + "/curves", get: HS.newest()}};
+                   curves: {url: api + "/curves", get: HS.newest()},
+                   ...(objectiveCount > 1 ? {pareto: {url: api + "/pareto", get: HS.newest()}} : {})};
   async function loadSource(name, conditional) {
     const source = sources[name];
     const data = await source.get(source.url, conditional);
@@ -519,7 +559,7 @@
   }
 
   function loadCharts(conditional) {
-    return Promise.all([loadSource("charts", conditional), loadSource("curves", conditional)]);
+    return Promise.all(Object.keys(sources).map((name) => loadSource(name, conditional)));
   }
 
   for (const [select, id] of [["scatter-x", "chart-scatter"], ["scatter3d-x", "chart-scatter3d"],
