@@ -29,8 +29,7 @@ from hypersweep import (
     tune,
     uniform,
 )
-from hypersweep.api.outcomes import outcomes_of
-from hypersweep.spec import Constraint, Objective
+from hypersweep.spec import Constraint, Objective, outcomes_of
 
 OBJECTIVES = (Objective("acc", "maximize"), Objective("ms", "minimize"))
 

@@ -8,11 +8,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hypersweep.api.outcomes import TrialOutcome, sweep_outcomes
 from hypersweep.api.run import Run, TrialWorkspace, iso_utc, metrics_dict
 from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
 from hypersweep.errors import ConfigError, SweepEndedError
-from hypersweep.spec import SweepSpec
+from hypersweep.spec import SweepSpec, TrialOutcome, sweep_outcomes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,7 +191,7 @@ class HyperDriveRun:
 
     def outcomes(self) -> list[TrialOutcome]:
         """Each trial's objective values, feasibility and Pareto-front membership (see
-        `hypersweep.api.outcomes`), in trial order."""
+        `hypersweep.spec.outcomes`), in trial order."""
         return sweep_outcomes(self._store, self.id, self.spec)
 
     def get_pareto_front(self) -> list[Run]:

@@ -1,5 +1,5 @@
 """What the read commands add for a sweep with several objectives or with constraints: each
-objective's value, feasibility and Pareto-front membership (`hypersweep.api.outcomes`).
+objective's value, feasibility and Pareto-front membership (`hypersweep.spec.outcomes`).
 
 A sweep with one objective and no constraint gets none of this: its ``show``, ``best`` and
 ``export`` read as they always did.
@@ -18,23 +18,16 @@ from typing import Any
 
 import click
 
-from hypersweep.api.outcomes import TrialOutcome
 from hypersweep.cli._format import console, fmt_value, table_of
-from hypersweep.spec import Objective, SweepSpec
+from hypersweep.spec import Objective, SweepSpec, TrialOutcome
 
 __all__ = [
     "FRONT_MARK", "echo_front", "feasibility_note", "front_rows", "objective_header",
-    "outcome_fields", "reports_outcomes", "spec_summary",
+    "outcome_fields", "spec_summary",
 ]
 
 #: The marker of a trial on the Pareto front in ``show``'s table.
 FRONT_MARK = "★"
-
-
-def reports_outcomes(spec: SweepSpec) -> bool:
-    """Whether the faces show objectives, feasibility and the front (several objectives, or
-    any constraint)."""
-    return len(spec.objectives) > 1 or bool(spec.constraints)
 
 
 def objective_header(objective: Objective) -> str:

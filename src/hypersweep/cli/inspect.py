@@ -38,7 +38,6 @@ from hypersweep.cli._outcomes import (
     front_rows,
     objective_header,
     outcome_fields,
-    reports_outcomes,
     spec_summary,
 )
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
@@ -154,7 +153,7 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     trials = [trial_summary(run, records[r["run_id"]], r["best_primary_metric"])
               for r in ordered]
     spec: SweepSpec = run.spec
-    several = reports_outcomes(spec)
+    several = spec.pareto
     outcomes = {o.trial_id: o for o in run.outcomes()} if several else {}
     if several:
         for t in trials:
@@ -266,7 +265,7 @@ def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     """
     run = open_sweep(workspace.open(read_only=True), sweep_id)
     spec: SweepSpec = run.spec
-    if not reports_outcomes(spec):
+    if not spec.pareto:
         summary = best_summary(run)
         if as_json:
             echo_json(summary)

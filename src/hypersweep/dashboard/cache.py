@@ -9,9 +9,10 @@ through cheap primary-key lookups, and of each running trial's primary metric on
 logged since the last refresh. A finished sweep, once read after it finished, is never read
 again. Refreshes are throttled (``min_interval``) and shared by every client of the process.
 
-A sweep with several objectives or constraints also needs the last value of each objective and
-constrained metric (`watched_metrics`): a full read takes them in one query per metric, and a
-refresh reads a running trial's points logged since the last one (one query per trial).
+A sweep with several objectives or constraints also needs the last value of each objective
+and constrained metric (`SweepSpec.tracked_metrics`): a full read takes them in one query per
+metric, and a refresh reads a running trial's points logged since the last one (one query
+per trial).
 
 Examples
 --------
@@ -38,7 +39,7 @@ from typing import Any
 from hypersweep.spec import SweepSpec
 from hypersweep.store import Status, Store, SweepRecord, TrialRecord, trial_id
 
-__all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row", "watched_metrics"]
+__all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row"]
 
 # one token per process: an ETag from an earlier server never matches this one's data
 _GENERATION = uuid.uuid4().hex[:8]
@@ -59,7 +60,7 @@ class TrialRow:
     many numeric primary-metric values it logged, when known (incremental refreshes count
     them; a full read leaves it None); ``placement`` the devices and cores it held, as stored
     (None: it asked for none); ``last`` the last (non-NaN) value it logged of each
-    `watched_metrics` metric (None: the sweep watches none).
+    `SweepSpec.tracked_metrics` metric (None: the sweep watches none).
     """
 
     index: int
@@ -87,24 +88,6 @@ class TrialRow:
     @property
     def finished(self) -> bool:
         return Status(self.status).is_terminal
-
-
-def watched_metrics(spec: SweepSpec) -> tuple[str, ...]:
-    """The metrics whose last values a sweep's outcomes need: every objective's when there
-    are several, and every constrained one (none for one objective and no constraint).
-
-    >>> from hypersweep.sampling import RandomParameterSampling
-    >>> from hypersweep.space import uniform
-    >>> from hypersweep.spec import Constraint, FunctionTrial, Objective
-    >>> spec = SweepSpec(RandomParameterSampling({"x": uniform(0, 1)}),
-    ...                  (Objective("acc"), Objective("ms", "minimize")), FunctionTrial(),
-    ...                  constraints=(Constraint("mem", max=80), Constraint("ms", max=20)))
-    >>> watched_metrics(spec), watched_metrics(spec.replace(objectives=(Objective("acc"),),
-    ...                                                     constraints=()))
-    (('acc', 'ms', 'mem'), ())
-    """
-    names = [o.metric for o in spec.objectives] if len(spec.objectives) > 1 else []
-    return tuple(dict.fromkeys([*names, *(c.metric for c in spec.constraints)]))
 
 
 def _last(values: list[float]) -> float | None:
@@ -280,7 +263,7 @@ class SweepCache:
 
     def _full(self, sweep: SweepRecord, now: float) -> None:
         spec = self.spec(sweep)
-        objective, watched = spec.objective, watched_metrics(spec)
+        objective, watched = spec.objective, spec.tracked_metrics
         metric, maximize = objective.metric, objective.maximize
         # A full read starts over (and catches anything incremental missed); only unfinished
         # trials are read point by point again below.
@@ -308,7 +291,7 @@ class SweepCache:
     def _incremental(self, sweep: SweepRecord) -> None:
         assert self._snap is not None
         metric, maximize = self._snap.metric, self._snap.maximize
-        watched = watched_metrics(self._snap.spec)
+        watched = self._snap.spec.tracked_metrics
         rows = list(self._snap.rows)
         for position, row in enumerate(rows):
             if row.finished:

@@ -4,7 +4,7 @@ hypervolume line.
 
 Outcomes are computed from the cached snapshot's rows (each trial's best primary value and
 last value of every watched metric, see `hypersweep.dashboard.cache`) by the engine's own rules
-(`hypersweep.api.outcomes.outcomes_of`), once per snapshot. A one-objective sweep without
+(`hypersweep.spec.outcomes.outcomes_of`), once per snapshot. A one-objective sweep without
 constraints has none of this: `outcomes` is empty and the page shows what it always did.
 
 Examples
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypersweep.api.outcomes import TrialOutcome, outcomes_of
-from hypersweep.dashboard.cache import Snapshot, watched_metrics
-from hypersweep.viz.objectives import pareto_chart, reports_outcomes
+from hypersweep.dashboard.cache import Snapshot
+from hypersweep.spec import TrialOutcome, outcomes_of
+from hypersweep.viz.objectives import pareto_chart
 
 __all__ = ["CHART_POINTS", "outcome_json", "outcomes", "pareto", "summary"]
 
@@ -38,9 +38,9 @@ def outcomes(snap: Snapshot) -> dict[str, TrialOutcome]:
 
 def _outcomes(snap: Snapshot) -> dict[str, TrialOutcome]:
     spec = snap.spec
-    if not reports_outcomes(spec):
+    if not spec.pareto:
         return {}
-    series: dict[str, dict[str, list[float]]] = {name: {} for name in watched_metrics(spec)}
+    series: dict[str, dict[str, list[float]]] = {name: {} for name in spec.tracked_metrics}
     for row in snap.rows:
         for name, value in (row.last or {}).items():
             series[name][row.id] = [value]
@@ -69,7 +69,7 @@ def summary(snap: Snapshot) -> dict[str, Any]:
     """What the sweep summary adds: the objectives, the constraints and the front's size
     (empty for one objective and no constraint)."""
     spec = snap.spec
-    if not reports_outcomes(spec):
+    if not spec.pareto:
         return {}
     found = outcomes(snap)
     return {"objectives": [o.to_dict() for o in spec.objectives],

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from hypersweep.api.outcomes import TrialOutcome
 from hypersweep.api.run import placement_text
 from hypersweep.dashboard import objectives
 from hypersweep.dashboard.cache import Snapshot, TrialRow
+from hypersweep.spec import TrialOutcome
 from hypersweep.store import Status, Store
 from hypersweep.viz.analysis import (
     best_so_far,

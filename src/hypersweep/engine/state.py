@@ -193,14 +193,13 @@ class SweepEngine:
         self._sign = 1.0 if spec.objective.maximize else -1.0
         #: Whether the sweep has several objectives (its result is a Pareto front).
         self.several = len(spec.objectives) > 1
-        #: The metrics whose last value each trial's outcome needs (empty for a sweep with one
-        #: objective and no constraints: drivers then skip `note` altogether).
-        self.tracked = frozenset([o.metric for o in spec.objectives] if self.several else []) \
-            | {c.metric for c in spec.constraints}
+        #: The metrics whose last value each trial's outcome needs (empty for a sweep with
+        #: one objective and no constraints: drivers then skip `note` altogether).
+        self.tracked = frozenset(spec.tracked_metrics)
         self._budget = spec.limits.max_total_trials
         self._concurrency = spec.limits.concurrency
         self.sampler = spec.new_sampler()
-        judged = self.several or bool(spec.constraints)
+        judged = spec.pareto
         self.runner = PolicyRunner(
             spec.policy, maximize=spec.objective.maximize, metric=spec.objective.metric,
             objectives=[PolicyObjective(maximize=o.maximize, metric=o.metric)

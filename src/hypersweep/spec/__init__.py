@@ -14,6 +14,13 @@ from hypersweep.spec.objectives import (
     objectives_from,
     objectives_given,
 )
+from hypersweep.spec.outcomes import (
+    TrialOutcome,
+    default_reference,
+    hypervolume_by_trial,
+    outcomes_of,
+    sweep_outcomes,
+)
 from hypersweep.spec.sweep_spec import (
     Limits,
     Metadata,
@@ -40,11 +47,16 @@ __all__ = [
     "ScriptTrial",
     "SweepSpec",
     "TrialDefinition",
+    "TrialOutcome",
     "WarmStart",
     "checks",
     "constraints_from",
+    "default_reference",
+    "hypervolume_by_trial",
     "last_logged",
     "objectives_from",
     "objectives_given",
+    "outcomes_of",
+    "sweep_outcomes",
     "trial_from_dict",
 ]

@@ -286,6 +286,31 @@ class SweepSpec:
         """The primary objective."""
         return self.objectives[0]
 
+    @property
+    def pareto(self) -> bool:
+        """Whether its result is a Pareto front of feasible trials (several objectives, or
+        any constraint); with one objective and none it reads as it always did."""
+        return len(self.objectives) > 1 or bool(self.constraints)
+
+    @property
+    def tracked_metrics(self) -> tuple[str, ...]:
+        """The metrics whose last logged values a trial's outcome is judged on: every
+        objective's when there are several, and every constrained one (none for one
+        objective and no constraint).
+
+        >>> from hypersweep.sampling import RandomParameterSampling
+        >>> from hypersweep.space import uniform
+        >>> from hypersweep.spec import Constraint, FunctionTrial, Objective
+        >>> spec = SweepSpec(RandomParameterSampling({"x": uniform(0, 1)}),
+        ...                  (Objective("acc"), Objective("ms", "minimize")), FunctionTrial(),
+        ...                  constraints=(Constraint("mem", max=80), Constraint("ms", max=20)))
+        >>> spec.tracked_metrics, spec.replace(objectives=(Objective("acc"),),
+        ...                                    constraints=()).tracked_metrics
+        (('acc', 'ms', 'mem'), ())
+        """
+        names = [o.metric for o in self.objectives] if len(self.objectives) > 1 else []
+        return tuple(dict.fromkeys([*names, *(c.metric for c in self.constraints)]))
+
     def policy_note(self) -> str | None:
         """The warning a face gives when the early-termination policy judges less than every
         objective and constraint (None: it judges all, or there is one objective and no

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hypersweep.spec import SweepSpec
+from hypersweep.spec import SweepSpec, TrialOutcome, outcomes_of, sweep_outcomes
 from hypersweep.store import MetricPoint, Store, SweepRecord, TrialRecord
 from hypersweep.viz.analysis import (
     best_so_far,
@@ -36,12 +36,9 @@ from hypersweep.viz.analysis import (
     stride_downsample,
 )
 from hypersweep.viz.importance import param_importance
-from hypersweep.viz.objectives import reports_outcomes
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-    from hypersweep.api.outcomes import TrialOutcome
 
 __all__ = [
     "SweepData",
@@ -80,15 +77,12 @@ class SweepData:
 
     @property
     def several(self) -> bool:
-        """Whether the sweep has several objectives or constraints (`reports_outcomes`)."""
-        return reports_outcomes(self.spec)
+        """Whether the sweep has several objectives or constraints (`SweepSpec.pareto`)."""
+        return self.spec.pareto
 
     def trial_outcomes(self) -> list[TrialOutcome]:
-        """Each trial's outcome, in index order (`hypersweep.api.outcomes`)."""
+        """Each trial's outcome, in index order (`hypersweep.spec.outcomes`)."""
         if self.outcomes is None:
-            # (imported here: a one-objective sweep's figures never load the api)
-            from hypersweep.api.outcomes import outcomes_of
-
             names = {o.metric for o in self.spec.objectives} | {
                 c.metric for c in self.spec.constraints}
             series = {name: {t.id: [p.value for p in self.series(t.id, name)
@@ -129,9 +123,7 @@ class SweepData:
         best = {k: v for k, v in store.best_values([sweep_id], goal.metric,
                                                    goal.maximize).items() if not math.isnan(v)}
         outcomes = None
-        if reports_outcomes(spec):  # (imported here: see trial_outcomes)
-            from hypersweep.api.outcomes import sweep_outcomes
-
+        if spec.pareto:
             outcomes = sweep_outcomes(store, sweep_id, spec)
         return cls(sweep, spec, store.list_trials(sweep_id), best,
                    lambda trial, metric: store.get_metrics(trial, metric), outcomes)

@@ -101,7 +101,7 @@ def plot_pareto_front(source: SweepData | Any, data: SweepData | None = None) ->
 
 
 def plot_hypervolume(source: SweepData | Any, data: SweepData | None = None) -> go.Figure:
-    """The hypervolume of the front after each trial (`hypersweep.api.outcomes.
+    """The hypervolume of the front after each trial (`hypersweep.spec.outcomes.
     hypervolume_by_trial`'s numbers): how much the sweep's trade-offs improved, trial by
     trial."""
     import plotly.graph_objects as go

@@ -3,20 +3,15 @@ objectives, shared by the notebook figures and the dashboard (numpy only).
 
 A chart of the front draws every trial that logged each objective: the front's trials
 (completed, feasible, non-dominated), the other feasible ones, and the infeasible ones apart.
-The hypervolume after each trial is `hypersweep.api.outcomes.hypervolume_by_trial`'s, computed
-from the front alone as it grows (a trial the front dominates leaves it unchanged), so a
-10,000-trial sweep takes milliseconds instead of a minute.
+The hypervolume after each trial is `hypersweep.spec.outcomes.hypervolume_by_trial`'s.
 
 Examples
 --------
->>> from hypersweep.api.outcomes import outcomes_of
->>> from hypersweep.spec import Objective
+>>> from hypersweep.spec import Objective, outcomes_of
 >>> objectives = (Objective("acc", "maximize"), Objective("ms", "minimize"))
 >>> rows = outcomes_of([("a", 0, "Completed"), ("b", 1, "Completed"), ("c", 2, "Completed")],
 ...                    objectives, (), {"acc": {"a": [0.5], "b": [0.9], "c": [0.4]},
 ...                                     "ms": {"a": [10.0], "b": [20.0], "c": [30.0]}})
->>> hypervolume_steps(rows, objectives, reference=(0.0, 40.0))
-[15.0, 23.0, 23.0]
 >>> data = pareto_chart(rows, objectives, (), {})
 >>> data["points"]["on_front"], data["front"]
 ([True, True, False], [0, 1])
@@ -25,61 +20,18 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from hypersweep.pareto import hypervolume, reference_point
-from hypersweep.spec import Constraint, Objective, SweepSpec
-from hypersweep.store import Status
+from hypersweep.spec import (
+    Constraint,
+    Objective,
+    TrialOutcome,
+    default_reference,
+    hypervolume_by_trial,
+)
 from hypersweep.viz.analysis import evenly_spaced
 
-if TYPE_CHECKING:  # (viz reads records without the api: outcomes are handed in)
-    from hypersweep.api.outcomes import TrialOutcome
-
-__all__ = ["hypervolume_steps", "pareto_chart", "reports_outcomes"]
-
-
-def reports_outcomes(spec: SweepSpec) -> bool:
-    """Whether a face shows each objective, feasibility and the front: the sweep has several
-    objectives or a constraint (one objective and none: it reads as it always did)."""
-    return len(spec.objectives) > 1 or bool(spec.constraints)
-
-
-def _counted(outcomes: Sequence[TrialOutcome]) -> list[TrialOutcome]:
-    """The trials the hypervolume counts (as `hypervolume_by_trial`), in index order."""
-    return [o for o in sorted(outcomes, key=lambda o: o.index)
-            if o.status == Status.COMPLETED.value and o.feasible
-            and all(v is not None for v in o.values.values())]
-
-
-def hypervolume_steps(outcomes: Sequence[TrialOutcome], objectives: Sequence[Objective],
-                      reference: Sequence[float] | None = None) -> list[float]:
-    """The front's hypervolume after each trial, in index order: the numbers of
-    `hypersweep.api.outcomes.hypervolume_by_trial` (same trials, same default reference),
-    recomputed only when a trial joins the front."""
-    ordered = sorted(outcomes, key=lambda o: o.index)
-    counted = _counted(ordered)
-    if not counted:
-        return [0.0 for _ in ordered]
-    points = np.array([[obj.oriented(o.values[obj.metric] or 0.0) for obj in objectives]
-                       for o in counted])
-    ref = reference_point(points) if reference is None else np.array(
-        [obj.oriented(float(r)) for obj, r in zip(objectives, reference, strict=True)])
-    position = {o.index: k for k, o in enumerate(counted)}
-    front = np.empty((0, len(objectives)))
-    volume, out = 0.0, []
-    for outcome in ordered:
-        k = position.get(outcome.index)
-        if k is not None:
-            point = points[k]
-            # a point some front point weakly dominates adds no volume
-            if not bool(np.any(np.all(front >= point, axis=1))):
-                keep = ~np.all(point >= front, axis=1)
-                front = np.vstack([front[keep], point])
-                volume = float(hypervolume(front, ref))
-        out.append(volume)
-    return out
+__all__ = ["pareto_chart"]
 
 
 def pareto_chart(outcomes: Sequence[TrialOutcome], objectives: Sequence[Objective],
@@ -101,7 +53,7 @@ def pareto_chart(outcomes: Sequence[TrialOutcome], objectives: Sequence[Objectiv
     first = objectives[0]
     front = sorted((k for k, o in enumerate(picked) if o.on_front),
                    key=lambda k: picked[k].values[first.metric] or 0.0)
-    volumes = hypervolume_steps(ordered, objectives)
+    volumes = hypervolume_by_trial(ordered, objectives)
     steps_i: list[int] = []
     steps_v: list[float] = []
     for outcome, volume in zip(ordered, volumes, strict=True):
@@ -111,13 +63,7 @@ def pareto_chart(outcomes: Sequence[TrialOutcome], objectives: Sequence[Objectiv
     if ordered and steps_i[-1] != ordered[-1].index:
         steps_i.append(ordered[-1].index)
         steps_v.append(steps_v[-1])
-    counted = _counted(ordered)
-    reference = None
-    if counted:
-        anchor = reference_point(np.array([[o.oriented(c.values[o.metric] or 0.0)
-                                            for o in objectives] for c in counted]))
-        reference = [float(o.oriented(float(r))) for o, r in zip(objectives, anchor,
-                                                                   strict=True)]
+    reference = default_reference(ordered, objectives)
     return {
         "objectives": [o.to_dict() for o in objectives],
         "constraints": [c.label for c in constraints],

@@ -15,10 +15,10 @@ from tests.dashboard.objective_sweeps import FAILED, metrics, objective_sweep
 from tests.dashboard.pages import open_page
 
 from hypersweep import Experiment, HyperDriveRun, Workspace, viz
-from hypersweep.api.outcomes import hypervolume_by_trial
 from hypersweep.dashboard import ServerThread, views
 from hypersweep.dashboard.cache import SweepCache
 from hypersweep.dashboard.objectives import pareto
+from hypersweep.spec import hypervolume_by_trial
 
 
 def _get(url: str, etag: str | None = None) -> tuple[int, Any, str | None]:
