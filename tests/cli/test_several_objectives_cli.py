@@ -195,3 +195,47 @@ def test_one_objective_sweeps_read_as_before(workspace: Workspace) -> None:
     assert _invoke(workspace, "best", sweep_id).startswith("best trial ")
     header = _invoke(workspace, "export", sweep_id).splitlines()[0]
     assert header == "run_id,status,x,y,opt,best_primary_metric,duration_s,termination_reason"
+
+
+RUN_TRIAL = """\
+import argparse
+from hypersweep import Run
+p = argparse.ArgumentParser(); p.add_argument("--w", type=float); a = p.parse_args()
+run = Run.get_context()
+run.log("mem", a.w * 100); run.log("ms", a.w * 10); run.log("acc", 1 - 1 / (a.w + 1))
+"""
+
+RUN_SWEEP = """\
+type: sweep
+trial:
+  command: python train.py --w ${{search_space.w}}
+search_space:
+  w: {type: choice, values: [1, 2, 3, 4, 5]}
+sampling_algorithm: grid
+objective: OBJECTIVE
+constraints:
+  - {metric: mem, max: 402}
+limits: {max_total_trials: 5, max_concurrent_trials: 2}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", [
+    "[{primary_metric: acc, goal: maximize}, {primary_metric: ms, goal: minimize}]",
+    "{primary_metric: acc, goal: maximize}"])
+def test_run_ends_on_the_front_and_never_names_an_infeasible_best(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, objective: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(RUN_TRIAL)
+    (tmp_path / "sweep.yml").write_text(RUN_SWEEP.replace("OBJECTIVE", objective))
+    result = CliRunner().invoke(cli, ["run", "sweep.yml", "--workspace", str(tmp_path / "ws")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # w=5 is the most accurate but uses 500 MB: w=4 is the best that counts
+    assert "best acc (maximize): 0.8 " in result.stdout
+    assert "reproduce: cd " in result.stdout and "--w 4" in result.stdout
+    assert "--w 5" not in result.stdout.split("reproduce:")[-1]
+    assert ("Pareto front: 4 trials" in result.stdout) == objective.startswith("[")
+    data = json.loads(CliRunner().invoke(cli, ["run", "sweep.yml", "--json", "--workspace",
+                                               str(tmp_path / "ws")]).stdout)
+    assert data["best"]["best_primary_metric"] == 0.8

@@ -128,8 +128,14 @@ class _Snapshot:
         self.total = self.spec.limits.max_total_trials
         self.rows = run.get_children_sorted_by_primary_metric()
         self.counts = Counter(t.status.value for t in self.trials)
-        first = self.rows[0] if self.rows else None
-        self.best = first if first and first["best_primary_metric"] is not None else None
+        scored = [r for r in self.rows if r["best_primary_metric"] is not None]
+        if self.spec.constraints:  # the best so far is a feasible trial
+            from hypersweep.spec import sweep_outcomes
+
+            feasible = {o.trial_id for o in sweep_outcomes(store, run.id, self.spec)
+                        if o.feasible}
+            scored = [r for r in scored if r["run_id"] in feasible]
+        self.best = scored[0] if scored else None
 
     def budget(self) -> str:
         return _budget(self.sweep, self.spec, len(self.trials))

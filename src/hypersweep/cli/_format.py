@@ -88,6 +88,9 @@ def best_summary(run: Any, trial: str | None = None) -> dict[str, Any] | None:
     rows = run.get_children_sorted_by_primary_metric(discard_no_metric=True)
     if trial is not None:
         rows = [r for r in rows if r["run_id"] == trial]
+    elif run.spec.constraints:  # the best is a feasible trial (get_best_run_by_primary_metric)
+        feasible = {o.trial_id for o in run.outcomes() if o.feasible}
+        rows = [r for r in rows if r["run_id"] in feasible]
     if not rows:
         return None
     row = rows[0]

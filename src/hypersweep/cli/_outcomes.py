@@ -18,12 +18,13 @@ from typing import Any
 
 import click
 
-from hypersweep.cli._format import console, fmt_value, table_of
+from hypersweep.api.run import placement_text
+from hypersweep.cli._format import best_summary, console, fmt_value, table_of
 from hypersweep.spec import Objective, SweepSpec, TrialOutcome
 
 __all__ = [
-    "FRONT_MARK", "echo_front", "feasibility_note", "front_rows", "objective_header",
-    "outcome_fields", "spec_summary",
+    "FRONT_MARK", "echo_front", "echo_front_result", "feasibility_note", "front_result",
+    "front_rows", "objective_header", "outcome_fields", "spec_summary",
 ]
 
 #: The marker of a trial on the Pareto front in ``show``'s table.
@@ -91,3 +92,28 @@ def echo_front(spec: SweepSpec, rows: list[dict[str, Any]],
     note = feasibility_note(spec, outcomes)
     if note:
         click.echo(note)
+
+
+def front_result(run: Any) -> tuple[dict[str, Any], list[TrialOutcome]]:
+    """What ``best`` and the end of ``run`` say of a sweep with several objectives or
+    constraints (as JSON): the front (best on the first objective first), the objectives and
+    constraints, and the usual summary of the front's first trial (the best feasible one on
+    the first objective), whose command line reproduces a trial of the front; and the
+    outcomes it was read from."""
+    spec: SweepSpec = run.spec
+    outcomes = run.outcomes()
+    front = front_rows(spec, outcomes, run.get_hyperparameters())
+    summary = best_summary(run, front[0]["run_id"]) if front else None
+    return {"pareto_front": front, **spec_summary(spec), **(summary or {})}, outcomes
+
+
+def echo_front_result(spec: SweepSpec, result: dict[str, Any],
+                      outcomes: Sequence[TrialOutcome]) -> None:
+    """Print `front_result`: the front's table, the feasibility note, the first trial's
+    command line."""
+    echo_front(spec, result["pareto_front"], outcomes)
+    if "run_id" in result:
+        click.echo(f"first: {result['run_id']} ({result['status']})")
+        if placement_text(result.get("placement")):
+            click.echo(f"  devices:   {placement_text(result.get('placement'))}")
+        click.echo(f"  reproduce: {result['command']}")

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from hypersweep.cli._format import best_summary, echo_best, echo_json
+from hypersweep.cli._outcomes import echo_front_result, front_result
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
 from hypersweep.store.records import Status
 
@@ -183,8 +184,13 @@ def _follow(sweep: Any, as_json: bool) -> None:
     except RuntimeError as err:  # the controller stopped (see its warnings)
         raise CliError(_controller_failure(sweep.id, err)) from None
     details = sweep.get_details()
-    best = best_summary(sweep)
     status = details["status"]
+    best: dict[str, Any] | None
+    outcomes: list[Any] = []
+    if sweep.spec.pareto:  # the result is the front (and the best feasible trial first)
+        best, outcomes = front_result(sweep)
+    else:
+        best = best_summary(sweep)
     if as_json:
         echo_json({"sweep_id": sweep.id, "experiment": sweep.experiment.name,
                    "status": status, "error": details.get("error"),
@@ -192,7 +198,11 @@ def _follow(sweep: Any, as_json: bool) -> None:
     else:
         counts = _counts(sweep)
         click.echo(f"sweep {sweep.id} {status}: {counts}")
-        echo_best(best)
+        if sweep.spec.pareto:
+            assert best is not None
+            echo_front_result(sweep.spec, best, outcomes)
+        else:
+            echo_best(best)
     if status != "Completed":
         raise CliError(f"sweep {sweep.id} {status.lower()}"
                        + (f": {details['error']}" if details.get("error") else ""))

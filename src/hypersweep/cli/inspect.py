@@ -33,9 +33,9 @@ from hypersweep.cli._format import (
 )
 from hypersweep.cli._outcomes import (
     FRONT_MARK,
-    echo_front,
+    echo_front_result,
     feasibility_note,
-    front_rows,
+    front_result,
     objective_header,
     outcome_fields,
     spec_summary,
@@ -274,21 +274,12 @@ def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         if summary is None:
             raise CliError(f"no trial of sweep {run.id} logged the primary metric")
         return
-    outcomes = run.outcomes()
-    front = front_rows(spec, outcomes, run.get_hyperparameters())
-    # the usual summary describes the front's first trial (the best feasible one on the
-    # first objective), so its command line reproduces a trial of the front
-    summary = best_summary(run, front[0]["run_id"]) if front else None
+    result, outcomes = front_result(run)
     if as_json:
-        echo_json({"pareto_front": front, **spec_summary(spec), **(summary or {})})
+        echo_json(result)
     else:
-        echo_front(spec, front, outcomes)
-        if summary is not None:
-            click.echo(f"first: {summary['run_id']} ({summary['status']})")
-            if placement_text(summary.get("placement")):
-                click.echo(f"  devices:   {placement_text(summary.get('placement'))}")
-            click.echo(f"  reproduce: {summary['command']}")
-    if not front:
+        echo_front_result(spec, result, outcomes)
+    if not result["pareto_front"]:
         raise CliError(f"no trial of sweep {run.id} is on the Pareto front yet")
 
 
