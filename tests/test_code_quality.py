@@ -154,3 +154,12 @@ def test_the_private_import_scan_sees_each_form(
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     found = private_imports_across_packages()
     assert list(found) == ([expected] if expected else [])
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """Test folders have no ``__init__.py``: pytest imports each test module by its bare name,
+    so two ``test_x.py`` in different folders break collection of whichever comes second."""
+    seen: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
