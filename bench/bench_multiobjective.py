@@ -30,7 +30,7 @@ gaps matter; the raw medians are printed too. Then the time of one suggestion of
 
 A full run (Optuna 5.1.0, 2 cores, 23 min): ``gp`` ahead of Optuna's best on 3 of 4 problems at
 50 trials (C2-DTLZ2 0.38: Optuna's GP finds the feasible region sooner) and on 4 of 4 at 100
-(1.02, 1.09, 1.73, 1.12); ``tpe`` ahead on none (0.52-0.83 at 100 trials; Optuna's TPE was
+(1.02, 1.09, 1.73, 1.12); ``tpe`` ahead on none (0.11-0.83 at 100 trials; Optuna's TPE was
 0.31-1.00), both never behind random. Optuna's GP reaches almost no volume on DTLZ2 at 50
 trials (0.03 of its TPE's), so there the ratios are to Optuna's TPE. With 500 trials a
 suggestion took 33-89 ms (gp) and 6-19 ms (tpe).
