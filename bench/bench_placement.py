@@ -44,14 +44,8 @@ from typing import Any
 # Before hypersweep is imported: GPU discovery reads it when a sweep asks for GPUs.
 os.environ["HYPERSWEEP_GPUS"] = "0,1,2,3"
 
-from hypersweep import (
-    Experiment,
-    HyperDriveConfig,
-    RandomParameterSampling,
-    ScriptRunConfig,
-    Workspace,
-    uniform,
-)
+from bench_sweep import sweep  # the same sweep, with resources_per_trial
+
 from hypersweep.execution import placement as placement_mod
 from hypersweep.execution.placement import Placement, Slot
 
@@ -80,29 +74,6 @@ def _seconds(call: Callable[[], object]) -> float:
 
 
 # ---------------------------------------------------------------------- 1. whole sweeps
-def sweep(source: Path, workspace: Path, n: int, concurrency: int,
-          resources: dict[str, float] | None) -> float:
-    config = HyperDriveConfig(
-        run_config=ScriptRunConfig(source_directory=source, script="train.py"),
-        hyperparameter_sampling=RandomParameterSampling({"x": uniform(0, 1)}, seed=0),
-        primary_metric_name="score",
-        primary_metric_goal="maximize",
-        max_total_runs=n,
-        max_concurrent_runs=concurrency,
-        resources_per_trial=resources,
-    )
-    start = time.perf_counter()
-    run = Experiment(Workspace(workspace), "bench").submit(config)
-    run.wait_for_completion(poll_interval=0.01)
-    elapsed = time.perf_counter() - start
-    children = run.get_children()
-    assert len(children) == n, f"{len(children)} trials of {n}"
-    # Not a timing check: that the sweep really placed its trials (else it measures nothing).
-    placed = children[0].get_details().get("placement")
-    assert bool(placed) == (resources is not None), f"{resources}: placement {placed}"
-    return elapsed
-
-
 def bench_sweeps(folder: Path, trials: int, rounds: int, concurrency: int) -> None:
     source = folder / "src"
     source.mkdir()

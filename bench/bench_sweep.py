@@ -52,7 +52,10 @@ def bare(script: Path, n: int, concurrency: int) -> float:
     return time.perf_counter() - start
 
 
-def sweep(source: Path, workspace: Path, n: int, concurrency: int) -> float:
+def sweep(source: Path, workspace: Path, n: int, concurrency: int,
+          resources: dict[str, float] | None = None) -> float:
+    """Seconds a sweep of ``n`` trials of ``source/train.py`` takes (``resources``: what each
+    trial holds, for bench_placement.py)."""
     config = HyperDriveConfig(
         run_config=ScriptRunConfig(source_directory=source, script="train.py"),
         hyperparameter_sampling=RandomParameterSampling({"x": uniform(0, 1)}, seed=0),
@@ -60,12 +63,17 @@ def sweep(source: Path, workspace: Path, n: int, concurrency: int) -> float:
         primary_metric_goal="maximize",
         max_total_runs=n,
         max_concurrent_runs=concurrency,
+        resources_per_trial=resources,
     )
     start = time.perf_counter()
     run = Experiment(Workspace(workspace), "bench").submit(config)
     run.wait_for_completion(poll_interval=0.01)
     elapsed = time.perf_counter() - start
-    assert len(run.get_children()) == n
+    children = run.get_children()
+    assert len(children) == n, f"{len(children)} trials of {n}"
+    # Not a timing check: that the sweep really placed its trials (else it measures nothing).
+    placed = children[0].get_details().get("placement")
+    assert bool(placed) == (resources is not None), f"{resources}: placement {placed}"
     return elapsed
 
 
