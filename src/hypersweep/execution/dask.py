@@ -124,8 +124,10 @@ class DaskExecutor(Executor):
     >>> executor.launch(spec)["executor"]
     'dask'
     >>> while not (exits := executor.poll()[1]): time.sleep(0.05)
-    >>> exits[0].exit_code, (folder / "stdout.log").read_text()
-    (0, 'hi\\n')
+    >>> exits[0].exit_code, exits[0].stderr_tail   # (a reason here when it did not run)
+    (0, '')
+    >>> (folder / "stdout.log").read_text()
+    'hi\\n'
     >>> executor.shutdown(); cluster.close()
     """
 
