@@ -48,3 +48,20 @@ def test_no_pid_is_never_alive() -> None:
 @linux
 def test_boot_id_names_this_boot() -> None:
     assert boot_id() == boot_id() and boot_id()
+
+
+def test_waiting_works_with_descriptors_past_1023() -> None:
+    """select(2) refuses descriptor 1024 and above: a busy controller has them."""
+    import os
+
+    from hypersweep.execution.processes import wait_readable
+
+    read, write = os.pipe()
+    high = os.dup2(read, 1500)
+    try:
+        assert wait_readable([high], 0.0) == []
+        os.write(write, b"x")
+        assert wait_readable([high], 1.0) == [high]
+    finally:
+        for fd in (read, write, high):
+            os.close(fd)

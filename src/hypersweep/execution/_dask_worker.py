@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import io
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -57,7 +56,7 @@ from hypersweep.errors import ConfigError
 from hypersweep.execution import layout
 from hypersweep.execution._dask_placement import give_back, take_slot
 from hypersweep.execution.placement import Slot
-from hypersweep.execution.processes import open_pidfd, signal_trial
+from hypersweep.execution.processes import open_pidfd, signal_trial, wait_readable
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.trial_records import TamperedRecord, exit_record
 from hypersweep.execution.workdir import prepare_workdir
@@ -283,7 +282,7 @@ def _wait(popen: subprocess.Popen[bytes], gone: Callable[[], bool], kill: Callab
     try:
         while True:
             if pidfd is not None:
-                select.select([pidfd], [], [], tick)
+                wait_readable([pidfd], tick)
                 code = popen.poll()
                 if code is not None:
                     return code

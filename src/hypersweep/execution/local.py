@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import socket
 import stat as stat_mod
@@ -57,6 +56,7 @@ from hypersweep.execution.processes import (
     process_start_ticks,
     same_process_alive,
     signal_trial,
+    wait_readable,
 )
 from hypersweep.execution.system_metrics import (
     SYSTEM_INTERVAL,
@@ -422,8 +422,7 @@ class LocalProcessExecutor(Executor):
         if not fds:
             time.sleep(timeout)
             return
-        with contextlib.suppress(InterruptedError):
-            select.select(fds, [], [], timeout)
+        wait_readable(fds, timeout)
 
     def running(self) -> set[str]:
         """Ids of the trials whose exit has not been reported by :meth:`poll` yet."""

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+from collections.abc import Sequence
 
 from hypersweep.execution._supervise import trial_processes
 
-__all__ = ["boot_id", "open_pidfd", "process_start_ticks", "same_process_alive", "signal_trial"]
+__all__ = ["boot_id", "open_pidfd", "process_start_ticks", "same_process_alive", "signal_trial",
+           "wait_readable"]
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:
@@ -102,3 +105,22 @@ def same_process_alive(pid: int, start_ticks: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def wait_readable(fds: Sequence[int], timeout: float) -> list[int]:
+    """The descriptors of ``fds`` readable within ``timeout`` seconds (a pidfd: its process
+    ended). poll(2), not select(2): a busy process holds descriptors past 1023, which select
+    refuses ("filedescriptor out of range").
+
+    >>> read, write = os.pipe(); _ = os.write(write, b"x")
+    >>> wait_readable([read], 0.0) == [read]
+    True
+    >>> os.close(read); os.close(write)
+    """
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    try:
+        return [fd for fd, _ in poller.poll(max(0.0, timeout) * 1000)]
+    except InterruptedError:
+        return []
