@@ -47,7 +47,11 @@ def _wait(pid: int, lifeline: int) -> int:
         fds = [lifeline] if pidfd is None else [lifeline, pidfd]
         try:
             # Wakes now and then without news too: orphans handed to this subreaper are reaped.
-            ready, _, _ = select.select(fds, [], [], 0.2 if pidfd is None else 1.0)
+            # poll, not select: the lifeline keeps the worker's descriptor number (past 1023)
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
+            ready = [fd for fd, _ in poller.poll(200 if pidfd is None else 1000)]
         except InterruptedError:  # pragma: no cover - PEP 475 retries, but be safe
             continue
         if lifeline in ready and not os.read(lifeline, 1):
