@@ -47,7 +47,7 @@ from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.functions.trial import LOGGING_KINDS, TrialCanceled
-from hypersweep.tracking.context import BaseRun
+from hypersweep.tracking.context import BaseRun, running
 
 if TYPE_CHECKING:
     from hypersweep.functions.driver import FunctionDriver as Sweep
@@ -88,7 +88,8 @@ def _run_one(sweep: Sweep, objective: Objective, trial: Trial) -> None:
     """
     trial.raise_on_stop = True
     try:
-        value = result_value(objective(trial.params, trial))
+        with running(trial):  # framework callbacks deep inside find the trial's run
+            value = result_value(objective(trial.params, trial))
     except TrialCanceled:
         sweep.tell(trial, status="Canceled")
     except Exception:
@@ -226,7 +227,8 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
         return
     try:
         run = _WorkerRun(trial_id, sweep_id, index, slot, outputs)
-        value = result_value(objective(params, run))
+        with running(run):
+            value = result_value(objective(params, run))
         end: tuple[Any, ...] = ("end", index, "Completed", value, None)
     except TrialCanceled:
         end = ("end", index, "Canceled", None, None)

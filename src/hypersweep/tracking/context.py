@@ -18,9 +18,12 @@ Attempted to log scalar metric accuracy:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +37,9 @@ __all__ = [
     "OfflineRun",
     "RunRef",
     "TrialRun",
+    "current_run",
     "get_context",
+    "running",
 ]
 
 ENV_TRIAL_ID = "HYPERSWEEP_TRIAL_ID"
@@ -368,3 +373,48 @@ def _reset_context() -> None:
     global _context
     with _context_lock:
         _context = None
+
+
+# The run of the function trial whose objective this thread (or task) is executing: set by
+# the function driver around the objective call, so that code deep inside it (a framework
+# callback) logs to the trial without being handed the run. A context variable, not a
+# global: threaded trials each see their own.
+_current: contextvars.ContextVar[BaseRun | None] = contextvars.ContextVar(
+    "hypersweep_current_run", default=None)
+
+
+def current_run() -> BaseRun | None:
+    """The run of the function trial being executed here, or None outside one.
+
+    Script trials and code outside a sweep get None: they use :func:`get_context`.
+
+    Examples
+    --------
+    >>> current_run() is None
+    True
+    >>> run = OfflineRun()
+    >>> with running(run):
+    ...     current_run() is run
+    True
+    """
+    return _current.get()
+
+
+@contextlib.contextmanager
+def running(run: BaseRun) -> Iterator[BaseRun]:
+    """Make ``run`` the :func:`current_run` for the duration of the block (nesting restores).
+
+    Examples
+    --------
+    >>> outer, inner = OfflineRun(), OfflineRun()
+    >>> with running(outer):
+    ...     with running(inner):
+    ...         pass
+    ...     current_run() is outer
+    True
+    """
+    token = _current.set(run)
+    try:
+        yield run
+    finally:
+        _current.reset(token)

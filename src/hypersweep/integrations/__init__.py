@@ -1,0 +1,48 @@
+"""Hypersweep inside the training frameworks: callbacks that log each round and stop early.
+
+Each integration lives in its own module and imports its framework only there, so
+``import hypersweep.integrations`` stays light; install the framework with its extra
+(``pip install hypersweep[lightgbm]``...). The names below are loaded on first use:
+
+- :class:`~hypersweep.integrations.reporting.Reporter`: what every callback logs through
+  (a function trial's run, a script trial's run, or an offline run that prints).
+- ``LightGBMCallback`` (:mod:`hypersweep.integrations.lightgbm`), ``XGBoostCallback``
+  (:mod:`hypersweep.integrations.xgboost`): log the evaluation metrics each round and end
+  training when the sweep's policy stops the trial.
+- ``SweepSearchCV`` (:mod:`hypersweep.integrations.sklearn`): a drop-in for scikit-learn's
+  ``RandomizedSearchCV`` whose cross-validation folds are the policy's intervals.
+
+Examples
+--------
+>>> import hypersweep.integrations
+>>> hypersweep.integrations.__all__
+['LightGBMCallback', 'Reporter', 'SweepSearchCV', 'XGBoostCallback']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from hypersweep.integrations.reporting import Reporter
+
+__all__ = ["LightGBMCallback", "Reporter", "SweepSearchCV", "XGBoostCallback"]
+
+# Public name -> the module of this package that defines it (imported on first use: each
+# imports its framework).
+_LAZY = {
+    "LightGBMCallback": "lightgbm",
+    "XGBoostCallback": "xgboost",
+    "SweepSearchCV": "sklearn",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
