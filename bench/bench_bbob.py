@@ -1,0 +1,531 @@
+"""Search quality of hypersweep's samplers against peers on the BBOB suite (COCO).
+
+The 24 noiseless BBOB functions (``cocoex``, suite ``bbob``) on [-5, 5]^d; every function's
+optimum f_opt is known, so a run reports its **regret**: the best f found so far minus f_opt.
+A budget's result is the best after that many trials of one run (no sampler here knows the
+budget), so the 50- and 100-trial numbers come from the same 100-trial run.
+
+Methods, all in the same ask/tell loop, one trial at a time:
+
+- ours: ``gp`` (BayesianParameterSampling) and ``tpe`` (TPEParameterSampling), driven through
+  ``propose(1, finished, [])`` with ``FinishedTrial(params, -f)`` (scores: larger is better);
+- ``random`` and ``sobol``: RandomParameterSampling with ``rule="random"`` / ``"sobol"``;
+- ``optuna-gp`` (GPSampler) and ``optuna-tpe`` (TPESampler with Optuna's defaults) through
+  ``study.ask/tell``;
+- ``smac``: SMAC3's BlackBoxFacade (a GP with EI, SMAC's facade for low-dimensional
+  continuous black-box functions; the HPO facade's random forest is meant for mixed HPO
+  spaces) through ``ask/tell``; skipped with a printed reason when ``smac`` is missing;
+- ``hebo``: HEBO 0.3.6, which pins numpy<1.25 and so lives in its own virtualenv: each run is
+  one ``bench/_hebo_worker.py`` subprocess of that interpreter (``--hebo-python``, default
+  ``$HYPERSWEEP_HEBO_PYTHON`` or ``/opt/bench-hebo/bin/python``; skipped with a printed
+  reason when absent). Install: ``python -m venv /opt/bench-hebo &&
+  /opt/bench-hebo/bin/pip install hebo==0.3.6 coco-experiment torch==2.13.0``.
+
+Seeds and instances: seed ``s`` runs BBOB instance ``1 + s % 15`` with sampler seed ``s``, the
+same instance for every method, so a (method, function, dimension, seed) run is deterministic.
+
+Aggregates: per function and dimension, the median regret over seeds. The medians of one
+group span orders of magnitude (f1 reaches 1e-3 where f12 stays at 1e6), so a group's
+score is the mean of log10(median regret) over its functions, with regrets floored at 1e-8
+(COCO's final target): the geometric mean. A ratio ours/peer is 10 ** (difference of those
+means), the factor by which our typical regret in the group is larger (< 1: we win); "best"
+of ours is the lower of gp and tpe per group (no picking per function); the best peer is the
+peer with the lowest group score. Groups: separable f1-f5, low/moderate conditioning f6-f9,
+high conditioning unimodal f10-f14, multimodal with adequate global structure f15-f19,
+multimodal with weak global structure f20-f24.
+
+Sizing of the default run (about an hour with ``--jobs 2``; slow methods run fewer seeds,
+and their medians are over those seeds only; see PLAN below, printed in the header):
+10 seeds for the cheap methods on dims 2, 5, 10, 20; optuna-gp, smac and hebo are slower per
+suggestion and run the seeds and dims PLAN lists.
+
+Run (``pip install -e '.[bench]'``)::
+
+    python bench/bench_bbob.py --quick                 # dims 5, 10; 3 seeds; 5 functions
+    python bench/bench_bbob.py --quick --methods gp,optuna-gp,random
+    python bench/bench_bbob.py --json /tmp/bbob.json   # the full run, about an hour
+    python bench/bench_bbob.py --timing-only           # suggestion time at 1,000 trials
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one core per process: --jobs decides the parallelism
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from multiprocessing import Pool  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from hypersweep.sampling import (  # noqa: E402
+    BayesianParameterSampling,
+    FinishedTrial,
+    RandomParameterSampling,
+    TPEParameterSampling,
+)
+from hypersweep.space import uniform  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+GROUPS = {"separable": range(1, 6), "low-cond": range(6, 10), "high-cond": range(10, 15),
+          "multi-adequate": range(15, 20), "multi-weak": range(20, 25)}
+OURS = ("gp", "tpe")
+PEERS = ("random", "sobol", "optuna-tpe", "optuna-gp", "smac", "hebo")
+FLOOR = 1e-8  # COCO's final target: regrets below it count as solved
+# method -> (dims, number of seeds) of the default run; methods absent run every dim, 10 seeds.
+PLAN: dict[str, tuple[tuple[int, ...], int]] = {
+    "optuna-gp": ((2, 5, 10, 20), 5),
+    "smac": ((2, 5, 10), 3),
+    "hebo": ((2, 5, 10), 3),
+}
+QUICK_FUNCTIONS = (2, 8, 10, 15, 21)  # one a group: ellipsoid, Rosenbrock, ellipsoid (rot.),
+#                                        Rastrigin (rot.), Gallagher 101 peaks
+
+
+def instance_of(seed: int) -> int:
+    return 1 + seed % 15
+
+
+def _problem(fid: int, dim: int, instance: int) -> tuple[Any, Any]:
+    """The suite (keep it alive: the problem lives in it) and the problem."""
+    import cocoex
+
+    suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{dim} "
+                                     f"instance_indices:{instance}")
+    return suite, next(iter(suite))
+
+
+def optimum(fid: int, dim: int, instance: int) -> float:
+    """f_opt: cocoex writes x_opt to a file in the working directory, so read it from a
+    private one (``Problem._f0`` is broken in cocoex 2.8)."""
+    _suite, problem = _problem(fid, dim, instance)
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            problem._best_parameter("print")
+            x_opt = np.loadtxt(Path(tmp) / "._bbob_problem_best_parameter.txt", ndmin=1)
+        finally:
+            os.chdir(cwd)
+    return float(problem(x_opt))
+
+
+def _space(dim: int) -> dict[str, Any]:
+    return {f"x{i:02d}": uniform(-5.0, 5.0) for i in range(dim)}
+
+
+def _vector(params: Any, dim: int) -> np.ndarray:
+    return np.array([float(params[f"x{i:02d}"]) for i in range(dim)])
+
+
+# -- methods -----------------------------------------------------------------------------
+def _run_ours(problem: Any, dim: int, method: str, seed: int, budget: int
+              ) -> tuple[list[float], float]:
+    space = _space(dim)
+    sampler: Any = (BayesianParameterSampling(space, seed=seed) if method == "gp" else
+                    TPEParameterSampling(space, seed=seed) if method == "tpe" else
+                    RandomParameterSampling(space, seed=seed, rule=method))
+    finished: list[FinishedTrial] = []
+    values: list[float] = []
+    spent = 0.0
+    while len(finished) < budget:
+        start = time.perf_counter()
+        [config] = sampler.propose(1, finished, [])
+        spent += time.perf_counter() - start
+        f = float(problem(_vector(config, dim)))
+        values.append(f)
+        finished.append(FinishedTrial(config, -f))  # scores: larger is better
+    return values, spent
+
+
+def _optuna_sampler(method: str, seed: int) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if method == "optuna-gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)  # Optuna's defaults
+
+
+def _run_optuna(problem: Any, dim: int, method: str, seed: int, budget: int
+                ) -> tuple[list[float], float]:
+    import optuna
+
+    study = optuna.create_study(sampler=_optuna_sampler(method, seed))
+    dists: dict[str, Any] = {f"x{i:02d}": optuna.distributions.FloatDistribution(-5.0, 5.0)
+                             for i in range(dim)}
+    values: list[float] = []
+    spent = 0.0
+    while len(values) < budget:
+        start = time.perf_counter()
+        trial = study.ask(dists)
+        spent += time.perf_counter() - start
+        f = float(problem(_vector(trial.params, dim)))
+        start = time.perf_counter()
+        study.tell(trial, f)
+        spent += time.perf_counter() - start
+        values.append(f)
+    return values, spent
+
+
+def _run_smac(problem: Any, dim: int, seed: int, budget: int) -> tuple[list[float], float]:
+    from ConfigSpace import ConfigurationSpace, Float
+    from smac import BlackBoxFacade, Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    cs = ConfigurationSpace(seed=seed)
+    cs.add([Float(f"x{i:02d}", (-5.0, 5.0)) for i in range(dim)])
+    values: list[float] = []
+    spent = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Scenario(cs, deterministic=True, n_trials=budget, seed=seed,
+                            output_directory=Path(tmp) / "smac")
+        smac = BlackBoxFacade(scenario, lambda config, seed=0: 0.0, overwrite=True,
+                              logging_level=40)
+        while len(values) < budget:
+            start = time.perf_counter()
+            info = smac.ask()
+            spent += time.perf_counter() - start
+            f = float(problem(_vector(info.config, dim)))
+            start = time.perf_counter()
+            smac.tell(info, TrialValue(cost=f))
+            spent += time.perf_counter() - start
+            values.append(f)
+    return values, spent
+
+
+def hebo_python(given: str | None) -> tuple[str | None, str]:
+    """The HEBO interpreter to use, or None and the reason HEBO is skipped."""
+    path = given or os.environ.get("HYPERSWEEP_HEBO_PYTHON") or "/opt/bench-hebo/bin/python"
+    if not Path(path).exists():
+        return None, f"no HEBO interpreter at {path} (see the module docstring to make one)"
+    probe = subprocess.run([path, "-c", "import hebo, cocoex"], capture_output=True, text=True,
+                           check=False)
+    if probe.returncode:
+        return None, f"{path} cannot import hebo and cocoex: {probe.stderr.strip()[-200:]}"
+    return path, ""
+
+
+def _run_hebo(python: str, fid: int, dim: int, instance: int, seed: int, budget: int
+              ) -> tuple[list[float], float]:
+    out = subprocess.run([python, str(HERE / "_hebo_worker.py"), str(fid), str(dim),
+                          str(instance), str(seed), str(budget)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise RuntimeError(f"HEBO worker failed (f{fid} d{dim} seed {seed}): "
+                           f"{out.stderr.strip()[-500:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["values"], result["seconds"]
+
+
+Job = tuple[str, int, int, int, int, float, str]  # method, fid, dim, seed, budget, f_opt, hebo
+
+
+def run_one(job: Job) -> tuple[str, int, int, int, list[float], float]:
+    """One optimisation: best-so-far regret after each trial, and sampler seconds a trial."""
+    method, fid, dim, seed, budget, f_opt, hebo = job
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "hebo":
+            values, spent = _run_hebo(hebo, fid, dim, instance_of(seed), seed, budget)
+        else:
+            _suite, problem = _problem(fid, dim, instance_of(seed))
+            if method.startswith("optuna"):
+                values, spent = _run_optuna(problem, dim, method, seed, budget)
+            elif method == "smac":
+                values, spent = _run_smac(problem, dim, seed, budget)
+            else:
+                values, spent = _run_ours(problem, dim, method, seed, budget)
+    regret = np.maximum(np.minimum.accumulate(np.array(values) - f_opt), 0.0)
+    return method, fid, dim, seed, regret.tolist(), spent / budget
+
+
+# -- suggestion time ---------------------------------------------------------------------
+def time_one(job: tuple[str, int, int, int]) -> tuple[str, float]:
+    """Median seconds of one suggestion with ``n`` finished random trials on f``fid`` in
+    ``dim`` dimensions (instance 1)."""
+    method, fid, dim, n = job
+    _suite, problem = _problem(fid, dim, 1)
+    space = _space(dim)
+    configs = RandomParameterSampling(space, seed=0).preview(n + 2)
+    history = [FinishedTrial(c, -float(problem(_vector(c, dim)))) for c in configs]
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method.startswith("optuna"):
+            import optuna
+
+            dists: dict[str, Any] = {k: optuna.distributions.FloatDistribution(-5.0, 5.0)
+                                     for k in space}
+            study = optuna.create_study(sampler=_optuna_sampler(method, 0))
+            study.add_trials([optuna.trial.create_trial(params=dict(t.params), distributions=dists,
+                                                        value=-(t.score or 0.0))
+                              for t in history[:n]])
+            for _ in range(2):
+                start = time.perf_counter()
+                trial = study.ask(dists)
+                times.append(time.perf_counter() - start)
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            cls = BayesianParameterSampling if method == "gp" else TPEParameterSampling
+            ours: Any = cls(space, seed=0)
+            ours.propose(1, history[: n - 4], [])  # a sweep calls every trial: its cache is warm
+            for r in range(3):
+                start = time.perf_counter()
+                ours.propose(1, history[: n + 2 - r], [])
+                times.append(time.perf_counter() - start)
+    return method, statistics.median(times)
+
+
+# -- report ------------------------------------------------------------------------------
+def _fmt(x: float) -> str:
+    if math.isnan(x):
+        return "-"
+    return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
+
+
+def group_of(fid: int) -> str:
+    return next(g for g, fids in GROUPS.items() if fid in fids)
+
+
+def summarise(curves: dict[tuple[str, int, int], dict[int, list[float]]], methods: list[str],
+              fids: list[int], dims: list[int], budgets: tuple[int, ...]) -> dict[str, Any]:
+    """Medians per function, group scores and ratios, wins and the checks (JSON-ready)."""
+    med: dict[str, dict[str, float]] = {}  # "method f d b" -> median regret
+    for (m, fid, dim), by_seed in curves.items():
+        for b in budgets:
+            finals = [c[b - 1] for c in by_seed.values() if len(c) >= b]
+            if finals:
+                med.setdefault(m, {})[f"f{fid} d{dim} b{b}"] = statistics.median(finals)
+    ours = [m for m in OURS if m in methods]
+    peers = [m for m in methods if m not in OURS]
+
+    def get(m: str, fid: int, dim: int, b: int) -> float:
+        return med.get(m, {}).get(f"f{fid} d{dim} b{b}", math.nan)
+
+    groups: dict[str, Any] = {}
+    for g, gfids in GROUPS.items():
+        fs = [f for f in fids if f in gfids]
+        for dim in dims:
+            for b in budgets:
+                score = {}
+                for m in methods:
+                    vals = [get(m, f, dim, b) for f in fs]
+                    if fs and not any(math.isnan(v) for v in vals):
+                        score[m] = statistics.mean(math.log10(max(v, FLOOR)) for v in vals)
+                if not score:
+                    continue
+                cell: dict[str, Any] = {"score": score}
+                if ours and all(m in score for m in ours):
+                    score["best"] = min(score[m] for m in ours)
+                avail = [p for p in peers if p in score]
+                if avail:
+                    best_peer = min(avail, key=lambda p: score[p])
+                    cell["best_peer"] = best_peer
+                    cell["ratio"] = {m: 10 ** (score[m] - score[best_peer])
+                                     for m in (*ours, "best") if m in score}
+                    cell["worst_vs_peer"] = {m: max((10 ** (score[m] - score[p]), p)
+                                                    for p in avail)
+                                             for m in (*ours, "best") if m in score}
+                groups[f"{g} d{dim} b{b}"] = cell
+    wins: dict[str, Any] = {}
+    worse_than_random: dict[str, list[str]] = {m: [] for m in ours}
+    for dim in dims:
+        for b in budgets:
+            for who in (*ours, "best") if ours else ():
+                n = won = 0
+                for fid in fids:
+                    row = {m: get(m, fid, dim, b) for m in methods}
+                    if any(math.isnan(v) for v in row.values()):
+                        row = {m: v for m, v in row.items() if not math.isnan(v)}
+                    mine = (min(row[m] for m in ours if m in row) if who == "best"
+                            else row.get(who, math.nan))
+                    if math.isnan(mine) or not any(m in row for m in peers):
+                        continue
+                    n += 1
+                    won += mine <= min(row[m] for m in peers if m in row)
+                wins[f"{who} d{dim} b{b}"] = (won, n)
+            for m in ours:
+                for fid in fids:
+                    if get(m, fid, dim, b) > get("random", fid, dim, b):
+                        worse_than_random[m].append(f"f{fid} d{dim} b{b}")
+    return {"medians": med, "groups": groups, "wins": wins,
+            "worse_than_random": worse_than_random}
+
+
+def report(summary: dict[str, Any], methods: list[str], fids: list[int], dims: list[int],
+           budgets: tuple[int, ...]) -> None:
+    med = summary["medians"]
+    width = max(11, *(len(m) + 2 for m in methods))
+    ours = [m for m in OURS if m in methods]
+    print("\nPer function: median regret over seeds (lower is better)")
+    for dim in dims:
+        for b in budgets:
+            print(f"\n  d={dim}, {b} trials".ljust(14) + "".join(m.rjust(width) for m in methods))
+            for fid in fids:
+                print(f"  f{fid}".ljust(14) + "".join(
+                    _fmt(med.get(m, {}).get(f"f{fid} d{dim} b{b}", math.nan)).rjust(width)
+                    for m in methods))
+    print("\nPer group: geometric mean of the functions' median regrets (floor 1e-8), and "
+          "ours / best peer (< 1: we win)")
+    head = "group".ljust(16) + "d".rjust(3) + "b".rjust(5) + "".join(m.rjust(width)
+                                                                     for m in methods)
+    extra = "".join(f"{m}/peer".rjust(10) for m in (*ours, "best")) if ours else ""
+    print(head + "  best peer".ljust(13) + extra)
+    for key, cell in summary["groups"].items():
+        g, d, b = key.split()
+        line = g.ljust(16) + d[1:].rjust(3) + b[1:].rjust(5) + "".join(
+            (_fmt(10 ** cell["score"][m]) if m in cell["score"] else "-").rjust(width)
+            for m in methods)
+        if "ratio" in cell:
+            line += ("  " + cell["best_peer"]).ljust(13) + "".join(
+                f"{cell['ratio'][m]:.2f}".rjust(10) if m in cell["ratio"] else "-".rjust(10)
+                for m in (*ours, "best"))
+        print(line)
+    if not ours:
+        return
+    print("\nFunctions where ours has the lowest median regret of all methods (ties count):")
+    for who in (*ours, "best"):
+        cells = []
+        for dim in dims:
+            for b in budgets:
+                won, n = summary["wins"].get(f"{who} d{dim} b{b}", (0, 0))
+                cells.append(f"d{dim}/b{b} {won}/{n} ({100 * won / n if n else 0:.0f}%)")
+        print(f"  {who:<5}" + ", ".join(cells))
+    print("\nNever worse than random (median regret above random's):")
+    for m in ours:
+        bad = summary["worse_than_random"][m]
+        print(f"  {m:<5}" + ("never" if not bad else f"{len(bad)}: " + ", ".join(bad)))
+    print("\nWorst group ratio against any peer (ours / that peer):")
+    for who in (*ours, "best"):
+        worst = [(cell["worst_vs_peer"][who][0], key, cell["worst_vs_peer"][who][1])
+                 for key, cell in summary["groups"].items()
+                 if who in cell.get("worst_vs_peer", {})]
+        if worst:
+            r, key, peer = max(worst)
+            print(f"  {who:<5}{r:.2f} ({key}, vs {peer})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="dims 5,10; 3 seeds; budgets 20,50; f" +
+                        ",".join(map(str, QUICK_FUNCTIONS)))
+    parser.add_argument("--seeds", type=int, help="seeds for every method (default: PLAN)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--budgets", help="comma-separated budgets (default 50,100)")
+    parser.add_argument("--dims", help="comma-separated dimensions (default 2,5,10,20)")
+    parser.add_argument("--functions", help="comma-separated BBOB function numbers 1-24")
+    parser.add_argument("--methods", help="comma-separated methods (default: all): "
+                        + ",".join((*OURS, *PEERS)))
+    parser.add_argument("--hebo-python", help="interpreter with hebo and cocoex "
+                        "(default $HYPERSWEEP_HEBO_PYTHON or /opt/bench-hebo/bin/python)")
+    parser.add_argument("--json", help="save every curve and the summary here")
+    parser.add_argument("--no-timing", action="store_true", help="skip the timing section")
+    parser.add_argument("--timing-only", action="store_true", help="only the timing section")
+    args = parser.parse_args(argv)
+    started = time.time()
+    budgets = (tuple(sorted(int(b) for b in args.budgets.split(","))) if args.budgets else
+               (20, 50) if args.quick else (50, 100))
+    dims = ([int(d) for d in args.dims.split(",")] if args.dims else
+            [5, 10] if args.quick else [2, 5, 10, 20])
+    fids = ([int(f) for f in args.functions.split(",")] if args.functions else
+            list(QUICK_FUNCTIONS) if args.quick else list(range(1, 25)))
+    if not all(1 <= f <= 24 for f in fids):
+        parser.error(f"--functions expects numbers 1-24 (got {args.functions})")
+    methods = args.methods.split(",") if args.methods else [*OURS, *PEERS]
+    unknown = [m for m in methods if m not in (*OURS, *PEERS)]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}: choose from {','.join((*OURS, *PEERS))}")
+    skipped: dict[str, str] = {}
+    hebo = ""
+    if "hebo" in methods:
+        path, why = hebo_python(args.hebo_python)
+        hebo = path or ""
+        if path is None:
+            skipped["hebo"] = why
+    if "smac" in methods:
+        try:
+            import smac  # noqa: F401
+        except ImportError as err:
+            skipped["smac"] = f"cannot import smac ({err}); python -m pip install swig smac"
+    methods = [m for m in methods if m not in skipped]
+
+    def plan(m: str) -> tuple[list[int], int]:
+        if args.seeds or args.quick:
+            return dims, args.seeds or 3
+        pdims, pseeds = PLAN.get(m, (tuple(dims), 10))
+        return [d for d in dims if d in pdims], pseeds
+
+    jobs: list[Job] = []
+    optima: dict[tuple[int, int, int], float] = {}
+    if not args.timing_only:
+        for m in methods:
+            mdims, seeds = plan(m)
+            for fid in fids:
+                for dim in mdims:
+                    for s in range(seeds):
+                        key = (fid, dim, instance_of(s))
+                        if key not in optima:
+                            optima[key] = optimum(*key)
+                        jobs.append((m, fid, dim, s, budgets[-1], optima[key], hebo))
+    # Slow methods and dimensions first so the pool's tail is short.
+    jobs.sort(key=lambda j: (j[0] not in ("hebo", "smac", "optuna-gp", "gp"), -j[2]))
+    print(f"BBOB: f{','.join(map(str, fids))}; dims {dims}; budgets {budgets}; "
+          f"{args.jobs} processes; seed s runs instance 1 + s % 15")
+    for m in methods:
+        mdims, seeds = plan(m)
+        print(f"  {m:<11} dims {mdims}, {seeds} seeds")
+    for m, why in skipped.items():
+        print(f"  {m:<11} skipped: {why}")
+    sys.stdout.flush()
+    curves: dict[tuple[str, int, int], dict[int, list[float]]] = {}
+    per_trial: dict[str, list[float]] = {}
+    timing: list[tuple[str, float]] = []
+    with Pool(args.jobs) as pool:
+        for m, fid, dim, seed, regret, spent in pool.imap_unordered(run_one, jobs):
+            curves.setdefault((m, fid, dim), {})[seed] = regret
+            per_trial.setdefault(m, []).append(spent)
+        if not args.no_timing:
+            timing = pool.map(time_one, [(m, 8, 10, 1000)
+                                         for m in ("gp", "tpe", "optuna-gp", "optuna-tpe")])
+    summary: dict[str, Any] = {}
+    if jobs:
+        summary = summarise(curves, methods, fids, dims, budgets)
+        report(summary, methods, fids, dims, budgets)
+        print("\nMean sampler time per trial during the runs (ms): "
+              + ", ".join(f"{m} {1e3 * statistics.mean(v):.1f}" for m, v in per_trial.items()))
+    if timing:
+        print("\nSuggestion time with 1,000 finished trials (f8 Rosenbrock, 10-D, median, ms):")
+        for method, seconds in timing:
+            print(f"  {method:<11} {1e3 * seconds:9.1f}")
+    elapsed = time.time() - started
+    print(f"\nelapsed {elapsed:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "budgets": budgets, "dims": dims, "functions": fids, "methods": methods,
+            "skipped": skipped, "plan": {m: plan(m) for m in methods},
+            "curves": [{"method": m, "function": f, "dim": d, "seed": s,
+                        "instance": instance_of(s), "regret": c}
+                       for (m, f, d), by_seed in curves.items() for s, c in by_seed.items()],
+            "summary": {**summary, "wins": {k: list(v) for k, v in
+                                            summary.get("wins", {}).items()}},
+            "timing_ms": {m: 1e3 * s for m, s in timing},
+            "per_trial_ms": {m: 1e3 * statistics.mean(v) for m, v in per_trial.items()},
+            "elapsed_s": elapsed}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
