@@ -34,9 +34,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from hypersweep.execution import TrialSpec
 from hypersweep.store import Status, TrialRecord
+
+if TYPE_CHECKING:  # the execution package is not imported to decide about function trials
+    from hypersweep.execution import TrialSpec
 
 __all__ = ["FIRST_FAILURES", "REASON_GPU_OUT_OF_MEMORY", "FailureRule", "error_line",
            "exit_error", "fail_called", "failure_reason", "launch_error", "sweep_outcome"]

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hypersweep.errors import SweepBusyError
-from hypersweep.execution.processes import process_start_ticks, same_process_alive
 from hypersweep.store import Store, SweepRecord
 
 __all__ = ["STALE_AFTER", "Lease", "OwnerToken", "claim_sweep", "controller_alive",
@@ -46,6 +45,8 @@ def new_owner_token() -> str:
     this process from a later one given the same pid; the fresh id tells two controllers of
     one process apart.
     """
+    from hypersweep.execution.processes import process_start_ticks
+
     ticks = process_start_ticks(os.getpid())
     start = "-" if ticks is None else str(ticks)
     return f"{socket.gethostname()}:{os.getpid()}:{start}:{uuid.uuid4().hex[:8]}"
@@ -69,6 +70,8 @@ class OwnerToken:
         """
         if self.pid is None or self.host != socket.gethostname():
             return None
+        from hypersweep.execution.processes import same_process_alive
+
         return same_process_alive(self.pid, self.start_ticks)
 
 

@@ -44,22 +44,25 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypersweep.engine.failures import FailureRule, fail_called, failure_reason, sweep_outcome
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
-from hypersweep.execution.placement import Placement, Slot
 from hypersweep.policies import Decision, PolicyRunner
 from hypersweep.policies import Objective as PolicyObjective
 from hypersweep.sampling import FinishedTrial
 from hypersweep.spec import SweepSpec
 from hypersweep.store import MetricPoint, Status, TrialRecord, trial_id
+
+if TYPE_CHECKING:  # a sweep whose trials ask for no devices never imports execution
+    from hypersweep.execution.placement import Placement
 
 __all__ = [
     "REASON_EARLY_TERMINATION",
@@ -222,6 +225,12 @@ class SweepEngine:
                                              "in YAML,")
         self.trials: dict[str, TrialState] = {}  # by id, in index order
         self._unended = 0  # trials not ended yet: counted, not scanned, on every ask
+        # The sampler's history kept as trials end, not rebuilt from every trial at each
+        # proposal: ended trials' evidence in index order (and their indexes), and the
+        # trials not ended yet, in index order.
+        self._evidence: list[FinishedTrial] = []
+        self._evidence_index: list[int] = []
+        self._in_flight: dict[str, TrialState] = {}
         # Earlier sweeps' trials (warm start), first in the sampler's history; the driver
         # reads them from the store and hands their series to `runner` itself.
         self.warm: list[FinishedTrial] = []
@@ -261,13 +270,8 @@ class SweepEngine:
 
     def history(self) -> tuple[list[FinishedTrial], list[dict[str, Any]]]:
         """The sampler's view: earlier sweeps' and ended trials, then those in flight."""
-        finished = list(self.warm)
-        pending: list[dict[str, Any]] = []
-        for trial in self.trials.values():  # in index order
-            if trial.evidence is not None:
-                finished.append(trial.evidence)
-            else:
-                pending.append(dict(trial.record.params))
+        finished = [*self.warm, *self._evidence]
+        pending = [dict(trial.record.params) for trial in self._in_flight.values()]
         return finished, pending
 
     def propose(self, n: int) -> list[dict[str, Any]]:
@@ -296,6 +300,7 @@ class SweepEngine:
         record = TrialRecord.started(trial_name, self.sweep_id, index, params, when, **fields)
         trial = TrialState(record)
         self.trials[record.id] = trial
+        self._in_flight[record.id] = trial
         self._unended += 1
         self.runner.start(record.id)
         trial.active = True  # it holds a slot; its timeout counts once it has begun
@@ -448,20 +453,32 @@ class SweepEngine:
         return self.cancel(REASON_FAILED_TRIALS)
 
     def _ended(self, trial: TrialState) -> None:
-        if trial.evidence is None:
+        first = trial.evidence is None
+        if first:
             self._unended -= 1
+            self._in_flight.pop(trial.id, None)
             if self.placement is not None:
                 self.placement.release(trial.id)
         score = None if trial.best is None else self._sign * trial.best
         values, violations = self.outcome_of(trial)
         trial.evidence = FinishedTrial(params=trial.record.params, score=score, values=values,
                                        violations=violations)
+        index = trial.record.index
+        at = bisect.bisect_left(self._evidence_index, index)  # at the end, unless out of order
+        if first:
+            self._evidence_index.insert(at, index)
+            self._evidence.insert(at, trial.evidence)
+        else:
+            self._evidence[at] = trial.evidence
 
     def add(self, record: TrialRecord) -> TrialState:
         """A trial read back from the store (a resumed sweep); `restored` once it has ended.
         What an unended one holds stays held: no new trial is given its devices."""
         trial = TrialState(record)
+        self._in_flight[record.id] = trial
         if self.placement is not None and record.end_time is None and record.placement:
+            from hypersweep.execution.placement import Slot
+
             self.placement.hold(record.id, Slot.from_dict(record.placement), self._gpu)
         self.trials[record.id] = trial
         self._unended += 1

@@ -48,7 +48,6 @@ from typing import Any, TypeVar
 from hypersweep.engine import REASON_ORPHANED, REASON_USER_CANCEL, Stop, SweepEngine, ingest
 from hypersweep.engine.lease import Lease
 from hypersweep.engine.warm_start import warm_start
-from hypersweep.execution.placement import machine_placement
 from hypersweep.functions.trial import Trial
 from hypersweep.sampling import GridParameterSampling, RandomParameterSampling
 from hypersweep.spec import SweepSpec
@@ -158,14 +157,14 @@ class FunctionDriver:
         self._trials: dict[str, Trial] = {}
         self._dirty: dict[str, Trial] = {}
         self._proposals: deque[dict[str, Any]] = deque()
+        self._metric_names: set[str] = set()  # what trials logged (for the missing-metric notice)
         self._warned_return = False
         self._ended = False
         resources = spec.resources
         self.engine = SweepEngine(
             spec, sweep_id, elapsed=(utcnow() - start_time).total_seconds(),
-            metric_names=lambda: {p.name for t in self._trials.values() for p in t.points},
-            placement=None if resources is None
-            else machine_placement(resources.gpu, resources.cpu))
+            metric_names=lambda: self._metric_names,
+            placement=None if resources is None else _placement(resources.gpu, resources.cpu))
         self.engine.warm = warm_start(earlier, self.primary_metric, spec.objective.maximize,
                                       self.engine.runner, spec.objectives, spec.constraints)
         self._restore(stored)
@@ -305,10 +304,12 @@ class FunctionDriver:
                 count = trial.steps.get((kind, name), 0)
                 trial.steps[(kind, name)] = count + 1
                 step = count if step is None else step
-            # One conversion for both kinds of trial (numbers rank, the rest is JSON text).
-            points, tags = ingest.to_points(
-                (JournalRecord(trial.seq, time.time() if when is None else when, kind, name,
-                               value, step),))
+            when = time.time() if when is None else when
+            if kind == "metric" and type(value) in (float, int):  # the common case, quickly
+                points, tags = [ingest.scalar_point(trial.seq, name, value, step or 0, when)], None
+            else:  # one conversion for both kinds of trial (numbers rank, the rest is JSON)
+                points, tags = ingest.to_points(
+                    (JournalRecord(trial.seq, when, kind, name, value, step),))
             trial.seq += 1
             if tags:
                 trial.pending_tags.update(tags)
@@ -318,6 +319,7 @@ class FunctionDriver:
             if not points:
                 return
             trial.points += points
+            self._metric_names.update(p.name for p in points)
             if self.engine.tracked:
                 for point in points:
                     if point.name in self.engine.tracked:
@@ -469,8 +471,12 @@ class FunctionDriver:
                         self._dirty.setdefault(trial.id, trial)
                         trial.pending_tags = {**tags.get(trial.id, {}), **trial.pending_tags}
                 raise
-            for trial, end in marks:
-                trial.flushed = max(trial.flushed, end)
+            with self._lock:
+                for trial, end in marks:
+                    trial.flushed = max(trial.flushed, end)
+                    if trial.ended and trial.flushed == len(trial.points):
+                        # All in the store, and nothing reads them again: memory stays flat.
+                        trial.points, trial.flushed = [], 0
 
     def _background(self) -> None:
         """Flush, apply the clock, heartbeat and honour ``hypersweep cancel`` (run by the
@@ -489,6 +495,13 @@ class FunctionDriver:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, trials={len(self._trials)})"
+
+
+def _placement(gpu: float, cpu: int | None) -> Any:
+    """This machine's devices and cores (imported only by sweeps whose trials ask for some)."""
+    from hypersweep.execution.placement import machine_placement
+
+    return machine_placement(gpu, cpu)
 
 
 def _flush_loop(ref: weakref.ref[FunctionDriver]) -> None:

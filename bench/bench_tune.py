@@ -1,0 +1,175 @@
+"""``tune`` against Optuna from a fresh process, and a function sweep's cost per trial to 100k.
+
+Every measurement runs in a FRESH Python subprocess, so imports and first-call costs count:
+the time is from before ``import hypersweep`` (``import optuna``) to the end of the sweep, as
+the subprocess measures it (the interpreter's own start, the same for both, is left out).
+
+1. ``tune`` vs ``optuna.create_study().optimize`` with a trivial objective (one float, one
+   choice), one trial at a time, at 100 / 1,000 / 10,000 trials:
+
+   - random sampling on both sides: our ``RandomParameterSampling`` vs Optuna's
+     ``RandomSampler`` (the comparison the targets are about);
+   - records in memory (ours: the default; Optuna: its in-memory storage) and in a SQLite
+     file (ours: ``Workspace(store="sqlite:///...")``; Optuna: ``storage="sqlite:///..."``).
+
+   Ratios > 1 mean hypersweep is faster. Targets: 3x in memory, 10x with SQLite.
+
+2. An ask/tell function sweep with SQLite records at 1k / 10k / 100k trials (one run each):
+   the time of the first and of the last thousand trials (their ratio is how the per-trial
+   cost grows; target <= 2x) and the subprocess's peak RSS.
+
+Run: ``OMP_NUM_THREADS=1 python bench/bench_tune.py`` (``--sizes 100,1000,10000``,
+``--sqlite-sizes 100,1000`` (Optuna's RDB storage takes minutes at 10,000), ``--repeat 1``,
+``--scale 1000,10000,100000``; ``--src /other/src`` runs hypersweep from another source tree,
+e.g. an export of an earlier commit, for before/after numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TUNE = """
+import time
+t0 = time.perf_counter()
+import hypersweep as hs
+import logging
+logging.disable(logging.WARNING)
+def objective(params, run):
+    return (params["x"] - 0.3) ** 2 + (0.0 if params["kind"] == "a" else 0.1)
+sampling = hs.RandomParameterSampling({"x": hs.uniform(0.0, 1.0), "kind": hs.choice("a", "b")},
+                                      seed=1)
+workspace = None if URL is None else hs.Workspace(FOLDER, store=URL)
+result = hs.tune(objective, sampling, "loss", "minimize", max_total_runs=N,
+                 workspace=workspace)
+elapsed = time.perf_counter() - t0
+assert result.get_status() == "Completed", result.get_status()
+print(elapsed)
+"""
+
+OPTUNA = """
+import time
+t0 = time.perf_counter()
+import optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+def objective(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    return (x - 0.3) ** 2 + (0.0 if kind == "a" else 0.1)
+study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1), storage=URL,
+                            direction="minimize")
+study.optimize(objective, n_trials=N)
+elapsed = time.perf_counter() - t0
+assert len(study.trials) == N
+print(elapsed)
+"""
+
+SCALE = """
+import resource, time
+import hypersweep as hs
+import logging
+logging.disable(logging.WARNING)
+sampling = hs.RandomParameterSampling({"x": hs.uniform(0.0, 1.0), "kind": hs.choice("a", "b")},
+                                      seed=1)
+sweep = hs.Sweep(sampling, "loss", "minimize", max_total_runs=N,
+                 workspace=hs.Workspace(FOLDER, store=URL))
+laps = []
+t = time.perf_counter()
+done = 0
+while (trial := sweep.ask()) is not None:
+    p = trial.params
+    sweep.tell(trial, (p["x"] - 0.3) ** 2 + (0.0 if p["kind"] == "a" else 0.1))
+    done += 1
+    if done % 1000 == 0:
+        now = time.perf_counter()
+        laps.append(now - t)
+        t = now
+sweep.finish()
+total = sum(laps)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"first": laps[0], "last": laps[-1], "total": total, "peak_mb": peak}))
+"""
+
+
+def _run(code: str, env_path: str | None, **values: object) -> str:
+    header = "".join(f"{k} = {v!r}\n" for k, v in values.items())
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    if env_path:
+        env["PYTHONPATH"] = env_path
+    done = subprocess.run([sys.executable, "-c", "import json\n" + header + code],
+                          capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _best(repeat: int, measure: object) -> float:
+    assert callable(measure)
+    return min(float(measure()) for _ in range(repeat))
+
+
+def compare(sizes: list[int], sqlite_sizes: list[int], repeat: int, folder: Path,
+            env_path: str | None) -> None:
+    print("tune vs Optuna, fresh process each (import + first call included), random "
+          f"sampling both sides (Optuna RandomSampler), best of {repeat}")
+    print(f"{'records':<8} {'trials':>7} {'hypersweep s':>13} {'optuna s':>10} {'ratio':>7} "
+          f"{'target':>7}  ok")
+    cells = [("memory", n, 3.0) for n in sizes] + [("sqlite", n, 10.0) for n in sqlite_sizes]
+    counter = itertools.count()  # a fresh file for every run
+    for records, n, target in cells:
+
+        def ours(records: str = records, n: int = n) -> str:
+            i = next(counter)
+            url = None if records == "memory" else f"sqlite:///{folder / f'hs{n}_{i}.db'}"
+            return _run(TUNE, env_path, N=n, URL=url, FOLDER=str(folder / f"ws{n}_{i}"))
+
+        def theirs(records: str = records, n: int = n) -> str:
+            i = next(counter)
+            url = None if records == "memory" else f"sqlite:///{folder / f'op{n}_{i}.db'}"
+            return _run(OPTUNA, None, N=n, URL=url)
+
+        hs_s = _best(repeat, ours)
+        op_s = _best(repeat, theirs)
+        ratio = op_s / hs_s
+        print(f"{records:<8} {n:>7,} {hs_s:>13.3f} {op_s:>10.3f} {ratio:>6.2f}x "
+              f"{target:>6.0f}x  {'yes' if ratio >= target else 'NO'}", flush=True)
+
+
+def scale(sizes: list[int], folder: Path, env_path: str | None) -> None:
+    print("\nask/tell function sweep, SQLite records, one run each")
+    print(f"{'trials':>8} {'total s':>8} {'first 1k s':>11} {'last 1k s':>10} {'last/first':>11} "
+          f"{'peak RSS MB':>12}")
+    for n in sizes:
+        row = json.loads(_run(SCALE, env_path, N=n, URL=f"sqlite:///{folder / f'scale{n}.db'}",
+                              FOLDER=str(folder / f"scale{n}")))
+        print(f"{n:>8,} {row['total']:>8.2f} {row['first']:>11.3f} {row['last']:>10.3f} "
+              f"{row['last'] / row['first']:>10.2f}x {row['peak_mb']:>12.0f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--sqlite-sizes", default="100,1000")
+    parser.add_argument("--scale", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--src", default=None, help="run hypersweep from this source tree")
+    args = parser.parse_args()
+
+    def sizes(text: str) -> list[int]:
+        return [int(s) for s in text.split(",") if s]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        compare(sizes(args.sizes), sizes(args.sqlite_sizes), args.repeat, folder, args.src)
+        if args.scale:
+            scale(sizes(args.scale), folder, args.src)
+
+
+if __name__ == "__main__":
+    main()
