@@ -92,6 +92,10 @@ class Choice(Expression):
         """The options; mapping options are read-only mappings."""
         return self._options
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # One argument, the options; read-only mappings travel as dicts.
+        return Choice, (tuple(dict(o) if isinstance(o, Mapping) else o for o in self._options),)
+
     @property
     def args(self) -> tuple[Any, ...]:
         return self._options

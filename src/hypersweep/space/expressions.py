@@ -171,3 +171,14 @@ class Expression(ABC):
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
+
+    # Immutable: a copy is the expression itself; pickled as a call of its constructor (a
+    # scikit-learn estimator holding a search space is deep-copied and pickled).
+    def __copy__(self) -> Expression:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Expression:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), tuple(self.args)
