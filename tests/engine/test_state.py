@@ -200,3 +200,33 @@ def test_a_value_that_cannot_rank_does_not_count(value: float | None) -> None:
     trial, = start(engine)
     assert not engine.observe(trial, value)
     assert trial.best is None
+
+
+def test_the_samplers_history_lists_ended_trials_by_index_whatever_order_they_end_in() -> None:
+    engine, _ = engine_for(Limits(max_total_trials=6))
+    trials = start(engine, 5)
+    for trial, value in zip(trials, [0.1, 0.2, 0.3, 0.4, 0.5], strict=True):
+        engine.observe(trial, value)
+    for i in (3, 0, 4, 1):  # out of index order, as concurrent trials end
+        engine.end(trials[i], ok=True, when=WHEN)
+    finished, pending = engine.history()
+    assert [t.params for t in finished] == [trials[i].record.params for i in (0, 1, 3, 4)]
+    assert [t.score for t in finished] == [0.1, 0.2, 0.4, 0.5]
+    assert pending == [trials[2].record.params]
+    engine.fail(trials[2], "lost", WHEN)  # the one left, failed from outside
+    finished, pending = engine.history()
+    assert [t.params for t in finished] == [t.record.params for t in trials]
+    assert finished[2].score == 0.3 and pending == []
+    sixth = start(engine)[0]
+    assert engine.history()[1] == [sixth.record.params]
+
+
+def test_a_reread_trial_joins_the_history_once_it_has_ended() -> None:
+    engine, _ = engine_for(Limits(max_total_trials=4))
+    trials = start(engine, 2)
+    again, _ = engine_for(Limits(max_total_trials=4))  # a resumed sweep reads them back
+    states = [again.add(t.record) for t in trials]
+    assert again.history() == ([], [dict(t.record.params) for t in trials])
+    again.restored(states[1])
+    again.restored(states[0])
+    assert [t.params for t in again.history()[0]] == [t.record.params for t in trials]

@@ -1,0 +1,77 @@
+"""What a function sweep loads and keeps: random search loads no model-based sampler and no
+process controller; trials' points leave memory once stored; samplers load on first use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hypersweep import ConfigError, RandomParameterSampling, Sweep, choice, uniform
+from hypersweep.sampling import sampler_from_dict
+
+MODEL_BASED = ("hypersweep.sampling.bayesian", "hypersweep.sampling.tpe",
+               "hypersweep.sampling._acquisition", "hypersweep.sampling._gp",
+               "hypersweep.controller")
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_a_random_tune_loads_no_model_based_sampler_and_no_controller() -> None:
+    loaded = _loaded_after(
+        "import hypersweep as hs\n"
+        "s = hs.RandomParameterSampling({'x': hs.uniform(0, 1), 'k': hs.choice('a', 'b')},"
+        " seed=1)\n"
+        "r = hs.tune(lambda p, run: p['x'], s, 'loss', 'minimize', max_total_runs=20)\n"
+        "assert r.get_status() == 'Completed' and len(r.get_children()) == 20\n")
+    assert not loaded & set(MODEL_BASED), sorted(loaded & set(MODEL_BASED))
+
+
+def test_a_sampler_named_in_a_stored_sweep_loads_when_it_is_built() -> None:
+    loaded = _loaded_after(
+        "from hypersweep.sampling import sampler_from_dict\n"
+        "from hypersweep.space import uniform\n"
+        "assert 'hypersweep.sampling.tpe' not in sys.modules\n"
+        "s = sampler_from_dict({'type': 'tpe', 'seed': 2}, {'x': uniform(0, 1)})\n"
+        "assert type(s).__name__ == 'TPEParameterSampling' and s.seed == 2\n")
+    assert "hypersweep.sampling.tpe" in loaded
+    assert "hypersweep.sampling.bayesian" not in loaded
+
+
+def test_an_unknown_sampler_is_refused_with_every_choice_in_order() -> None:
+    with pytest.raises(ConfigError, match=r"expected random, grid, bayesian or tpe\)"):
+        sampler_from_dict("randm", {"x": uniform(0, 1)})
+    with pytest.raises(ConfigError, match="unknown key 'sed' for bayesian"):
+        sampler_from_dict({"type": "bayesian", "sed": 1}, {"x": uniform(0, 1)})
+
+
+def test_every_sampler_is_listed_as_a_class() -> None:
+    import hypersweep.sampling as sampling
+
+    assert list(sampling.SAMPLERS)[:4] == ["random", "grid", "bayesian", "tpe"]
+    assert all(isinstance(cls, type) for cls in sampling.SAMPLERS.values())
+    listed = tuple(sampling.SAMPLERS[k] for k in ("random", "grid", "bayesian", "tpe"))
+    assert listed == sampling.BUILT_IN
+
+
+def test_stored_points_leave_memory_and_still_name_what_was_logged() -> None:
+    sweep = Sweep(RandomParameterSampling({"k": choice("a", "b"), "x": uniform(0, 1)}, seed=4),
+                  "loss", "minimize", max_total_runs=6)
+    sweep.flush_size = 1  # every change written at once
+    while (trial := sweep.ask()) is not None:
+        for step in range(3):
+            trial.log("los", trial.params["x"] + step)  # a typo: the sweep cannot rank
+        sweep.tell(trial)
+    result = sweep.finish()
+    assert all(t.points == [] for t in sweep.trials)
+    series = result.get_metrics()
+    assert sorted(len(m["los"]) for m in series.values()) == [3] * 6
+    assert result.get_status() == "Failed"
+    assert "'los'" in (result._store.get_sweep(result.id).error or "")
