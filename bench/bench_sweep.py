@@ -1,18 +1,31 @@
-"""Controller overhead: a 100-trial sweep of a trivial script against bare process starts.
+"""Controller overhead: a sweep of trivial script trials against bare process starts.
 
-Prints the wall time of a sweep of N trivial trials at concurrency 2, as a ratio against
-starting the same N bare ``python script.py`` processes two at a time, in the same process.
+For each concurrency, prints the wall time of a sweep of N trivial trials as a ratio against
+starting the same N bare ``python script.py`` processes that many at a time, in the same
+process, and the CPU each costs per trial (this process and its children: on a machine busy
+with other work the CPU is steadier than the wall time). ``--rounds`` alternates bare and
+sweep runs so that a change in the machine's load hits both; ``--fresh-supervisors`` adds
+sweeps whose supervisors start as fresh interpreters rather than forked from the launcher.
 
-    python bench/bench_sweep.py [--trials 100]
+The breakdown splits a sweep's extra wall time per trial into the part inside a trial (its
+recorded start to end, against a bare process's lifetime: supervisor, working copy, records)
+and the part between trials (a slot left idle: the controller's wake-up, store writes, the
+next launch).
+
+    OMP_NUM_THREADS=1 python bench/bench_sweep.py [--trials 100] [--concurrency 2 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hypersweep import (
@@ -32,23 +45,40 @@ Run.get_context().log("score", a.x)
 """
 
 
+LAST_LIFETIMES: list[float] = []  # each bare process's start to its end seen, last bare()
+LAST_SWEEP: list[tuple[float, float]] = []  # each trial's recorded (start, end), last sweep()
+
+
 def bare(script: Path, n: int, concurrency: int) -> float:
     start = time.perf_counter()
-    running: list[subprocess.Popen[bytes]] = []
+    running: list[tuple[subprocess.Popen[bytes], float]] = []
+    LAST_LIFETIMES.clear()
+
+    def reap() -> None:
+        nonlocal running
+        still = []
+        for p, began in running:
+            if p.poll() is None:
+                still.append((p, began))
+            else:
+                LAST_LIFETIMES.append(time.perf_counter() - began)
+        running = still
+
     for i in range(n):
         while len(running) >= concurrency:
-            running = [p for p in running if p.poll() is None]
+            reap()
             if len(running) >= concurrency:
                 time.sleep(0.001)
-        running.append(
+        began = time.perf_counter()
+        running.append((
             subprocess.Popen(
                 [sys.executable, str(script), "--x", str(i / n)],
                 cwd=script.parent,
                 stdout=subprocess.DEVNULL,
-            )
-        )
-    for p in running:
-        p.wait()
+            ), began))
+    while running:
+        reap()
+        time.sleep(0.001)
     return time.perf_counter() - start
 
 
@@ -67,35 +97,93 @@ def sweep(source: Path, workspace: Path, n: int, concurrency: int,
     )
     start = time.perf_counter()
     run = Experiment(Workspace(workspace), "bench").submit(config)
-    run.wait_for_completion(poll_interval=0.01)
+    # The controller's thread ends with the sweep (and reaps the launcher: its CPU is then
+    # counted): joined rather than polled, so the bench's own polling costs the sweep nothing.
+    for thread in threading.enumerate():
+        if thread.name == f"hypersweep-{run.id}":
+            thread.join()
     elapsed = time.perf_counter() - start
+    run.wait_for_completion()
     children = run.get_children()
     assert len(children) == n, f"{len(children)} trials of {n}"
+    LAST_SWEEP[:] = [(t.start_time.timestamp(), t.end_time.timestamp())
+                     for t in run.experiment.workspace.store.list_trials(run.id)
+                     if t.start_time is not None and t.end_time is not None]
     # Not a timing check: that the sweep really placed its trials (else it measures nothing).
     placed = children[0].get_details().get("placement")
     assert bool(placed) == (resources is not None), f"{resources}: placement {placed}"
     return elapsed
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its reaped children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _timed(run: Callable[[], float]) -> tuple[float, float]:
+    before = _cpu()
+    wall = run()
+    return wall, _cpu() - before
+
+
+def _use_launcher(on: bool) -> None:
+    from hypersweep.execution import LocalProcessExecutor
+
+    LocalProcessExecutor.use_launcher = on
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="bare and sweep runs, alternated, per concurrency")
+    parser.add_argument("--fresh-supervisors", action="store_true",
+                        help="also time sweeps without the launcher (a fresh supervisor each)")
     args = parser.parse_args()
+    n = args.trials
+    kinds = ["sweep"] + (["fresh"] if args.fresh_supervisors else [])
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "src"
         source.mkdir()
         script = source / "train.py"
         script.write_text(SCRIPT)
-        bare(script, 4, args.concurrency)  # warm the file cache
-        t_bare = bare(script, args.trials, args.concurrency)
-        t_sweep = sweep(source, Path(tmp) / "ws", args.trials, args.concurrency)
-    print(f"{args.trials} trials at concurrency {args.concurrency}")
-    print(f"  bare python processes : {t_bare:7.2f} s ({1000 * t_bare / args.trials:.1f} ms each)")
-    print(
-        f"  hypersweep sweep      : {t_sweep:7.2f} s ({1000 * t_sweep / args.trials:.1f} ms each)"
-    )
-    print(f"  ratio sweep / bare    : {t_sweep / t_bare:7.2f}")
+        bare(script, 4, 2)  # warm the file cache
+        for concurrency in args.concurrency:
+            times: dict[str, list[tuple[float, float]]] = {k: [] for k in ["bare", *kinds]}
+            inside: dict[str, list[float]] = {k: [] for k in kinds}
+            lifetimes: list[float] = []
+            for r in range(args.rounds):
+                times["bare"].append(_timed(lambda c=concurrency: bare(script, n, c)))
+                lifetimes += LAST_LIFETIMES
+                for kind in kinds:
+                    _use_launcher(kind == "sweep")
+                    ws = Path(tmp) / f"ws-{concurrency}-{r}-{kind}"
+                    times[kind].append(_timed(
+                        lambda c=concurrency, w=ws: sweep(source, w, n, c)))
+                    inside[kind] += [end - start for start, end in LAST_SWEEP]
+            _use_launcher(True)
+            t_bare = sum(w for w, _ in times["bare"])
+            life = statistics.mean(lifetimes)
+            print(f"{n} trials at concurrency {concurrency}, {args.rounds} round(s)")
+            for kind in ["bare", *kinds]:
+                wall = sum(w for w, _ in times[kind])
+                cpu = sum(c for _, c in times[kind])
+                runs = len(times[kind])
+                label = {"bare": "bare python processes", "sweep": "hypersweep sweep",
+                         "fresh": "sweep, fresh supervisors"}[kind]
+                print(f"  {label:26}: {wall / runs:7.2f} s ({1000 * wall / runs / n:6.1f} ms "
+                      f"each, CPU {1000 * cpu / runs / n:6.1f} ms each)")
+                if kind == "bare":
+                    continue
+                extra = 1000 * (wall - t_bare) * concurrency / runs / n
+                in_trial = 1000 * (statistics.mean(inside[kind]) - life)
+                print(f"    ratio to bare: wall {wall / t_bare:5.2f}  CPU "
+                      f"{cpu / sum(c for _, c in times['bare']):5.2f}; extra slot time a "
+                      f"trial {extra:5.1f} ms = inside {in_trial:5.1f} + between "
+                      f"{extra - in_trial:5.1f}")
 
 
 if __name__ == "__main__":

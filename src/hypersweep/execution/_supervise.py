@@ -71,8 +71,20 @@ _PR_SET_CHILD_SUBREAPER = 36
 _adopting = False  # whether orphaned descendants become this process's children
 
 
+_held: list[int] = []  # stop signals caught so far: those before the spawn are passed on
+
+
 def _ignore(signum: int, frame: object) -> None:
-    """Stay alive to record the command's exit; the signal also reached the command."""
+    """Stay alive to record the command's exit; the signal also reached the command (one that
+    came before the command existed is passed on to it, see `start`)."""
+    _held.append(signum)
+
+
+def catch_stop_signals() -> None:
+    """Hold SIGTERM, SIGINT and SIGHUP from now on: this process stays to record the command's
+    exit, and `start` passes a stop that came before the command started on to it."""
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        signal_mod.signal(getattr(signal_mod, name), _ignore)
 
 
 def _quietly(call: Callable[..., object], *args: object) -> None:
@@ -326,8 +338,7 @@ def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int:
     Raises OSError when the command cannot start (see `failed_to_start`).
     """
     # Before anything else: a stop may come as soon as supervisor.json says who we are.
-    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
-        signal_mod.signal(getattr(signal_mod, name), _ignore)
+    catch_stop_signals()
     pin(cores)  # this process first: what it spawns inherits the affinity
     try:
         _write_self(trial_dir, cores)
@@ -336,7 +347,16 @@ def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int:
     become_subreaper()
     # Python ignores SIGPIPE and SIGXFSZ; give the command the defaults a shell would.
     restore = {getattr(signal_mod, n) for n in ("SIGPIPE", "SIGXFSZ") if hasattr(signal_mod, n)}
-    return os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
+    pid = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
+    _pass_on_held(pid)
+    return pid
+
+
+def _pass_on_held(pid: int) -> None:
+    """Send the command the stops that came before it existed (a stop right after the launch
+    would otherwise wait for the SIGKILL). A Python call: pending handlers have run on entry."""
+    for signum in _held:
+        _quietly(os.kill, pid, signum)
 
 
 def failed_to_start(trial_dir: str, program: str, err: OSError) -> int:

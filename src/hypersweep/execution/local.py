@@ -50,6 +50,7 @@ from typing import Any
 
 from hypersweep.execution import layout
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+from hypersweep.execution.launcher import Forked, Launcher, LauncherGone, check_exec_arguments
 from hypersweep.execution.processes import (
     boot_id,
     open_pidfd,
@@ -129,7 +130,8 @@ class _Trial:
     pid: int
     start_ticks: int | None
     reader: JournalReader
-    popen: subprocess.Popen[bytes] | None  # None for adopted trials: not our child
+    # None for adopted trials: not our child. Forked: a child of the executor's launcher.
+    popen: subprocess.Popen[bytes] | Forked | None
     kill_at: float | None = None  # monotonic deadline for SIGKILL after stop()
     killed: bool = False  # we sent SIGKILL: if the supervisor dies unrecorded, that was it
     give_up_at: float | None = None  # after SIGKILL, when to kill a supervisor still alive
@@ -172,6 +174,9 @@ class LocalProcessExecutor(Executor):
     #: Seconds between two samples of each running trial's use of the machine (0: none);
     #: ``HYPERSWEEP_SYSTEM_INTERVAL`` in the environment sets it for new executors.
     system_interval: float = SYSTEM_INTERVAL
+    #: Fork supervisors from one warm launcher process (Linux) rather than start a fresh
+    #: interpreter for each: the same supervisor, a fraction of the start-up cost.
+    use_launcher: bool = True
 
     def __init__(self, python: str | None = None, default_grace: float = 5.0) -> None:
         self.python = python or sys.executable
@@ -183,6 +188,7 @@ class LocalProcessExecutor(Executor):
         self.system_interval = configured_interval(default=type(self).system_interval)
         self._sampler: SystemSampler | None = None
         self._next_sample = 0.0
+        self._launcher: Launcher | None = None
 
     # -- launching ------------------------------------------------------------------------
 
@@ -234,26 +240,18 @@ class LocalProcessExecutor(Executor):
                 # The supervisor pins itself, then spawns: no preexec_fn, which is slow and
                 # unsafe in this threaded process.
                 pinning = ["--cpus", ",".join(map(str, cores))] if cores else []
-                popen = subprocess.Popen(
-                    [self.python, "-I", "-S", SUPERVISOR, "--grace", repr(self.default_grace),
-                     *pinning, str(trial_dir), "--", *spec.argv],
-                    cwd=workdir,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out_fd,
-                    stderr=err_fd,
-                    start_new_session=True,  # own session and process group: stop() hits all
-                )
+                popen, pid, start_ticks = self._start_supervisor(
+                    ["--grace", repr(self.default_grace), *pinning, str(trial_dir), "--",
+                     *spec.argv], trial_dir, workdir, env, out_fd, err_fd)
             finally:
                 os.close(err_fd)
         finally:
             os.close(out_fd)
 
-        start_ticks = process_start_ticks(popen.pid)
         handle: dict[str, Any] = {
             "executor": "local",
-            "pid": popen.pid,
-            "pgid": popen.pid,
+            "pid": pid,
+            "pgid": pid,
             "start_ticks": start_ticks,
             "boot_id": self._boot_id,
             "host": self._host,
@@ -264,10 +262,55 @@ class LocalProcessExecutor(Executor):
         with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
             replace_trial_file(trial_dir, layout.HANDLE, (json.dumps(handle) + "\n").encode())
         self._trials[spec.trial_id] = _Trial(
-            spec, trial_dir, popen.pid, start_ticks, JournalReader(journal), popen,
-            pidfd=open_pidfd(popen.pid),
+            spec, trial_dir, pid, start_ticks, JournalReader(journal), popen,
+            # the launcher's report wakes wait() for a forked one: its pidfd would wake it
+            # before the report is there
+            pidfd=None if isinstance(popen, Forked) else open_pidfd(pid),
         )
         return handle
+
+    def _start_supervisor(self, args: list[str], trial_dir: Path, cwd: Path,
+                          env: dict[str, str], out_fd: int, err_fd: int,
+                          ) -> tuple[subprocess.Popen[bytes] | Forked | None, int, int | None]:
+        """Start the supervisor with ``args``, in its own session and process group (a stop
+        hits them all): forked by the launcher where there is one, else a fresh interpreter.
+        ``(what to poll for its exit, pid, start ticks)``; None to poll: watch it as adopted.
+        """
+        launcher = self._warm_launcher()
+        if launcher is not None:
+            check_exec_arguments(args, env)  # what Popen would refuse, refused alike
+            try:
+                pid, ticks = launcher.start(str(cwd), env, args, out_fd, err_fd)
+                return Forked(launcher, pid), pid, ticks
+            except LauncherGone as gone:  # started afresh below unless the fork happened
+                found = self._handle_from_files(trial_dir) if gone.maybe_started else None
+                if found is not None:
+                    return None, int(found["pid"]), found.get("start_ticks")
+        popen = subprocess.Popen(
+            [self.python, "-I", "-S", SUPERVISOR, *args], cwd=cwd, env=env,
+            stdin=subprocess.DEVNULL, stdout=out_fd, stderr=err_fd, start_new_session=True,
+        )
+        return popen, popen.pid, process_start_ticks(popen.pid)
+
+    def _warm_launcher(self) -> Launcher | None:
+        """The launcher, started on first use; None where there is none (or it died: then
+        every later trial gets a fresh supervisor, as without one)."""
+        if self._launcher is None and self.use_launcher and Launcher.available():
+            try:
+                self._launcher = Launcher(self.python)
+            except OSError:
+                self.use_launcher = False
+        if self._launcher is not None and not self._launcher.alive:
+            return None
+        return self._launcher
+
+    def _orphan_if_lost(self, t: _Trial) -> None:
+        """A forked trial whose launcher died before reporting its end is watched from now on
+        as an adopted one (its exit record, else its pid)."""
+        if isinstance(t.popen, Forked) and t.popen.lost():
+            t.popen = None
+            if t.pidfd is None and same_process_alive(t.pid, t.start_ticks):
+                t.pidfd = open_pidfd(t.pid)
 
     def adopt(self, spec: TrialSpec, handle: dict[str, Any], journal_offset: int = 0) -> bool:
         """Watch a trial launched by an earlier executor; see :meth:`Executor.adopt`.
@@ -337,8 +380,9 @@ class LocalProcessExecutor(Executor):
     def _ended(self, t: _Trial) -> tuple[int | None, float] | None:
         """``(exit_code, end_time)`` if the trial has ended, else None. Never blocks."""
         trial_dir = t.trial_dir
+        self._orphan_if_lost(t)
         if t.popen is not None:
-            rc = t.popen.poll()  # waitpid(WNOHANG): reaps the supervisor
+            rc = t.popen.poll()  # waitpid(WNOHANG), here or in the launcher: reaps it
             if rc is None:
                 return None
             try:
@@ -419,6 +463,9 @@ class LocalProcessExecutor(Executor):
         once instead of at its next tick; without pidfds this is a plain sleep.
         """
         fds = [t.pidfd for t in self._trials.values() if t.pidfd is not None]
+        if self._launcher is not None and self._launcher.alive and any(
+                isinstance(t.popen, Forked) for t in self._trials.values()):
+            fds.append(self._launcher.fileno())
         if not fds:
             time.sleep(timeout)
             return
@@ -431,6 +478,7 @@ class LocalProcessExecutor(Executor):
     # -- stopping -------------------------------------------------------------------------
 
     def _signal(self, t: _Trial, sig: int, *, supervisor_too: bool = False) -> None:
+        self._orphan_if_lost(t)
         if t.popen is not None:
             if t.popen.poll() is not None:
                 return  # reaped: its pid (and group id) may belong to someone else now
@@ -492,6 +540,7 @@ class LocalProcessExecutor(Executor):
             for t in self._trials.values():
                 t.close()
             self._trials.clear()
+            self._hang_up()
             return
         for trial_id in list(self._trials):
             self.stop(trial_id, self.default_grace)
@@ -507,8 +556,14 @@ class LocalProcessExecutor(Executor):
             if not pending:
                 break
             time.sleep(0.02)
+        self._hang_up()  # ended trials have their exits by now; any other is watched as adopted
+
+    def _hang_up(self) -> None:
+        if self._launcher is not None:
+            self._launcher.close()  # the launcher exits; supervisors it started run on
 
     def _is_done(self, t: _Trial) -> bool:
+        self._orphan_if_lost(t)
         if t.popen is not None:
             return t.popen.poll() is not None
         if read_exit_record(t.trial_dir) is not None:

@@ -1,0 +1,166 @@
+"""A warm supervisor that forks the supervisors of one executor's trials.
+
+Run as ``python -I -S _launcher.py FD`` by :class:`hypersweep.execution.launcher.Launcher`,
+with FD one end of a ``SOCK_SEQPACKET`` socket pair. Starting a fresh interpreter for every
+trial's supervisor costs about as much CPU as a trivial trial's own work; a fork of this small
+process costs a millisecond. Each forked child is exactly the supervisor of
+:mod:`hypersweep.execution._supervise` (its ``main``): it leads its own session, records itself
+in ``supervisor.json``, is a child subreaper, spawns the command and records its exit.
+
+Protocol, one message per packet (`marshal`, never anything a trial wrote):
+
+- executor -> launcher: ``(seq, cwd, env, supervisor_args)`` with the trial's stdout and stderr
+  descriptors attached (``SCM_RIGHTS``);
+- launcher -> executor: ``("launched", seq, pid, start_ticks, error)`` at once after the
+  fork, then ``("exit", pid, wait_status)`` when that supervisor ends (this process reaps it).
+
+On end-of-file (the executor closed its end or died) this process exits at once: the
+supervisors it forked run on, re-parented, and record their exits as always, so a controller
+killed at any instant loses nothing a fresh supervisor would have kept.
+
+Standard library only: like the supervisor, hypersweep need not be importable here.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import select
+import signal
+import socket
+import sys
+
+if __name__ == "__main__":  # run as a script under -I -S: the package is not importable
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _supervise as supervise  # type: ignore[import-not-found,no-redef,unused-ignore]
+else:
+    from hypersweep.execution import _supervise as supervise
+
+#: Largest request accepted (the trial's environment makes most of it).
+MAX_REQUEST = 1 << 20
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: What a stop sends the trial's group: ignored from the fork on (inherited), until the
+#: supervisor puts in its own handlers, which the command's ``exec`` resets to the default.
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _become_supervisor(cwd: str, env: dict[str, str], args: list[str], out_fd: int,
+                       err_fd: int, inherited: list[int], ready: int) -> int:
+    """In the forked child: take the trial's session, folder, descriptors and environment, then
+    run the supervisor; its exit status."""
+    for fd in inherited:  # the launcher's own descriptors are no business of the trial
+        os.close(fd)
+    supervise.catch_stop_signals()  # in place of the launcher's SIG_IGN, before anyone can stop it
+    os.setsid()
+    os.write(ready, b"!")  # its group exists: a stop from now on reaches the trial
+    os.close(ready)
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd, target in ((null, 0), (out_fd, 1), (err_fd, 2)):
+        if fd != target:
+            os.dup2(fd, target)
+            os.close(fd)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)  # what posix_spawnp searches PATH in, and what the command gets
+    return supervise.main(args)
+
+
+def _fork(request: tuple[str, dict[str, str], list[str]], fds: list[int],
+          inherited: list[int]) -> int:
+    """Fork one supervisor; its pid (the parent's side only ever returns)."""
+    cwd, env, args = request
+    ready_r, ready_w = os.pipe()
+    pid = -1
+    dispositions = [signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS]
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(ready_r)
+        os.close(ready_w)
+        raise
+    finally:
+        if pid != 0:  # the launcher (the child keeps ignoring them until its handlers)
+            for sig, disposition in zip(_STOP_SIGNALS, dispositions, strict=True):
+                signal.signal(sig, disposition)
+    if pid:
+        os.close(ready_w)
+        os.read(ready_r, 1)  # "" if it died first: its exit is reported all the same
+        os.close(ready_r)
+        return pid
+    code = 1
+    try:
+        code = _become_supervisor(cwd, env, args, fds[0], fds[1], [ready_r, *inherited],
+                                  ready_w)
+    except BaseException as err:  # the executor records exit status 1 with this reason
+        try:  # noqa: SIM105 - contextlib costs more to import than this file
+            os.write(2, f"hypersweep: the supervisor could not start: {err!r}\n".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(code)  # never back into the launcher's loop
+
+
+def _reap_unwatched(sock: socket.socket, unwatched: set[int]) -> None:
+    for pid in list(unwatched):
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            unwatched.discard(pid)
+            sock.send(marshal.dumps(("exit", pid, status)))
+
+
+def serve(sock: socket.socket) -> int:
+    """Fork supervisors on request and report their ends, until the executor hangs up."""
+    children: dict[int, int] = {}  # pidfd -> pid
+    unwatched: set[int] = set()  # forked, but no pidfd could be had (out of descriptors)
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    while True:
+        ready = poller.poll(50 if unwatched else None)
+        _reap_unwatched(sock, unwatched)
+        for fd, _ in ready:
+            if fd != sock.fileno():
+                pid = children.pop(fd)
+                poller.unregister(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                sock.send(marshal.dumps(("exit", pid, status)))
+                continue
+            message, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 2)
+            if not message:
+                return 0  # the executor is gone; the supervisors are on their own
+            seq, *request = marshal.loads(message)
+            try:
+                if len(fds) != 2:
+                    raise OSError(f"expected 2 descriptors, got {len(fds)}")
+                pid = _fork(request, fds, [sock.fileno(), *children])
+            except OSError as err:  # nothing started: the executor may try another way
+                sock.send(marshal.dumps(("launched", seq, 0, None, str(err))))
+                continue
+            finally:
+                for passed in fds:
+                    os.close(passed)
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError:
+                unwatched.add(pid)
+            else:
+                children[pidfd] = pid
+                poller.register(pidfd, select.POLLIN)
+            sock.send(marshal.dumps(("launched", seq, pid, _start_ticks(pid), None)))
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(serve(socket.socket(fileno=int(sys.argv[1]))))
+    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        sys.exit(0)  # the executor went away mid-message
