@@ -1,0 +1,118 @@
+"""XGBoost: log every round's evaluation metrics, end training when the sweep stops the trial.
+
+``XGBoostCallback`` goes in ``callbacks=[...]`` of ``xgboost.train`` or ``xgboost.cv``, or of
+an ``XGB*`` estimator. After each boosting round it logs every evaluation result under
+``"<dataset>-<metric>"`` (``"valid-rmse"`` for ``evals=[(dvalid, "valid")]``,
+``"validation_0-logloss"`` for an estimator's first ``eval_set``; ``xgboost.cv``'s mean over
+the folds), with the round as the step; when the sweep's early-termination policy has stopped
+the trial, it ends training there (the booster keeps the rounds trained so far). It logs
+through a :class:`~hypersweep.integrations.reporting.Reporter`, so the same code runs in a
+script trial, in a function trial (``hypersweep.tune``) and outside any sweep.
+
+Make the callback where training starts (one per training): in a script trial, it then
+learns of the sweep's stop request (SIGTERM) instead of being killed mid-round.
+
+Examples
+--------
+>>> import xgboost as xgb
+>>> from sklearn.datasets import load_diabetes
+>>> X, y = load_diabetes(return_X_y=True)
+>>> train, valid = xgb.DMatrix(X[:300], y[:300]), xgb.DMatrix(X[300:], y[300:])
+>>> booster = xgb.train({"max_depth": 2, "nthread": 1}, train, num_boost_round=2,
+...                     evals=[(valid, "valid")], verbose_eval=False,
+...                     callbacks=[XGBoostCallback()])   # outside a sweep: prints
+Attempted to log scalar metric valid-rmse:
+...
+Attempted to log scalar metric valid-rmse:
+...
+>>> booster.num_boosted_rounds()
+2
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xgboost
+
+from hypersweep.integrations.reporting import Reporter
+from hypersweep.tracking.context import BaseRun
+
+__all__ = ["XGBoostCallback"]
+
+
+class XGBoostCallback(xgboost.callback.TrainingCallback):
+    """An XGBoost training callback that logs each round's evaluation metrics and ends
+    training when the sweep stops the trial.
+
+    Parameters
+    ----------
+    run : BaseRun, optional
+        Where to log; default the current run (see
+        :class:`~hypersweep.integrations.reporting.Reporter`).
+
+    Attributes
+    ----------
+    rounds : int
+        Boosting rounds seen so far.
+    stopped : bool
+        Whether this callback ended training because the sweep stopped the trial.
+
+    Examples
+    --------
+    >>> from hypersweep import tune, GridParameterSampling, BanditPolicy, choice
+    >>> import xgboost as xgb
+    >>> from sklearn.datasets import load_diabetes
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> def objective(params, run):
+    ...     train, valid = xgb.DMatrix(X[:300], y[:300]), xgb.DMatrix(X[300:], y[300:])
+    ...     xgb.train({"eta": params["eta"], "max_depth": 2, "nthread": 1}, train,
+    ...               num_boost_round=30, evals=[(valid, "valid")], verbose_eval=False,
+    ...               callbacks=[XGBoostCallback()])
+    >>> result = tune(objective, GridParameterSampling({"eta": choice(0.3, 0.001)}),
+    ...               "valid-rmse", "minimize", max_total_runs=2,
+    ...               policy=BanditPolicy(slack_factor=0.1, delay_evaluation=5))
+    >>> sorted(len(m["valid-rmse"]) for m in result.get_metrics().values())  # eta=0.001: stopped
+    [5, 30]
+    """
+
+    def __init__(self, run: BaseRun | None = None) -> None:
+        super().__init__()
+        self._run = run
+        self._reporter: Reporter | None = Reporter(run)
+        self.rounds = 0
+        self.stopped = False
+
+    @property
+    def reporter(self) -> Reporter:
+        """The reporter this callback logs through."""
+        if self._reporter is None:  # unpickled: find the run where it is used now
+            self._reporter = Reporter(self._run)
+        return self._reporter
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        """Log round ``epoch``'s results; True (XGBoost then ends training) when the sweep
+        stopped the trial."""
+        metrics: dict[str, Any] = {}
+        for data, by_metric in evals_log.items():
+            for metric, history in by_metric.items():
+                if history:
+                    last = history[-1]
+                    # xgboost.cv keeps (mean, std) over the folds: the mean is logged
+                    metrics[f"{data}-{metric}"] = last[0] if isinstance(last, tuple) else last
+        self.reporter.log(metrics, step=epoch)
+        self.rounds += 1
+        if self.reporter.should_stop():
+            self.stopped = True
+        return self.stopped
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A run holds locks and its sweep: not something an estimator's pickle should carry.
+        return {**self.__dict__, "_run": None, "_reporter": None}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> XGBoostCallback:
+        # XGBoost's estimators and sklearn's clone deep-copy callbacks: the copy logs to the
+        # same run, with its own round count.
+        copy = XGBoostCallback.__new__(XGBoostCallback)
+        copy.__dict__.update(self.__dict__)
+        return copy
