@@ -38,16 +38,22 @@ __all__ = ["STALE_AFTER", "Lease", "OwnerToken", "claim_sweep", "controller_aliv
 STALE_AFTER = 15.0
 
 
-def new_owner_token() -> str:
+def new_owner_token(private: bool = False) -> str:
     """A token naming this process as a sweep's controller: ``host:pid:start:id``.
 
     The process start time (clock ticks since boot, ``-`` where there is no ``/proc``) tells
     this process from a later one given the same pid; the fresh id tells two controllers of
-    one process apart.
-    """
-    from hypersweep.execution.processes import process_start_ticks
+    one process apart. ``private``: for records no other process reads (in this process's
+    memory), which need no start time (this process answers for its own drivers).
 
-    ticks = process_start_ticks(os.getpid())
+    >>> new_owner_token(private=True).split(":")[-3:-1] == [str(os.getpid()), "-"]
+    True
+    """
+    ticks = None
+    if not private:
+        from hypersweep.execution.processes import process_start_ticks
+
+        ticks = process_start_ticks(os.getpid())
     start = "-" if ticks is None else str(ticks)
     return f"{socket.gethostname()}:{os.getpid()}:{start}:{uuid.uuid4().hex[:8]}"
 

@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from hypersweep.engine import REASON_ORPHANED, REASON_USER_CANCEL, Stop, SweepEngine, ingest
-from hypersweep.engine.lease import Lease
+from hypersweep.engine.lease import Lease, new_owner_token
 from hypersweep.engine.warm_start import warm_start
 from hypersweep.functions.trial import Trial
 from hypersweep.sampling import GridParameterSampling, RandomParameterSampling
@@ -168,7 +168,8 @@ class FunctionDriver:
         self.engine.warm = warm_start(earlier, self.primary_metric, spec.objective.maximize,
                                       self.engine.runner, spec.objectives, spec.constraints)
         self._restore(stored)
-        self._lease = Lease(store, sweep_id)
+        # Records in this process's memory: no other process reads the owner's start time.
+        self._lease = Lease(store, sweep_id, new_owner_token(private=self._memory))
         self._lease.claim(running=lambda: not self._ended)  # SweepBusyError names the live one
         self._last_flush = time.monotonic()
         self._wake = threading.Event()

@@ -33,7 +33,6 @@ This module must stay cheap to import: process workers import it to unpickle the
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import queue as queue_module
@@ -50,6 +49,8 @@ from hypersweep.functions.trial import LOGGING_KINDS, TrialCanceled
 from hypersweep.tracking.context import BaseRun, running
 
 if TYPE_CHECKING:
+    import multiprocessing.context
+
     from hypersweep.functions.driver import FunctionDriver as Sweep
     from hypersweep.functions.trial import Trial
 
@@ -146,6 +147,8 @@ def check_picklable(objective: Objective) -> None:
 
 
 def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing  # only where trials run in processes: `tune` starts faster
+
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     return multiprocessing.get_context(method)
 
