@@ -19,9 +19,12 @@ from hypersweep.store.base import MEMORY_URL, Store, store_class
 from hypersweep.store.memory import MemoryStore
 from hypersweep.store.records import (
     METRIC_KINDS,
+    TRIAL_ORDERS,
     MetricPoint,
+    ScoredTrial,
     Status,
     SweepRecord,
+    TrialCounts,
     TrialRecord,
     new_sweep_id,
     trial_id,
@@ -46,12 +49,15 @@ def open_store(url: str) -> Store:
 __all__ = [
     "MEMORY_URL",
     "METRIC_KINDS",
+    "TRIAL_ORDERS",
     "MemoryStore",
     "MetricPoint",
+    "ScoredTrial",
     "SqlStore",
     "Status",
     "Store",
     "SweepRecord",
+    "TrialCounts",
     "TrialRecord",
     "new_sweep_id",
     "open_store",

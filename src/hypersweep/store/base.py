@@ -22,9 +22,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypersweep.errors import StoreError
-from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord
+from hypersweep.store.records import (
+    TRIAL_ORDERS,
+    MetricPoint,
+    ScoredTrial,
+    Status,
+    SweepRecord,
+    TrialCounts,
+    TrialRecord,
+)
 
-__all__ = ["CONTRACT", "MEMORY_URL", "Store", "store_class"]
+__all__ = ["CONTRACT", "MEMORY_URL", "Store", "check_page", "store_class"]
 
 #: The URL that selects an in-memory store.
 MEMORY_URL = "memory://"
@@ -250,6 +258,61 @@ class Store:
         """Return the trials of ``sweep_id`` by index (empty for an unknown sweep)."""
         raise NotImplementedError
 
+    def trial_page(
+        self,
+        sweep_id: str,
+        metric: str,
+        maximize: bool,
+        *,
+        order: str = "metric",
+        limit: int | None = None,
+        offset: int = 0,
+        after: int | None = None,
+        statuses: Sequence[Status | str] | None = None,
+    ) -> list[ScoredTrial]:
+        """Return one page of the sweep's trials, each with its best value of ``metric``.
+
+        The database orders, scores and cuts the page: a face shows the first screen of a
+        100,000-trial sweep without reading every trial.
+
+        Parameters
+        ----------
+        sweep_id : str
+            The sweep (an unknown one has no trials).
+        metric, maximize : str, bool
+            The metric a trial's ``best`` is of: its largest (``maximize``) or smallest
+            numeric, non-NaN value, as :meth:`best_values` gives it; None when it logged none.
+        order : {"metric", "index"}
+            ``"metric"``: best value first, trials without one last, ties (and the unscored)
+            by number. ``"index"``: by number.
+        limit, offset : int
+            At most ``limit`` trials (None: all), after skipping ``offset`` of them.
+        after : int, optional
+            With ``order="index"``: only trials numbered above ``after`` (keyset paging: pass
+            the last number of the previous page).
+        statuses : sequence of Status, optional
+            Only trials with one of these statuses.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``order``, a negative ``limit`` or ``offset``, or ``after`` with
+            ``order="metric"``.
+        """
+        raise NotImplementedError
+
+    def param_names(self, sweep_id: str) -> list[str]:
+        """Return the names of the hyperparameters of the sweep's trials, in the order they
+        first appear (by trial number): an export's columns, read without the trials' records.
+        """
+        raise NotImplementedError
+
+    def trial_counts(self, sweep_id: str, metric: str, maximize: bool) -> TrialCounts:
+        """Return how many trials the sweep has, by status, how many logged ``metric``, and the
+        best (as :meth:`trial_page` ranks them), aggregated by the database in one transaction.
+        """
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ metrics
 
     def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
@@ -319,12 +382,37 @@ class Store:
 CONTRACT = (
     "close", "create_sweep", "get_sweep", "list_sweeps", "list_experiments", "update_sweep",
     "add_sweep_warning", "claim_sweep", "heartbeat", "release_sweep", "create_trial",
-    "update_trial", "save_trials", "get_trial", "count_trials", "list_trials", "add_metrics",
+    "update_trial", "save_trials", "get_trial", "count_trials", "list_trials", "trial_page",
+    "trial_counts", "param_names", "add_metrics",
     "get_metrics", "metric_series", "best_values", "metric_names", "set_tags", "get_tags",
 )
 """The methods every :class:`Store` sibling implements."""
 
 _SIBLINGS: list[type[Store]] = []
+
+
+def check_page(order: str, limit: int | None, offset: int, after: int | None,
+               statuses: Sequence[Status | str] | None) -> list[str] | None:
+    """Check the paging arguments of :meth:`Store.trial_page`; return the statuses' values.
+
+    Examples
+    --------
+    >>> check_page("index", 10, 0, 5, ["Completed"])
+    ['Completed']
+    >>> check_page("best", None, 0, None, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: trial order 'best': expected one of ('metric', 'index')
+    """
+    if order not in TRIAL_ORDERS:
+        raise ValueError(f"trial order {order!r}: expected one of {TRIAL_ORDERS}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit {limit}: expected a number of trials >= 0")
+    if offset < 0:
+        raise ValueError(f"offset {offset}: expected a number of trials >= 0")
+    if after is not None and order != "index":
+        raise ValueError(f"after={after} pages by trial number: give order='index'")
+    return None if statuses is None else [Status(s).value for s in statuses]
 
 
 def store_class(url: Any) -> type[Store]:

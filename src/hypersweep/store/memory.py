@@ -29,8 +29,16 @@ from typing import Any
 
 from hypersweep.errors import StoreError
 from hypersweep.store import codec
-from hypersweep.store.base import MEMORY_URL, Store
-from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord, utcnow
+from hypersweep.store.base import MEMORY_URL, Store, check_page
+from hypersweep.store.records import (
+    MetricPoint,
+    ScoredTrial,
+    Status,
+    SweepRecord,
+    TrialCounts,
+    TrialRecord,
+    utcnow,
+)
 
 __all__ = ["MEMORY_URL", "MemoryStore"]
 
@@ -289,6 +297,73 @@ class MemoryStore(Store):
         with self._lock:
             indexes = self._by_sweep.get(sweep_id, {})
             return [codec.trial_from_row(self._trials[indexes[i]]) for i in sorted(indexes)]
+
+    def _rows(self, sweep_id: str, statuses: list[str] | None,
+              after: int | None = None) -> list[dict[str, Any]]:
+        """The sweep's trial rows by index (numbered above ``after``, with one of
+        ``statuses``); the caller holds the lock."""
+        indexes = self._by_sweep.get(sweep_id, {})
+        rows = (self._trials[indexes[i]] for i in sorted(indexes) if after is None or i > after)
+        return [row for row in rows if statuses is None or row["status"] in statuses]
+
+    def _best(self, trial_id: str, metric: str, maximize: bool) -> float | None:
+        values = [r["value"] for r in self._metrics[trial_id].values()
+                  if r["name"] == metric and r["value"] is not None]
+        return float((max if maximize else min)(values)) if values else None
+
+    def _scored(self, sweep_id: str, metric: str, maximize: bool,
+                statuses: list[str] | None) -> list[tuple[dict[str, Any], float | None]]:
+        """The sweep's trial rows by index with their best value; the caller holds the lock."""
+        return [(row, self._best(row["id"], metric, maximize))
+                for row in self._rows(sweep_id, statuses)]
+
+    def trial_page(
+        self,
+        sweep_id: str,
+        metric: str,
+        maximize: bool,
+        *,
+        order: str = "metric",
+        limit: int | None = None,
+        offset: int = 0,
+        after: int | None = None,
+        statuses: Sequence[Status | str] | None = None,
+    ) -> list[ScoredTrial]:
+        wanted = check_page(order, limit, offset, after, statuses)
+        end = None if limit is None else offset + limit
+        with self._lock:
+            if order == "index":  # only the page's trials are scored
+                return [ScoredTrial(codec.trial_from_row(row),
+                                    self._best(row["id"], metric, maximize))
+                        for row in self._rows(sweep_id, wanted, after)[offset:end]]
+            scored = self._scored(sweep_id, metric, maximize, wanted)
+            sign = -1.0 if maximize else 1.0
+            scored.sort(key=lambda pair: (pair[1] is None,
+                                          0.0 if pair[1] is None else sign * pair[1]))
+            return [ScoredTrial(codec.trial_from_row(row), best)
+                    for row, best in scored[offset:end]]
+
+    def param_names(self, sweep_id: str) -> list[str]:
+        names: dict[str, None] = {}
+        with self._lock:
+            indexes = self._by_sweep.get(sweep_id, {})
+            for i in sorted(indexes):
+                names.update(dict.fromkeys(codec.loads(self._trials[indexes[i]]["params"])))
+        return list(names)
+
+    def trial_counts(self, sweep_id: str, metric: str, maximize: bool) -> TrialCounts:
+        with self._lock:
+            scored = self._scored(sweep_id, metric, maximize, None)
+            counts: dict[str, int] = {}
+            for row, _ in scored:
+                counts[row["status"]] = counts.get(row["status"], 0) + 1
+            best = self.trial_page(sweep_id, metric, maximize, limit=1)
+        return TrialCounts(
+            total=len(scored),
+            statuses={s.value: counts[s.value] for s in Status if s.value in counts},
+            scored=sum(1 for _, value in scored if value is not None),
+            best=best[0] if best and best[0].best is not None else None,
+        )
 
     # ------------------------------------------------------------------ metrics
 

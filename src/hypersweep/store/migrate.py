@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: Revision of the newest migration in ``migrations/versions``.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 #: Alembic's version table.
 VERSION_TABLE = "alembic_version"

@@ -31,9 +31,12 @@ from typing import Any
 
 __all__ = [
     "METRIC_KINDS",
+    "TRIAL_ORDERS",
     "MetricPoint",
+    "ScoredTrial",
     "Status",
     "SweepRecord",
+    "TrialCounts",
     "TrialRecord",
     "new_sweep_id",
     "trial_id",
@@ -42,6 +45,10 @@ __all__ = [
 
 #: How a metric point was logged: ``log`` / ``log_metric``, ``log_list``, ``log_row``.
 METRIC_KINDS = frozenset({"scalar", "list", "row"})
+
+#: How :meth:`hypersweep.store.Store.trial_page` orders trials: best value of the metric first
+#: (then by number), or by number.
+TRIAL_ORDERS = ("metric", "index")
 
 
 class Status(str, Enum):
@@ -327,3 +334,55 @@ class MetricPoint:
     def is_numeric(self) -> bool:
         """Whether the point carries a numeric ``value``."""
         return self.value is not None
+
+
+@dataclass(frozen=True)
+class ScoredTrial:
+    """A trial with its best value of one metric: what a page of a sweep's trials holds.
+
+    Parameters
+    ----------
+    trial : TrialRecord
+        The trial.
+    best : float or None
+        Its largest (maximised metric) or smallest numeric, non-NaN value of the metric (±inf
+        count); None when it logged none.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = TrialRecord("HD_x_0", "HD_x", 0, {}, Status.COMPLETED, datetime.now(timezone.utc))
+    >>> ScoredTrial(t, 0.5).best
+    0.5
+    """
+
+    trial: TrialRecord
+    best: float | None
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    """What a sweep's trials add up to, computed by the store without reading them all.
+
+    Parameters
+    ----------
+    total : int
+        How many trials the sweep has.
+    statuses : dict of str to int
+        Status (``"Completed"`` ...) -> how many trials have it; only statuses some trial has,
+        in the order of :class:`Status`.
+    scored : int
+        How many trials logged a numeric, non-NaN value of the metric.
+    best : ScoredTrial or None
+        The trial with the best value (the lowest number among ties); None when none is scored.
+
+    Examples
+    --------
+    >>> TrialCounts(total=0, statuses={}, scored=0, best=None).total
+    0
+    """
+
+    total: int
+    statuses: dict[str, int]
+    scored: int
+    best: ScoredTrial | None

@@ -173,7 +173,8 @@ metrics = Table(
     Column("text", Text),
     Column("kind", String(16), nullable=False),
     Column("time", UTCDateTime(), nullable=False),
-    Index(None, "trial_id", "name"),
+    # with the value: a trial's best value of a metric is one index seek (Store.trial_page)
+    Index(None, "trial_id", "name", "value"),
 )
 
 trial_tags = Table(

@@ -25,6 +25,10 @@ True
 (3, 0)
 >>> store.best_values([sweep.id], "acc", maximize=True)[tid]
 0.7
+>>> [(s.trial.index, s.best) for s in store.trial_page(sweep.id, "acc", maximize=True, limit=20)]
+[(0, 0.7)]
+>>> store.trial_counts(sweep.id, "acc", maximize=False).statuses
+{'Running': 1}
 >>> store.update_trial(tid, status=Status.COMPLETED, exit_code=0)
 >>> store.get_trial(tid).status
 <Status.COMPLETED: 'Completed'>
@@ -42,17 +46,25 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from hypersweep.errors import StoreError
 from hypersweep.store import codec
-from hypersweep.store.base import MEMORY_URL, Store
+from hypersweep.store.base import MEMORY_URL, Store, check_page
 from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
 from hypersweep.store.migrate import ensure_schema
-from hypersweep.store.records import MetricPoint, SweepRecord, TrialRecord, utcnow
+from hypersweep.store.records import (
+    MetricPoint,
+    ScoredTrial,
+    Status,
+    SweepRecord,
+    TrialCounts,
+    TrialRecord,
+    utcnow,
+)
 from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
 
 __all__ = ["SqlStore"]
@@ -64,6 +76,10 @@ _CHUNK = 500
 # retries of a transaction that failed because the database stayed locked / a PG deadlock
 _RETRIES = 8
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _is_transient(err: DBAPIError) -> bool:
@@ -397,6 +413,96 @@ class SqlStore(Store):
         query = select(trials).where(trials.c.sweep_id == sweep_id).order_by(trials.c.trial_index)
         rows = self._read(lambda conn: conn.execute(query).mappings().all())
         return [codec.trial_from_row(row) for row in rows]
+
+    @staticmethod
+    def _best_of_trial(metric: str, maximize: bool) -> Any:
+        """A trial's best numeric value of ``metric``, as a column of a query on ``trials``:
+        one seek in the ``(trial_id, name, value)`` index per trial (NaN is stored as NULL:
+        skipped, as by :meth:`best_values`)."""
+        best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
+        return (
+            select(best)
+            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == metric,
+                   metrics.c.value.is_not(None))
+            .scalar_subquery()
+        )
+
+    def _page(self, conn: Connection, sweep_id: str, metric: str, maximize: bool, order: str,
+              limit: int | None, offset: int, after: int | None,
+              statuses: list[str] | None) -> list[ScoredTrial]:
+        where = [trials.c.sweep_id == sweep_id]
+        if statuses is not None:
+            where.append(trials.c.status.in_(statuses))
+        if after is not None:
+            where.append(trials.c.trial_index > after)
+        best = self._best_of_trial(metric, maximize).label("best")
+        if order == "index":
+            # rows come in the (sweep_id, trial_index) index's order: the database stops at
+            # the page's end, and only the page's trials are scored
+            ordering = [trials.c.trial_index]
+        else:
+            ranked = best.desc() if maximize else best.asc()
+            ordering = [ranked.nulls_last(), trials.c.trial_index]
+        query = (select(trials, best).where(*where).order_by(*ordering)
+                 .limit(limit).offset(offset))
+        return [ScoredTrial(codec.trial_from_row(row), _float(row["best"]))
+                for row in conn.execute(query).mappings().all()]
+
+    def trial_page(
+        self,
+        sweep_id: str,
+        metric: str,
+        maximize: bool,
+        *,
+        order: str = "metric",
+        limit: int | None = None,
+        offset: int = 0,
+        after: int | None = None,
+        statuses: Sequence[Status | str] | None = None,
+    ) -> list[ScoredTrial]:
+        wanted = check_page(order, limit, offset, after, statuses)
+        return self._read(lambda conn: self._page(conn, sweep_id, metric, maximize, order,
+                                                  limit, offset, after, wanted))
+
+    def param_names(self, sweep_id: str) -> list[str]:
+        query = (select(trials.c.params).where(trials.c.sweep_id == sweep_id)
+                 .order_by(trials.c.trial_index))
+
+        def work(conn: Connection) -> list[str]:
+            names: dict[str, None] = {}
+            for text in conn.execute(query).scalars():
+                names.update(dict.fromkeys(codec.loads(text)))
+            return list(names)
+
+        return self._read(work)
+
+    def trial_counts(self, sweep_id: str, metric: str, maximize: bool) -> TrialCounts:
+        logged = (
+            select(metrics.c.trial_id)
+            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == metric,
+                   metrics.c.value.is_not(None))
+            .exists()
+        )
+        by_status = (
+            select(trials.c.status, func.count(), func.count(case((logged, 1))))
+            .where(trials.c.sweep_id == sweep_id)
+            .group_by(trials.c.status)
+        )
+
+        def work(conn: Connection) -> TrialCounts:
+            counts, scored = {}, 0
+            for status, n, with_value in conn.execute(by_status).all():
+                counts[str(status)] = int(n)
+                scored += int(with_value)
+            best = self._page(conn, sweep_id, metric, maximize, "metric", 1, 0, None, None)
+            return TrialCounts(
+                total=sum(counts.values()),
+                statuses={s.value: counts[s.value] for s in Status if s.value in counts},
+                scored=scored,
+                best=best[0] if best and best[0].best is not None else None,
+            )
+
+        return self._read(work)
 
     # ------------------------------------------------------------------ metrics
 
