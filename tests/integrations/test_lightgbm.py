@@ -51,7 +51,7 @@ def test_cv_and_the_estimator_api_log_too(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_copies_and_pickles_leave_the_run_behind() -> None:
-    callback = LightGBMCallback(OfflineRun())
+    callback = LightGBMCallback(run=OfflineRun())
     assert copy.deepcopy(callback).reporter is callback.reporter
     restored = pickle.loads(pickle.dumps(callback))
     assert isinstance(restored.reporter.run, OfflineRun)
@@ -100,3 +100,14 @@ def test_script_trial_poor_one_stops_early_good_one_runs_to_the_end(tmp_path: Pa
     # the SIGTERM was recorded, training ended at the next round, and the script went on
     rounds, stopped = (tmp_path / f"{b.POOR!r}.txt").read_text().split()
     assert stopped == "1" and 5 <= int(rounds) < b.ROUNDS
+
+
+def test_metrics_chooses_and_renames(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y, Xv, yv = b.data()
+    train = lgb.Dataset(X, y)
+    lgb.train({"verbosity": -1, "num_threads": 1, "metric": ["l2", "l1"]}, train,
+              num_boost_round=2, valid_sets=[train, lgb.Dataset(Xv, yv)],
+              valid_names=["training", "valid"],
+              callbacks=[LightGBMCallback({"valid-l1": "mae"})])
+    out = capsys.readouterr().out
+    assert out.count("metric mae:") == 2 and "l2" not in out and "training" not in out

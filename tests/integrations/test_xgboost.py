@@ -53,7 +53,7 @@ def test_cv_and_the_estimator_api_log_too(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_copies_and_pickles_leave_the_run_behind() -> None:
-    callback = XGBoostCallback(OfflineRun())
+    callback = XGBoostCallback(run=OfflineRun())
     assert copy.deepcopy(callback).reporter is callback.reporter
     restored = pickle.loads(pickle.dumps(callback))
     assert isinstance(restored.reporter.run, OfflineRun)
@@ -102,3 +102,13 @@ def test_script_trial_poor_one_stops_early_good_one_runs_to_the_end(tmp_path: Pa
     # the SIGTERM was recorded, training ended at the next round, and the script went on
     rounds, stopped = (tmp_path / f"{b.POOR!r}.txt").read_text().split()
     assert stopped == "1" and 5 <= int(rounds) < b.ROUNDS
+
+
+def test_metrics_chooses_and_renames(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y, Xv, yv = b.data()
+    train = xgb.DMatrix(X, y)
+    xgb.train({"nthread": 1, "eval_metric": ["rmse", "mae"]}, train, num_boost_round=2,
+              evals=[(train, "train"), (xgb.DMatrix(Xv, yv), "valid")], verbose_eval=False,
+              callbacks=[XGBoostCallback(["valid-mae"])])
+    out = capsys.readouterr().out
+    assert out.count("metric valid-mae:") == 2 and "rmse" not in out and "train" not in out

@@ -9,6 +9,8 @@ Each integration lives in its own module and imports its framework only there, s
 - ``LightGBMCallback`` (:mod:`hypersweep.integrations.lightgbm`), ``XGBoostCallback``
   (:mod:`hypersweep.integrations.xgboost`): log the evaluation metrics each round and end
   training when the sweep's policy stops the trial.
+- ``LightningCallback``, ``KerasCallback``, ``TransformersCallback`` (their modules): the
+  same for each epoch or evaluation of a deep-learning framework.
 - ``SweepSearchCV`` (:mod:`hypersweep.integrations.sklearn`): a drop-in for scikit-learn's
   ``RandomizedSearchCV`` whose cross-validation folds are the policy's intervals.
 
@@ -16,7 +18,8 @@ Examples
 --------
 >>> import hypersweep.integrations
 >>> hypersweep.integrations.__all__
-['LightGBMCallback', 'Reporter', 'SweepSearchCV', 'XGBoostCallback']
+['KerasCallback', 'LightGBMCallback', 'LightningCallback', 'Reporter', 'SweepSearchCV', \
+'TransformersCallback', 'XGBoostCallback']
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ from typing import Any
 
 from hypersweep.integrations.reporting import Reporter
 
-__all__ = ["LightGBMCallback", "Reporter", "SweepSearchCV", "XGBoostCallback"]
+__all__ = ["KerasCallback", "LightGBMCallback", "LightningCallback", "Reporter", "SweepSearchCV",
+           "TransformersCallback", "XGBoostCallback"]
 
 # Public name -> the module of this package that defines it (imported on first use: each
 # imports its framework).
 _LAZY = {
+    "KerasCallback": "keras",
     "LightGBMCallback": "lightgbm",
-    "XGBoostCallback": "xgboost",
+    "LightningCallback": "lightning",
     "SweepSearchCV": "sklearn",
+    "TransformersCallback": "transformers",
+    "XGBoostCallback": "xgboost",
 }
 
 

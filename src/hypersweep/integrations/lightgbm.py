@@ -36,6 +36,7 @@ from typing import Any
 
 import lightgbm
 
+from hypersweep.integrations._metric_choice import MetricChoice, pick_metrics
 from hypersweep.integrations.reporting import Reporter
 from hypersweep.tracking.context import BaseRun
 
@@ -48,6 +49,10 @@ class LightGBMCallback:
 
     Parameters
     ----------
+    metrics : str, list of str or dict, optional
+        Which results to log: all (None, the default), the one named, those listed, or a
+        mapping that keeps its keys and renames each to its value (``{"valid-auc": "auc"}``:
+        the sweep's primary metric may then be named ``auc``).
     run : BaseRun, optional
         Where to log; default the current run (see
         :class:`~hypersweep.integrations.reporting.Reporter`).
@@ -83,7 +88,8 @@ class LightGBMCallback:
     order = 25
     before_iteration = False
 
-    def __init__(self, run: BaseRun | None = None) -> None:
+    def __init__(self, metrics: MetricChoice = None, run: BaseRun | None = None) -> None:
+        self.metrics = metrics
         self._run = run
         self._reporter: Reporter | None = Reporter(run)
         self.rounds = 0
@@ -101,7 +107,8 @@ class LightGBMCallback:
         when the sweep stopped the trial."""
         results = env.evaluation_result_list or []
         # cv results carry (dataset, metric, mean, higher_better, stdv): the mean is logged.
-        self.reporter.log({f"{r[0]}-{r[1]}": r[2] for r in results}, step=env.iteration)
+        self.reporter.log(pick_metrics({f"{r[0]}-{r[1]}": r[2] for r in results},
+                                       self.metrics), step=env.iteration)
         self.rounds += 1
         if self.reporter.should_stop():
             self.stopped = True

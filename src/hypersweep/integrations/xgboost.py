@@ -35,6 +35,7 @@ from typing import Any
 
 import xgboost
 
+from hypersweep.integrations._metric_choice import MetricChoice, pick_metrics
 from hypersweep.integrations.reporting import Reporter
 from hypersweep.tracking.context import BaseRun
 
@@ -47,6 +48,10 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
 
     Parameters
     ----------
+    metrics : str, list of str or dict, optional
+        Which results to log: all (None, the default), the one named, those listed, or a
+        mapping that keeps its keys and renames each to its value (``{"valid-auc": "auc"}``:
+        the sweep's primary metric may then be named ``auc``).
     run : BaseRun, optional
         Where to log; default the current run (see
         :class:`~hypersweep.integrations.reporting.Reporter`).
@@ -76,8 +81,9 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
     [5, 30]
     """
 
-    def __init__(self, run: BaseRun | None = None) -> None:
+    def __init__(self, metrics: MetricChoice = None, run: BaseRun | None = None) -> None:
         super().__init__()
+        self.metrics = metrics
         self._run = run
         self._reporter: Reporter | None = Reporter(run)
         self.rounds = 0
@@ -100,7 +106,7 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
                     last = history[-1]
                     # xgboost.cv keeps (mean, std) over the folds: the mean is logged
                     metrics[f"{data}-{metric}"] = last[0] if isinstance(last, tuple) else last
-        self.reporter.log(metrics, step=epoch)
+        self.reporter.log(pick_metrics(metrics, self.metrics), step=epoch)
         self.rounds += 1
         if self.reporter.should_stop():
             self.stopped = True
