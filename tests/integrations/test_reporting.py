@@ -145,3 +145,12 @@ def test_explicit_run_wins(capsys: pytest.CaptureFixture[str]) -> None:
     mine: Any = OfflineRun()
     with running(OfflineRun()):
         assert Reporter(mine).run is mine
+
+
+def test_importing_the_integrations_imports_no_framework() -> None:
+    script = ("import sys, hypersweep.integrations as i; i.Reporter; "
+              "print(sorted(m for m in ('lightgbm', 'xgboost', 'sklearn', 'torch', 'keras', "
+              "'transformers', 'lightning', 'pytorch_lightning') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr

@@ -184,3 +184,13 @@ def test_scikit_learn_estimator_checks_pass() -> None:
               if r["status"] == "failed"]
     assert not failed
     assert sum(r["status"] == "passed" for r in results) > 40
+
+
+def test_candidates_in_worker_processes() -> None:
+    X, y = _iris()
+    search = SweepSearchCV(LogisticRegression(max_iter=1000), {"C": loguniform(-2, 2)},
+                           n_trials=3, cv=3, n_jobs=2, executor="process", random_state=0)
+    search.fit(X, y)
+    expected = cross_val_score(LogisticRegression(max_iter=1000, **search.best_params_), X, y,
+                               cv=3)
+    assert search.best_score_ == pytest.approx(expected.mean())
