@@ -103,3 +103,14 @@ def test_in_script_trials_the_policy_ends_the_poor_training(sqlite_workspace,
     # The SIGTERM was recorded, not fatal: fit returned at the end of that epoch.
     printed = Path(details["logFiles"]["stdout"]).read_text()
     assert int(re.findall(r"trained (\d+) epochs", printed)[0]) < EPOCHS
+
+
+@pytest.mark.slow
+def test_importing_it_loads_no_other_framework() -> None:
+    others = ("pytorch_lightning", "lightning", "transformers", "lightgbm", "xgboost")
+    code = ("import sys, hypersweep.integrations.keras; "
+            f"print([m for m in {others!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, env={**os.environ, **BACKEND})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["[]"]

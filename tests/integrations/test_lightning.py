@@ -94,3 +94,15 @@ def test_under_ddp_rank_zero_logs_and_every_rank_stops(tmp_path: Path) -> None:
     assert done.stdout.count("Attempted to log scalar metric val_loss") == 2  # rank 0 alone
     assert sorted(re.findall(r"rank (\d) trained (\d+) epochs", done.stdout)) == [
         ("0", "2"), ("1", "2")]
+
+
+@pytest.mark.slow
+def test_importing_it_loads_no_other_framework() -> None:
+    # not transformers: Lightning's torchmetrics imports it when installed
+    others = ("keras", "lightgbm", "xgboost")
+    code = ("import sys, hypersweep.integrations.lightning; "
+            f"print([m for m in {others!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["[]"]

@@ -4,7 +4,10 @@ training early, in a function trial, in script trials and outside a sweep."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,14 @@ def test_in_script_trials_the_policy_ends_the_poor_training(sqlite_workspace,
     # The SIGTERM was recorded, not fatal: training ended at the next evaluation.
     printed = Path(details["logFiles"]["stdout"]).read_text()
     assert int(re.findall(r"trained (\d+) epochs", printed)[0]) < EPOCHS
+
+
+@pytest.mark.slow
+def test_importing_it_loads_no_other_framework() -> None:
+    others = ("keras", "pytorch_lightning", "lightning", "lightgbm", "xgboost")
+    code = ("import sys, hypersweep.integrations.transformers; "
+            f"print([m for m in {others!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["[]"]
