@@ -89,3 +89,4 @@ result = b.{objective}({{"lr": lr}}, None)
 with open({folder!r} + "/" + repr(lr) + ".txt", "w") as out:
     out.write(str(result["rounds"]) + " " + str(result["stopped"]))
 """
+

@@ -111,3 +111,19 @@ def test_metrics_chooses_and_renames(capsys: pytest.CaptureFixture[str]) -> None
               callbacks=[LightGBMCallback({"valid-l1": "mae"})])
     out = capsys.readouterr().out
     assert out.count("metric mae:") == 2 and "l2" not in out and "training" not in out
+
+
+def test_a_callback_made_outside_the_sweep_logs_to_each_trial() -> None:
+    X, y, Xv, yv = b.data()
+    callback = LightGBMCallback()  # made ahead, outside any trial: offline until used
+
+    def objective(params: dict[str, Any], run: Any) -> None:
+        model = lgb.LGBMRegressor(n_estimators=params["n"], verbosity=-1, n_jobs=1)
+        model.fit(X, y, eval_X=(Xv,), eval_y=(yv,), callbacks=[callback])
+
+    from hypersweep import GridParameterSampling, choice
+
+    result = tune(objective, GridParameterSampling({"n": choice(3, 4)}), "valid_0-l2",
+                  "minimize", max_total_runs=2)
+    counts = sorted(_count(m["valid_0-l2"]) for m in result.get_metrics().values())
+    assert counts == [3, 4] and callback.rounds == 4

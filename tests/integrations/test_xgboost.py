@@ -112,3 +112,19 @@ def test_metrics_chooses_and_renames(capsys: pytest.CaptureFixture[str]) -> None
               callbacks=[XGBoostCallback(["valid-mae"])])
     out = capsys.readouterr().out
     assert out.count("metric valid-mae:") == 2 and "rmse" not in out and "train" not in out
+
+
+def test_a_callback_made_outside_the_sweep_logs_to_each_trial() -> None:
+    X, y, Xv, yv = b.data()
+    model = xgb.XGBRegressor(n_jobs=1, callbacks=[XGBoostCallback()])  # made ahead
+
+    def objective(params: dict[str, Any], run: Any) -> None:
+        copy.deepcopy(model).set_params(n_estimators=params["n"]).fit(
+            X, y, eval_set=[(Xv, yv)], verbose=False)
+
+    from hypersweep import GridParameterSampling, choice
+
+    result = tune(objective, GridParameterSampling({"n": choice(3, 4)}), "validation_0-rmse",
+                  "minimize", max_total_runs=2)
+    counts = sorted(_count(m["validation_0-rmse"]) for m in result.get_metrics().values())
+    assert counts == [3, 4]

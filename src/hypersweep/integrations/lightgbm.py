@@ -9,8 +9,10 @@ booster keeps the rounds trained so far). It logs through a
 :class:`~hypersweep.integrations.reporting.Reporter`, so the same code runs in a script
 trial, in a function trial (``hypersweep.tune``) and outside any sweep.
 
-Make the callback where training starts (one per training): in a script trial, it then
-learns of the sweep's stop request (SIGTERM) instead of being killed mid-round.
+The callback finds its run when each training starts, so one made ahead (an estimator's
+``callbacks=`` at module level, cloned in every trial) logs to the trial that trains. Made in
+a script's main thread, it also learns of the sweep's stop request (SIGTERM) instead of the
+trial being killed mid-round.
 
 Examples
 --------
@@ -60,7 +62,7 @@ class LightGBMCallback:
     Attributes
     ----------
     rounds : int
-        Boosting rounds seen so far.
+        Boosting rounds of the current (or last) training.
     stopped : bool
         Whether this callback ended training because the sweep stopped the trial.
 
@@ -95,6 +97,13 @@ class LightGBMCallback:
         self.rounds = 0
         self.stopped = False
 
+    def _start(self) -> None:
+        """A training starts: log to the run it belongs to (the current trial's, unless a run
+        was given), from round 0."""
+        self._reporter = Reporter(self._run)
+        self.rounds = 0
+        self.stopped = False
+
     @property
     def reporter(self) -> Reporter:
         """The reporter this callback logs through."""
@@ -105,6 +114,8 @@ class LightGBMCallback:
     def __call__(self, env: Any) -> None:
         """Log round ``env.iteration``'s results; raise LightGBM's early-stopping exception
         when the sweep stopped the trial."""
+        if env.iteration == env.begin_iteration:
+            self._start()
         results = env.evaluation_result_list or []
         # cv results carry (dataset, metric, mean, higher_better, stdv): the mean is logged.
         self.reporter.log(pick_metrics({f"{r[0]}-{r[1]}": r[2] for r in results},

@@ -9,8 +9,10 @@ the trial, it ends training there (the booster keeps the rounds trained so far).
 through a :class:`~hypersweep.integrations.reporting.Reporter`, so the same code runs in a
 script trial, in a function trial (``hypersweep.tune``) and outside any sweep.
 
-Make the callback where training starts (one per training): in a script trial, it then
-learns of the sweep's stop request (SIGTERM) instead of being killed mid-round.
+The callback finds its run when each training starts, so one made ahead (an estimator's
+``callbacks=`` at module level, cloned in every trial) logs to the trial that trains. Made in
+a script's main thread, it also learns of the sweep's stop request (SIGTERM) instead of the
+trial being killed mid-round.
 
 Examples
 --------
@@ -59,7 +61,7 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
     Attributes
     ----------
     rounds : int
-        Boosting rounds seen so far.
+        Boosting rounds of the current (or last) training.
     stopped : bool
         Whether this callback ended training because the sweep stopped the trial.
 
@@ -89,12 +91,24 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
         self.rounds = 0
         self.stopped = False
 
+    def _start(self) -> None:
+        """A training starts: log to the run it belongs to (the current trial's, unless a run
+        was given), from round 0."""
+        self._reporter = Reporter(self._run)
+        self.rounds = 0
+        self.stopped = False
+
     @property
     def reporter(self) -> Reporter:
         """The reporter this callback logs through."""
         if self._reporter is None:  # unpickled: find the run where it is used now
             self._reporter = Reporter(self._run)
         return self._reporter
+
+    def before_training(self, model: Any) -> Any:
+        """A training starts: find the run it logs to."""
+        self._start()
+        return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
         """Log round ``epoch``'s results; True (XGBoost then ends training) when the sweep
