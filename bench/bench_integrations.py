@@ -12,6 +12,18 @@ rounds; random ``learning_rate`` (log 0.001..0.3), ``num_leaves`` (4..64),
 0.001..10); metric ``valid-binary_logloss``, minimize. 30 trials a seed, run one at a time
 (``hypersweep.tune``, threads), so a policy's decisions do not depend on timing; seeds 0..4.
 
+**PyTorch Lightning** (``lightning_rows``): scikit-learn's bundled digits (8x8 images, 10
+classes, 1797 samples, a fixed 70/30 split), a one-hidden-layer MLP trained with SGD
+(momentum 0.9) for up to 15 epochs by a ``pytorch_lightning.Trainer`` with
+``LightningCallback``; random ``lr`` (log 0.0001..0.5), ``hidden`` (8..128), ``dropout``
+(0..0.5) and ``weight_decay`` (log 0.00001..0.01); metric ``val_loss``, minimize. 16 trials a
+seed, one at a time. The policies are the same kinds with intervals in epochs: Bandit and
+median stopping judge every epoch after a delay of 3, ASHA has rungs at 2 and 6 epochs. A
+"round" is an epoch. Measured with 2 seeds (``lightning_rows(2)``, 77 s of CPU on a loaded
+2-core machine): of the 480 epochs the sweep without a policy trains, Bandit ran 169 (0.35),
+median stopping 266 (0.55), ASHA 197 (0.41), each keeping the same best ``val_loss``
+(best/none 1.000: the best trial was never stopped).
+
 Columns: ``rounds`` = boosting rounds run over all trials (sum over seeds); ``ratio`` = that
 over the rounds without a policy; ``best`` = the best validation loss (mean over seeds);
 ``best/none`` = none's best over this one (1: as good, below 1: worse); ``s`` = wall seconds.
@@ -86,11 +98,80 @@ def lightgbm_rows(seeds: int, trials: int = 30, rounds: int = 200) -> list[Row]:
     return _compare(objective, space, "valid-binary_logloss", "minimize", seeds, trials)
 
 
+def lightning_rows(seeds: int, trials: int = 16, epochs: int = 15) -> list[Row]:
+    """The PyTorch Lightning part: one row per policy."""
+    import logging
+
+    import pytorch_lightning as pl
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from hypersweep.integrations.lightning import LightningCallback
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)  # no banner per trial
+    torch.set_num_threads(1)
+    X, y = load_digits(return_X_y=True)
+    X_train, X_valid, y_train, y_valid = train_test_split(X / 16.0, y, test_size=0.3,
+                                                          random_state=0, stratify=y)
+
+    def tensors(X: Any, y: Any) -> TensorDataset:
+        return TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
+
+    train_set, valid_set = tensors(X_train, y_train), tensors(X_valid, y_valid)
+
+    class MLP(pl.LightningModule):
+        def __init__(self, params: dict[str, Any]) -> None:
+            super().__init__()
+            hidden = int(params["hidden"])
+            self.net = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(),
+                                           torch.nn.Dropout(params["dropout"]),
+                                           torch.nn.Linear(hidden, 10))
+            self.params = params
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            x, target = batch
+            return torch.nn.functional.cross_entropy(self.net(x), target)
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            x, target = batch
+            self.log("val_loss", torch.nn.functional.cross_entropy(self.net(x), target))
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=self.params["lr"], momentum=0.9,
+                                   weight_decay=self.params["weight_decay"])
+
+    def objective(params: dict[str, Any], run: Any) -> None:
+        torch.manual_seed(0)
+        trainer = pl.Trainer(max_epochs=epochs, callbacks=[LightningCallback("val_loss")],
+                             accelerator="cpu", logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False,
+                             num_sanity_val_steps=0)
+        trainer.fit(MLP(params), DataLoader(train_set, batch_size=64, shuffle=True),
+                    DataLoader(valid_set, batch_size=512))
+
+    space = {"lr": loguniform(-9.2, -0.7), "hidden": quniform(8, 128, 8),
+             "dropout": uniform(0.0, 0.5), "weight_decay": loguniform(-11.5, -4.6)}
+    return _compare(objective, space, "val_loss", "minimize", seeds, trials,
+                    _epoch_policies(epochs))
+
+
+def _epoch_policies(epochs: int) -> list[tuple[str, Any]]:
+    """POLICIES with intervals in epochs: judged from the 3rd epoch on."""
+    return [("none", None),
+            ("bandit 10%", BanditPolicy(slack_factor=0.1, evaluation_interval=1,
+                                        delay_evaluation=3)),
+            ("median", MedianStoppingPolicy(evaluation_interval=1, delay_evaluation=3)),
+            ("asha", AshaPolicy(min_resource=2, reduction_factor=3, max_resource=epochs))]
+
+
 def _compare(objective: Callable[[dict[str, Any], Any], Any], space: dict[str, Any],
-             metric: str, goal: str, seeds: int, trials: int) -> list[Row]:
+             metric: str, goal: str, seeds: int, trials: int,
+             policies: list[tuple[str, Any]] | None = None) -> list[Row]:
     """Run the sweep once per policy and seed; rounds = primary-metric points logged."""
     rows: list[Row] = []
-    for label, policy in POLICIES:
+    for label, policy in policies or POLICIES:
         spent, bests, started = 0, [], time.perf_counter()
         for seed in range(seeds):
             with warnings.catch_warnings():
@@ -117,6 +198,8 @@ def _compare(objective: Callable[[dict[str, Any], Any], Any], space: dict[str, A
 PARTS: list[tuple[str, Callable[[int], list[Row]]]] = [
     ("LightGBM, breast cancer, 30 trials x 200 rounds, valid-binary_logloss (minimize)",
      lightgbm_rows),
+    ("PyTorch Lightning, digits MLP, 16 trials x 15 epochs, val_loss (minimize)",
+     lightning_rows),
 ]
 
 
