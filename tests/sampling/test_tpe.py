@@ -111,3 +111,31 @@ def test_gamma_weights_and_config_forms() -> None:
         sampler_from_dict({"type": "tpe", "gamma": 0.2}, space)
     with pytest.raises(ConfigError, match="n_candidates expects"):
         TPEParameterSampling(space, n_candidates=0)
+
+
+def test_parzen_marginals_are_the_one_dimensional_estimators() -> None:
+    space = SearchSpace({"x": uniform(0, 1), "y": uniform(0, 1), "c": choice("a", "b", "c")})
+    layout = Layout(space)
+    rng = np.random.default_rng(0)
+    x = layout.snap(rng.random((9, 3)))[0]
+    weights = np.linspace(0.2, 1.0, 9)
+    pe = ParzenEstimator(x, weights, layout)
+    draws = pe.sample(rng, 50, independent=True)
+    assert draws.shape == (50, 3) and ((draws >= 0) & (draws <= 1)).all()
+    marginals = pe.log_pdf_dims(draws)
+    for j, name in enumerate(("x", "y", "c")):
+        one = Layout(SearchSpace({name: space[name]}))
+        alone = ParzenEstimator(x[:, [j]], weights, one).log_pdf(draws[:, [j]])
+        np.testing.assert_allclose(marginals[:, j], alone, rtol=1e-10, atol=1e-12)
+
+
+def test_a_reused_sampler_proposes_what_a_fresh_one_does() -> None:
+    space = {"x": uniform(0.0, 1.0), "k": randint(9), "c": choice("p", "q")}
+    history = run(TPEParameterSampling(space, seed=1), lambda p: -p["x"] - p["k"], 30)
+    reused = TPEParameterSampling(space, seed=4)
+    # growing, shrinking, reordered and rebuilt histories: the rows kept from the previous
+    # call are reused only while they belong to the very same trials
+    for finished in (history[:20], history[:25], history[:15], history[::-1],
+                     [FinishedTrial(t.params, t.score) for t in history], history):
+        want = TPEParameterSampling(space, seed=4).propose(2, finished, [history[0].params])
+        assert reused.propose(2, finished, [history[0].params]) == want

@@ -1,17 +1,21 @@
-"""TPE sampling: a multivariate Tree-structured Parzen Estimator (Bergstra et al. 2011).
+"""TPE sampling: a Tree-structured Parzen Estimator (Bergstra et al. 2011).
 
 Finished trials are split into a *good* group (``gamma(n)`` of them) and a *bad* one; a
-joint Parzen estimator (:mod:`._parzen`) models each, ``l(x)`` and ``g(x)``, and the
-proposal is the candidate drawn from ``l`` with the largest ``l(x) / g(x)`` — which
-maximises expected improvement under TPE's model. Choices follow Optuna's multivariate TPE:
-``gamma(n) = min(ceil(0.1 n), 25)``, a prior kernel of weight 1, older trials weighted down
-once there are more than 25, Scott bandwidths with the "magic clip".
+Parzen estimator (:mod:`._parzen`) models each, ``l(x)`` and ``g(x)``, and the proposal is
+the candidate drawn from ``l`` with the largest ``l(x) / g(x)`` — which maximises expected
+improvement under TPE's model. As in Optuna 5's ``TPESampler``: ``gamma(n) = min(ceil(0.1 n),
+25)``, a prior kernel of weight 1, older trials weighted down once there are more than 25,
+neighbour-gap bandwidths with the "magic clip"; the estimators are joint (multivariate) with
+one objective and per dimension (independent) with several.
+
+Where we differ from Optuna, because it measured better against Optuna's own TPE in the same
+runs (numbers in the constants' comments): 100 candidates a proposal rather than 24 with one
+objective, and the good trials' weights falling with their rank (:func:`._tpe_split.rank_weights`).
 
 Which trials are good (:mod:`._tpe_split`): with one objective the best scored; with
 several (MOTPE; the number is ``len(values)`` of the finished trials) the first
 non-dominated ranks, the last one cut by greedy hypervolume selection, and ``gamma(n) =
-ceil(0.1 n)``; with constraints feasible trials come first, then the least violating. A
-one-objective sweep without constraints proposes exactly as it did before these existed.
+ceil(0.1 n)``; with constraints feasible trials come first, then the least violating.
 
 Failed trials (score None, or an objective missing) and pending trials (running, or
 proposed earlier in the same batch) join the bad group — a "constant liar" that keeps
@@ -42,6 +46,17 @@ from hypersweep.space.values import describe
 __all__ = ["TPEParameterSampling", "default_gamma", "recency_weights"]
 
 
+# With one objective, 100 candidates rather than Optuna's 24: on a BBOB subset (10 functions
+# of every group, dims 5 and 10, 5 seeds) the geometric mean of median regrets against
+# Optuna's TPE went from 0.96 / 1.04 to 0.87 / 0.85 at 50 / 100 trials (400: 0.89 / 0.92).
+_CANDIDATES_JOINT = 100
+# With several objectives the estimators are per dimension, as Optuna's defaults: on
+# bench_multiobjective (5 seeds) the joint ones reached 0.43 (DTLZ2) and 0.30 (C2-DTLZ2) of
+# Optuna's hypervolume at 100 trials, the per-dimension ones 0.68 and 1.02. Per dimension,
+# scoring costs d times more, and Optuna's 24 candidates keep it fast.
+_CANDIDATES_PER_DIMENSION = 24
+
+
 class TPEParameterSampling(ModelBasedSampler):
     """Multivariate TPE over any expressions and nested spaces.
 
@@ -54,8 +69,9 @@ class TPEParameterSampling(ModelBasedSampler):
     n_initial : int, optional
         Finished trials needed before the model is used (until then: Sobol points);
         default 10.
-    n_candidates : int
-        Candidates drawn from the good density per proposal.
+    n_candidates : int, optional
+        Candidates drawn from the good density per proposal; default 100 with one
+        objective, 24 with several.
 
     Examples
     --------
@@ -81,17 +97,37 @@ class TPEParameterSampling(ModelBasedSampler):
 
     def __init__(self, parameter_space: Mapping[str, Any] | SearchSpace,
                  seed: int | None = None, *, n_initial: int | None = None,
-                 n_candidates: int = 24) -> None:
+                 n_candidates: int | None = None) -> None:
         super().__init__(parameter_space, seed, n_initial)
-        if (isinstance(n_candidates, bool) or not isinstance(n_candidates, int)
-                or n_candidates < 1):
+        if n_candidates is not None and (isinstance(n_candidates, bool)
+                                         or not isinstance(n_candidates, int)
+                                         or n_candidates < 1):
             raise ConfigError(f"n_candidates expects an int >= 1 (got {describe(n_candidates)})")
         self.n_candidates = n_candidates
+        self._encoded: tuple[list[FinishedTrial], np.ndarray, np.ndarray] = (
+            [], np.empty((0, self._layout.n_dims)), np.empty(0, dtype=np.int64))
+
+    def _encode_finished(self, finished: Sequence[FinishedTrial]
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """`Layout.encode` of the finished trials' configurations, reusing the rows of the
+        previous call's trials when ``finished`` starts with the very same trial objects
+        (a sweep hands over its whole, growing history at every proposal)."""
+        done, rows, index = self._encoded
+        if any(a is not b for a, b in zip(done, finished[:len(done)], strict=False)):
+            done, rows, index = [], rows[:0], index[:0]
+        if len(finished) > len(done):
+            new_rows, new_index = self._layout.encode([t.params for t in finished[len(done):]])
+            rows = np.vstack([rows, new_rows])
+            index = np.concatenate([index, new_index + len(done)])
+            done = list(finished)
+            self._encoded = (done, rows, index)
+        keep = int(np.searchsorted(index, len(finished)))
+        return rows[:keep], index[:keep]
 
     def _propose(self, n: int, finished: Sequence[FinishedTrial],
                  pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         layout = self._layout
-        x_done, index = layout.encode([t.params for t in finished])
+        x_done, index = self._encode_finished(finished)
         x_pend, _ = layout.encode(list(pending))
         n_initial = self.n_initial or 10
         start = len(finished) + len(pending)
@@ -109,9 +145,20 @@ class TPEParameterSampling(ModelBasedSampler):
             x_bad = np.vstack([x_done[split.bad], x_pend, *picks])
             l_est = ParzenEstimator(x_done[split.good], split.weights, layout)
             g_est = ParzenEstimator(x_bad, recency_weights(len(x_bad)), layout)
-            cand = l_est.sample(rng, self.n_candidates)
-            score = l_est.log_pdf(cand) - g_est.log_pdf(cand)
             taken = set(point_keys(seen))
+            if split.n_objectives > 1:
+                cand = l_est.sample(rng, self.n_candidates or _CANDIDATES_PER_DIMENSION,
+                                    independent=True)
+                # each dimension takes the value of its own best candidate
+                score_d = l_est.log_pdf_dims(cand) - g_est.log_pdf_dims(cand)
+                point = cand[np.argmax(score_d, axis=0), np.arange(layout.n_dims)]
+                point = layout.snap(point[None, :])[0]
+                if point_keys(point)[0] not in taken:
+                    picks.append(point)
+                    continue
+            else:
+                cand = l_est.sample(rng, self.n_candidates or _CANDIDATES_JOINT)
+            score = l_est.log_pdf(cand) - g_est.log_pdf(cand)
             score[[key in taken for key in point_keys(cand)]] = -np.inf
             best = int(np.argmax(score))
             if not np.isfinite(score[best]):  # every candidate already tried: fall back
