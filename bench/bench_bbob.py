@@ -14,12 +14,16 @@ Methods, all in the same ask/tell loop, one trial at a time:
   ``study.ask/tell``;
 - ``smac``: SMAC3's BlackBoxFacade (a GP with EI, SMAC's facade for low-dimensional
   continuous black-box functions; the HPO facade's random forest is meant for mixed HPO
-  spaces) through ``ask/tell``; skipped with a printed reason when ``smac`` is missing;
+  spaces) through ``ask/tell``; skipped with a printed reason when ``smac`` is missing.
+  SMAC is the one method told the run's length (``Scenario(n_trials=...)``): it sizes its
+  initial design from it (25 Sobol points of 100: a quarter);
 - ``hebo``: HEBO 0.3.6, which pins numpy<1.25 and so lives in its own virtualenv: each run is
   one ``bench/_hebo_worker.py`` subprocess of that interpreter (``--hebo-python``, default
   ``$HYPERSWEEP_HEBO_PYTHON`` or ``/opt/bench-hebo/bin/python``; skipped with a printed
   reason when absent). Install: ``python -m venv /opt/bench-hebo &&
-  /opt/bench-hebo/bin/pip install hebo==0.3.6 coco-experiment torch==2.13.0``.
+  /opt/bench-hebo/bin/pip install --prefer-binary hebo==0.3.6 coco-experiment torch==2.13.0
+  numpy==1.24.4 scipy==1.11.4 matplotlib==3.7.5 pandas==2.0.3 scikit-learn==1.3.2
+  catboost==1.2.5`` (without the pins pip backtracks through matplotlib sources for ever).
 
 Seeds and instances: seed ``s`` runs BBOB instance ``1 + s % 15`` with sampler seed ``s``, the
 same instance for every method, so a (method, function, dimension, seed) run is deterministic.
@@ -34,10 +38,20 @@ peer with the lowest group score. Groups: separable f1-f5, low/moderate conditio
 high conditioning unimodal f10-f14, multimodal with adequate global structure f15-f19,
 multimodal with weak global structure f20-f24.
 
-Sizing of the default run (about an hour with ``--jobs 2``; slow methods run fewer seeds,
-and their medians are over those seeds only; see PLAN below, printed in the header):
-10 seeds for the cheap methods on dims 2, 5, 10, 20; optuna-gp, smac and hebo are slower per
-suggestion and run the seeds and dims PLAN lists.
+Sizing (CPU seconds of one 100-trial run, 10-D: random, sobol, tpe < 0.5, optuna-tpe 0.5,
+gp 4.5, optuna-gp 11; in 5-D smac ~200 and hebo ~300), the default run (see PLAN, printed in
+the header; a method with fewer seeds has its medians over seeds 0..k-1, a subset of the
+others'; a method run on fewer functions has no group score there and is compared with ours
+function by function in the "ours / each peer" table):
+
+- random, sobol, tpe, optuna-tpe: all 24 functions, dims 2, 5, 10, 20, 10 seeds;
+- gp: all 24 functions, 10 seeds on dims 5 and 10, 3 seeds on dims 2 and 20;
+- optuna-gp: all 24 functions, dims 5 and 10, 5 seeds;
+- smac, hebo: f2, f8, f10, f15, f21 (one a group), dim 5, 2 seeds.
+
+That is about 2 CPU-hours: an hour with ``--jobs 2`` on an otherwise idle 2-core machine.
+``--quick``: f2, f8, f10, f15, f21 on dims 5 and 10, 3 seeds, budgets 20 and 50; smac and
+hebo on dim 5 with one seed. ``--seeds N`` runs every method on every dimension with N seeds.
 
 Run (``pip install -e '.[bench]'``)::
 
@@ -83,14 +97,21 @@ GROUPS = {"separable": range(1, 6), "low-cond": range(6, 10), "high-cond": range
 OURS = ("gp", "tpe")
 PEERS = ("random", "sobol", "optuna-tpe", "optuna-gp", "smac", "hebo")
 FLOOR = 1e-8  # COCO's final target: regrets below it count as solved
-# method -> (dims, number of seeds) of the default run; methods absent run every dim, 10 seeds.
-PLAN: dict[str, tuple[tuple[int, ...], int]] = {
-    "optuna-gp": ((2, 5, 10, 20), 5),
-    "smac": ((2, 5, 10), 3),
-    "hebo": ((2, 5, 10), 3),
-}
 QUICK_FUNCTIONS = (2, 8, 10, 15, 21)  # one a group: ellipsoid, Rosenbrock, ellipsoid (rot.),
 #                                        Rastrigin (rot.), Gallagher 101 peaks
+# The default run: method -> ({dim: seeds}, functions or None for all 24); methods absent run
+# every dimension with 10 seeds. CPU seconds of one 100-trial run: 20-D gp 8.5, optuna-gp 15;
+# 5-D smac ~200 (2.5 s an ask once its 25-point design is done).
+PLAN: dict[str, tuple[dict[int, int], tuple[int, ...] | None]] = {
+    "gp": ({2: 3, 5: 10, 10: 10, 20: 3}, None),
+    "optuna-gp": ({5: 5, 10: 5}, None),
+    "smac": ({5: 2}, QUICK_FUNCTIONS),
+    "hebo": ({5: 2}, QUICK_FUNCTIONS),
+}
+QUICK_PLAN: dict[str, tuple[dict[int, int], tuple[int, ...] | None]] = {
+    "smac": ({5: 1}, None),
+    "hebo": ({5: 1}, None),
+}
 
 
 def instance_of(seed: int) -> int:
@@ -232,8 +253,19 @@ def _run_hebo(python: str, fid: int, dim: int, instance: int, seed: int, budget:
 Job = tuple[str, int, int, int, int, float, str]  # method, fid, dim, seed, budget, f_opt, hebo
 
 
-def run_one(job: Job) -> tuple[str, int, int, int, list[float], float]:
-    """One optimisation: best-so-far regret after each trial, and sampler seconds a trial."""
+def run_one(job: Job) -> tuple[Job, list[float], float, str]:
+    """One optimisation: best-so-far regret after each trial, sampler seconds a trial, and
+    the error that stopped a peer's run ("" when it ran; a crash of ours is raised)."""
+    try:
+        regret, spent = _run_one(job)
+        return job, regret, spent, ""
+    except Exception as err:  # a peer's crash must not lose the others' runs
+        if job[0] in OURS:
+            raise
+        return job, [], 0.0, f"{type(err).__name__}: {err}"[:500]
+
+
+def _run_one(job: Job) -> tuple[list[float], float]:
     method, fid, dim, seed, budget, f_opt, hebo = job
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -248,7 +280,7 @@ def run_one(job: Job) -> tuple[str, int, int, int, list[float], float]:
             else:
                 values, spent = _run_ours(problem, dim, method, seed, budget)
     regret = np.maximum(np.minimum.accumulate(np.array(values) - f_opt), 0.0)
-    return method, fid, dim, seed, regret.tolist(), spent / budget
+    return regret.tolist(), spent / budget
 
 
 # -- suggestion time ---------------------------------------------------------------------
@@ -360,8 +392,18 @@ def summarise(curves: dict[tuple[str, int, int], dict[int, list[float]]], method
                 for fid in fids:
                     if get(m, fid, dim, b) > get("random", fid, dim, b):
                         worse_than_random[m].append(f"f{fid} d{dim} b{b}")
+    pairwise: dict[str, Any] = {}  # "gp/smac d5 b100" -> (ratio, functions in common)
+    for m in ours:
+        for p in peers:
+            for dim in dims:
+                for b in budgets:
+                    both = [(get(m, f, dim, b), get(p, f, dim, b)) for f in fids]
+                    logs = [math.log10(max(a, FLOOR)) - math.log10(max(c, FLOOR))
+                            for a, c in both if not (math.isnan(a) or math.isnan(c))]
+                    if logs:
+                        pairwise[f"{m}/{p} d{dim} b{b}"] = (10 ** statistics.mean(logs), len(logs))
     return {"medians": med, "groups": groups, "wins": wins,
-            "worse_than_random": worse_than_random}
+            "worse_than_random": worse_than_random, "pairwise": pairwise}
 
 
 def report(summary: dict[str, Any], methods: list[str], fids: list[int], dims: list[int],
@@ -407,6 +449,15 @@ def report(summary: dict[str, Any], methods: list[str], fids: list[int], dims: l
     for m in ours:
         bad = summary["worse_than_random"][m]
         print(f"  {m:<5}" + ("never" if not bad else f"{len(bad)}: " + ", ".join(bad)))
+    print("\nOurs / each peer over the functions both ran: geometric mean of the ratios of "
+          "median regrets (< 1: we win), [functions]")
+    cols = [(d, b) for d in dims for b in budgets]
+    print("".ljust(22) + "".join(f"d{d} b{b}".rjust(14) for d, b in cols))
+    for m in ours:
+        for p in [p for p in methods if p not in OURS]:
+            cells = [summary["pairwise"].get(f"{m}/{p} d{d} b{b}") for d, b in cols]
+            print(f"  {m}/{p}".ljust(22) + "".join(
+                (f"{c[0]:.2f} [{c[1]}]" if c else "-").rjust(14) for c in cells))
     print("\nWorst group ratio against any peer (ours / that peer):")
     for who in (*ours, "best"):
         worst = [(cell["worst_vs_peer"][who][0], key, cell["worst_vs_peer"][who][1])
@@ -462,19 +513,20 @@ def main(argv: list[str] | None = None) -> int:
             skipped["smac"] = f"cannot import smac ({err}); python -m pip install swig smac"
     methods = [m for m in methods if m not in skipped]
 
-    def plan(m: str) -> tuple[list[int], int]:
-        if args.seeds or args.quick:
-            return dims, args.seeds or 3
-        pdims, pseeds = PLAN.get(m, (tuple(dims), 10))
-        return [d for d in dims if d in pdims], pseeds
+    def plan(m: str) -> tuple[dict[int, int], list[int]]:
+        """The method's seeds per dimension and its functions."""
+        table = QUICK_PLAN if args.quick else {} if args.seeds else PLAN
+        pdims, pfids = table.get(m, ({d: 3 if args.quick else 10 for d in dims}, None))
+        return ({d: args.seeds or n for d, n in pdims.items() if d in dims},
+                fids if args.functions or pfids is None else [f for f in fids if f in pfids])
 
     jobs: list[Job] = []
     optima: dict[tuple[int, int, int], float] = {}
     if not args.timing_only:
         for m in methods:
-            mdims, seeds = plan(m)
-            for fid in fids:
-                for dim in mdims:
+            mdims, mfids = plan(m)
+            for fid in mfids:
+                for dim, seeds in mdims.items():
                     for s in range(seeds):
                         key = (fid, dim, instance_of(s))
                         if key not in optima:
@@ -485,16 +537,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BBOB: f{','.join(map(str, fids))}; dims {dims}; budgets {budgets}; "
           f"{args.jobs} processes; seed s runs instance 1 + s % 15")
     for m in methods:
-        mdims, seeds = plan(m)
-        print(f"  {m:<11} dims {mdims}, {seeds} seeds")
+        mdims, mfids = plan(m)
+        print(f"  {m:<11} " + ", ".join(f"d{d}: {n} seeds" for d, n in mdims.items())
+              + ("" if mfids == fids else f"; only f{','.join(map(str, mfids))}"))
     for m, why in skipped.items():
         print(f"  {m:<11} skipped: {why}")
     sys.stdout.flush()
     curves: dict[tuple[str, int, int], dict[int, list[float]]] = {}
     per_trial: dict[str, list[float]] = {}
     timing: list[tuple[str, float]] = []
+    failed: list[str] = []
     with Pool(args.jobs) as pool:
-        for m, fid, dim, seed, regret, spent in pool.imap_unordered(run_one, jobs):
+        for (m, fid, dim, seed, *_), regret, spent, error in pool.imap_unordered(run_one, jobs):
+            if error:
+                failed.append(f"{m} f{fid} d{dim} seed {seed}: {error}")
+                print(f"  failed: {failed[-1]}", flush=True)
+                continue
             curves.setdefault((m, fid, dim), {})[seed] = regret
             per_trial.setdefault(m, []).append(spent)
         if not args.no_timing:
@@ -515,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "budgets": budgets, "dims": dims, "functions": fids, "methods": methods,
-            "skipped": skipped, "plan": {m: plan(m) for m in methods},
+            "skipped": skipped, "failed": failed, "plan": {m: plan(m) for m in methods},
             "curves": [{"method": m, "function": f, "dim": d, "seed": s,
                         "instance": instance_of(s), "regret": c}
                        for (m, f, d), by_seed in curves.items() for s, c in by_seed.items()],
