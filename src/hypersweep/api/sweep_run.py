@@ -155,6 +155,12 @@ class HyperDriveRun:
         ``discard_no_metric``); ``reverse`` puts the worst scored trial first; ``top`` keeps
         that many (0: all).
         """
+        if not reverse:  # the store ranks them and reads only the ``top``
+            page = self._store.trial_page(self.id, self.primary_metric_name, self._maximize,
+                                          limit=top or None)
+            return [{"run_id": s.trial.id, "hyperparameters": dict(s.trial.params),
+                     "best_primary_metric": s.best, "status": s.trial.status.value}
+                    for s in page if s.best is not None or not discard_no_metric]
         best = self._best_values()
         rows = [
             {"run_id": t.id, "hyperparameters": dict(t.params),
@@ -182,10 +188,17 @@ class HyperDriveRun:
             excluded.add("Failed")
         if not include_canceled:
             excluded.add("Canceled")
-        feasible = None if not self.spec.constraints else {
-            o.trial_id for o in self.outcomes() if o.feasible}
+        if not self.spec.constraints:  # the store ranks them: one row read
+            from hypersweep.store import Status
+
+            allowed = [status for status in Status if status.value not in excluded]
+            page = self._store.trial_page(self.id, self.primary_metric_name, self._maximize,
+                                          limit=1, statuses=allowed)
+            return self._trial_run(page[0].trial.id) if page and page[0].best is not None \
+                else None
+        feasible = {o.trial_id for o in self.outcomes() if o.feasible}
         for row in self.get_children_sorted_by_primary_metric(discard_no_metric=True):
-            if row["status"] not in excluded and (feasible is None or row["run_id"] in feasible):
+            if row["status"] not in excluded and row["run_id"] in feasible:
                 return self._trial_run(row["run_id"])
         return None
 

@@ -85,7 +85,10 @@ def trial_summary(run: Any, record: Any, best: float | None) -> dict[str, Any]:
 def best_summary(run: Any, trial: str | None = None) -> dict[str, Any] | None:
     """The best trial of a sweep (or the trial ``trial``) with its command line, or None when
     none logged the metric."""
-    rows = run.get_children_sorted_by_primary_metric(discard_no_metric=True)
+    if trial is None and not run.spec.constraints:  # the store ranks them: one row read
+        rows = run.get_children_sorted_by_primary_metric(top=1, discard_no_metric=True)
+    else:
+        rows = run.get_children_sorted_by_primary_metric(discard_no_metric=True)
     if trial is not None:
         rows = [r for r in rows if r["run_id"] == trial]
     elif run.spec.constraints:  # the best is a feasible trial (get_best_run_by_primary_metric)

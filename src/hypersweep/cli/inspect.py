@@ -9,8 +9,6 @@ Examples
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,7 +16,7 @@ from rich.table import Table
 
 from hypersweep.api.progress import last_line
 from hypersweep.api.run import placement_text
-from hypersweep.cli._export import to_csv, to_json, to_parquet, trial_rows
+from hypersweep.cli._export import TrialExport, write_csv, write_json, write_parquet
 from hypersweep.cli._format import (
     best_summary,
     console,
@@ -126,42 +124,60 @@ def _best_value(store: Any, sweep: Any, spec: SweepSpec) -> float | None:
     if best is not None:
         return float(best)
     objective = spec.objective
-    values = store.best_values([sweep.id], objective.metric, objective.maximize)
-    finite = [v for v in values.values() if not math.isnan(v)]
-    if not finite:
-        return None
-    return max(finite) if objective.maximize else min(finite)
+    top = store.trial_page(sweep.id, objective.metric, objective.maximize, limit=1)
+    return top[0].best if top else None
+
+
+#: Trials `hypersweep show` lists unless told otherwise.
+SHOW_LIMIT = 20
 
 
 @cli.command()
 @click.argument("sweep_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=SHOW_LIMIT,
+              show_default=True, help="Trials to list (a page).")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which page of --limit trials.")
+@click.option("--all", "show_all", is_flag=True, help="List every trial.")
+@click.option("--order", type=click.Choice(["metric", "index"]), default="metric",
+              show_default=True, help="Best first, or by trial number.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the same page of trials).")
 @workspace_options
-def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
-    """Show a sweep and its trials, best first, with each trial's termination reason.
+def show(sweep_id: str, limit: int, page: int, show_all: bool, order: str, as_json: bool,
+         workspace: WorkspaceRef) -> None:
+    """Show a sweep, a summary of its trials, and a page of them, best first, with each
+    trial's termination reason.
 
-    When trials were given devices or cores (``resources_per_trial``), a devices column
-    says which (``gpu 2 · cores 4-5``); ``--json`` carries each trial's ``placement``.
+    The summary counts the trials by status; the list holds the best --limit (20) trials
+    (--page 2 the next ones, --order index by number, --all every one), with the same page
+    under --json, whose "trial_count" and "page" say what was left out. When trials were given
+    devices or cores (``resources_per_trial``), a devices column says which
+    (``gpu 2 · cores 4-5``); ``--json`` carries each trial's ``placement``.
     """
     ws = workspace.open(read_only=True)
     run = open_sweep(ws, sweep_id)
     sweep_id = run.id  # the whole id, if a prefix named it
     store = ws.store
     sweep = store.get_sweep(sweep_id)
-    ordered = run.get_children_sorted_by_primary_metric()
-    records = {t.id: t for t in store.list_trials(sweep_id)}
-    trials = [trial_summary(run, records[r["run_id"]], r["best_primary_metric"])
-              for r in ordered]
     spec: SweepSpec = run.spec
     several = spec.pareto
-    outcomes = {o.trial_id: o for o in run.outcomes()} if several else {}
+    objective = spec.objective
+    counts = store.trial_counts(sweep_id, objective.metric, objective.maximize)
+    offset, size = (0, None) if show_all else ((page - 1) * limit, limit)
+    outcomes: dict[str, Any] = {}
     if several:
-        for t in trials:
-            t.update(outcome_fields(outcomes.get(t["run_id"])))
-        # the front first (best on the first objective first), then as before
-        first = spec.objective
-        trials.sort(key=lambda t: (not t["on_front"], -first.oriented(
-            t["values"].get(first.metric) or 0.0) if t["on_front"] else 0.0))
+        # a front is judged on every trial at once: read them all, then cut the page
+        outcomes = {o.trial_id: o for o in run.outcomes()}
+        ranked = _ranked_by_front(run, store, spec, outcomes)
+        front = [t["run_id"] for t in ranked if t["on_front"]]
+        if order == "index":
+            ranked.sort(key=lambda t: t["index"])
+        trials = ranked[offset:None if size is None else offset + size]
+    else:
+        trials = [trial_summary(run, scored.trial, scored.best)
+                  for scored in store.trial_page(sweep_id, objective.metric,
+                                                 objective.maximize, order=order,
+                                                 limit=size, offset=offset)]
     data = {
         "sweep_id": sweep.id, "experiment": sweep.experiment, "status": sweep.status.value,
         **spec.metadata.to_dict(),
@@ -171,10 +187,13 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         **(spec_summary(spec) if several else {}),
         "best_child_run_id": sweep.properties.get("best_child_run_id"),
         "error": sweep.error, "warnings": list(sweep.warnings),
-        "controller_alive": _controller_state(sweep), "trials": trials,
+        "controller_alive": _controller_state(sweep),
+        "trial_count": counts.total, "status_counts": counts.statuses,
+        "page": {"order": order, "offset": offset, "limit": size, "shown": len(trials)},
+        "trials": trials,
     }
     if several:
-        data["pareto_front"] = [t["run_id"] for t in trials if t["on_front"]]
+        data["pareto_front"] = front
     if as_json:
         echo_json(data)
         return
@@ -194,16 +213,15 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         click.echo("  constraints: " + ", ".join(c.label for c in spec.constraints))
     click.echo(f"  created {data['created']}  started {data['start_time']}  "
                f"ended {data['end_time']}")
-    scored = [t for t in trials if t["best_primary_metric"] is not None]
+    click.echo(f"  trials: {_counts_text(counts.total, counts.statuses)}")
     if several:
         front = data["pareto_front"]
         click.echo(f"  Pareto front: {len(front)} trial{'s' if len(front) != 1 else ''} "
                    f"(marked {FRONT_MARK}; `hypersweep best {sweep.id}` lists them)")
-    elif scored:
-        top = scored[0]
-        click.echo(f"  best: {top['run_id']}  {objective.metric} = "
-                   f"{fmt_value(top['best_primary_metric'])}"
-                   + ("  (this trial Failed)" if top["status"] == "Failed" else ""))
+    elif counts.best is not None:
+        top = counts.best
+        click.echo(f"  best: {top.trial.id}  {objective.metric} = {fmt_value(top.best)}"
+                   + ("  (this trial Failed)" if top.trial.status == Status.FAILED else ""))
     if data["controller_alive"] is False:
         click.echo(f"  controller gone (killed or crashed): hypersweep resume {sweep.id} "
                    "continues it")
@@ -246,10 +264,40 @@ def show(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
     for row in rows:
         table.add_row(*row)
     out.print(table)
+    if not trials and counts.total:
+        pages = -(-counts.total // limit)
+        click.echo(f"no trials on page {page}: {counts.total} trials make {pages} pages "
+                   f"of {limit}")
+    elif len(trials) < counts.total:
+        how = "best first" if order == "metric" else "by number"
+        more = f"--page {page + 1} for the next {limit}, " \
+            if offset + len(trials) < counts.total else ""
+        click.echo(f"trials {offset + 1}-{offset + len(trials)} of {counts.total} ({how}); "
+                   f"{more}--all for every one")
     if several:
         note = feasibility_note(spec, list(outcomes.values()))
         if note:
             click.echo(note)
+
+
+def _counts_text(total: int, statuses: dict[str, int]) -> str:
+    """``12 (Completed 10, Failed 2)``."""
+    parts = ", ".join(f"{status} {n}" for status, n in statuses.items())
+    return f"{total} ({parts})" if parts else str(total)
+
+
+def _ranked_by_front(run: Any, store: Any, spec: SweepSpec,
+                     outcomes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every trial of a sweep with several objectives or constraints, the front first (best
+    on the first objective first), then best on the primary metric first."""
+    first = spec.objective
+    trials = [trial_summary(run, scored.trial, scored.best)
+              for scored in store.trial_page(run.id, first.metric, first.maximize)]
+    for t in trials:
+        t.update(outcome_fields(outcomes.get(t["run_id"])))
+    trials.sort(key=lambda t: (not t["on_front"], -first.oriented(
+        t["values"].get(first.metric) or 0.0) if t["on_front"] else 0.0))
+    return trials
 
 
 @cli.command()
@@ -306,18 +354,39 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
         if output is None:
             raise CliError("parquet export needs -o FILE")
     run = open_sweep(workspace.open(read_only=True), sweep_id)
-    columns, rows = trial_rows(run)
+    trials = TrialExport(run)
     if fmt == "parquet":
         assert output is not None
-        to_parquet(columns, rows, output)
+        count = write_parquet(trials.columns, trials.chunks, output)
     else:
-        _write(to_json(columns, rows) if fmt == "json" else to_csv(columns, rows), output)
+        write = write_json if fmt == "json" else write_csv
+        if output is None:
+            echo = _Echo()
+            count = write(trials.columns, trials.chunks(), echo)
+            echo.flush()
+        else:
+            with open(output, "w", encoding="utf-8") as out:
+                count = write(trials.columns, trials.chunks(), out)
     if output is not None:
-        click.echo(f"wrote {len(rows)} trials to {output}", err=True)
+        click.echo(f"wrote {count} trials to {output}", err=True)
 
 
-def _write(text: str, output: str | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+class _Echo:
+    """Standard output as a file for the writers: text goes out through ``click.echo``
+    (which the test runner captures) every 64 kB, not a call a row."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 1 << 16:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.parts:
+            click.echo("".join(self.parts), nl=False)
+            self.parts, self.size = [], 0

@@ -3,11 +3,12 @@
 Why a cache: a sweep page with 10,000 trials needs every trial's status, parameters and best
 value, and a live page asks again every couple of seconds. Reading everything each time would
 cost the running sweep real database time (and five open dashboards five times that). So the
-first read is a full one (``list_trials`` + ``best_values``: two queries) and later refreshes
-re-read only what can still change — the trials not yet finished and the trials created since —
-through cheap primary-key lookups, and of each running trial's primary metric only the points
-logged since the last refresh. A finished sweep, once read after it finished, is never read
-again. Refreshes are throttled (``min_interval``) and shared by every client of the process.
+first read is a full one (``trial_page``: one query, each trial with its best value) and
+later refreshes re-read only what can still change — the trials not yet finished and the
+trials created since — through cheap primary-key lookups, and of each running trial's
+primary metric only the points logged since the last refresh. A finished sweep, once read
+after it finished, is never read again. Refreshes are throttled (``min_interval``) and
+shared by every client of the process.
 
 A sweep with several objectives or constraints also needs the last value of each objective
 and constrained metric (`SweepSpec.tracked_metrics`): a full read takes them in one query per
@@ -269,13 +270,12 @@ class SweepCache:
         # trials are read point by point again below.
         self._live.clear()
         self._live_last.clear()
-        records = self.store.list_trials(self.sweep_id)
-        best = self.store.best_values([self.sweep_id], metric, maximize)
+        # one query: every trial by number with its best value (an index seek each)
+        scored = self.store.trial_page(self.sweep_id, metric, maximize, order="index")
         series = {name: self.store.metric_series(self.sweep_id, name) for name in watched}
         rows = []
-        for record in records:
+        for record, value in ((s.trial, s.best) for s in scored):
             points = None
-            value = best.get(record.id)
             last = None
             if watched:
                 last = {name: v for name in watched

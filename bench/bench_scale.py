@@ -1,0 +1,177 @@
+"""Read faces at scale: `hypersweep ls/show/best/export` and the dashboard on 10k and 100k trials.
+
+A SQLite workspace per size holds one finished function sweep (``hypersweep.tune``, a trivial
+objective logging 5 points of ``loss`` a trial, minimised; built once and cached in
+``--workspace`` because the 100,000-trial one takes minutes). Each command then runs in a
+fresh subprocess (a cold start counts: interpreter, imports, opening the store), timed wall to
+wall, with its peak RSS (``os.wait4``'s rusage of that child). The dashboard is started cold
+in its own process (``serve``, as ``hypersweep ui`` does); we time the first answers a sweep
+page asks for (summary, first page of trials, charts) over HTTP from the server's start, and,
+with ``--browser``, the page's own *first screen* mark in headless Chromium (as
+bench_dashboard.py reads it). Its peak RSS is read from ``/proc/<pid>/status`` (VmHWM).
+
+CPU seconds (user + system, from the same rusage) are printed beside wall seconds: on a shared
+machine the wall time mostly measures the other load, the CPU time what the command costs.
+
+Run: ``OMP_NUM_THREADS=1 python bench/bench_scale.py`` (``--sizes 10000`` for the small one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_dashboard import start_server
+
+POINTS = 5
+
+
+def _objective(params: dict[str, float], run: object) -> None:
+    x, y = params["x"], params["y"]
+    for step in range(POINTS):
+        run.log("loss", (x - 0.3) ** 2 + (y + 0.1) ** 2 + 1.0 / (step + 1))  # type: ignore[attr-defined]
+
+
+def build(workdir: Path, trials: int) -> tuple[Path, str, float]:
+    """The workspace of a finished ``trials``-trial sweep (cached) and its id."""
+    from hypersweep import RandomParameterSampling, Workspace, tune, uniform
+
+    folder = workdir / f"ws_{trials}"
+    marker = folder / "sweep_id"
+    if marker.exists():
+        from hypersweep.store import Store
+
+        Store(f"sqlite:///{folder / 'hypersweep.db'}").close()  # a schema migration is not timed
+        return folder, marker.read_text().strip(), float("nan")
+    building = workdir / f"building_{trials}_{os.getpid()}"
+    started = time.perf_counter()
+    result = tune(_objective,
+                  RandomParameterSampling({"x": uniform(-1, 1), "y": uniform(-1, 1)}, seed=1),
+                  primary_metric_name="loss", primary_metric_goal="minimize",
+                  max_total_runs=trials, workspace=Workspace(building), experiment_name="scale")
+    elapsed = time.perf_counter() - started
+    (building / "sweep_id").write_text(result.id)
+    building.rename(folder)
+    return folder, result.id, elapsed
+
+
+def timed(argv: list[str]) -> tuple[float, float, float, int, int]:
+    """Run ``argv`` in a fresh process: wall seconds, CPU seconds (user + system), peak RSS
+    (MB), exit status, stdout bytes."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        size = out.seek(0, os.SEEK_END)
+    return (elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
+            size)
+
+
+def _vm_hwm(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def dashboard_cold(workspace: Path, sweep_id: str) -> dict[str, float]:
+    """Seconds from the server's start to each of the first answers a sweep page needs."""
+    started = time.perf_counter()
+    proc, port = start_server(workspace)
+    out: dict[str, float] = {"server up": time.perf_counter() - started}
+    base = f"/api/sweeps/{sweep_id}"
+    try:
+        for label, path in (("page HTML", f"/sweeps/{sweep_id}"), ("api summary", base),
+                            ("api trials p1", base + "/trials?sort=index&desc=false&offset=0"
+                                                      "&limit=50"),
+                            ("api trials best", base + "/trials?offset=0&limit=50"),
+                            ("api charts", base + "/charts")):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            out[label] = time.perf_counter() - started
+            out[label + " status"] = response.status
+        out["peak MB"] = _vm_hwm(proc.pid)
+        out["CPU s"] = _cpu_seconds(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return out
+
+
+def browser_first_screen(workspace: Path, sweep_id: str) -> float:
+    """The cold page's first-screen mark (s from navigation), a fresh server and browser."""
+    from bench_dashboard import first_render
+
+    runs = first_render(workspace, sweep_id, 1)
+    cold = next(r for r in runs if r["phase"] == "cold")
+    return float(cold["marks"].get("hs-first-screen", float("nan"))) / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workspace", default=os.path.join(tempfile.gettempdir(),
+                                                            "hypersweep-bench-scale"),
+                        help="folder of the cached workspaces")
+    parser.add_argument("--sizes", default="10000,100000", help="trial counts, comma-separated")
+    parser.add_argument("--browser", action="store_true",
+                        help="also the first-screen mark in headless Chromium")
+    parser.add_argument("--skip-dashboard", action="store_true")
+    parser.add_argument("--skip-cli", action="store_true")
+    args = parser.parse_args()
+    workdir = Path(args.workspace)
+    workdir.mkdir(parents=True, exist_ok=True)
+    exe = [sys.executable, "-c", "from hypersweep.cli import main; main()"]
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    for trials in (int(s) for s in args.sizes.split(",")):
+        folder, sweep_id, built = build(workdir, trials)
+        if built == built:
+            print(f"built {trials} trials x {POINTS} points with hypersweep.tune in {built:.0f} s")
+        ws = ["--workspace", str(folder)]
+        print(f"\n{trials} trials x {POINTS} points ({folder})")
+        print(f"  {'command':34s} {'wall s':>8s} {'CPU s':>8s} {'peak MB':>8s} {'out kB':>8s}")
+        commands = {
+            "ls": ["ls", *ws],
+            "show": ["show", sweep_id, *ws],
+            "show --json": ["show", sweep_id, "--json", *ws],
+            "best": ["best", sweep_id, *ws],
+            "export --format csv": ["export", sweep_id, "--format", "csv", *ws],
+            "export --format json": ["export", sweep_id, "--format", "json", *ws],
+        }
+        for label, argv in ({} if args.skip_cli else commands).items():
+            wall, cpu, peak, code, size = timed([*exe, *argv])
+            flag = "" if code == 0 else f"  (exit {code})"
+            print(f"  {label:34s} {wall:8.2f} {cpu:8.2f} {peak:8.0f} {size / 1000:8.0f}{flag}")
+        if not args.skip_dashboard:
+            cold = dashboard_cold(folder, sweep_id)
+            print("  dashboard, cold server (s from its start; HTTP status):")
+            for key, value in cold.items():
+                if not key.endswith("status") and key not in ("peak MB", "CPU s"):
+                    status = cold.get(key + " status")
+                    print(f"    {key:32s} {value:8.2f}" + (f"   {status:.0f}" if status else ""))
+            print(f"    {'server peak MB':32s} {cold['peak MB']:8.0f}")
+            print(f"    {'server CPU s (start to charts)':32s} {cold['CPU s']:8.2f}")
+            if args.browser:
+                print(f"    {'browser first screen (cold)':32s} "
+                      f"{browser_first_screen(folder, sweep_id):8.2f}")
+
+
+if __name__ == "__main__":
+    main()
