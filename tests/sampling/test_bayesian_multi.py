@@ -107,13 +107,14 @@ def _one_objective_history(as_values: bool) -> tuple[dict[str, Any], list[Finish
 
 
 def test_one_objective_without_constraints_proposes_as_before() -> None:
-    # Recorded with the sampler as it was before several objectives and constraints.
+    # Recorded with the one-objective sampler alone (re-recorded when its local moves took
+    # the shape of the lengthscales): the several-objective path must not change it.
     space, finished = _one_objective_history(as_values=False)
     proposals = BayesianParameterSampling(space, seed=11).propose(3, finished,
                                                                   [finished[-1].params])
-    before = [{"x": 1.386597603206162, "y": 0.34356377441467806, "c": "c", "k": 0},
-              {"x": 1.7324726540380913, "y": 1.0, "c": "c", "k": 0},
-              {"x": -0.21724950276059252, "y": 0.049787068367863944, "c": "c", "k": 0}]
+    before = [{"x": -0.16828326323863751, "y": 1.0, "c": "c", "k": 4},
+              {"x": -0.21780175871352525, "y": 0.049787068367863944, "c": "c", "k": 4},
+              {"x": 0.24164933360751206, "y": 1.0, "c": "a", "k": 0}]
     assert [(p["c"], p["k"]) for p in proposals] == [(p["c"], p["k"]) for p in before]
     for got, want in zip(proposals, before, strict=True):
         assert got["x"] == pytest.approx(want["x"], rel=1e-6)

