@@ -17,15 +17,17 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from hypersweep.errors import ConfigError
 from hypersweep.sampling.base import FinishedTrial, Sampler, as_space, check_count, seen_keys
 from hypersweep.space import SearchSpace, config_key
 from hypersweep.space.values import describe, parse_logbase
+
+if TYPE_CHECKING:
+    from scipy.stats import qmc
 
 _RULES = ("random", "sobol")
 _REDRAWS = 64  # re-draws per repeated configuration before enumerating the unseen ones
@@ -33,6 +35,10 @@ _ENUMERATE_LIMIT = 100_000  # largest finite space we enumerate to find unseen c
 
 
 def _sobol(d: int, seed: int) -> qmc.Sobol:
+    # scipy.stats costs a fresh process about a quarter of a second: random search and every
+    # read command that loads a stored random sweep do not need it.
+    from scipy.stats import qmc
+
     rng = np.random.Generator(np.random.PCG64(seed))
     try:
         return qmc.Sobol(d, scramble=True, rng=rng)
