@@ -16,7 +16,8 @@ How a proposal is made (the modules named do the work):
    training set at the GP's predicted mean ("kriging believer"): their variance collapses,
    so concurrent proposals spread out instead of piling on one point (the mean given the
    data alone: believing a mean leaves the mean unchanged, so one conditioning suffices);
-6. log EI is maximised (:mod:`._acquisition`).
+6. log EI is maximised (:mod:`._acquisition`) over uniform candidates and local moves
+   around the best trials whose steps follow the GP's lengthscales, polished by L-BFGS-B.
 
 With several objectives or with constraints (:attr:`FinishedTrial.values` longer than one,
 or :attr:`FinishedTrial.violations` given) each proposal scalarises the objectives with
@@ -59,6 +60,12 @@ class BayesianParameterSampling(ModelBasedSampler):
     Unlike Azure, every expression and nested spaces are supported, and concurrent trials
     are accounted for. Azure's advice — at least 20 trials per parameter, at most 20
     concurrent — holds roughly here too, but is not enforced.
+
+    What the default does, whatever the space: a Sobol start, then the GP with log EI (see
+    the module notes). It does not hand over to TPE or confine itself to a trust region in
+    many dimensions: on BBOB functions in 10 dimensions at 50 and 100 trials a TuRBO-style
+    box around the incumbent did not beat the global search, and choosing TPE where the GP
+    stops paying would need the sweep's budget, which a sampler is not told.
 
     Parameters
     ----------
