@@ -41,6 +41,22 @@ def test_outside_a_sweep_each_epoch_is_printed(capsys: pytest.CaptureFixture[str
     assert float(values[-1]) < float(values[0])
 
 
+def test_without_validation_each_epoch_logs_the_training_metrics(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import pytorch_lightning as pl
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from hypersweep.integrations.lightning import LightningCallback
+
+    data = DataLoader(TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=16)
+    trainer = pl.Trainer(max_epochs=2, callbacks=[LightningCallback()], logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    trainer.fit(lightning_training.Regression(0.1), data)  # no validation data
+    assert capsys.readouterr().out.count("Attempted to log scalar metric train_loss") == 2
+
+
 def test_in_a_function_trial_the_policy_ends_the_poor_training() -> None:
     result = tune(lightning_training.objective, CASES, "val_loss", "minimize",
                   max_total_runs=2, policy=POLICY)

@@ -107,7 +107,7 @@ class LightningCallback(pl.Callback):  # type: ignore[name-defined]
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         """Log the metrics of a validation run during ``fit`` (not the sanity check)."""
-        if trainer.sanity_checking or str(trainer.state.fn) not in ("fit", "TrainerFn.FITTING"):
+        if trainer.sanity_checking or trainer.state.fn != "fit":  # TrainerFn, a str enum
             return
         self._report(trainer)
 
