@@ -39,7 +39,7 @@ high conditioning unimodal f10-f14, multimodal with adequate global structure f1
 multimodal with weak global structure f20-f24.
 
 Sizing (CPU seconds of one 100-trial run, 10-D: random, sobol, tpe < 0.5, optuna-tpe 0.5,
-gp 4.5, optuna-gp 11; in 5-D smac ~200 and hebo ~300), the default run (see PLAN, printed in
+gp 4.5, optuna-gp 11; in 5-D smac ~200 and hebo > 500), the default run (see PLAN, printed in
 the header; a method with fewer seeds has its medians over seeds 0..k-1, a subset of the
 others'; a method run on fewer functions has no group score there and is compared with ours
 function by function in the "ours / each peer" table):
@@ -47,9 +47,10 @@ function by function in the "ours / each peer" table):
 - random, sobol, tpe, optuna-tpe: all 24 functions, dims 2, 5, 10, 20, 10 seeds;
 - gp: all 24 functions, 10 seeds on dims 5 and 10, 3 seeds on dims 2 and 20;
 - optuna-gp: all 24 functions, dims 5 and 10, 5 seeds;
-- smac, hebo: f2, f8, f10, f15, f21 (one a group), dim 5, 2 seeds.
+- smac, hebo: f2, f8, f10, f15, f21 (one a group), dim 5, 1 seed (seed 0, instance 1).
 
-That is about 2 CPU-hours: an hour with ``--jobs 2`` on an otherwise idle 2-core machine.
+That is about 2.7 CPU-hours: 80 minutes with ``--jobs 2`` on an otherwise idle 2-core
+machine (HEBO and SMAC alone take an hour of it; ``--methods`` without them: 50 minutes).
 ``--quick``: f2, f8, f10, f15, f21 on dims 5 and 10, 3 seeds, budgets 20 and 50; smac and
 hebo on dim 5 with one seed. ``--seeds N`` runs every method on every dimension with N seeds.
 
@@ -101,12 +102,12 @@ QUICK_FUNCTIONS = (2, 8, 10, 15, 21)  # one a group: ellipsoid, Rosenbrock, elli
 #                                        Rastrigin (rot.), Gallagher 101 peaks
 # The default run: method -> ({dim: seeds}, functions or None for all 24); methods absent run
 # every dimension with 10 seeds. CPU seconds of one 100-trial run: 20-D gp 8.5, optuna-gp 15;
-# 5-D smac ~200 (2.5 s an ask once its 25-point design is done).
+# 5-D smac ~200 (2.5 s an ask once its 25-point design is done), hebo > 500 (5 s an ask).
 PLAN: dict[str, tuple[dict[int, int], tuple[int, ...] | None]] = {
     "gp": ({2: 3, 5: 10, 10: 10, 20: 3}, None),
     "optuna-gp": ({5: 5, 10: 5}, None),
-    "smac": ({5: 2}, QUICK_FUNCTIONS),
-    "hebo": ({5: 2}, QUICK_FUNCTIONS),
+    "smac": ({5: 1}, QUICK_FUNCTIONS),
+    "hebo": ({5: 1}, QUICK_FUNCTIONS),
 }
 QUICK_PLAN: dict[str, tuple[dict[int, int], tuple[int, ...] | None]] = {
     "smac": ({5: 1}, None),
@@ -533,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
                             optima[key] = optimum(*key)
                         jobs.append((m, fid, dim, s, budgets[-1], optima[key], hebo))
     # Slow methods and dimensions first so the pool's tail is short.
-    jobs.sort(key=lambda j: (j[0] not in ("hebo", "smac", "optuna-gp", "gp"), -j[2]))
+    slow = ("hebo", "smac", "optuna-gp", "gp")
+    jobs.sort(key=lambda j: (slow.index(j[0]) if j[0] in slow else len(slow), -j[2]))
     print(f"BBOB: f{','.join(map(str, fids))}; dims {dims}; budgets {budgets}; "
           f"{args.jobs} processes; seed s runs instance 1 + s % 15")
     for m in methods:
@@ -547,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     per_trial: dict[str, list[float]] = {}
     timing: list[tuple[str, float]] = []
     failed: list[str] = []
+    done = 0
     with Pool(args.jobs) as pool:
         for (m, fid, dim, seed, *_), regret, spent, error in pool.imap_unordered(run_one, jobs):
             if error:
@@ -555,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             curves.setdefault((m, fid, dim), {})[seed] = regret
             per_trial.setdefault(m, []).append(spent)
+            done += 1
+            if done % max(1, len(jobs) // 10) == 0:
+                print(f"  {done}/{len(jobs)} runs, {time.time() - started:.0f} s", flush=True)
         if not args.no_timing:
             timing = pool.map(time_one, [(m, 8, 10, 1000)
                                          for m in ("gp", "tpe", "optuna-gp", "optuna-tpe")])
