@@ -82,21 +82,22 @@ sampling = hs.RandomParameterSampling({"x": hs.uniform(0.0, 1.0), "kind": hs.cho
                                       seed=1)
 sweep = hs.Sweep(sampling, "loss", "minimize", max_total_runs=N,
                  workspace=hs.Workspace(FOLDER, store=URL))
-laps = []
-t = time.perf_counter()
+laps, cpu_laps = [], []
+t, c = time.perf_counter(), time.process_time()
 done = 0
 while (trial := sweep.ask()) is not None:
     p = trial.params
     sweep.tell(trial, (p["x"] - 0.3) ** 2 + (0.0 if p["kind"] == "a" else 0.1))
     done += 1
     if done % 1000 == 0:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         laps.append(now - t)
-        t = now
+        cpu_laps.append(cpu - c)
+        t, c = now, cpu
 sweep.finish()
-total = sum(laps)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"first": laps[0], "last": laps[-1], "total": total, "peak_mb": peak}))
+print(json.dumps({"first": laps[0], "last": laps[-1], "total": sum(laps), "peak_mb": peak,
+                  "cpu_first": cpu_laps[0], "cpu_last": cpu_laps[-1]}))
 """
 
 
@@ -151,12 +152,14 @@ def compare(sizes: list[int], sqlite_sizes: list[int], repeat: int, folder: Path
 def scale(sizes: list[int], folder: Path, env_path: str | None) -> None:
     print("\nask/tell function sweep, SQLite records, one run each")
     print(f"{'trials':>8} {'total s':>8} {'first 1k s':>11} {'last 1k s':>10} {'last/first':>11} "
-          f"{'peak RSS MB':>12}")
+          f"{'cpu first 1k':>13} {'cpu last 1k':>12} {'last/first':>11} {'peak RSS MB':>12}")
     for n in sizes:
         row = json.loads(_run(SCALE, env_path, N=n, URL=f"sqlite:///{folder / f'scale{n}.db'}",
                               FOLDER=str(folder / f"scale{n}")))
         print(f"{n:>8,} {row['total']:>8.2f} {row['first']:>11.3f} {row['last']:>10.3f} "
-              f"{row['last'] / row['first']:>10.2f}x {row['peak_mb']:>12.0f}", flush=True)
+              f"{row['last'] / row['first']:>10.2f}x {row['cpu_first']:>13.3f} "
+              f"{row['cpu_last']:>12.3f} {row['cpu_last'] / row['cpu_first']:>10.2f}x "
+              f"{row['peak_mb']:>12.0f}", flush=True)
 
 
 def main() -> None:
