@@ -66,9 +66,10 @@ class Workspace:
         with self._lock:
             if self._store is None:
                 from hypersweep.store import MEMORY_URL, open_store
-                from hypersweep.store.engine import read_only_url
 
                 if self.read_only:
+                    from hypersweep.store.engine import read_only_url
+
                     try:
                         self._store = open_store(read_only_url(self.store_url))
                         return self._store
@@ -114,10 +115,11 @@ class Workspace:
 def _check_store_url(url: str) -> None:
     """Refuse a store URL hypersweep cannot open now, not at the sweep's first write."""
     from hypersweep.store import MEMORY_URL
-    from hypersweep.store.engine import normalise_url
 
     if url == MEMORY_URL:
         return
+    from hypersweep.store.engine import normalise_url
+
     try:
         normalise_url(url)
     except StoreError as err:

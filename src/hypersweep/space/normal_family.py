@@ -11,7 +11,6 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.expressions import ExponentWarning
@@ -50,6 +49,8 @@ class NormalFamily(NumericExpression):
                 ExponentWarning, stacklevel=4)
 
     def _raw(self, u: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtri
+
         return self._a + self._b * ndtri(np.clip(u, _U_EPS, 1.0 - _U_EPS))
 
     def _raw_extremes(self) -> tuple[float, float]:
@@ -64,6 +65,8 @@ class NormalFamily(NumericExpression):
                 f"largest draw fits a float (got {self._args_text(2)})")
 
     def _unraw(self, x: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtr
+
         return ndtr((x - self._a) / self._b)
 
 

@@ -16,10 +16,10 @@ import math
 import sys
 from abc import abstractmethod
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import ndtri
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.expressions import Expression
@@ -30,7 +30,9 @@ __all__ = ["NumericExpression"]
 # Normal quantiles of u = 0 or 1 are infinite; clip u just inside the interval instead.
 _U_EPS = 2.0**-53
 # The largest |z| a normal expression ever draws (u clipped as above): about 8.21.
-_Z_MAX = float(ndtri(1.0 - _U_EPS))
+# (statistics, not scipy.special.ndtri, which would cost every import of hypersweep.space a
+# tenth of a second; the two differ in the last bit, so step up one: a bound, never short.)
+_Z_MAX = math.nextafter(NormalDist().inv_cdf(1.0 - _U_EPS), math.inf)
 # The largest exponent x with e**x finite (709.78...).
 _LOG_MAX = math.log(sys.float_info.max)
 # Integer results must fit an int64 before they become Python ints.

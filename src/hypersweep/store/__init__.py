@@ -30,7 +30,6 @@ from hypersweep.store.records import (
     trial_id,
     utcnow,
 )
-from hypersweep.store.sql import SqlStore
 
 
 def open_store(url: str) -> Store:
@@ -44,6 +43,15 @@ def open_store(url: str) -> Store:
     SqlStore('sqlite://')
     """
     return store_class(url)(url)
+
+
+def __getattr__(name: str) -> type[Store]:
+    # SqlStore loads SQLAlchemy: imported when named, not with the package.
+    if name == "SqlStore":
+        from hypersweep.store.sql import SqlStore
+
+        return SqlStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -18,6 +18,7 @@ MemoryStore('memory://')
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -389,6 +390,8 @@ CONTRACT = (
 """The methods every :class:`Store` sibling implements."""
 
 _SIBLINGS: list[type[Store]] = []
+#: Where the siblings live, imported on first need by :func:`store_class`.
+_SIBLING_MODULES = ("hypersweep.store.memory", "hypersweep.store.sql")
 
 
 def check_page(order: str, limit: int | None, offset: int, after: int | None,
@@ -423,9 +426,14 @@ def store_class(url: Any) -> type[Store]:
     >>> store_class("memory://").__name__, store_class("sqlite://").__name__
     ('MemoryStore', 'SqlStore')
     """
-    # the siblings registered themselves when hypersweep.store imported them: this module
-    # imports neither (each imports it for the base class)
-    for sibling in _SIBLINGS:
-        if sibling.serves(url):
-            return sibling
+    # Siblings register themselves when imported (each imports this module for the base
+    # class). The SQL one is imported only when a URL needs it: SQLAlchemy costs a fresh
+    # process a few tenths of a second that an in-memory sweep never needs.
+    for attempt in range(2):
+        for sibling in _SIBLINGS:
+            if sibling.serves(url):
+                return sibling
+        if attempt == 0:
+            for module in _SIBLING_MODULES:
+                importlib.import_module(module)
     raise StoreError(f"no store opens {url!r} (expected {MEMORY_URL!r} or a database URL)")
