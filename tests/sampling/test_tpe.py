@@ -139,3 +139,15 @@ def test_a_reused_sampler_proposes_what_a_fresh_one_does() -> None:
                      [FinishedTrial(t.params, t.score) for t in history], history):
         want = TPEParameterSampling(space, seed=4).propose(2, finished, [history[0].params])
         assert reused.propose(2, finished, [history[0].params]) == want
+
+
+def test_parzen_density_without_nesting_is_the_sum_of_its_kernels() -> None:
+    space = SearchSpace({"x": uniform(0, 1), "k": randint(5), "c": choice("a", "b", "c")})
+    layout = Layout(space)
+    rng = np.random.default_rng(1)
+    pe = ParzenEstimator(layout.snap(rng.random((12, 3)))[0], np.linspace(0.2, 1.0, 12), layout)
+    xc = layout.snap(rng.random((30, 3)))[0]
+    total = pe.log_w + sum(pe._log_kernels(xc))
+    top = total.max(axis=1)
+    want = np.log(np.exp(total - top[:, None]).sum(axis=1)) + top
+    np.testing.assert_allclose(pe.log_pdf(xc), want, rtol=1e-10, atol=1e-10)

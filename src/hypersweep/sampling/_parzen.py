@@ -137,9 +137,26 @@ class ParzenEstimator:
 
     def log_pdf(self, xc: np.ndarray) -> np.ndarray:
         """Log density of snapped points ``xc`` (shape (c, d)), up to a shared constant."""
-        total = np.broadcast_to(self.log_w, (len(xc), len(self.log_w))).copy()
-        for log_k in self._log_kernels(xc):
-            total += log_k
+        if self.layout.nested:
+            total = np.broadcast_to(self.log_w, (len(xc), len(self.log_w))).copy()
+            for log_k in self._log_kernels(xc):
+                total += log_k
+            return _logsumexp_last(total)
+        # Every dimension active everywhere: the normals' constants fold into one term per
+        # component, leaving a sum of squares (3 operations an element rather than 8).
+        numeric = self.numeric
+        inv = 1.0 / self.sigma[:, numeric]
+        const = (-np.log(self.sigma[:, numeric]) - self.log_mass).sum(axis=1) \
+            - len(numeric) * _LOG_SQRT_2PI
+        squares = np.zeros((len(xc), len(self.log_w)))
+        for col, j in enumerate(numeric.tolist()):
+            z = (xc[:, None, j] - self.mu[None, :, j]) * inv[None, :, col]
+            squares += z * z
+        total = (self.log_w + const) - 0.5 * squares
+        for j, log_p in self.cats:
+            n_opts = log_p.shape[1]
+            index = np.clip((xc[:, j] * n_opts).astype(np.int64), 0, n_opts - 1)
+            total += log_p[:, index].T
         return _logsumexp_last(total)
 
     def log_pdf_dims(self, xc: np.ndarray) -> np.ndarray:
