@@ -2,15 +2,17 @@
 
 For each concurrency, prints the wall time of a sweep of N trivial trials as a ratio against
 starting the same N bare ``python script.py`` processes that many at a time, in the same
-process, and the CPU each costs per trial (this process and its children: on a machine busy
-with other work the CPU is steadier than the wall time). ``--rounds`` alternates bare and
-sweep runs so that a change in the machine's load hits both; ``--fresh-supervisors`` adds
-sweeps whose supervisors start as fresh interpreters rather than forked from the launcher.
+process (each logging to a journal of its own, as a trial does), and the CPU each costs per
+trial (this process and its children: on a machine busy with other work the CPU is steadier
+than the wall time). ``--rounds`` alternates bare and sweep runs so that a change in the
+machine's load hits both; ``--fresh-supervisors`` adds sweeps whose supervisors start as fresh
+interpreters rather than forked from the launcher.
 
-The breakdown splits a sweep's extra wall time per trial into the part inside a trial (its
-recorded start to end, against a bare process's lifetime: supervisor, working copy, records)
-and the part between trials (a slot left idle: the controller's wake-up, store writes, the
-next launch).
+Each sweep runs in a new workspace whose database is created before the clock starts (a
+one-off cost, not a sweep's). The breakdown splits a sweep's extra wall time per trial into the
+part inside a trial (its recorded start to end, against a bare process's lifetime: supervisor,
+working copy, records) and the part between trials (a slot left idle: the controller's
+wake-up, store writes, the next launch).
 
     OMP_NUM_THREADS=1 python bench/bench_sweep.py [--trials 100] [--concurrency 2 4]
 """
@@ -18,6 +20,7 @@ next launch).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -25,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from hypersweep import (
@@ -47,6 +49,7 @@ Run.get_context().log("score", a.x)
 
 LAST_LIFETIMES: list[float] = []  # each bare process's start to its end seen, last bare()
 LAST_SWEEP: list[tuple[float, float]] = []  # each trial's recorded (start, end), last sweep()
+LAST_CPU = [0.0]  # CPU seconds of the last sweep() (this process and its children), timed part
 
 
 def bare(script: Path, n: int, concurrency: int) -> float:
@@ -69,11 +72,19 @@ def bare(script: Path, n: int, concurrency: int) -> float:
             reap()
             if len(running) >= concurrency:
                 time.sleep(0.001)
+        # The same process a trial runs: logging to its own journal, as in a sweep (outside
+        # one, Run.get_context() is an offline run that prints, and costs a trivial script
+        # about a fifth more CPU: no fair baseline).
+        folder = Path(tempfile.mkdtemp(dir=script.parent.parent))
+        env = dict(os.environ, HYPERSWEEP_TRIAL_ID=f"bare_{i}", PYTHONUNBUFFERED="1",
+                   HYPERSWEEP_JOURNAL=str(folder / "metrics.jsonl"),
+                   HYPERSWEEP_OUTPUTS=str(folder))
         began = time.perf_counter()
         running.append((
             subprocess.Popen(
                 [sys.executable, str(script), "--x", str(i / n)],
                 cwd=script.parent,
+                env=env,
                 stdout=subprocess.DEVNULL,
             ), began))
     while running:
@@ -95,14 +106,18 @@ def sweep(source: Path, workspace: Path, n: int, concurrency: int,
         max_concurrent_runs=concurrency,
         resources_per_trial=resources,
     )
+    ws = Workspace(workspace)
+    ws.store  # noqa: B018 - a new workspace's schema is made once, not per sweep: not timed
+    cpu = _cpu()
     start = time.perf_counter()
-    run = Experiment(Workspace(workspace), "bench").submit(config)
+    run = Experiment(ws, "bench").submit(config)
     # The controller's thread ends with the sweep (and reaps the launcher: its CPU is then
     # counted): joined rather than polled, so the bench's own polling costs the sweep nothing.
     for thread in threading.enumerate():
         if thread.name == f"hypersweep-{run.id}":
             thread.join()
     elapsed = time.perf_counter() - start
+    LAST_CPU[0] = _cpu() - cpu
     run.wait_for_completion()
     children = run.get_children()
     assert len(children) == n, f"{len(children)} trials of {n}"
@@ -120,12 +135,6 @@ def _cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _timed(run: Callable[[], float]) -> tuple[float, float]:
-    before = _cpu()
-    wall = run()
-    return wall, _cpu() - before
 
 
 def _use_launcher(on: bool) -> None:
@@ -156,13 +165,14 @@ def main() -> None:
             inside: dict[str, list[float]] = {k: [] for k in kinds}
             lifetimes: list[float] = []
             for r in range(args.rounds):
-                times["bare"].append(_timed(lambda c=concurrency: bare(script, n, c)))
+                before = _cpu()
+                wall = bare(script, n, concurrency)
+                times["bare"].append((wall, _cpu() - before))
                 lifetimes += LAST_LIFETIMES
                 for kind in kinds:
                     _use_launcher(kind == "sweep")
                     ws = Path(tmp) / f"ws-{concurrency}-{r}-{kind}"
-                    times[kind].append(_timed(
-                        lambda c=concurrency, w=ws: sweep(source, w, n, c)))
+                    times[kind].append((sweep(source, ws, n, concurrency), LAST_CPU[0]))
                     inside[kind] += [end - start for start, end in LAST_SWEEP]
             _use_launcher(True)
             t_bare = sum(w for w, _ in times["bare"])

@@ -49,21 +49,13 @@ def _start_ticks(pid: int) -> int | None:
         return None
 
 
-#: What a stop sends the trial's group: ignored from the fork on (inherited), until the
-#: supervisor puts in its own handlers, which the command's ``exec`` resets to the default.
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
 def _become_supervisor(cwd: str, env: dict[str, str], args: list[str], out_fd: int,
-                       err_fd: int, inherited: list[int], ready: int) -> int:
+                       err_fd: int, inherited: list[int]) -> int:
     """In the forked child: take the trial's session, folder, descriptors and environment, then
     run the supervisor; its exit status."""
     for fd in inherited:  # the launcher's own descriptors are no business of the trial
         os.close(fd)
-    supervise.catch_stop_signals()  # in place of the launcher's SIG_IGN, before anyone can stop it
     os.setsid()
-    os.write(ready, b"!")  # its group exists: a stop from now on reaches the trial
-    os.close(ready)
     null = os.open(os.devnull, os.O_RDONLY)
     for fd, target in ((null, 0), (out_fd, 1), (err_fd, 2)):
         if fd != target:
@@ -79,28 +71,26 @@ def _fork(request: tuple[str, dict[str, str], list[str]], fds: list[int],
           inherited: list[int]) -> int:
     """Fork one supervisor; its pid (the parent's side only ever returns)."""
     cwd, env, args = request
-    ready_r, ready_w = os.pipe()
+    # The executor may send a stop as soon as it has the pid, before the child leads its group
+    # or is even through Python's own after-fork work (which forgets signals caught meanwhile):
+    # blocked across the fork, a stop waits in the child for its handler, which holds it and
+    # passes it on to the command (or has it never started).
+    stops = set(supervise.STOP_SIGNALS)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    previous = supervise.catch_stop_signals()
     pid = -1
-    dispositions = [signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS]
     try:
         pid = os.fork()
-    except BaseException:
-        os.close(ready_r)
-        os.close(ready_w)
-        raise
     finally:
-        if pid != 0:  # the launcher (the child keeps ignoring them until its handlers)
-            for sig, disposition in zip(_STOP_SIGNALS, dispositions, strict=True):
-                signal.signal(sig, disposition)
+        if pid != 0:
+            supervise.release_stop_signals(previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     if pid:
-        os.close(ready_w)
-        os.read(ready_r, 1)  # "" if it died first: its exit is reported all the same
-        os.close(ready_r)
         return pid
     code = 1
     try:
-        code = _become_supervisor(cwd, env, args, fds[0], fds[1], [ready_r, *inherited],
-                                  ready_w)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop sent meanwhile: held now
+        code = _become_supervisor(cwd, env, args, fds[0], fds[1], inherited)
     except BaseException as err:  # the executor records exit status 1 with this reason
         try:  # noqa: SIM105 - contextlib costs more to import than this file
             os.write(2, f"hypersweep: the supervisor could not start: {err!r}\n".encode())
@@ -160,6 +150,10 @@ def serve(sock: socket.socket) -> int:
 
 
 if __name__ == "__main__":
+    try:  # noqa: SIM105 - loaded once here, not by every supervisor (a subreaper through it)
+        import ctypes  # noqa: F401
+    except ImportError:  # pragma: no cover - the supervisor then does without, as it would
+        pass
     try:
         sys.exit(serve(socket.socket(fileno=int(sys.argv[1]))))
     except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):

@@ -34,8 +34,10 @@ again still records the true end.
 
 SIGTERM/SIGINT/SIGHUP sent to the group are meant for the command: the supervisor ignores them
 (with a handler, which ``exec`` resets to the default in the command) so it can still record the
-command's end. The executor's SIGKILL after a stop's grace spares the supervisor, which then
-finds nothing left to end but the processes that escaped the group.
+command's end. One that comes before the command is started (a stop right after the launch)
+means the command is never started: the exit is recorded as ended by that signal. The
+executor's SIGKILL after a stop's grace spares the supervisor, which then finds nothing left to
+end but the processes that escaped the group.
 
 Standard library only, imported lazily where it costs (``_signal`` rather than ``signal``,
 which imports ``enum``): this file's start-up time is the executor's overhead per trial.
@@ -80,11 +82,23 @@ def _ignore(signum: int, frame: object) -> None:
     _held.append(signum)
 
 
-def catch_stop_signals() -> None:
+#: The signals a stop sends (SIGKILL aside).
+STOP_SIGNALS = tuple(getattr(signal_mod, n) for n in ("SIGTERM", "SIGINT", "SIGHUP"))
+
+
+def catch_stop_signals() -> list[object]:
     """Hold SIGTERM, SIGINT and SIGHUP from now on: this process stays to record the command's
-    exit, and `start` passes a stop that came before the command started on to it."""
-    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
-        signal_mod.signal(getattr(signal_mod, name), _ignore)
+    exit, and `start` passes a stop that came before the command started on to it. Returns
+    the handlers replaced (see `release_stop_signals`)."""
+    return [signal_mod.signal(signum, _ignore) for signum in STOP_SIGNALS]
+
+
+def release_stop_signals(previous: list[object]) -> None:
+    """Put back the handlers `catch_stop_signals` replaced, and forget what was held meanwhile
+    (the launcher catches them only while it forks: its children start out holding them)."""
+    for signum, handler in zip(STOP_SIGNALS, previous, strict=True):
+        signal_mod.signal(signum, handler)
+    _held.clear()
 
 
 def _quietly(call: Callable[..., object], *args: object) -> None:
@@ -190,6 +204,8 @@ def trial_processes(root: int) -> dict[int, int] | None:
 
     Its descendants, plus the members of its process group when it leads one; never ``root``
     itself, never zombies (they are dead: their parent reaps them). None without ``/proc``.
+    A parent comes before its children: killed in this order, no process outlives a kill long
+    enough to see its child die and carry on (a shell running the next command).
     """
     table = _process_table()
     if table is None:
@@ -197,16 +213,16 @@ def trial_processes(root: int) -> dict[int, int] | None:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    found: set[int] = set()
+    found: dict[int, None] = {}  # ordered: each process after its parent
     stack = [root]
     while stack:
         for child in children.get(stack.pop(), ()):
             if child not in found:
-                found.add(child)
+                found[child] = None
                 stack.append(child)
     if root not in table or table[root][1] == root:  # a group led by root is the trial's
-        found.update(pid for pid, (_, pgid, _) in table.items() if pgid == root)
-    found.discard(root)
+        found.update((pid, None) for pid, (_, pgid, _) in table.items() if pgid == root)
+    found.pop(root, None)
     return {pid: table[pid][1] for pid in found if table[pid][2] not in (b"Z", b"X")}
 
 
@@ -331,9 +347,10 @@ def _write_self(trial_dir: str, cores: tuple[int, ...] = ()) -> None:
     _replace(trial_dir, SUPERVISOR_RECORD, data.encode())
 
 
-def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int:
+def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int | None:
     """Record this process, take its descendants in, pin to ``cores`` (see `pin`), and spawn
-    ``argv``; return its pid.
+    ``argv``; return its pid, or None when a stop (SIGTERM, SIGINT, SIGHUP) came before the
+    command started: it is then not started at all.
 
     Raises OSError when the command cannot start (see `failed_to_start`).
     """
@@ -347,9 +364,17 @@ def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int:
     become_subreaper()
     # Python ignores SIGPIPE and SIGXFSZ; give the command the defaults a shell would.
     restore = {getattr(signal_mod, n) for n in ("SIGPIPE", "SIGXFSZ") if hasattr(signal_mod, n)}
+    if _stop_held():
+        return None
     pid = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
     _pass_on_held(pid)
     return pid
+
+
+def _stop_held() -> bool:
+    """Whether a stop came before the command started (a Python call: pending handlers have
+    run on entry)."""
+    return bool(_held)
 
 
 def _pass_on_held(pid: int) -> None:
@@ -402,6 +427,8 @@ def main(args: list[str]) -> int:
         pid = start(trial_dir, argv, cores)
     except OSError as err:
         return failed_to_start(trial_dir, argv[0], err)
+    if pid is None:  # stopped before it started: recorded as ended by that signal, never run
+        return finish(trial_dir, -_held[0], time.time(), grace)
     while True:  # reap orphans handed to us as they end, not only at the end
         ended, status = os.waitpid(-1, 0)  # retried on EINTR (PEP 475)
         if ended == pid:

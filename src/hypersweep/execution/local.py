@@ -4,7 +4,10 @@ A trial's files (:mod:`hypersweep.execution.layout`) are all written by the OS o
 supervisor, never piped through the controller, so a chatty script never blocks and a crashed
 controller loses nothing.
 
-The process tree is ``controller -> supervisor (python -I -S _supervise.py) -> script``; the
+The process tree is ``controller -> launcher -> supervisor -> script``: one warm stdlib-only
+launcher per executor (:mod:`hypersweep.execution.launcher`) forks each trial's supervisor,
+which costs a millisecond where a fresh ``python -I -S _supervise.py`` costs tens (that is the
+tree where there is no launcher: ``use_launcher`` False, or not Linux). The
 supervisor leads a new session and process group that the script (and its children) share, and
 is a subreaper: descendants that leave the group or are orphaned stay in its tree. A stop sends
 SIGTERM to all of them and, after the grace, SIGKILL to all but the supervisor, which then
@@ -137,6 +140,16 @@ class _Trial:
     give_up_at: float | None = None  # after SIGKILL, when to kill a supervisor still alive
     pidfd: int | None = None  # readable once the supervisor ends: wait() wakes on it
     ended: tuple[int | None, float] | None = None  # its exit, held while its journal drains
+    journal_seen: bool = False  # something is at the journal's name: the reader takes over
+
+    def read_journal(self) -> list[JournalRecord]:
+        """New journal records. Until the trial first logs, one ``lstat`` per poll instead of
+        the reader's careful open of a file that is not there yet."""
+        if not self.journal_seen:
+            if not os.path.lexists(self.reader.path):
+                return []
+            self.journal_seen = True
+        return self.reader.read(max_bytes=JOURNAL_SLICE)
 
     def close(self) -> None:
         self.reader.close()
@@ -421,7 +434,7 @@ class LocalProcessExecutor(Executor):
             # Read the journal after checking the exit: whatever the trial wrote before it
             # ended is on file by now, so its last records come out with its exit.
             before = t.reader.offset
-            new = t.reader.read(max_bytes=JOURNAL_SLICE)
+            new = t.read_journal()
             if new:
                 records[trial_id] = new
             if ended is not None and t.reader.offset - before >= JOURNAL_SLICE:

@@ -69,8 +69,15 @@ def signal_trial(supervisor_pid: int, sig: int) -> None:
     processes = trial_processes(supervisor_pid)
     targets: list[int] = []
     if processes is None or sig != signal.SIGKILL:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
             os.killpg(supervisor_pid, sig)  # the supervisor leads the trial's group
+        except ProcessLookupError:
+            # No such group yet: a supervisor forked a moment ago holds the stop and passes it
+            # on to the command it starts.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(supervisor_pid, sig)
+        except PermissionError:
+            pass
         if processes is not None:
             targets = [pid for pid, pgid in processes.items() if pgid != supervisor_pid]
     else:
