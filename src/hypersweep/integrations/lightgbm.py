@@ -38,14 +38,12 @@ from typing import Any
 
 import lightgbm
 
-from hypersweep.integrations._metric_choice import MetricChoice, pick_metrics
-from hypersweep.integrations.reporting import Reporter
-from hypersweep.tracking.context import BaseRun
+from hypersweep.integrations._round_state import RoundReporting
 
 __all__ = ["LightGBMCallback"]
 
 
-class LightGBMCallback:
+class LightGBMCallback(RoundReporting):
     """A LightGBM callback that logs each round's evaluation metrics and ends training when
     the sweep stops the trial.
 
@@ -90,47 +88,12 @@ class LightGBMCallback:
     order = 25
     before_iteration = False
 
-    def __init__(self, metrics: MetricChoice = None, run: BaseRun | None = None) -> None:
-        self.metrics = metrics
-        self._run = run
-        self._reporter: Reporter | None = Reporter(run)
-        self.rounds = 0
-        self.stopped = False
-
-    def _start(self) -> None:
-        """A training starts: log to the run it belongs to (the current trial's, unless a run
-        was given), from round 0."""
-        self._reporter = Reporter(self._run)
-        self.rounds = 0
-        self.stopped = False
-
-    @property
-    def reporter(self) -> Reporter:
-        """The reporter this callback logs through."""
-        if self._reporter is None:  # unpickled: find the run where it is used now
-            self._reporter = Reporter(self._run)
-        return self._reporter
-
     def __call__(self, env: Any) -> None:
         """Log round ``env.iteration``'s results; raise LightGBM's early-stopping exception
         when the sweep stopped the trial."""
         if env.iteration == env.begin_iteration:
-            self._start()
+            self.start()
         results = env.evaluation_result_list or []
         # cv results carry (dataset, metric, mean, higher_better, stdv): the mean is logged.
-        self.reporter.log(pick_metrics({f"{r[0]}-{r[1]}": r[2] for r in results},
-                                       self.metrics), step=env.iteration)
-        self.rounds += 1
-        if self.reporter.should_stop():
-            self.stopped = True
+        if self.report_round({f"{r[0]}-{r[1]}": r[2] for r in results}, step=env.iteration):
             raise lightgbm.callback.EarlyStopException(env.iteration, results)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # A run holds locks and its sweep: not something an estimator's pickle should carry.
-        return {**self.__dict__, "_run": None, "_reporter": None}
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> LightGBMCallback:
-        # A deep-copied estimator or configuration: the copy logs to the same run.
-        copy = LightGBMCallback.__new__(LightGBMCallback)
-        copy.__dict__.update(self.__dict__)
-        return copy

@@ -37,14 +37,12 @@ from typing import Any
 
 import xgboost
 
-from hypersweep.integrations._metric_choice import MetricChoice, pick_metrics
-from hypersweep.integrations.reporting import Reporter
-from hypersweep.tracking.context import BaseRun
+from hypersweep.integrations._round_state import RoundReporting
 
 __all__ = ["XGBoostCallback"]
 
 
-class XGBoostCallback(xgboost.callback.TrainingCallback):
+class XGBoostCallback(RoundReporting, xgboost.callback.TrainingCallback):
     """An XGBoost training callback that logs each round's evaluation metrics and ends
     training when the sweep stops the trial.
 
@@ -83,31 +81,9 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
     [5, 30]
     """
 
-    def __init__(self, metrics: MetricChoice = None, run: BaseRun | None = None) -> None:
-        super().__init__()
-        self.metrics = metrics
-        self._run = run
-        self._reporter: Reporter | None = Reporter(run)
-        self.rounds = 0
-        self.stopped = False
-
-    def _start(self) -> None:
-        """A training starts: log to the run it belongs to (the current trial's, unless a run
-        was given), from round 0."""
-        self._reporter = Reporter(self._run)
-        self.rounds = 0
-        self.stopped = False
-
-    @property
-    def reporter(self) -> Reporter:
-        """The reporter this callback logs through."""
-        if self._reporter is None:  # unpickled: find the run where it is used now
-            self._reporter = Reporter(self._run)
-        return self._reporter
-
     def before_training(self, model: Any) -> Any:
         """A training starts: find the run it logs to."""
-        self._start()
+        self.start()
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
@@ -120,19 +96,4 @@ class XGBoostCallback(xgboost.callback.TrainingCallback):
                     last = history[-1]
                     # xgboost.cv keeps (mean, std) over the folds: the mean is logged
                     metrics[f"{data}-{metric}"] = last[0] if isinstance(last, tuple) else last
-        self.reporter.log(pick_metrics(metrics, self.metrics), step=epoch)
-        self.rounds += 1
-        if self.reporter.should_stop():
-            self.stopped = True
-        return self.stopped
-
-    def __getstate__(self) -> dict[str, Any]:
-        # A run holds locks and its sweep: not something an estimator's pickle should carry.
-        return {**self.__dict__, "_run": None, "_reporter": None}
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> XGBoostCallback:
-        # XGBoost's estimators and sklearn's clone deep-copy callbacks: the copy logs to the
-        # same run, with its own round count.
-        copy = XGBoostCallback.__new__(XGBoostCallback)
-        copy.__dict__.update(self.__dict__)
-        return copy
+        return self.report_round(metrics, step=epoch)
