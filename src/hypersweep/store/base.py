@@ -429,11 +429,15 @@ def store_class(url: Any) -> type[Store]:
     # Siblings register themselves when imported (each imports this module for the base
     # class). The SQL one is imported only when a URL needs it: SQLAlchemy costs a fresh
     # process a few tenths of a second that an in-memory sweep never needs.
-    for attempt in range(2):
-        for sibling in _SIBLINGS:
-            if sibling.serves(url):
-                return sibling
-        if attempt == 0:
-            for module in _SIBLING_MODULES:
-                importlib.import_module(module)
+    sibling = _serving(url)
+    if sibling is None:
+        for module in _SIBLING_MODULES:
+            importlib.import_module(module)
+        sibling = _serving(url)
+    if sibling is not None:
+        return sibling
     raise StoreError(f"no store opens {url!r} (expected {MEMORY_URL!r} or a database URL)")
+
+
+def _serving(url: Any) -> type[Store] | None:
+    return next((sibling for sibling in _SIBLINGS if sibling.serves(url)), None)
