@@ -18,6 +18,7 @@ The monitor's own reads (one aggregate query every few seconds) are in the CPU i
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import sys
 import tempfile
@@ -91,7 +92,7 @@ def run(trials: int, concurrency: int, every: float, folder: Path) -> list[tuple
 
 def at(samples: list[tuple[int, float, float, float]], n: int) -> tuple[float, float, float]:
     """Wall, CPU and RSS when ``n`` trials had ended, interpolated between samples."""
-    for (n0, w0, c0, r0), (n1, w1, c1, r1) in zip(samples, samples[1:], strict=False):
+    for (n0, w0, c0, r0), (n1, w1, c1, r1) in itertools.pairwise(samples):
         if n0 <= n <= n1 and n1 > n0:
             f = (n - n0) / (n1 - n0)
             return w0 + f * (w1 - w0), c0 + f * (c1 - c0), r0 + f * (r1 - r0)
