@@ -192,3 +192,31 @@ def test_parquet_columns_keep_values(values: list[Any], arrow_type: str, tmp_pat
     back = [int(v) if isinstance(v, Decimal) else v for v in back]
     want = [float(v) if arrow_type == "double" and isinstance(v, int) else v for v in values]
     assert all(_same(a, b) or (a is None and b is None) for a, b in zip(back, want, strict=True))
+
+
+_ODD_VALUES: list[Any] = [
+    None, "", "a,b", 'q"x', "line\nbreak", "ünï ✓", 0, -3, 2**70, True, False, 0.1, -0.0,
+    1e-300, 5e-324, 1e22, math.nan, math.inf, -math.inf, {"k": [1, 2.5, math.nan]}, [],
+    {}, (1, "x"),
+]
+
+
+def test_writers_lay_out_rows_as_the_cell_encoders_do() -> None:
+    """The CSV and JSON writers' fast paths (flat rows) write what encoding each cell with
+    `csv_cell`, and each row with json.dumps(indent=2), writes: mixed flat and nested rows,
+    missing keys, every odd value."""
+    from hypersweep.cli._export import csv_cell, strict_json, to_csv, to_json
+
+    columns = ["a", "b é", "c"]
+    rows = [{"a": v, "b é": w, "c": u} for v, w, u in zip(
+        _ODD_VALUES, _ODD_VALUES[5:] + _ODD_VALUES[:5], _ODD_VALUES[11:] + _ODD_VALUES[:11],
+        strict=True)] + [{}, {"a": 1}]
+    expected_csv = io.StringIO()
+    writer = csv.writer(expected_csv, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([csv_cell(row.get(c)) for c in columns] for row in rows)
+    assert to_csv(columns, rows) == expected_csv.getvalue()
+    objects = [json.dumps({c: strict_json(row.get(c)) for c in columns}, indent=2,
+                          allow_nan=False, ensure_ascii=False) for row in rows]
+    assert to_json(columns, rows) == "[\n" + ",\n".join(
+        "  " + text.replace("\n", "\n  ") for text in objects) + "\n]\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from _store_helpers import make_sweep, make_trial, utc
 
-from hypersweep.store import MetricPoint, ScoredTrial, Status, Store, SweepRecord
+from hypersweep.store import MetricPoint, ScoredTrial, Status, Store, SweepRecord, TrialLine
 
 T0 = utc(2024, 3, 1)
 NAN, INF = math.nan, math.inf
@@ -158,3 +158,63 @@ def test_random_pages_match_a_python_ranking(store: Store) -> None:
                 break
             after = page[-1].trial.index
         assert chunks == list(enumerate(best))
+
+
+def _line_of(scored: ScoredTrial) -> TrialLine:
+    t = scored.trial
+    return TrialLine(t.index, t.id, t.status.value, t.params, scored.best, t.created_time,
+                     t.start_time, t.end_time, t.termination_reason, t.termination_detail,
+                     t.error, t.placement)
+
+
+def test_trial_lines_are_the_records_columns(store: Store) -> None:
+    """Every field of a line equals the record's (times to the microsecond, in UTC; JSON
+    decoded alike), on every backend, whole and in keyset pages."""
+    sweep = make_sweep()
+    store.create_sweep(sweep)
+    east = timezone(timedelta(hours=5, minutes=30))
+    odd = [
+        make_trial(sweep, 0, status=Status.COMPLETED, params={"lr": 1e-12, "name": "a'b\"c",
+                                                              "big": 2**53 + 1, "nan": NAN},
+                   start_time=utc(2024, 3, 1, 12, 0, 0, 123456),
+                   end_time=utc(2024, 3, 1, 12, 0, 7, 654321)),
+        make_trial(sweep, 1, status=Status.CANCELED, params={"nested": {"k": [1, 2.5]}},
+                   created_time=datetime(2024, 3, 1, 18, 0, tzinfo=east),
+                   start_time=utc(2024, 3, 1, 12, 1), end_time=None,
+                   termination_reason="early_termination",
+                   termination_detail={"policy": "bandit", "value": 0.25, "x": INF},
+                   placement={"gpus": [2], "cores": [4, 5]}),
+        make_trial(sweep, 2, status=Status.FAILED, params={}, error="Traceback\nboom ✗",
+                   exit_code=3, handle={"pid": 1}, arguments=["--lr", "0.1"]),
+        make_trial(sweep, 3),
+    ]
+    store.save_trials(odd, {odd[0].id: _points([0.5, NAN, 0.9]), odd[2].id: _points([NAN])})
+    whole = store.trial_page(sweep.id, "acc", True, order="index")
+    lines = store.trial_lines(sweep.id, "acc", True)
+    assert lines == [_line_of(s) for s in whole]
+    assert [line.best for line in lines] == [0.9, None, None, None]
+    assert lines[1].created_time == datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)
+    assert all(line.created_time.tzinfo is timezone.utc for line in lines)
+    assert math.isnan(lines[0].params["nan"]) and lines[0].params["big"] == 2**53 + 1
+    assert store.trial_lines(sweep.id, "acc", False)[0].best == 0.5
+    assert store.trial_lines(sweep.id, "acc", True, after=0, limit=2) == lines[1:3]
+    assert store.trial_lines(sweep.id, "acc", True, after=3) == []
+    assert store.trial_lines(sweep.id, "acc", True, limit=0) == []
+    assert store.trial_lines("HD_unknown", "acc", True) == []
+    with pytest.raises(ValueError, match="limit -1"):
+        store.trial_lines(sweep.id, "acc", True, limit=-1)
+
+
+def test_trial_lines_page_like_trial_page(store: Store) -> None:
+    sweep = _sweep(store, SERIES + [[float(i)] for i in range(30)])
+    for maximize in (True, False):
+        expected = [_line_of(s) for s in store.trial_page(sweep.id, "acc", maximize,
+                                                          order="index")]
+        pages, after = [], None
+        while True:
+            page = store.trial_lines(sweep.id, "acc", maximize, after=after, limit=8)
+            pages += page
+            if len(page) < 8:
+                break
+            after = page[-1].index
+        assert pages == expected

@@ -30,6 +30,7 @@ from hypersweep.store.records import (
     Status,
     SweepRecord,
     TrialCounts,
+    TrialLine,
     TrialRecord,
 )
 
@@ -302,6 +303,23 @@ class Store:
         """
         raise NotImplementedError
 
+    def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
+                    after: int | None = None, limit: int | None = None) -> list[TrialLine]:
+        """Return the sweep's trials by number as :class:`TrialLine` tuples, each with its best
+        value of ``metric`` (as :meth:`trial_page` scores it).
+
+        What an export or a dashboard lists of every trial, read with the columns it shows
+        only and decoded without building records: a fraction of :meth:`trial_page`'s cost a
+        trial. Read a big sweep in keyset pages: ``after`` the last number of the previous
+        page, at most ``limit`` trials a page (None: all).
+
+        Raises
+        ------
+        ValueError
+            For a negative ``limit``.
+        """
+        raise NotImplementedError
+
     def param_names(self, sweep_id: str) -> list[str]:
         """Return the names of the hyperparameters of the sweep's trials, in the order they
         first appear (by trial number): an export's columns, read without the trials' records.
@@ -384,7 +402,7 @@ CONTRACT = (
     "close", "create_sweep", "get_sweep", "list_sweeps", "list_experiments", "update_sweep",
     "add_sweep_warning", "claim_sweep", "heartbeat", "release_sweep", "create_trial",
     "update_trial", "save_trials", "get_trial", "count_trials", "list_trials", "trial_page",
-    "trial_counts", "param_names", "add_metrics",
+    "trial_lines", "trial_counts", "param_names", "add_metrics",
     "get_metrics", "metric_series", "best_values", "metric_names", "set_tags", "get_tags",
 )
 """The methods every :class:`Store` sibling implements."""

@@ -24,7 +24,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from hypersweep.store.records import METRIC_KINDS, MetricPoint, Status, SweepRecord, TrialRecord
+from hypersweep.store.records import (
+    METRIC_KINDS,
+    MetricPoint,
+    Status,
+    SweepRecord,
+    TrialLine,
+    TrialRecord,
+)
 
 __all__ = [
     "SWEEP_COLUMNS",
@@ -41,6 +48,7 @@ __all__ = [
     "sweep_to_row",
     "sweep_updates",
     "trial_from_row",
+    "trial_line",
     "trial_to_row",
     "trial_updates",
 ]
@@ -262,6 +270,23 @@ def trial_from_row(row: Mapping[Any, Any]) -> TrialRecord:
 
 
 _STATUSES = {status.value: status for status in Status}
+
+
+def trial_line(index: int, ident: str, status: str, params: str, best: float | None,
+               created: datetime, start: datetime | None, end: datetime | None,
+               reason: str | None, detail: str | None, error: str | None,
+               placement: str | None) -> TrialLine:
+    """Build a :class:`TrialLine` from its columns (JSON as stored, times already decoded).
+
+    >>> from datetime import timezone
+    >>> trial_line(3, "HD_x_3", "Failed", '{"lr": 0.1}', None, datetime.now(timezone.utc),
+    ...            None, None, None, None, "boom", None).params
+    {'lr': 0.1}
+    """
+    return TrialLine(index, ident, status, json.loads(params),
+                     None if best is None else float(best), created, start, end, reason,
+                     None if detail is None else json.loads(detail), error,
+                     None if placement is None else json.loads(placement))
 
 
 def metric_to_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from hypersweep.store.records import (
     Status,
     SweepRecord,
     TrialCounts,
+    TrialLine,
     TrialRecord,
     utcnow,
 )
@@ -342,6 +343,17 @@ class MemoryStore(Store):
                                           0.0 if pair[1] is None else sign * pair[1]))
             return [ScoredTrial(codec.trial_from_row(row), best)
                     for row, best in scored[offset:end]]
+
+    def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
+                    after: int | None = None, limit: int | None = None) -> list[TrialLine]:
+        check_page("index", limit, 0, after, None)
+        with self._lock:
+            rows = self._rows(sweep_id, None, after)[:limit]
+            return [codec.trial_line(
+                row["trial_index"], row["id"], row["status"], row["params"],
+                self._best(row["id"], metric, maximize), row["created_time"],
+                row["start_time"], row["end_time"], row["termination_reason"],
+                row["termination_detail"], row["error"], row["placement"]) for row in rows]
 
     def param_names(self, sweep_id: str) -> list[str]:
         names: dict[str, None] = {}

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "METRIC_KINDS",
@@ -37,6 +37,7 @@ __all__ = [
     "Status",
     "SweepRecord",
     "TrialCounts",
+    "TrialLine",
     "TrialRecord",
     "new_sweep_id",
     "trial_id",
@@ -386,3 +387,38 @@ class TrialCounts:
     statuses: dict[str, int]
     scored: int
     best: ScoredTrial | None
+
+
+class TrialLine(NamedTuple):
+    """One trial as a list of a sweep's trials shows it: what a face lists of a trial with its
+    best value of one metric, without what only a single trial's page needs (its handle,
+    arguments, exit code). A plain tuple: an export or a dashboard reads 100,000 of them, and
+    a :class:`TrialRecord` costs several times as much to build.
+
+    ``status`` is the status's text (``"Completed"``); the times are timezone-aware UTC;
+    ``params``, ``termination_detail`` and ``placement`` are decoded JSON, as in
+    :class:`TrialRecord`; ``best`` is as in :class:`ScoredTrial`.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> line = TrialLine(0, "HD_x_0", "Completed", {"lr": 0.1}, 0.5,
+    ...                  datetime(2024, 1, 1, tzinfo=timezone.utc), None, None, None, None,
+    ...                  None, None)
+    >>> line.id, line.best, line.params
+    ('HD_x_0', 0.5, {'lr': 0.1})
+    """
+
+    # (shadows tuple.index, as TrialRecord names the trial's number)
+    index: int  # type: ignore[assignment]
+    id: str
+    status: str
+    params: dict[str, Any]
+    best: float | None
+    created_time: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    termination_reason: str | None
+    termination_detail: dict[str, Any] | None
+    error: str | None
+    placement: dict[str, Any] | None
