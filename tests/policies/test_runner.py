@@ -122,6 +122,12 @@ def test_decision_is_json_evidence() -> None:
     assert Decision.from_dict(json.loads(json.dumps(d.to_dict()))) == d
 
 
-def test_no_termination_never_evaluates() -> None:
-    runner = PolicyRunner(NoTerminationPolicy())
-    assert runner.report_many(reports(3)) == [] and len(runner.running) == 12
+def test_no_termination_never_evaluates_and_keeps_nothing() -> None:
+    runner = PolicyRunner(NoTerminationPolicy(), warm_start={"old": [0.5, 0.6]})
+    runner.start("a")
+    assert runner.passive and runner.report_many(reports(3)) == []
+    runner.add_finished("b", [0.1])
+    runner.finish("a")
+    # Nothing can be stopped, and nothing grows with the trials of a sweep without a policy.
+    assert runner.series == {} and runner.running == frozenset() and runner.stopped == {}
+    assert not PolicyRunner(BanditPolicy(slack_factor=0.1)).passive

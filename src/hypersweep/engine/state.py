@@ -366,6 +366,8 @@ class SweepEngine:
                snapshot: Snapshot | None = None) -> list[Stop]:
         """Show the policy a counted value; the trials it stops. ``snapshot`` is the trial's
         `snapshot` when it logged the value (default: now)."""
+        if self.runner.passive:
+            return []  # no policy: nothing to judge, nothing to keep
         if self.runner.evidence is None:
             decisions = self.runner.report(trial.id, self._sign * value)
         else:

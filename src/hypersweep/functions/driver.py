@@ -72,6 +72,8 @@ log = logging.getLogger("hypersweep.functions")
 # already tried), never on scores: they may be asked in batches without changing them.
 _PREFETCHABLE = (RandomParameterSampling, GridParameterSampling)
 _PREFETCH = 256
+# A returned value of these exact types is a plain number (bool, a subclass of int, is not).
+_PLAIN = (float, int)
 
 
 class FunctionDriver:
@@ -262,6 +264,15 @@ class FunctionDriver:
             raise ValueError(f"trial {trial.id} belongs to another sweep")
         if trial.ended:
             return  # ended by the sweep meanwhile (canceled on interrupt), or told twice
+        if type(value) in _PLAIN and value == value and not trial.points:
+            # The common case: a number returned by a trial that logged nothing. The same
+            # records as the general path below, under one lock.
+            with self._lock:
+                if not trial.ended:
+                    self._result(trial, float(value))  # type: ignore[arg-type]
+                    self._end(trial, status, error)
+            self._maybe_flush()
+            return
         if value is not None:
             returned = value if isinstance(value, Mapping) else {self.primary_metric: value}
             for name, v in returned.items():
@@ -269,6 +280,29 @@ class FunctionDriver:
         with self._lock:
             self._end(trial, status, error)
         self._maybe_flush()
+
+    def _result(self, trial: Trial, value: float) -> None:
+        """Record ``value``, the primary metric's number a trial that logged no point
+        returned, as `_returned` and `ingest` would (the caller holds the lock)."""
+        name = self.primary_metric
+        # Evidence from a finished trial: it informs the policy about the others, and
+        # cannot be judged itself (it has ended; it is no interval).
+        self.engine.runner.finish(trial.id)
+        steps = trial.steps
+        step = steps.get(("metric", name), 0)
+        steps[("metric", name)] = step + 1
+        point = ingest.scalar_point(trial.seq, name, value, step, time.time())
+        trial.seq += 1
+        trial.points.append(point)
+        self._metric_names.add(name)
+        tracked = self.engine.tracked
+        if tracked and name in tracked:
+            self.engine.note(trial.state, name, value)
+        self._dirty[trial.id] = trial
+        if self.engine.observe(trial.state, value, point):
+            stops = self.engine.report(trial.state, value)
+            if stops:
+                self._carry_out(stops)
 
     def _end(self, trial: Trial, status: Status, error: str | None) -> None:
         """Record the end of a trial (the caller holds the lock)."""

@@ -68,6 +68,8 @@ CHECK_INTERVAL = 0.1
 def result_value(value: Any) -> float | Mapping[str, Any] | None:
     """What an objective's return value logs: a number (the primary metric), a mapping of
     metrics, or nothing (None). Anything else is a mistake worth failing the trial for."""
+    if type(value) is float:  # the common case, before the slower checks
+        return value
     if value is None or isinstance(value, Mapping):
         return value
     if isinstance(value, bool) or not hasattr(value, "__float__"):

@@ -31,6 +31,10 @@ Values are oriented so that larger is better (the contract of every policy); exp
 A report from a trial that is no longer running (a line its journal held when it was stopped)
 is kept as evidence but triggers nothing. NaN is ignored, as the controller ignores it.
 
+A runner whose policy never judges (`NoTerminationPolicy`, the default) keeps nothing at all
+(`passive`): no series, no running set; every event is a no-op. A sweep without a policy then
+pays nothing per report, and its memory does not grow with its trials.
+
 Examples
 --------
 >>> from hypersweep.policies import MedianStoppingPolicy
@@ -105,6 +109,8 @@ class PolicyRunner:
                                      self._violations)
         self._running: set[str] = set()
         self._stopped: dict[str, Decision] = {}
+        #: The policy never judges: the runner keeps nothing (see the module's notes).
+        self.passive = policy.type == "none"
         for trial_id, values in (warm_start or {}).items():
             self.add_finished(trial_id, values)
 
@@ -127,6 +133,8 @@ class PolicyRunner:
     # ------------------------------------------------------------------ events
     def start(self, trial_id: str) -> None:
         """A trial was launched (optional: its first report starts it too)."""
+        if self.passive:
+            return
         if trial_id not in self._series:
             self._series[trial_id] = []
             self._vectors[trial_id] = []
@@ -145,6 +153,8 @@ class PolicyRunner:
         may be None). A NaN primary value is dropped with its entries, as :meth:`report`
         drops it, so a restored trial weighs exactly as it did when it reported.
         """
+        if self.passive:
+            return
         for key, given in (("values_series", values_series),
                            ("violations_series", violations_series)):
             if given is not None and len(given) != len(values):
@@ -162,6 +172,8 @@ class PolicyRunner:
 
     def finish(self, trial_id: str) -> None:
         """A trial ended (any status); its series stays as evidence."""
+        if self.passive:
+            return
         if trial_id not in self._series:
             self.start(trial_id)
         self._running.discard(trial_id)
@@ -188,6 +200,8 @@ class PolicyRunner:
 
         The returned trials are no longer running for this runner.
         """
+        if self.passive:
+            return []
         value = float(value)
         if math.isnan(value):
             return []
