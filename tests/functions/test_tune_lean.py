@@ -65,12 +65,16 @@ def test_stored_points_leave_memory_and_still_name_what_was_logged() -> None:
     sweep = Sweep(RandomParameterSampling({"k": choice("a", "b"), "x": uniform(0, 1)}, seed=4),
                   "loss", "minimize", max_total_runs=6)
     sweep.flush_size = 1  # every change written at once
+    asked = []
     while (trial := sweep.ask()) is not None:
+        asked.append(trial)
         for step in range(3):
             trial.log("los", trial.params["x"] + step)  # a typo: the sweep cannot rank
         sweep.tell(trial)
     result = sweep.finish()
-    assert all(t.points == [] for t in sweep.trials)
+    assert len(asked) == 6 and all(t.points == [] for t in asked)
+    # Ended trials are let go, by the driver and by its engine: their records hold them.
+    assert sweep.trials == [] and sweep.engine.trials == {}
     series = result.get_metrics()
     assert sorted(len(m["los"]) for m in series.values()) == [3] * 6
     assert result.get_status() == "Failed"

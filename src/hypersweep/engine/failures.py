@@ -41,7 +41,7 @@ from hypersweep.store import Status, TrialRecord
 if TYPE_CHECKING:  # the execution package is not imported to decide about function trials
     from hypersweep.execution import TrialSpec
 
-__all__ = ["FIRST_FAILURES", "REASON_GPU_OUT_OF_MEMORY", "FailureRule", "error_line",
+__all__ = ["FIRST_FAILURES", "REASON_GPU_OUT_OF_MEMORY", "FailureRule", "Tally", "error_line",
            "exit_error", "fail_called", "failure_reason", "launch_error", "sweep_outcome"]
 
 #: How many first trials failing alike end a sweep that set no ``max_failed_runs``.
@@ -230,9 +230,48 @@ class FailureRule:
         return self.verdict
 
 
-def sweep_outcome(trials: Sequence[TrialRecord], *, canceled: bool, failure_verdict: str | None,
-                  scored: bool, missing_metric: Callable[[], str]) -> tuple[Status, str | None]:
-    """The status a sweep ends with, and its error (None unless ``Failed``).
+class Tally:
+    """What a sweep's outcome needs to know of its trials, counted one record at a time: a
+    driver that lets ended trials go keeps this instead of their records.
+
+    >>> from datetime import datetime, timezone
+    >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> tally = Tally()
+    >>> for i in (2, 1):
+    ...     tally.add(TrialRecord(f"HD_x_{i}", "HD_x", i, {}, Status.FAILED, now, error=f"e{i}"))
+    >>> tally.count, tally.failed, tally.first_failed.error
+    (2, 2, 'e1')
+    """
+
+    __slots__ = ("completed", "count", "failed", "first_failed")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.failed = 0
+        self.completed = 0
+        self.first_failed: TrialRecord | None = None  # the failed trial of the lowest index
+
+    def add(self, record: TrialRecord) -> None:
+        self.count += 1
+        if record.status == Status.FAILED:
+            self.failed += 1
+            if self.first_failed is None or record.index < self.first_failed.index:
+                self.first_failed = record
+        elif record.status == Status.COMPLETED:
+            self.completed += 1
+
+    def copy(self) -> Tally:
+        other = Tally()
+        other.count, other.failed, other.completed = self.count, self.failed, self.completed
+        other.first_failed = self.first_failed
+        return other
+
+
+def sweep_outcome(trials: Sequence[TrialRecord] | Tally, *, canceled: bool,
+                  failure_verdict: str | None, scored: bool,
+                  missing_metric: Callable[[], str]) -> tuple[Status, str | None]:
+    """The status a sweep ends with, and its error (None unless ``Failed``), from its trials'
+    records or their `Tally`.
 
     ``Canceled`` when the user canceled it; ``Failed`` when a failure rule fired
     (``failure_verdict``), when every trial failed, or when trials completed but none logged
@@ -250,10 +289,16 @@ def sweep_outcome(trials: Sequence[TrialRecord], *, canceled: bool, failure_verd
         return Status.CANCELED, None
     if failure_verdict is not None:
         return Status.FAILED, failure_verdict
-    if trials and all(t.status == Status.FAILED for t in trials):
-        first = min(trials, key=lambda t: t.index)
-        return Status.FAILED, (f"all {len(trials)} trials failed; the first one: "
+    if not isinstance(trials, Tally):
+        tally = Tally()
+        for record in trials:
+            tally.add(record)
+        trials = tally
+    if trials.count and trials.failed == trials.count:
+        first = trials.first_failed
+        assert first is not None
+        return Status.FAILED, (f"all {trials.count} trials failed; the first one: "
                                f"{error_line(first.error) or 'no error recorded'}")
-    if not scored and any(t.status == Status.COMPLETED for t in trials):
+    if not scored and trials.completed:
         return Status.FAILED, missing_metric()
     return Status.COMPLETED, None

@@ -53,7 +53,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hypersweep.engine.failures import FailureRule, fail_called, failure_reason, sweep_outcome
+from hypersweep.engine.failures import (
+    FailureRule,
+    Tally,
+    fail_called,
+    failure_reason,
+    sweep_outcome,
+)
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
 from hypersweep.policies import Decision, PolicyRunner
 from hypersweep.policies import Objective as PolicyObjective
@@ -183,12 +189,17 @@ class SweepEngine:
         The devices and cores the driver's machine gives trials that ask for some
         (``spec.resources``): each new trial is placed, and concurrency is bounded by what is
         free. None: trials are placed elsewhere (a cluster's workers) or ask for nothing.
+    keep_ended : bool, default True
+        Whether `trials` keeps ended trials (the process driver reads them back). False: an
+        ended trial leaves `trials` and the engine keeps only what `best`, `outcome` and the
+        sampler's history need of it (the best ended trial, a `Tally`, its `FinishedTrial`),
+        so a long sweep's memory does not grow with trial states its records already hold.
     """
 
     def __init__(self, spec: SweepSpec, sweep_id: str, *,
                  clock: Callable[[], float] = time.monotonic, elapsed: float = 0.0,
                  metric_names: Callable[[], Iterable[str]] = tuple,
-                 placement: Placement | None = None) -> None:
+                 placement: Placement | None = None, keep_ended: bool = True) -> None:
         self.spec = spec
         self.sweep_id = sweep_id
         self.clock = clock
@@ -223,8 +234,16 @@ class SweepEngine:
             self.failures = FailureRule(spec.limits.max_failed_trials,
                                         hint="max_failed_runs, or limits.max_failed_trials "
                                              "in YAML,")
-        self.trials: dict[str, TrialState] = {}  # by id, in index order
+        # By id, in index order: every trial, or (not keep_ended) those not ended yet.
+        self.trials: dict[str, TrialState] = {}
+        self.keep_ended = keep_ended
+        self._count = 0  # trials made or adopted: the next one's index
         self._unended = 0  # trials not ended yet: counted, not scanned, on every ask
+        # Ended trials no longer in `trials` (not keep_ended), as `best`, `scored` and
+        # `outcome` need them.
+        self._best_ended: TrialState | None = None
+        self._scored_ended = False
+        self._tally = Tally()
         # The sampler's history kept as trials end, not rebuilt from every trial at each
         # proposal: ended trials' evidence in index order (and their indexes), and the
         # trials not ended yet, in index order.
@@ -254,7 +273,7 @@ class SweepEngine:
         cancel). Whether the sampler has more to propose is `exhausted`."""
         if self.cancel_reason is not None:
             return 0
-        room = _UNBOUNDED if self._budget is None else self._budget - len(self.trials)
+        room = _UNBOUNDED if self._budget is None else self._budget - self._count
         if self._concurrency is not None and self._concurrency - self._unended < room:
             room = self._concurrency - self._unended
         if self.placement is not None:
@@ -266,7 +285,7 @@ class SweepEngine:
     def budget_left(self) -> int | None:
         """Trials the budget still allows (None: no budget)."""
         total = self.spec.limits.max_total_trials
-        return None if total is None else max(0, total - len(self.trials))
+        return None if total is None else max(0, total - self._count)
 
     def history(self) -> tuple[list[FinishedTrial], list[dict[str, Any]]]:
         """The sampler's view: earlier sweeps' and ended trials, then those in flight."""
@@ -290,7 +309,7 @@ class SweepEngine:
                   **fields: Any) -> TrialState:
         """A new trial, born ``Running`` (``begun`` False: it waits for a worker and its
         clock starts at `begin`). The driver persists ``record`` before it starts it."""
-        index = len(self.trials)
+        index = self._count
         trial_name = trial_id(self.sweep_id, index)
         if self.placement is not None:
             slot = self.placement.place(trial_name, self._gpu, self._cpu)
@@ -300,6 +319,7 @@ class SweepEngine:
         record = TrialRecord.started(trial_name, self.sweep_id, index, params, when, **fields)
         trial = TrialState(record)
         self.trials[record.id] = trial
+        self._count += 1
         self._in_flight[record.id] = trial
         self._unended += 1
         self.runner.start(record.id)
@@ -324,12 +344,16 @@ class SweepEngine:
             return False
         if trial.best is None or self._sign * value > self._sign * trial.best:
             trial.best = value
+            if trial.evidence is not None and not self.keep_ended:  # logged after its end
+                self._consider(trial)
         return True
 
     def note(self, trial: TrialState, name: str, value: float | None) -> None:
         """The trial logged ``value`` for a `tracked` metric: the last finite one counts."""
         if value is not None and math.isfinite(value):
             trial.last[name] = value
+            if trial.evidence is not None and not self.keep_ended:  # logged after its end
+                self._consider(trial)
 
     def outcome_of(self, trial: TrialState) -> tuple[tuple[float, ...] | None,
                                                      tuple[float, ...] | None]:
@@ -472,11 +496,29 @@ class SweepEngine:
             self._evidence.insert(at, trial.evidence)
         else:
             self._evidence[at] = trial.evidence
+        if first and not self.keep_ended:
+            self._tally.add(trial.record)
+            self._consider(trial)
+            self.trials.pop(trial.id, None)
+
+    def _consider(self, trial: TrialState) -> None:
+        """Keep what `best` and `scored` need of an ended trial that leaves `trials`."""
+        if trial.best is None:
+            return
+        self._scored_ended = True
+        if self.feasible(trial) and (self._best_ended is None
+                                     or self._rank(trial) > self._rank(self._best_ended)):
+            self._best_ended = trial
+
+    def _rank(self, trial: TrialState) -> tuple[float, int]:
+        """Better first, then the first of equals (the lower index)."""
+        return self._sign * (trial.best or 0.0), -trial.record.index
 
     def add(self, record: TrialRecord) -> TrialState:
         """A trial read back from the store (a resumed sweep); `restored` once it has ended.
         What an unended one holds stays held: no new trial is given its devices."""
         trial = TrialState(record)
+        self._count += 1
         self._in_flight[record.id] = trial
         if self.placement is not None and record.end_time is None and record.placement:
             from hypersweep.execution.placement import Slot
@@ -573,7 +615,7 @@ class SweepEngine:
             unusable=self.unusable_primary, by=by)
 
     def scored(self) -> bool:
-        return any(t.best is not None for t in self.trials.values())
+        return self._scored_ended or any(t.best is not None for t in self.trials.values())
 
     def finished(self) -> bool:
         """Nothing runs, and nothing more will start."""
@@ -588,14 +630,19 @@ class SweepEngine:
         """The trial with the best primary value (the first of equals) among those that meet
         every constraint."""
         scored = [t for t in self.trials.values() if t.best is not None and self.feasible(t)]
+        if self._best_ended is not None:
+            scored.append(self._best_ended)
         if not scored:
             return None
-        return max(scored, key=lambda t: self._sign * (t.best or 0.0))
+        return max(scored, key=self._rank)
 
     def outcome(self) -> tuple[Status, str | None]:
         """How the sweep ends: its status and error."""
+        tally = self._tally.copy()  # the ended trials `trials` let go (not keep_ended)
+        for trial in self.trials.values():
+            tally.add(trial.record)
         return sweep_outcome(
-            [t.record for t in self.trials.values()],
+            tally,
             canceled=self.cancel_reason == REASON_USER_CANCEL,
             failure_verdict=self.failures.verdict, scored=self.scored(),
             missing_metric=lambda: self.missing_metric_message("any trial"))

@@ -21,6 +21,11 @@ are waiting or every `flush_interval` seconds (a background thread, which also k
 trials visible to ``hypersweep show`` and applies the deadline, trial timeouts and
 ``hypersweep cancel``), and always on `finish`, on interrupt and at interpreter exit.
 
+Memory stays flat however many trials a sweep runs: an ended trial is let go (by the driver
+once its changes are written, and by the engine, built with ``keep_ended=False``, which keeps
+only what the best trial, the outcome and the sampler's history need); its record is in the
+store.
+
 Reopening (`FunctionDriver.reopen`): ended trials are kept and feed the sampler and the
 policy, so a deterministic sampler continues its sequence; a trial still ``Running`` in the
 store lost its process and is recorded ``Failed`` (reason ``orphaned``). The failure rules
@@ -166,7 +171,8 @@ class FunctionDriver:
         self.engine = SweepEngine(
             spec, sweep_id, elapsed=(utcnow() - start_time).total_seconds(),
             metric_names=lambda: self._metric_names,
-            placement=None if resources is None else _placement(resources.gpu, resources.cpu))
+            placement=None if resources is None else _placement(resources.gpu, resources.cpu),
+            keep_ended=False)
         self.engine.warm = warm_start(earlier, self.primary_metric, spec.objective.maximize,
                                       self.engine.runner, spec.objectives, spec.constraints)
         self._restore(stored)
@@ -213,7 +219,6 @@ class FunctionDriver:
                 self.engine.restored(state)
             if state.record is not record:
                 self.store.update_trial(record.id, **state.end_fields())
-            self._trials[record.id] = Trial(self, state)
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> Trial | None:
@@ -310,7 +315,8 @@ class FunctionDriver:
             return
         stops = self.engine.end(trial.state, ok=status == Status.COMPLETED, when=utcnow(),
                                 error=error, status=status, output=error)
-        self._dirty[trial.id] = trial
+        self._dirty[trial.id] = trial  # held there until written, then let go
+        del self._trials[trial.id]
         if stops or self.engine.notices:
             self._carry_out(stops)
 
@@ -430,15 +436,16 @@ class FunctionDriver:
     # ------------------------------------------------------------------ control
     @property
     def running(self) -> list[Trial]:
-        """Trials asked and not yet told."""
+        """Trials asked and not yet told, by index."""
         with self._lock:
-            return [t for t in self._trials.values() if not t.ended]
+            return list(self._trials.values())
 
     @property
     def trials(self) -> list[Trial]:
-        """Every trial of the sweep (reopened ones included), by index."""
-        with self._lock:
-            return list(self._trials.values())
+        """The trials the sweep still holds, by index: those not ended yet (the same as
+        `running`). Ended trials are let go once written; their records are the result's
+        (``sweep.result.get_children()``)."""
+        return self.running
 
     def cancel(self) -> None:
         """Stop the sweep: `ask` returns None and running trials are asked to stop.
@@ -529,7 +536,7 @@ class FunctionDriver:
             self.cancel()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self.id!r}, trials={len(self._trials)})"
+        return f"{type(self).__name__}(id={self.id!r}, running={len(self._trials)})"
 
 
 def _placement(gpu: float, cpu: int | None) -> Any:
