@@ -373,6 +373,8 @@ class SweepEngine:
 
     def feasible(self, trial: TrialState) -> bool:
         """Whether the last values it logged meet every constraint (so far, while it runs)."""
+        if not self.spec.constraints:
+            return True
         return all(c.violation(trial.last.get(c.metric)) <= 0 for c in self.spec.constraints)
 
     def snapshot(self, trial: TrialState) -> Snapshot:
