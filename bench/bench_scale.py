@@ -63,18 +63,31 @@ def build(workdir: Path, trials: int) -> tuple[Path, str, float]:
     return folder, result.id, elapsed
 
 
+# Linux keeps a process's peak RSS across fork and exec: a command started straight from
+# this (big) process would report this process's peak as its own. A small parent in between
+# starts it and reports its rusage (peak RSS in kB, user and system CPU seconds).
+_REPORTER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed(argv: list[str]) -> tuple[float, float, float, int, int]:
     """Run ``argv`` in a fresh process: wall seconds, CPU seconds (user + system), peak RSS
     (MB), exit status, stdout bytes."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as report:
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, "-S", "-c", _REPORTER, report.name, *argv],
+                               stdout=out, stderr=subprocess.DEVNULL)
         elapsed = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         size = out.seek(0, os.SEEK_END)
-    return (elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
-            size)
+        peak, user, system = report.read().split()
+    return elapsed, float(user) + float(system), int(peak) / 1024, code, size
 
 
 def _vm_hwm(pid: int) -> float:
@@ -116,6 +129,88 @@ def dashboard_cold(workspace: Path, sweep_id: str) -> dict[str, float]:
     return out
 
 
+def _get(port: int, path: str, etag: str | None = None) -> tuple[int, str | None]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    conn.request("GET", path, headers={"If-None-Match": etag} if etag else {})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, response.getheader("ETag")
+
+
+def _running_copy(workspace: Path, sweep_id: str, into: Path) -> None:
+    """A copy of the finished sweep's workspace in which it is still running: the sweep and
+    its last four trials are ``Running`` again."""
+    import sqlite3
+
+    from hypersweep.store import Status, Store, trial_id
+
+    into.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(workspace / "hypersweep.db") as source, \
+            sqlite3.connect(into / "hypersweep.db") as target:
+        source.backup(target)
+    with Store(f"sqlite:///{into / 'hypersweep.db'}") as store:
+        store.update_sweep(sweep_id, status=Status.RUNNING, end_time=None)
+        total = store.count_trials([sweep_id])[sweep_id]
+        for index in range(total - 4, total):
+            store.update_trial(trial_id(sweep_id, index), status=Status.RUNNING, end_time=None)
+
+
+def dashboard_polling(workspace: Path, sweep_id: str, seconds: float,
+                      viewers: int = 1) -> dict[str, float]:
+    """What an open sweep page costs a running sweep: the server's CPU seconds a second of
+    wall time while ``viewers`` pages poll it as the page does (every 2 s, ``If-None-Match``;
+    on a change the table and the charts again) and the sweep logs a point a second to its
+    running trials and adds a trial every 2 s."""
+    from datetime import datetime, timezone
+
+    from hypersweep.store import MetricPoint, Status, Store, TrialRecord, trial_id
+
+    with tempfile.TemporaryDirectory(dir=workspace.parent) as scratch:
+        copy = Path(scratch)
+        _running_copy(workspace, sweep_id, copy)
+        proc, port = start_server(copy)
+        base = f"/api/sweeps/{sweep_id}"
+        store = Store(f"sqlite:///{copy / 'hypersweep.db'}")
+        try:
+            etags: list[str | None] = [None] * viewers
+            for v in range(viewers):  # the page's first load: the cold cost is not counted
+                _, etags[v] = _get(port, base)
+                _get(port, base + "/charts")
+            total = store.count_trials([sweep_id])[sweep_id]
+            running = [trial_id(sweep_id, i) for i in range(total - 4, total)]
+            cpu0, wall0 = _cpu_seconds(proc.pid), time.perf_counter()
+            tick, changed, polls = 0, 0, 0
+            while time.perf_counter() - wall0 < seconds:
+                now = datetime.now(timezone.utc)
+                for tid in running:
+                    store.add_metrics(tid, [MetricPoint(1000 + tick, 0, "loss", tick,
+                                                        1.0 / (tick + 2), None, "scalar", now)])
+                if tick % 2 == 0:
+                    store.create_trial(TrialRecord(trial_id(sweep_id, total), sweep_id, total,
+                                                   {"x": 0.1, "y": 0.2}, Status.COMPLETED,
+                                                   now, start_time=now, end_time=now))
+                    total += 1
+                    for v in range(viewers):
+                        status, etag = _get(port, base, etags[v])
+                        polls += 1
+                        if status == 200:
+                            changed += 1
+                            etags[v] = etag
+                            _get(port, base + "/trials?sort=index&desc=false&offset=0&limit=50")
+                            _get(port, base + "/charts")
+                tick += 1
+                time.sleep(max(0.0, wall0 + tick - time.perf_counter()))
+            wall = time.perf_counter() - wall0
+            cpu = _cpu_seconds(proc.pid) - cpu0
+        finally:
+            store.close()
+            proc.terminate()
+            proc.wait()
+    return {"wall s": wall, "server CPU s": cpu, "share": cpu / wall, "polls": polls,
+            "changed": changed}
+
+
 def browser_first_screen(workspace: Path, sweep_id: str) -> float:
     """The cold page's first-screen mark (s from navigation), a fresh server and browser."""
     from bench_dashboard import first_render
@@ -134,6 +229,8 @@ def main() -> None:
     parser.add_argument("--browser", action="store_true",
                         help="also the first-screen mark in headless Chromium")
     parser.add_argument("--skip-dashboard", action="store_true")
+    parser.add_argument("--poll-seconds", type=float, default=30.0,
+                        help="seconds of polling a running copy of the sweep (0: skip)")
     parser.add_argument("--skip-cli", action="store_true")
     args = parser.parse_args()
     workdir = Path(args.workspace)
@@ -168,6 +265,11 @@ def main() -> None:
                     print(f"    {key:32s} {value:8.2f}" + (f"   {status:.0f}" if status else ""))
             print(f"    {'server peak MB':32s} {cold['peak MB']:8.0f}")
             print(f"    {'server CPU s (start to charts)':32s} {cold['CPU s']:8.2f}")
+            if args.poll_seconds > 0:
+                poll = dashboard_polling(folder, sweep_id, args.poll_seconds)
+                print(f"    polling a running copy for {poll['wall s']:.0f} s "
+                      f"({poll['polls']:.0f} polls, {poll['changed']:.0f} changed): server "
+                      f"CPU {poll['server CPU s']:.2f} s = {100 * poll['share']:.1f}% of a core")
             if args.browser:
                 print(f"    {'browser first screen (cold)':32s} "
                       f"{browser_first_screen(folder, sweep_id):8.2f}")

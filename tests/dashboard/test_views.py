@@ -191,3 +191,69 @@ def test_what_several_requests_ask_at_once_is_built_once(
     first.join(10)
     second.join(10)
     assert answers == ["charts", "charts"] and built == [1]
+
+
+def test_big_running_sweeps_keep_costly_values_for_a_while(
+        any_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Snapshot.lasting`: in a running sweep of LASTING_ROWS trials or more, charts built for
+    an earlier snapshot are kept (within the rebuild window); below that size, or once the
+    sweep has finished, they are built from the snapshot asked about."""
+    from hypersweep.dashboard import cache as cache_module
+
+    store = any_workspace.store
+    sweep_id = synthesize_sweep(store, "live", n_trials=12, points_per_trial=3,
+                                status=Status.RUNNING)
+    cache = SweepCache(store, sweep_id, min_interval=0.0)
+    now = datetime.now(timezone.utc)
+
+    def add_trial(index: int) -> views.Snapshot:
+        store.create_trial(TrialRecord(trial_id(sweep_id, index), sweep_id, index,
+                                       {"lr": 0.5}, Status.COMPLETED, now, start_time=now,
+                                       end_time=now))
+        return cache.snapshot()
+
+    monkeypatch.setattr(cache_module, "_REBUILD_AFTER", 3600.0)
+    monkeypatch.setattr(cache_module, "LASTING_ROWS", 100)  # 12 trials: always rebuilt
+    first = views.charts(cache.snapshot())
+    small = views.charts(add_trial(12))
+    assert (first["total"], small["total"]) == (12, 13)
+    monkeypatch.setattr(cache_module, "LASTING_ROWS", 10)  # now a "big" sweep
+    snap = add_trial(13)
+    kept = views.charts(snap)
+    assert kept is small and kept["total"] == 13 and len(snap.rows) == 14
+    assert views.sweep_summary(snap)["trials"] == 14  # counts are never held back
+    store.update_sweep(sweep_id, status=Status.COMPLETED, end_time=now)
+    assert views.charts(add_trial(14))["total"] == 15  # finished: its own snapshot's
+
+
+def test_a_refresh_reads_only_unfinished_and_new_trials(any_workspace: Workspace) -> None:
+    store = any_workspace.store
+    sweep_id = synthesize_sweep(store, "live", n_trials=8, points_per_trial=2,
+                                status=Status.RUNNING)
+    now = datetime.now(timezone.utc)
+    for index in (8, 9):
+        store.create_trial(TrialRecord(trial_id(sweep_id, index), sweep_id, index, {"lr": 0.5},
+                                       Status.RUNNING, now, start_time=now))
+    cache = SweepCache(store, sweep_id, min_interval=0.0)
+    cache.snapshot()
+    read: list[str] = []
+    get_trial = store.get_trial
+
+    def counting(tid: str) -> TrialRecord:
+        read.append(tid)
+        return get_trial(tid)
+
+    store.get_trial = counting  # type: ignore[method-assign]
+    store.update_trial(trial_id(sweep_id, 8), status=Status.COMPLETED, end_time=now)
+    second = cache.snapshot()
+    assert read == [trial_id(sweep_id, i) for i in (8, 9, 10)]  # 10: is there a new one?
+    assert [r.status for r in second.rows[8:]] == ["Completed", "Running"]
+    read.clear()
+    store.create_trial(TrialRecord(trial_id(sweep_id, 10), sweep_id, 10, {"lr": 0.1},
+                                   Status.RUNNING, now, start_time=now))
+    third = cache.snapshot()
+    assert read == [trial_id(sweep_id, i) for i in (9, 10, 11)]
+    assert [r.index for r in third.rows] == list(range(11))
+    read.clear()
+    cache.snapshot()
+    assert read == [trial_id(sweep_id, i) for i in (9, 10, 11)]

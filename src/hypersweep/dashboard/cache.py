@@ -38,15 +38,15 @@ from datetime import datetime
 from typing import Any
 
 from hypersweep.spec import SweepSpec
-from hypersweep.store import Status, Store, SweepRecord, TrialRecord, trial_id
+from hypersweep.store import Status, Store, SweepRecord, TrialLine, TrialRecord, trial_id
 
-__all__ = ["Snapshot", "SweepCache", "TrialRow", "trial_row"]
+__all__ = ["LASTING_ROWS", "Snapshot", "SweepCache", "TrialRow", "line_row", "trial_row"]
 
 # one token per process: an ETag from an earlier server never matches this one's data
 _GENERATION = uuid.uuid4().hex[:8]
 # a running sweep is fully re-read this often anyway (catches anything incremental misses),
 # and less often when a full read is slow: at most 1/_FULL_SHARE of the time goes to them
-_FULL_EVERY, _FULL_SHARE = 30.0, 50.0
+_FULL_EVERY, _FULL_SHARE = 30.0, 100.0
 
 
 def _ts(moment: datetime | None) -> float | None:
@@ -88,7 +88,7 @@ class TrialRow:
 
     @property
     def finished(self) -> bool:
-        return Status(self.status).is_terminal
+        return self.status in _ENDED
 
 
 def _last(values: list[float]) -> float | None:
@@ -108,6 +108,17 @@ def trial_row(record: TrialRecord, best: float | None, points: int | None = None
     )
 
 
+def line_row(line: TrialLine, best: float | None, points: int | None = None,
+             last: dict[str, float] | None = None) -> TrialRow:
+    """Build a `TrialRow` from a `TrialLine` (what a full read gets) and its best value."""
+    return TrialRow(line.index, line.id, line.status, line.params, best, _ts(line.start_time),
+                    _ts(line.end_time), line.created_time.timestamp(), line.termination_reason,
+                    line.termination_detail, line.error, points, line.placement, last)
+
+
+_ENDED = frozenset(s.value for s in Status if s.is_terminal)
+
+
 @dataclass
 class Snapshot:
     """A consistent view of one sweep: its record and its trials by index.
@@ -124,6 +135,8 @@ class Snapshot:
     version: int
     derived: dict[Any, Any] = field(default_factory=dict)
     shared: dict[Any, Any] = field(default_factory=dict)
+    #: key -> (monotonic time built, CPU seconds it took, value): see `lasting`
+    lasting_values: dict[Any, tuple[float, float, Any]] = field(default_factory=dict)
     _locks: dict[Any, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -153,6 +166,35 @@ class Snapshot:
             if key not in self.derived:
                 self.derived[key] = build()
         return self.derived[key]
+
+
+    def lasting(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``derive(key, build)`` for what is costly to build and may lag a running sweep
+        a little (its charts): in a running sweep of `LASTING_ROWS` trials or more, a value
+        built for an earlier snapshot is kept until it is ``_REBUILD_SHARE`` times as old as
+        it took to build (and at least ``_REBUILD_AFTER`` seconds), so rebuilding it as the
+        sweep changes takes at most 1/``_REBUILD_SHARE`` of a core however often pages poll.
+        A smaller sweep's, and a finished sweep's, is always its own snapshot's."""
+        def build_or_keep() -> Any:
+            kept = self.lasting_values.get(key)
+            now = time.monotonic()
+            if kept is not None and not self.sweep.status.is_terminal and \
+                    len(self.rows) >= LASTING_ROWS and \
+                    now - kept[0] < max(_REBUILD_AFTER, _REBUILD_SHARE * kept[1]):
+                return kept[2]
+            started = time.process_time()
+            value = build()
+            self.lasting_values[key] = (now, time.process_time() - started, value)
+            return value
+
+        return self.derive(key, build_or_keep)
+
+
+# a costly derived value of a running sweep (its charts) is rebuilt at most once in this many
+# times its cost (CPU seconds: a share of a core), and at most every this many seconds
+_REBUILD_SHARE, _REBUILD_AFTER = 100.0, 1.0
+#: Trials from which a running sweep's costly derived values may lag it (`Snapshot.lasting`).
+LASTING_ROWS = 5000
 
 
 def _same(a: SweepRecord, b: SweepRecord) -> bool:
@@ -188,6 +230,8 @@ class SweepCache:
         self._live: dict[str, tuple[float | None, int, tuple[int, int] | None]] = {}
         # running trial -> (last value of each watched metric, (seq, pos) of the last point)
         self._live_last: dict[str, tuple[dict[str, float], tuple[int, int] | None]] = {}
+        # positions in the snapshot's rows of the trials not finished when it was read
+        self._open: list[int] = []
 
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed first when older than ``min_interval``.
@@ -270,20 +314,21 @@ class SweepCache:
         # trials are read point by point again below.
         self._live.clear()
         self._live_last.clear()
-        # one query: every trial by number with its best value (an index seek each)
-        scored = self.store.trial_page(self.sweep_id, metric, maximize, order="index")
+        # one query: every trial by number with its best value (an index seek each), only
+        # the columns the page shows
+        lines = self.store.trial_lines(self.sweep_id, metric, maximize)
         series = {name: self.store.metric_series(self.sweep_id, name) for name in watched}
         rows = []
-        for record, value in ((s.trial, s.best) for s in scored):
-            points = None
-            last = None
+        for line in lines:
+            value, points, last = line.best, None, None
             if watched:
                 last = {name: v for name in watched
-                        if (v := _last(series[name].get(record.id, []))) is not None}
-            if not record.status.is_terminal:  # count points so the next refresh sees news
-                value, points = self._best_of(record.id, metric, maximize)
-                last = self._last_of(record.id, watched)
-            rows.append(trial_row(record, value, points, last))
+                        if (v := _last(series[name].get(line.id, []))) is not None}
+            if line.status not in _ENDED:  # count points so the next refresh sees news
+                value, points = self._best_of(line.id, metric, maximize)
+                last = self._last_of(line.id, watched)
+            rows.append(line_row(line, value, points, last))
+        self._open = [i for i, row in enumerate(rows) if not row.finished]
         self._full_at = now
         self._full_every = max(_FULL_EVERY, _FULL_SHARE * (time.monotonic() - now))
         self._publish(sweep, rows, full=True)
@@ -293,9 +338,10 @@ class SweepCache:
         metric, maximize = self._snap.metric, self._snap.maximize
         watched = self._snap.spec.tracked_metrics
         rows = list(self._snap.rows)
-        for position, row in enumerate(rows):
-            if row.finished:
-                continue
+        # only the unfinished trials are read again: a finished one never changes (and a
+        # refresh of a 100,000-trial sweep does not look at the others)
+        for position in self._open:
+            row = rows[position]
             try:
                 record = self.store.get_trial(row.id)
             except KeyError:  # deleted meanwhile: the next full read settles it
@@ -312,7 +358,9 @@ class SweepCache:
             value, points = self._best_of(record.id, metric, maximize)
             rows.append(trial_row(record, value, points, self._last_of(record.id, watched)))
             next_index += 1
-        self._settle(rows)
+        looked = [*self._open, *range(len(self._snap.rows), len(rows))]
+        self._settle([rows[i] for i in looked])
+        self._open = [i for i in looked if not rows[i].finished]
         self._publish(sweep, rows)
 
     def _publish(self, sweep: SweepRecord, rows: list[TrialRow], full: bool = False) -> None:
@@ -321,4 +369,6 @@ class SweepCache:
             return  # nothing changed: keep the version (and the derived data)
         version = 1 if old is None else old.version + 1
         shared = {} if old is None or full else old.shared
-        self._snap = Snapshot(sweep, self.spec(sweep), rows, version, shared=shared)
+        lasting = {} if old is None else old.lasting_values
+        self._snap = Snapshot(sweep, self.spec(sweep), rows, version, shared=shared,
+                              lasting_values=lasting)

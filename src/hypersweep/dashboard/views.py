@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from hypersweep.api.run import placement_text
@@ -65,11 +67,19 @@ def _ranked(snap: Snapshot) -> list[TrialRow]:
     return snap.derive("ranked", build)
 
 
+def _best(snap: Snapshot) -> TrialRow | None:
+    """The first of `_ranked`, found without sorting every trial."""
+    def build() -> TrialRow | None:
+        scored = [r for r in snap.rows if r.best is not None]
+        pick = max if snap.maximize else min  # the first of equals: the lowest number
+        return pick(scored, key=lambda r: r.best) if scored else None  # type: ignore[arg-type,return-value]
+    return snap.lasting("best", build)
+
+
 def status_counts(rows: Iterable[TrialRow]) -> dict[str, int]:
     """How many trials are in each status (every status present, zeros included)."""
     counts = {s.value: 0 for s in Status if s is not Status.CANCEL_REQUESTED}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
+    counts.update(Counter(map(attrgetter("status"), rows)))
     return counts
 
 
@@ -90,11 +100,12 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
     """The sweep's record, progress and best trial (``brief``: what the home page needs)."""
     sweep = snap.sweep
     counts = status_counts(snap.rows)
-    ranked = _ranked(snap)
     if snap.spec.constraints:  # the best trial is a feasible one (as the engine names it)
         found = objectives.outcomes(snap)
-        ranked = [r for r in ranked if r.id in found and found[r.id].feasible]
-    best = ranked[0] if ranked else None
+        ranked = [r for r in _ranked(snap) if r.id in found and found[r.id].feasible]
+        best = ranked[0] if ranked else None
+    else:
+        best = _best(snap)
     spec = snap.spec
     limits = spec.limits.to_dict()
     start = sweep.start_time.timestamp() if sweep.start_time else None
@@ -129,10 +140,12 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
             },
             "error": sweep.error, "warnings": list(sweep.warnings),
             "properties": sweep.properties,
-            "columns": column_kinds([r.params for r in snap.rows]),
+            # (may lag a running sweep by a few seconds: a pass over every trial's parameters)
+            "columns": snap.lasting("columns",
+                                    lambda: column_kinds([r.params for r in snap.rows])),
             # whether the trials table has a devices column (some trial held devices or cores)
-            "placed": snap.derive("placed", lambda: any(placement_text(r.placement)
-                                                        for r in snap.rows)),
+            "placed": snap.lasting("placed", lambda: any(placement_text(r.placement)
+                                                        for r in snap.rows if r.placement)),
         })
     return out
 
@@ -259,10 +272,15 @@ def table(
 
 def _sorted(rows: list[TrialRow], sort: str, desc: bool,
             found: dict[str, TrialOutcome] | None = None) -> list[TrialRow]:
+    if sort == "index":  # rows are kept by number: nothing to sort
+        return rows[::-1] if desc else list(rows)
     keyed = _sort_key(sort, found)
-    present = [r for r in rows if keyed(r)[0] == 0]
-    missing = [r for r in rows if keyed(r)[0] == 1]
-    return sorted(present, key=keyed, reverse=desc) + missing
+    # each row's key once (not once to split and again to sort): 100,000 rows
+    keys = [keyed(r) for r in rows]
+    present = [i for i, key in enumerate(keys) if key[0] == 0]
+    present.sort(key=keys.__getitem__, reverse=desc)
+    return [rows[i] for i in present] + [r for r, key in zip(rows, keys, strict=True)
+                                           if key[0] == 1]
 
 
 # ------------------------------------------------------------------------ charts
@@ -300,8 +318,13 @@ def _columns(rows: Sequence[TrialRow], space: dict[str, Any] | None) -> list[dic
 
 
 def charts(snap: Snapshot) -> dict[str, Any]:
-    """Data for every sweep-page chart except the metric curves (see `curves`)."""
-    return snap.derive("charts", lambda: _charts(snap))
+    """Data for every sweep-page chart except the metric curves (see `curves`).
+
+    While a sweep of 5,000 trials or more runs they may lag its newest trials by a few
+    seconds (by up to a hundred times what building them costs, `Snapshot.lasting`), as the
+    summary's best trial may by about a second: polled, a 100,000-trial sweep's
+    charts would otherwise take a core away from the sweep."""
+    return snap.lasting("charts", lambda: _charts(snap))
 
 
 def _charts(snap: Snapshot) -> dict[str, Any]:
@@ -380,7 +403,7 @@ def curves(store: Store, snap: Snapshot, metric: str | None = None) -> dict[str,
     name = metric or snap.metric
     if name is None:
         return {"metric": None, "trials": [], "shown": 0, "total": len(snap.rows)}
-    return snap.derive(("curves", name), lambda: _curves(store, snap, name))
+    return snap.lasting(("curves", name), lambda: _curves(store, snap, name))
 
 
 def _curves(store: Store, snap: Snapshot, name: str) -> dict[str, Any]:
