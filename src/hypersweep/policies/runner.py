@@ -117,12 +117,12 @@ class PolicyRunner:
     # ------------------------------------------------------------------ state
     @property
     def series(self) -> Mapping[str, Sequence[float]]:
-        """Every known trial's oriented values (do not mutate)."""
+        """Every known trial's oriented values (do not mutate; empty when `passive`)."""
         return self._series
 
     @property
     def running(self) -> frozenset[str]:
-        """Trials that may still be stopped."""
+        """Trials that may still be stopped (none when `passive`)."""
         return frozenset(self._running)
 
     @property
