@@ -257,3 +257,45 @@ def test_a_refresh_reads_only_unfinished_and_new_trials(any_workspace: Workspace
     read.clear()
     cache.snapshot()
     assert read == [trial_id(sweep_id, i) for i in (9, 10, 11)]
+
+
+def test_kept_totals_equal_a_recount(any_workspace: Workspace) -> None:
+    """Counts, best (ties to the lowest number) and placed trials kept by refreshes equal
+    those counted afresh from the rows, through trials that start, log, tie and end."""
+    import random
+
+    from hypersweep.dashboard.cache import Totals
+
+    store = any_workspace.store
+    sweep_id = synthesize_sweep(store, "live", n_trials=5, points_per_trial=2,
+                                status=Status.RUNNING)
+    cache = SweepCache(store, sweep_id, min_interval=0.0)
+    rng = random.Random(3)
+    now = datetime.now(timezone.utc)
+    running: list[str] = []
+    seq = 100
+    for step in range(40):
+        index = len(cache.snapshot().rows)
+        if rng.random() < 0.4 or not running:
+            tid = trial_id(sweep_id, index)
+            store.create_trial(TrialRecord(
+                tid, sweep_id, index, {"lr": 0.5}, Status.RUNNING, now, start_time=now,
+                placement={"gpus": [step % 2]} if rng.random() < 0.2 else None))
+            running.append(tid)
+        tid = rng.choice(running)
+        seq += 1  # values on a coarse grid: ties with other trials' bests happen
+        value = rng.choice([0.2, 0.5, 0.9, 0.95, 1.0])
+        store.add_metrics(tid, [MetricPoint(seq, 0, "accuracy", seq, value, None, "scalar",
+                                            now)])
+        if rng.random() < 0.3:
+            store.update_trial(tid, status=rng.choice([Status.COMPLETED, Status.FAILED]),
+                               end_time=now)
+            running.remove(tid)
+        snap = cache.snapshot()
+        assert snap.totals == Totals.of(snap.rows, snap.maximize)
+        summary = views.sweep_summary(snap)
+        scored = [r for r in snap.rows if r.best is not None]
+        top = max(scored, key=lambda r: r.best)  # type: ignore[arg-type,return-value]
+        assert summary["best"]["id"] == top.id
+        assert sum(summary["counts"].values()) == len(snap.rows)
+    assert summary["placed"] == any(r.placement for r in snap.rows)

@@ -32,7 +32,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,7 +40,8 @@ from typing import Any
 from hypersweep.spec import SweepSpec
 from hypersweep.store import Status, Store, SweepRecord, TrialLine, TrialRecord, trial_id
 
-__all__ = ["LASTING_ROWS", "Snapshot", "SweepCache", "TrialRow", "line_row", "trial_row"]
+__all__ = ["LASTING_ROWS", "Snapshot", "SweepCache", "Totals", "TrialRow", "line_row",
+           "trial_row"]
 
 # one token per process: an ETag from an earlier server never matches this one's data
 _GENERATION = uuid.uuid4().hex[:8]
@@ -119,6 +120,51 @@ def line_row(line: TrialLine, best: float | None, points: int | None = None,
 _ENDED = frozenset(s.value for s in Status if s.is_terminal)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What a sweep page shows of all the trials, kept up to date by the cache from the
+    trials each refresh read (never a pass over every trial on a refresh).
+
+    ``counts``: status -> trials; ``best``: the position in the rows of the trial with the
+    best value (the lowest number of equals; None: none scored); ``placed``: positions of
+    the trials that hold a placement.
+    """
+
+    counts: dict[str, int]
+    best: int | None
+    placed: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rows: list[TrialRow], maximize: bool) -> Totals:
+        """Count every row (a full read)."""
+        return cls({}, None, ()).update([], rows, range(len(rows)), maximize)
+
+    def update(self, old: list[TrialRow], rows: list[TrialRow], looked: Iterable[int],
+               maximize: bool) -> Totals:
+        """The totals of ``rows``: these (of ``old``) with the rows at ``looked`` read again
+        (the others are as they were). A trial's best only improves as it logs, so the best
+        is the better of the old best and the rows read."""
+        counts = dict(self.counts)
+        best, placed = self.best, set(self.placed)
+        for i in looked:
+            if i < len(old):
+                counts[old[i].status] -= 1
+            row = rows[i]
+            counts[row.status] = counts.get(row.status, 0) + 1
+            if row.best is not None and (best is None or _better(row, rows[best], maximize)):
+                best = i
+            if row.placement:
+                placed.add(i)
+        return Totals({k: n for k, n in counts.items() if n}, best, tuple(sorted(placed)))
+
+
+def _better(a: TrialRow, b: TrialRow, maximize: bool) -> bool:
+    """Whether ``a`` ranks before ``b`` (both scored): better value, else lower number."""
+    if a.best == b.best:
+        return a.index < b.index
+    return (a.best > b.best) if maximize else (a.best < b.best)  # type: ignore[operator]
+
+
 @dataclass
 class Snapshot:
     """A consistent view of one sweep: its record and its trials by index.
@@ -137,6 +183,8 @@ class Snapshot:
     shared: dict[Any, Any] = field(default_factory=dict)
     #: key -> (monotonic time built, CPU seconds it took, value): see `lasting`
     lasting_values: dict[Any, tuple[float, float, Any]] = field(default_factory=dict)
+    #: counts, best and placed trials (None: count them from the rows when asked)
+    totals: Totals | None = None
     _locks: dict[Any, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -361,14 +409,18 @@ class SweepCache:
         looked = [*self._open, *range(len(self._snap.rows), len(rows))]
         self._settle([rows[i] for i in looked])
         self._open = [i for i in looked if not rows[i].finished]
-        self._publish(sweep, rows)
+        self._publish(sweep, rows, looked=looked)
 
-    def _publish(self, sweep: SweepRecord, rows: list[TrialRow], full: bool = False) -> None:
+    def _publish(self, sweep: SweepRecord, rows: list[TrialRow], full: bool = False,
+                 looked: list[int] | None = None) -> None:
         old = self._snap
         if old is not None and _same(old.sweep, sweep) and old.rows == rows:
             return  # nothing changed: keep the version (and the derived data)
         version = 1 if old is None else old.version + 1
         shared = {} if old is None or full else old.shared
         lasting = {} if old is None else old.lasting_values
+        maximize = self.spec(sweep).objective.maximize
+        totals = Totals.of(rows, maximize) if old is None or old.totals is None or \
+            looked is None else old.totals.update(old.rows, rows, looked, maximize)
         self._snap = Snapshot(sweep, self.spec(sweep), rows, version, shared=shared,
-                              lasting_values=lasting)
+                              lasting_values=lasting, totals=totals)

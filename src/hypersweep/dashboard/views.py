@@ -68,12 +68,12 @@ def _ranked(snap: Snapshot) -> list[TrialRow]:
 
 
 def _best(snap: Snapshot) -> TrialRow | None:
-    """The first of `_ranked`, found without sorting every trial."""
-    def build() -> TrialRow | None:
-        scored = [r for r in snap.rows if r.best is not None]
-        pick = max if snap.maximize else min  # the first of equals: the lowest number
-        return pick(scored, key=lambda r: r.best) if scored else None  # type: ignore[arg-type,return-value]
-    return snap.lasting("best", build)
+    """The first of `_ranked`, as the cache keeps it (`Totals`), or found without sorting."""
+    if snap.totals is not None:
+        return None if snap.totals.best is None else snap.rows[snap.totals.best]
+    scored = [r for r in snap.rows if r.best is not None]
+    pick = max if snap.maximize else min  # the first of equals: the lowest number
+    return pick(scored, key=lambda r: r.best) if scored else None  # type: ignore[arg-type,return-value]
 
 
 def status_counts(rows: Iterable[TrialRow]) -> dict[str, int]:
@@ -99,7 +99,9 @@ def _row_json(row: TrialRow, found: dict[str, TrialOutcome] | None = None) -> di
 def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
     """The sweep's record, progress and best trial (``brief``: what the home page needs)."""
     sweep = snap.sweep
-    counts = status_counts(snap.rows)
+    counts = status_counts(snap.rows) if snap.totals is None else {
+        **{s.value: 0 for s in Status if s is not Status.CANCEL_REQUESTED},
+        **snap.totals.counts}
     if snap.spec.constraints:  # the best trial is a feasible one (as the engine names it)
         found = objectives.outcomes(snap)
         ranked = [r for r in _ranked(snap) if r.id in found and found[r.id].feasible]
@@ -144,8 +146,8 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
             "columns": snap.lasting("columns",
                                     lambda: column_kinds([r.params for r in snap.rows])),
             # whether the trials table has a devices column (some trial held devices or cores)
-            "placed": snap.lasting("placed", lambda: any(placement_text(r.placement)
-                                                        for r in snap.rows if r.placement)),
+            "placed": any(placement_text(snap.rows[i].placement) for i in snap.totals.placed)
+            if snap.totals is not None else any(placement_text(r.placement) for r in snap.rows),
         })
     return out
 
