@@ -127,11 +127,14 @@ def test_processes_failures_and_interrupt() -> None:
     assert stopped.get_status() == "Canceled"
     trials = {t.index: t for t in stopped._store.list_trials(stopped.id)}
     assert trials[3].status == Status.CANCELED and trials[3].termination_reason == "user_cancel"
-    # Two workers: trial 3 got the slot trial 1 freed, so 0 and 1 had ended; trial 2 may still
-    # have been running when 3 interrupted, and is then canceled like it, never lost.
-    assert trials[0].status == trials[1].status == Status.COMPLETED
-    assert trials[2].status == Status.COMPLETED or (
-        trials[2].status == Status.CANCELED and trials[2].termination_reason == "user_cancel")
+    # Two workers: trial 3 got a slot one of 0, 1 and 2 freed, so at most one of them was
+    # still running when 3 interrupted (on a busy machine trial 2 can end before trial 1), and
+    # that one is canceled like it, never lost.
+    earlier = [trials[i] for i in range(3)]
+    assert sum(t.status == Status.COMPLETED for t in earlier) >= 2
+    for trial in earlier:
+        assert trial.status == Status.COMPLETED or (
+            trial.status == Status.CANCELED and trial.termination_reason == "user_cancel")
     # Nothing starts after the interrupt is handled. A trial may start between trial 3's
     # KeyboardInterrupt and its message reaching the sweep (another trial's end can arrive
     # first), so the bound is trial 3's recorded end, not an index.
