@@ -244,8 +244,12 @@ def main() -> None:
     # the children (commands, servers) import compiled bytecode, compiled here once
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    # (the dashboard's charts import scikit-learn and scipy.stats on first use; uvicorn its
+    # protocols when it serves)
     subprocess.run([sys.executable, "-c", "import hypersweep.cli, hypersweep.store.sql, "
-                    "hypersweep.dashboard.app, hypersweep.dashboard.server"], check=True)
+                    "hypersweep.dashboard.app, hypersweep.dashboard.server, "
+                    "hypersweep.viz.importance, sklearn.ensemble, scipy.stats, uvicorn.main"],
+                   check=True)
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     for trials in (int(s) for s in args.sizes.split(",")):
         folder, sweep_id, built = build(workdir, trials)
