@@ -239,8 +239,9 @@ class Snapshot:
 
 
 # a costly derived value of a running sweep (its charts) is rebuilt at most once in this many
-# times its cost (CPU seconds: a share of a core), and at most every this many seconds
-_REBUILD_SHARE, _REBUILD_AFTER = 100.0, 1.0
+# times its cost (CPU seconds: a share of a core), and at most every this many seconds (a
+# page polls every 2 s: values costing a few ms would otherwise be rebuilt at every poll)
+_REBUILD_SHARE, _REBUILD_AFTER = 100.0, 10.0
 #: Trials from which a running sweep's costly derived values may lag it (`Snapshot.lasting`).
 LASTING_ROWS = 5000
 

@@ -142,7 +142,7 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
             },
             "error": sweep.error, "warnings": list(sweep.warnings),
             "properties": sweep.properties,
-            # (may lag a running sweep by a few seconds: a pass over every trial's parameters)
+            # (may lag a big running sweep, as its charts do: a pass over every trial's params)
             "columns": snap.lasting("columns",
                                     lambda: column_kinds([r.params for r in snap.rows])),
             # whether the trials table has a devices column (some trial held devices or cores)
@@ -322,10 +322,10 @@ def _columns(rows: Sequence[TrialRow], space: dict[str, Any] | None) -> list[dic
 def charts(snap: Snapshot) -> dict[str, Any]:
     """Data for every sweep-page chart except the metric curves (see `curves`).
 
-    While a sweep of 5,000 trials or more runs they may lag its newest trials by a few
-    seconds (by up to a hundred times what building them costs, `Snapshot.lasting`), as the
-    summary's best trial may by about a second: polled, a 100,000-trial sweep's
-    charts would otherwise take a core away from the sweep."""
+    While a sweep of 5,000 trials or more runs they may lag its newest trials (by 10 s, or a
+    hundred times what building them costs if more: `Snapshot.lasting`), as may the curves
+    and the summary's parameter columns: polled, a 100,000-trial sweep's charts would
+    otherwise take a core away from the sweep. Counts, best trial and table are current."""
     return snap.lasting("charts", lambda: _charts(snap))
 
 
