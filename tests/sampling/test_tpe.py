@@ -19,7 +19,7 @@ from hypersweep.sampling import (
 from hypersweep.sampling._layout import Layout
 from hypersweep.sampling._parzen import ParzenEstimator
 from hypersweep.sampling.tpe import default_gamma, recency_weights
-from hypersweep.space import SearchSpace, choice, config_key, randint, uniform
+from hypersweep.space import SearchSpace, choice, config_key, quniform, randint, uniform
 
 
 def test_every_expression_and_nested_space_gives_valid_proposals() -> None:
@@ -151,3 +151,21 @@ def test_parzen_density_without_nesting_is_the_sum_of_its_kernels() -> None:
     top = total.max(axis=1)
     want = np.log(np.exp(total - top[:, None]).sum(axis=1)) + top
     np.testing.assert_allclose(pe.log_pdf(xc), want, rtol=1e-10, atol=1e-10)
+
+
+def test_repeated_lattice_values_keep_kernels_half_a_cell_wide() -> None:
+    # 11 values of quniform(-5, 5, 1) sit 0.1 apart on the cube; 60 repeats of two of them
+    # would shrink the kernels to the magic clip (1/62) without the half-cell floor
+    layout = Layout(SearchSpace({"q": quniform(-5, 5, 1), "k": randint(11)}))
+    x = layout.snap(np.tile([[0.3, 0.3], [0.5, 0.5]], (30, 1)))[0]
+    pe = ParzenEstimator(x, np.ones(60), layout)
+    # (the repeats facing the other value get the gap between the two)
+    assert pe.sigma[:60, 0].min() == pytest.approx(0.05)
+    assert pe.sigma[:60, 1].min() == pytest.approx(0.5 / 11)
+    # so a neighbouring value stays within e^2 of the repeated one, as for randint
+    near = pe._log_kernels(layout.snap(np.array([[0.3, 0.3], [0.4, 0.4]]))[0])[0][:, 0]
+    assert near[0] - near[1] == pytest.approx(2.0)
+    # a fine lattice (here 2001 values) is left to the magic clip
+    fine = Layout(SearchSpace({"q": quniform(0, 2000, 1)}))
+    x = fine.snap(np.full((60, 1), 0.3))[0]
+    assert ParzenEstimator(x, np.ones(60), fine).sigma[:60, 0].max() == pytest.approx(1 / 62)

@@ -6,7 +6,8 @@ weights. Per dimension:
 - numeric (continuous, log-scaled, integer, quantized, ordinal choice): a normal truncated to
   [0, 1]; bandwidth the larger gap to the neighbouring observations in that dimension (the
   outermost ones use their inner gap), clipped below at ``1 / min(100, n + 2)`` ("magic
-  clip") and at half a cell for discrete dimensions — Optuna's current rule, which adapts
+  clip") and at half a cell for discrete dimensions (ordinal choice, randint, and the
+  lattice cell of a quantized expression) — Optuna's current rule, which adapts
   to how densely each region was sampled, where Scott's rule cannot;
 - categorical: the observation's option with probability ``1 + w/n`` against ``w/n`` for
   every option, normalised (Optuna's categorical kernel, ``w`` the prior weight);
@@ -25,6 +26,7 @@ Independent (per-dimension) TPE uses the same mixture through its marginals:
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 from scipy.special import log_ndtr, ndtr, ndtri
@@ -71,9 +73,11 @@ class ParzenEstimator:
         floor_all = 1.0 / min(100.0, m + 2.0)  # magic clip; m + 1 kernels with the prior
         for j in np.flatnonzero(~layout.categorical).tolist():
             rows = np.flatnonzero(self.active[:m, j])
-            floor = floor_all
+            floor: float | np.ndarray = floor_all
             if layout.levels[j] > 0:
-                floor = max(floor, 0.5 / float(layout.levels[j]))
+                floor = max(floor_all, 0.5 / float(layout.levels[j]))
+            elif layout.dims[j].expr is not None:
+                floor = np.maximum(floor_all, _half_cells(layout, j, x[rows, j]))
             self.sigma[rows, j] = np.clip(_neighbour_gaps(x[rows, j]), floor, 1.0)
         self.sigma[m] = _PRIOR_SIGMA
         self.numeric = np.flatnonzero(~layout.categorical)
@@ -172,6 +176,34 @@ def _logsumexp_last(a: np.ndarray) -> np.ndarray:
     shift = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):
         return np.log(np.exp(a - shift[..., None]).sum(axis=-1)) + shift
+
+
+_LATTICES: weakref.WeakKeyDictionary[Layout, dict[int, np.ndarray]] = \
+    weakref.WeakKeyDictionary()
+_LATTICE_PROBE = 4097  # lattices finer than this are left to the magic clip
+
+
+def _half_cells(layout: Layout, j: int, mu: np.ndarray) -> np.ndarray:
+    """Half the width of the lattice cell each of ``mu`` sits in, for the quantized dimension
+    ``j``: the bandwidth floor of a discrete dimension, as ``levels`` gives for choice and
+    randint ones. Without it the kernels of repeated lattice values shrink to the magic
+    clip (a tenth of a cell for ``quniform(-5, 5, 1)`` at 100 trials), and the good density
+    all but forbids the neighbouring values. On bench_mixed.py's integer spaces (half
+    ``quniform``; f8, f15, f21 in 5-D and 10-D, 15 seeds) the median regret at 100 trials
+    went to 0.75 of what it was (0.47-1.01 a task), at 50 to 1.06; mixed spaces 1.02 / 1.04."""
+    cache = _LATTICES.setdefault(layout, {})
+    points = cache.get(j)
+    if points is None:
+        expr = layout.dims[j].expr
+        assert expr is not None
+        points = np.unique(expr.snap_to_lattice(np.linspace(0.0, 1.0, _LATTICE_PROBE)))
+        cache[j] = points
+    if len(points) < 2 or len(points) > _LATTICE_PROBE // 4:
+        return np.zeros_like(mu)
+    gaps = np.diff(points)
+    cell = np.concatenate([[gaps[0]], np.maximum(gaps[:-1], gaps[1:]), [gaps[-1]]])
+    at = np.clip(np.searchsorted(points, mu), 0, len(points) - 1)
+    return 0.5 * cell[at]
 
 
 def _neighbour_gaps(mu: np.ndarray) -> np.ndarray:
