@@ -120,11 +120,13 @@ def _encode(value: Any) -> bytes:
 
 
 def _json(request: Request, etag: str | None, build: Any,
-          memo: tuple[Snapshot, Any] | None = None) -> Response:
+          memo: tuple[Snapshot, Any] | None = None, lasting: bool = False) -> Response:
     """``304`` when the client holds ``etag``; else the JSON of ``build()`` tagged with it.
 
     With ``memo`` (a snapshot and a key) the encoded body is kept on the snapshot: every
-    client of a big sweep's charts gets the same bytes without re-encoding them.
+    client of a big sweep's charts gets the same bytes without re-encoding them. With
+    ``lasting`` too, it is kept from snapshot to snapshot as the value is (`Snapshot.lasting`:
+    re-encoding a 100,000-trial sweep's charts at every poll cost more than the rest).
     """
     headers = {"Cache-Control": "no-cache"}
     if etag is not None:
@@ -135,7 +137,8 @@ def _json(request: Request, etag: str | None, build: Any,
         body = _encode(build())
     else:
         snap, key = memo
-        body = snap.derive(("body", key), lambda: _encode(build()))
+        body = (snap.lasting if lasting else snap.derive)(("body", key),
+                                                          lambda: _encode(build()))
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -316,7 +319,8 @@ def create_app(
              summary="Chart data: history, parameters, importance, timeline, terminations")
     def get_charts(request: Request, sweep_id: str) -> Response:
         snap = state.snapshot(sweep_id)
-        return _json(request, snap.etag, lambda: views.charts(snap), memo=(snap, "charts"))
+        return _json(request, snap.etag, lambda: views.charts(snap), memo=(snap, "charts"),
+                     lasting=True)
 
     @app.get("/api/sweeps/{sweep_id}/pareto",
              summary="Pareto front and hypervolume chart data (several objectives)")
@@ -330,7 +334,7 @@ def create_app(
         snap = state.snapshot(sweep_id)
         etag = snap.etag[:-1] + "-" + hashlib.sha1((metric or "").encode()).hexdigest()[:8] + '"'
         return _json(request, etag, lambda: views.curves(state.store, snap, metric),
-                     memo=(snap, ("curves", metric)))
+                     memo=(snap, ("curves", metric)), lasting=True)
 
     @app.post("/api/sweeps/{sweep_id}/cancel",
               summary="Ask the sweep to cancel (only with allow_cancel)")
