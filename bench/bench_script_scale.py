@@ -12,6 +12,10 @@ growing with the trials).
 The monitor's own reads (one aggregate query every few seconds) are in the CPU it measures;
 ``--every`` keeps them rare.
 
+``--trace`` also follows the Python heap with tracemalloc (slower: not for the timings): a
+snapshot when a quarter of the trials have ended and another at nine tenths, and what grew
+between them, per ended trial, by the line that allocated it (what a long sweep keeps).
+
     OMP_NUM_THREADS=1 python bench/bench_script_scale.py [--trials 20000] [--concurrency 4]
 """
 
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,9 +58,13 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def run(trials: int, concurrency: int, every: float, folder: Path) -> list[tuple[int, float,
-                                                                                  float, float]]:
-    """Samples ``(ended trials, wall s, controller CPU s, RSS MB)`` over one sweep."""
+Snapshots = list[tuple[int, tracemalloc.Snapshot]]
+
+
+def run(trials: int, concurrency: int, every: float, folder: Path,
+        snapshots: Snapshots | None = None) -> list[tuple[int, float, float, float]]:
+    """Samples ``(ended trials, wall s, controller CPU s, RSS MB)`` over one sweep; with
+    ``snapshots``, tracemalloc's at a quarter and nine tenths of the trials go there."""
     source = folder / "src"
     source.mkdir()
     (source / "train.py").write_text(SCRIPT)
@@ -80,6 +89,10 @@ def run(trials: int, concurrency: int, every: float, folder: Path) -> list[tuple
             ended = sum(n for status, n in counts.statuses.items()
                         if Status(status).is_terminal)
             samples.append((ended, time.perf_counter() - start, _own_cpu() - cpu0, _rss_mb()))
+            marks = (trials // 4, 9 * trials // 10)
+            if snapshots is not None and len(snapshots) < 2 \
+                    and ended >= marks[len(snapshots)]:
+                snapshots.append((ended, tracemalloc.take_snapshot()))
 
     watcher = threading.Thread(target=monitor, daemon=True)
     watcher.start()
@@ -100,15 +113,47 @@ def at(samples: list[tuple[int, float, float, float]], n: int) -> tuple[float, f
     return last[1], last[2], last[3]
 
 
+def _where(frame: tracemalloc.Frame) -> str:
+    return f"{'/'.join(Path(frame.filename).parts[-3:])}:{frame.lineno}"
+
+
+def _print_growth(snapshots: Snapshots) -> None:
+    """What the heap gained between the two snapshots, per trial ended between them."""
+    if len(snapshots) < 2:
+        print("tracemalloc: the sweep ended before both snapshots were taken")
+        return
+    (n0, first), (n1, last) = snapshots
+    ended = max(1, n1 - n0)
+    stats = last.compare_to(first, "traceback")
+    total = sum(s.size_diff for s in stats)
+    print(f"tracemalloc, ended trials {n0} -> {n1}: heap {total / 1024:+.0f} KiB, "
+          f"{total / ended:+.0f} B a trial; what grew most (the line that allocated it, and "
+          f"the innermost line of hypersweep that led there):")
+    for stat in sorted(stats, key=lambda s: s.size_diff, reverse=True)[:12]:
+        frames = list(reversed(stat.traceback))  # innermost first
+        ours = next((f for f in frames if "/hypersweep/" in f.filename), frames[0])
+        print(f"  {stat.size_diff / ended:+8.0f} B/trial  {stat.count_diff / ended:+6.2f} "
+              f"blocks/trial  {_where(frames[0])}  <- {_where(ours)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--every", type=float, default=2.0, help="seconds between samples")
+    parser.add_argument("--trace", action="store_true",
+                        help="report what the Python heap kept per ended trial (tracemalloc)")
     args = parser.parse_args()
     step = 1000 if args.trials >= 2000 else max(1, args.trials // 4)
+    snapshots: Snapshots | None = None
+    if args.trace:
+        tracemalloc.start(8)
+        snapshots = []
     with tempfile.TemporaryDirectory() as tmp:
-        samples = run(args.trials, args.concurrency, args.every, Path(tmp))
+        samples = run(args.trials, args.concurrency, args.every, Path(tmp), snapshots)
+    if snapshots is not None:
+        tracemalloc.stop()
+        _print_growth(snapshots)
     print(f"{args.trials} trivial script trials at concurrency {args.concurrency}, "
           f"SQLite records")
     print(f"  {'trials':>13}  {'wall s':>7}  {'ctl CPU s':>9}  {'RSS MB':>7}")

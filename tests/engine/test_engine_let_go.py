@@ -33,7 +33,8 @@ def _view(engine: SweepEngine) -> tuple[object, ...]:
     best = engine.best()
     finished, pending = engine.history()
     return (None if best is None else best.id, engine.outcome(), engine.scored(), engine.room(),
-            engine.budget_left(), engine.finished(), finished, pending, engine.cancel_reason)
+            engine.budget_left(), engine.finished(), finished, pending, engine.cancel_reason,
+            engine.count)
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -155,7 +155,13 @@ def test_trials_killed_with_their_controller_end_failed_not_running(tmp_path: Pa
 
 def test_a_controller_taking_over_counts_each_report_once(tmp_path: Path):
     """An adopted trial's journal is read again from its start: nothing may count twice."""
-    from hypersweep import HyperDriveConfig, RandomParameterSampling, ScriptRunConfig, uniform
+    from hypersweep import (
+        BanditPolicy,
+        HyperDriveConfig,
+        RandomParameterSampling,
+        ScriptRunConfig,
+        uniform,
+    )
     from hypersweep.api.sweep_run import _DRIVERS
     from hypersweep.controller import SweepController
     from hypersweep.execution import LocalProcessExecutor
@@ -170,7 +176,9 @@ def test_a_controller_taking_over_counts_each_report_once(tmp_path: Path):
             run_config=ScriptRunConfig(source_directory=source, script="train.py",
                                        arguments=["--pause", "0.3"]),
             hyperparameter_sampling=RandomParameterSampling({"x": uniform(0, 1)}, seed=2),
-            primary_metric_name="score", primary_metric_goal="maximize", max_total_runs=2))
+            primary_metric_name="score", primary_metric_goal="maximize", max_total_runs=2,
+            # A policy that never fires: without one the runner keeps no series to count in.
+            policy=BanditPolicy(slack_amount=1e9, evaluation_interval=1)))
         store = workspace.store
         wait_until(lambda: len(store.list_trials(run.id)) == 2 and all(
             len(store.get_metrics(t.id)) >= 2 for t in store.list_trials(run.id)))

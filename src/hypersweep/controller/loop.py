@@ -11,6 +11,11 @@ one stopped (`SweepController.run` does that recovery first).
 
 It never blocks: the executor is polled, never waited on, and every store write is one short
 transaction.
+
+Its memory does not grow with the sweep: the engine lets an ended trial go once its record is
+written (``keep_ended=False``), keeping the best one, a tally and the sampler's history, and
+the executor forgets a trial once it has reported its exit (its last journal records come no
+later). Recovery reads ended trials back from the store, replays them, and lets them go.
 """
 
 from __future__ import annotations
@@ -100,7 +105,10 @@ class SweepController:
                                                                       resources.cpu)
         self.engine = SweepEngine(self.spec, sweep_id,
                                   metric_names=lambda: store.metric_names(sweep_id),
-                                  placement=placement)
+                                  placement=placement, keep_ended=False)
+        # Trials the engine ended while the executor still watches them (a launch that
+        # raised after it started something): their journal and exit are still taken.
+        self._draining: dict[str, TrialState] = {}
         self._proposals = Proposals(self.engine.sampler)
         self.snapshot_dir = layout.snapshot_dir(self.workspace_dir, sweep_id)
         self._stop = threading.Event()
@@ -108,7 +116,12 @@ class SweepController:
 
     @property
     def _trials(self) -> dict[str, TrialState]:
+        """The trials not ended yet (the engine lets ended ones go)."""
         return self.engine.trials
+
+    def _watched(self, trial_id: str) -> TrialState | None:
+        """The trial whose journal records or exit the executor reports, if it is ours."""
+        return self.engine.trials.get(trial_id) or self._draining.get(trial_id)
 
     # ------------------------------------------------------------------ public
     def request_stop(self) -> None:
@@ -290,7 +303,7 @@ class SweepController:
         metric = self.spec.objective.metric
         tracked = self.engine.tracked
         for trial_id, batch in records.items():
-            trial = self._trials.get(trial_id)
+            trial = self._watched(trial_id)
             if trial is None or not batch:
                 continue
             points, tags = ingest.to_points(batch)
@@ -320,9 +333,10 @@ class SweepController:
 
     def _handle_exits(self, exits: Iterable[TrialExit]) -> None:
         for ended in exits:
-            trial = self._trials.get(ended.trial_id)
+            trial = self._watched(ended.trial_id)
             if trial is None:
                 continue
+            self._draining.pop(ended.trial_id, None)
             placed: dict[str, Any] = {} \
                 if ended.slot is None or trial.record.placement is not None \
                 else {"placement": ended.slot.to_dict()}  # where a cluster's worker put it
@@ -358,8 +372,8 @@ class SweepController:
             return False
         launched = 0
         children = self.spec.warm_start.resume_child_runs
-        while room > 0 and len(self._trials) < len(children):
-            source = self.store.get_trial(children[len(self._trials)])
+        while room > 0 and self.engine.count < len(children):
+            source = self.store.get_trial(children[self.engine.count])
             outputs = layout.outputs_dir(layout.trial_dir(self.workspace_dir, source.id))
             self._create_and_launch(source.params, resumed_from=source.id, resume_dir=outputs)
             room -= 1
@@ -432,6 +446,8 @@ class SweepController:
         # One line: a record with a traceback reads, in the CLI, as the controller's death.
         log.warning("trial %s: %s", trial.id, error)
         log.debug("trial %s: launch raised", trial.id, exc_info=err)
+        if trial.id in self.executor.running():  # it started something after all
+            self._draining[trial.id] = trial
         self._write(self.engine.fail(trial, error, utcnow()), trial)
 
     def _spec(self, record: TrialRecord) -> TrialSpec:

@@ -190,10 +190,11 @@ class SweepEngine:
         (``spec.resources``): each new trial is placed, and concurrency is bounded by what is
         free. None: trials are placed elsewhere (a cluster's workers) or ask for nothing.
     keep_ended : bool, default True
-        Whether `trials` keeps ended trials (the process driver reads them back). False: an
-        ended trial leaves `trials` and the engine keeps only what `best`, `outcome` and the
-        sampler's history need of it (the best ended trial, a `Tally`, its `FinishedTrial`),
-        so a long sweep's memory does not grow with trial states its records already hold.
+        Whether `trials` keeps ended trials. False (both drivers): an ended trial leaves
+        `trials` and the engine keeps only what `best`, `outcome` and the sampler's history
+        need of it (the best ended trial, a `Tally`, its `FinishedTrial`), so a long sweep's
+        memory does not grow with trial states its records already hold. `count` says how
+        many trials were made or adopted either way.
     """
 
     def __init__(self, spec: SweepSpec, sweep_id: str, *,
@@ -281,6 +282,11 @@ class SweepEngine:
             if free is not None and free < room:
                 room = free
         return room if room > 0 else 0
+
+    @property
+    def count(self) -> int:
+        """Trials made (`new_trial`) or read back (`add`), ended or not: the next one's index."""
+        return self._count
 
     def budget_left(self) -> int | None:
         """Trials the budget still allows (None: no budget)."""
