@@ -3,6 +3,9 @@
 This layer builds specs and never imports ``hypersweep.api`` (which sits above it). The checks
 both faces share are in `hypersweep.config.validate` and `hypersweep.config.command`.
 
+The names below load PyYAML and the schema when first used, not with the package: the Python
+face (``tune``, ``HyperDriveConfig``) imports only the shared checks.
+
 Examples
 --------
 >>> from hypersweep.config import load_sweep, sweep_to_yaml   # doctest: +SKIP
@@ -10,8 +13,37 @@ Examples
 >>> print(sweep_to_yaml(loaded.spec))                          # doctest: +SKIP
 """
 
-from hypersweep.config.dump import sweep_to_dict, sweep_to_yaml
-from hypersweep.config.schema import LoadedSweep, load_sweep
-from hypersweep.config.yamlfile import SweepFileError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hypersweep.config.dump import sweep_to_dict, sweep_to_yaml
+    from hypersweep.config.schema import LoadedSweep, load_sweep
+    from hypersweep.config.yamlfile import SweepFileError
+
+# Name -> the module that defines it, imported on first use (PEP 562).
+_LAZY = {
+    "LoadedSweep": "schema",
+    "load_sweep": "schema",
+    "SweepFileError": "yamlfile",
+    "sweep_to_dict": "dump",
+    "sweep_to_yaml": "dump",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = ["LoadedSweep", "SweepFileError", "load_sweep", "sweep_to_dict", "sweep_to_yaml"]
