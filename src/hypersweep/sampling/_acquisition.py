@@ -9,14 +9,24 @@ configuration a trial would really get):
 
 1. score many candidates — uniform points plus Gaussian perturbations of the best trials,
    each dimension's step in proportion to its lengthscale (the local moves usually win late
-   in a sweep);
+   in a sweep), reflected at the cube's faces; dimensions the model finds *flat* (see
+   below) are redrawn uniformly, about one a candidate;
 2. polish the best few with batched L-BFGS-B over their active numeric dimensions, with
-   discrete ones relaxed, then snap;
+   discrete ones relaxed, then snap; flat dimensions stay where the candidate put them,
+   unless polishing them too raises the GP's mean (not just its variance);
 3. local search over the discrete dimensions of the winner: every option of each choice or
    randint (neighbours only when there are many), keeping improvements.
 
 Candidates equal to a trial already run or pending are refused, so a discrete space is not
 re-sampled while unseen configurations remain.
+
+Flat dimensions (lengthscale above ``FLAT_LENGTHSCALE`` cube widths): along them the mean
+hardly moves, so log EI grows with the variance alone, which is largest on the cube's faces.
+Polished freely, such a coordinate ran to a face and stayed there: on BBOB in 5-D, 40-55% of
+the model's coordinates sat within 1% of a face (2% for uniform points), and on f2 (separable
+ellipsoid) a coordinate the global fit found flat was pinned to a face while the regret it
+caused (2e3) dominated near the incumbent. Keeping flat coordinates where the candidate drew
+them, and redrawing them in the local moves, took f2 from 2.0e3 to 2.4 at 100 trials.
 """
 
 from __future__ import annotations
@@ -35,6 +45,9 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _HALF_LOG_PI_2 = 0.5 * math.log(math.pi / 2.0)
 #: How many of the best trials seed the acquisition's local search.
 N_INCUMBENTS = 5
+#: A numeric dimension whose lengthscale exceeds this many cube widths counts as flat.
+FLAT_LENGTHSCALE = 2.0
+_MEAN_MARGIN = 0.01  # standardised units a free polish must gain in the mean to be kept
 _MAX_LEVELS = 16  # discrete dims with more values try neighbours only in the local search
 
 
@@ -107,6 +120,10 @@ class LogEI:
         mean, var = self.gp.predict(x)
         return log_ei(mean, var, self.best)[0]
 
+    def mean(self, x: np.ndarray) -> np.ndarray:
+        """The GP's posterior mean at ``x``."""
+        return self.gp.predict(x)[0]
+
     def value_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values, shape (m,), and their gradients in ``x``, shape (m, d)."""
         mean, var, dmean, dvar = self.gp.predict_grad(x)
@@ -139,9 +156,12 @@ def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, se
         smooth and stay short along the rough ones (shape only: the geometric mean scale is
         kept). On bench_samplers.py (5 seeds, 30 / 60 trials) this took the median regret
         on "mixed" from 3.9e-4 to 2.4e-5 at 60, Hartmann-6 from 0.28 to 0.19 and Ackley-5
-        from 3.7 to 3.2 at 30.
+        from 3.7 to 3.2 at 30. Those above ``FLAT_LENGTHSCALE`` mark the flat dimensions.
     """
     d = layout.n_dims
+    flat = np.zeros(d, dtype=bool)
+    if lengthscales is not None:
+        flat = (np.asarray(lengthscales) > FLAT_LENGTHSCALE) & ~layout.categorical
     taken = set(point_keys(seen))
     n_global = n_candidates // 2 if len(incumbents) else n_candidates
     parts = [rng.random((n_global, d))]
@@ -152,7 +172,14 @@ def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, se
         if lengthscales is not None:
             shape = lengthscales / math.exp(float(np.mean(np.log(lengthscales))))
             scale = scale * np.clip(shape, 0.25, 4.0)[None, :]
-        local = centres + scale * rng.standard_normal((n_local, d))
+        # Reflected, not clipped, at the faces: clipping put half the moves of an incumbent
+        # on a face exactly on that face.
+        local = reflect(centres + scale * rng.standard_normal((n_local, d)),
+                        layout.low, layout.high)
+        if flat.any():  # the model cannot tell where a flat coordinate should be: draw it
+            redraw = (rng.random((n_local, d)) < 1.0 / int(flat.sum())) & flat[None, :]
+            local[redraw] = rng.uniform(np.broadcast_to(layout.low, local.shape)[redraw],
+                                        np.broadcast_to(layout.high, local.shape)[redraw])
         # Categorical dims: resample about one per point (a local move in Hamming distance).
         flip = rng.random((n_local, d)) < 1.0 / max(1, int(layout.categorical.sum()))
         flip &= layout.categorical[None, :]
@@ -175,7 +202,7 @@ def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, se
             break
     pool = [cand[order[:1]]] if np.isfinite(score[order[0]]) else []
     if starts:
-        pool.append(_polish(acq, layout, np.array(starts)))
+        pool.extend(_polish_holding(acq, layout, np.array(starts), flat))
     if not pool:
         # Every candidate was already seen (a nearly exhausted discrete space).
         return cand[:1]
@@ -189,10 +216,41 @@ def maximize_log_ei(acq: Acquisition, layout: Layout, incumbents: np.ndarray, se
     return _local_search(acq, layout, x, value, taken)[None, :]
 
 
-def _polish(acq: Acquisition, layout: Layout, x0: np.ndarray) -> np.ndarray:
+def reflect(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``x`` folded back into ``[low, high]`` at the faces (a mirror, not a clip).
+
+    Examples
+    --------
+    >>> reflect(np.array([[-0.1, 1.25, 0.5]]), np.zeros(3), np.ones(3)).round(2).tolist()
+    [[0.1, 0.75, 0.5]]
+    """
+    width = high - low
+    t = np.mod(x - low, 2.0 * width)
+    return low + np.where(t > width, 2.0 * width - t, t)
+
+
+def _polish_holding(acq: Acquisition, layout: Layout, x0: np.ndarray,
+                    flat: np.ndarray) -> list[np.ndarray]:
+    """Polished starts with their flat coordinates held; each also polished freely where
+    that raises the GP's mean by ``_MEAN_MARGIN`` (a slope the model sees, e.g. an optimum
+    on a face) rather than only the variance."""
+    if not flat.any():
+        return [_polish(acq, layout, x0)]
+    held = _polish(acq, layout, x0, flat)
+    mean = getattr(acq, "mean", None)
+    if mean is None:
+        return [held]
+    free = _polish(acq, layout, x0)
+    return [held, free[mean(free) > mean(held) + _MEAN_MARGIN]]
+
+
+def _polish(acq: Acquisition, layout: Layout, x0: np.ndarray,
+            hold: np.ndarray | None = None) -> np.ndarray:
     k, d = x0.shape
     _, active = layout.snap(x0)
     free = active & ~layout.categorical[None, :]
+    if hold is not None:
+        free &= ~hold[None, :]
     lower = np.where(free, layout.low, x0).ravel()
     upper = np.where(free, layout.high, x0).ravel()
 

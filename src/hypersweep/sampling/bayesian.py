@@ -17,7 +17,9 @@ How a proposal is made (the modules named do the work):
    so concurrent proposals spread out instead of piling on one point (the mean given the
    data alone: believing a mean leaves the mean unchanged, so one conditioning suffices);
 6. log EI is maximised (:mod:`._acquisition`) over uniform candidates and local moves
-   around the best trials whose steps follow the GP's lengthscales, polished by L-BFGS-B.
+   around the best trials whose steps follow the GP's lengthscales, polished by L-BFGS-B;
+   coordinates the GP finds flat are redrawn in the local moves and held in the polish
+   unless the mean rises toward a face (else the variance alone runs them to the faces).
 
 With several objectives or with constraints (:attr:`FinishedTrial.values` longer than one,
 or :attr:`FinishedTrial.violations` given) each proposal scalarises the objectives with
