@@ -29,6 +29,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,7 +43,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hypersweep.api.reproduce import reproduce_command
 from hypersweep.api.run import Run, placement_text
 from hypersweep.api.workspace import Experiment, Workspace
-from hypersweep.dashboard import objectives, views
+from hypersweep.dashboard import first_screen, objectives, views
 from hypersweep.dashboard.cache import Snapshot, SweepCache
 from hypersweep.dashboard.security import SecurityMiddleware, check_token
 from hypersweep.execution import layout
@@ -142,21 +143,91 @@ def _json(request: Request, etag: str | None, build: Any,
     return Response(body, media_type="application/json", headers=headers)
 
 
-class Dashboard:
-    """State shared by the requests: the workspace and one `SweepCache` per sweep."""
+#: Trials from which a sweep page's first screen is answered before the sweep's snapshot is
+#: read (`hypersweep.dashboard.first_screen`); a smaller sweep is read at once.
+FIRST_SCREEN_FROM = 20_000
 
-    def __init__(self, workspace: Workspace, allow_cancel: bool) -> None:
+
+class Dashboard:
+    """State shared by the requests: the workspace and one `SweepCache` per sweep.
+
+    A big sweep (``first_screen_from`` trials or more) not read yet has its page's first
+    screen answered from the store's aggregate and paged queries (`first_screen`) while a
+    background thread reads its snapshot; that read pauses between pages while such quick
+    requests are answered (`foreground`), so it does not slow them down through the GIL.
+    """
+
+    def __init__(self, workspace: Workspace, allow_cancel: bool,
+                 first_screen_from: int = FIRST_SCREEN_FROM) -> None:
         self.workspace = workspace
         self.store = workspace.store
         self.allow_cancel = allow_cancel
+        self.first_screen_from = first_screen_from
         self._caches: dict[str, SweepCache] = {}
         self._lock = threading.Lock()
+        self._reading: set[str] = set()
+        self._busy = 0  # quick requests being answered
+        self._idle = threading.Condition()
 
     def cache(self, sweep_id: str) -> SweepCache:
         with self._lock:
             if sweep_id not in self._caches:
-                self._caches[sweep_id] = SweepCache(self.store, sweep_id)
+                self._caches[sweep_id] = SweepCache(self.store, sweep_id, pause=self.wait_idle)
             return self._caches[sweep_id]
+
+    @contextmanager
+    def foreground(self) -> Iterator[None]:
+        """Mark a quick request being answered: background reads wait for it (`wait_idle`)."""
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout`` s: a stream of requests must not starve the read) until
+        no quick request is being answered."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+
+    def unread(self, sweep_id: str) -> tuple[Any, SweepSpec] | None:
+        """The sweep's record and spec when its first screen is to be answered without its
+        snapshot (big, not read yet, one objective): then its snapshot starts being read in
+        the background. None: use the snapshot."""
+        cache = self.cache(sweep_id)
+        if cache.current is not None:
+            return None
+        try:
+            sweep = self.store.get_sweep(sweep_id)
+        except KeyError:
+            raise HTTPException(404, f"no sweep {sweep_id!r}") from None
+        spec = cache.spec(sweep)
+        if not first_screen.answers(spec) or \
+                self.store.count_trials([sweep_id])[sweep_id] < self.first_screen_from:
+            return None
+        self.read_later(sweep_id)
+        return sweep, spec
+
+    def read_later(self, sweep_id: str) -> None:
+        """Read the sweep's snapshot in a background thread (once at a time)."""
+        with self._lock:
+            if sweep_id in self._reading:
+                return
+            self._reading.add(sweep_id)
+
+        def read() -> None:
+            try:
+                self.cache(sweep_id).snapshot()
+            except Exception:  # best effort: a request reads it again and reports
+                pass
+            finally:
+                with self._lock:
+                    self._reading.discard(sweep_id)
+
+        threading.Thread(target=read, name=f"hypersweep-read-{sweep_id}", daemon=True).start()
 
     def snapshot(self, sweep_id: str) -> Any:
         try:
@@ -193,6 +264,7 @@ class Dashboard:
 def create_app(
     store_url: str | None = None, workspace: str | os.PathLike[str] = ".hypersweep",
     token: str | None = None, allow_cancel: bool = False, warm: bool = False,
+    first_screen_from: int = FIRST_SCREEN_FROM,
 ) -> FastAPI:
     """Build the dashboard application (serve it with uvicorn or `serve`).
 
@@ -211,6 +283,9 @@ def create_app(
     warm : bool, default False
         Read the workspace's sweeps in a background thread at once (`serve` does), instead
         of when the first page asks.
+    first_screen_from : int, default FIRST_SCREEN_FROM
+        Trials from which a sweep page's first screen (summary and table) is answered from
+        the store's queries before the sweep is read (see `Dashboard`); 0: always.
 
     Examples
     --------
@@ -233,7 +308,7 @@ def create_app(
     ('HD_example_2', 0.334, 401)
     """
     check_token(token)  # before anything opens: an empty token must not serve unprotected
-    state = Dashboard(Workspace(workspace, store=store_url), allow_cancel)
+    state = Dashboard(Workspace(workspace, store=store_url), allow_cancel, first_screen_from)
     app = FastAPI(title="hypersweep dashboard", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.dashboard = state
@@ -284,6 +359,11 @@ def create_app(
 
     @app.get("/api/sweeps/{sweep_id}", summary="A sweep: config, progress, best trial")
     def get_sweep(request: Request, sweep_id: str) -> Response:
+        with state.foreground():
+            unread = state.unread(sweep_id)
+            if unread is not None:  # a big sweep not read yet: its first screen at once
+                return _json(request, None, lambda: {
+                    **first_screen.summary(state.store, *unread), "allow_cancel": allow_cancel})
         snap = state.snapshot(sweep_id)
         return _json(request, snap.etag, lambda: {
             **views.sweep_summary(snap), "allow_cancel": allow_cancel}, memo=(snap, "summary"))
@@ -301,17 +381,26 @@ def create_app(
         match: list[str] = _MATCH,
         offset: int = 0, limit: int = 50,
     ) -> Response:
-        snap = state.snapshot(sweep_id)
         try:
             ranges = views.parse_ranges(range_)
             matches = dict(m.split(":", 1) for m in match if ":" in m)
-            views._sort_key(sort)
+            views.sort_key(sort)
         except ValueError as err:
             raise HTTPException(400, str(err)) from None
+        statuses = [s for s in status.split(",") if s]
+        if not (metric_min is not None or metric_max is not None or ranges or matches):
+            with state.foreground():
+                unread = state.unread(sweep_id)
+                page = None if unread is None else first_screen.table(
+                    state.store, sweep_id, unread[1], sort=sort, desc=desc, status=statuses,
+                    offset=offset, limit=limit)
+            if page is not None:  # a big sweep not read yet, in an order the store has
+                return _json(request, None, lambda: page)
+        snap = state.snapshot(sweep_id)
         query = str(request.url.query)
         etag = snap.etag[:-1] + "-" + hashlib.sha1(query.encode()).hexdigest()[:12] + '"'
         return _json(request, etag, lambda: views.table(
-            snap, sort=sort, desc=desc, status=[s for s in status.split(",") if s],
+            snap, sort=sort, desc=desc, status=statuses,
             metric_min=metric_min, metric_max=metric_max, ranges=ranges, match=matches,
             offset=offset, limit=limit))
 

@@ -40,7 +40,7 @@ from typing import Any
 from hypersweep.spec import SweepSpec
 from hypersweep.store import Status, Store, SweepRecord, TrialLine, TrialRecord, trial_id
 
-__all__ = ["LASTING_ROWS", "Snapshot", "SweepCache", "Totals", "TrialRow", "line_row",
+__all__ = ["LASTING_ROWS", "READ_PAGE", "Snapshot", "SweepCache", "Totals", "TrialRow", "line_row",
            "trial_row"]
 
 # one token per process: an ETag from an earlier server never matches this one's data
@@ -244,6 +244,8 @@ class Snapshot:
 _REBUILD_SHARE, _REBUILD_AFTER = 100.0, 10.0
 #: Trials from which a running sweep's costly derived values may lag it (`Snapshot.lasting`).
 LASTING_ROWS = 5000
+#: Trials a full read asks the store for at a time.
+READ_PAGE = 10_000
 
 
 def _same(a: SweepRecord, b: SweepRecord) -> bool:
@@ -262,12 +264,18 @@ class SweepCache:
         The sweep.
     min_interval : float, default 1.0
         Seconds between two refreshes; requests in between get the current snapshot.
+    pause : callable, optional
+        Called between the pages (`READ_PAGE` trials) of a full read: a server passes one
+        that waits while quicker requests are answered, so reading a 100,000-trial sweep in
+        the background does not hold up (through the GIL) the first screen of a page.
     """
 
-    def __init__(self, store: Store, sweep_id: str, min_interval: float = 1.0) -> None:
+    def __init__(self, store: Store, sweep_id: str, min_interval: float = 1.0,
+                 pause: Callable[[], None] | None = None) -> None:
         self.store = store
         self.sweep_id = sweep_id
         self.min_interval = min_interval
+        self._pause = pause
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
         self._checked = 0.0
@@ -308,6 +316,12 @@ class SweepCache:
             if sweep.status.is_terminal:
                 self._frozen = True
             return self._snap
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The snapshot as it is, without refreshing or waiting for one being read (None:
+        none read yet)."""
+        return self._snap
 
     # ---------------------------------------------------------------- reads
     def spec(self, sweep: SweepRecord) -> SweepSpec:
@@ -363,9 +377,18 @@ class SweepCache:
         # trials are read point by point again below.
         self._live.clear()
         self._live_last.clear()
-        # one query: every trial by number with its best value (an index seek each), only
-        # the columns the page shows
-        lines = self.store.trial_lines(self.sweep_id, metric, maximize)
+        # every trial by number with its best value (an index seek each), only the columns
+        # the page shows, in keyset pages with a pause between them (see ``pause``)
+        lines: list[TrialLine] = []
+        while True:
+            page = self.store.trial_lines(self.sweep_id, metric, maximize,
+                                          after=lines[-1].index if lines else None,
+                                          limit=READ_PAGE)
+            lines.extend(page)
+            if len(page) < READ_PAGE:
+                break
+            if self._pause is not None:
+                self._pause()
         series = {name: self.store.metric_series(self.sweep_id, name) for name in watched}
         rows = []
         for line in lines:

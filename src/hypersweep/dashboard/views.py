@@ -23,7 +23,7 @@ from typing import Any
 from hypersweep.api.run import placement_text
 from hypersweep.dashboard import objectives
 from hypersweep.dashboard.cache import Snapshot, TrialRow
-from hypersweep.spec import TrialOutcome
+from hypersweep.spec import SweepSpec, TrialOutcome
 from hypersweep.store import Status, Store
 from hypersweep.viz.analysis import (
     best_so_far,
@@ -38,8 +38,11 @@ from hypersweep.viz.importance import param_importance
 __all__ = [
     "CHART_POINTS",
     "charts",
+    "config_json",
     "curves",
     "parse_ranges",
+    "row_json",
+    "sort_key",
     "sweep_summary",
     "system_series",
     "table",
@@ -83,7 +86,8 @@ def status_counts(rows: Iterable[TrialRow]) -> dict[str, int]:
     return counts
 
 
-def _row_json(row: TrialRow, found: dict[str, TrialOutcome] | None = None) -> dict[str, Any]:
+def row_json(row: TrialRow, found: dict[str, TrialOutcome] | None = None) -> dict[str, Any]:
+    """A table row of the page: the trial, and its objectives when ``found`` has them."""
     out = {
         "index": row.index, "id": row.id, "status": row.status, "params": row.params,
         "best": row.best, "start": row.start, "end": row.end, "duration": row.duration,
@@ -94,6 +98,18 @@ def _row_json(row: TrialRow, found: dict[str, TrialOutcome] | None = None) -> di
     if found:  # several objectives or constraints: each objective, feasible, on the front
         out.update(objectives.outcome_json(found.get(row.id)))
     return out
+
+
+def config_json(spec: SweepSpec) -> dict[str, Any]:
+    """The stored form of each part of the sweep's configuration, as the page reads it."""
+    return {
+        "search_space": spec.search_space.to_dict(),
+        "sampling_algorithm": spec.sampling.to_dict(),
+        "early_termination": spec.policy.to_dict(),
+        "objective": {"primary_metric": spec.objective.metric, "goal": spec.objective.goal},
+        "limits": spec.limits.to_dict(),
+        "trial": spec.trial.to_dict(),
+    }
 
 
 def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
@@ -109,7 +125,6 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
     else:
         best = _best(snap)
     spec = snap.spec
-    limits = spec.limits.to_dict()
     start = sweep.start_time.timestamp() if sweep.start_time else None
     end = sweep.end_time.timestamp() if sweep.end_time else None
     out: dict[str, Any] = {
@@ -131,15 +146,7 @@ def sweep_summary(snap: Snapshot, brief: bool = False) -> dict[str, Any]:
     if not brief:
         out.update({
             # the stored form of each part (durations in seconds), as the sweep page reads it
-            "config": {
-                "search_space": spec.search_space.to_dict(),
-                "sampling_algorithm": spec.sampling.to_dict(),
-                "early_termination": spec.policy.to_dict(),
-                "objective": {"primary_metric": spec.objective.metric,
-                              "goal": spec.objective.goal},
-                "limits": limits,
-                "trial": spec.trial.to_dict(),
-            },
+            "config": config_json(spec),
             "error": sweep.error, "warnings": list(sweep.warnings),
             "properties": sweep.properties,
             # (may lag a big running sweep, as its charts do: a pass over every trial's params)
@@ -174,8 +181,9 @@ def parse_ranges(specs: Sequence[str]) -> dict[str, tuple[float | None, float | 
     return out
 
 
-def _sort_key(column: str, found: dict[str, TrialOutcome] | None = None,
+def sort_key(column: str, found: dict[str, TrialOutcome] | None = None,
               ) -> Callable[[TrialRow], Any]:
+    """The table's sort key of ``column`` (see `table`); ``ValueError`` for an unknown one."""
     # (missing, number, text): missing values sort last, numbers before text
     def wrap(value: Any) -> tuple[int, float, str]:
         if value is None:
@@ -268,7 +276,7 @@ def table(
     offset = max(0, int(offset))
     return {
         "total": len(snap.rows), "matched": len(chosen), "offset": offset,
-        "rows": [_row_json(r, found) for r in chosen[offset:offset + limit]],
+        "rows": [row_json(r, found) for r in chosen[offset:offset + limit]],
     }
 
 
@@ -276,7 +284,7 @@ def _sorted(rows: list[TrialRow], sort: str, desc: bool,
             found: dict[str, TrialOutcome] | None = None) -> list[TrialRow]:
     if sort == "index":  # rows are kept by number: nothing to sort
         return rows[::-1] if desc else list(rows)
-    keyed = _sort_key(sort, found)
+    keyed = sort_key(sort, found)
     # each row's key once (not once to split and again to sort): 100,000 rows
     keys = [keyed(r) for r in rows]
     present = [i for i, key in enumerate(keys) if key[0] == 0]

@@ -596,14 +596,22 @@
   }
 
   async function start() {
-    // everything at once: the summary, the table page and the chart data load in parallel
-    // (and beside plotly.js); each part draws as soon as it has what it needs
+    // the first screen first: the summary and the table page load in parallel (beside
+    // plotly.js), then the chart data, which a big sweep's server has to read every trial
+    // for (the first two it answers without: a request for the charts would compete)
     const summary = loadSummary(false);
     const table = loadTable(false, summary);
-    const charts = loadCharts(false);
-    Promise.allSettled([summary, table]).then(textShown);
-    const s = await summary;
+    const text = Promise.allSettled([summary, table]);
+    text.then(textShown);
+    const charts = text.then(() => loadCharts(false));
+    let s = await summary;
     await Promise.all([table, charts]);
+    if (s && s.partial) {
+      // counted by the database before the server read every trial: now it has (the charts
+      // needed it), the full summary and table (columns, devices) replace them
+      s = (await loadSummary(false)) || s;
+      await loadTable(false);
+    }
     rendered(s);
     window.hsStats.chartsDrawn = true;
     performance.mark("hs-charts-drawn");
