@@ -142,19 +142,12 @@ def concurrency(
     Examples
     --------
     >>> concurrency([0, 1, 5], [2, 3, None], now=6)
-    ([0, 1, 2, 3, 5, 6], [1, 2, 1, 0, 1, 0])
+    ([0.0, 1.0, 2.0, 3.0, 5.0, 6.0], [1, 2, 1, 0, 1, 0])
     """
-    events: dict[float, int] = {}
-    for start, end in zip(starts, ends, strict=False):
-        if start is None:
-            continue
-        stop = now if end is None else end
-        events[start] = events.get(start, 0) + 1
-        events[stop] = events.get(stop, 0) - 1
-    times = sorted(events)
-    counts: list[int] = []
-    running = 0
-    for t in times:
-        running += events[t]
-        counts.append(running)
-    return times, counts
+    # in numpy: a 100,000-trial sweep's dict of events and sort took a second of its charts
+    spans = np.array([(start, now if end is None else end)
+                      for start, end in zip(starts, ends, strict=False) if start is not None],
+                     dtype=float).reshape(-1, 2)
+    times, at = np.unique(spans.T.ravel(), return_inverse=True)
+    steps = np.bincount(at, weights=np.repeat([1.0, -1.0], len(spans)), minlength=len(times))
+    return times.tolist(), np.cumsum(steps).astype(int).tolist()
