@@ -10,8 +10,18 @@ Examples
 0
 """
 
-# Each command module registers its commands on `cli` when imported.
-from hypersweep.cli import control, inspect, logs, replay, ui, validate
-from hypersweep.cli.main import cli, main
+import importlib
+from typing import Any
+
+# Each command module registers its commands on `cli` when imported, which `cli` does when
+# one of them is first asked for (`hypersweep.cli.main.COMMANDS`).
+from hypersweep.cli.main import COMMANDS, cli, main
 
 __all__ = ["cli", "control", "inspect", "logs", "main", "replay", "ui", "validate"]
+
+
+def __getattr__(name: str) -> Any:
+    """``hypersweep.cli.<command module>``, imported on first use."""
+    if name in set(COMMANDS.values()):
+        return importlib.import_module(f"hypersweep.cli.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,26 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+#: Each command and the module of ``hypersweep.cli`` that defines it: a module is imported
+#: when one of its commands is first needed (``hypersweep ls`` need not import what ``logs``
+#: or ``run`` do), and ``--help`` lists every command from here.
+COMMANDS = {
+    "best": "inspect", "export": "inspect", "ls": "inspect", "show": "inspect",
+    "cancel": "control", "resume": "control", "run": "control",
+    "logs": "logs", "replay": "replay", "report": "ui", "ui": "ui", "validate": "validate",
+}
+
+
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            # (the module registers its commands on `cli` as it is imported)
+            importlib.import_module(f"hypersweep.cli.{COMMANDS[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         from hypersweep.cli._errors import capture_errors, disk_full_message, failure_line
 
@@ -197,6 +217,4 @@ def open_trial(workspace: Any, trial_id: str) -> Any:
 
 def main() -> None:
     """Console-script entry point."""
-    import hypersweep.cli  # noqa: F401  (registers the commands)
-
     cli(prog_name="hypersweep")
