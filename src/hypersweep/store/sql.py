@@ -72,8 +72,6 @@ __all__ = ["SqlStore"]
 
 T = TypeVar("T")
 
-# rows per INSERT statement (SQLite allows 32766 bound parameters; metrics have 10 columns)
-_CHUNK = 500
 # retries of a transaction that failed because the database stayed locked / a PG deadlock
 _RETRIES = 8
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
@@ -377,25 +375,23 @@ class SqlStore(Store):
                     for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
 
         def work(conn: Connection) -> None:
-            for start in range(0, len(rows), _CHUNK // 2):
-                statement = self._insert(trials).values(rows[start: start + _CHUNK // 2])
-                statement = statement.on_conflict_do_update(
+            # One statement with the rows as parameters (executemany), not rows inlined into
+            # the statement: SQLAlchemy compiles and caches it once and batches the rows
+            # itself, where an inlined multi-row VALUES was compiled afresh at every flush.
+            if rows:
+                statement = self._insert(trials)
+                conn.execute(statement.on_conflict_do_update(
                     index_elements=["id"],
                     set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
-                )
-                conn.execute(statement)
-            values = list(unique.values())
-            for start in range(0, len(values), _CHUNK):
-                conn.execute(
-                    self._insert(metrics)
-                    .values(values[start: start + _CHUNK])
-                    .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
-                )
+                ), rows)
+            if unique:
+                conn.execute(self._insert(metrics).on_conflict_do_nothing(
+                    index_elements=["trial_id", "seq", "pos"]), list(unique.values()))
             if tag_rows:
-                statement = self._insert(trial_tags).values(tag_rows)
+                statement = self._insert(trial_tags)
                 conn.execute(statement.on_conflict_do_update(
                     index_elements=["trial_id", "name"], set_={"value": statement.excluded.value}
-                ))
+                ), tag_rows)
 
         if not rows and not unique and not tag_rows:
             return
