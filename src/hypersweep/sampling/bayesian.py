@@ -63,11 +63,20 @@ class BayesianParameterSampling(ModelBasedSampler):
     are accounted for. Azure's advice — at least 20 trials per parameter, at most 20
     concurrent — holds roughly here too, but is not enforced.
 
-    What the default does, whatever the space: a Sobol start, then the GP with log EI (see
-    the module notes). It does not hand over to TPE or confine itself to a trust region in
-    many dimensions: on BBOB functions in 10 dimensions at 50 and 100 trials a TuRBO-style
-    box around the incumbent did not beat the global search, and choosing TPE where the GP
-    stops paying would need the sweep's budget, which a sampler is not told.
+    What the default does, whatever the space, dimension or budget: a Sobol start, then the
+    GP with log EI (see the module notes). It hands over neither to TPE nor to a trust region,
+    because nowhere measured did either pay (``bench/bench_bbob.py``, ``bench/bench_mixed.py``):
+
+    - on categorical, integer, log-scaled and mixed spaces in 5 and 10 dimensions the GP is
+      ahead of TPE at 100 trials by 3-6x on integer and mixed spaces and level on the others;
+      TPE leads only at 50 trials on categorical or log-scaled spaces, by about 1.2x;
+    - in 20 dimensions up to 200 trials the two are level on BBOB, except on separable
+      functions, where the GP is far ahead;
+    - a TuRBO-style box around the incumbent did not beat the global search in 10 dimensions.
+
+    `TPEParameterSampling` is the choice when a suggestion must cost milliseconds (about
+    10 ms against the GP's 50-120 ms at 1,000 trials) or the space is mostly categorical with
+    a small budget.
 
     Parameters
     ----------
