@@ -1,11 +1,11 @@
 """Hyperparameter importance: fANOVA main effects over a random forest.
 
-A random forest (`hypersweep.viz.forest`: numpy, grown as scikit-learn's is, without
-importing it) is fitted to the scored trials; for each tree the variance of its prediction
-is split into the part each parameter explains alone — the variance of the tree's marginal
-prediction along that parameter (Hutter, Hoos and Leyton-Brown, *An Efficient Approach for
-Assessing Hyperparameter Importance*, ICML 2014). Per-tree fractions are averaged over the
-forest and normalised to sum to 1, as Optuna's ``FanovaImportanceEvaluator`` reports them.
+A random forest (scikit-learn, part of the ``dashboard`` extra) is fitted to the scored
+trials; for each tree the variance of its prediction is split into the part each parameter
+explains alone — the variance of the tree's marginal prediction along that parameter
+(Hutter, Hoos and Leyton-Brown, *An Efficient Approach for Assessing Hyperparameter
+Importance*, ICML 2014). Per-tree fractions are averaged over the forest and normalised to
+sum to 1, as Optuna's ``FanovaImportanceEvaluator`` reports them.
 
 The shares always sum to 1, even when the parameters explain little of the score (noisy
 metrics, trials stopped early for reasons the parameters do not predict); the forest's
@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,6 @@ from typing import Any
 import numpy as np
 
 from hypersweep.viz.analysis import column_kinds, evenly_spaced
-from hypersweep.viz.forest import Tree, fit_forest
 
 __all__ = ["MIN_TRIALS", "WEAK_FIT", "Importance", "param_importance"]
 
@@ -84,27 +84,16 @@ class Importance:
                 "variation: the shares are uncertain")
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``x``, ties given their average rank (as ``scipy.stats.rankdata``,
-    without importing scipy.stats for it)."""
-    order = np.argsort(x, kind="stable")
-    ordered = x[order]
-    starts = np.r_[True, ordered[1:] != ordered[:-1]]
-    group = np.cumsum(starts) - 1  # each sorted value's group of equals
-    bounds = np.r_[np.nonzero(starts)[0], len(x)]  # where each group starts, and the end
-    ranks = np.empty(len(x))
-    ranks[order] = (bounds[group] + bounds[group + 1] + 1) / 2  # mean of 1-based positions
-    return ranks
-
-
 def _matrix(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], np.ndarray]:
     """Each parameter as a column on [0, 1]: numeric values by rank, categories by code."""
+    from scipy.stats import rankdata
+
     names, columns = [], []
     for name, kind in column_kinds(rows).items():
         values = [row.get(name) for row in rows]
         if kind == "numeric":
             x = np.array([math.nan if v is None else float(v) for v in values])
-            ranks = np.where(np.isnan(x), -1.0, _ranks(np.nan_to_num(x, nan=np.inf)))
+            ranks = np.where(np.isnan(x), -1.0, rankdata(np.nan_to_num(x, nan=np.inf)))
         else:
             labels = sorted({repr(v) for v in values})
             ranks = np.array([labels.index(repr(v)) for v in values], dtype=float) + 1.0
@@ -115,17 +104,18 @@ def _matrix(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], np.ndarray]:
     return names, np.column_stack(columns) if columns else np.empty((len(rows), 0))
 
 
-def _leaves(t: Tree, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every leaf of a fitted tree as a box on [0, 1]^dims and its value."""
+def _leaves(tree: Any, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every leaf of a fitted sklearn tree as a box on [0, 1]^dims and its value."""
+    t = tree.tree_
     lows, highs, values = [], [], []
     stack = [(0, np.zeros(dims), np.ones(dims))]
     while stack:
         node, low, high = stack.pop()
-        left, right = t.left[node], t.right[node]
+        left, right = t.children_left[node], t.children_right[node]
         if left == -1:
             lows.append(low)
             highs.append(high)
-            values.append(float(t.value[node]))
+            values.append(float(t.value[node].ravel()[0]))
             continue
         feature, threshold = t.feature[node], t.threshold[node]
         left_high, right_low = high.copy(), low.copy()
@@ -136,7 +126,7 @@ def _leaves(t: Tree, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(lows), np.array(highs), np.array(values)
 
 
-def _tree_fractions(tree: Tree, dims: int) -> np.ndarray | None:
+def _tree_fractions(tree: Any, dims: int) -> np.ndarray | None:
     """Fraction of one tree's prediction variance each dimension explains alone."""
     low, high, value = _leaves(tree, dims)
     width = high - low
@@ -190,9 +180,17 @@ def param_importance(
     if float(np.ptp(y)) <= 1e-12 * max(1.0, float(np.abs(y).max())):
         return Importance(note="not enough variation: every trial has the same score",
                           trials=n)
-    forest = fit_forest(x, y, trees=_TREES, max_leaves=_MAX_LEAVES, seed=_SEED)
-    explained = forest.oob_r2
-    fractions = [f for f in (_tree_fractions(t, len(names)) for t in forest.trees)
+    try:
+        from sklearn.ensemble import RandomForestRegressor
+    except ImportError:
+        return Importance(note="importance needs scikit-learn: "
+                               "pip install scikit-learn", trials=n)
+    with warnings.catch_warnings():  # (a trial in every bootstrap sample: no OOB for it)
+        warnings.simplefilter("ignore", UserWarning)
+        forest = RandomForestRegressor(n_estimators=_TREES, max_leaf_nodes=_MAX_LEAVES,
+                                       random_state=_SEED, n_jobs=1, oob_score=True).fit(x, y)
+    explained = float(forest.oob_score_) if math.isfinite(forest.oob_score_) else None
+    fractions = [f for f in (_tree_fractions(t, len(names)) for t in forest.estimators_)
                  if f is not None]
     mean = np.mean(fractions, axis=0) if fractions else np.zeros(len(names))
     if float(mean.sum()) <= 0:
