@@ -15,8 +15,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hypersweep.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hypersweep.config.dump import sweep_to_dict, sweep_to_yaml
@@ -25,25 +26,15 @@ if TYPE_CHECKING:
 
 # Name -> the module that defines it, imported on first use (PEP 562).
 _LAZY = {
-    "LoadedSweep": "schema",
-    "load_sweep": "schema",
-    "SweepFileError": "yamlfile",
-    "sweep_to_dict": "dump",
-    "sweep_to_yaml": "dump",
+    "LoadedSweep": ".schema",
+    "load_sweep": ".schema",
+    "SweepFileError": ".yamlfile",
+    "sweep_to_dict": ".dump",
+    "sweep_to_yaml": ".dump",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once found, an ordinary attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = ["LoadedSweep", "SweepFileError", "load_sweep", "sweep_to_dict", "sweep_to_yaml"]

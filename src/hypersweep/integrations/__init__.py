@@ -24,10 +24,8 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from hypersweep.integrations.reporting import Reporter
+from hypersweep.lazy import lazy_exports
 
 __all__ = ["KerasCallback", "LightGBMCallback", "LightningCallback", "Reporter", "SweepSearchCV",
            "TransformersCallback", "XGBoostCallback"]
@@ -35,21 +33,13 @@ __all__ = ["KerasCallback", "LightGBMCallback", "LightningCallback", "Reporter",
 # Public name -> the module of this package that defines it (imported on first use: each
 # imports its framework).
 _LAZY = {
-    "KerasCallback": "keras",
-    "LightGBMCallback": "lightgbm",
-    "LightningCallback": "lightning",
-    "SweepSearchCV": "sklearn",
-    "TransformersCallback": "transformers",
-    "XGBoostCallback": "xgboost",
+    "KerasCallback": ".keras",
+    "LightGBMCallback": ".lightgbm",
+    "LightningCallback": ".lightning",
+    "SweepSearchCV": ".sklearn",
+    "TransformersCallback": ".transformers",
+    "XGBoostCallback": ".xgboost",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -21,10 +21,10 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hypersweep.lazy import lazy_exports
 from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Evidence, Objective
 from hypersweep.policies.none import NoTerminationPolicy
 
@@ -43,29 +43,19 @@ if TYPE_CHECKING:
 
 # Name -> the module that defines it, imported on first use (PEP 562).
 _LAZY = {
-    "AshaPolicy": "asha",
-    "BanditPolicy": "bandit",
-    "HyperbandPolicy": "hyperband",
-    "MedianStoppingPolicy": "median",
-    "TruncationSelectionPolicy": "truncation",
-    "RungRanking": "ranking",
-    "crowding_distance": "ranking",
-    "rank_points": "ranking",
-    "POLICIES": "serialize",
+    "AshaPolicy": ".asha",
+    "BanditPolicy": ".bandit",
+    "HyperbandPolicy": ".hyperband",
+    "MedianStoppingPolicy": ".median",
+    "TruncationSelectionPolicy": ".truncation",
+    "RungRanking": ".ranking",
+    "crowding_distance": ".ranking",
+    "rank_points": ".ranking",
+    "POLICIES": ".serialize",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once found, an ordinary attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def policy_from_dict(mapping: Any) -> EarlyTerminationPolicy:
