@@ -33,15 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_sweep import SCRIPT
+from bench_sweep import SCRIPT, sweep_config
 
 from hypersweep import (
     Experiment,
-    HyperDriveConfig,
-    RandomParameterSampling,
-    ScriptRunConfig,
     Workspace,
-    uniform,
 )
 from hypersweep.store import Status
 
@@ -70,14 +66,7 @@ def run(trials: int, concurrency: int, every: float, folder: Path,
     (source / "train.py").write_text(SCRIPT)
     workspace = Workspace(folder / "ws")
     store = workspace.store  # the schema is made before the clock starts
-    config = HyperDriveConfig(
-        run_config=ScriptRunConfig(source_directory=source, script="train.py"),
-        hyperparameter_sampling=RandomParameterSampling({"x": uniform(0, 1)}, seed=0),
-        primary_metric_name="score",
-        primary_metric_goal="maximize",
-        max_total_runs=trials,
-        max_concurrent_runs=concurrency,
-    )
+    config = sweep_config(source, trials, concurrency)
     samples = [(0, 0.0, 0.0, _rss_mb())]
     start, cpu0 = time.perf_counter(), _own_cpu()
     sweep = Experiment(workspace, "scale").submit(config)

@@ -92,11 +92,10 @@ def bare(script: Path, n: int, concurrency: int) -> float:
     return time.perf_counter() - start
 
 
-def sweep(source: Path, workspace: Path, n: int, concurrency: int,
-          resources: dict[str, float] | None = None) -> float:
-    """Seconds a sweep of ``n`` trials of ``source/train.py`` takes (``resources``: what each
-    trial holds, for bench_placement.py)."""
-    config = HyperDriveConfig(
+def sweep_config(source: Path, n: int, concurrency: int,
+                 resources: dict[str, float] | None = None) -> HyperDriveConfig:
+    """A sweep of ``n`` trials of ``source/train.py`` (SCRIPT), ``concurrency`` at a time."""
+    return HyperDriveConfig(
         run_config=ScriptRunConfig(source_directory=source, script="train.py"),
         hyperparameter_sampling=RandomParameterSampling({"x": uniform(0, 1)}, seed=0),
         primary_metric_name="score",
@@ -105,6 +104,13 @@ def sweep(source: Path, workspace: Path, n: int, concurrency: int,
         max_concurrent_runs=concurrency,
         resources_per_trial=resources,
     )
+
+
+def sweep(source: Path, workspace: Path, n: int, concurrency: int,
+          resources: dict[str, float] | None = None) -> float:
+    """Seconds a sweep of ``n`` trials of ``source/train.py`` takes (``resources``: what each
+    trial holds, for bench_placement.py)."""
+    config = sweep_config(source, n, concurrency, resources)
     ws = Workspace(workspace)
     ws.store  # noqa: B018 - a new workspace's schema is made once, not per sweep: not timed
     cpu = _cpu()
