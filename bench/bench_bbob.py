@@ -130,19 +130,24 @@ def _problem(fid: int, dim: int, instance: int) -> tuple[Any, Any]:
     return suite, next(iter(suite))
 
 
-def optimum(fid: int, dim: int, instance: int) -> float:
-    """f_opt: cocoex writes x_opt to a file in the working directory, so read it from a
-    private one (``Problem._f0`` is broken in cocoex 2.8)."""
+def best_parameter(fid: int, dim: int, instance: int) -> np.ndarray:
+    """x_opt: cocoex writes it to a file in the working directory, so read it from a private
+    one."""
     _suite, problem = _problem(fid, dim, instance)
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         try:
             problem._best_parameter("print")
-            x_opt = np.loadtxt(Path(tmp) / "._bbob_problem_best_parameter.txt", ndmin=1)
+            return np.loadtxt(Path(tmp) / "._bbob_problem_best_parameter.txt", ndmin=1)
         finally:
             os.chdir(cwd)
-    return float(problem(x_opt))
+
+
+def optimum(fid: int, dim: int, instance: int) -> float:
+    """f_opt, the value at `best_parameter` (``Problem._f0`` is broken in cocoex 2.8)."""
+    _suite, problem = _problem(fid, dim, instance)
+    return float(problem(best_parameter(fid, dim, instance)))
 
 
 def _space(dim: int) -> dict[str, Any]:

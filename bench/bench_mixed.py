@@ -56,7 +56,6 @@ import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from multiprocessing import Pool  # noqa: E402
@@ -66,7 +65,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_bbob import _fmt, _problem, instance_of  # noqa: E402
+from bench_bbob import _fmt, _problem, best_parameter, instance_of  # noqa: E402
 from bench_samplers import _optuna_distributions  # noqa: E402
 
 from hypersweep.sampling import (  # noqa: E402
@@ -84,19 +83,6 @@ FUNCTIONS = (8, 15, 21)
 FLOOR = 1e-8
 LEVELS = (-4.0, -2.0, 0.0, 2.0, 4.0)
 LOG_LOW = math.log(1e-4)
-
-
-def best_parameter(fid: int, dim: int, instance: int) -> np.ndarray:
-    """x_opt of a BBOB problem (cocoex writes it to a file in the working directory)."""
-    _suite, problem = _problem(fid, dim, instance)
-    cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        try:
-            problem._best_parameter("print")
-            return np.loadtxt(Path(tmp) / "._bbob_problem_best_parameter.txt", ndmin=1)
-        finally:
-            os.chdir(cwd)
 
 
 class MixedTask:
