@@ -15,13 +15,17 @@ from typing import Any
 
 # Each command module registers its commands on `cli` when imported, which `cli` does when
 # one of them is first asked for (`hypersweep.cli.main.COMMANDS`).
-from hypersweep.cli.main import COMMANDS, cli, main
+from hypersweep.cli.main import COMMANDS
+from hypersweep.cli.main import cli as cli
+from hypersweep.cli.main import main as main
 
-__all__ = ["cli", "control", "inspect", "logs", "main", "replay", "ui", "validate"]
+_COMMAND_MODULES = frozenset(COMMANDS.values())
+
+__all__ = sorted({"cli", "main", *_COMMAND_MODULES})
 
 
 def __getattr__(name: str) -> Any:
     """``hypersweep.cli.<command module>``, imported on first use."""
-    if name in set(COMMANDS.values()):
+    if name in _COMMAND_MODULES:
         return importlib.import_module(f"hypersweep.cli.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
