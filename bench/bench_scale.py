@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import math
 import os
 import subprocess
 import sys
@@ -257,7 +258,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     for trials in (int(s) for s in args.sizes.split(",")):
         folder, sweep_id, built = build(workdir, trials)
-        if built == built:
+        if not math.isnan(built):  # NaN: read from the cache, not built now
             print(f"built {trials} trials x {POINTS} points with hypersweep.tune in {built:.0f} s")
         ws = ["--workspace", str(folder)]
         print(f"\n{trials} trials x {POINTS} points ({folder})")
