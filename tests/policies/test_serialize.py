@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -147,3 +149,22 @@ def test_from_dict_messages(mapping: Any, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         policy_from_dict(mapping)
     assert str(err.value) == message
+
+
+def test_every_type_names_the_class_that_loads_for_it() -> None:
+    # The type -> module table is written by hand so no policy loads before it is named.
+    from hypersweep.policies.serialize import POLICIES, POLICY_TYPES, policy_class
+
+    assert {kind: policy_class(kind).type for kind in POLICY_TYPES} == {
+        kind: kind for kind in POLICY_TYPES}
+    assert set(POLICIES) == set(POLICY_TYPES)
+
+
+def test_no_policy_loads_no_policy_module() -> None:
+    code = ("import sys; from hypersweep.policies import policy_from_dict, policy_note; "
+            "policy_from_dict(None); policy_note(None, ['a']); "
+            "print(sorted(m for m in sys.modules if m.startswith('hypersweep.policies.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                            text=True).stdout
+    for module in ("asha", "bandit", "hyperband", "median", "truncation", "ranking"):
+        assert f"hypersweep.policies.{module}'" not in loaded

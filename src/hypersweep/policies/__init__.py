@@ -21,8 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hypersweep.lazy import lazy_exports
 from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Evidence, Objective
@@ -37,8 +36,9 @@ if TYPE_CHECKING:
     from hypersweep.policies.bandit import BanditPolicy
     from hypersweep.policies.hyperband import HyperbandPolicy
     from hypersweep.policies.median import MedianStoppingPolicy
+    from hypersweep.policies.notes import policy_note
     from hypersweep.policies.ranking import RungRanking, crowding_distance, rank_points
-    from hypersweep.policies.serialize import POLICIES
+    from hypersweep.policies.serialize import POLICIES, policy_from_dict
     from hypersweep.policies.truncation import TruncationSelectionPolicy
 
 # Name -> the module that defines it, imported on first use (PEP 562).
@@ -52,50 +52,12 @@ _LAZY = {
     "crowding_distance": ".ranking",
     "rank_points": ".ranking",
     "POLICIES": ".serialize",
+    "policy_from_dict": ".serialize",
+    "policy_note": ".notes",
 }
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
-
-
-def policy_from_dict(mapping: Any) -> EarlyTerminationPolicy:
-    """Build a policy from its v2 ``early_termination`` mapping (see
-    `hypersweep.policies.serialize.policy_from_dict`, which loads every policy: no policy, or
-    one given as an object, is answered without it).
-
-    Examples
-    --------
-    >>> policy_from_dict(None)
-    NoTerminationPolicy()
-    >>> policy_from_dict({"type": "median_stopping", "evaluation_interval": 2})
-    MedianStoppingPolicy(evaluation_interval=2, delay_evaluation=0)
-    """
-    if mapping is None:
-        return NoTerminationPolicy()
-    if isinstance(mapping, EarlyTerminationPolicy):
-        return mapping
-    from hypersweep.policies.serialize import policy_from_dict as from_mapping
-
-    return from_mapping(mapping)
-
-
-def policy_note(policy: EarlyTerminationPolicy | None, objectives: Sequence[str],
-                constraints: int | Sequence[str] = 0) -> str | None:
-    """A warning when ``policy`` does not use every objective and constraint, else None (see
-    `hypersweep.policies.notes.policy_note`; no policy needs no note, nor loads the others).
-
-    Examples
-    --------
-    >>> policy_note(None, ["accuracy", "latency"]) is None
-    True
-    >>> policy_note(BanditPolicy(slack_factor=0.1), ["accuracy"], 1)[:40]
-    'early_termination: bandit ignores the co'
-    """
-    if objectives and (policy is None or policy.type == "none"):
-        return None
-    from hypersweep.policies.notes import policy_note as note
-
-    return note(policy, objectives, constraints)
 
 
 __all__ = [

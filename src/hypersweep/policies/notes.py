@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hypersweep.policies.base import EarlyTerminationPolicy
-from hypersweep.policies.serialize import POLICIES
+from hypersweep.policies.serialize import POLICY_TYPES, policy_class
 
 
 def _joined(words: Sequence[str]) -> str:
@@ -62,7 +62,7 @@ constraints; asha and hyperband rank trials by all objectives and infeasible tri
         return None
     if not several and not constrained:
         return None
-    ranking = _joined(sorted(t for t, cls in POLICIES.items() if cls.multi_objective))
+    ranking = _joined(sorted(t for t in POLICY_TYPES if policy_class(t).multi_objective))
     if several:
         ignores = " and ignores the constraints" if constrained else ""
         last = " and infeasible trials last" if constrained else ""

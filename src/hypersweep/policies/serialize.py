@@ -12,24 +12,53 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.policies.asha import AshaPolicy
-from hypersweep.policies.bandit import BanditPolicy
 from hypersweep.policies.base import EarlyTerminationPolicy
-from hypersweep.policies.hyperband import HyperbandPolicy
-from hypersweep.policies.median import MedianStoppingPolicy
 from hypersweep.policies.none import NoTerminationPolicy
-from hypersweep.policies.truncation import TruncationSelectionPolicy
 from hypersweep.space.values import describe
 
-POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
-    cls.type: cls for cls in (BanditPolicy, MedianStoppingPolicy, TruncationSelectionPolicy,
-                              AshaPolicy, HyperbandPolicy, NoTerminationPolicy)
+# v2 ``type`` -> (module, class). A policy's module is imported when its type is first named,
+# so a sweep with no policy, or with one given as an object, loads none of the others.
+_CLASSES = {
+    "bandit": (".bandit", "BanditPolicy"),
+    "median_stopping": (".median", "MedianStoppingPolicy"),
+    "truncation_selection": (".truncation", "TruncationSelectionPolicy"),
+    "asha": (".asha", "AshaPolicy"),
+    "hyperband": (".hyperband", "HyperbandPolicy"),
+    "none": (".none", "NoTerminationPolicy"),
 }
-"""v2 ``type`` to class."""
+
+if TYPE_CHECKING:
+    POLICIES: dict[str, type[EarlyTerminationPolicy]]
+    """v2 ``type`` to class (every policy module imported)."""
+
+
+def policy_class(kind: str) -> type[EarlyTerminationPolicy]:
+    """The policy class of a v2 ``type`` (one of `POLICY_TYPES`), its module imported now.
+
+    Examples
+    --------
+    >>> policy_class("bandit").__name__
+    'BanditPolicy'
+    """
+    module, name = _CLASSES[kind]
+    cls: type[EarlyTerminationPolicy] = getattr(
+        importlib.import_module(module, "hypersweep.policies"), name)
+    return cls
+
+
+POLICY_TYPES = tuple(_CLASSES)
+"""The v2 ``type`` names, in the order errors list them."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "POLICIES":
+        return {kind: policy_class(kind) for kind in POLICY_TYPES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _ALIASES = {"no_termination": "none", "median": "median_stopping",
             "truncation": "truncation_selection"}
@@ -72,16 +101,16 @@ delay_evaluation)
                           f"(got {describe(mapping)})")
     if "type" not in data:
         raise ConfigError(f"early_termination: missing key 'type' "
-                          f"(expected one of {', '.join(POLICIES)})")
+                          f"(expected one of {', '.join(POLICY_TYPES)})")
     raw = data.pop("type")
     # YAML may give any value here, a list included (unhashable: no dict lookups with it)
     kind = raw.strip().lower() if isinstance(raw, str) else ""
     kind = _ALIASES.get(kind, kind)
-    if kind not in POLICIES:
-        hint = _hint(kind, list(POLICIES)) if kind else ""
+    if kind not in _CLASSES:
+        hint = _hint(kind, list(POLICY_TYPES)) if kind else ""
         raise ConfigError(f"early_termination.type: unknown policy {describe(raw)} "
-                          f"({hint}expected one of {', '.join(POLICIES)})")
-    cls = POLICIES[kind]
+                          f"({hint}expected one of {', '.join(POLICY_TYPES)})")
+    cls = policy_class(kind)
     keys = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     for key in data:
         if key not in keys:
