@@ -47,7 +47,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from sqlalchemy import Text, and_, case, func, insert, or_, select, type_coerce, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -139,8 +138,14 @@ class SqlStore(Store):
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(parsed) else nullcontext()
         )
-        postgres = self._engine.dialect.name == "postgresql"
-        self._insert = postgresql.insert if postgres else sqlite.insert
+        # the dialect's INSERT (for ON CONFLICT), imported for the backend in use: the
+        # PostgreSQL dialect package imports all its drivers' modules (asyncpg, pg8000, ...),
+        # a few hundredths of a second a SQLite store has no use for
+        if self._engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        self._insert = dialect_insert
         self._add_metrics_statement = (
             self._insert(metrics)
             .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
