@@ -43,6 +43,7 @@ __all__ = [
     "loads",
     "metric_from_row",
     "metric_to_row",
+    "primary_metric",
     "strict_json",
     "sweep_from_row",
     "sweep_to_row",
@@ -178,9 +179,35 @@ def decode_value(value: float | None, is_nan: bool) -> float | None:
     return None if value is None else float(value)
 
 
+def primary_metric(config: Any) -> str | None:
+    """The name of the metric a sweep's ``config`` ranks its trials by (its first objective),
+    or None when the config names none.
+
+    The store keeps each trial's smallest and largest value of this metric beside the trial
+    (``trials.best_low`` / ``best_high``), so that ranking or exporting a sweep's trials by it
+    reads no metric rows. Both forms of the stored config (`SweepSpec.to_dict`) are read.
+
+    >>> primary_metric({"version": 2, "objectives": [{"metric": "loss", "goal": "minimize"}]})
+    'loss'
+    >>> primary_metric({"objective": {"primary_metric": "acc"}}), primary_metric({})
+    ('acc', None)
+    """
+    if not isinstance(config, Mapping):
+        return None
+    objectives = config.get("objectives")
+    if isinstance(objectives, list) and objectives and isinstance(objectives[0], Mapping):
+        name = objectives[0].get("metric")
+    else:  # the first release's form
+        objective = config.get("objective")
+        name = objective.get("primary_metric") if isinstance(objective, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
 def sweep_to_row(sweep: SweepRecord) -> dict[str, Any]:
-    """Column values for inserting ``sweep``."""
-    return {name: _encode_sweep(name, getattr(sweep, name)) for name in SWEEP_COLUMNS}
+    """Column values for inserting ``sweep`` (with its :func:`primary_metric`)."""
+    row = {name: _encode_sweep(name, getattr(sweep, name)) for name in SWEEP_COLUMNS}
+    row["primary_metric"] = primary_metric(sweep.config)
+    return row
 
 
 def _encode_sweep(name: str, value: Any) -> Any:
@@ -204,7 +231,10 @@ def sweep_updates(fields: Mapping[str, Any]) -> dict[str, Any]:
         When a field is not a :class:`SweepRecord` field, or is ``id``.
     """
     _check_fields("SweepRecord", fields, SWEEP_COLUMNS)
-    return {name: _encode_sweep(name, value) for name, value in fields.items()}
+    values = {name: _encode_sweep(name, value) for name, value in fields.items()}
+    if "config" in fields:
+        values["primary_metric"] = primary_metric(fields["config"])
+    return values
 
 
 def sweep_from_row(row: Mapping[Any, Any]) -> SweepRecord:

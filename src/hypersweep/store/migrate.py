@@ -7,7 +7,7 @@ version table first and imports Alembic only when there is something to do.
 
 A new database is not migrated step by step: its tables are created at once from
 :data:`hypersweep.store.schema.metadata` and stamped with :data:`HEAD_REVISION`, as Alembic
-stamps, without importing Alembic (that import and the four migrations cost about a second
+stamps, without importing Alembic (that import and the migrations cost about a second
 on a new SQLite file, which every first ``tune`` with records paid).
 ``tests/store/test_store_schema_created.py`` proves the created schema equal to the migrated
 one (tables, columns, types, keys, indexes) on SQLite and PostgreSQL. A database at an older
@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Revision of the newest migration in ``migrations/versions``.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 #: Alembic's version table.
 VERSION_TABLE = "alembic_version"

@@ -46,7 +46,19 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import Text, and_, case, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    Column,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -89,6 +101,28 @@ def _sqlite_time(text: str | None) -> datetime | None:
 
 def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(timezone.utc)
+
+
+def _best_of(aggregate: Any) -> Any:
+    """A trial's smallest or largest numeric, non-NaN value of its sweep's primary metric, as
+    a column of a statement on ``trials``: one seek in the ``(trial_id, name, value)`` index
+    (NaN is stored as NULL: skipped)."""
+    primary = (select(sweeps.c.primary_metric).where(sweeps.c.id == trials.c.sweep_id)
+               .correlate(trials).scalar_subquery())
+    return (select(aggregate(metrics.c.value))
+            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == primary,
+                   metrics.c.value.is_not(None))
+            .scalar_subquery())
+
+
+# Rewrites the best values a trial keeps (trials.best_low / best_high) from its metric points:
+# after every write of points, so that they always equal what the metrics table holds. Read
+# again from the index rather than folded in from the new points: duplicates, NaN and points of
+# other metrics need no handling, and concurrent writers cannot leave a stale value.
+_REFRESH_BEST = (update(trials).where(trials.c.id == bindparam("tid"))
+                 .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
+_REFRESH_SWEEP_BEST = (update(trials).where(trials.c.sweep_id == bindparam("sid"))
+                       .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
 
 
 def _is_transient(err: DBAPIError) -> bool:
@@ -245,7 +279,22 @@ class SqlStore(Store):
         values = codec.sweep_updates(fields)
         if "experiment" in values:
             self._ensure_experiment(values["experiment"])
-        self._update(sweeps, sweeps.c.id, sweep_id, values, "sweep")
+        if "primary_metric" not in values:
+            self._update(sweeps, sweeps.c.id, sweep_id, values, "sweep")
+            return
+
+        def work(conn: Connection) -> int:
+            before = conn.execute(select(sweeps.c.primary_metric).where(sweeps.c.id == sweep_id)
+                                  .with_for_update()).first()
+            if before is None:
+                return 0
+            conn.execute(update(sweeps).where(sweeps.c.id == sweep_id).values(values))
+            if before.primary_metric != values["primary_metric"]:  # its trials' best values too
+                conn.execute(_REFRESH_SWEEP_BEST, {"sid": sweep_id})
+            return 1
+
+        if self._run(work) == 0:
+            raise KeyError(f"no sweep {sweep_id!r}")
 
     def _ensure_experiment(self, name: str) -> None:
         self._run(
@@ -376,6 +425,9 @@ class SqlStore(Store):
             for point in batch:
                 row = codec.metric_to_row(tid, point)
                 unique.setdefault((tid, row["seq"], row["pos"]), row)
+        # the trials given a numeric point: their best values are read again
+        scored = list(dict.fromkeys(tid for (tid, _, _), row in unique.items()
+                                    if row["value"] is not None))
         tag_rows = [{"trial_id": tid, "name": str(k), "value": str(v)}
                     for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
 
@@ -392,6 +444,8 @@ class SqlStore(Store):
             if unique:
                 conn.execute(self._insert(metrics).on_conflict_do_nothing(
                     index_elements=["trial_id", "seq", "pos"]), list(unique.values()))
+                if scored:
+                    conn.execute(_REFRESH_BEST, [{"tid": tid} for tid in scored])
             if tag_rows:
                 statement = self._insert(trial_tags)
                 conn.execute(statement.on_conflict_do_update(
@@ -440,6 +494,16 @@ class SqlStore(Store):
             .scalar_subquery()
         )
 
+    def _best(self, conn: Connection, sweep_id: str, metric: str, maximize: bool) -> Any:
+        """A trial's best value of ``metric`` as a column of a query on ``trials`` of
+        ``sweep_id``: the value the trial keeps beside it when ``metric`` is the sweep's
+        primary metric (no metrics read), else :meth:`_best_of_trial`."""
+        primary = conn.execute(select(sweeps.c.primary_metric)
+                               .where(sweeps.c.id == sweep_id)).scalar()
+        if primary is not None and primary == metric:
+            return trials.c.best_high if maximize else trials.c.best_low
+        return self._best_of_trial(metric, maximize)
+
     def _page(self, conn: Connection, sweep_id: str, metric: str, maximize: bool, order: str,
               limit: int | None, offset: int, after: int | None,
               statuses: list[str] | None) -> list[ScoredTrial]:
@@ -448,7 +512,7 @@ class SqlStore(Store):
             where.append(trials.c.status.in_(statuses))
         if after is not None:
             where.append(trials.c.trial_index > after)
-        best = self._best_of_trial(metric, maximize).label("best")
+        best = self._best(conn, sweep_id, metric, maximize).label("best")
         if order == "index":
             # rows come in the (sweep_id, trial_index) index's order: the database stops at
             # the page's end, and only the page's trials are scored
@@ -484,23 +548,27 @@ class SqlStore(Store):
         # SQLite's times come as their stored text and are parsed below
         times = [type_coerce(c, Text) if sqlite_ else c
                  for c in (trials.c.created_time, trials.c.start_time, trials.c.end_time)]
-        query = (
-            select(trials.c.trial_index, trials.c.id, trials.c.status, trials.c.params,
-                   self._best_of_trial(metric, maximize), *times,
-                   trials.c.termination_reason, trials.c.termination_detail, trials.c.error,
-                   trials.c.placement)
-            .where(trials.c.sweep_id == sweep_id,
-                   *([] if after is None else [trials.c.trial_index > after]))
-            .order_by(trials.c.trial_index)
-            .limit(limit)
-        )
+
+        def work(conn: Connection) -> Sequence[Any]:
+            query = (
+                select(trials.c.trial_index, trials.c.id, trials.c.status, trials.c.params,
+                       self._best(conn, sweep_id, metric, maximize), *times,
+                       trials.c.termination_reason, trials.c.termination_detail,
+                       trials.c.error, trials.c.placement)
+                .where(trials.c.sweep_id == sweep_id,
+                       *([] if after is None else [trials.c.trial_index > after]))
+                .order_by(trials.c.trial_index)
+                .limit(limit)
+            )
+            return conn.execute(query).all()
+
         when = _sqlite_time if sqlite_ else _utc
         line = codec.trial_line
         return [line(index, ident, status, params, best,
                      when(created),  # type: ignore[arg-type]  # NOT NULL
                      when(start), when(end), reason, detail, error, placement)
                 for index, ident, status, params, best, created, start, end, reason, detail,
-                error, placement in self._read(lambda conn: conn.execute(query).all())]
+                error, placement in self._read(work)]
 
     def param_names(self, sweep_id: str) -> list[str]:
         query = (select(trials.c.params).where(trials.c.sweep_id == sweep_id)
@@ -515,19 +583,24 @@ class SqlStore(Store):
         return self._read(work)
 
     def trial_counts(self, sweep_id: str, metric: str, maximize: bool) -> TrialCounts:
-        logged = (
-            select(metrics.c.trial_id)
-            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == metric,
-                   metrics.c.value.is_not(None))
-            .exists()
-        )
-        by_status = (
-            select(trials.c.status, func.count(), func.count(case((logged, 1))))
-            .where(trials.c.sweep_id == sweep_id)
-            .group_by(trials.c.status)
-        )
 
         def work(conn: Connection) -> TrialCounts:
+            best_column = self._best(conn, sweep_id, metric, maximize)
+            if isinstance(best_column, Column):  # kept beside the trial: counted in the scan
+                with_value = func.count(best_column)
+            else:
+                logged = (
+                    select(metrics.c.trial_id)
+                    .where(metrics.c.trial_id == trials.c.id, metrics.c.name == metric,
+                           metrics.c.value.is_not(None))
+                    .exists()
+                )
+                with_value = func.count(case((logged, 1)))
+            by_status = (
+                select(trials.c.status, func.count(), with_value)
+                .where(trials.c.sweep_id == sweep_id)
+                .group_by(trials.c.status)
+            )
             counts, scored = {}, 0
             for status, n, with_value in conn.execute(by_status).all():
                 counts[str(status)] = int(n)
@@ -552,12 +625,16 @@ class SqlStore(Store):
         rows = list(unique.values())
         if not rows:
             return 0
+        numeric = any(row["value"] is not None for row in rows)
 
         def work(conn: Connection) -> int:
             # One statement with the rows as parameters: its SQL is compiled once and cached,
             # and SQLAlchemy batches the rows ("insertmanyvalues"). Building a VALUES clause
             # per call instead cost a compile every time (~0.3 ms a point).
-            return len(conn.execute(self._add_metrics_statement, rows).all())
+            added = len(conn.execute(self._add_metrics_statement, rows).all())
+            if added and numeric:
+                conn.execute(_REFRESH_BEST, {"tid": trial_id})
+            return added
 
         try:
             return self._run(work)
