@@ -187,3 +187,22 @@ def test_a_database_from_before_kept_best_values_is_migrated_with_them(store_url
         high = _reference(store, "HD_v2", "loss", maximize=True)
         assert [(tid, lo, hi) for tid, lo, hi in rows] == [
             (tid, low.get(tid), high.get(tid)) for tid, _, _ in rows]
+
+
+def test_param_names_as_decoding_every_trial_finds_them(store: Store) -> None:
+    """Keys first seen in later trials, at any position, in any order; odd spellings."""
+    rng = random.Random(5)
+    names = ["lr", "b", "a.b", 'q"uote', "ünï", "", "10", "x y", "depth", "A"]
+    sweep = _sweep(store)
+    trials = []
+    for i in range(60):
+        keys = rng.sample(names[: 3 + i // 8], rng.randint(0, 3 + i // 8))
+        params = {k: rng.choice([1, 0.5, "s", None, [1, 2], {"n": 1}]) for k in keys}
+        trials.append(make_trial(sweep, i, params=params))
+    rng.shuffle(trials)  # saved out of order: the order is by trial number
+    store.save_trials(trials)
+    expected: dict[str, None] = {}
+    for trial in store.list_trials(sweep.id):
+        expected.update(dict.fromkeys(trial.params))
+    assert store.param_names(sweep.id) == list(expected)
+    assert len(expected) > 5
