@@ -220,3 +220,58 @@ def test_writers_lay_out_rows_as_the_cell_encoders_do() -> None:
                           allow_nan=False, ensure_ascii=False) for row in rows]
     assert to_json(columns, rows) == "[\n" + ",\n".join(
         "  " + text.replace("\n", "\n  ") for text in objects) + "\n]\n"
+
+
+def _objective(params: dict[str, Any], run: Any) -> None:
+    kind = params["kind"]
+    if kind == "fail":
+        run.log("score", 0.25)
+        raise RuntimeError("boom")
+    if kind != "silent":
+        run.log("score", {"nan": math.nan, "inf": math.inf}.get(kind, params["x"]))
+
+
+@pytest.mark.parametrize("status_param", [False, True])
+def test_rows_laid_out_from_lines_equal_rows_read_by_column(tmp_path: Any,
+                                                            status_param: bool) -> None:
+    """`TrialExport`'s rows built straight from the trials' lines are the rows its by-column
+    path builds (as a dict per trial): failed, unscored, NaN and infinite trials, parameters
+    of every kind; a parameter named as another column ("status") takes the by-column path."""
+    from hypersweep import RandomParameterSampling, choice, tune, uniform
+    from hypersweep.cli._export import TrialExport
+    from hypersweep.cli.main import open_sweep
+
+    space = {"x": uniform(-1, 1), "kind": choice(["ok", "fail", "silent", "nan", "inf"]),
+             "big": choice([2**70, -3, "text", True])}
+    if status_param:
+        space["status"] = choice(["a", "b"])
+    workspace = Workspace(tmp_path)
+    result = tune(_objective, RandomParameterSampling(space, seed=3),
+                  primary_metric_name="score", primary_metric_goal="minimize",
+                  max_total_runs=40, max_failed_runs=100, workspace=workspace)
+    export = TrialExport(open_sweep(workspace, result.id), chunk=7)
+    assert (export.params is None) == status_param
+    fast = [row for chunk in export.chunks() for row in chunk]
+    export.params = None
+    slow = [row for chunk in export.chunks() for row in chunk]
+    statuses = {"a", "b"} if status_param else {"Completed", "Failed"}
+    assert len(fast) == 40 and {row[1] for row in fast} == statuses
+    assert {repr(row[-3]) for row in fast} >= {"None", "inf"}  # the best: unscored, NaN, inf
+    assert [[repr(v) for v in row] for row in fast] == [[repr(v) for v in row] for row in slow]
+
+
+def test_a_chunk_of_flat_rows_is_laid_out_as_json_dumps_with_an_indent() -> None:
+    """The one-call path of the JSON writer (flat, finite values): strings holding its
+    separators, braces, newlines and quotes do not move the boundaries between objects."""
+    from hypersweep.cli._export import write_json
+
+    tricky = ['},\n    {', '"},\\n    {"', "}", "{", ",\n", "ünï ✓", "", 'q"x', "a\tb"]
+    columns = ["a", "b é", "c"]
+    rows = [[tricky[i % len(tricky)], [None, 1, -0.0, 2**70, True, 1e-300][i % 6],
+             tricky[(i * 5) % len(tricky)]] for i in range(30)]
+    out = io.StringIO()
+    assert write_json(columns, [rows[:11], rows[11:]], out) == 30
+    objects = [json.dumps(dict(zip(columns, row, strict=True)), indent=2, ensure_ascii=False)
+               for row in rows]
+    assert out.getvalue() == "[\n" + ",\n".join(
+        "  " + text.replace("\n", "\n  ") for text in objects) + "\n]\n"

@@ -133,7 +133,8 @@ def test_chunked_parquet_types_agree_with_one_chunk(tmp_path: Path) -> None:
             {"i": None, "f": 1, "mixed": 2**53 + 1, "big": 3, "text": None, "odd": "b"},
             {"i": 3, "f": math.inf, "mixed": 0.5, "big": None, "text": "c", "odd": 1}]
     to_parquet(columns, rows, tmp_path / "one.parquet")
-    write_parquet(columns, lambda: [[r] for r in rows], tmp_path / "many.parquet")
+    write_parquet(columns, lambda: [[[r.get(c) for c in columns]] for r in rows],
+                  tmp_path / "many.parquet")
     one, many = pq.read_table(tmp_path / "one.parquet"), pq.read_table(tmp_path / "many.parquet")
     assert one.equals(many)
     types = {f.name: str(f.type) for f in many.schema}

@@ -69,6 +69,10 @@ class Writer(Protocol):
 CHUNK = 2000
 
 
+#: A chunk of rows, each the list of its cells in the order of the columns.
+Table = list[list[Any]]
+
+
 class TrialExport:
     """A sweep's export: its columns, and its rows read from the store a chunk at a time.
 
@@ -104,19 +108,38 @@ class TrialExport:
             extra = [*self.names.values(), "feasible", "on_pareto_front"]
         self.columns = ["run_id", "status", *params, EXPORT_COLUMNS[2], *extra,
                         *EXPORT_COLUMNS[3:]]
+        # one objective and no parameter named as another column: a trial's cells are laid
+        # out straight from its line (no dict a row); else read from its row by column, as a
+        # dict holds them (a parameter named "status" is in both "status" columns)
+        self.params = params if not several and len(set(self.columns)) == len(
+            self.columns) else None
 
-    def chunks(self) -> Iterator[list[dict[str, Any]]]:
-        """The rows by trial number, ``chunk`` at a time (keyset pages of the store, each
-        trial read as a `TrialLine`: only the columns an export has)."""
+    def lines(self) -> Iterator[list[TrialLine]]:
+        """The trials by number, ``chunk`` at a time (keyset pages of the store, each trial
+        read as a `TrialLine`: only the columns an export has)."""
         after = None
         while True:
             page = self.store.trial_lines(self.run.id, self.metric, self.maximize,
                                           after=after, limit=self.chunk)
             if page:
-                yield [self._row(line) for line in page]
+                yield page
             if len(page) < self.chunk:
                 return
             after = page[-1].index
+
+    def chunks(self) -> Iterator[Table]:
+        """The rows by trial number, ``chunk`` at a time, each the list of its cells."""
+        columns, params = self.columns, self.params
+        for page in self.lines():
+            if params is None:
+                yield [[row.get(c) for c in columns] for row in map(self._row, page)]
+                continue
+            yield [[line.id, line.status, *[line.params.get(p) for p in params],
+                    # a trial whose every point is NaN has no best (as in to_dataframe)
+                    None if line.best is None or line.best != line.best else line.best,
+                    None if line.start_time is None or line.end_time is None
+                    else (line.end_time - line.start_time).total_seconds(),
+                    line.termination_reason] for line in page]
 
     def _row(self, trial: TrialLine) -> dict[str, Any]:
         duration = None
@@ -142,7 +165,13 @@ def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
     """The columns and one row per trial of the sweep ``run``, with the stored values as is
     (every row at once: `TrialExport` streams them)."""
     export = TrialExport(run)
-    return export.columns, [row for chunk in export.chunks() for row in chunk]
+    columns = export.columns
+    return columns, [dict(zip(columns, cells, strict=True))
+                     for chunk in export.chunks() for cells in chunk]
+
+
+def _table(columns: list[str], rows: list[dict[str, Any]]) -> Table:
+    return [[row.get(c) for c in columns] for row in rows]
 
 
 def csv_cell(value: Any) -> str:
@@ -156,39 +185,55 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def _json_rows(columns: list[str], rows: list[dict[str, Any]]) -> Iterator[str]:
-    # json.dumps with an indent runs the pure-Python encoder; a row of flat values is laid
-    # out here instead, each value encoded in C: the same text at a fraction of the cost
+def _json_rows(columns: list[str], rows: Table) -> str:
+    """The chunk's rows as the indented objects of a JSON list, joined by ``",\\n"``."""
+    # json.dumps with an indent runs the pure-Python encoder. A chunk of flat rows (and
+    # distinct columns) is one call of the C encoder instead, given the indented layout's
+    # separators: its only raw newlines are theirs (a string's is escaped), so the
+    # boundaries between objects are replaced with the layout's; a NaN or infinity (which
+    # it refuses) sends the chunk to the next path: each row's flat values encoded in C
+    if rows and columns and len(set(columns)) == len(columns) and all(
+            _FLAT.issuperset(map(type, cells)) for cells in rows):
+        try:
+            text = _ROWS_JSON([dict(zip(columns, cells, strict=True)) for cells in rows])
+        except ValueError:
+            pass
+        else:  # '[{"a": 1,\n    "b": 2},\n    {"a": ...}]'
+            return "  {\n    " + text[2:-2].replace(_BETWEEN, "\n  },\n  {\n    ") + "\n  }"
     keys = [f"    {json.dumps(c, ensure_ascii=False)}: " for c in columns]
-    for row in rows:
-        values = [strict_json(row.get(c)) for c in columns]
+    out = []
+    for cells in rows:
+        values = [strict_json(v) for v in cells]
         if _FLAT.issuperset(map(type, values)):
             pairs = zip(keys, values, strict=True)
-            yield "  {\n" + ",\n".join([k + _FLAT_JSON(v) for k, v in pairs]) + "\n  }"
+            out.append("  {\n" + ",\n".join([k + _FLAT_JSON(v) for k, v in pairs]) + "\n  }")
             continue
         text = json.dumps(dict(zip(columns, values, strict=True)), indent=2, allow_nan=False,
                           ensure_ascii=False)
-        yield "  " + text.replace("\n", "\n  ")
+        out.append("  " + text.replace("\n", "\n  "))
+    return ",\n".join(out)
 
 
 _FLAT = frozenset({type(None), str, int, float, bool})
 _FLAT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_ROWS_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                              separators=(",\n    ", ": ")).encode
+_BETWEEN = "},\n    {"
 
 
-def write_json(columns: list[str], chunks: Iterable[list[dict[str, Any]]],
-               out: Writer) -> int:
-    """Write rows as a strict JSON list of objects, a chunk at a time (the text `to_json`
-    returns); return how many rows.
+def write_json(columns: list[str], chunks: Iterable[Table], out: Writer) -> int:
+    """Write rows (each the list of its cells) as a strict JSON list of objects, a chunk at
+    a time (the text `to_json` returns); return how many rows.
 
     >>> out = io.StringIO()
-    >>> write_json(["a"], [[{"a": float("nan")}], [{"a": 2}]], out), json.loads(out.getvalue())
+    >>> write_json(["a"], [[[float("nan")]], [[2]]], out), json.loads(out.getvalue())
     (2, [{'a': 'NaN'}, {'a': 2}])
     """
     count = 0
     for rows in chunks:
-        for text in _json_rows(columns, rows):
-            out.write(("[\n" if count == 0 else ",\n") + text)
-            count += 1
+        if rows:
+            out.write(("[\n" if count == 0 else ",\n") + _json_rows(columns, rows))
+            count += len(rows)
     out.write("\n]\n" if count else "[]\n")
     return count
 
@@ -196,27 +241,34 @@ def write_json(columns: list[str], chunks: Iterable[list[dict[str, Any]]],
 def to_json(columns: list[str], rows: list[dict[str, Any]]) -> str:
     """Rows as a strict JSON list of objects, one key per column (missing: ``null``)."""
     out = io.StringIO()
-    write_json(columns, [rows], out)
+    write_json(columns, [_table(columns, rows)], out)
     return out.getvalue()
 
 
-def write_csv(columns: list[str], chunks: Iterable[list[dict[str, Any]]], out: Writer) -> int:
-    """Write rows as CSV with a header line, a chunk at a time; return how many rows.
+def write_csv(columns: list[str], chunks: Iterable[Table], out: Writer) -> int:
+    """Write rows (each the list of its cells) as CSV with a header line, a chunk at a time;
+    return how many rows.
 
     >>> out = io.StringIO()
-    >>> write_csv(["a", "b"], [[{"a": 1, "b": 0.5}], [{"a": None}]], out), out.getvalue()
+    >>> write_csv(["a", "b"], [[[1, 0.5]], [[None, None]]], out), out.getvalue()
     (2, 'a,b\\n1,0.5\\n,\\n')
     """
-    writer = csv.writer(out, lineterminator="\n")
+    # the csv module writes a row at a time to its file: to a StringIO (in C), and that
+    # to ``out`` a chunk at a time, not a Python write() call a row
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
     writer.writerow(columns)
     count = 0
-    for rows in chunks:
-        table = [[row.get(c) for c in columns] for row in rows]
+    for table in chunks:
         # the csv module writes None, str, int and float (repr) as csv_cell does: only a row
         # holding anything else goes through csv_cell, a call a cell
         writer.writerows(cells if _PLAIN.issuperset(map(type, cells))
                          else [csv_cell(v) for v in cells] for cells in table)
-        count += len(rows)
+        count += len(table)
+        out.write(text.getvalue())
+        text.seek(0)
+        text.truncate()
+    out.write(text.getvalue())  # the header, when there was no row
     return count
 
 
@@ -227,13 +279,14 @@ _PLAIN = frozenset({type(None), str, int, float, bool})
 def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     """Rows as CSV with a header line."""
     out = io.StringIO()
-    write_csv(columns, [rows], out)
+    write_csv(columns, [_table(columns, rows)], out)
     return out.getvalue()
 
 
-def write_parquet(columns: list[str], chunks: Callable[[], Iterable[list[dict[str, Any]]]],
+def write_parquet(columns: list[str], chunks: Callable[[], Iterable[Table]],
                   path: str | Path) -> int:
-    """Write rows as a Parquet file, a chunk (row group) at a time; return how many rows.
+    """Write rows (each the list of its cells) as a Parquet file, a chunk (row group) at a
+    time; return how many rows.
 
     ``chunks()`` is read twice: first to type each column (so that every value of it reads
     back exactly), then to write.
@@ -241,15 +294,16 @@ def write_parquet(columns: list[str], chunks: Callable[[], Iterable[list[dict[st
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    kinds = {c: _Kind() for c in columns}
+    kinds = [_Kind() for _ in columns]
     for rows in chunks():
-        for c in columns:
-            kinds[c].add([row.get(c) for row in rows])
-    schema = pa.schema([(c, kinds[c].arrow_type()) for c in columns])
+        for kind, values in zip(kinds, zip(*rows, strict=True), strict=True):
+            kind.add(list(values))
+    schema = pa.schema([(c, kind.arrow_type()) for c, kind in zip(columns, kinds, strict=True)])
     count = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         for rows in chunks():
-            arrays = [kinds[c].array([row.get(c) for row in rows]) for c in columns]
+            arrays = [kind.array(list(values))
+                      for kind, values in zip(kinds, zip(*rows, strict=True), strict=True)]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             count += len(rows)
         if not count:
@@ -259,7 +313,7 @@ def write_parquet(columns: list[str], chunks: Callable[[], Iterable[list[dict[st
 
 def to_parquet(columns: list[str], rows: list[dict[str, Any]], path: str | Path) -> None:
     """Rows as a Parquet file, each column typed so that its values read back exactly."""
-    write_parquet(columns, lambda: [rows] if rows else [], path)
+    write_parquet(columns, lambda: [_table(columns, rows)] if rows else [], path)
 
 
 class _Kind:

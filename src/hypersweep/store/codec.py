@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,7 @@ __all__ = [
     "sweep_updates",
     "trial_from_row",
     "trial_line",
+    "trial_lines",
     "trial_to_row",
     "trial_updates",
 ]
@@ -317,6 +318,39 @@ def trial_line(index: int, ident: str, status: str, params: str, best: float | N
                      None if best is None else float(best), created, start, end, reason,
                      None if detail is None else json.loads(detail), error,
                      None if placement is None else json.loads(placement))
+
+
+def trial_lines(rows: Sequence[Sequence[Any]],
+                when: Callable[[Any], datetime]) -> list[TrialLine]:
+    """:func:`trial_line` of many rows at once, each ``(index, id, status, params, best,
+    created, start, end, reason, detail, error, placement)`` with its JSON as stored and its
+    times as ``when`` decodes them (``None`` stays ``None``).
+
+    The params of all rows are decoded by one call of the C decoder (a JSON list of them):
+    an export reads 100,000 trials, and a ``json.loads`` call each cost as much as the rest
+    of building its line.
+
+    >>> from datetime import timezone
+    >>> now = datetime.now(timezone.utc)
+    >>> [line.params for line in trial_lines([
+    ...     (0, "HD_x_0", "Completed", '{"lr": 0.1}', 0.5, now, None, None, None, None, None,
+    ...      None), (1, "HD_x_1", "Running", "{}", None, now, now, None, None, None, None,
+    ...      '{"gpus": [1]}')], lambda t: t)]
+    [{'lr': 0.1}, {}]
+    """
+    if not rows:
+        return []
+    params = json.loads("[" + ",".join([row[3] for row in rows]) + "]")
+    if len(params) != len(rows):  # some text is not one JSON value: decode (and fail) alone
+        params = [json.loads(row[3]) for row in rows]
+    make, loads_ = tuple.__new__, json.loads
+    return [make(TrialLine, (
+        index, ident, status, decoded, None if best is None else float(best), when(created),
+        None if start is None else when(start), None if end is None else when(end), reason,
+        None if detail is None else loads_(detail), error,
+        None if placement is None else loads_(placement)))
+        for (index, ident, status, _, best, created, start, end, reason, detail, error,
+             placement), decoded in zip(rows, params, strict=True)]
 
 
 def metric_to_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:

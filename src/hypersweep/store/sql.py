@@ -95,15 +95,15 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _sqlite_time(text: str | None) -> datetime | None:
+def _sqlite_time(text: str) -> datetime:
     # the naive UTC text UTCDateTime stores on SQLite, parsed in C with its zone (aware, in
     # timezone.utc): SQLAlchemy's own processing of three times a trial, or a replace() of
     # each, was a third of the cost of listing 100,000 trials
-    return None if text is None else datetime.fromisoformat(text + "+00:00")
+    return datetime.fromisoformat(text + "+00:00")
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(timezone.utc)
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
 
 
 def _best_of(aggregate: Any) -> Any:
@@ -565,13 +565,7 @@ class SqlStore(Store):
             )
             return conn.execute(query).all()
 
-        when = _sqlite_time if sqlite_ else _utc
-        line = codec.trial_line
-        return [line(index, ident, status, params, best,
-                     when(created),  # type: ignore[arg-type]  # NOT NULL
-                     when(start), when(end), reason, detail, error, placement)
-                for index, ident, status, params, best, created, start, end, reason, detail,
-                error, placement in self._read(work)]
+        return codec.trial_lines(self._read(work), _sqlite_time if sqlite_ else _utc)
 
     def param_names(self, sweep_id: str) -> list[str]:
         # The database lists the keys of every trial's params (JSON functions in C: a
