@@ -34,6 +34,23 @@ def test_a_random_tune_loads_no_model_based_sampler_and_no_controller() -> None:
     assert not loaded & set(MODEL_BASED), sorted(loaded & set(MODEL_BASED))
 
 
+def test_a_one_objective_tune_loads_no_pareto_code_and_sqlite_no_postgresql(tmp_path) -> None:
+    # What only results with several objectives (the Pareto front, the outcomes) or another
+    # database need stays out of a fresh process's first tune: it is import time, every run.
+    url = f"sqlite:///{tmp_path / 'hs.db'}"
+    loaded = _loaded_after(
+        "import hypersweep as hs\n"
+        "s = hs.RandomParameterSampling({'x': hs.uniform(0, 1)}, seed=1)\n"
+        "r = hs.tune(lambda p, run: p['x'], s, 'loss', 'minimize', max_total_runs=5)\n"
+        f"w = hs.Workspace({str(tmp_path)!r}, store={url!r})\n"
+        "r = hs.tune(lambda p, run: p['x'], s, 'loss', 'minimize', max_total_runs=5,"
+        " workspace=w)\n"
+        "assert r.get_status() == 'Completed' and len(r.get_children()) == 5\n")
+    assert "hypersweep.store.sql" in loaded
+    unneeded = {"hypersweep.pareto", "hypersweep.spec.outcomes", "sqlalchemy.dialects.postgresql"}
+    assert not loaded & unneeded, sorted(loaded & unneeded)
+
+
 def test_a_sampler_named_in_a_stored_sweep_loads_when_it_is_built() -> None:
     loaded = _loaded_after(
         "from hypersweep.sampling import sampler_from_dict\n"

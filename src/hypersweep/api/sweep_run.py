@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hypersweep.api.run import Run, TrialWorkspace, iso_utc, metrics_dict
 from hypersweep.engine.lease import claim_sweep, controller_alive, register_driver, sweep_busy
 from hypersweep.errors import ConfigError, SweepEndedError
-from hypersweep.spec import SweepSpec, TrialOutcome, sweep_outcomes
+from hypersweep.spec import SweepSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from hypersweep.controller import SweepController
     from hypersweep.policies import ReplayReport
+    from hypersweep.spec import TrialOutcome
     from hypersweep.store import Store, SweepRecord
 
 #: Controllers driving sweeps in this process, by sweep id.
@@ -205,6 +206,8 @@ class HyperDriveRun:
     def outcomes(self) -> list[TrialOutcome]:
         """Each trial's objective values, feasibility and Pareto-front membership (see
         `hypersweep.spec.outcomes`), in trial order."""
+        from hypersweep.spec import sweep_outcomes  # with hypersweep.pareto: when first asked
+
         return sweep_outcomes(self._store, self.id, self.spec)
 
     def get_pareto_front(self) -> list[Run]:
