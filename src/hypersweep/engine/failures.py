@@ -57,8 +57,9 @@ REASON_GPU_OUT_OF_MEMORY = "gpu_out_of_memory"
 _NOT_THE_SETUP = frozenset({"orphaned"})
 _NUMBER = re.compile(r"\d+")
 # What PyTorch, TensorFlow, JAX, CuPy and the CUDA/ROCm libraries print when a device's
-# memory runs out.
-_GPU_OUT_OF_MEMORY = re.compile(
+# memory runs out. A pattern, compiled (and cached by `re`) when a failure is first read
+# rather than at import: a sweep whose trials never fail has no use for it.
+_GPU_OUT_OF_MEMORY = (
     r"CUDA out of memory|HIP out of memory|CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation"
     r"|CUBLAS_STATUS_ALLOC_FAILED|CUDNN_STATUS_ALLOC_FAILED|torch\.(cuda\.)?OutOfMemoryError"
     r"|OutOfMemoryError: Out of memory allocating|OOM when allocating tensor"
@@ -74,7 +75,7 @@ def failure_reason(text: str | None) -> str | None:
     >>> failure_reason("MemoryError") is None
     True
     """
-    if text and _GPU_OUT_OF_MEMORY.search(text):
+    if text and re.search(_GPU_OUT_OF_MEMORY, text):
         return REASON_GPU_OUT_OF_MEMORY
     return None
 

@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import uuid
@@ -36,6 +35,19 @@ __all__ = ["STALE_AFTER", "Lease", "OwnerToken", "claim_sweep", "controller_aliv
 
 #: Seconds without a heartbeat after which a controller counts as gone, on any host.
 STALE_AFTER = 15.0
+
+
+def _host() -> str:
+    """This machine's name, as ``socket.gethostname()`` gives it.
+
+    On POSIX both read the kernel's node name; ``os.uname`` spares every fresh sweep the import
+    of ``socket`` (a few milliseconds). Windows has no ``uname``.
+    """
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def new_owner_token(private: bool = False) -> str:
@@ -55,7 +67,7 @@ def new_owner_token(private: bool = False) -> str:
 
         ticks = process_start_ticks(os.getpid())
     start = "-" if ticks is None else str(ticks)
-    return f"{socket.gethostname()}:{os.getpid()}:{start}:{uuid.uuid4().hex[:8]}"
+    return f"{_host()}:{os.getpid()}:{start}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,7 @@ class OwnerToken:
 
         A pid that runs but started at another time is another process (pid reuse): dead.
         """
-        if self.pid is None or self.host != socket.gethostname():
+        if self.pid is None or self.host != _host():
             return None
         from hypersweep.execution.processes import same_process_alive
 
@@ -123,7 +135,7 @@ def controller_alive(sweep: SweepRecord) -> bool:
     if not sweep.controller:
         return False
     owner = parse_owner_token(sweep.controller)
-    if owner.pid == os.getpid() and owner.host == socket.gethostname():
+    if owner.pid == os.getpid() and owner.host == _host():
         with _LOCAL_LOCK:
             local = _LOCAL.get(sweep.id)
         return local is not None and local[0] == sweep.controller and local[1]()
@@ -144,7 +156,6 @@ def claim_sweep(store: Store, sweep_id: str, owner: str) -> None:
     claim replaces it at once. The claim is a compare-and-set on the driver seen dead, so of
     several processes taking over together exactly one wins.
     """
-    holder = store.get_sweep(sweep_id)
     for _ in range(3):  # again only when the holder died or let go between two reads
         sweep = store.get_sweep(sweep_id)
         dead = sweep.controller if sweep.controller and not controller_alive(sweep) else None
