@@ -153,19 +153,27 @@ def test_parzen_density_without_nesting_is_the_sum_of_its_kernels() -> None:
     np.testing.assert_allclose(pe.log_pdf(xc), want, rtol=1e-10, atol=1e-10)
 
 
-def test_repeated_lattice_values_keep_kernels_half_a_cell_wide() -> None:
-    # 11 values of quniform(-5, 5, 1) sit 0.1 apart on the cube; 60 repeats of two of them
-    # would shrink the kernels to the magic clip (1/62) without the half-cell floor
-    layout = Layout(SearchSpace({"q": quniform(-5, 5, 1), "k": randint(11)}))
-    x = layout.snap(np.tile([[0.3, 0.3], [0.5, 0.5]], (30, 1)))[0]
-    pe = ParzenEstimator(x, np.ones(60), layout)
-    # (the repeats facing the other value get the gap between the two)
-    assert pe.sigma[:60, 0].min() == pytest.approx(0.05)
-    assert pe.sigma[:60, 1].min() == pytest.approx(0.5 / 11)
-    # so a neighbouring value stays within e^2 of the repeated one, as for randint
-    near = pe._log_kernels(layout.snap(np.array([[0.3, 0.3], [0.4, 0.4]]))[0])[0][:, 0]
-    assert near[0] - near[1] == pytest.approx(2.0)
-    # a fine lattice (here 2001 values) is left to the magic clip
-    fine = Layout(SearchSpace({"q": quniform(0, 2000, 1)}))
-    x = fine.snap(np.full((60, 1), 0.3))[0]
-    assert ParzenEstimator(x, np.ones(60), fine).sigma[:60, 0].max() == pytest.approx(1 / 62)
+def test_discrete_dimensions_score_the_mass_of_each_value_cell() -> None:
+    # quniform(-5, 5, 1) puts 11 values 0.1 apart on the cube (the end ones own half cells),
+    # randint(11) and an ordinal choice own equal cells; a fine lattice stays continuous
+    space = SearchSpace({"q": quniform(-5, 5, 1), "k": randint(11), "o": choice(1, 2, 4, 8),
+                         "f": quniform(0, 2000, 1), "u": uniform(0, 1)})
+    layout = Layout(space)
+    rng = np.random.default_rng(3)
+    pe = ParzenEstimator(layout.snap(rng.random((40, 5)))[0], np.ones(40), layout)
+    assert pe.cells == [0, 1, 2]
+    for j, n_values in ((0, 11), (1, 11), (2, 4)):
+        every = np.tile(layout.snap(rng.random((1, 5)))[0], (n_values, 1))
+        every[:, j] = np.unique(layout.snap(np.tile(np.linspace(0, 1, 4097)[:, None],
+                                                    (1, 5)))[0][:, j])
+        # each kernel's masses over the values of the dimension sum to one
+        mass = np.exp(pe._log_kernels(every)[j])
+        np.testing.assert_allclose(mass.sum(axis=0), 1.0, rtol=1e-9)
+    # repeated values keep the magic clip (1/42 here): their own cell takes most of the
+    # kernel's mass, the neighbouring value (0.1 away) next to none
+    x = layout.snap(np.tile([[0.3, 0.3, 0.3, 0.3, 0.3]], (40, 1)))[0]
+    near = layout.snap(np.array([[0.3] * 5, [0.4] * 5]))[0]
+    log_k = ParzenEstimator(x, np.ones(40), layout)._log_kernels(near)[0][:, 0]
+    assert np.exp(log_k[0]) > 0.95 and np.exp(log_k[1]) < 0.02
+
+

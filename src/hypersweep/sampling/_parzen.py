@@ -6,9 +6,11 @@ weights. Per dimension:
 - numeric (continuous, log-scaled, integer, quantized, ordinal choice): a normal truncated to
   [0, 1]; bandwidth the larger gap to the neighbouring observations in that dimension (the
   outermost ones use their inner gap), clipped below at ``1 / min(100, n + 2)`` ("magic
-  clip") and at half a cell for discrete dimensions (ordinal choice, randint, and the
-  lattice cell of a quantized expression) — Optuna's current rule, which adapts
-  to how densely each region was sampled, where Scott's rule cannot;
+  clip") — Optuna's current rule, which adapts to how densely each region was sampled,
+  where Scott's rule cannot. A discrete dimension (ordinal choice, randint, a quantized
+  expression's lattice) scores a value by the kernel's mass over the value's cell, as
+  Optuna's TPE does for stepped distributions: the mass a candidate is drawn with, since
+  drawing a point and snapping it picks the cell it falls in;
 - categorical: the observation's option with probability ``1 + w/n`` against ``w/n`` for
   every option, normalised (Optuna's categorical kernel, ``w`` the prior weight);
 - the prior kernel is wide (normal at 0.5, sd 1) or uniform.
@@ -70,14 +72,9 @@ class ParzenEstimator:
         w = np.append(np.asarray(weights, dtype=float), prior_weight)
         self.log_w = np.log(np.maximum(w / w.sum(), 1e-300))
         self.sigma = np.ones((m + 1, d))
-        floor_all = 1.0 / min(100.0, m + 2.0)  # magic clip; m + 1 kernels with the prior
+        floor = 1.0 / min(100.0, m + 2.0)  # magic clip; m + 1 kernels with the prior
         for j in np.flatnonzero(~layout.categorical).tolist():
             rows = np.flatnonzero(self.active[:m, j])
-            floor: float | np.ndarray = floor_all
-            if layout.levels[j] > 0:
-                floor = max(floor_all, 0.5 / float(layout.levels[j]))
-            elif layout.dims[j].expr is not None:
-                floor = np.maximum(floor_all, _half_cells(layout, j, x[rows, j]))
             self.sigma[rows, j] = np.clip(_neighbour_gaps(x[rows, j]), floor, 1.0)
         self.sigma[m] = _PRIOR_SIGMA
         self.numeric = np.flatnonzero(~layout.categorical)
@@ -85,6 +82,9 @@ class ParzenEstimator:
         hi = log_ndtr((1.0 - self.mu[:, self.numeric]) / self.sigma[:, self.numeric])
         # log of the mass each truncated normal keeps inside [0, 1]
         self.log_mass = hi + np.log(-np.expm1(np.minimum(lo - hi, -1e-12)))
+        # columns of self.numeric whose dimension is discrete: scored by their cells' mass
+        self.cells = [col for col, j in enumerate(self.numeric.tolist())
+                      if _cell_edges(layout, j) is not None]
         # Categorical kernels: probabilities per component, per categorical dim.
         self.cats: list[tuple[int, np.ndarray]] = []
         for j in np.flatnonzero(layout.categorical):
@@ -126,11 +126,18 @@ class ParzenEstimator:
         c_active = self.layout.active(xc)
         out: list[np.ndarray] = [np.zeros((len(xc), 1))] * self.layout.n_dims
         for col, j in enumerate(self.numeric.tolist()):
-            z = (xc[:, None, j] - self.mu[None, :, j]) / self.sigma[None, :, j]
-            log_k = (-0.5 * z * z - _LOG_SQRT_2PI - np.log(self.sigma[None, :, j])
-                     - self.log_mass[None, :, col])
-            both = c_active[:, None, j] & self.active[None, :, j]
-            out[j] = np.where(both, log_k, 0.0)
+            # a component lacking the dimension is uniform: density 1, or a cell's width
+            lack = np.zeros((len(xc), 1))
+            if col in self.cells:
+                log_k = self._log_cell(xc[:, j], col, j)
+                lo, hi = _cells(self.layout, j, xc[:, j])
+                lack = np.log(hi - lo)[:, None]
+            else:
+                z = (xc[:, None, j] - self.mu[None, :, j]) / self.sigma[None, :, j]
+                log_k = (-0.5 * z * z - _LOG_SQRT_2PI - np.log(self.sigma[None, :, j])
+                         - self.log_mass[None, :, col])
+            log_k = np.where(self.active[None, :, j], log_k, lack)
+            out[j] = np.where(c_active[:, None, j], log_k, 0.0)
         for j, log_p in self.cats:
             n_opts = log_p.shape[1]
             index = np.clip((xc[:, j] * n_opts).astype(np.int64), 0, n_opts - 1)
@@ -138,6 +145,21 @@ class ParzenEstimator:
             log_k = np.where(self.active[None, :, j], log_k, -math.log(n_opts))
             out[j] = np.where(c_active[:, None, j], log_k, 0.0)
         return out
+
+    def _log_cell(self, xj: np.ndarray, col: int, j: int) -> np.ndarray:
+        """Log mass of every component over the cell of each of ``xj`` (discrete dimension
+        ``j``, column ``col`` of the numeric ones): shape (c, components). Computed once per
+        distinct value: a discrete dimension has few."""
+        values, inverse = np.unique(xj, return_inverse=True)
+        lo, hi = _cells(self.layout, j, values)
+        mu, sd = self.mu[None, :, j], self.sigma[None, :, j]
+        a, b = (lo[:, None] - mu) / sd, (hi[:, None] - mu) / sd
+        # the normal's mass over [a, b], taken on the side of the smaller tail, where the
+        # difference of two CDFs keeps its precision
+        flip = a > 0
+        mass = ndtr(np.where(flip, -a, b)) - ndtr(np.where(flip, -b, a))
+        table = np.log(np.maximum(mass, 1e-300)) - self.log_mass[None, :, col]
+        return table[inverse.ravel()]
 
     def log_pdf(self, xc: np.ndarray) -> np.ndarray:
         """Log density of snapped points ``xc`` (shape (c, d)), up to a shared constant."""
@@ -148,15 +170,19 @@ class ParzenEstimator:
             return _logsumexp_last(total)
         # Every dimension active everywhere: the normals' constants fold into one term per
         # component, leaving a sum of squares (3 operations an element rather than 8).
-        numeric = self.numeric
+        cont = [c for c in range(len(self.numeric)) if c not in self.cells]
+        numeric = self.numeric[cont]
         inv = 1.0 / self.sigma[:, numeric]
-        const = (-np.log(self.sigma[:, numeric]) - self.log_mass).sum(axis=1) \
+        const = (-np.log(self.sigma[:, numeric]) - self.log_mass[:, cont]).sum(axis=1) \
             - len(numeric) * _LOG_SQRT_2PI
         squares = np.zeros((len(xc), len(self.log_w)))
         for col, j in enumerate(numeric.tolist()):
             z = (xc[:, None, j] - self.mu[None, :, j]) * inv[None, :, col]
             squares += z * z
         total = (self.log_w + const) - 0.5 * squares
+        for col in self.cells:
+            j = int(self.numeric[col])
+            total += self._log_cell(xc[:, j], col, j)
         for j, log_p in self.cats:
             n_opts = log_p.shape[1]
             index = np.clip((xc[:, j] * n_opts).astype(np.int64), 0, n_opts - 1)
@@ -178,32 +204,41 @@ def _logsumexp_last(a: np.ndarray) -> np.ndarray:
         return np.log(np.exp(a - shift[..., None]).sum(axis=-1)) + shift
 
 
-_LATTICES: weakref.WeakKeyDictionary[Layout, dict[int, np.ndarray]] = \
+_EDGES: weakref.WeakKeyDictionary[Layout, dict[int, np.ndarray | None]] = \
     weakref.WeakKeyDictionary()
-_LATTICE_PROBE = 4097  # lattices finer than this are left to the magic clip
+_LATTICE_PROBE = 4097
+_MAX_CELLS = 1024  # finer lattices are scored as continuous: their cells are too small to matter
 
 
-def _half_cells(layout: Layout, j: int, mu: np.ndarray) -> np.ndarray:
-    """Half the width of the lattice cell each of ``mu`` sits in, for the quantized dimension
-    ``j``: the bandwidth floor of a discrete dimension, as ``levels`` gives for choice and
-    randint ones. Without it the kernels of repeated lattice values shrink to the magic
-    clip (a tenth of a cell for ``quniform(-5, 5, 1)`` at 100 trials), and the good density
-    all but forbids the neighbouring values. On bench_mixed.py's integer spaces (half
-    ``quniform``; f8, f15, f21 in 5-D and 10-D, 15 seeds) the median regret at 100 trials
-    went to 0.75 of what it was (0.47-1.01 a task), at 50 to 1.06; mixed spaces 1.02 / 1.04."""
-    cache = _LATTICES.setdefault(layout, {})
-    points = cache.get(j)
-    if points is None:
+def _cell_edges(layout: Layout, j: int) -> np.ndarray | None:
+    """The cell edges on the cube of discrete dimension ``j`` (None: not discrete). Cell ``i``
+    of a choice or randint with ``k`` values is ``[i / k, (i + 1) / k]``; a quantized
+    expression's lattice value owns the points that snap to it."""
+    cache = _EDGES.setdefault(layout, {})
+    if j not in cache:
+        k = int(layout.levels[j])
         expr = layout.dims[j].expr
-        assert expr is not None
-        points = np.unique(expr.snap_to_lattice(np.linspace(0.0, 1.0, _LATTICE_PROBE)))
-        cache[j] = points
-    if len(points) < 2 or len(points) > _LATTICE_PROBE // 4:
-        return np.zeros_like(mu)
-    gaps = np.diff(points)
-    cell = np.concatenate([[gaps[0]], np.maximum(gaps[:-1], gaps[1:]), [gaps[-1]]])
-    at = np.clip(np.searchsorted(points, mu), 0, len(points) - 1)
-    return 0.5 * cell[at]
+        edges: np.ndarray | None = None
+        if k > 0:
+            edges = np.arange(k + 1) / k
+        elif expr is not None:
+            # where snapping a fine probe of the cube changes value (in value space, so a
+            # log lattice's cells are not centred on their values in the cube)
+            probe = np.linspace(0.0, 1.0, _LATTICE_PROBE)
+            change = np.flatnonzero(np.diff(expr.snap_to_lattice(probe)) != 0)
+            if 1 <= len(change) < _MAX_CELLS:
+                edges = np.concatenate([[0.0], 0.5 * (probe[change] + probe[change + 1]),
+                                        [1.0]])
+        cache[j] = edges
+    return cache[j]
+
+
+def _cells(layout: Layout, j: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper edges of the cells holding ``x`` in discrete dimension ``j``."""
+    edges = _cell_edges(layout, j)
+    assert edges is not None
+    at = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    return edges[at], edges[at + 1]
 
 
 def _neighbour_gaps(mu: np.ndarray) -> np.ndarray:
