@@ -134,7 +134,7 @@ class TrialExport:
             if params is None:
                 yield [[row.get(c) for c in columns] for row in map(self._row, page)]
                 continue
-            yield [[line.id, line.status, *[line.params.get(p) for p in params],
+            yield [[line.id, line.status, *map(line.params.get, params),
                     # a trial whose every point is NaN has no best (as in to_dataframe)
                     None if line.best is None or line.best != line.best else line.best,
                     None if line.start_time is None or line.end_time is None
