@@ -81,6 +81,7 @@ def _check(store: Store, sweep_id: str) -> None:
             lines = store.trial_lines(sweep_id, metric, maximize, after=0, limit=50)
             assert [(line.id, line.best) for line in lines] == [(t.id, ref.get(t.id))
                                                                 for t in trials[1:51]]
+            assert store.best_values([sweep_id], metric, maximize) == ref
             counts = store.trial_counts(sweep_id, metric, maximize)
             assert counts.total == len(trials) and counts.scored == len(ref)
             assert (counts.best and (counts.best.trial.id, counts.best.best)) == (
@@ -125,6 +126,24 @@ def test_changing_the_primary_metric_keeps_the_other_metrics_best_values(store: 
     _check(store, sweep.id)
     store.update_sweep(sweep.id, config=_config("loss"))
     _check(store, sweep.id)
+
+
+def test_best_values_of_several_sweeps_kept_or_not(store: Store) -> None:
+    """One call over sweeps ranking by the metric, by another, and by none."""
+    rng = random.Random(9)
+    sweeps = [_sweep(store, "loss"), _sweep(store, "acc"), _sweep(store, "loss")]
+    store.update_sweep(sweeps[2].id, config={})
+    for sweep in sweeps:
+        trials = [make_trial(sweep, i, status=Status.COMPLETED) for i in range(8)]
+        store.save_trials(trials, {t.id: _random_points(rng, 0, 6) for t in trials})
+    ids = [s.id for s in sweeps]
+    for maximize in (False, True):
+        expected: dict[str, float] = {}
+        for sid in ids:
+            expected.update(_reference(store, sid, "loss", maximize))
+        assert store.best_values(ids, "loss", maximize) == expected
+        assert store.best_values([*ids, "HD_unknown"], "loss", maximize) == expected
+    assert store.best_values([], "loss", True) == {}
 
 
 def test_a_sweep_of_every_trial_nan_or_unlogged_has_no_best(store: Store) -> None:

@@ -680,19 +680,34 @@ class SqlStore(Store):
     def best_values(self, sweep_ids: Sequence[str], name: str, maximize: bool) -> dict[str, float]:
         if not sweep_ids:
             return {}
-        best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
-        query = (
-            select(metrics.c.trial_id, best)
-            .join(trials, trials.c.id == metrics.c.trial_id)
-            .where(
-                trials.c.sweep_id.in_(list(sweep_ids)),
-                metrics.c.name == name,
-                metrics.c.value.is_not(None),  # NaN is stored as NULL: ignored here too
-            )
-            .group_by(metrics.c.trial_id)
-        )
-        rows = self._read(lambda conn: conn.execute(query).all())
-        return {tid: float(value) for tid, value in rows}
+        wanted = list(sweep_ids)
+        kept_best = trials.c.best_high if maximize else trials.c.best_low
+
+        def work(conn: Connection) -> list[Any]:
+            # the sweeps ranking by ``name`` keep each trial's best beside it: one scan of
+            # their trials; the others' trials are read from their metric points
+            kept = set(conn.execute(select(sweeps.c.id).where(
+                sweeps.c.id.in_(wanted), sweeps.c.primary_metric == name)).scalars())
+            rows: list[Any] = []
+            if kept:
+                rows += conn.execute(select(trials.c.id, kept_best).where(
+                    trials.c.sweep_id.in_(sorted(kept)), kept_best.is_not(None))).all()
+            rest = [sid for sid in wanted if sid not in kept]
+            if rest:
+                best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
+                rows += conn.execute(
+                    select(metrics.c.trial_id, best)
+                    .join(trials, trials.c.id == metrics.c.trial_id)
+                    .where(
+                        trials.c.sweep_id.in_(rest),
+                        metrics.c.name == name,
+                        metrics.c.value.is_not(None),  # NaN is stored as NULL: ignored too
+                    )
+                    .group_by(metrics.c.trial_id)
+                ).all()
+            return rows
+
+        return {tid: float(value) for tid, value in self._read(work)}
 
     def metric_names(self, sweep_id: str) -> list[str]:
         query = (
