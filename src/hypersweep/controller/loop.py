@@ -10,7 +10,17 @@ it is acted on (a trial row before its launch, ``Running`` before the process st
 one stopped (`SweepController.run` does that recovery first).
 
 It never blocks: the executor is polled, never waited on, and every store write is one short
-transaction.
+transaction. What the trials' files already hold durably - metrics and tags (the journal), a
+trial's end (its exit record), its handle (its supervisor's record) - is held for a moment
+and written with what else is held: a trial's end (with its handle, if still held) before the
+next trial's row and by the end of the step that saw it; everything before a stop (its
+``Canceled`` and the metrics behind it go first) and before the sweep ends; anything else at
+most `SweepController.write_behind` seconds later. A trial shorter than that costs three
+writes instead of four (its handle rides with its end), and a chatty trial's points are
+written a few times a second rather than at every poll. A crash loses nothing of what is
+held: an adopted trial's journal is read again from its start (its points are stored
+idempotently), and its exit and process are found from its folder, as after a crash between
+a launch and the write of its handle.
 
 Its memory does not grow with the sweep: the engine lets an ended trial go once its record is
 written (``keep_ended=False``), keeping the best one, a tally and the sampler's history, and
@@ -20,6 +30,7 @@ later). Recovery reads ended trials back from the store, replays them, and lets 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -53,6 +64,10 @@ from hypersweep.tracking.integrations import trial_environment
 
 log = logging.getLogger("hypersweep.controller")
 
+#: The fields a stop changes (`SweepEngine` sets them before it returns the `Stop`).
+_CANCEL_FIELDS = ("status", "termination_reason", "termination_detail")
+
+
 class _ClaimLost(Exception):
     """This controller's sweep was claimed by another one (it was thought dead or stale)."""
 
@@ -77,6 +92,8 @@ class SweepController:
     stale_after = STALE_AFTER
     cancel_check_interval = 0.5
     proposal_grace = 0.02
+    #: Longest a held write (metrics, tags, an end, a handle: see the module's notes) waits.
+    write_behind = 0.25
 
     def __init__(
         self,
@@ -103,8 +120,7 @@ class SweepController:
         # Here, before any trial starts: a request no trial could get is a ConfigError now.
         placement = None if resources is None else executor.placement(resources.gpu,
                                                                       resources.cpu)
-        self.engine = SweepEngine(self.spec, sweep_id,
-                                  metric_names=lambda: store.metric_names(sweep_id),
+        self.engine = SweepEngine(self.spec, sweep_id, metric_names=self._metric_names,
                                   placement=placement, keep_ended=False)
         # Trials the engine ended while the executor still watches them (a launch that
         # raised after it started something): their journal and exit are still taken.
@@ -113,6 +129,12 @@ class SweepController:
         self.snapshot_dir = layout.snapshot_dir(self.workspace_dir, sweep_id)
         self._stop = threading.Event()
         self._last_cancel_check = 0.0
+        # Held writes (see the module's notes): trials whose record changed, with the fields
+        # that changed, and their new metric points and tags.
+        self._held: dict[str, tuple[TrialState, set[str]]] = {}
+        self._held_points: dict[str, list[MetricPoint]] = {}
+        self._held_tags: dict[str, dict[str, str]] = {}
+        self._held_at: dict[str, float] = {}  # trial id -> when its oldest held write came
 
     @property
     def _trials(self) -> dict[str, TrialState]:
@@ -147,12 +169,15 @@ class SweepController:
                     self._launch_proposed(self._proposals.take(timeout=self.poll_interval))
                 else:
                     self.executor.wait(self.poll_interval)
+            self._flush()  # stopped driving: what it knows is on record for the next one
         except _ClaimLost:
             # Stop before writing anything more: the new controller adopts the trials.
             log.warning("sweep %s was taken over by another controller; this one stops",
                         self.sweep_id)
         except BaseException as err:
             log.exception("controller of %s stopped by an error", self.sweep_id)
+            with contextlib.suppress(Exception):  # the store may be what failed
+                self._flush()
             self.store.add_sweep_warning(self.sweep_id, f"controller error: {err!r}")
             raise
         finally:
@@ -208,6 +233,7 @@ class SweepController:
             stop = self.engine.decided(decision)
             if stop is not None:
                 self._carry_out([stop])
+        self._flush()  # the recovered state is on record before the loop starts
 
     def _replay_policy(self, history: dict[str, list[tuple[MetricPoint, Snapshot | None]]],
                        ) -> list[Any]:
@@ -295,6 +321,9 @@ class SweepController:
         self._carry_out(self.engine.tick())
         self._store_notices()
         launched = self._launch_more()
+        if self._held_at:
+            self._write_held([trial_id for trial_id, since in self._held_at.items()
+                              if now - since >= self.write_behind or self._ended_held(trial_id)])
         return bool(records or exits or launched)
 
     def _ingest(self, records: dict[str, list[JournalRecord]]) -> None:
@@ -307,10 +336,12 @@ class SweepController:
             if trial is None or not batch:
                 continue
             points, tags = ingest.to_points(batch)
-            if points:
-                self.store.add_metrics(trial_id, points)
+            if points:  # written before any stop they lead to (`_carry_out` flushes first)
+                self._held_points.setdefault(trial_id, []).extend(points)
+                self._held_at.setdefault(trial_id, time.monotonic())
             if tags:
-                self.store.set_tags(trial_id, tags)
+                self._held_tags.setdefault(trial_id, {}).update(tags)
+                self._held_at.setdefault(trial_id, time.monotonic())
                 trial.failed_by_script = tags.get(ingest.FAIL_TAG, trial.failed_by_script)
             for point in points:
                 if point.name in tracked:
@@ -348,18 +379,61 @@ class SweepController:
             self._write(stops, trial)
 
     def _write(self, stops: list[Stop], trial: TrialState) -> None:
-        """Persist an ended trial's record, then carry out the stops its end caused."""
-        self.store.update_trial(trial.id, **trial.end_fields())
+        """Hold an ended trial's record for the next write, then carry out the stops its end
+        caused (which writes it first)."""
+        self._hold(trial, trial.end_fields())
         self._carry_out(stops)
 
     def _carry_out(self, stops: Iterable[Stop]) -> None:
-        """Record each stopped trial ``Canceled`` with its reason and evidence, then stop it."""
+        """Record each stopped trial ``Canceled`` with its reason and evidence, with all that
+        is held, then stop them."""
+        stops = list(stops)
+        if not stops:
+            return
         for stop in stops:
-            record = stop.trial.record
-            self.store.update_trial(
-                record.id, status=record.status, termination_reason=record.termination_reason,
-                termination_detail=record.termination_detail)
-            self.executor.stop(record.id)
+            self._hold(stop.trial, _CANCEL_FIELDS)
+        self._flush()
+        for stop in stops:
+            self.executor.stop(stop.trial.record.id)
+
+    def _hold(self, trial: TrialState, fields: Iterable[str]) -> None:
+        """Keep the ``fields`` of ``trial``'s record for its next write."""
+        self._held.setdefault(trial.id, (trial, set()))[1].update(fields)
+        self._held_at.setdefault(trial.id, time.monotonic())
+
+    def _ended_held(self, trial_id: str) -> bool:
+        held = self._held.get(trial_id)
+        return held is not None and "status" in held[1]
+
+    def _metric_names(self) -> list[str]:
+        """The names of the metrics the sweep's trials logged, held ones included."""
+        self._flush()
+        return self.store.metric_names(self.sweep_id)
+
+    def _flush(self) -> None:
+        """Write all that is held."""
+        self._write_held(list(self._held_at))
+
+    def _flush_ends(self) -> None:
+        """Write the held ends, each with the trial's held points, tags and handle."""
+        self._write_held([trial_id for trial_id in self._held_at if self._ended_held(trial_id)])
+
+    def _write_held(self, trial_ids: list[str]) -> None:
+        """Write what is held of these trials: points and tags first (a trial shown ended
+        shows its metrics), then the fields of its record that changed, in one write."""
+        for trial_id in trial_ids:
+            points = self._held_points.pop(trial_id, None)
+            if points:
+                self.store.add_metrics(trial_id, points)
+            tags = self._held_tags.pop(trial_id, None)
+            if tags:
+                self.store.set_tags(trial_id, tags)
+            held = self._held.pop(trial_id, None)
+            if held is not None:
+                record = held[0].record
+                self.store.update_trial(trial_id,
+                                        **{name: getattr(record, name) for name in held[1]})
+            del self._held_at[trial_id]
 
     def _store_notices(self) -> None:
         for message in self.engine.take_notices():
@@ -409,6 +483,9 @@ class SweepController:
             )
         except Exception as err:  # fails this trial, recorded below, not the sweep
             arguments, problem = [], err
+        # Held ends go first: the end that freed this slot is on record before it is used (and
+        # a controller that lost the sweep has recorded what it saw before it learns so).
+        self._flush_ends()
         # Born Running, before its process starts: after a crash from here on, recovery asks
         # the executor whether the process ever started, and adopts or launches it.
         trial = self.engine.new_trial(params, utcnow(), begun=False, arguments=arguments,
@@ -436,8 +513,10 @@ class SweepController:
             self._launch_failed(trial, err, spec)
             return
         self.engine.begin(trial)
-        self.store.update_trial(trial.id, handle=handle)
+        # Held, as the process runs already: a crash before it is written leaves the same
+        # trail as one between the launch and the write, the supervisor's own record.
         trial.apply(handle=handle)
+        self._hold(trial, ("handle",))
 
     def _launch_failed(self, trial: TrialState, err: Exception, spec: TrialSpec | None) -> None:
         """Record a trial whose launch raised as ``Failed`` with the reason; the sweep goes on
@@ -484,6 +563,7 @@ class SweepController:
 
     # ------------------------------------------------------------------ the end
     def _finish(self) -> None:
+        self._flush()
         self._store_notices()
         status, error = self.engine.outcome()
         properties = dict(self.store.get_sweep(self.sweep_id).properties)
