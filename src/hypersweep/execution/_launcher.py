@@ -150,10 +150,7 @@ def serve(sock: socket.socket) -> int:
 
 
 if __name__ == "__main__":
-    try:  # noqa: SIM105 - loaded once here, not by every supervisor (a subreaper through it)
-        import ctypes  # noqa: F401
-    except ImportError:  # pragma: no cover - the supervisor then does without, as it would
-        pass
+    supervise.load_prctl()  # loaded once here, not by every supervisor (a subreaper through it)
     try:
         sys.exit(serve(socket.socket(fileno=int(sys.argv[1]))))
     except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):

@@ -163,18 +163,28 @@ def _allowed() -> str:
         return "?"
 
 
+_prctl: Callable[..., int] | None = None  # libc's prctl, once loaded
+
+
+def load_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (loaded once: the launcher loads it for all the supervisors it forks),
+    or None where there is none (not Linux, no ctypes, musl oddities, sandboxes)."""
+    global _prctl
+    if _prctl is None and sys.platform.startswith("linux"):
+        try:
+            import ctypes  # ~5 ms, and only where it can help
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (ImportError, OSError, AttributeError):
+            return None
+    return _prctl
+
+
 def become_subreaper() -> bool:
     """Adopt this process's orphaned descendants (Linux 3.4+); False where impossible."""
     global _adopting
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes  # ~5 ms, and only where it can help
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        _adopting = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (ImportError, OSError, AttributeError):  # no libc prctl (musl oddities, sandboxes)
-        _adopting = False
+    prctl = load_prctl()
+    _adopting = prctl is not None and prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     return _adopting
 
 
