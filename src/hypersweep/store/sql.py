@@ -565,27 +565,34 @@ class SqlStore(Store):
         return codec.trial_lines(self._read(work), datetime.fromisoformat if sqlite_ else _utc)
 
     def param_names(self, sweep_id: str) -> list[str]:
-        # The database lists the keys of every trial's params (JSON functions in C: a
-        # fifth of the cost of decoding 100,000 of them here), each once, with the trial it
-        # first appears in and its position there; they are put in that order here.
+        # The database names the distinct keys of the trials' params (its JSON functions,
+        # in C); their order (first appearance, by trial number, then within the trial) is
+        # read from the trials' params in order until every key was seen: usually the
+        # first trial has them all. Decoding every trial's params was 0.35 s of CPU on
+        # 100,000 trials.
+        sweep = trials.c.sweep_id == sweep_id
         if self._engine.dialect.name == "sqlite":
-            keys = func.json_each(trials.c.params).table_valued("key", "id")
-            # SQLite reads a bare column (the key's position) from the row min() chose
-            query = (select(keys.c.key, func.min(trials.c.trial_index), keys.c.id)
-                     .select_from(trials).join(keys, true())
-                     .where(trials.c.sweep_id == sweep_id).group_by(keys.c.key))
+            keys = func.json_each(trials.c.params).table_valued("key")
+            distinct = select(keys.c.key).select_from(trials).join(keys, true()).where(sweep)
         else:
-            from sqlalchemy.dialects.postgresql import distinct_on
+            distinct = select(func.json_object_keys(cast(trials.c.params, JSON))).where(sweep)
+        ordered = select(trials.c.params).where(sweep).order_by(trials.c.trial_index)
 
-            keys = (func.json_object_keys(cast(trials.c.params, JSON))
-                    .table_valued("key", with_ordinality="position").render_derived())
-            query = (select(keys.c.key, trials.c.trial_index, keys.c.position)
-                     .select_from(trials).join(keys, true())
-                     .where(trials.c.sweep_id == sweep_id)
-                     .ext(distinct_on(keys.c.key))
-                     .order_by(keys.c.key, trials.c.trial_index, keys.c.position))
-        rows = self._read(lambda conn: conn.execute(query).all())
-        return [key for key, _, _ in sorted(rows, key=lambda row: (row[1], row[2]))]
+        def work(conn: Connection) -> list[str]:
+            wanted = len(conn.execute(distinct.distinct()).all())
+            names: dict[str, None] = {}
+            if wanted:
+                result = conn.execute(ordered)  # read row by row, up to the last new name
+                try:
+                    for text in result.scalars():
+                        names.update(dict.fromkeys(codec.loads(text)))
+                        if len(names) == wanted:
+                            break
+                finally:
+                    result.close()
+            return list(names)
+
+        return self._read(work)
 
     def trial_counts(self, sweep_id: str, metric: str, maximize: bool) -> TrialCounts:
 
