@@ -41,8 +41,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 from hypersweep.functions.trial import LOGGING_KINDS, TrialCanceled
@@ -50,6 +48,7 @@ from hypersweep.tracking.context import BaseRun, running
 
 if TYPE_CHECKING:
     import multiprocessing.context
+    from concurrent.futures import Future
 
     from hypersweep.functions.driver import FunctionDriver as Sweep
     from hypersweep.functions.trial import Trial
@@ -109,6 +108,10 @@ def run_serial(sweep: Sweep, objective: Objective) -> None:
 
 def run_threads(sweep: Sweep, objective: Objective, workers: int) -> None:
     """Up to ``workers`` trials at once in a thread pool."""
+    # Here, not at the top: a serial tune (the default) has no use for concurrent.futures.
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+    from concurrent.futures import wait as wait_futures
+
     pool = ThreadPoolExecutor(workers, thread_name_prefix=f"hypersweep-{sweep.id[:11]}")
     in_flight: set[Future[None]] = set()
     try:
