@@ -225,3 +225,28 @@ def test_param_names_as_decoding_every_trial_finds_them(store: Store) -> None:
         expected.update(dict.fromkeys(trial.params))
     assert store.param_names(sweep.id) == list(expected)
     assert len(expected) > 5
+
+
+def test_concurrent_writers_of_one_trial_leave_its_best_values_exact(store_url: str) -> None:
+    """Two stores add points to the same trials at once, each point a new extreme: the kept
+    values are the extremes of every point (a writer's recount must see the other's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Store(store_url) as one, Store(store_url) as two:
+        sweep = _sweep(one)
+        trials = [make_trial(sweep, i, status=Status.RUNNING) for i in range(3)]
+        one.save_trials(trials)
+
+        def write(store: Store, sign: float, seq0: int) -> None:
+            for k in range(60):
+                value = sign * (k + 1)
+                point = MetricPoint(seq0 + k, 0, "loss", k, value, None, "scalar", T0)
+                if k % 2:
+                    store.add_metrics(trials[k % 3].id, [point])
+                else:
+                    store.save_trials([], {trials[k % 3].id: [point]})
+
+        with ThreadPoolExecutor(2) as pool:
+            for done in [pool.submit(write, one, 1.0, 0), pool.submit(write, two, -1.0, 1000)]:
+                done.result()
+        _check(one, sweep.id)

@@ -114,9 +114,16 @@ def _best_of(aggregate: Any) -> Any:
 # Rewrites the best values a trial keeps (trials.best_low / best_high) from its metric points:
 # after every write of points, so that they always equal what the metrics table holds. Read
 # again from the index rather than folded in from the new points: duplicates, NaN and points of
-# other metrics need no handling, and concurrent writers cannot leave a stale value.
+# other metrics need no handling. Writers of one trial's points take turns (_LOCK_TRIALS), so
+# that each recount sees the points the other wrote.
 _REFRESH_BEST = (update(trials).where(trials.c.id == bindparam("tid"))
                  .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
+# On PostgreSQL a writer of points first locks the trials' rows (in id order: no deadlock
+# between two writers): a concurrent writer's recount, which reads in its own snapshot, would
+# otherwise miss these points and overwrite the values with its own. SQLite takes the database's
+# write lock when a write transaction begins: writers already take turns.
+_LOCK_TRIALS = (select(trials.c.id).where(trials.c.id.in_(bindparam("tids", expanding=True)))
+                .order_by(trials.c.id).with_for_update())
 _REFRESH_SWEEP_BEST = (update(trials).where(trials.c.sweep_id == bindparam("sid"))
                        .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
 
@@ -171,7 +178,8 @@ class SqlStore(Store):
         # the dialect's INSERT (for ON CONFLICT), imported for the backend in use: the
         # PostgreSQL dialect package imports all its drivers' modules (asyncpg, pg8000, ...),
         # a few hundredths of a second a SQLite store has no use for
-        if self._engine.dialect.name == "postgresql":
+        self._postgres = self._engine.dialect.name == "postgresql"
+        if self._postgres:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
@@ -286,6 +294,9 @@ class SqlStore(Store):
                 return 0
             conn.execute(update(sweeps).where(sweeps.c.id == sweep_id).values(values))
             if before.primary_metric != values["primary_metric"]:  # its trials' best values too
+                if self._postgres:  # after the writers of their points (see _LOCK_TRIALS)
+                    conn.execute(select(trials.c.id).where(trials.c.sweep_id == sweep_id)
+                                 .order_by(trials.c.id).with_for_update())
                 conn.execute(_REFRESH_SWEEP_BEST, {"sid": sweep_id})
             return 1
 
@@ -438,6 +449,8 @@ class SqlStore(Store):
                     set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
                 ), rows)
             if unique:
+                if scored and self._postgres:
+                    conn.execute(_LOCK_TRIALS, {"tids": scored})
                 conn.execute(self._insert(metrics).on_conflict_do_nothing(
                     index_elements=["trial_id", "seq", "pos"]), list(unique.values()))
                 if scored:
@@ -643,6 +656,8 @@ class SqlStore(Store):
             # One statement with the rows as parameters: its SQL is compiled once and cached,
             # and SQLAlchemy batches the rows ("insertmanyvalues"). Building a VALUES clause
             # per call instead cost a compile every time (~0.3 ms a point).
+            if numeric and self._postgres:
+                conn.execute(_LOCK_TRIALS, {"tids": [trial_id]})
             added = len(conn.execute(self._add_metrics_statement, rows).all())
             if added and numeric:
                 conn.execute(_REFRESH_BEST, {"tid": trial_id})
