@@ -357,10 +357,12 @@ def _write_self(trial_dir: str, cores: tuple[int, ...] = ()) -> None:
     _replace(trial_dir, SUPERVISOR_RECORD, data.encode())
 
 
-def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int | None:
+def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = (),
+          env: dict[str, str] | None = None) -> int | None:
     """Record this process, take its descendants in, pin to ``cores`` (see `pin`), and spawn
-    ``argv``; return its pid, or None when a stop (SIGTERM, SIGINT, SIGHUP) came before the
-    command started: it is then not started at all.
+    ``argv`` with ``env`` (default: this process's environment; ``argv[0]`` is looked for on
+    this process's ``PATH``); return its pid, or None when a stop (SIGTERM, SIGINT, SIGHUP)
+    came before the command started: it is then not started at all.
 
     Raises OSError when the command cannot start (see `failed_to_start`).
     """
@@ -376,7 +378,8 @@ def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = ()) -> int |
     restore = {getattr(signal_mod, n) for n in ("SIGPIPE", "SIGXFSZ") if hasattr(signal_mod, n)}
     if _stop_held():
         return None
-    pid = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=restore)
+    pid = os.posix_spawnp(argv[0], argv, os.environ if env is None else env,
+                          setsigdef=restore)
     _pass_on_held(pid)
     return pid
 
@@ -423,7 +426,9 @@ def _parse(args: list[str]) -> tuple[float, tuple[int, ...], list[str]]:
     return grace, cores, args
 
 
-def main(args: list[str]) -> int:
+def main(args: list[str], env: dict[str, str] | None = None) -> int:
+    """Run the supervisor with its command line ``args`` (the command gets ``env``, default
+    this process's environment); its exit status."""
     try:
         grace, cores, args = _parse(args)
     except ValueError:
@@ -434,7 +439,7 @@ def main(args: list[str]) -> int:
         return 2
     trial_dir, argv = args[0], args[2:]
     try:
-        pid = start(trial_dir, argv, cores)
+        pid = start(trial_dir, argv, cores, env)
     except OSError as err:
         return failed_to_start(trial_dir, argv[0], err)
     if pid is None:  # stopped before it started: recorded as ended by that signal, never run
