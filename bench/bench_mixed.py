@@ -13,8 +13,10 @@ shapes BBOB lacks, each parameter mapped to one coordinate of the function's box
 - ``l`` log-scaled: ``loguniform`` over [1e-4, 1], its log mapped linearly onto [-5, 5];
 - ``u`` uniform(-5, 5), the coordinate itself.
 
-Space types (dimension j's kind): ``cat`` alternates c and u (half categorical), ``int``
-alternates the two integer forms, ``log`` is all log-scaled, ``mixed`` cycles c, i, l, u.
+Space types (dimension j's kind): ``cat`` alternates c and u (half categorical), ``fewcat``
+repeats c, u, u, u, u (a fifth categorical: the least share at which TPE takes Optuna's 24
+candidates), ``int`` alternates the two integer forms, ``log`` is all log-scaled, ``mixed``
+cycles c, i, l, u.
 x_opt is a point of every space, so the optimum is f_opt (known) and a run reports its
 **regret**: best f so far minus f_opt. Functions: f8 (Rosenbrock: a curved valley), f15
 (rotated Rastrigin: multimodal with structure), f21 (Gallagher's 101 peaks: multimodal, weak
@@ -34,8 +36,8 @@ at 1e-8); per space type and dimension the geometric mean of those ratios over t
 functions, and gp / tpe the same way.
 
 Sizing: one 100-trial 10-D run costs about gp 5 s, optuna-gp 20 s, tpe 0.3 s, optuna-tpe
-0.6 s of CPU; the default run (4 spaces x 3 functions x 2 dimensions x 3 seeds x 5 methods)
-is about 20 CPU-minutes, most of it optuna-gp (``--methods`` without it: about 6).
+0.6 s of CPU; the default run (5 spaces x 3 functions x 2 dimensions x 3 seeds x 5 methods)
+is about 25 CPU-minutes, most of it optuna-gp (``--methods`` without it: about 8).
 ``--quick``: f8 and f15, dimension 5, 2 seeds, budgets 20 and 50.
 
 Run::
@@ -78,7 +80,7 @@ from hypersweep.space import choice, loguniform, quniform, randint, uniform  # n
 
 OURS = ("gp", "tpe")
 PEERS = ("random", "optuna-gp", "optuna-tpe")
-SPACES = {"cat": "cu", "int": "ii", "log": "l", "mixed": "cilu"}
+SPACES = {"cat": "cu", "fewcat": "cuuuu", "int": "ii", "log": "l", "mixed": "cilu"}
 FUNCTIONS = (8, 15, 21)
 FLOOR = 1e-8
 LEVELS = (-4.0, -2.0, 0.0, 2.0, 4.0)

@@ -38,7 +38,7 @@ def test_a_tiny_run_prints_and_saves_the_tables(tmp_path: Path) -> None:
     assert "mixed f8 d5 b12" in saved["summary"]["tasks"]
 
 
-@pytest.mark.parametrize("space", ["cat", "int", "log", "mixed"])
+@pytest.mark.parametrize("space", ["cat", "fewcat", "int", "log", "mixed"])
 def test_the_minimiser_is_a_point_of_every_space(space: str, monkeypatch: pytest.MonkeyPatch
                                                  ) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
