@@ -80,11 +80,16 @@ def bare(script: Path, n: int, concurrency: int) -> float:
                    HYPERSWEEP_JOURNAL=str(folder / "metrics.jsonl"),
                    HYPERSWEEP_OUTPUTS=str(folder))
         began = time.perf_counter()
+        # In a session of its own, as a trial is (its supervisor leads one): with the kernel's
+        # autogroup scheduling each session gets its own share of a busy machine, and bare
+        # processes left in this one shared a single share, so under load the floor ran
+        # slower than the sweep (wall ratios of 0.5-0.9).
         process = subprocess.Popen(
             [sys.executable, str(script), "--x", str(i / n)],
             cwd=script.parent,
             env=env,
             stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         running[os.pidfd_open(process.pid)] = (process, began)
     while running:
