@@ -135,43 +135,26 @@ def prepare_workdir(
     if not snap.is_dir():
         raise FileNotFoundError(f"snapshot '{snapshot}' does not exist or is not a directory")
     out = Path(workdir)
-    if os.path.lexists(out):
+    can_link = [link]
+
+    def link_or_copy(src: str, dst: str) -> str:
+        if can_link[0]:
+            try:
+                os.link(src, dst)
+                return dst
+            except OSError as err:
+                if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    raise
+                can_link[0] = False  # one failure means every file will fail: stop trying
+        return str(shutil.copy2(src, dst))
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # The trial's outputs start empty even if the snapshot has an outputs/ folder.
+        return {OUTPUTS} if os.path.samefile(folder, snap) and OUTPUTS in names else set()
+
+    if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # A walk of our own rather than shutil.copytree: this runs before every trial, and
-    # copytree's generality (ignore callbacks, copystat and xattrs of every folder) was three
-    # quarters of the cost of a small source's working copy.
-    _copy_folder(str(snap), str(out), [link], top=True)
+    shutil.copytree(snap, out, symlinks=True, copy_function=link_or_copy, ignore=ignore)
     outputs_of(out).mkdir(exist_ok=True)
     return out
-
-
-def _copy_folder(src: str, dst: str, link: list[bool], top: bool = False) -> None:
-    """``src`` to the new folder ``dst``: links as links, files hard-linked (or copied once
-    linking fails, ``link[0]`` then False for the rest), folders with their permissions.
-    The trial's ``outputs/`` starts empty even if the snapshot has one."""
-    os.mkdir(dst)
-    with os.scandir(src) as entries:
-        for entry in entries:
-            if top and entry.name == OUTPUTS:
-                continue
-            target = os.path.join(dst, entry.name)
-            if entry.is_symlink():
-                os.symlink(os.readlink(entry.path), target)
-            elif entry.is_dir(follow_symlinks=False):
-                _copy_folder(entry.path, target, link)
-            else:
-                _link_or_copy(entry.path, target, link)
-    shutil.copymode(src, dst)
-
-
-def _link_or_copy(src: str, dst: str, link: list[bool]) -> None:
-    if link[0]:
-        try:
-            os.link(src, dst)
-            return
-        except OSError as err:
-            if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-            link[0] = False  # one failure means every file will fail: stop trying
-    shutil.copy2(src, dst, follow_symlinks=False)
