@@ -9,9 +9,11 @@ in the unit cube) use distance, categorical ones only equality (a Hamming/overla
 Optuna's GPSampler does). Inactive nested dimensions sit at 0.5 for every trial lacking
 them, so they add nothing between two such trials.
 
-Hyperparameters (lengthscales, signal variance, noise) are fitted by maximum a posteriori —
-the log marginal likelihood plus log-normal priors — with multi-start L-BFGS-B and
-analytical gradients; the Cholesky factorisation retries with growing jitter.
+The prior mean is a constant (:meth:`GaussianProcess.fit`'s ``prior_mean``, 0 by default):
+what the model predicts far from the data. Hyperparameters (lengthscales, signal variance,
+noise) are fitted for that mean by maximum a posteriori — the log marginal likelihood plus
+log-normal priors — with multi-start L-BFGS-B and analytical gradients; the Cholesky
+factorisation retries with growing jitter.
 
 Examples
 --------
@@ -58,7 +60,8 @@ def _cholesky(k: np.ndarray) -> np.ndarray:
 
 
 class GaussianProcess:
-    """GP regression with a Matérn-5/2 ARD + Hamming kernel, zero mean (standardise y first).
+    """GP regression with a Matérn-5/2 ARD + Hamming kernel and a constant prior mean (0 unless
+    :meth:`fit` is given one; standardise y first).
 
     Parameters
     ----------
@@ -74,6 +77,7 @@ class GaussianProcess:
         # check (Hvarfner et al. 2024); in the unit cube l ~ 0.4 sqrt(d) is a good median.
         self._prior_l = (math.log(0.4 * math.sqrt(max(d, 1))), _PRIOR_L_STD)
         self.theta = self._default_theta()
+        self.prior_mean = 0.0
         self.x = np.empty((0, d))
         self.y = np.empty(0)
 
@@ -122,11 +126,13 @@ class GaussianProcess:
         return float(nll + nlp), grad
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-            n_starts: int = 2, maxiter: int = 60, fit_size: int | None = None
-            ) -> GaussianProcess:
+            n_starts: int = 2, maxiter: int = 60, fit_size: int | None = None,
+            prior_mean: float = 0.0) -> GaussianProcess:
         """Fit hyperparameters (MAP) on ``x, y`` (or a subset of ``fit_size`` rows) and
-        condition on all of ``x, y``."""
+        condition on all of ``x, y``, with the constant ``prior_mean`` (kept by
+        :meth:`condition` and :meth:`conditioned`): the value expected far from the data."""
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        self.prior_mean = prior_mean
         idx = np.arange(len(y))
         if fit_size is not None and len(y) > fit_size:
             idx = np.sort(rng.choice(len(y), fit_size, replace=False))
@@ -143,7 +149,7 @@ class GaussianProcess:
         low, high = np.array(bounds).T
         for t0 in starts[:max(1, n_starts)]:
             res = optimize.minimize(self._neg_log_posterior, np.clip(t0, low, high),
-                                    args=(dist, y[idx]), jac=True, method="L-BFGS-B",
+                                    args=(dist, y[idx] - prior_mean), jac=True, method="L-BFGS-B",
                                     bounds=bounds, options={"maxiter": maxiter})
             if np.isfinite(res.fun) and (best is None or res.fun < best[0]):
                 best = (float(res.fun), res.x)
@@ -160,7 +166,8 @@ class GaussianProcess:
         k = self._s2 * _matern(self._r2(self.x, self.x))[0]
         k[np.diag_indices_from(k)] += noise
         self._chol = _cholesky(k)
-        self._alpha = linalg.cho_solve((self._chol, True), self.y, check_finite=False)
+        self._alpha = linalg.cho_solve((self._chol, True), self.y - self.prior_mean,
+                                       check_finite=False)
         return self
 
     def conditioned(self, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
@@ -184,7 +191,7 @@ class GaussianProcess:
     def predict(self, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and latent variance at ``xc``, shape (m,) each."""
         ks = self._s2 * _matern(self._r2(xc, self.x))[0]
-        mean = ks @ self._alpha
+        mean = ks @ self._alpha + self.prior_mean
         v = linalg.solve_triangular(self._chol, ks.T, lower=True, check_finite=False)
         var = self._s2 - np.einsum("nm,nm->m", v, v)
         return mean, np.maximum(var, 1e-12)
@@ -194,7 +201,7 @@ class GaussianProcess:
         """Mean, variance and their gradients in ``xc`` (zero along categorical dims)."""
         corr, dcorr = _matern(self._r2(xc, self.x))
         ks = self._s2 * corr
-        mean = ks @ self._alpha
+        mean = ks @ self._alpha + self.prior_mean
         v = linalg.solve_triangular(self._chol, ks.T, lower=True, check_finite=False)
         var = self._s2 - np.einsum("nm,nm->m", v, v)
         kinv_ks = linalg.solve_triangular(self._chol, v, lower=True, trans="T",
