@@ -313,7 +313,7 @@ class SweepController:
         self._keep_claim(force=False)
         if now - self._last_cancel_check >= self.cancel_check_interval:
             self._last_cancel_check = now
-            if self.store.get_sweep(self.sweep_id).status == Status.CANCEL_REQUESTED:
+            if self.store.sweep_status(self.sweep_id) == Status.CANCEL_REQUESTED:
                 self._carry_out(self.engine.cancel(REASON_USER_CANCEL))
         records, exits = self.executor.poll()
         self._ingest(records)

@@ -113,6 +113,18 @@ class Store:
         """
         raise NotImplementedError
 
+    def sweep_status(self, sweep_id: str) -> Status:
+        """Return the status of sweep ``sweep_id``: what ``get_sweep(sweep_id).status`` is,
+        without reading and decoding the rest of the record (a controller asks every half
+        second whether its sweep was asked to cancel).
+
+        Raises
+        ------
+        KeyError
+            When there is no such sweep.
+        """
+        raise NotImplementedError
+
     def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
         """Return every sweep (of ``experiment``, if given), newest first."""
         raise NotImplementedError
@@ -399,10 +411,10 @@ class Store:
 
 
 CONTRACT = (
-    "close", "create_sweep", "get_sweep", "list_sweeps", "list_experiments", "update_sweep",
-    "add_sweep_warning", "claim_sweep", "heartbeat", "release_sweep", "create_trial",
-    "update_trial", "save_trials", "get_trial", "count_trials", "list_trials", "trial_page",
-    "trial_lines", "trial_counts", "param_names", "add_metrics",
+    "close", "create_sweep", "get_sweep", "sweep_status", "list_sweeps", "list_experiments",
+    "update_sweep", "add_sweep_warning", "claim_sweep", "heartbeat", "release_sweep",
+    "create_trial", "update_trial", "save_trials", "get_trial", "count_trials", "list_trials",
+    "trial_page", "trial_lines", "trial_counts", "param_names", "add_metrics",
     "get_metrics", "metric_series", "best_values", "metric_names", "set_tags", "get_tags",
 )
 """The methods every :class:`Store` sibling implements."""

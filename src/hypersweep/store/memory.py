@@ -144,6 +144,13 @@ class MemoryStore(Store):
                 raise KeyError(f"no sweep {sweep_id!r}")
             return codec.sweep_from_row(row)
 
+    def sweep_status(self, sweep_id: str) -> Status:
+        with self._lock:
+            row = self._sweeps.get(sweep_id)
+            if row is None:
+                raise KeyError(f"no sweep {sweep_id!r}")
+            return Status(row["status"])
+
     def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
         with self._lock:
             rows = [r for r in self._sweeps.values()
