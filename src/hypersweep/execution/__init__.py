@@ -7,12 +7,32 @@ Examples
 set()
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from hypersweep.execution.base import Executor, TrialExit, TrialSpec
-from hypersweep.execution.factory import executor_from_uri
-from hypersweep.execution.local import LocalProcessExecutor
-from hypersweep.execution.workdir import prepare_workdir, snapshot_source
+from hypersweep.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+    from hypersweep.execution.dask import DaskExecutor
+    from hypersweep.execution.factory import executor_from_uri
+    from hypersweep.execution.local import LocalProcessExecutor
+    from hypersweep.execution.workdir import prepare_workdir, snapshot_source
+
+# Name -> its module, imported on first use (PEP 562): the lease reads a controller's process
+# through `hypersweep.execution.processes`, which must not import the local executor, and
+# importing hypersweep must never import Dask.
+_LAZY = {
+    "DaskExecutor": ".dask",
+    "Executor": ".base",
+    "TrialExit": ".base",
+    "TrialSpec": ".base",
+    "executor_from_uri": ".factory",
+    "LocalProcessExecutor": ".local",
+    "prepare_workdir": ".workdir",
+    "snapshot_source": ".workdir",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = [
     "DaskExecutor",
@@ -24,12 +44,3 @@ __all__ = [
     "prepare_workdir",
     "snapshot_source",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # DaskExecutor on first use only: importing hypersweep must never import Dask.
-    if name == "DaskExecutor":
-        from hypersweep.execution.dask import DaskExecutor
-
-        return DaskExecutor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

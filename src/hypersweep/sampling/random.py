@@ -14,7 +14,6 @@ configuration has been tried, repeats are allowed.
 
 from __future__ import annotations
 
-import secrets
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -79,6 +78,8 @@ class RandomParameterSampling(Sampler):
                  logbase: float | str = "e") -> None:
         self.space = as_space(parameter_space)
         if seed is None:
+            import secrets  # only unseeded: it loads hashlib, hmac and base64
+
             seed = secrets.randbits(32)
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ConfigError(f"seed expects None or an int >= 0 (got {describe(seed)})")
