@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _bytecode import use_compiled_bytecode
 from bench_dashboard import start_server
 
 POINTS = 5
@@ -248,8 +249,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     exe = [sys.executable, "-c", "from hypersweep.cli import main; main()"]
     # the children (commands, servers) import compiled bytecode, compiled here once
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    use_compiled_bytecode(workdir / "pycache")
     # (uvicorn imports its protocols when it serves)
     subprocess.run([sys.executable, "-c", "import hypersweep.cli, hypersweep.store.sql, "
                     "hypersweep.dashboard.app, hypersweep.dashboard.server, "

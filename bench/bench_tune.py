@@ -47,6 +47,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bytecode import use_compiled_bytecode
+
 TUNE = """
 import time
 t0, c0 = time.perf_counter(), time.process_time()
@@ -121,14 +125,9 @@ print(json.dumps({"first": laps[0], "last": laps[-1], "total": sum(laps), "peak_
 """
 
 
-#: Where our subprocesses keep compiled bytecode (set by `main` to a folder of the run).
-PYCACHE: dict[str, str] = {}
-
-
 def _run(code: str, env_path: str | None, **values: object) -> str:
     header = "".join(f"{k} = {v!r}\n" for k, v in values.items())
-    env = dict(os.environ, OMP_NUM_THREADS="1", **PYCACHE)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     if env_path:
         env["PYTHONPATH"] = env_path
     done = subprocess.run([sys.executable, "-c", "import json\n" + header + code],
@@ -216,7 +215,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        PYCACHE["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+        use_compiled_bytecode(folder / "pycache")
         warm_up(folder, args.src)
         compare(sizes(args.sizes), sizes(args.sqlite_sizes), args.repeat, folder, args.src)
         if args.scale:
