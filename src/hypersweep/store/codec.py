@@ -69,6 +69,7 @@ TRIAL_COLUMNS = tuple(_TRIAL_RENAMES.get(f.name, f.name) for f in dataclasses.fi
 _TRIAL_FIELD_COLUMNS = tuple(
     (f.name, _TRIAL_RENAMES.get(f.name, f.name)) for f in dataclasses.fields(TrialRecord)
 )
+_TRIAL_FIELDS = tuple(name for name, _ in _TRIAL_FIELD_COLUMNS)
 
 
 def _default(obj: Any) -> Any:
@@ -249,10 +250,8 @@ def sweep_from_row(row: Mapping[Any, Any]) -> SweepRecord:
 
 def trial_to_row(trial: TrialRecord) -> dict[str, Any]:
     """Column values for inserting ``trial``."""
-    return {
-        _TRIAL_RENAMES.get(f.name, f.name): _encode_trial(f.name, getattr(trial, f.name))
-        for f in dataclasses.fields(TrialRecord)
-    }
+    return {column: _encode_trial(name, getattr(trial, name))
+            for name, column in _TRIAL_FIELD_COLUMNS}
 
 
 def _encode_trial(name: str, value: Any) -> Any:
@@ -279,8 +278,7 @@ def trial_updates(fields: Mapping[str, Any]) -> dict[str, Any]:
     TypeError
         When a field is not a :class:`TrialRecord` field, or is ``id``.
     """
-    names = tuple(f.name for f in dataclasses.fields(TrialRecord))
-    _check_fields("TrialRecord", fields, names)
+    _check_fields("TrialRecord", fields, _TRIAL_FIELDS)
     return {_TRIAL_RENAMES.get(name, name): _encode_trial(name, v) for name, v in fields.items()}
 
 
