@@ -143,8 +143,9 @@ _SWEEP_STATUS = select(sweeps.c.status).where(sweeps.c.id == bindparam("ident"))
 # FOR SHARE: a claim's UPDATE waits for the insert of a trial that checked the holder
 _SWEEP_HOLDER = (select(sweeps.c.controller).where(sweeps.c.id == bindparam("ident"))
                  .with_for_update(read=True))
-_HEARTBEAT = (update(sweeps)
-              .where(sweeps.c.id == bindparam("ident"), sweeps.c.controller == bindparam("owner")))
+# a heartbeat's or a release's change of a sweep, made only while "owner" holds it
+_UPDATE_HELD = (update(sweeps).where(sweeps.c.id == bindparam("ident"),
+                                     sweeps.c.controller == bindparam("owner")))
 
 
 def _is_transient(err: DBAPIError) -> bool:
@@ -400,11 +401,11 @@ class SqlStore(Store):
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
         params = {"ident": sweep_id, "owner": owner, "heartbeat_time": utcnow()}
-        return bool(self._run(lambda conn: conn.execute(_HEARTBEAT, params).rowcount) == 1)
+        return bool(self._run(lambda conn: conn.execute(_UPDATE_HELD, params).rowcount) == 1)
 
     def release_sweep(self, sweep_id: str, owner: str) -> None:
         params = {"ident": sweep_id, "owner": owner, "controller": None}
-        self._run(lambda conn: conn.execute(_HEARTBEAT, params))
+        self._run(lambda conn: conn.execute(_UPDATE_HELD, params))
 
     # ------------------------------------------------------------------ trials
 
