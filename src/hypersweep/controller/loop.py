@@ -419,20 +419,24 @@ class SweepController:
         self._write_held([trial_id for trial_id in self._held_at if self._ended_held(trial_id)])
 
     def _write_held(self, trial_ids: list[str]) -> None:
-        """Write what is held of these trials: points and tags first (a trial shown ended
-        shows its metrics), then the fields of its record that changed, in one write."""
+        """Write what is held of these trials. A change of status (an end, a stop) goes after
+        the points and tags (a trial shown ended shows its metrics); any other change of its
+        record (its handle) before them, so whoever sees a trial's metrics sees which process
+        logged them, even if this controller dies between the two writes."""
         for trial_id in trial_ids:
+            held = self._held.pop(trial_id, None)
+            fields = {} if held is None else {name: getattr(held[0].record, name)
+                                               for name in held[1]}
+            if fields and "status" not in fields:
+                self.store.update_trial(trial_id, **fields)
             points = self._held_points.pop(trial_id, None)
             if points:
                 self.store.add_metrics(trial_id, points)
             tags = self._held_tags.pop(trial_id, None)
             if tags:
                 self.store.set_tags(trial_id, tags)
-            held = self._held.pop(trial_id, None)
-            if held is not None:
-                record = held[0].record
-                self.store.update_trial(trial_id,
-                                        **{name: getattr(record, name) for name in held[1]})
+            if "status" in fields:
+                self.store.update_trial(trial_id, **fields)
             del self._held_at[trial_id]
 
     def _store_notices(self) -> None:
