@@ -134,23 +134,14 @@ class TrialExport:
             if params is None:
                 yield [[row.get(c) for c in columns] for row in map(self._row, page)]
                 continue
-            yield [[line.id, line.status, *map(line.params.get, params),
-                    # a trial whose every point is NaN has no best (as in to_dataframe)
-                    None if line.best is None or line.best != line.best else line.best,
-                    None if line.start_time is None or line.end_time is None
-                    else (line.end_time - line.start_time).total_seconds(),
-                    line.termination_reason] for line in page]
+            yield [[line.id, line.status, *map(line.params.get, params), _best(line),
+                    _duration(line), line.termination_reason] for line in page]
 
     def _row(self, trial: TrialLine) -> dict[str, Any]:
-        duration = None
-        if trial.start_time is not None and trial.end_time is not None:
-            duration = (trial.end_time - trial.start_time).total_seconds()
-        value = trial.best
         row = {
             "run_id": trial.id, "status": trial.status, **trial.params,
-            # a trial whose every point is NaN has no best (as in to_dataframe)
-            "best_primary_metric": None if value is None or math.isnan(value) else value,
-            "duration_s": duration, "termination_reason": trial.termination_reason,
+            "best_primary_metric": _best(trial), "duration_s": _duration(trial),
+            "termination_reason": trial.termination_reason,
         }
         if self.outcomes is not None:
             outcome = self.outcomes.get(trial.id)
@@ -159,6 +150,18 @@ class TrialExport:
             row["feasible"] = outcome is not None and outcome.feasible
             row["on_pareto_front"] = outcome is not None and outcome.on_front
         return row
+
+
+def _best(trial: TrialLine) -> float | None:
+    # a trial whose every point is NaN has no best (as in to_dataframe)
+    value = trial.best
+    return None if value is None or math.isnan(value) else value
+
+
+def _duration(trial: TrialLine) -> float | None:
+    if trial.start_time is None or trial.end_time is None:
+        return None
+    return (trial.end_time - trial.start_time).total_seconds()
 
 
 def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
