@@ -99,16 +99,22 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _best_of(aggregate: Any) -> Any:
-    """A trial's smallest or largest numeric, non-NaN value of its sweep's primary metric, as
-    a column of a statement on ``trials``: one seek in the ``(trial_id, name, value)`` index
-    (NaN is stored as NULL: skipped)."""
-    primary = (select(sweeps.c.primary_metric).where(sweeps.c.id == trials.c.sweep_id)
-               .correlate(trials).scalar_subquery())
+def _trial_best(name: Any, aggregate: Any) -> Any:
+    """A trial's smallest or largest (``aggregate``) numeric value of the metric ``name`` (a
+    name, or an SQL expression for one), as a column of a statement on ``trials``: one seek in
+    the ``(trial_id, name, value)`` index (NaN is stored as NULL: skipped, as by
+    :meth:`SqlStore.best_values`)."""
     return (select(aggregate(metrics.c.value))
-            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == primary,
+            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == name,
                    metrics.c.value.is_not(None))
             .scalar_subquery())
+
+
+def _best_of(aggregate: Any) -> Any:
+    """:func:`_trial_best` of the trial's sweep's primary metric."""
+    primary = (select(sweeps.c.primary_metric).where(sweeps.c.id == trials.c.sweep_id)
+               .correlate(trials).scalar_subquery())
+    return _trial_best(primary, aggregate)
 
 
 # Rewrites the best values a trial keeps (trials.best_low / best_high) from its metric points:
@@ -515,28 +521,15 @@ class SqlStore(Store):
         rows = self._read(lambda conn: conn.execute(query).mappings().all())
         return [codec.trial_from_row(row) for row in rows]
 
-    @staticmethod
-    def _best_of_trial(metric: str, maximize: bool) -> Any:
-        """A trial's best numeric value of ``metric``, as a column of a query on ``trials``:
-        one seek in the ``(trial_id, name, value)`` index per trial (NaN is stored as NULL:
-        skipped, as by :meth:`best_values`)."""
-        best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
-        return (
-            select(best)
-            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == metric,
-                   metrics.c.value.is_not(None))
-            .scalar_subquery()
-        )
-
     def _best(self, conn: Connection, sweep_id: str, metric: str, maximize: bool) -> Any:
         """A trial's best value of ``metric`` as a column of a query on ``trials`` of
         ``sweep_id``: the value the trial keeps beside it when ``metric`` is the sweep's
-        primary metric (no metrics read), else :meth:`_best_of_trial`."""
+        primary metric (no metrics read), else :func:`_trial_best` of it."""
         primary = conn.execute(select(sweeps.c.primary_metric)
                                .where(sweeps.c.id == sweep_id)).scalar()
         if primary is not None and primary == metric:
             return trials.c.best_high if maximize else trials.c.best_low
-        return self._best_of_trial(metric, maximize)
+        return _trial_best(metric, func.max if maximize else func.min)
 
     def _page(self, conn: Connection, sweep_id: str, metric: str, maximize: bool, order: str,
               limit: int | None, offset: int, after: int | None,
