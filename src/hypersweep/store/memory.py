@@ -137,18 +137,21 @@ class MemoryStore(Store):
             self._sweeps[sweep.id] = row
             self._by_sweep[sweep.id] = {}
 
+    def _sweep_row(self, sweep_id: str) -> dict[str, Any]:
+        """The stored row of ``sweep_id`` (the caller holds the lock); KeyError if none."""
+        row = self._sweeps.get(sweep_id)
+        if row is None:
+            raise KeyError(f"no sweep {sweep_id!r}")
+        return row
+
     def get_sweep(self, sweep_id: str) -> SweepRecord:
         with self._lock:
-            row = self._sweeps.get(sweep_id)
-            if row is None:
-                raise KeyError(f"no sweep {sweep_id!r}")
+            row = self._sweep_row(sweep_id)
             return codec.sweep_from_row(row)
 
     def sweep_status(self, sweep_id: str) -> Status:
         with self._lock:
-            row = self._sweeps.get(sweep_id)
-            if row is None:
-                raise KeyError(f"no sweep {sweep_id!r}")
+            row = self._sweep_row(sweep_id)
             return Status(row["status"])
 
     def list_sweeps(self, experiment: str | None = None) -> list[SweepRecord]:
@@ -165,18 +168,14 @@ class MemoryStore(Store):
     def update_sweep(self, sweep_id: str, **fields: Any) -> None:
         values = _utc(codec.sweep_updates(fields))
         with self._lock:
-            row = self._sweeps.get(sweep_id)
-            if row is None:
-                raise KeyError(f"no sweep {sweep_id!r}")
+            row = self._sweep_row(sweep_id)
             if "experiment" in values:
                 self._experiments.setdefault(values["experiment"], utcnow())
             row.update(values)
 
     def add_sweep_warning(self, sweep_id: str, message: str) -> None:
         with self._lock:
-            row = self._sweeps.get(sweep_id)
-            if row is None:
-                raise KeyError(f"no sweep {sweep_id!r}")
+            row = self._sweep_row(sweep_id)
             warnings: list[str] = codec.loads(row["warnings"])
             if message not in warnings:
                 warnings.append(message)
@@ -186,9 +185,7 @@ class MemoryStore(Store):
                     replacing: str | None = None) -> bool:
         now = utcnow()
         with self._lock:
-            row = self._sweeps.get(sweep_id)
-            if row is None:
-                raise KeyError(f"no sweep {sweep_id!r}")
+            row = self._sweep_row(sweep_id)
             beat = row["heartbeat_time"]
             if (row["controller"] in (None, owner) or beat is None
                     or beat < now - timedelta(seconds=stale_after)
