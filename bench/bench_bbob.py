@@ -62,6 +62,15 @@ Run (``pip install -e '.[bench]'``)::
     python bench/bench_bbob.py --quick --methods gp,optuna-gp,random
     python bench/bench_bbob.py --json /tmp/bbob.json   # the full run, about an hour
     python bench/bench_bbob.py --timing-only           # suggestion time at 1,000 trials
+    python bench/bench_bbob.py --cache /tmp/bbob-cache --methods gp,random,optuna-gp
+
+``--cache DIR`` keeps every peer run (never ours: ours is what changes between runs) as one
+JSON line of ``DIR/peers.jsonl`` keyed by method, function, dimension, seed, the run's length
+(its largest budget) and the versions it ran with (the peer's package, cocoex, numpy; for
+random and sobol hypersweep's version, numpy and scipy), and reuses it instead of running it
+again: peers repeat exactly, so a cached run is the run. The header says how many runs came
+from the cache. Delete the file (or use another DIR) after changing a peer's code without
+changing its version.
 """
 
 from __future__ import annotations
@@ -72,6 +81,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core per process: --jobs decides the parallelism
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
+import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
@@ -292,6 +303,62 @@ def _run_one(job: Job) -> tuple[list[float], float]:
     return regret.tolist(), spent / budget
 
 
+# -- cache of peer runs ------------------------------------------------------------------
+CACHE_FILE = "peers.jsonl"
+_PACKAGES = {"random": ("hypersweep", "scipy"), "sobol": ("hypersweep", "scipy"),
+             "optuna-gp": ("optuna", "torch", "scipy"), "optuna-tpe": ("optuna",),
+             "smac": ("smac", "scikit-learn")}
+
+
+@functools.cache
+def peer_version(method: str, hebo: str = "") -> str:
+    """What a peer's run depends on besides its seed: the versions of its packages, cocoex's
+    and numpy's (HEBO's from its own interpreter)."""
+    if method == "hebo":
+        probe = subprocess.run(
+            [hebo, "-c", "import importlib.metadata as m; print(';'.join(p + ' ' + "
+             "m.version(p) for p in ('hebo', 'torch', 'coco-experiment', 'numpy')))"],
+            capture_output=True, text=True, check=False)
+        return probe.stdout.strip() or "hebo ?"
+    names = (*_PACKAGES[method], "coco-experiment", "numpy")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} -")
+    return ";".join(found)
+
+
+def cache_key(job: Job) -> str:
+    method, fid, dim, seed, budget, _f_opt, hebo = job
+    return json.dumps([method, fid, dim, seed, budget, peer_version(method, hebo)])
+
+
+def read_cache(directory: Path) -> dict[str, tuple[list[float], float]]:
+    """Cached peer runs by `cache_key`: (regret after each trial, sampler seconds a trial).
+    A line that does not parse (a run killed mid-write) is skipped."""
+    path = directory / CACHE_FILE
+    found: dict[str, tuple[list[float], float]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+                found[json.dumps(row["key"])] = (row["regret"], row["seconds"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    return found
+
+
+def write_cache(directory: Path, job: Job, regret: list[float], spent: float) -> None:
+    """Append one peer run: one write of one line, so runs sharing the directory interleave
+    whole lines."""
+    directory.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"key": json.loads(cache_key(job)), "regret": regret, "seconds": spent})
+    with open(directory / CACHE_FILE, "a") as out:
+        out.write(line + "\n")
+
+
 # -- suggestion time ---------------------------------------------------------------------
 def time_one(job: tuple[str, int, int, int]) -> tuple[str, float]:
     """Median CPU seconds (this process's, so the load of other processes does not count) of
@@ -493,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hebo-python", help="interpreter with hebo and cocoex "
                         "(default $HYPERSWEEP_HEBO_PYTHON or /opt/bench-hebo/bin/python)")
     parser.add_argument("--json", help="save every curve and the summary here")
+    parser.add_argument("--cache", help="directory whose peers.jsonl keeps and reuses the "
+                        "peers' runs (never ours)")
     parser.add_argument("--no-timing", action="store_true", help="skip the timing section")
     parser.add_argument("--timing-only", action="store_true", help="only the timing section")
     args = parser.parse_args(argv)
@@ -530,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         return ({d: args.seeds or n for d, n in pdims.items() if d in dims},
                 fids if args.functions or pfids is None else [f for f in fids if f in pfids])
 
-    jobs: list[Job] = []
+    jobs: list[Job] = []  # every run of the plan; after the cache, those still to run
     optima: dict[tuple[int, int, int], float] = {}
     if not args.timing_only:
         for m in methods:
@@ -545,6 +614,14 @@ def main(argv: list[str] | None = None) -> int:
     # Slow methods and dimensions first so the pool's tail is short.
     slow = ("hebo", "smac", "optuna-gp", "gp")
     jobs.sort(key=lambda j: (slow.index(j[0]) if j[0] in slow else len(slow), -j[2]))
+    cache_dir = Path(args.cache) if args.cache else None
+    cached: list[tuple[Job, list[float], float]] = []
+    if cache_dir is not None:
+        stored = read_cache(cache_dir)
+        hits = {j: stored[cache_key(j)] for j in jobs
+                if j[0] not in OURS and cache_key(j) in stored}
+        cached = [(j, *hits[j]) for j in jobs if j in hits]
+        jobs = [j for j in jobs if j not in hits]
     print(f"BBOB: f{','.join(map(str, fids))}; dims {dims}; budgets {budgets}; "
           f"{args.jobs} processes; seed s runs instance 1 + s % 15")
     for m in methods:
@@ -553,18 +630,27 @@ def main(argv: list[str] | None = None) -> int:
               + ("" if mfids == fids else f"; only f{','.join(map(str, mfids))}"))
     for m, why in skipped.items():
         print(f"  {m:<11} skipped: {why}")
+    if cache_dir is not None:
+        print(f"  cache {cache_dir / CACHE_FILE}: {len(cached)} peer runs reused, "
+              f"{sum(j[0] not in OURS for j in jobs)} run and stored")
     sys.stdout.flush()
     curves: dict[tuple[str, int, int], dict[int, list[float]]] = {}
     per_trial: dict[str, list[float]] = {}
     timing: list[tuple[str, float]] = []
     failed: list[str] = []
     done = 0
+    for (m, fid, dim, seed, *_), regret, spent in cached:
+        curves.setdefault((m, fid, dim), {})[seed] = regret
+        per_trial.setdefault(m, []).append(spent)
     with Pool(args.jobs) as pool:
-        for (m, fid, dim, seed, *_), regret, spent, error in pool.imap_unordered(run_one, jobs):
+        for job, regret, spent, error in pool.imap_unordered(run_one, jobs):
+            m, fid, dim, seed, *_ = job
             if error:
                 failed.append(f"{m} f{fid} d{dim} seed {seed}: {error}")
                 print(f"  failed: {failed[-1]}", flush=True)
                 continue
+            if cache_dir is not None and m not in OURS:
+                write_cache(cache_dir, job, regret, spent)
             curves.setdefault((m, fid, dim), {})[seed] = regret
             per_trial.setdefault(m, []).append(spent)
             done += 1
@@ -574,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
             timing = pool.map(time_one, [(m, 8, 10, 1000)
                                          for m in ("gp", "tpe", "optuna-gp", "optuna-tpe")])
     summary: dict[str, Any] = {}
-    if jobs:
+    if jobs or cached:
         summary = summarise(curves, methods, fids, dims, budgets)
         report(summary, methods, fids, dims, budgets)
         print("\nMean sampler CPU time per trial during the runs (ms; hebo: wall): "

@@ -50,3 +50,43 @@ def test_the_optimum_is_the_value_at_the_known_minimiser(monkeypatch: pytest.Mon
     f_opt = bench_bbob.optimum(1, 2, 1)
     assert round(f_opt, 2) == pytest.approx(f_opt, abs=1e-9)
     assert bench_bbob.instance_of(0) == 1 and bench_bbob.instance_of(15) == 1
+
+
+def test_a_cached_peer_run_is_reused_and_ours_is_run_again(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    args = [sys.executable, str(SCRIPT), "--functions", "1", "--dims", "2", "--seeds", "1",
+            "--budgets", "3,5", "--methods", "random,sobol,tpe", "--jobs", "1", "--no-timing",
+            "--cache", str(cache)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    runs = [subprocess.run([*args, "--json", str(tmp_path / f"{i}.json")], capture_output=True,
+                           text=True, check=False, cwd=tmp_path, env=env, timeout=300)
+            for i in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert "0 peer runs reused, 2 run and stored" in runs[0].stdout
+    assert "2 peer runs reused, 0 run and stored" in runs[1].stdout
+    lines = (cache / "peers.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["key"][0] for line in lines) == ["random", "sobol"]
+    first, second = (json.loads((tmp_path / f"{i}.json").read_text()) for i in range(2))
+    assert first["curves"] == second["curves"]  # a cached run is the run
+    tables = [r.stdout[r.stdout.index("Per function"):r.stdout.index("Mean sampler")]
+              for r in runs]
+    assert tables[0] == tables[1]
+
+
+def test_the_cache_skips_a_torn_line_and_keys_by_version(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import bench_bbob
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    job = ("random", 3, 5, 2, 100, 1.5, "")
+    bench_bbob.write_cache(tmp_path, job, [2.0, 1.0], 0.25)
+    with open(tmp_path / bench_bbob.CACHE_FILE, "a") as out:
+        out.write('{"key": ["sobol", 3, 5, 2, 1')  # a run killed while writing
+    stored = bench_bbob.read_cache(tmp_path)
+    assert stored == {bench_bbob.cache_key(job): ([2.0, 1.0], 0.25)}
+    assert "hypersweep" in bench_bbob.peer_version("random")
+    assert bench_bbob.cache_key(("random", 3, 5, 2, 50, 1.5, "")) not in stored  # other length
