@@ -271,9 +271,27 @@ def test_adopt_and_stop_an_orphan(make_spec: Make, h: Any) -> None:
     h.wait_for_file(spec.workdir / "ready")
     a.shutdown()  # leaves the trial running
     b = LocalProcessExecutor()
-    assert b.adopt(spec, handle)
+    assert b.adopt(spec, handle) == handle
     b.stop(spec.trial_id, grace=2.0)
     assert h.wait_exit(b, spec.trial_id).exits[spec.trial_id].exit_code == -signal.SIGTERM
+
+
+def test_adopt_without_a_handle_returns_the_one_found(make_spec: Make, h: Any) -> None:
+    """The controller died before recording the handle: the trial's folder names its process,
+    and adopt says which, for the controller to record."""
+    spec = make_spec("import time\nopen('ready', 'w').write('1\\n')\ntime.sleep(60)\n")
+    a = LocalProcessExecutor()
+    handle = a.launch(spec)
+    h.wait_for_file(spec.workdir / "ready")
+    a.shutdown()
+    (spec.trial_dir / "handle.json").unlink()  # only the supervisor's own record is left
+    b = LocalProcessExecutor()
+    found = b.adopt(spec, {})
+    assert found is not None and b.running() == {spec.trial_id}
+    assert found["executor"] == "local"
+    assert (found["pid"], found["start_ticks"]) == (handle["pid"], handle["start_ticks"])
+    b.stop(spec.trial_id, grace=0)
+    assert h.wait_exit(b, spec.trial_id).exits[spec.trial_id].exit_code == -signal.SIGKILL
 
 
 def test_adopt_refuses_dead_or_reused_pids(make_spec: Make, h: Any, tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ writes instead of four (its handle rides with its end), and a chatty trial's poi
 written a few times a second rather than at every poll. A crash loses nothing of what is
 held: an adopted trial's journal is read again from its start (its points are stored
 idempotently), and its exit and process are found from its folder, as after a crash between
-a launch and the write of its handle.
+a launch and the write of its handle (the executor then returns the handle it found there, and
+it is written as a launch's would have been).
 
 Its memory does not grow with the sweep: the engine lets an ended trial go once its record is
 written (``keep_ended=False``), keeping the best one, a tally and the sampler's history, and
@@ -282,8 +283,13 @@ class SweepController:
         except Exception as err:  # nothing can have started from a spec never made
             self._launch_failed(trial, err, None)
             return
-        adopted = self.executor.adopt(spec, record.handle or {})
-        if adopted:
+        handle = self.executor.adopt(spec, record.handle or {})
+        if handle is not None:
+            if handle and not record.handle:
+                # Found in the trial's folder (the last controller died between the launch
+                # and writing the handle): held like a launch's, on record with the rest.
+                trial.apply(handle=handle)
+                self._hold(trial, ("handle",))
             trial.failed_by_script = self.store.get_tags(record.id).get(ingest.FAIL_TAG)
             self.engine.begin(trial, at=self._monotonic_of(record.start_time))
             if record.status == Status.CANCELED:

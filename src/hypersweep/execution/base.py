@@ -127,11 +127,15 @@ class Executor(ABC):
         """
 
     @abstractmethod
-    def adopt(self, spec: TrialSpec, handle: dict[str, Any], journal_offset: int = 0) -> bool:
+    def adopt(self, spec: TrialSpec, handle: dict[str, Any],
+              journal_offset: int = 0) -> dict[str, Any] | None:
         """Watch again a trial launched by an earlier executor (after a controller restart).
 
-        Returns True if the trial is still running or left an exit record (both then reported
-        by :meth:`poll` like any other trial), False if it cannot be found.
+        Returns the trial's handle if it is still running or left an exit record (both then
+        reported by :meth:`poll` like any other trial), None if it cannot be found. That is
+        ``handle`` itself, unless ``handle`` was empty (the controller died between the launch
+        and recording it) and the executor found the trial another way: then the handle found,
+        for the controller to record (empty if nothing says which process ran it).
         """
 
     def placement(self, gpu: float, cpu: int | None) -> Placement | None:

@@ -363,7 +363,8 @@ class DaskExecutor(Executor):
         self._trials.watch(WatchedTrial(spec, trial_dir, key, future))
         return handle
 
-    def adopt(self, spec: TrialSpec, handle: dict[str, Any], journal_offset: int = 0) -> bool:
+    def adopt(self, spec: TrialSpec, handle: dict[str, Any],
+              journal_offset: int = 0) -> dict[str, Any] | None:
         """Watch again a trial launched by an earlier executor, found by its published name.
 
         Adoption *can*: reconnect to a task still queued or running anywhere on the cluster
@@ -373,15 +374,24 @@ class DaskExecutor(Executor):
         controller started (from the exit record in the trial folder). It *cannot* recover a
         trial when the scheduler itself restarted (published names live in scheduler memory):
         such a trial is reported not found, and the controller marks it ``Failed``.
+
+        With an empty ``handle`` (the controller died between the launch and recording it) a
+        task found by its name is returned as a handle for the controller to record.
         """
         if spec.trial_id in self._trials:
-            return True
+            return handle
         trial_dir = Path(spec.trial_dir).resolve()
         future = self.client.get_dataset(dataset_name(spec.trial_id), default=None)
         if isinstance(future, Future):
             self._trials.watch(WatchedTrial(spec, trial_dir, str(future.key), future,
                                             slot=read_slot(trial_dir)))
-            return True
+            return handle or {
+                "executor": "dask",
+                "scheduler": self.client.scheduler.address,
+                "key": str(future.key),
+                "dataset": dataset_name(spec.trial_id),
+                "trial_dir": str(trial_dir),
+            }
         record = read_exit_record(trial_dir)
         if record is not None:
             detail = ""
@@ -390,8 +400,8 @@ class DaskExecutor(Executor):
             self._trials.watch(WatchedTrial(spec, trial_dir, str(handle.get("key", "")), None,
                                             record_exit=(record[0], record[1], detail),
                                             slot=read_slot(trial_dir)))
-            return True
-        return False
+            return handle
+        return None
 
     def launched(self, spec: TrialSpec) -> bool:
         """Whether a launch of this trial reached the cluster (after a restart).

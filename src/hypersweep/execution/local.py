@@ -325,35 +325,40 @@ class LocalProcessExecutor(Executor):
             if t.pidfd is None and same_process_alive(t.pid, t.start_ticks):
                 t.pidfd = open_pidfd(t.pid)
 
-    def adopt(self, spec: TrialSpec, handle: dict[str, Any], journal_offset: int = 0) -> bool:
+    def adopt(self, spec: TrialSpec, handle: dict[str, Any],
+              journal_offset: int = 0) -> dict[str, Any] | None:
         """Watch a trial launched by an earlier executor; see :meth:`Executor.adopt`.
 
         The trial is found if it left an exit record, or if the handle's pid is alive and is
-        the same process (same start time and boot) on this host.
+        the same process (same start time and boot) on this host. An empty ``handle`` (the
+        controller died between the launch and recording it) is looked for in the trial's
+        folder, and the one found is returned for the controller to record.
         """
         if spec.trial_id in self._trials:
-            return True
+            return handle
         trial_dir = Path(spec.trial_dir).resolve()
         if not handle:
             # The controller died between launching and recording the handle: the trial's
             # supervisor says which process it is.
-            handle = self._handle_from_files(trial_dir) or {}
+            found = self._handle_from_files(trial_dir)
+            if found is not None:
+                handle = {"executor": "local", "trial_dir": str(trial_dir), **found}
         pid = int(handle.get("pid") or 0)
         start_ticks = handle.get("start_ticks")
         reader = JournalReader(layout.journal_path(trial_dir), journal_offset)
         trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None)
         if read_exit_record(trial_dir) is not None:
             self._trials[spec.trial_id] = trial
-            return True
+            return handle
         same_machine = handle.get("host") == self._host and (
             handle.get("boot_id") is None or handle.get("boot_id") == self._boot_id
         )
         if same_machine and same_process_alive(pid, start_ticks):
             trial.pidfd = open_pidfd(pid)
             self._trials[spec.trial_id] = trial
-            return True
+            return handle
         reader.close()
-        return False
+        return None
 
     def _handle_from_files(self, trial_dir: Path) -> dict[str, Any] | None:
         """The handle a launch left in ``trial_dir``, waiting out a launch still starting.
