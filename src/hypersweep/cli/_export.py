@@ -37,6 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+from hypersweep.spec.sweep_spec import stored_objectives
 from hypersweep.store.codec import strict_json
 from hypersweep.store.records import TrialLine
 
@@ -93,10 +94,12 @@ class TrialExport:
     def __init__(self, run: Any, chunk: int | None = None) -> None:
         self.run, self.chunk = run, chunk or CHUNK
         self.store = run.experiment.workspace.store
-        spec = run.spec
-        self.metric, self.maximize = spec.objective.metric, spec.objective.maximize
+        # the objectives alone, not run.spec: building the sweep's sampler, policy and space
+        # imports them and numpy (~0.15 s of CPU, a third of a small export's)
+        objectives, constraints = stored_objectives(self.store.get_sweep(run.id).config)
+        self.metric, self.maximize = objectives[0].metric, objectives[0].maximize
         params = self.store.param_names(run.id)
-        several = len(spec.objectives) > 1 or bool(spec.constraints)
+        several = len(objectives) > 1 or bool(constraints)
         self.outcomes = {o.trial_id: o for o in run.outcomes()} if several else None
         extra: list[str] = []
         self.names: dict[str, str] = {}
@@ -104,7 +107,7 @@ class TrialExport:
             taken = {"run_id", "status", *params, *EXPORT_COLUMNS}
             # an objective's column is its metric's name, unless a parameter already has it
             self.names = {o.metric: o.metric if o.metric not in taken else f"objective:{o.metric}"
-                          for o in spec.objectives}
+                          for o in objectives}
             extra = [*self.names.values(), "feasible", "on_pareto_front"]
         self.columns = ["run_id", "status", *params, EXPORT_COLUMNS[2], *extra,
                         *EXPORT_COLUMNS[3:]]

@@ -1,4 +1,5 @@
-"""Read commands: ``ls``, ``show``, ``best`` and ``export`` (each with ``--json``).
+"""Read commands: ``ls``, ``show`` and ``best`` (each with ``--json``); ``export`` is
+`hypersweep.cli.export`.
 
 Examples
 --------
@@ -16,7 +17,6 @@ from rich.table import Table
 
 from hypersweep.api.progress import last_line
 from hypersweep.api.run import placement_text
-from hypersweep.cli._export import TrialExport, write_csv, write_json, write_parquet
 from hypersweep.cli._format import (
     best_summary,
     console,
@@ -329,64 +329,3 @@ def best(sweep_id: str, as_json: bool, workspace: WorkspaceRef) -> None:
         echo_front_result(spec, result, outcomes)
     if not result["pareto_front"]:
         raise CliError(f"no trial of sweep {run.id} is on the Pareto front yet")
-
-
-@cli.command()
-@click.argument("sweep_id")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
-              show_default=True, help="File format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write "
-              "[default: standard output; required for parquet].")
-@workspace_options
-def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef) -> None:
-    """Export a sweep's trials (one row each: id, status, parameters, best metric, ...).
-
-    Every number reads back exactly. JSON is strict: NaN and infinities are the strings
-    "NaN", "Infinity", "-Infinity". CSV writes floats in Python's shortest exact form
-    (nan, inf, -inf for the non-finite) and leaves a missing value empty. Parquet columns
-    are float64, int64, or decimal128(38, 0) for integers beyond 64 bits.
-    """
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise CliError("parquet export needs pyarrow: pip install pyarrow") from None
-        if output is None:
-            raise CliError("parquet export needs -o FILE")
-    run = open_sweep(workspace.open(read_only=True), sweep_id)
-    trials = TrialExport(run)
-    if fmt == "parquet":
-        assert output is not None
-        count = write_parquet(trials.columns, trials.chunks, output)
-    else:
-        write = write_json if fmt == "json" else write_csv
-        if output is None:
-            echo = _Echo()
-            count = write(trials.columns, trials.chunks(), echo)
-            echo.flush()
-        else:
-            with open(output, "w", encoding="utf-8") as out:
-                count = write(trials.columns, trials.chunks(), out)
-    if output is not None:
-        click.echo(f"wrote {count} trials to {output}", err=True)
-
-
-class _Echo:
-    """Standard output as a file for the writers: text goes out through ``click.echo``
-    (which the test runner captures) every 64 kB, not a call a row."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        self.size += len(text)
-        if self.size > 1 << 16:
-            self.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        if self.parts:
-            click.echo("".join(self.parts), nl=False)
-            self.parts, self.size = [], 0

@@ -37,7 +37,7 @@ class CliError(click.ClickException):
 #: when one of its commands is first needed (``hypersweep ls`` need not import what ``logs``
 #: or ``run`` do), and ``--help`` lists every command from here.
 COMMANDS = {
-    "best": "inspect", "export": "inspect", "ls": "inspect", "show": "inspect",
+    "best": "inspect", "ls": "inspect", "show": "inspect", "export": "export",
     "cancel": "control", "resume": "control", "run": "control",
     "logs": "logs", "replay": "replay", "report": "ui", "ui": "ui", "validate": "validate",
 }

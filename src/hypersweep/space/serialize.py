@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.space.choice import Choice, RandInt
+from hypersweep.space.choices import Choice, RandInt
 from hypersweep.space.expressions import Expression
 from hypersweep.space.normal_family import LogNormal, Normal, QLogNormal, QNormal
 from hypersweep.space.uniform_family import LogUniform, QLogUniform, QUniform, Uniform

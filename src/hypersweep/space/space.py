@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from hypersweep.errors import ConfigError
-from hypersweep.space.choice import Choice
+from hypersweep.space.choices import Choice
 from hypersweep.space.expressions import Expression
 from hypersweep.space.serialize import expression_from_dict, expression_to_dict
 from hypersweep.space.values import check_key, describe, parse_logbase

@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-
-import numpy as np
 
 from hypersweep.errors import ConfigError
 
@@ -73,13 +72,24 @@ def check_text(text: str, what: str, *, argument: bool = False) -> str:
     return text
 
 
+def _plain(value: Any) -> Any:
+    """``value``, or the Python number a numpy scalar holds.
+
+    numpy is not imported for this check (the config readers use this module): while it has
+    not been imported, no value is a numpy scalar.
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
+        return value.item()
+    return value
+
+
 def number(value: Any, what: str, prefix: str) -> int | float:
     """Return ``value`` as a finite Python ``int`` or ``float``, keeping which of the two it is.
 
     ``bool`` is refused: ``uniform(False, True)`` is almost surely a mistake.
     """
-    if isinstance(value, np.generic):  # numpy scalars become plain Python numbers
-        value = value.item()
+    value = _plain(value)  # numpy scalars become plain Python numbers
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         hint = ""
         # PyYAML reads `1e-5` (no dot) as text, which is the usual way to get here.
@@ -101,8 +111,7 @@ def literal(value: Any, prefix: str) -> Scalar:
 
     Lists are refused: an option must travel as one command-line argument.
     """
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = _plain(value)
     if isinstance(value, str):
         problem = text_problem(value)
         if problem is not None:
@@ -147,8 +156,7 @@ def check_key(key: Any, prefix: str) -> str:
 
 def canon(value: Any) -> Any:
     """A hashable key for a value that keeps ``1``, ``1.0``, ``True`` and ``"1"`` apart."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = _plain(value)
     if isinstance(value, Mapping):
         return ("dict", tuple((k, canon(v)) for k, v in value.items()))
     return (type(value).__name__, value)

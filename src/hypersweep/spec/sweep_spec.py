@@ -78,22 +78,38 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
-from hypersweep.policies import (
-    EarlyTerminationPolicy,
-    NoTerminationPolicy,
-    policy_from_dict,
-    policy_note,
-)
-from hypersweep.sampling import Sampler, sampler_from_dict
-from hypersweep.space import SearchSpace
 from hypersweep.spec import checks
 from hypersweep.spec.objectives import Constraint, Objective
 from hypersweep.spec.trials import TrialDefinition, trial_from_dict
 
-__all__ = ["Limits", "Metadata", "Objective", "Resources", "SweepSpec", "WarmStart"]
+# The sampler, the policy and the space (and numpy with them) are imported where a spec is
+# built or used, not with this module: a face that reads a stored sweep's records (an export)
+# imports SweepSpec's module without building one.
+if TYPE_CHECKING:
+    from hypersweep.policies import EarlyTerminationPolicy
+    from hypersweep.sampling import Sampler
+    from hypersweep.space import SearchSpace
+
+__all__ = ["Limits", "Metadata", "Objective", "Resources", "SweepSpec", "WarmStart",
+           "stored_objectives"]
+
+
+def _policies() -> Any:
+    """``hypersweep.policies``, imported when a spec first needs it."""
+    import hypersweep.policies
+
+    return hypersweep.policies
+
+
+def _no_policy() -> EarlyTerminationPolicy:
+    """A spec's default policy (a factory: the class is not imported with this module)."""
+    from hypersweep.policies import NoTerminationPolicy
+
+    return NoTerminationPolicy()
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -247,7 +263,7 @@ class SweepSpec:
     sampling: Sampler
     objectives: tuple[Objective, ...]
     trial: TrialDefinition
-    policy: EarlyTerminationPolicy = field(default_factory=NoTerminationPolicy)
+    policy: EarlyTerminationPolicy = field(default_factory=_no_policy)
     limits: Limits = field(default_factory=Limits)
     warm_start: WarmStart = field(default_factory=WarmStart)
     resources: Resources | None = None
@@ -259,6 +275,8 @@ class SweepSpec:
     version: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
+        from hypersweep.sampling import Sampler
+
         if not isinstance(self.sampling, Sampler):
             raise ConfigError(f"sampling: expected a sampler such as RandomParameterSampling "
                               f"(got {self.sampling!r})")
@@ -274,8 +292,9 @@ class SweepSpec:
         if not all(isinstance(c, Constraint) for c in constraints):
             raise ConfigError(f"constraints: expected Constraint (got {constraints!r})")
         object.__setattr__(self, "constraints", constraints)
-        if not isinstance(self.policy, EarlyTerminationPolicy):
-            object.__setattr__(self, "policy", policy_from_dict(self.policy))
+        policies = _policies()
+        if not isinstance(self.policy, policies.EarlyTerminationPolicy):
+            object.__setattr__(self, "policy", policies.policy_from_dict(self.policy))
 
     @property
     def search_space(self) -> SearchSpace:
@@ -315,11 +334,13 @@ class SweepSpec:
         """The warning a face gives when the early-termination policy judges less than every
         objective and constraint (None: it judges all, or there is one objective and no
         constraint)."""
-        return policy_note(self.policy, [o.metric for o in self.objectives],
+        return _policies().policy_note(self.policy, [o.metric for o in self.objectives],
                            [c.label for c in self.constraints])
 
     def new_sampler(self) -> Sampler:
         """A fresh sampler with this spec's settings (samplers keep per-sweep state)."""
+        from hypersweep.sampling import sampler_from_dict
+
         return sampler_from_dict(self.sampling.to_dict(), self.search_space)
 
     def replace(self, **changes: Any) -> SweepSpec:
@@ -347,18 +368,15 @@ class SweepSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SweepSpec:
         """Read a stored config: this release's form, or version 1 (the first release's)."""
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"stored sweep config: expected a mapping (got {data!r})")
-        version = data.get("version", 1)
-        if version not in (1, 2):
-            raise ConfigError(f"stored sweep config: version {version!r} is newer than this "
-                              f"release reads (1 or 2); upgrade hypersweep")
+        from hypersweep.sampling import sampler_from_dict
+        from hypersweep.space import SearchSpace
+
+        version = _stored_version(data)
         try:
             space = SearchSpace.from_dict(data["search_space"])
             limits = dict(data.get("limits") or {})
+            objectives = _stored_objectives(data, version)
             if version == 1:
-                objective = data["objective"]
-                objectives = [Objective(objective["primary_metric"], objective["goal"])]
                 warm = WarmStart(tuple(data.get("resume_from") or ()),
                                  tuple(data.get("resume_child_runs") or ()))
                 metadata = Metadata(**{k: data.get(k) for k in ("name", "display_name",
@@ -366,15 +384,14 @@ class SweepSpec:
                                     tags=dict(data.get("tags") or {}))
                 resources = None
             else:
-                objectives = [Objective(o["metric"], o["goal"]) for o in data["objectives"]]
                 warm = WarmStart(**(data.get("warm_start") or {}))
                 metadata = Metadata(**(data.get("metadata") or {}))
                 resources = Resources(**data["resources"]) if data.get("resources") else None
             return cls(
                 sampling=sampler_from_dict(data["sampling_algorithm"], space),
-                objectives=tuple(objectives),
+                objectives=objectives,
                 trial=trial_from_dict(data["trial"]),
-                policy=policy_from_dict(data.get("early_termination")),
+                policy=_policies().policy_from_dict(data.get("early_termination")),
                 limits=Limits(**{k: limits.get(k) for k in (
                     "max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
                     "max_failed_trials")}),
@@ -382,7 +399,45 @@ class SweepSpec:
                 resources=resources,
                 executor=data.get("executor"),
                 metadata=metadata,
-                constraints=tuple(Constraint(**c) for c in data.get("constraints") or ()),
+                constraints=_stored_constraints(data),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err
+
+
+def stored_objectives(data: Mapping[str, Any]) -> tuple[tuple[Objective, ...],
+                                                       tuple[Constraint, ...]]:
+    """The objectives and constraints of a stored config (any release's form), read as
+    `SweepSpec.from_dict` reads them, without building the rest (its space, sampler and
+    policy): what a face that reads a sweep's records by its metrics needs.
+
+    >>> stored_objectives({"version": 1, "objective": {"primary_metric": "acc",
+    ...                                                "goal": "maximize"}})
+    ((Objective(metric='acc', goal='maximize'),), ())
+    """
+    version = _stored_version(data)
+    try:
+        return _stored_objectives(data, version), _stored_constraints(data)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err
+
+
+def _stored_version(data: Any) -> int:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"stored sweep config: expected a mapping (got {data!r})")
+    version = data.get("version", 1)
+    if version not in (1, 2):
+        raise ConfigError(f"stored sweep config: version {version!r} is newer than this "
+                          f"release reads (1 or 2); upgrade hypersweep")
+    return int(version)
+
+
+def _stored_objectives(data: Mapping[str, Any], version: int) -> tuple[Objective, ...]:
+    if version == 1:
+        objective = data["objective"]
+        return (Objective(objective["primary_metric"], objective["goal"]),)
+    return tuple(Objective(o["metric"], o["goal"]) for o in data["objectives"])
+
+
+def _stored_constraints(data: Mapping[str, Any]) -> tuple[Constraint, ...]:
+    return tuple(Constraint(**c) for c in data.get("constraints") or ())
