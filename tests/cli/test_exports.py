@@ -261,17 +261,21 @@ def test_rows_laid_out_from_lines_equal_rows_read_by_column(tmp_path: Any,
 
 
 def test_a_chunk_of_flat_rows_is_laid_out_as_json_dumps_with_an_indent() -> None:
-    """The one-call path of the JSON writer (flat, finite values): strings holding its
-    separators, braces, newlines and quotes do not move the boundaries between objects."""
-    from hypersweep.cli._export import write_json
+    """The column-at-a-time path of the JSON writer (flat values): strings holding its
+    separators, braces, newlines, quotes, ``%`` or the text of a non-finite number, keys
+    holding ``%`` or braces, and NaN and infinities (the strings "NaN", ...) are laid out as
+    json.dumps lays out each object."""
+    from hypersweep.cli._export import strict_json, write_json
 
-    tricky = ['},\n    {', '"},\\n    {"', "}", "{", ",\n", "ünï ✓", "", 'q"x', "a\tb"]
-    columns = ["a", "b é", "c"]
-    rows = [[tricky[i % len(tricky)], [None, 1, -0.0, 2**70, True, 1e-300][i % 6],
-             tricky[(i * 5) % len(tricky)]] for i in range(30)]
+    tricky = ['},\n    {', '"},\\n    {"', "}", "{", ",\n", "ünï ✓", "", 'q"x', "a\tb", "%s",
+              "NaN", "-Infinity", "%(a)s"]
+    columns = ["a", "b é", "c %s {}"]
+    numbers = [None, 1, -0.0, 2**70, True, 1e-300, math.nan, math.inf, -math.inf, 0.1]
+    rows = [[tricky[i % len(tricky)], numbers[i % len(numbers)],
+             tricky[(i * 5) % len(tricky)]] for i in range(40)]
     out = io.StringIO()
-    assert write_json(columns, [rows[:11], rows[11:]], out) == 30
-    objects = [json.dumps(dict(zip(columns, row, strict=True)), indent=2, ensure_ascii=False)
-               for row in rows]
+    assert write_json(columns, [rows[:11], rows[11:]], out) == 40
+    objects = [json.dumps(dict(zip(columns, map(strict_json, row), strict=True)), indent=2,
+                          ensure_ascii=False, allow_nan=False) for row in rows]
     assert out.getvalue() == "[\n" + ",\n".join(
         "  " + text.replace("\n", "\n  ") for text in objects) + "\n]\n"
