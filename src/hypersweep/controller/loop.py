@@ -12,12 +12,13 @@ one stopped (`SweepController.run` does that recovery first).
 It never blocks: the executor is polled, never waited on, and every store write is one short
 transaction. What the trials' files already hold durably - metrics and tags (the journal), a
 trial's end (its exit record), its handle (its supervisor's record) - is held for a moment
-and written with what else is held: a trial's end (with its handle, if still held) before the
-next trial's row and by the end of the step that saw it; everything before a stop (its
-``Canceled`` and the metrics behind it go first) and before the sweep ends; anything else at
-most `SweepController.write_behind` seconds later. A trial shorter than that costs three
-writes instead of four (its handle rides with its end), and a chatty trial's points are
-written a few times a second rather than at every poll. A crash loses nothing of what is
+and written with what else is held, in one transaction (`Store.save_trials`): a trial's end
+(with its handle, if still held) before the next trial's row and by the end of the step that
+saw it; everything before a stop (its ``Canceled`` and the metrics behind it go first) and
+before the sweep ends; anything else at most `SweepController.write_behind` seconds later. A
+trial shorter than that costs two transactions (its row, then its handle, points and end
+together) instead of four, and a chatty trial's points are written a few times a second
+rather than at every poll. A crash loses nothing of what is
 held: an adopted trial's journal is read again from its start (its points are stored
 idempotently), and its exit and process are found from its folder, as after a crash between
 a launch and the write of its handle (the executor then returns the handle it found there, and
@@ -38,6 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,22 @@ _CANCEL_FIELDS = ("status", "termination_reason", "termination_detail")
 
 class _ClaimLost(Exception):
     """This controller's sweep was claimed by another one (it was thought dead or stale)."""
+
+
+@dataclass
+class _Held:
+    """What is held of one trial for its next write (see the module's notes)."""
+
+    trial: TrialState
+    since: float  # monotonic time of its oldest held change
+    fields: set[str] = field(default_factory=set)  # of its record, changed since written
+    points: list[MetricPoint] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ended(self) -> bool:
+        """Whether an end (or a stop) is held: written before the next trial's row."""
+        return "status" in self.fields
 
 
 class SweepController:
@@ -130,12 +148,8 @@ class SweepController:
         self.snapshot_dir = layout.snapshot_dir(self.workspace_dir, sweep_id)
         self._stop = threading.Event()
         self._last_cancel_check = 0.0
-        # Held writes (see the module's notes): trials whose record changed, with the fields
-        # that changed, and their new metric points and tags.
-        self._held: dict[str, tuple[TrialState, set[str]]] = {}
-        self._held_points: dict[str, list[MetricPoint]] = {}
-        self._held_tags: dict[str, dict[str, str]] = {}
-        self._held_at: dict[str, float] = {}  # trial id -> when its oldest held write came
+        # Held writes (see the module's notes), by trial id, oldest first.
+        self._held: dict[str, _Held] = {}
 
     @property
     def _trials(self) -> dict[str, TrialState]:
@@ -327,9 +341,9 @@ class SweepController:
         self._carry_out(self.engine.tick())
         self._store_notices()
         launched = self._launch_more()
-        if self._held_at:
-            self._write_held([trial_id for trial_id, since in self._held_at.items()
-                              if now - since >= self.write_behind or self._ended_held(trial_id)])
+        if self._held:
+            self._write_held([held for held in self._held.values()
+                              if now - held.since >= self.write_behind or held.ended])
         return bool(records or exits or launched)
 
     def _ingest(self, records: dict[str, list[JournalRecord]]) -> None:
@@ -342,12 +356,11 @@ class SweepController:
             if trial is None or not batch:
                 continue
             points, tags = ingest.to_points(batch)
-            if points:  # written before any stop they lead to (`_carry_out` flushes first)
-                self._held_points.setdefault(trial_id, []).extend(points)
-                self._held_at.setdefault(trial_id, time.monotonic())
+            if points or tags:  # written before any stop they lead to (`_carry_out` flushes)
+                held = self._held_for(trial)
+                held.points += points
+                held.tags.update(tags)
             if tags:
-                self._held_tags.setdefault(trial_id, {}).update(tags)
-                self._held_at.setdefault(trial_id, time.monotonic())
                 trial.failed_by_script = tags.get(ingest.FAIL_TAG, trial.failed_by_script)
             for point in points:
                 if point.name in tracked:
@@ -402,14 +415,16 @@ class SweepController:
         for stop in stops:
             self.executor.stop(stop.trial.record.id)
 
+    def _held_for(self, trial: TrialState) -> _Held:
+        """What is held of ``trial``, made empty if nothing was."""
+        held = self._held.get(trial.id)
+        if held is None:
+            held = self._held[trial.id] = _Held(trial, time.monotonic())
+        return held
+
     def _hold(self, trial: TrialState, fields: Iterable[str]) -> None:
         """Keep the ``fields`` of ``trial``'s record for its next write."""
-        self._held.setdefault(trial.id, (trial, set()))[1].update(fields)
-        self._held_at.setdefault(trial.id, time.monotonic())
-
-    def _ended_held(self, trial_id: str) -> bool:
-        held = self._held.get(trial_id)
-        return held is not None and "status" in held[1]
+        self._held_for(trial).fields.update(fields)
 
     def _metric_names(self) -> list[str]:
         """The names of the metrics the sweep's trials logged, held ones included."""
@@ -418,32 +433,24 @@ class SweepController:
 
     def _flush(self) -> None:
         """Write all that is held."""
-        self._write_held(list(self._held_at))
+        self._write_held(list(self._held.values()))
 
     def _flush_ends(self) -> None:
         """Write the held ends, each with the trial's held points, tags and handle."""
-        self._write_held([trial_id for trial_id in self._held_at if self._ended_held(trial_id)])
+        self._write_held([held for held in self._held.values() if held.ended])
 
-    def _write_held(self, trial_ids: list[str]) -> None:
-        """Write what is held of these trials. A change of status (an end, a stop) goes after
-        the points and tags (a trial shown ended shows its metrics); any other change of its
-        record (its handle) before them, so whoever sees a trial's metrics sees which process
-        logged them, even if this controller dies between the two writes."""
-        for trial_id in trial_ids:
-            held = self._held.pop(trial_id, None)
-            fields = {} if held is None else {name: getattr(held[0].record, name)
-                                               for name in held[1]}
-            if fields and "status" not in fields:
-                self.store.update_trial(trial_id, **fields)
-            points = self._held_points.pop(trial_id, None)
-            if points:
-                self.store.add_metrics(trial_id, points)
-            tags = self._held_tags.pop(trial_id, None)
-            if tags:
-                self.store.set_tags(trial_id, tags)
-            if "status" in fields:
-                self.store.update_trial(trial_id, **fields)
-            del self._held_at[trial_id]
+    def _write_held(self, held: list[_Held]) -> None:
+        """Write what is held of these trials, in one transaction: whoever reads the store
+        sees a trial's end (or stop) with its metrics, and its metrics with the handle of the
+        process that logged them, whenever this controller dies."""
+        if not held:
+            return
+        self.store.save_trials(
+            [each.trial.record for each in held if each.fields],
+            {each.trial.id: each.points for each in held if each.points},
+            {each.trial.id: each.tags for each in held if each.tags})
+        for each in held:  # only once written: a write that failed is tried again on exit
+            del self._held[each.trial.id]
 
     def _store_notices(self) -> None:
         for message in self.engine.take_notices():
