@@ -268,3 +268,29 @@ def test_sqlite_writer_waits_for_the_lock_instead_of_failing(sqlite_url: str) ->
         holder.join()
         assert events == ["other writer committed", "update returned"]
         assert store.get_sweep(sweep.id).status is Status.RUNNING
+
+
+def test_a_begin_the_database_refuses_is_the_stores_retryable_error(tmp_path: Any) -> None:
+    """A SQLite transaction's BEGIN goes straight to the driver; a lock it cannot take is
+    still SQLAlchemy's OperationalError, the error the store retries while the lock lasts."""
+    from sqlalchemy.exc import OperationalError
+
+    from hypersweep.store.engine import create_store_engine
+
+    path = tmp_path / "locked.db"
+    engine = create_store_engine(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with engine.connect() as conn:  # (connected first: its set-up writes)
+            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA busy_timeout = 0")
+            holder.execute("BEGIN EXCLUSIVE")
+            writing = conn.execution_options(hs_write=True)
+            with pytest.raises(OperationalError, match="locked"), writing.begin():
+                pass
+            holder.execute("ROLLBACK")
+            with writing.begin():
+                assert writing.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        holder.close()
+        engine.dispose()
