@@ -104,3 +104,44 @@ def test_save_trials_repeatedly_upserts_and_keeps_best(store: Store) -> None:
     assert [s.best for s in store.trial_page(sweep.id, "acc", maximize=False)] == [0.5]
     assert store.get_tags(trial.id) == {"step": "2"}
     assert [p.value for p in store.get_metrics(trial.id)] == [0.5, 0.9, 0.7]
+
+
+def test_get_metrics_in_turn_reads_each_calls_trial_name_and_start(store: Store) -> None:
+    sweep = make_sweep()
+    store.create_sweep(sweep)
+    first, second = make_trial(sweep, 0), make_trial(sweep, 1)
+    store.create_trial(first)
+    store.create_trial(second)
+    when = utc(2024, 1, 1)
+    for trial, offset in ((first, 0.0), (second, 100.0)):
+        store.add_metrics(trial.id, [MetricPoint(seq, pos, name, seq, offset + seq + pos / 10,
+                                                 None, "scalar", when)
+                                     for seq in range(3) for pos, name in enumerate("ab")])
+    for _ in range(2):  # the same prebuilt statements again, with other values
+        for trial, offset in ((first, 0.0), (second, 100.0)):
+            assert [p.value for p in store.get_metrics(trial.id)] == [
+                offset + v for v in (0.0, 0.1, 1.0, 1.1, 2.0, 2.1)]
+            assert [p.value for p in store.get_metrics(trial.id, "b")] == [
+                offset + v for v in (0.1, 1.1, 2.1)]
+            assert [(p.seq, p.pos) for p in store.get_metrics(trial.id, after=(1, 0))] == [
+                (1, 1), (2, 0), (2, 1)]
+            assert [p.name for p in store.get_metrics(trial.id, "a", after=(0, 1))] == ["a", "a"]
+    assert store.get_metrics("nope") == []
+
+
+def test_claims_in_turn_judge_each_calls_owner_staleness_and_replaced_holder(
+        store: Store) -> None:
+    sweeps = [make_sweep(), make_sweep()]
+    for sweep in sweeps:
+        store.create_sweep(sweep)
+    a, b = (s.id for s in sweeps)
+    assert store.claim_sweep(a, "one", stale_after=60)
+    assert store.claim_sweep(b, "two", stale_after=60)
+    assert not store.claim_sweep(a, "two", stale_after=60)  # held, fresh
+    assert store.claim_sweep(a, "one", stale_after=60)  # its own holder again
+    assert not store.claim_sweep(b, "three", stale_after=60, replacing="one")  # not b's holder
+    assert store.claim_sweep(b, "three", stale_after=60, replacing="two")
+    assert store.claim_sweep(a, "three", stale_after=0)  # any heartbeat is stale
+    assert (store.get_sweep(a).controller, store.get_sweep(b).controller) == ("three", "three")
+    with pytest.raises(KeyError):
+        store.claim_sweep("nope", "one", stale_after=60)

@@ -154,6 +154,33 @@ _UPDATE_HELD = (update(sweeps).where(sweeps.c.id == bindparam("ident"),
                                      sweeps.c.controller == bindparam("owner")))
 
 
+def _claim(replacing: bool) -> Any:
+    """A claim's change of a sweep (controller and heartbeat_time, given by those names),
+    made only while nobody holds it, or "owner", or a holder silent since "cutoff" (or the
+    holder "replacing" names)."""
+    free = [sweeps.c.controller.is_(None), sweeps.c.controller == bindparam("owner"),
+            sweeps.c.heartbeat_time.is_(None), sweeps.c.heartbeat_time < bindparam("cutoff")]
+    if replacing:
+        free.append(sweeps.c.controller == bindparam("replacing"))
+    return update(sweeps).where(sweeps.c.id == bindparam("ident"), or_(*free))
+
+
+def _metric_points(named: bool, after: bool) -> Any:
+    """A trial's ("tid") points in order: of one metric ("name"), after ("seq", "pos")."""
+    where = [metrics.c.trial_id == bindparam("tid")]
+    if named:
+        where.append(metrics.c.name == bindparam("name"))
+    if after:
+        where.append(or_(metrics.c.seq > bindparam("seq"),
+                         and_(metrics.c.seq == bindparam("seq"), metrics.c.pos > bindparam("pos"))))
+    return select(metrics).where(*where).order_by(metrics.c.seq, metrics.c.pos)
+
+
+_CLAIM = {replacing: _claim(replacing) for replacing in (False, True)}
+_METRIC_POINTS = {(named, after): _metric_points(named, after)
+                  for named in (False, True) for after in (False, True)}
+
+
 def _is_transient(err: DBAPIError) -> bool:
     if getattr(err.orig, "sqlstate", None) in _RETRY_SQLSTATES:
         return True
@@ -386,21 +413,13 @@ class SqlStore(Store):
     def claim_sweep(self, sweep_id: str, owner: str, stale_after: float,
                     replacing: str | None = None) -> bool:
         now = utcnow()
-        cutoff = now - timedelta(seconds=stale_after)
-        free = [
-            sweeps.c.controller.is_(None),
-            sweeps.c.controller == owner,
-            sweeps.c.heartbeat_time.is_(None),
-            sweeps.c.heartbeat_time < cutoff,
-        ]
+        params: dict[str, Any] = {"ident": sweep_id, "owner": owner, "controller": owner,
+                                  "cutoff": now - timedelta(seconds=stale_after),
+                                  "heartbeat_time": now}
         if replacing is not None:
-            free.append(sweeps.c.controller == replacing)
-        statement = (
-            update(sweeps)
-            .where(sweeps.c.id == sweep_id, or_(*free))
-            .values(controller=owner, heartbeat_time=now)
-        )
-        if self._run(lambda conn: conn.execute(statement).rowcount) == 1:
+            params["replacing"] = replacing
+        statement = _CLAIM[replacing is not None]
+        if self._run(lambda conn: conn.execute(statement, params).rowcount) == 1:
             return True
         self.get_sweep(sweep_id)  # KeyError when absent
         return False
@@ -688,15 +707,11 @@ class SqlStore(Store):
 
     def get_metrics(self, trial_id: str, name: str | None = None,
                     after: tuple[int, int] | None = None) -> list[MetricPoint]:
-        query = select(metrics).where(metrics.c.trial_id == trial_id)
-        if name is not None:
-            query = query.where(metrics.c.name == name)
+        query = _METRIC_POINTS[name is not None, after is not None]
+        params: dict[str, Any] = {"tid": trial_id, "name": name}
         if after is not None:
-            seq, pos = after
-            query = query.where(or_(metrics.c.seq > seq,
-                                    and_(metrics.c.seq == seq, metrics.c.pos > pos)))
-        query = query.order_by(metrics.c.seq, metrics.c.pos)
-        rows = self._read(lambda conn: conn.execute(query).mappings().all())
+            params["seq"], params["pos"] = after
+        rows = self._read(lambda conn: conn.execute(query, params).mappings().all())
         return [codec.metric_from_row(row) for row in rows]
 
     def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
