@@ -177,3 +177,19 @@ def test_discrete_dimensions_score_the_mass_of_each_value_cell() -> None:
     assert np.exp(log_k[0]) > 0.95 and np.exp(log_k[1]) < 0.02
 
 
+
+
+def test_discrete_dimensions_take_a_narrower_share_of_the_neighbour_gap() -> None:
+    # the same observations on the cube: a continuous dimension's bandwidth is the larger
+    # neighbour gap, a discrete one's 0.7 of it; the magic clip (1/6 with 4 observations)
+    # still bounds both below
+    space = SearchSpace({"u": uniform(0, 10), "k": randint(11), "q": quniform(0, 10, 1)})
+    layout = Layout(space)
+    x = layout.snap(np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.8, 0.8, 0.8],
+                              [1.0, 1.0, 1.0]]))[0]
+    np.testing.assert_allclose(x[:, 0], x[:, 2])  # q's values sit where u's do
+    pe = ParzenEstimator(x, np.ones(4), layout)
+    gaps = np.array([0.5, 0.5, 0.3, 0.2])  # the outermost take their inner gap
+    np.testing.assert_allclose(pe.sigma[:4, 0], gaps)
+    np.testing.assert_allclose(pe.sigma[:4, 2], np.maximum(0.7 * gaps, 1 / 6))
+    assert (pe.sigma[:4, 1] < pe.sigma[:4, 0]).any() and (pe.sigma[:4, 1] >= 1 / 6).all()

@@ -8,9 +8,10 @@ weights. Per dimension:
   outermost ones use their inner gap), clipped below at ``1 / min(100, n + 2)`` ("magic
   clip") — Optuna's current rule, which adapts to how densely each region was sampled,
   where Scott's rule cannot. A discrete dimension (ordinal choice, randint, a quantized
-  expression's lattice) scores a value by the kernel's mass over the value's cell, as
-  Optuna's TPE does for stepped distributions: the mass a candidate is drawn with, since
-  drawing a point and snapping it picks the cell it falls in;
+  expression's lattice) takes 0.7 of the gap (`_DISCRETE_NARROWING`), and scores a value by
+  the kernel's mass over the value's cell, as Optuna's TPE does for stepped distributions:
+  the mass a candidate is drawn with, since drawing a point and snapping it picks the cell
+  it falls in;
 - categorical: the observation's option with probability ``1 + w/n`` against ``w/n`` for
   every option, normalised (Optuna's categorical kernel, ``w`` the prior weight);
 - the prior kernel is wide (normal at 0.5, sd 1) or uniform.
@@ -37,6 +38,14 @@ from hypersweep.sampling._layout import Layout
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _PRIOR_SIGMA = 1.0
+# A discrete dimension's neighbour gaps are whole cells, so the gap rule gives its kernels
+# one to several cells of spread where a continuous dimension's gaps shrink with every
+# trial: take 0.7 of the gap (the magic clip still below). On bench_mixed's integer and
+# c/i/l/u spaces (f8, f15, f21; 24 seeds; geometric mean over the functions of the ratio of
+# median regrets, 50 / 100 trials) 0.7 against 1 did 0.90 / 0.94 (5-D) and 0.85 / 0.80
+# (10-D) on integers, 1.03 / 1.03 and 0.86 / 1.05 on c/i/l/u; 0.5 did less well on the 12
+# seeds both ran (0.96 / 0.92 against 0.91 / 0.90). Continuous spaces are unchanged.
+_DISCRETE_NARROWING = 0.7
 
 
 class ParzenEstimator:
@@ -75,7 +84,10 @@ class ParzenEstimator:
         floor = 1.0 / min(100.0, m + 2.0)  # magic clip; m + 1 kernels with the prior
         for j in np.flatnonzero(~layout.categorical).tolist():
             rows = np.flatnonzero(self.active[:m, j])
-            self.sigma[rows, j] = np.clip(_neighbour_gaps(x[rows, j]), floor, 1.0)
+            gaps = _neighbour_gaps(x[rows, j])
+            if _cell_edges(layout, j) is not None:
+                gaps *= _DISCRETE_NARROWING
+            self.sigma[rows, j] = np.clip(gaps, floor, 1.0)
         self.sigma[m] = _PRIOR_SIGMA
         self.numeric = np.flatnonzero(~layout.categorical)
         lo = log_ndtr(-self.mu[:, self.numeric] / self.sigma[:, self.numeric])
