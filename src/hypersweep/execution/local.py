@@ -70,7 +70,7 @@ from hypersweep.execution.system_metrics import (
     encode_sample,
     gpu_ids,
 )
-from hypersweep.execution.trial_files import UnsafePathError, replace_trial_file
+from hypersweep.execution.trial_files import UnsafePathError, replace_in_folder
 from hypersweep.execution.trial_records import (
     TamperedRecord,
     exit_record,
@@ -83,6 +83,7 @@ from hypersweep.execution.trial_records import (
 from hypersweep.execution.workdir import prepare_workdir
 from hypersweep.tracking.context import ENV_JOURNAL, ENV_OUTPUTS, ENV_TRIAL_ID
 from hypersweep.tracking.journal import JournalReader, JournalRecord
+from hypersweep.tracking.safe_open import DIRECTORY_FLAGS
 
 __all__ = ["SUPERVISOR", "LocalProcessExecutor"]
 
@@ -115,15 +116,27 @@ def _cores(spec: TrialSpec) -> tuple[int, ...]:
     return tuple(spec.cores)
 
 
-def _open_log(path: Path) -> int:
-    """A trial log opened for appending; never through a link, never a FIFO's blocking open
-    (a trial folder launched again may hold what the last attempt put there)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
-                 | os.O_CLOEXEC, 0o644)
+def _open_log(name: str, folder: int) -> int:
+    """A trial log ``name`` in the trial folder open as ``folder``, opened for appending;
+    never through a link, never a FIFO's blocking open (a trial folder launched again may
+    hold what the last attempt put there)."""
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+                 | os.O_CLOEXEC, 0o644, dir_fd=folder)
     if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise UnsafePathError(f"{path.name} is not a regular file in the trial folder")
+        raise UnsafePathError(f"{name} is not a regular file in the trial folder")
     return fd
+
+
+def _open_folder(trial_dir: Path) -> int | None:
+    """A descriptor on a trial's (resolved) folder, held while the trial is watched: its
+    records are then read and written by name relative to it, without resolving the
+    folder's path at every use (see `trial_files.open_in_folder`). None if it cannot be
+    opened (gone, or made a link): then the records are reached by path, as before."""
+    try:
+        return os.open(trial_dir, DIRECTORY_FLAGS)
+    except OSError:
+        return None
 
 
 @dataclass
@@ -141,6 +154,7 @@ class _Trial:
     pidfd: int | None = None  # readable once the supervisor ends: wait() wakes on it
     ended: tuple[int | None, float] | None = None  # its exit, held while its journal drains
     journal_seen: bool = False  # something is at the journal's name: the reader takes over
+    folder: int | None = None  # descriptor on trial_dir (see _open_folder), closed by close()
 
     def read_journal(self) -> list[JournalRecord]:
         """New journal records. Until the trial first logs, one ``lstat`` per poll instead of
@@ -156,6 +170,9 @@ class _Trial:
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
+        if self.folder is not None:
+            os.close(self.folder)
+            self.folder = None
 
     @property
     def pgid(self) -> int:
@@ -229,13 +246,26 @@ class LocalProcessExecutor(Executor):
             raise FileNotFoundError(f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
         trial_dir = Path(spec.trial_dir).resolve()
         trial_dir.mkdir(parents=True, exist_ok=True)
+        # Every file of the folder is reached through this descriptor from now on: opened
+        # with no link followed, it is the folder just made, and no path is resolved again.
+        folder = os.open(trial_dir, DIRECTORY_FLAGS)
+        try:
+            return self._launch_in(spec, cores, workdir, trial_dir, folder)
+        except BaseException:  # not watched (registering it is the launch's last step)
+            os.close(folder)
+            raise
+
+    def _launch_in(self, spec: TrialSpec, cores: tuple[int, ...], workdir: Path,
+                   trial_dir: Path, folder: int) -> dict[str, Any]:
+        """`launch` once the trial's folder is made and open as ``folder`` (which the
+        trial's watch keeps from here)."""
         # Stale records from an earlier attempt in the same folder would confuse this one.
         for stale in (layout.EXIT_STATUS, layout.SUPERVISOR_RECORD, layout.HANDLE):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(trial_dir / stale)
+                os.unlink(stale, dir_fd=folder)
         # Written before the process starts: with supervisor.json (written by the process
         # itself) it tells a restarted controller whether this launch ever started anything.
-        replace_trial_file(trial_dir, layout.LAUNCHING, f"{time.time()!r}\n".encode())
+        replace_in_folder(folder, layout.LAUNCHING, f"{time.time()!r}\n".encode())
         journal = layout.journal_path(trial_dir)
 
         env = dict(os.environ)
@@ -246,9 +276,9 @@ class LocalProcessExecutor(Executor):
         env.setdefault(ENV_OUTPUTS, str(layout.outputs_of(workdir)))
 
         # Descriptors the child inherits: the kernel writes its output, not the controller.
-        out_fd = _open_log(trial_dir / layout.STDOUT)
+        out_fd = _open_log(layout.STDOUT, folder)
         try:
-            err_fd = _open_log(trial_dir / layout.STDERR)
+            err_fd = _open_log(layout.STDERR, folder)
             try:
                 # The supervisor pins itself, then spawns: no preexec_fn, which is slow and
                 # unsafe in this threaded process.
@@ -273,12 +303,12 @@ class LocalProcessExecutor(Executor):
             "cores": list(cores),  # kept with the handle: an adopted trial still holds them
         }
         with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
-            replace_trial_file(trial_dir, layout.HANDLE, (json.dumps(handle) + "\n").encode())
+            replace_in_folder(folder, layout.HANDLE, (json.dumps(handle) + "\n").encode())
         self._trials[spec.trial_id] = _Trial(
             spec, trial_dir, pid, start_ticks, JournalReader(journal), popen,
             # the launcher's report wakes wait() for a forked one: its pidfd would wake it
             # before the report is there
-            pidfd=None if isinstance(popen, Forked) else open_pidfd(pid),
+            pidfd=None if isinstance(popen, Forked) else open_pidfd(pid), folder=folder,
         )
         return handle
 
@@ -346,7 +376,8 @@ class LocalProcessExecutor(Executor):
         pid = int(handle.get("pid") or 0)
         start_ticks = handle.get("start_ticks")
         reader = JournalReader(layout.journal_path(trial_dir), journal_offset)
-        trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None)
+        trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None,
+                       folder=_open_folder(trial_dir))
         if read_exit_record(trial_dir) is not None:
             self._trials[spec.trial_id] = trial
             return handle
@@ -357,7 +388,7 @@ class LocalProcessExecutor(Executor):
             trial.pidfd = open_pidfd(pid)
             self._trials[spec.trial_id] = trial
             return handle
-        reader.close()
+        trial.close()
         return None
 
     def _handle_from_files(self, trial_dir: Path) -> dict[str, Any] | None:
@@ -404,7 +435,7 @@ class LocalProcessExecutor(Executor):
             if rc is None:
                 return None
             try:
-                rec = exit_record(trial_dir)
+                rec = exit_record(trial_dir, t.folder)
             except TamperedRecord:  # the supervisor exits with the command's status
                 return rc, time.time()
             if rec is not None:
@@ -414,7 +445,7 @@ class LocalProcessExecutor(Executor):
             write_exit_record(trial_dir, rc, end)
             return rc, end
         with contextlib.suppress(TamperedRecord):  # the trial's garbage is no exit while it runs
-            rec = exit_record(trial_dir)
+            rec = exit_record(trial_dir, t.folder)
             if rec is not None:
                 return rec
         if same_process_alive(t.pid, t.start_ticks):
@@ -446,9 +477,9 @@ class LocalProcessExecutor(Executor):
                 t.ended = ended  # more to read: the exit comes after the last slice
                 continue
             if ended is not None:
+                tail = stderr_tail(t.trial_dir / layout.STDERR, t.folder)
                 t.close()
                 del self._trials[trial_id]
-                tail = stderr_tail(t.trial_dir / layout.STDERR)
                 exits.append(TrialExit(trial_id, ended[0], ended[1], tail))
         if self.system_interval > 0 and now >= self._next_sample and self._trials:
             self._next_sample = now + self.system_interval
@@ -468,7 +499,10 @@ class LocalProcessExecutor(Executor):
             return
         for trial_id, sample in samples.items():
             with contextlib.suppress(OSError, ValueError):
-                fd = _open_log(self._trials[trial_id].trial_dir / layout.SYSTEM)
+                t = self._trials[trial_id]
+                if t.folder is None:
+                    continue  # its folder could not be opened: nothing of it is sampled
+                fd = _open_log(layout.SYSTEM, t.folder)
                 try:
                     os.write(fd, encode_sample(sample))
                 finally:

@@ -33,14 +33,17 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from hypersweep.tracking.safe_open import (
     DIRECTORY_FLAGS,
+    REGULAR_FILE_FLAGS,
     UnsafePathError,
     open_trial_file,
     open_without_links,
@@ -54,8 +57,10 @@ __all__ = [
     "TrialFile",
     "UnsafePathError",
     "list_trial_files",
+    "open_in_folder",
     "open_trial_file",
     "read_trial_file",
+    "replace_in_folder",
     "replace_trial_file",
 ]
 
@@ -84,10 +89,19 @@ def replace_trial_file(root: str | os.PathLike[str], name: str, data: bytes) -> 
     OSError
         The folder is not writable, or is itself a link (`UnsafePathError`).
     """
-    if "/" in name or name in ("", ".", ".."):
-        raise UnsafePathError(f"{name!r} is not a file name")
     _, root_real = trial_folder(root)
     folder = open_without_links(root_real, (), DIRECTORY_FLAGS)
+    try:
+        replace_in_folder(folder, name, data)
+    finally:
+        os.close(folder)
+
+
+def replace_in_folder(folder: int, name: str, data: bytes) -> None:
+    """`replace_trial_file` in the folder open as descriptor ``folder`` (opened with
+    `DIRECTORY_FLAGS` by whoever made it), without resolving its path again."""
+    if "/" in name or name in ("", ".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name")
     tmp = f".{name}.{os.getpid()}.tmp"
     try:
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
@@ -106,8 +120,43 @@ def replace_trial_file(root: str | os.PathLike[str], name: str, data: bytes) -> 
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=folder)
         raise
-    finally:
-        os.close(folder)
+
+
+def open_in_folder(folder: int, root: str | os.PathLike[str], name: str) -> BinaryIO:
+    """`open_trial_file` of ``root / name`` (one component), through the descriptor
+    ``folder`` held on ``root`` since hypersweep made it.
+
+    The executor reads a running trial's records by name at every exit; `open_trial_file`
+    resolves the folder's path and the file's (an ``lstat`` a component, twice) to learn
+    what the held descriptor already pins down. One ``O_NOFOLLOW`` open relative to it is the
+    same check for a plain file, and refuses a FIFO or device alike; a link at the name is
+    left to `open_trial_file`, which serves one whose target stays inside the folder.
+
+    >>> import tempfile
+    >>> trial = Path(tempfile.mkdtemp())
+    >>> _ = (trial / "exit_status").write_text("{}")
+    >>> folder = os.open(trial, DIRECTORY_FLAGS)
+    >>> with open_in_folder(folder, trial, "exit_status") as handle:
+    ...     handle.read()
+    b'{}'
+    >>> os.close(folder)
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name")
+    try:
+        fd = os.open(name, REGULAR_FILE_FLAGS, dir_fd=folder)
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # a link: where it leads is for the full check to say
+            return open_trial_file(root, name)
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafePathError(f"{name} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def list_trial_files(

@@ -36,6 +36,7 @@ from typing import Any
 from hypersweep.execution.layout import EXIT_STATUS
 from hypersweep.execution.trial_files import (
     UnsafePathError,
+    open_in_folder,
     open_trial_file,
     read_trial_file,
     replace_trial_file,
@@ -67,14 +68,20 @@ class TamperedRecord(ValueError):
     """A record that is there but is no record: the trial replaced it."""
 
 
-def read_record(trial_dir: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
+def read_record(trial_dir: str | os.PathLike[str], name: str,
+                folder: int | None = None) -> dict[str, Any] | None:
     """The JSON object in ``trial_dir/name``; None if absent; `TamperedRecord` if unreadable.
 
     Read bounded and never blocking, never out of the folder: the trial can replace the file
-    with a FIFO, a link to ``/dev/zero`` or anything else.
+    with a FIFO, a link to ``/dev/zero`` or anything else. ``folder``: a descriptor held on
+    ``trial_dir`` (see `open_in_folder`), which spares resolving its path again.
     """
     try:
-        data = read_trial_file(trial_dir, name, _RECORD_BYTES)
+        if folder is None:
+            data = read_trial_file(trial_dir, name, _RECORD_BYTES)
+        else:
+            with open_in_folder(folder, trial_dir, name) as handle:
+                data = handle.read(_RECORD_BYTES)
     except FileNotFoundError:
         return None
     except OSError as err:
@@ -88,10 +95,12 @@ def read_record(trial_dir: str | os.PathLike[str], name: str) -> dict[str, Any] 
     return obj
 
 
-def exit_record(trial_dir: str | os.PathLike[str]) -> tuple[int | None, float] | None:
+def exit_record(trial_dir: str | os.PathLike[str],
+                folder: int | None = None) -> tuple[int | None, float] | None:
     """``(exit_code, end_time)`` from ``exit_status``; None if absent; `TamperedRecord` if
-    it is garbage (a code beyond -255..255, a time the store cannot keep, no JSON)."""
-    obj = read_record(trial_dir, EXIT_STATUS)
+    it is garbage (a code beyond -255..255, a time the store cannot keep, no JSON).
+    ``folder`` as for `read_record`."""
+    obj = read_record(trial_dir, EXIT_STATUS, folder)
     if obj is None:
         return None
     code, end = obj.get("exit_code"), obj.get("end_time", time.time())
@@ -130,22 +139,23 @@ def write_exit_record(trial_dir: Path, code: int | None, end_time: float) -> Non
         replace_trial_file(trial_dir, EXIT_STATUS, data.encode())
 
 
-def stderr_tail(path: str | os.PathLike[str]) -> str:
+def stderr_tail(path: str | os.PathLike[str], folder: int | None = None) -> str:
     """The last ~40 lines / 4 KB of a trial's log file ("" if missing), decoded leniently.
 
     Read as :func:`~hypersweep.execution.trial_files.open_trial_file` opens it: a log the
     trial replaced with a FIFO, a device or a link out of its folder is not read (that would
     block the controller, or show another file's contents as the trial's error); the tail
-    then says so.
+    then says so. ``folder``: a descriptor held on the log's folder (see `open_in_folder`).
 
     Examples
     --------
     >>> stderr_tail("/nonexistent/stderr.log")
     ''
     """
-    folder, name = os.path.split(os.path.abspath(path))
+    parent, name = os.path.split(os.path.abspath(path))
     try:
-        with open_trial_file(folder, name) as f:
+        with (open_trial_file(parent, name) if folder is None
+              else open_in_folder(folder, parent, name)) as f:
             size = f.seek(0, os.SEEK_END)
             start = max(0, size - _TAIL_BYTES)
             f.seek(start)
