@@ -131,10 +131,14 @@ class Launcher:
                 self._exits.pop(pid, None)  # an earlier process with this pid is long reaped
                 return pid, ticks
 
-    def exit_status(self, pid: int) -> int | None:
+    def exit_status(self, pid: int, pump: bool = True) -> int | None:
         """The wait status of supervisor ``pid`` once it has ended and been reaped, else None
-        (never blocks). Taken once: a later call for the same pid answers None."""
-        self.pump()
+        (never blocks). Taken once: a later call for the same pid answers None.
+
+        ``pump=False`` answers from the reports already taken in (by `pump`), without asking
+        the socket: an executor watching many trials pumps once, then asks for each."""
+        if pump:
+            self.pump()
         return self._exits.pop(pid, None)
 
     def pump(self) -> None:
@@ -196,17 +200,19 @@ class Forked:
         self.pid = pid
         self.returncode: int | None = None
 
-    def poll(self) -> int | None:
-        """Its exit code (negative: killed by that signal) once it has ended, else None."""
+    def poll(self, pump: bool = True) -> int | None:
+        """Its exit code (negative: killed by that signal) once it has ended, else None;
+        ``pump`` as for `Launcher.exit_status`."""
         if self.returncode is None:
-            status = self.launcher.exit_status(self.pid)
+            status = self.launcher.exit_status(self.pid, pump)
             if status is not None:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
-    def lost(self) -> bool:
-        """Whether its end can no longer be reported: the launcher died first."""
-        return self.poll() is None and not self.launcher.alive
+    def lost(self, pump: bool = True) -> bool:
+        """Whether its end can no longer be reported: the launcher died first; ``pump`` as
+        for `Launcher.exit_status`."""
+        return self.poll(pump) is None and not self.launcher.alive
 
 
 def check_exec_arguments(argv: list[str], env: dict[str, str]) -> None:

@@ -347,10 +347,10 @@ class LocalProcessExecutor(Executor):
             return None
         return self._launcher
 
-    def _orphan_if_lost(self, t: _Trial) -> None:
+    def _orphan_if_lost(self, t: _Trial, pump: bool = True) -> None:
         """A forked trial whose launcher died before reporting its end is watched from now on
-        as an adopted one (its exit record, else its pid)."""
-        if isinstance(t.popen, Forked) and t.popen.lost():
+        as an adopted one (its exit record, else its pid). ``pump``: as for `Forked.lost`."""
+        if isinstance(t.popen, Forked) and t.popen.lost(pump):
             t.popen = None
             if t.pidfd is None and same_process_alive(t.pid, t.start_ticks):
                 t.pidfd = open_pidfd(t.pid)
@@ -427,11 +427,16 @@ class LocalProcessExecutor(Executor):
     # -- watching -------------------------------------------------------------------------
 
     def _ended(self, t: _Trial) -> tuple[int | None, float] | None:
-        """``(exit_code, end_time)`` if the trial has ended, else None. Never blocks."""
+        """``(exit_code, end_time)`` if the trial has ended, else None. Never blocks.
+
+        For a forked trial, from the launcher's reports `poll` took in before asking: one
+        receive a poll rather than two a trial (a report that comes meanwhile is taken at
+        the next poll, which it wakes)."""
         trial_dir = t.trial_dir
-        self._orphan_if_lost(t)
+        self._orphan_if_lost(t, pump=False)
         if t.popen is not None:
-            rc = t.popen.poll()  # waitpid(WNOHANG), here or in the launcher: reaps it
+            # waitpid(WNOHANG), here or in the launcher: reaps it
+            rc = t.popen.poll(pump=False) if isinstance(t.popen, Forked) else t.popen.poll()
             if rc is None:
                 return None
             try:
@@ -463,6 +468,8 @@ class LocalProcessExecutor(Executor):
         records: dict[str, list[JournalRecord]] = {}
         exits: list[TrialExit] = []
         now = time.monotonic()
+        if self._launcher is not None:
+            self._launcher.pump()  # its reports of ended supervisors, for every trial below
         for trial_id, t in list(self._trials.items()):
             ended = t.ended or self._ended(t)
             if ended is None:
