@@ -48,6 +48,7 @@ from hypersweep.tracking.safe_open import (
     open_trial_file,
     open_without_links,
     read_trial_file,
+    regular_file,
     resolve_inside,
     trial_folder,
 )
@@ -149,14 +150,7 @@ def open_in_folder(folder: int, root: str | os.PathLike[str], name: str) -> Bina
         if err.errno == errno.ELOOP:  # a link: where it leads is for the full check to say
             return open_trial_file(root, name)
         raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafePathError(f"{name} is not a regular file")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    return regular_file(fd, name)
 
 
 def list_trial_files(

@@ -45,6 +45,7 @@ __all__ = [
     "open_trial_file",
     "open_without_links",
     "read_trial_file",
+    "regular_file",
     "resolve_inside",
     "trial_folder",
 ]
@@ -139,10 +140,16 @@ def open_trial_file(root: str | os.PathLike[str], relative: str | os.PathLike[st
     parts = resolve_inside(root_real, path, relative).parts
     if not parts:
         raise UnsafePathError(f"{relative} is a folder, not a file")
-    fd = open_without_links(root_real, parts, REGULAR_FILE_FLAGS)
+    return regular_file(open_without_links(root_real, parts, REGULAR_FILE_FLAGS), relative)
+
+
+def regular_file(fd: int, name: str | os.PathLike[str]) -> BinaryIO:
+    """The descriptor ``fd`` (opened with `REGULAR_FILE_FLAGS`) as a binary file for
+    blocking reads; it is closed and `UnsafePathError` raised unless it is a regular file
+    (a FIFO or a device opened without blocking)."""
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafePathError(f"{relative} is not a regular file")
+            raise UnsafePathError(f"{name} is not a regular file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
