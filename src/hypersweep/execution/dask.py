@@ -349,19 +349,18 @@ class DaskExecutor(Executor):
         except BaseException:
             future.cancel()  # the task waits for its publish; it must not wait forever
             raise
-        handle: dict[str, Any] = {
-            "executor": "dask",
-            "scheduler": self.client.scheduler.address,
-            "key": key,
-            "dataset": name,
-            "controller_host": socket.gethostname(),
-            "launched_at": time.time(),
-            "trial_dir": str(trial_dir),
-        }
+        handle = {**self._task_handle(key, name, trial_dir),
+                  "controller_host": socket.gethostname(), "launched_at": time.time()}
         with contextlib.suppress(OSError):
             (trial_dir / layout.HANDLE).write_text(json.dumps(handle) + "\n")
         self._trials.watch(WatchedTrial(spec, trial_dir, key, future))
         return handle
+
+    def _task_handle(self, key: str, dataset: str, trial_dir: Path) -> dict[str, Any]:
+        """What names a trial's task on this cluster: the handle a launch records, and the
+        one an adoption rebuilds when the launch died before recording it."""
+        return {"executor": "dask", "scheduler": self.client.scheduler.address, "key": key,
+                "dataset": dataset, "trial_dir": str(trial_dir)}
 
     def adopt(self, spec: TrialSpec, handle: dict[str, Any],
               journal_offset: int = 0) -> dict[str, Any] | None:
@@ -385,13 +384,8 @@ class DaskExecutor(Executor):
         if isinstance(future, Future):
             self._trials.watch(WatchedTrial(spec, trial_dir, str(future.key), future,
                                             slot=read_slot(trial_dir)))
-            return handle or {
-                "executor": "dask",
-                "scheduler": self.client.scheduler.address,
-                "key": str(future.key),
-                "dataset": dataset_name(spec.trial_id),
-                "trial_dir": str(trial_dir),
-            }
+            return handle or self._task_handle(str(future.key), dataset_name(spec.trial_id),
+                                               trial_dir)
         record = read_exit_record(trial_dir)
         if record is not None:
             detail = ""
