@@ -244,6 +244,9 @@ def main() -> None:
     parser.add_argument("--poll-seconds", type=float, default=30.0,
                         help="seconds of polling a running copy of the sweep (0: skip)")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--only", default="",
+                        help="the commands to time whose label contains this text (e.g. "
+                             "'export'; default: all)")
     args = parser.parse_args()
     workdir = Path(args.workspace)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -270,7 +273,10 @@ def main() -> None:
             "best": ["best", sweep_id, *ws],
             "export --format csv": ["export", sweep_id, "--format", "csv", *ws],
             "export --format json": ["export", sweep_id, "--format", "json", *ws],
+            "export --format parquet -o FILE": ["export", sweep_id, "--format", "parquet",
+                                                "-o", str(workdir / "export.parquet"), *ws],
         }
+        commands = {label: argv for label, argv in commands.items() if args.only in label}
         for label, argv in ({} if args.skip_cli else commands).items():
             wall, cpu, peak, code, size = timed([*exe, *argv])
             flag = "" if code == 0 else f"  (exit {code})"

@@ -150,6 +150,8 @@ def test_parquet_round_trips_every_number(
     # documented types: int64, or decimal128(38, 0) for integers beyond 64 bits; float64
     assert str(table.schema.field("big").type) == "decimal128(38, 0)"
     assert str(table.schema.field("p").type) == "double"
+    # a column of the export's own is of its type even with no value (none was terminated)
+    assert str(table.schema.field("termination_reason").type) == "string"
     records = _records(project, extreme_sweep)
     rows = table.to_pylist()
     assert len(rows) == 12
@@ -171,12 +173,14 @@ def test_parquet_round_trips_every_number(
     ([0.5, 2**53 + 1], "string"),           # it is not: both keep their text
     (["a", None, "b"], "string"),
     ([True, False, None], "bool"),
+    ([1.5, True, None], "string"),          # numbers with anything else: their text
+    ([None, None], "null"),
 ])
 def test_parquet_columns_keep_values(values: list[Any], arrow_type: str, tmp_path: Any) -> None:
     pytest.importorskip("pyarrow", reason="pyarrow is not installed")
     import pyarrow.parquet as pq
 
-    from hypersweep.cli._export import to_parquet
+    from hypersweep.cli._parquet import to_parquet
 
     to_parquet(["v"], [{"v": v} for v in values], tmp_path / "t.parquet")
     table = pq.read_table(tmp_path / "t.parquet")
@@ -192,6 +196,68 @@ def test_parquet_columns_keep_values(values: list[Any], arrow_type: str, tmp_pat
     back = [int(v) if isinstance(v, Decimal) else v for v in back]
     want = [float(v) if arrow_type == "double" and isinstance(v, int) else v for v in values]
     assert all(_same(a, b) or (a is None and b is None) for a, b in zip(back, want, strict=True))
+
+
+def test_parquet_arrays_are_built_as_pyarrow_builds_them(tmp_path: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The arrays of the usual types, built from their buffers, are those pa.array builds
+    (every pattern of missing values around a byte's bits), and without pa.array (which
+    imports pandas)."""
+    pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    import pyarrow.parquet as pq
+
+    from hypersweep.cli._parquet import write_parquet
+
+    samples = {"double": [0.5, -0.0, math.nan, math.inf, 2.0, 5e-324],
+               "int64": [1, -(2**63), 2**63 - 1, 0, 7],
+               "string": ["a", "", "ünï ✓", "x" * 40, "b"], "bool": [True, False, True],
+               "null": [None]}
+    columns = {}
+    for kind, values in samples.items():
+        for n in (1, 7, 8, 9, 17):
+            for holes in ({0}, {n - 1}, set(range(0, n, 3)), set(range(n)), set()):
+                cells = [None if i in holes else values[i % len(values)] for i in range(n)]
+                columns[f"{kind} {n} {sorted(holes)}"] = (kind, cells)
+    expected = {name: pa.array(cells, kind) for name, (kind, cells) in columns.items()}
+    monkeypatch.setattr(pa, "array", None)  # any call fails
+    for name, (kind, cells) in columns.items():
+        path = tmp_path / "t.parquet"
+        # (in chunks of 16 rows; the type given, as an all-missing column has none of its own)
+        write_parquet([name], lambda cells=cells: [[[v] for v in cells[i:i + 16]]
+                                                   for i in range(0, len(cells), 16)],
+                      path, [None if kind == "null" else kind])
+        got = pq.read_table(path).column(0)
+        assert got.type == expected[name].type, name
+        assert repr(got.to_pylist()) == repr(expected[name].to_pylist()), name
+
+
+def test_parquet_chunks_are_read_once_unless_a_type_widens(tmp_path: Any) -> None:
+    """The file is written as the chunks are read; a column whose type a later chunk widens
+    (no value, then ints, then a float; ints, then text) is written again, whole."""
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed")
+    from hypersweep.cli._parquet import to_parquet, write_parquet
+
+    reads = []
+
+    def chunks(tables: list[list[list[Any]]]) -> Any:
+        reads.append(1)
+        return iter(tables)
+
+    steady = [[[1, "a"], [2, None]], [[None, "b"]], [[3, "c"]]]
+    assert write_parquet(["i", "s"], lambda: chunks(steady), tmp_path / "s.parquet") == 4
+    assert len(reads) == 1
+    assert pq.read_table(tmp_path / "s.parquet").to_pylist() == [
+        {"i": 1, "s": "a"}, {"i": 2, "s": None}, {"i": None, "s": "b"}, {"i": 3, "s": "c"}]
+    widening = [[[None, 1]], [[1, 2]], [[0.5, 3]], [[2, "x"]]]
+    reads.clear()
+    assert write_parquet(["f", "t"], lambda: chunks(widening), tmp_path / "w.parquet") == 4
+    assert len(reads) == 2
+    rows = [{"f": f, "t": t} for (f, t), in widening]
+    to_parquet(["f", "t"], rows, tmp_path / "one.parquet")
+    whole, chunked = (pq.read_table(tmp_path / n) for n in ("one.parquet", "w.parquet"))
+    assert chunked.equals(whole)
+    assert chunked.to_pylist() == [{"f": None, "t": "1"}, {"f": 1.0, "t": "2"},
+                                   {"f": 0.5, "t": "3"}, {"f": 2.0, "t": "x"}]
 
 
 _ODD_VALUES: list[Any] = [

@@ -178,6 +178,13 @@ def test_export_adds_objectives_feasibility_and_front_columns(workspace: Workspa
         assert (row["acc"], row["ms"]) == (logged["acc"], logged["ms"])  # exact
         assert row["feasible"] is (logged["mem"] <= 80)
         assert row["on_pareto_front"] is (trial.id in front)
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed")
+    _invoke(workspace, "export", sweep_id, "--format", "parquet", "-o",
+            str(workspace.path / "t.parquet"))
+    table = pq.read_table(workspace.path / "t.parquet")
+    assert str(table.schema.field("feasible").type) == "bool"
+    assert str(table.schema.field("on_pareto_front").type) == "bool"
+    assert json.dumps(table.to_pylist()) == json.dumps(data)  # (no NaN: JSON's rows as is)
 
 
 def test_one_objective_sweeps_read_as_before(workspace: Workspace) -> None:

@@ -126,7 +126,7 @@ def test_parquet_export_in_chunks_keeps_types(sweep: tuple[str, str], tmp_path: 
 
 def test_chunked_parquet_types_agree_with_one_chunk(tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    from hypersweep.cli._export import to_parquet, write_parquet
+    from hypersweep.cli._parquet import to_parquet, write_parquet
 
     columns = ["i", "f", "mixed", "big", "text", "odd", "none"]
     rows = [{"i": 1, "f": 0.5, "mixed": 2, "big": 2**70, "text": "a", "odd": True},

@@ -11,10 +11,11 @@ The formats, as ``hypersweep export --help`` documents them:
   non-finite floats as ``nan``, ``inf``, ``-inf`` (``float()`` and ``pandas.read_csv`` read
   them), and an empty cell for a missing value.
 
-- **Parquet** (needs pyarrow): typed columns. Floats are float64 (NaN and ±inf as such),
-  integers int64, or decimal128(38, 0) beyond 64 bits, or text beyond 38 digits; a column
-  mixing integers and floats is float64 when every integer is exact as a float, else the
-  values' text (``repr``). A missing value is null.
+- **Parquet** (needs pyarrow; written by `hypersweep.cli._parquet`): typed columns. Floats
+  are float64 (NaN and ±inf as such), integers int64, or decimal128(38, 0) beyond 64 bits,
+  or text beyond 38 digits; a column mixing integers and floats is float64 when every
+  integer is exact as a float, else the values' text (``repr``); numbers mixed with anything
+  else are their text too. A missing value is null.
 
 Pandas' writers are not used for any: ``to_json`` rounds to 10 significant decimals
 (1.2e-12 becomes 0.0) and a column of integers with a gap turns them into floats
@@ -32,10 +33,8 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
-from pathlib import Path
 from typing import Any, Protocol
 
 from hypersweep.spec.sweep_spec import stored_objectives
@@ -50,11 +49,9 @@ __all__ = [
     "csv_cell",
     "to_csv",
     "to_json",
-    "to_parquet",
     "trial_rows",
     "write_csv",
     "write_json",
-    "write_parquet",
 ]
 
 #: The columns every export has, around the sweep's parameters (as `HyperDriveRun.to_dataframe`).
@@ -117,6 +114,12 @@ class TrialExport:
         # dict holds them (a parameter named "status" is in both "status" columns)
         self.params = params if not several and len(set(self.columns)) == len(
             self.columns) else None
+        # the Arrow type of each column whose values are known to be of one (a Parquet file's
+        # columns are typed before its first row is written); not one a parameter also names
+        known = {"run_id": "string", "status": "string", "best_primary_metric": "double",
+                 "feasible": "bool", "on_pareto_front": "bool", "duration_s": "double",
+                 "termination_reason": "string"}
+        self.types = [None if c in params else known.get(c) for c in self.columns]
 
     def lines(self) -> Iterator[list[TrialLine]]:
         """The trials by number, ``chunk`` at a time (keyset pages of the store, each trial
@@ -309,115 +312,3 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     write_csv(columns, [_table(columns, rows)], out)
     return out.getvalue()
-
-
-def write_parquet(columns: list[str], chunks: Callable[[], Iterable[Table]],
-                  path: str | Path) -> int:
-    """Write rows (each the list of its cells) as a Parquet file, a chunk (row group) at a
-    time; return how many rows.
-
-    ``chunks()`` is read twice: first to type each column (so that every value of it reads
-    back exactly), then to write.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    kinds = [_Kind() for _ in columns]
-    for rows in chunks():
-        for kind, values in zip(kinds, zip(*rows, strict=True), strict=True):
-            kind.add(list(values))
-    schema = pa.schema([(c, kind.arrow_type()) for c, kind in zip(columns, kinds, strict=True)])
-    count = 0
-    with pq.ParquetWriter(str(path), schema) as writer:
-        for rows in chunks():
-            arrays = [kind.array(list(values))
-                      for kind, values in zip(kinds, zip(*rows, strict=True), strict=True)]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-            count += len(rows)
-        if not count:
-            writer.write_table(schema.empty_table())
-    return count
-
-
-def to_parquet(columns: list[str], rows: list[dict[str, Any]], path: str | Path) -> None:
-    """Rows as a Parquet file, each column typed so that its values read back exactly."""
-    write_parquet(columns, lambda: [_table(columns, rows)] if rows else [], path)
-
-
-class _Kind:
-    """What a column's values are, seen a chunk at a time: the narrowest Arrow type that holds
-    every one exactly (ints: int64, else decimal128(38, 0), else text; ints and floats:
-    float64 when every int is exact as a float, else text; anything else: the type Arrow
-    infers when every chunk agrees, else the values' CSV text)."""
-
-    def __init__(self) -> None:
-        self.present = False
-        self.ints = self.int64 = self.decimal = self.numbers = self.exact = True
-        self.inferred: set[Any] = set()
-        self.mixed = False
-
-    def add(self, values: list[Any]) -> None:
-        import pyarrow as pa
-
-        for v in values:
-            if v is None:
-                continue
-            self.present = True
-            if _is_int(v):
-                self.int64 = self.int64 and -(2**63) <= v < 2**63
-                self.decimal = self.decimal and abs(v) < 10**38
-                # int == float compares exactly in Python: 2**53 + 1 is not 9007199254740992.0
-                try:
-                    self.exact = self.exact and float(v) == v
-                except OverflowError:
-                    self.exact = False
-            elif isinstance(v, float):
-                self.ints = False
-            else:
-                self.ints = self.numbers = False
-        if self.numbers or self.mixed:
-            return
-        try:
-            kind = pa.array(values).type
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            self.mixed = True
-            return
-        if kind != pa.null():
-            self.inferred.add(kind)
-            self.mixed = len(self.inferred) > 1
-
-    def arrow_type(self) -> Any:
-        import pyarrow as pa
-
-        if not self.present:
-            return pa.null()
-        if self.ints:
-            return pa.int64() if self.int64 else (
-                pa.decimal128(38, 0) if self.decimal else pa.string())
-        if self.numbers:
-            return pa.float64() if self.exact else pa.string()
-        return pa.string() if self.mixed else next(iter(self.inferred))
-
-    def array(self, values: list[Any]) -> Any:
-        import pyarrow as pa
-
-        kind = self.arrow_type()
-        if not self.present:
-            return pa.nulls(len(values))
-        if self.ints:
-            if self.int64:
-                return pa.array(values, kind)
-            if self.decimal:
-                return pa.array([None if v is None else Decimal(v) for v in values], kind)
-            return pa.array([None if v is None else str(v) for v in values], kind)
-        if self.numbers:
-            if self.exact:
-                return pa.array([None if v is None else float(v) for v in values], kind)
-            return pa.array([None if v is None else repr(v) for v in values], kind)
-        if self.mixed:  # mixed kinds: their text, as in the CSV
-            return pa.array([None if v is None else csv_cell(v) for v in values], kind)
-        return pa.array(values, kind)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

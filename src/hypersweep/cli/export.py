@@ -1,4 +1,5 @@
-"""``hypersweep export``: a sweep's trials as CSV, JSON or Parquet (`hypersweep.cli._export`).
+"""``hypersweep export``: a sweep's trials as CSV, JSON or Parquet (`hypersweep.cli._export`,
+`hypersweep.cli._parquet`).
 
 A command of its own module: an export reads records and writes text, so it imports neither
 the tables ``ls``/``show``/``best`` print with nor the sweep's sampler, policy and space (and
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import click
 
-from hypersweep.cli._export import TrialExport, write_csv, write_json, write_parquet
+from hypersweep.cli._export import TrialExport, write_csv, write_json
+from hypersweep.cli._parquet import write_parquet
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
 
 
@@ -45,7 +47,7 @@ def export(sweep_id: str, fmt: str, output: str | None, workspace: WorkspaceRef)
     trials = TrialExport(run)
     if fmt == "parquet":
         assert output is not None
-        count = write_parquet(trials.columns, trials.chunks, output)
+        count = write_parquet(trials.columns, trials.chunks, output, trials.types)
     else:
         write = write_json if fmt == "json" else write_csv
         if output is None:
