@@ -324,6 +324,17 @@ def test_rows_laid_out_from_lines_equal_rows_read_by_column(tmp_path: Any,
     assert len(fast) == 40 and {row[1] for row in fast} == statuses
     assert {repr(row[-3]) for row in fast} >= {"None", "inf"}  # the best: unscored, NaN, inf
     assert [[repr(v) for v in row] for row in fast] == [[repr(v) for v in row] for row in slow]
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed")
+    from hypersweep.cli._parquet import write_parquet
+
+    # the columns' given types (none where a parameter shares the column's name) hold the
+    # values as the types read from them do
+    assert (export.types[1] is None) == status_param
+    write_parquet(export.columns, export.chunks, tmp_path / "given.parquet", export.types)
+    write_parquet(export.columns, export.chunks, tmp_path / "read.parquet")
+    given, read = ([repr(c.to_pylist()) for c in pq.ParquetFile(tmp_path / name).read().columns]
+                   for name in ("given.parquet", "read.parquet"))
+    assert given == read
 
 
 def test_a_chunk_of_flat_rows_is_laid_out_as_json_dumps_with_an_indent() -> None:

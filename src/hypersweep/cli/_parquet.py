@@ -171,8 +171,8 @@ class _Kind:
         import pyarrow as pa
 
         kind = self.arrow_type()
-        if kind == pa.null():
-            return pa.nulls(len(values))
+        if values.count(None) == len(values):  # no value: the null type's, or a chunk of nulls
+            return pa.nulls(len(values), kind)
         if kind == pa.string():
             return _texts(values)
         if kind == pa.float64():
