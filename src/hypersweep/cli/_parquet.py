@@ -40,7 +40,7 @@ def write_parquet(columns: list[str], chunks: Callable[[], Iterable[Table]],
     pages = iter(chunks())
     count = _write_typing(columns, kinds, pages, path)
     if count is None:
-        for rows in pages:
+        for rows in filter(None, pages):  # (an empty chunk has no columns to zip)
             for kind, values in zip(kinds, zip(*rows, strict=True), strict=True):
                 kind.add(values)
         count = _write_typing(columns, kinds, iter(chunks()), path)
