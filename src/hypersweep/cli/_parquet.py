@@ -241,12 +241,7 @@ def _valid(values: Sequence[Any]) -> Any:
 def _bitmap(flags: bytes) -> Any:
     """The bytes 0 and 1 (one a value) packed into Arrow's bitmap: value i at bit i % 8
     (least significant first) of byte i // 8."""
+    import numpy as np
     import pyarrow as pa
 
-    # as the binary digits of one int, the first value its last digit (C loops, no Python
-    # call a value); a base 2 int has no limit on its digits
-    bits = int(flags.translate(_DIGITS)[::-1] or b"0", 2)
-    return pa.py_buffer(bits.to_bytes((len(flags) + 7) // 8, "little"))
-
-
-_DIGITS = bytes.maketrans(b"\0\1", b"01")
+    return pa.py_buffer(np.packbits(np.frombuffer(flags, np.uint8), bitorder="little"))
