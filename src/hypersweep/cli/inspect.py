@@ -39,7 +39,8 @@ from hypersweep.cli._outcomes import (
     spec_summary,
 )
 from hypersweep.cli.main import CliError, WorkspaceRef, cli, open_sweep, workspace_options
-from hypersweep.spec import SweepSpec
+from hypersweep.spec import Objective, SweepSpec
+from hypersweep.spec.sweep_spec import stored_metadata, stored_objectives
 from hypersweep.store.records import Status
 
 _table, _console = table_of, console
@@ -76,15 +77,17 @@ def ls(experiment: str | None, as_json: bool, workspace: WorkspaceRef) -> None:
         sweeps = store.list_sweeps(experiment)
         counts = store.count_trials([s.id for s in sweeps])
         for sweep in sweeps:
-            spec = SweepSpec.from_dict(sweep.config)
+            # the stored config's metadata and objectives only: building the whole spec
+            # (space, sampler, policy) would import numpy for a list of names
+            objective = stored_objectives(sweep.config)[0][0]
             rows.append({
                 "sweep_id": sweep.id, "experiment": sweep.experiment,
                 "status": sweep.status.value,
                 "controller_alive": _controller_state(sweep),
-                "display_name": spec.metadata.display_name,
+                "display_name": stored_metadata(sweep.config).display_name,
                 "trials": counts[sweep.id],
-                "primary_metric": spec.objective.metric,
-                "best": _best_value(store, sweep, spec),
+                "primary_metric": objective.metric,
+                "best": _best_value(store, sweep, objective),
                 "created": iso(sweep.created_time),
             })
     if as_json:
@@ -119,11 +122,10 @@ def _controller_state(sweep: Any) -> bool | None:
     return controller_alive(sweep)
 
 
-def _best_value(store: Any, sweep: Any, spec: SweepSpec) -> float | None:
+def _best_value(store: Any, sweep: Any, objective: Objective) -> float | None:
     best = sweep.properties.get("best_primary_metric")
     if best is not None:
         return float(best)
-    objective = spec.objective
     top = store.trial_page(sweep.id, objective.metric, objective.maximize, limit=1)
     return top[0].best if top else None
 

@@ -29,13 +29,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from hypersweep.pareto import hypervolume, pareto_front, reference_point
 from hypersweep.spec.objectives import Constraint, Objective, last_logged
 from hypersweep.spec.sweep_spec import SweepSpec
 from hypersweep.store import Status, Store
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and the Pareto package are imported where a front or a volume is computed, not with
+# this module: `hypersweep ls`, `best` and `show` import it and most never compute one.
 
 __all__ = ["TrialOutcome", "default_reference", "hypervolume_by_trial", "outcomes_of",
            "sweep_outcomes"]
@@ -82,6 +86,10 @@ def outcomes_of(trials: Sequence[tuple[str, int, str]], objectives: Sequence[Obj
                   and all(v is not None for v in row[3].values())]
     front: set[int] = set()
     if candidates:
+        import numpy as np
+
+        from hypersweep.pareto import pareto_front
+
         points = np.array([[o.oriented(rows[i][3][o.metric] or 0.0) for o in objectives]
                            for i in candidates])
         feasible = np.array([all(v <= 0 for v in rows[i][4]) for i in candidates])
@@ -107,6 +115,8 @@ def _counted(outcomes: Sequence[TrialOutcome]) -> list[TrialOutcome]:
 
 
 def _oriented(outcomes: Sequence[TrialOutcome], objectives: Sequence[Objective]) -> np.ndarray:
+    import numpy as np
+
     return np.array([[obj.oriented(o.values[obj.metric] or 0.0) for obj in objectives]
                      for o in outcomes])
 
@@ -116,6 +126,8 @@ def default_reference(outcomes: Sequence[TrialOutcome],
     """The point a sweep's hypervolume is measured from when none is given, in the
     objectives' own units: just beyond the worst value counted of each (None: no trial
     counts yet)."""
+    from hypersweep.pareto import reference_point
+
     counted = _counted(outcomes)
     if not counted:
         return None
@@ -137,6 +149,10 @@ def hypervolume_by_trial(outcomes: Sequence[TrialOutcome], objectives: Sequence[
     >>> hypervolume_by_trial(rows, (Objective("x"), Objective("y")), reference=(0, 0))
     [2.0, 3.0]
     """
+    import numpy as np
+
+    from hypersweep.pareto import hypervolume
+
     ordered = sorted(outcomes, key=lambda o: o.index)
     counted = _counted(ordered)
     if not counted:

@@ -94,7 +94,7 @@ if TYPE_CHECKING:
     from hypersweep.space import SearchSpace
 
 __all__ = ["Limits", "Metadata", "Objective", "Resources", "SweepSpec", "WarmStart",
-           "stored_objectives"]
+           "stored_metadata", "stored_objectives"]
 
 
 def _policies() -> Any:
@@ -376,16 +376,13 @@ class SweepSpec:
             space = SearchSpace.from_dict(data["search_space"])
             limits = dict(data.get("limits") or {})
             objectives = _stored_objectives(data, version)
+            metadata = _stored_metadata(data, version)
             if version == 1:
                 warm = WarmStart(tuple(data.get("resume_from") or ()),
                                  tuple(data.get("resume_child_runs") or ()))
-                metadata = Metadata(**{k: data.get(k) for k in ("name", "display_name",
-                                                                "description")},
-                                    tags=dict(data.get("tags") or {}))
                 resources = None
             else:
                 warm = WarmStart(**(data.get("warm_start") or {}))
-                metadata = Metadata(**(data.get("metadata") or {}))
                 resources = Resources(**data["resources"]) if data.get("resources") else None
             return cls(
                 sampling=sampler_from_dict(data["sampling_algorithm"], space),
@@ -420,6 +417,26 @@ def stored_objectives(data: Mapping[str, Any]) -> tuple[tuple[Objective, ...],
         return _stored_objectives(data, version), _stored_constraints(data)
     except (KeyError, TypeError, AttributeError) as err:
         raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err
+
+
+def stored_metadata(data: Mapping[str, Any]) -> Metadata:
+    """The name, display name, description and tags of a stored config (any release's form),
+    without building the rest: what a face that lists sweeps needs.
+
+    >>> stored_metadata({"version": 1, "display_name": "lr sweep"}).display_name
+    'lr sweep'
+    """
+    try:
+        return _stored_metadata(data, _stored_version(data))
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ConfigError(f"stored sweep config is incomplete or invalid: {err!r}") from err
+
+
+def _stored_metadata(data: Mapping[str, Any], version: int) -> Metadata:
+    if version == 1:
+        return Metadata(**{k: data.get(k) for k in ("name", "display_name", "description")},
+                        tags=dict(data.get("tags") or {}))
+    return Metadata(**(data.get("metadata") or {}))
 
 
 def _stored_version(data: Any) -> int:
