@@ -18,7 +18,7 @@ from hypersweep.sampling import (
 )
 from hypersweep.sampling._layout import Layout
 from hypersweep.sampling._parzen import ParzenEstimator
-from hypersweep.sampling.tpe import default_gamma, recency_weights
+from hypersweep.sampling.tpe import default_gamma, good_clip_count, recency_weights
 from hypersweep.space import SearchSpace, choice, config_key, quniform, randint, uniform
 
 
@@ -193,3 +193,44 @@ def test_discrete_dimensions_take_a_narrower_share_of_the_neighbour_gap() -> Non
     np.testing.assert_allclose(pe.sigma[:4, 0], gaps)
     np.testing.assert_allclose(pe.sigma[:4, 2], np.maximum(0.7 * gaps, 1 / 6))
     assert (pe.sigma[:4, 1] < pe.sigma[:4, 0]).any() and (pe.sigma[:4, 1] >= 1 / 6).all()
+
+
+def test_clip_count_lowers_the_floor_of_continuous_bandwidths_only() -> None:
+    # four observations packed 0.01 apart: their gaps fall under any floor, so the floor is
+    # the bandwidth; clip_count=48 sets it to 1/50 in the continuous dimension and leaves
+    # the discrete ones at the four observations' 1/6
+    space = SearchSpace({"u": uniform(0, 1), "k": randint(11), "q": quniform(0, 10, 1)})
+    layout = Layout(space)
+    x = layout.snap(np.array([[0.50, 0.5, 0.5], [0.51, 0.5, 0.5], [0.52, 0.5, 0.5],
+                              [0.53, 0.5, 0.5]]))[0]
+    default = ParzenEstimator(x, np.ones(4), layout)
+    counted = ParzenEstimator(x, np.ones(4), layout, clip_count=48)
+    np.testing.assert_allclose(default.sigma[:4, 0], 1 / 6)
+    np.testing.assert_allclose(counted.sigma[:4, 0], 1 / 50)
+    np.testing.assert_allclose(counted.sigma[:4, 1:], default.sigma[:4, 1:])
+    # capped at 100 as the magic clip is
+    capped = ParzenEstimator(x, np.ones(4), layout, clip_count=10_000)
+    np.testing.assert_allclose(capped.sigma[:4, 0], 1 / 100)
+
+
+def test_good_density_clip_counts_finished_and_good_trials(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [good_clip_count(n, default_gamma(n)) for n in (10, 50, 100, 400)] == \
+        [3, 15, 31, 100]
+    # a proposal with one objective builds its good density with that count; with several
+    # objectives (and for every bad density) the observations' own count holds
+    built: list[float | None] = []
+
+    class Recording(ParzenEstimator):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(kwargs.get("clip_count"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr("hypersweep.sampling.tpe.ParzenEstimator", Recording)
+    sampler = TPEParameterSampling({"x": uniform(0.0, 1.0), "y": uniform(0.0, 1.0)}, seed=0)
+    history = [FinishedTrial(p, -p["x"]) for p in sampler.preview(40)]
+    sampler.propose(1, history, [])
+    several = [FinishedTrial(t.params, None, values=(-t.params["x"], -t.params["y"]))
+               for t in history]
+    sampler.propose(1, several, [])
+    assert built == [good_clip_count(40, default_gamma(40)), None, None, None]

@@ -6,7 +6,8 @@ weights. Per dimension:
 - numeric (continuous, log-scaled, integer, quantized, ordinal choice): a normal truncated to
   [0, 1]; bandwidth the larger gap to the neighbouring observations in that dimension (the
   outermost ones use their inner gap), clipped below at ``1 / min(100, n + 2)`` ("magic
-  clip") — Optuna's current rule, which adapts to how densely each region was sampled,
+  clip", ``n`` the observations, or the ``clip_count`` given for continuous dimensions) —
+  Optuna's current rule, which adapts to how densely each region was sampled,
   where Scott's rule cannot. A discrete dimension (ordinal choice, randint, a quantized
   expression's lattice) takes 0.7 of the gap (`_DISCRETE_NARROWING`), and scores a value by
   the kernel's mass over the value's cell, as Optuna's TPE does for stepped distributions:
@@ -60,6 +61,10 @@ class ParzenEstimator:
     layout : Layout
     prior_weight : float
         Weight of the prior kernel (and strength of the categorical smoothing).
+    clip_count : float, optional
+        The count that sets a continuous dimension's magic clip, ``1 / min(100, count +
+        2)``; default ``m``. Discrete dimensions always count ``m``: their kernels score
+        whole cells, and narrowing them more repeats the observed values.
 
     Examples
     --------
@@ -71,7 +76,7 @@ class ParzenEstimator:
     """
 
     def __init__(self, x: np.ndarray, weights: np.ndarray, layout: Layout,
-                 prior_weight: float = 1.0) -> None:
+                 prior_weight: float = 1.0, clip_count: float | None = None) -> None:
         self.layout = layout
         m, d = x.shape
         self.active = layout.active(x) if m else np.ones((0, d), dtype=bool)
@@ -81,13 +86,17 @@ class ParzenEstimator:
         w = np.append(np.asarray(weights, dtype=float), prior_weight)
         self.log_w = np.log(np.maximum(w / w.sum(), 1e-300))
         self.sigma = np.ones((m + 1, d))
-        floor = 1.0 / min(100.0, m + 2.0)  # magic clip; m + 1 kernels with the prior
+        # magic clip; m + 1 kernels with the prior
+        discrete_floor = 1.0 / min(100.0, m + 2.0)
+        floor = discrete_floor if clip_count is None else 1.0 / min(100.0, clip_count + 2.0)
         for j in np.flatnonzero(~layout.categorical).tolist():
             rows = np.flatnonzero(self.active[:m, j])
             gaps = _neighbour_gaps(x[rows, j])
             if _cell_edges(layout, j) is not None:
                 gaps *= _DISCRETE_NARROWING
-            self.sigma[rows, j] = np.clip(gaps, floor, 1.0)
+                self.sigma[rows, j] = np.clip(gaps, discrete_floor, 1.0)
+            else:
+                self.sigma[rows, j] = np.clip(gaps, floor, 1.0)
         self.sigma[m] = _PRIOR_SIGMA
         self.numeric = np.flatnonzero(~layout.categorical)
         lo = log_ndtr(-self.mu[:, self.numeric] / self.sigma[:, self.numeric])
