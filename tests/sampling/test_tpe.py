@@ -18,6 +18,7 @@ from hypersweep.sampling import (
 )
 from hypersweep.sampling._layout import Layout
 from hypersweep.sampling._parzen import ParzenEstimator
+from hypersweep.sampling._tpe_split import multi_objective_gamma
 from hypersweep.sampling.tpe import default_gamma, good_clip_count, recency_weights
 from hypersweep.space import SearchSpace, choice, config_key, quniform, randint, uniform
 
@@ -217,8 +218,8 @@ def test_good_density_clip_counts_finished_and_good_trials(
         monkeypatch: pytest.MonkeyPatch) -> None:
     assert [good_clip_count(n, default_gamma(n)) for n in (10, 50, 100, 400)] == \
         [3, 15, 31, 100]
-    # a proposal with one objective builds its good density with that count; with several
-    # objectives (and for every bad density) the observations' own count holds
+    # a proposal builds its good density with that count, with one objective or several;
+    # a bad density counts its own observations
     built: list[float | None] = []
 
     class Recording(ParzenEstimator):
@@ -233,4 +234,5 @@ def test_good_density_clip_counts_finished_and_good_trials(
     several = [FinishedTrial(t.params, None, values=(-t.params["x"], -t.params["y"]))
                for t in history]
     sampler.propose(1, several, [])
-    assert built == [good_clip_count(40, default_gamma(40)), None, None, None]
+    assert built == [good_clip_count(40, default_gamma(40)), None,
+                     good_clip_count(40, multi_objective_gamma(40)), None]
