@@ -47,6 +47,7 @@ __all__ = [
     "TrialExport",
     "Writer",
     "csv_cell",
+    "rows_table",
     "to_csv",
     "to_json",
     "trial_rows",
@@ -187,7 +188,8 @@ def trial_rows(run: Any) -> tuple[list[str], list[dict[str, Any]]]:
                      for chunk in export.chunks() for cells in chunk]
 
 
-def _table(columns: list[str], rows: list[dict[str, Any]]) -> Table:
+def rows_table(columns: list[str], rows: list[dict[str, Any]]) -> Table:
+    """Rows (dicts) as the cells of ``columns``, a list a row (None where a row lacks one)."""
     return [[row.get(c) for c in columns] for row in rows]
 
 
@@ -272,7 +274,7 @@ def write_json(columns: list[str], chunks: Iterable[Table], out: Writer) -> int:
 def to_json(columns: list[str], rows: list[dict[str, Any]]) -> str:
     """Rows as a strict JSON list of objects, one key per column (missing: ``null``)."""
     out = io.StringIO()
-    write_json(columns, [_table(columns, rows)], out)
+    write_json(columns, [rows_table(columns, rows)], out)
     return out.getvalue()
 
 
@@ -310,5 +312,5 @@ _PLAIN = frozenset({type(None), str, int, float, bool})
 def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     """Rows as CSV with a header line."""
     out = io.StringIO()
-    write_csv(columns, [_table(columns, rows)], out)
+    write_csv(columns, [rows_table(columns, rows)], out)
     return out.getvalue()

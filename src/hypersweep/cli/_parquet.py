@@ -16,7 +16,7 @@ from operator import is_not
 from pathlib import Path
 from typing import Any
 
-from hypersweep.cli._export import Table, _table, csv_cell
+from hypersweep.cli._export import Table, csv_cell, rows_table
 
 __all__ = ["to_parquet", "write_parquet"]
 
@@ -86,7 +86,7 @@ def _write_typing(columns: list[str], kinds: list[_Kind], pages: Iterator[Table]
 
 def to_parquet(columns: list[str], rows: list[dict[str, Any]], path: str | Path) -> None:
     """Rows as a Parquet file, each column typed so that its values read back exactly."""
-    write_parquet(columns, lambda: [_table(columns, rows)] if rows else [], path)
+    write_parquet(columns, lambda: [rows_table(columns, rows)] if rows else [], path)
 
 
 class _Kind:
