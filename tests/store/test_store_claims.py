@@ -1,4 +1,5 @@
-"""Claims that take over a dead controller, and trial inserts guarded by the claim.
+"""Claims that take over a dead controller, and trial inserts guarded by the claim (with the
+records saved in the same transaction).
 
 A controller killed a moment ago leaves a fresh heartbeat: a claim may replace it by name (a
 compare-and-set on that name), and a controller that lost its sweep writes no more trials.
@@ -6,6 +7,7 @@ compare-and-set on that name), and a controller that lost its sweep writes no mo
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import random
 import time
@@ -13,9 +15,11 @@ from typing import Any
 
 import pytest
 from _store_helpers import make_sweep, make_trial
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from hypersweep.errors import StoreError
-from hypersweep.store import Store
+from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
 
 FORK = multiprocessing.get_context("fork")
 
@@ -143,3 +147,70 @@ def test_a_claim_and_a_guarded_insert_never_interleave(store_url: str) -> None:
             assert new_index[sweep_id] == old_count[sweep_id], sweep_id
             trials = store.list_trials(sweep_id)
             assert [t.index for t in trials] == list(range(old_count[sweep_id] + 1))
+
+
+def _ended(trial: TrialRecord) -> TrialRecord:
+    return dataclasses.replace(trial, status=Status.COMPLETED, end_time=utcnow(), exit_code=0)
+
+
+def _point(value: float) -> MetricPoint:
+    return MetricPoint(seq=1, pos=0, name="score", step=0, value=value, text=None,
+                       kind="scalar", time=utcnow())
+
+
+def test_create_trial_saves_what_it_is_given_first_whatever_the_claim(store: Store) -> None:
+    """The end that freed a slot rides with the row of the trial that takes it: saved as
+    `save_trials` would save it, even when the claim is lost or the insert conflicts."""
+    sweep = make_sweep()
+    store.create_sweep(sweep)
+    assert store.claim_sweep(sweep.id, "a", stale_after=60)
+    first = make_trial(sweep, 0, status=Status.RUNNING)
+    assert store.create_trial(first, owner="a")
+    assert store.create_trial(make_trial(sweep, 1), owner="a", records=[_ended(first)],
+                              points={first.id: [_point(0.5)]}, tags={first.id: {"k": "v"}})
+    got = store.get_trial(first.id)
+    assert (got.status, got.exit_code) == (Status.COMPLETED, 0)
+    assert [p.value for p in store.get_metrics(first.id)] == [0.5]
+    assert store.get_tags(first.id) == {"k": "v"}
+    assert store.best_values([sweep.id], "score", maximize=True) == {first.id: 0.5}
+    # a lost claim: the trial is not written, what came with it is
+    assert store.claim_sweep(sweep.id, "b", stale_after=60, replacing="a")
+    second = make_trial(sweep, 1)
+    assert not store.create_trial(make_trial(sweep, 2), owner="a",
+                                  records=[_ended(second)], tags={second.id: {"late": "1"}})
+    assert [t.index for t in store.list_trials(sweep.id)] == [0, 1]
+    assert store.get_trial(second.id).status is Status.COMPLETED
+    assert store.get_tags(second.id) == {"late": "1"}
+    # an index another controller wrote first: told, and what came with it is kept
+    assert not store.create_trial(make_trial(sweep, 1, params={"lr": 9}), owner="a",
+                                  points={second.id: [_point(0.7)]})
+    assert [p.value for p in store.get_metrics(second.id)] == [0.7]
+    with pytest.raises(StoreError, match="index 1"):  # the owner itself: a real conflict
+        store.create_trial(make_trial(sweep, 1), owner="b", tags={first.id: {"k": "w"}})
+    assert store.get_tags(first.id) == {"k": "w"}
+    with pytest.raises(KeyError):  # a trial of points that does not exist: nothing written
+        store.create_trial(make_trial(sweep, 3), owner="b", points={"nope": [_point(1.0)]})
+    assert [t.index for t in store.list_trials(sweep.id)] == [0, 1]
+
+
+def test_create_trial_with_what_it_saves_is_one_commit(sqlite_url: str) -> None:
+    """One transaction for the end and the new row: one commit a trial, not two."""
+    commits: list[object] = []
+
+    def count(conn: object) -> None:
+        commits.append(conn)
+
+    with Store(sqlite_url) as store:
+        sweep = make_sweep()
+        store.create_sweep(sweep)
+        first = make_trial(sweep, 0, status=Status.RUNNING)
+        assert store.create_trial(first)
+        event.listen(Engine, "commit", count)
+        try:
+            assert store.create_trial(make_trial(sweep, 1), records=[_ended(first)],
+                                      points={first.id: [_point(0.5)]})
+        finally:
+            event.remove(Engine, "commit", count)
+        assert len(commits) == 1
+        assert store.get_trial(first.id).status is Status.COMPLETED
+        assert store.get_trial(f"{sweep.id}_1").index == 1

@@ -13,12 +13,13 @@ It never blocks: the executor is polled, never waited on, and every store write 
 transaction. What the trials' files already hold durably - metrics and tags (the journal), a
 trial's end (its exit record), its handle (its supervisor's record) - is held for a moment
 and written with what else is held, in one transaction (`Store.save_trials`): a trial's end
-(with its handle, if still held) before the next trial's row and by the end of the step that
-saw it; everything before a stop (its ``Canceled`` and the metrics behind it go first) and
-before the sweep ends; anything else at most `SweepController.write_behind` seconds later. A
-trial shorter than that costs two transactions (its row, then its handle, points and end
-together) instead of four, and a chatty trial's points are written a few times a second
-rather than at every poll. A crash loses nothing of what is
+(with its handle, if still held) in the transaction of the next trial's row
+(`Store.create_trial`) and by the end of the step that saw it; everything before a stop (its
+``Canceled`` and the metrics behind it go first) and before the sweep ends; anything else at
+most `SweepController.write_behind` seconds later. A trial shorter than that costs one
+transaction (its row, with the end, handle and points of the trial whose slot it takes)
+instead of four, and a chatty trial's points are written a few times a second rather than at
+every poll. A crash loses nothing of what is
 held: an adopted trial's journal is read again from its start (its points are stored
 idempotently), and its exit and process are found from its folder, as after a crash between
 a launch and the write of its handle (the executor then returns the handle it found there, and
@@ -89,6 +90,15 @@ class _Held:
     def ended(self) -> bool:
         """Whether an end (or a stop) is held: written before the next trial's row."""
         return "status" in self.fields
+
+
+def _batch(held: list[_Held]) -> dict[str, Any]:
+    """What is held of these trials as `Store.save_trials` takes it (keyword arguments)."""
+    return {
+        "records": [each.trial.record for each in held if each.fields],
+        "points": {each.trial.id: each.points for each in held if each.points},
+        "tags": {each.trial.id: each.tags for each in held if each.tags},
+    }
 
 
 class SweepController:
@@ -435,21 +445,19 @@ class SweepController:
         """Write all that is held."""
         self._write_held(list(self._held.values()))
 
-    def _flush_ends(self) -> None:
-        """Write the held ends, each with the trial's held points, tags and handle."""
-        self._write_held([held for held in self._held.values() if held.ended])
-
     def _write_held(self, held: list[_Held]) -> None:
         """Write what is held of these trials, in one transaction: whoever reads the store
         sees a trial's end (or stop) with its metrics, and its metrics with the handle of the
         process that logged them, whenever this controller dies."""
         if not held:
             return
-        self.store.save_trials(
-            [each.trial.record for each in held if each.fields],
-            {each.trial.id: each.points for each in held if each.points},
-            {each.trial.id: each.tags for each in held if each.tags})
-        for each in held:  # only once written: a write that failed is tried again on exit
+        self.store.save_trials(**_batch(held))
+        self._written(held)
+
+    def _written(self, held: list[_Held]) -> None:
+        """Let go of what is held of these trials, now on record (only then: a write that
+        failed is tried again on exit)."""
+        for each in held:
             del self._held[each.trial.id]
 
     def _store_notices(self) -> None:
@@ -500,14 +508,17 @@ class SweepController:
             )
         except Exception as err:  # fails this trial, recorded below, not the sweep
             arguments, problem = [], err
-        # Held ends go first: the end that freed this slot is on record before it is used (and
-        # a controller that lost the sweep has recorded what it saw before it learns so).
-        self._flush_ends()
+        # Held ends go first, in the new row's transaction: the end that freed this slot is on
+        # record before it is used, and a controller that lost the sweep has recorded what it
+        # saw before it learns so (the store writes them whatever the claim says).
+        ends = [held for held in self._held.values() if held.ended]
         # Born Running, before its process starts: after a crash from here on, recovery asks
         # the executor whether the process ever started, and adopts or launches it.
         trial = self.engine.new_trial(params, utcnow(), begun=False, arguments=arguments,
                                       resumed_from=resumed_from)
-        if not self.store.create_trial(trial.record, owner=self.owner):
+        created = self.store.create_trial(trial.record, owner=self.owner, **_batch(ends))
+        self._written(ends)
+        if not created:
             raise _ClaimLost  # whoever holds the sweep now writes its trials
         if problem is not None:
             self._launch_failed(trial, problem, None)

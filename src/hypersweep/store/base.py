@@ -196,17 +196,31 @@ class Store:
 
     # ------------------------------------------------------------------ trials
 
-    def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
+    def create_trial(
+        self,
+        trial: TrialRecord,
+        owner: str | None = None,
+        *,
+        records: Sequence[TrialRecord] = (),
+        points: Mapping[str, Sequence[MetricPoint]] | None = None,
+        tags: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> bool:
         """Insert ``trial``; with ``owner``, only while ``owner`` holds its sweep.
 
         The ownership check and the insert are one atomic step that holds the sweep, so
         a claim by another controller lands wholly before (nothing is written) or wholly
         after (the new controller finds the trial).
 
+        ``records``, ``points`` and ``tags`` are saved first, as :meth:`save_trials` saves
+        them, in the same transaction where the store can: a controller records the end that
+        freed a slot with the row of the trial that takes it, one commit rather than two. They
+        are written whether or not ``owner`` still holds the sweep, and whatever the insert
+        then does, exactly as by a ``save_trials`` call just before this one.
+
         Returns
         -------
         bool
-            ``False`` when ``owner`` no longer holds the sweep (nothing was written).
+            ``False`` when ``owner`` no longer holds the sweep (``trial`` was not written).
 
         Raises
         ------

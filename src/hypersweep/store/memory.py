@@ -227,9 +227,19 @@ class MemoryStore(Store):
         self._trials[tid] = row
         self._metrics.setdefault(tid, {})
 
-    def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
+    def create_trial(
+        self,
+        trial: TrialRecord,
+        owner: str | None = None,
+        *,
+        records: Sequence[TrialRecord] = (),
+        points: Mapping[str, Sequence[MetricPoint]] | None = None,
+        tags: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> bool:
         row = _trial_row(trial)
-        with self._lock:
+        with self._lock:  # reentrant: the save and the insert are one step
+            if records or points or tags:
+                self.save_trials(records, points, tags)
             sweep = self._sweeps.get(trial.sweep_id)
             if sweep is None:
                 raise KeyError(f"no sweep {trial.sweep_id!r}")

@@ -434,10 +434,21 @@ class SqlStore(Store):
 
     # ------------------------------------------------------------------ trials
 
-    def create_trial(self, trial: TrialRecord, owner: str | None = None) -> bool:
+    def create_trial(
+        self,
+        trial: TrialRecord,
+        owner: str | None = None,
+        *,
+        records: Sequence[TrialRecord] = (),
+        points: Mapping[str, Sequence[MetricPoint]] | None = None,
+        tags: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> bool:
         row = codec.trial_to_row(trial)
+        saving = self._saving(records, points, tags)
 
         def work(conn: Connection) -> bool:
+            if saving is not None:  # kept whatever follows: committed with a False too
+                saving(conn)
             if owner is not None:
                 held = conn.execute(_SWEEP_HOLDER, {"ident": trial.sweep_id}).first()
                 if held is None:
@@ -450,6 +461,12 @@ class SqlStore(Store):
         try:
             return self._run(work)
         except IntegrityError as err:
+            if saving is not None:
+                # The saved part or the insert broke a constraint, and the transaction took
+                # both back: each on its own, as two calls would have done (this one raises
+                # or answers as they would).
+                self.save_trials(records, points, tags)
+                return self.create_trial(trial, owner)
             sweep = self.get_sweep(trial.sweep_id)  # KeyError when the sweep is missing
             if owner is not None and sweep.controller != owner:
                 return False  # the new controller wrote this index first
@@ -473,6 +490,27 @@ class SqlStore(Store):
         points: Mapping[str, Sequence[MetricPoint]] | None = None,
         tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        saving = self._saving(records, points, tags)
+        if saving is None:
+            return
+        try:
+            self._run(saving)
+        except IntegrityError as err:
+            for record in records:
+                self.get_sweep(record.sweep_id)  # KeyError when a sweep is missing
+            known = {record.id for record in records}
+            for tid in {*(points or {}), *(tags or {})} - known:
+                self.get_trial(tid)
+            raise StoreError(f"cannot save trials: {err.orig}") from err
+
+    def _saving(
+        self,
+        records: Sequence[TrialRecord],
+        points: Mapping[str, Sequence[MetricPoint]] | None,
+        tags: Mapping[str, Mapping[str, str]] | None,
+    ) -> Callable[[Connection], None] | None:
+        """The work of `save_trials` (run in a transaction of the caller's), or None when
+        there is nothing to write."""
         rows = [codec.trial_to_row(record) for record in records]
         unique: dict[tuple[str, int, int], dict[str, Any]] = {}
         for tid, batch in (points or {}).items():
@@ -484,6 +522,8 @@ class SqlStore(Store):
                                     if row["value"] is not None))
         tag_rows = [{"trial_id": tid, "name": str(k), "value": str(v)}
                     for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
+        if not rows and not unique and not tag_rows:
+            return None
 
         def work(conn: Connection) -> None:
             # One statement with the rows as parameters (executemany), not rows inlined into
@@ -500,17 +540,7 @@ class SqlStore(Store):
             if tag_rows:
                 conn.execute(self._set_tags_statement, tag_rows)
 
-        if not rows and not unique and not tag_rows:
-            return
-        try:
-            self._run(work)
-        except IntegrityError as err:
-            for record in records:
-                self.get_sweep(record.sweep_id)  # KeyError when a sweep is missing
-            known = {record.id for record in records}
-            for tid in {*(points or {}), *(tags or {})} - known:
-                self.get_trial(tid)
-            raise StoreError(f"cannot save trials: {err.orig}") from err
+        return work
 
     def _save_trials_statement(self, columns: tuple[str, ...]) -> Any:
         """The upsert of trials rows with ``columns`` (every one but ``id`` overwritten on a
