@@ -73,8 +73,8 @@ from the cache. Delete the file (or use another DIR) after changing a peer's cod
 changing its version.
 
 ``bench/cache/bbob/peers.jsonl`` holds the Optuna GP runs of the goal table (all 24 functions,
-dims 5 and 10, seeds 0-5, and seeds 6-11 in 5-D; 100 trials; optuna 5.1.0, torch 2.13.0+cpu,
-scipy 1.17.1, coco-experiment 2.8.2, numpy 2.4.6): about 2 CPU-hours that ``--cache
+dims 5 and 10, seeds 0-11; 100 trials; optuna 5.1.0, torch 2.13.0+cpu,
+scipy 1.17.1, coco-experiment 2.8.2, numpy 2.4.6): about 3 CPU-hours that ``--cache
 bench/cache/bbob`` reuses where those versions are installed (other versions miss the cache and
 run). The cheap peers (random, Sobol, Optuna TPE: ten minutes for the same plan) are not kept
 there.
