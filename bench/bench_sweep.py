@@ -18,6 +18,11 @@ wall time per trial into the part inside a trial (its recorded start to end, aga
 process's lifetime: supervisor, working copy, records) and the part between trials (a slot left
 idle: the controller's wake-up, store writes, the next launch).
 
+Run it on an idle machine, and not within a minute of deleting many files: on an ext4 file
+system without a journal, creating a file skips the inodes freed in the last ~30 s, which made
+a file or folder cost 0.3-0.7 ms instead of 0.02-0.06 ms after a large deletion. A trial makes
+about ten (bare: two), so that alone moved the ratio by 0.03-0.07.
+
     OMP_NUM_THREADS=1 python bench/bench_sweep.py [--trials 100] [--concurrency 2 4]
 """
 
