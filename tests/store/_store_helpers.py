@@ -9,14 +9,20 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-from hypersweep.store import Status, SweepRecord, TrialRecord, new_sweep_id  # noqa: E402
+from hypersweep.store import (  # noqa: E402
+    MetricPoint,
+    Status,
+    SweepRecord,
+    TrialRecord,
+    new_sweep_id,
+)
 
 PG_ADMIN_URL = os.environ.get("HYPERSWEEP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, str | None] = {}
@@ -116,3 +122,21 @@ def make_trial(sweep: SweepRecord, index: int, **kw: object) -> TrialRecord:
     }
     fields.update(kw)
     return TrialRecord(**fields)  # type: ignore[arg-type,unused-ignore]
+
+
+def make_point(
+    seq: int, value: float | None, name: str = "acc", pos: int = 0, **kw: object
+) -> MetricPoint:
+    """A scalar point of ``name`` at step ``seq`` (``kw`` overrides any field)."""
+    fields: dict[str, object] = {
+        "seq": seq,
+        "pos": pos,
+        "name": name,
+        "step": seq,
+        "value": value,
+        "text": None,
+        "kind": "scalar",
+        "time": utc(2024, 3, 1) + timedelta(milliseconds=seq % 10**9),
+    }
+    fields.update(kw)
+    return MetricPoint(**fields)  # type: ignore[arg-type,unused-ignore]

@@ -14,12 +14,12 @@ import time
 from typing import Any
 
 import pytest
-from _store_helpers import make_sweep, make_trial
+from _store_helpers import make_point, make_sweep, make_trial
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from hypersweep.errors import StoreError
-from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
+from hypersweep.store import Status, Store, TrialRecord, utcnow
 
 FORK = multiprocessing.get_context("fork")
 
@@ -153,11 +153,6 @@ def _ended(trial: TrialRecord) -> TrialRecord:
     return dataclasses.replace(trial, status=Status.COMPLETED, end_time=utcnow(), exit_code=0)
 
 
-def _point(value: float) -> MetricPoint:
-    return MetricPoint(seq=1, pos=0, name="score", step=0, value=value, text=None,
-                       kind="scalar", time=utcnow())
-
-
 def test_create_trial_saves_what_it_is_given_first_whatever_the_claim(store: Store) -> None:
     """The end that freed a slot rides with the row of the trial that takes it: saved as
     `save_trials` would save it, even when the claim is lost or the insert conflicts."""
@@ -167,7 +162,8 @@ def test_create_trial_saves_what_it_is_given_first_whatever_the_claim(store: Sto
     first = make_trial(sweep, 0, status=Status.RUNNING)
     assert store.create_trial(first, owner="a")
     assert store.create_trial(make_trial(sweep, 1), owner="a", records=[_ended(first)],
-                              points={first.id: [_point(0.5)]}, tags={first.id: {"k": "v"}})
+                              points={first.id: [make_point(1, 0.5, name="score")]},
+                              tags={first.id: {"k": "v"}})
     got = store.get_trial(first.id)
     assert (got.status, got.exit_code) == (Status.COMPLETED, 0)
     assert [p.value for p in store.get_metrics(first.id)] == [0.5]
@@ -183,13 +179,14 @@ def test_create_trial_saves_what_it_is_given_first_whatever_the_claim(store: Sto
     assert store.get_tags(second.id) == {"late": "1"}
     # an index another controller wrote first: told, and what came with it is kept
     assert not store.create_trial(make_trial(sweep, 1, params={"lr": 9}), owner="a",
-                                  points={second.id: [_point(0.7)]})
+                                  points={second.id: [make_point(1, 0.7)]})
     assert [p.value for p in store.get_metrics(second.id)] == [0.7]
     with pytest.raises(StoreError, match="index 1"):  # the owner itself: a real conflict
         store.create_trial(make_trial(sweep, 1), owner="b", tags={first.id: {"k": "w"}})
     assert store.get_tags(first.id) == {"k": "w"}
     with pytest.raises(KeyError):  # a trial of points that does not exist: nothing written
-        store.create_trial(make_trial(sweep, 3), owner="b", points={"nope": [_point(1.0)]})
+        store.create_trial(make_trial(sweep, 3), owner="b",
+                           points={"nope": [make_point(1, 1.0)]})
     assert [t.index for t in store.list_trials(sweep.id)] == [0, 1]
 
 
@@ -208,7 +205,7 @@ def test_create_trial_with_what_it_saves_is_one_commit(sqlite_url: str) -> None:
         event.listen(Engine, "commit", count)
         try:
             assert store.create_trial(make_trial(sweep, 1), records=[_ended(first)],
-                                      points={first.id: [_point(0.5)]})
+                                      points={first.id: [make_point(1, 0.5)]})
         finally:
             event.remove(Engine, "commit", count)
         assert len(commits) == 1

@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 import pytest
-from _store_helpers import make_sweep, make_trial, utc
+from _store_helpers import make_point as point
+from _store_helpers import make_sweep, make_trial
 
-from hypersweep.store import MetricPoint, Store, SweepRecord
-
-T0 = utc(2024, 3, 1)
-
-
-def point(
-    seq: int, value: float | None, name: str = "acc", pos: int = 0, **kw: object
-) -> MetricPoint:
-    fields: dict[str, object] = {
-        "seq": seq,
-        "pos": pos,
-        "name": name,
-        "step": seq,
-        "value": value,
-        "text": None,
-        "kind": "scalar",
-        "time": T0 + timedelta(milliseconds=seq % 10**9),
-    }
-    fields.update(kw)
-    return MetricPoint(**fields)  # type: ignore[arg-type,unused-ignore]
-
+from hypersweep.store import Store, SweepRecord
 
 def sweep_with_trials(store: Store, n: int) -> tuple[SweepRecord, list[str]]:
     sweep = make_sweep()
