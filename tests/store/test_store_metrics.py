@@ -10,6 +10,7 @@ from _store_helpers import make_sweep, make_trial
 
 from hypersweep.store import Store, SweepRecord
 
+
 def sweep_with_trials(store: Store, n: int) -> tuple[SweepRecord, list[str]]:
     sweep = make_sweep()
     store.create_sweep(sweep)
