@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from hypersweep.tracking import JournalReader, JournalRecord, JournalWriter
 from hypersweep.tracking.journal import SKIPPED, to_json_value
+from hypersweep.tracking.safe_open import DIRECTORY_FLAGS
 
 
 def test_roundtrip_offsets_and_fields(tmp_path: Path) -> None:
@@ -197,3 +199,38 @@ def test_reader_started_inside_a_line_begins_at_the_next(tmp_path: Path) -> None
     w.write("metric", "a", 2, step=1)
     assert [(r.value, r.kind) for r in reader.read()] == [(2, "metric")]
     assert reader.corrupt == 0
+
+
+def test_reader_opens_the_journal_through_the_folder_descriptor(tmp_path: Path) -> None:
+    """Given a descriptor on the journal's folder, the reader opens the journal by name
+    relative to it (not by resolving its path): the folder held is the one read, even once
+    its path leads elsewhere; a link at the journal's name is still served only inside the
+    folder, and a reader closed before its first read goes by its path."""
+    trial = tmp_path / "trial"
+    trial.mkdir()
+    folder = os.open(trial, DIRECTORY_FLAGS)
+    try:
+        reader = JournalReader(trial / "metrics.jsonl", folder=folder)
+        assert reader.read() == []  # nothing logged yet
+        moved = tmp_path / "moved"
+        trial.rename(moved)  # the path now leads nowhere; the descriptor still holds it
+        JournalWriter(moved / "metrics.jsonl").write("metric", "a", 1, step=0)
+        assert [r.value for r in reader.read()] == [1]
+        JournalWriter(moved / "metrics.jsonl").write("metric", "a", 2, step=1)
+        assert [r.value for r in reader.read()] == [2]  # the same file, held open
+        reader.close()
+
+        outside = tmp_path / "outside.jsonl"
+        JournalWriter(outside).write("metric", "secret", 9)
+        os.symlink(outside, moved / "out.jsonl")
+        refused = JournalReader(moved / "out.jsonl", folder=folder).read()
+        assert [r.kind for r in refused] == [SKIPPED] and "out.jsonl" in refused[0].value
+        os.symlink("metrics.jsonl", moved / "in.jsonl")
+        inside = JournalReader(moved / "in.jsonl", folder=folder)
+        assert [r.value for r in inside.read()] == [1, 2]
+
+        unread = JournalReader(moved / "metrics.jsonl", folder=folder)
+        unread.close()
+    finally:
+        os.close(folder)
+    assert [r.value for r in unread.read()] == [1, 2]  # by its path: the descriptor is gone

@@ -131,7 +131,7 @@ def _open_log(name: str, folder: int) -> int:
 def _open_folder(trial_dir: Path) -> int | None:
     """A descriptor on a trial's (resolved) folder, held while the trial is watched: its
     records are then read and written by name relative to it, without resolving the
-    folder's path at every use (see `trial_files.open_in_folder`). None if it cannot be
+    folder's path at every use (see `safe_open.open_in_folder`). None if it cannot be
     opened (gone, or made a link): then the records are reached by path, as before."""
     try:
         return os.open(trial_dir, DIRECTORY_FLAGS)
@@ -158,9 +158,15 @@ class _Trial:
 
     def read_journal(self) -> list[JournalRecord]:
         """New journal records. Until the trial first logs, one ``lstat`` per poll instead of
-        the reader's careful open of a file that is not there yet."""
+        the reader's careful open of a file that is not there yet (relative to the folder's
+        descriptor where there is one, as the reader then opens it)."""
         if not self.journal_seen:
-            if not os.path.lexists(self.reader.path):
+            try:
+                if self.folder is None:
+                    os.lstat(self.reader.path)
+                else:
+                    os.lstat(layout.JOURNAL, dir_fd=self.folder)
+            except OSError:  # not there yet (or its folder is gone: nothing to read)
                 return []
             self.journal_seen = True
         return self.reader.read(max_bytes=JOURNAL_SLICE)
@@ -305,7 +311,7 @@ class LocalProcessExecutor(Executor):
         with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
             replace_in_folder(folder, layout.HANDLE, (json.dumps(handle) + "\n").encode())
         self._trials[spec.trial_id] = _Trial(
-            spec, trial_dir, pid, start_ticks, JournalReader(journal), popen,
+            spec, trial_dir, pid, start_ticks, JournalReader(journal, folder=folder), popen,
             # the launcher's report wakes wait() for a forked one: its pidfd would wake it
             # before the report is there
             pidfd=None if isinstance(popen, Forked) else open_pidfd(pid), folder=folder,
@@ -375,9 +381,9 @@ class LocalProcessExecutor(Executor):
                 handle = {"executor": "local", "trial_dir": str(trial_dir), **found}
         pid = int(handle.get("pid") or 0)
         start_ticks = handle.get("start_ticks")
-        reader = JournalReader(layout.journal_path(trial_dir), journal_offset)
-        trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None,
-                       folder=_open_folder(trial_dir))
+        folder = _open_folder(trial_dir)
+        reader = JournalReader(layout.journal_path(trial_dir), journal_offset, folder)
+        trial = _Trial(spec, trial_dir, pid, start_ticks, reader, None, folder=folder)
         if read_exit_record(trial_dir) is not None:
             self._trials[spec.trial_id] = trial
             return handle

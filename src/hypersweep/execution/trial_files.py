@@ -14,6 +14,8 @@ to ``/etc/passwd`` or ``/``. Everything that shows a trial's files to someone (t
   the trial folder.
 - `replace_trial_file` writes one of the records hypersweep keeps in a trial's folder, never
   through a link.
+- `open_in_folder` (from :mod:`hypersweep.tracking.safe_open`, which the journal reader shares)
+  opens one file by name through a descriptor held on the trial's folder.
 
 Policy on links: a link whose target stays inside the trial's folder (``outputs/best.pt ->
 checkpoints/epoch3.pt``) is served and listed, as the file it points to; a link that leaves
@@ -33,22 +35,19 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from hypersweep.tracking.safe_open import (
     DIRECTORY_FLAGS,
-    REGULAR_FILE_FLAGS,
     UnsafePathError,
+    open_in_folder,
     open_trial_file,
     open_without_links,
     read_trial_file,
-    regular_file,
     resolve_inside,
     trial_folder,
 )
@@ -121,36 +120,6 @@ def replace_in_folder(folder: int, name: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=folder)
         raise
-
-
-def open_in_folder(folder: int, root: str | os.PathLike[str], name: str) -> BinaryIO:
-    """`open_trial_file` of ``root / name`` (one component), through the descriptor
-    ``folder`` held on ``root`` since hypersweep made it.
-
-    The executor reads a running trial's records by name at every exit; `open_trial_file`
-    resolves the folder's path and the file's (an ``lstat`` a component, twice) to learn
-    what the held descriptor already pins down. One ``O_NOFOLLOW`` open relative to it is the
-    same check for a plain file, and refuses a FIFO or device alike; a link at the name is
-    left to `open_trial_file`, which serves one whose target stays inside the folder.
-
-    >>> import tempfile
-    >>> trial = Path(tempfile.mkdtemp())
-    >>> _ = (trial / "exit_status").write_text("{}")
-    >>> folder = os.open(trial, DIRECTORY_FLAGS)
-    >>> with open_in_folder(folder, trial, "exit_status") as handle:
-    ...     handle.read()
-    b'{}'
-    >>> os.close(folder)
-    """
-    if "/" in name or name in ("", ".", ".."):
-        raise UnsafePathError(f"{name!r} is not a file name")
-    try:
-        fd = os.open(name, REGULAR_FILE_FLAGS, dir_fd=folder)
-    except OSError as err:
-        if err.errno == errno.ELOOP:  # a link: where it leads is for the full check to say
-            return open_trial_file(root, name)
-        raise
-    return regular_file(fd, name)
 
 
 def list_trial_files(

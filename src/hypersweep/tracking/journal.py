@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hypersweep.tracking.safe_open import open_trial_file
+from hypersweep.tracking.safe_open import open_in_folder, open_trial_file
 from hypersweep.tracking.storable import (
     MetricValueError,
     check_record,
@@ -256,6 +256,12 @@ class JournalReader:
     offset : int
         Byte offset to start from, e.g. the offset just past the last record already ingested
         by a controller that crashed.
+    folder : int, optional
+        A descriptor the caller holds on the journal's folder (opened without following a
+        link, as the executor holds one on each trial's folder), kept open until the journal
+        is first read or the reader is closed. The journal is then opened by name relative
+        to it (`open_in_folder`) rather than by resolving its path: the executor's reader
+        opens each trial's journal once, and the path's resolution was most of that open.
 
     Attributes
     ----------
@@ -286,11 +292,13 @@ class JournalReader:
     #: from there next time), so a poll stays short whatever the trial wrote.
     SCAN_LIMIT = 256 << 20
 
-    def __init__(self, path: str | os.PathLike[str], offset: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike[str], offset: int = 0,
+                 folder: int | None = None) -> None:
         self.path = os.fspath(path)
         self.offset = int(offset)
         self.corrupt = 0
         self._fd: int | None = None
+        self._folder = folder
         # (offset, position): how far a line longer than a chunk, still without its end, was
         # searched for a newline, so a huge partial line is not searched again every poll.
         self._scanned = (-1, -1)
@@ -310,8 +318,10 @@ class JournalReader:
         if self._fd is None:
             folder, name = os.path.split(os.path.abspath(self.path))
             try:
-                with open_trial_file(folder, name) as handle:
+                with (open_trial_file(folder, name) if self._folder is None
+                      else open_in_folder(self._folder, folder, name)) as handle:
                     self._fd = os.dup(handle.fileno())
+                self._folder = None  # the caller's to close: not used again
             except FileNotFoundError:
                 return None
             except OSError as err:
@@ -438,7 +448,9 @@ class JournalReader:
         out.append(JournalRecord(offset, 0.0, SKIPPED, "", message, count))
 
     def close(self) -> None:
-        """Close the file descriptor (a later :meth:`read` reopens it)."""
+        """Close the file descriptor (a later :meth:`read` reopens it, by its path: the
+        folder's descriptor may be closed by now)."""
+        self._folder = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -13,6 +13,8 @@ opens it through this module:
   which would block the reader, or a device).
 - `trial_folder`, `resolve_inside` and `open_without_links` are those three steps, for
   callers that walk or write a folder the same way.
+- `open_in_folder` is the same check for one file by name through a descriptor the caller
+  holds on the folder (the executor holds one on each trial's folder while it watches it).
 
 Examples
 --------
@@ -42,6 +44,7 @@ __all__ = [
     "DIRECTORY_FLAGS",
     "REGULAR_FILE_FLAGS",
     "UnsafePathError",
+    "open_in_folder",
     "open_trial_file",
     "open_without_links",
     "read_trial_file",
@@ -141,6 +144,37 @@ def open_trial_file(root: str | os.PathLike[str], relative: str | os.PathLike[st
     if not parts:
         raise UnsafePathError(f"{relative} is a folder, not a file")
     return regular_file(open_without_links(root_real, parts, REGULAR_FILE_FLAGS), relative)
+
+
+def open_in_folder(folder: int, root: str | os.PathLike[str], name: str) -> BinaryIO:
+    """`open_trial_file` of ``root / name`` (one component), through the descriptor
+    ``folder`` held on ``root`` since hypersweep made it.
+
+    The executor reads a running trial's journal and records by name; `open_trial_file`
+    resolves the folder's path and the file's (a ``realpath``, an ``lstat`` a component) to
+    learn what the held descriptor already pins down: 70-80 us against 3-4 us for one
+    ``O_NOFOLLOW`` open relative to it, the same check for a plain file, which refuses a FIFO
+    or device alike. A link at the name is left to `open_trial_file`, which serves one whose
+    target stays inside the folder.
+
+    >>> import tempfile
+    >>> trial = Path(tempfile.mkdtemp())
+    >>> _ = (trial / "exit_status").write_text("{}")
+    >>> folder = os.open(trial, DIRECTORY_FLAGS)
+    >>> with open_in_folder(folder, trial, "exit_status") as handle:
+    ...     handle.read()
+    b'{}'
+    >>> os.close(folder)
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name")
+    try:
+        fd = os.open(name, REGULAR_FILE_FLAGS, dir_fd=folder)
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # a link: where it leads is for the full check to say
+            return open_trial_file(root, name)
+        raise
+    return regular_file(fd, name)
 
 
 def regular_file(fd: int, name: str | os.PathLike[str]) -> BinaryIO:
