@@ -103,3 +103,27 @@ def test_a_stop_right_after_the_launch_reaches_the_command(
         assert ended.exit_code == -signal.SIGTERM  # the SIGTERM, not the SIGKILL a minute on
     finally:
         ex.shutdown(stop_trials=True)
+
+
+def test_the_launcher_imports_no_python_half_of_signal_or_socket() -> None:
+    """The launcher is forked once a trial: every module it holds makes each fork dearer
+    (page tables copied, pages copied on write). Run as the executor runs it, it imports
+    only the built-in ``_signal`` and ``_socket``, so neither ``enum`` nor ``selectors``."""
+    import socket
+    import subprocess
+    import sys
+
+    from hypersweep.execution.launcher import LAUNCHER
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours:
+        ours.close()  # the launcher reads end-of-file at once and exits
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-X", "importtime", LAUNCHER, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], capture_output=True, text=True, timeout=60,
+            check=True)
+    theirs.close()
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert {"_supervise", "_signal", "_socket", "marshal", "select"} <= imported
+    assert not imported & {"signal", "socket", "enum", "selectors", "functools"}

@@ -338,14 +338,16 @@ def test_supervisor_records_itself_where_there_is_no_proc(tmp_path: Path) -> Non
     time that guards against pid reuse, and still runs the command and records its exit."""
     from hypersweep.execution.local import SUPERVISOR, read_exit_record
 
-    hide_proc = (
-        "import builtins, runpy, sys\n"
-        "real = builtins.open\n"
-        "def fake(path, *a, **k):\n"
-        "    if str(path).startswith('/proc'):\n"
-        "        raise FileNotFoundError(path)\n"
-        "    return real(path, *a, **k)\n"
-        "builtins.open = fake\n"
+    hide_proc = (  # both ways of opening a file: open() and os.open (its /proc reads)
+        "import builtins, os, runpy, sys\n"
+        "def hiding(real):\n"
+        "    def fake(path, *a, **k):\n"
+        "        if str(path).startswith('/proc'):\n"
+        "            raise FileNotFoundError(path)\n"
+        "        return real(path, *a, **k)\n"
+        "    return fake\n"
+        "builtins.open = hiding(builtins.open)\n"
+        "os.open = hiding(os.open)\n"
         "sys.argv = sys.argv[1:]\n"
         "runpy.run_path(sys.argv[0], run_name='__main__')\n"
     )

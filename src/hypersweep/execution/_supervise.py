@@ -342,13 +342,25 @@ def _write_exit(trial_dir: str, code: int, end_time: float | None = None,
         delay = min(delay * 2, 10.0)
 
 
+def read_proc(path: str) -> bytes:
+    """The first 4 KiB of a ``/proc`` file (a ``stat`` is one line well under that).
+
+    ``os.open``/``os.read`` rather than ``open()``: a forked supervisor (and the launcher,
+    just after a fork) copies every page it writes to, and ``open()``'s buffered file objects
+    touched ~10 more of them a trial."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 def _write_self(trial_dir: str, cores: tuple[int, ...] = ()) -> None:
     """Say which process runs the trial, and on which cores, first thing: a controller killed
     between starting this process and recording its handle finds it here
     (``supervisor.json``)."""
     try:  # the start time tells this process from a later one given the same pid
-        with open("/proc/self/stat", "rb") as f:
-            stat = f.read()
+        stat = read_proc("/proc/self/stat")
         start_ticks = str(int(stat[stat.rindex(b")") + 2 :].split()[19]))
     except OSError:  # no /proc (macOS): the controller then trusts the pid alone
         start_ticks = "null"
