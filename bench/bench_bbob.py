@@ -52,7 +52,12 @@ function by function in the "ours / each peer" table):
 That is about 2.7 CPU-hours: 80 minutes with ``--jobs 2`` on an otherwise idle 2-core
 machine, of which SMAC and HEBO are one CPU-hour (``--methods`` without them: 50 minutes).
 Determinism: two runs of one (method, function, dimension, seed) give the same regrets
-(checked for gp, tpe, sobol, optuna-gp, optuna-tpe and smac).
+(checked for gp, tpe, sobol, optuna-gp, optuna-tpe and smac) on one machine; between machines
+floating point sends some runs down other paths, and the goal table's counts (medians of 12
+seeds, many within 10% of the best peer) moved by one or two functions with the code unchanged.
+To tell whether a change of ours helps, compare its run with the run before it seed by seed:
+``bench/bbob_compare.py BEFORE.json AFTER.json`` (a mean paired log ratio and its standard
+error per dimension, budget and group).
 ``--quick``: f2, f8, f10, f15, f21 on dims 5 and 10, 3 seeds, budgets 20 and 50; smac and
 hebo on dim 5 with one seed. ``--seeds N`` runs every method on every dimension with N seeds.
 

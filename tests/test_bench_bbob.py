@@ -90,3 +90,29 @@ def test_the_cache_skips_a_torn_line_and_keys_by_version(tmp_path: Path,
     assert stored == {bench_bbob.cache_key(job): ([2.0, 1.0], 0.25)}
     assert "hypersweep" in bench_bbob.peer_version("random")
     assert bench_bbob.cache_key(("random", 3, 5, 2, 50, 1.5, "")) not in stored  # other length
+
+
+def _saved_run(path: Path, regret_at_2: dict[tuple[int, int], float]) -> None:
+    curves = [{"method": "gp", "function": f, "dim": 5, "seed": s, "instance": 1 + s,
+               "regret": [10.0, value]} for (f, s), value in regret_at_2.items()]
+    path.write_text(json.dumps({"budgets": [2], "curves": curves}))
+
+
+def test_the_paired_comparison_finds_a_real_change_and_not_noise(tmp_path: Path) -> None:
+    seeds = range(6)
+    _saved_run(tmp_path / "before.json", {(f, s): 5.0 for f in (1, 15) for s in seeds})
+    # f1: ten times better on every seed; f15: +-10% around the same, a change of nothing
+    _saved_run(tmp_path / "after.json", {**{(1, s): 0.5 for s in seeds},
+                                         **{(15, s): 5.0 * (1.1 if s % 2 else 1 / 1.1)
+                                            for s in seeds}})
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("bbob_compare.py")), str(tmp_path / "before.json"),
+         str(tmp_path / "after.json")], capture_output=True, text=True, check=False,
+        timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    [moved] = [line for line in lines if "functions moved beyond 2 SE" in line]
+    assert "f1 (separable) x0.10" in moved and "f15" not in moved
+    [multi] = [line for line in lines if line.strip().startswith("multi-adequate")]
+    assert "x1.00" in multi and "better 3 / worse 3 of 6" in multi
+    assert any(line.startswith("d5, 2 trials:") and "of 12" in line for line in lines)
