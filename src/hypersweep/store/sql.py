@@ -5,6 +5,13 @@ and the user's thread may use it at once) and several processes may open the sam
 Every method is one short transaction; writes on SQLite take the lock up front and are retried
 briefly if the database stays locked.
 
+This module holds :class:`SqlStore` itself: the engine, the transactions and their retries, the
+claims of sweeps, and what a failed statement means to the caller (``KeyError``,
+``StoreError``). The SQL it runs is built in two private neighbours:
+:mod:`hypersweep.store._sql_reads` (scoring, paging, counting and listing queries) and
+:mod:`hypersweep.store._sql_writes` (the statements that change rows, with the upkeep of the
+best values trials keep).
+
 Examples
 --------
 >>> from datetime import datetime, timezone
@@ -43,30 +50,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Text,
-    and_,
-    bindparam,
-    case,
-    cast,
-    func,
-    insert,
-    or_,
-    select,
-    true,
-    type_coerce,
-    update,
-)
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from hypersweep.errors import StoreError
+from hypersweep.store import _sql_reads as reads
 from hypersweep.store import codec
+from hypersweep.store._sql_writes import CLAIM, UPDATE_HELD, SqlWrites
 from hypersweep.store.base import MEMORY_URL, Store, check_page
 from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
 from hypersweep.store.migrate import ensure_schema
@@ -89,96 +83,6 @@ T = TypeVar("T")
 # retries of a transaction that failed because the database stayed locked / a PG deadlock
 _RETRIES = 8
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
-
-
-def _trial_best(name: Any, aggregate: Any) -> Any:
-    """A trial's smallest or largest (``aggregate``) numeric value of the metric ``name`` (a
-    name, or an SQL expression for one), as a column of a statement on ``trials``: one seek in
-    the ``(trial_id, name, value)`` index (NaN is stored as NULL: skipped, as by
-    :meth:`SqlStore.best_values`)."""
-    return (select(aggregate(metrics.c.value))
-            .where(metrics.c.trial_id == trials.c.id, metrics.c.name == name,
-                   metrics.c.value.is_not(None))
-            .scalar_subquery())
-
-
-def _best_of(aggregate: Any) -> Any:
-    """:func:`_trial_best` of the trial's sweep's primary metric."""
-    primary = (select(sweeps.c.primary_metric).where(sweeps.c.id == trials.c.sweep_id)
-               .correlate(trials).scalar_subquery())
-    return _trial_best(primary, aggregate)
-
-
-# Rewrites the best values a trial keeps (trials.best_low / best_high) from its metric points:
-# after every write of points, so that they always equal what the metrics table holds. Read
-# again from the index rather than folded in from the new points: duplicates, NaN and points of
-# other metrics need no handling. Writers of one trial's points take turns (_LOCK_TRIALS), so
-# that each recount sees the points the other wrote.
-_REFRESH_BEST = (update(trials).where(trials.c.id == bindparam("tid"))
-                 .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
-# On PostgreSQL a writer of points first locks the trials' rows (in id order: no deadlock
-# between two writers): a concurrent writer's recount, which reads in its own snapshot, would
-# otherwise miss these points and overwrite the values with its own. SQLite takes the database's
-# write lock when a write transaction begins: writers already take turns.
-_LOCK_TRIALS = (select(trials.c.id).where(trials.c.id.in_(bindparam("tids", expanding=True)))
-                .order_by(trials.c.id).with_for_update())
-_REFRESH_SWEEP_BEST = (update(trials).where(trials.c.sweep_id == bindparam("sid"))
-                       .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
-
-# The statements of the calls a sweep makes per trial, built once with bound parameters: a
-# statement built afresh per call (its values inlined) cost ~0.4-1 ms of CPU to build, key and
-# look up; built once, SQLAlchemy's compiled cache hits at once. The columns to insert or set
-# are the keys of the parameters (one compiled form per set of keys); the row's key is bound
-# as "ident", a name no column has.
-_INSERT_TRIAL = insert(trials)
-_ROW = {table: select(table).where(table.c.id == bindparam("ident"))
-        for table in (sweeps, trials)}
-_UPDATE = {table: update(table).where(table.c.id == bindparam("ident"))
-           for table in (sweeps, trials)}
-_EXISTS = {table: select(table.c.id).where(table.c.id == bindparam("ident"))
-           for table in (sweeps, trials)}
-_SWEEP_STATUS = select(sweeps.c.status).where(sweeps.c.id == bindparam("ident"))
-# FOR SHARE: a claim's UPDATE waits for the insert of a trial that checked the holder
-_SWEEP_HOLDER = (select(sweeps.c.controller).where(sweeps.c.id == bindparam("ident"))
-                 .with_for_update(read=True))
-# a heartbeat's or a release's change of a sweep, made only while "owner" holds it
-_UPDATE_HELD = (update(sweeps).where(sweeps.c.id == bindparam("ident"),
-                                     sweeps.c.controller == bindparam("owner")))
-
-
-def _claim(replacing: bool) -> Any:
-    """A claim's change of a sweep (controller and heartbeat_time, given by those names),
-    made only while nobody holds it, or "owner", or a holder silent since "cutoff" (or the
-    holder "replacing" names)."""
-    free = [sweeps.c.controller.is_(None), sweeps.c.controller == bindparam("owner"),
-            sweeps.c.heartbeat_time.is_(None), sweeps.c.heartbeat_time < bindparam("cutoff")]
-    if replacing:
-        free.append(sweeps.c.controller == bindparam("replacing"))
-    return update(sweeps).where(sweeps.c.id == bindparam("ident"), or_(*free))
-
-
-def _metric_points(named: bool, after: bool) -> Any:
-    """A trial's ("tid") points in order: of one metric ("name"), after ("seq", "pos")."""
-    where = [metrics.c.trial_id == bindparam("tid")]
-    if named:
-        where.append(metrics.c.name == bindparam("name"))
-    if after:
-        where.append(or_(metrics.c.seq > bindparam("seq"),
-                         and_(metrics.c.seq == bindparam("seq"), metrics.c.pos > bindparam("pos"))))
-    return select(metrics).where(*where).order_by(metrics.c.seq, metrics.c.pos)
-
-
-_CLAIM = {replacing: _claim(replacing) for replacing in (False, True)}
-_METRIC_POINTS = {(named, after): _metric_points(named, after)
-                  for named in (False, True) for after in (False, True)}
 
 
 def _is_transient(err: DBAPIError) -> bool:
@@ -228,27 +132,7 @@ class SqlStore(Store):
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(parsed) else nullcontext()
         )
-        # the dialect's INSERT (for ON CONFLICT), imported for the backend in use: the
-        # PostgreSQL dialect package imports all its drivers' modules (asyncpg, pg8000, ...),
-        # a few hundredths of a second a SQLite store has no use for
-        self._postgres = self._engine.dialect.name == "postgresql"
-        if self._postgres:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-        self._insert = dialect_insert
-        self._add_metrics_statement = (
-            self._insert(metrics)
-            .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
-            .returning(metrics.c.seq)
-        )
-        self._save_metrics_statement = self._insert(metrics).on_conflict_do_nothing(
-            index_elements=["trial_id", "seq", "pos"])
-        tags_upsert = self._insert(trial_tags)
-        self._set_tags_statement = tags_upsert.on_conflict_do_update(
-            index_elements=["trial_id", "name"], set_={"value": tags_upsert.excluded.value})
-        # save_trials' upsert of trials, one a set of columns (built on first use)
-        self._save_trials_statements: dict[tuple[str, ...], Any] = {}
+        self._writes = SqlWrites(postgres=self._engine.dialect.name == "postgresql")
         try:
             with self._lock:
                 ensure_schema(self._engine)
@@ -304,11 +188,7 @@ class SqlStore(Store):
         row = codec.sweep_to_row(sweep)
 
         def work(conn: Connection) -> None:
-            conn.execute(
-                self._insert(experiments)
-                .values(name=sweep.experiment, created_time=sweep.created_time)
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
+            self._writes.add_experiment(conn, sweep.experiment, sweep.created_time)
             conn.execute(insert(sweeps).values(row))
 
         try:
@@ -319,7 +199,7 @@ class SqlStore(Store):
     def _row(self, table: Any, ident: str, what: str) -> Any:
         """The row of ``table`` whose ``id`` is ``ident``; KeyError naming it when absent."""
         row = self._read(
-            lambda conn: conn.execute(_ROW[table], {"ident": ident}).mappings().first()
+            lambda conn: conn.execute(reads.ROW[table], {"ident": ident}).mappings().first()
         )
         if row is None:
             raise KeyError(f"no {what} {ident!r}")
@@ -329,8 +209,8 @@ class SqlStore(Store):
         return codec.sweep_from_row(self._row(sweeps, sweep_id, "sweep"))
 
     def sweep_status(self, sweep_id: str) -> Status:
-        status = self._read(
-            lambda conn: conn.execute(_SWEEP_STATUS, {"ident": sweep_id}).scalar_one_or_none())
+        status = self._read(lambda conn: conn.execute(
+            reads.SWEEP_STATUS, {"ident": sweep_id}).scalar_one_or_none())
         if status is None:
             raise KeyError(f"no sweep {sweep_id!r}")
         return Status(status)
@@ -349,65 +229,20 @@ class SqlStore(Store):
     def update_sweep(self, sweep_id: str, **fields: Any) -> None:
         values = codec.sweep_updates(fields)
         if "experiment" in values:
-            self._ensure_experiment(values["experiment"])
+            self._run(lambda conn: self._writes.add_experiment(conn, values["experiment"],
+                                                               utcnow()))
         if "primary_metric" not in values:
             self._update(sweeps, sweep_id, values, "sweep")
-            return
-
-        def work(conn: Connection) -> int:
-            before = conn.execute(select(sweeps.c.primary_metric).where(sweeps.c.id == sweep_id)
-                                  .with_for_update()).first()
-            if before is None:
-                return 0
-            conn.execute(_UPDATE[sweeps], {**values, "ident": sweep_id})
-            if before.primary_metric != values["primary_metric"]:  # its trials' best values too
-                if self._postgres:  # after the writers of their points (see _LOCK_TRIALS)
-                    conn.execute(select(trials.c.id).where(trials.c.sweep_id == sweep_id)
-                                 .order_by(trials.c.id).with_for_update())
-                conn.execute(_REFRESH_SWEEP_BEST, {"sid": sweep_id})
-            return 1
-
-        if self._run(work) == 0:
+        elif self._run(lambda conn: self._writes.update_sweep_ranking(conn, sweep_id,
+                                                                       values)) == 0:
             raise KeyError(f"no sweep {sweep_id!r}")
 
-    def _ensure_experiment(self, name: str) -> None:
-        self._run(
-            lambda conn: conn.execute(
-                self._insert(experiments)
-                .values(name=name, created_time=utcnow())
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
-        )
-
     def _update(self, table: Any, ident: str, values: dict[str, Any], what: str) -> None:
-        def work(conn: Connection) -> int:
-            if not values:
-                return len(conn.execute(_EXISTS[table], {"ident": ident}).all())
-            # the columns set are the parameters' keys (see _UPDATE)
-            return conn.execute(_UPDATE[table], {**values, "ident": ident}).rowcount
-
-        if self._run(work) == 0:
+        if self._run(lambda conn: self._writes.update_row(conn, table, ident, values)) == 0:
             raise KeyError(f"no {what} {ident!r}")
 
     def add_sweep_warning(self, sweep_id: str, message: str) -> None:
-
-        def work(conn: Connection) -> bool:
-            text = conn.execute(
-                select(sweeps.c.warnings).where(sweeps.c.id == sweep_id).with_for_update()
-            ).scalar_one_or_none()
-            if text is None:
-                return False
-            warnings: list[str] = codec.loads(text)
-            if message not in warnings:
-                warnings.append(message)
-                conn.execute(
-                    update(sweeps)
-                    .where(sweeps.c.id == sweep_id)
-                    .values(warnings=codec.dumps(warnings, "warnings"))
-                )
-            return True
-
-        if not self._run(work):
+        if not self._run(lambda conn: self._writes.add_sweep_warning(conn, sweep_id, message)):
             raise KeyError(f"no sweep {sweep_id!r}")
 
     def claim_sweep(self, sweep_id: str, owner: str, stale_after: float,
@@ -418,7 +253,7 @@ class SqlStore(Store):
                                   "heartbeat_time": now}
         if replacing is not None:
             params["replacing"] = replacing
-        statement = _CLAIM[replacing is not None]
+        statement = CLAIM[replacing is not None]
         if self._run(lambda conn: conn.execute(statement, params).rowcount) == 1:
             return True
         self.get_sweep(sweep_id)  # KeyError when absent
@@ -426,11 +261,11 @@ class SqlStore(Store):
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
         params = {"ident": sweep_id, "owner": owner, "heartbeat_time": utcnow()}
-        return bool(self._run(lambda conn: conn.execute(_UPDATE_HELD, params).rowcount) == 1)
+        return bool(self._run(lambda conn: conn.execute(UPDATE_HELD, params).rowcount) == 1)
 
     def release_sweep(self, sweep_id: str, owner: str) -> None:
         params = {"ident": sweep_id, "owner": owner, "controller": None}
-        self._run(lambda conn: conn.execute(_UPDATE_HELD, params))
+        self._run(lambda conn: conn.execute(UPDATE_HELD, params))
 
     # ------------------------------------------------------------------ trials
 
@@ -444,19 +279,12 @@ class SqlStore(Store):
         tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> bool:
         row = codec.trial_to_row(trial)
-        saving = self._saving(records, points, tags)
+        saving = self._writes.saving(records, points, tags)
 
         def work(conn: Connection) -> bool:
             if saving is not None:  # kept whatever follows: committed with a False too
                 saving(conn)
-            if owner is not None:
-                held = conn.execute(_SWEEP_HOLDER, {"ident": trial.sweep_id}).first()
-                if held is None:
-                    raise KeyError(f"no sweep {trial.sweep_id!r}")
-                if held.controller != owner:
-                    return False
-            conn.execute(_INSERT_TRIAL, row)
-            return True
+            return self._writes.insert_trial(conn, row, trial.sweep_id, owner)
 
         try:
             return self._run(work)
@@ -490,7 +318,7 @@ class SqlStore(Store):
         points: Mapping[str, Sequence[MetricPoint]] | None = None,
         tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        saving = self._saving(records, points, tags)
+        saving = self._writes.saving(records, points, tags)
         if saving is None:
             return
         try:
@@ -502,56 +330,6 @@ class SqlStore(Store):
             for tid in {*(points or {}), *(tags or {})} - known:
                 self.get_trial(tid)
             raise StoreError(f"cannot save trials: {err.orig}") from err
-
-    def _saving(
-        self,
-        records: Sequence[TrialRecord],
-        points: Mapping[str, Sequence[MetricPoint]] | None,
-        tags: Mapping[str, Mapping[str, str]] | None,
-    ) -> Callable[[Connection], None] | None:
-        """The work of `save_trials` (run in a transaction of the caller's), or None when
-        there is nothing to write."""
-        rows = [codec.trial_to_row(record) for record in records]
-        unique: dict[tuple[str, int, int], dict[str, Any]] = {}
-        for tid, batch in (points or {}).items():
-            for point in batch:
-                row = codec.metric_to_row(tid, point)
-                unique.setdefault((tid, row["seq"], row["pos"]), row)
-        # the trials given a numeric point: their best values are read again
-        scored = list(dict.fromkeys(tid for (tid, _, _), row in unique.items()
-                                    if row["value"] is not None))
-        tag_rows = [{"trial_id": tid, "name": str(k), "value": str(v)}
-                    for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
-        if not rows and not unique and not tag_rows:
-            return None
-
-        def work(conn: Connection) -> None:
-            # One statement with the rows as parameters (executemany), not rows inlined into
-            # the statement: SQLAlchemy compiles and caches it once and batches the rows
-            # itself, where an inlined multi-row VALUES was compiled afresh at every flush.
-            if rows:
-                conn.execute(self._save_trials_statement(tuple(rows[0])), rows)
-            if unique:
-                if scored and self._postgres:
-                    conn.execute(_LOCK_TRIALS, {"tids": scored})
-                conn.execute(self._save_metrics_statement, list(unique.values()))
-                if scored:
-                    conn.execute(_REFRESH_BEST, [{"tid": tid} for tid in scored])
-            if tag_rows:
-                conn.execute(self._set_tags_statement, tag_rows)
-
-        return work
-
-    def _save_trials_statement(self, columns: tuple[str, ...]) -> Any:
-        """The upsert of trials rows with ``columns`` (every one but ``id`` overwritten on a
-        conflict), built once a set of columns."""
-        statement = self._save_trials_statements.get(columns)
-        if statement is None:
-            upsert = self._insert(trials)
-            statement = upsert.on_conflict_do_update(
-                index_elements=["id"], set_={c: upsert.excluded[c] for c in columns if c != "id"})
-            self._save_trials_statements[columns] = statement
-        return statement
 
     def get_trial(self, trial_id: str) -> TrialRecord:
         return codec.trial_from_row(self._row(trials, trial_id, "trial"))
@@ -570,37 +348,6 @@ class SqlStore(Store):
         rows = self._read(lambda conn: conn.execute(query).mappings().all())
         return [codec.trial_from_row(row) for row in rows]
 
-    def _best(self, conn: Connection, sweep_id: str, metric: str, maximize: bool) -> Any:
-        """A trial's best value of ``metric`` as a column of a query on ``trials`` of
-        ``sweep_id``: the value the trial keeps beside it when ``metric`` is the sweep's
-        primary metric (no metrics read), else :func:`_trial_best` of it."""
-        primary = conn.execute(select(sweeps.c.primary_metric)
-                               .where(sweeps.c.id == sweep_id)).scalar()
-        if primary is not None and primary == metric:
-            return trials.c.best_high if maximize else trials.c.best_low
-        return _trial_best(metric, func.max if maximize else func.min)
-
-    def _page(self, conn: Connection, sweep_id: str, metric: str, maximize: bool, order: str,
-              limit: int | None, offset: int, after: int | None,
-              statuses: list[str] | None) -> list[ScoredTrial]:
-        where = [trials.c.sweep_id == sweep_id]
-        if statuses is not None:
-            where.append(trials.c.status.in_(statuses))
-        if after is not None:
-            where.append(trials.c.trial_index > after)
-        best = self._best(conn, sweep_id, metric, maximize).label("best")
-        if order == "index":
-            # rows come in the (sweep_id, trial_index) index's order: the database stops at
-            # the page's end, and only the page's trials are scored
-            ordering = [trials.c.trial_index]
-        else:
-            ranked = best.desc() if maximize else best.asc()
-            ordering = [ranked.nulls_last(), trials.c.trial_index]
-        query = (select(trials, best).where(*where).order_by(*ordering)
-                 .limit(limit).offset(offset))
-        return [ScoredTrial(codec.trial_from_row(row), _float(row["best"]))
-                for row in conn.execute(query).mappings().all()]
-
     def trial_page(
         self,
         sweep_id: str,
@@ -614,98 +361,22 @@ class SqlStore(Store):
         statuses: Sequence[Status | str] | None = None,
     ) -> list[ScoredTrial]:
         wanted = check_page(order, limit, offset, after, statuses)
-        return self._read(lambda conn: self._page(conn, sweep_id, metric, maximize, order,
+        return self._read(lambda conn: reads.page(conn, sweep_id, metric, maximize, order,
                                                   limit, offset, after, wanted))
 
     def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
                     after: int | None = None, limit: int | None = None) -> list[TrialLine]:
         check_page("index", limit, 0, after, None)
         sqlite_ = self._engine.dialect.name == "sqlite"
-        # SQLite's times come as the naive UTC text UTCDateTime stores, with their zone
-        # appended by the database (NULL stays NULL), and are parsed by datetime's C
-        # parser, called straight: aware, in timezone.utc. SQLAlchemy's own processing of
-        # three times a trial, or a Python function a time, was a third of the cost of
-        # listing 100,000 trials.
-        times = [type_coerce(c, Text).concat("+00:00") if sqlite_ else c
-                 for c in (trials.c.created_time, trials.c.start_time, trials.c.end_time)]
-
-        def work(conn: Connection) -> Sequence[Any]:
-            query = (
-                select(trials.c.trial_index, trials.c.id, trials.c.status, trials.c.params,
-                       self._best(conn, sweep_id, metric, maximize), *times,
-                       trials.c.termination_reason, trials.c.termination_detail,
-                       trials.c.error, trials.c.placement)
-                .where(trials.c.sweep_id == sweep_id,
-                       *([] if after is None else [trials.c.trial_index > after]))
-                .order_by(trials.c.trial_index)
-                .limit(limit)
-            )
-            return conn.execute(query).all()
-
-        return codec.trial_lines(self._read(work), datetime.fromisoformat if sqlite_ else _utc)
+        rows = self._read(lambda conn: reads.trial_line_rows(
+            conn, sqlite_, sweep_id, metric, maximize, after, limit))
+        return codec.trial_lines(rows, reads.time_reader(sqlite_))
 
     def param_names(self, sweep_id: str) -> list[str]:
-        # The database names the distinct keys of the trials' params (its JSON functions,
-        # in C); their order (first appearance, by trial number, then within the trial) is
-        # read from the trials' params in order until every key was seen: usually the
-        # first trial has them all. Decoding every trial's params was 0.35 s of CPU on
-        # 100,000 trials.
-        sweep = trials.c.sweep_id == sweep_id
-        if self._engine.dialect.name == "sqlite":
-            keys = func.json_each(trials.c.params).table_valued("key")
-            distinct = select(keys.c.key).select_from(trials).join(keys, true()).where(sweep)
-        else:
-            distinct = select(func.json_object_keys(cast(trials.c.params, JSON))).where(sweep)
-        ordered = select(trials.c.params).where(sweep).order_by(trials.c.trial_index)
-
-        def work(conn: Connection) -> list[str]:
-            wanted = len(conn.execute(distinct.distinct()).all())
-            names: dict[str, None] = {}
-            if wanted:
-                result = conn.execute(ordered)  # read row by row, up to the last new name
-                try:
-                    for text in result.scalars():
-                        names.update(dict.fromkeys(codec.loads(text)))
-                        if len(names) == wanted:
-                            break
-                finally:
-                    result.close()
-            return list(names)
-
-        return self._read(work)
+        return self._read(lambda conn: reads.param_names(conn, sweep_id))
 
     def trial_counts(self, sweep_id: str, metric: str, maximize: bool) -> TrialCounts:
-
-        def work(conn: Connection) -> TrialCounts:
-            best_column = self._best(conn, sweep_id, metric, maximize)
-            if isinstance(best_column, Column):  # kept beside the trial: counted in the scan
-                with_value = func.count(best_column)
-            else:
-                logged = (
-                    select(metrics.c.trial_id)
-                    .where(metrics.c.trial_id == trials.c.id, metrics.c.name == metric,
-                           metrics.c.value.is_not(None))
-                    .exists()
-                )
-                with_value = func.count(case((logged, 1)))
-            by_status = (
-                select(trials.c.status, func.count(), with_value)
-                .where(trials.c.sweep_id == sweep_id)
-                .group_by(trials.c.status)
-            )
-            counts, scored = {}, 0
-            for status, n, with_value in conn.execute(by_status).all():
-                counts[str(status)] = int(n)
-                scored += int(with_value)
-            best = self._page(conn, sweep_id, metric, maximize, "metric", 1, 0, None, None)
-            return TrialCounts(
-                total=sum(counts.values()),
-                statuses={s.value: counts[s.value] for s in Status if s.value in counts},
-                scored=scored,
-                best=best[0] if best and best[0].best is not None else None,
-            )
-
-        return self._read(work)
+        return self._read(lambda conn: reads.trial_counts(conn, sweep_id, metric, maximize))
 
     # ------------------------------------------------------------------ metrics
 
@@ -717,27 +388,14 @@ class SqlStore(Store):
         rows = list(unique.values())
         if not rows:
             return 0
-        numeric = any(row["value"] is not None for row in rows)
-
-        def work(conn: Connection) -> int:
-            # One statement with the rows as parameters: its SQL is compiled once and cached,
-            # and SQLAlchemy batches the rows ("insertmanyvalues"). Building a VALUES clause
-            # per call instead cost a compile every time (~0.3 ms a point).
-            if numeric and self._postgres:
-                conn.execute(_LOCK_TRIALS, {"tids": [trial_id]})
-            added = len(conn.execute(self._add_metrics_statement, rows).all())
-            if added and numeric:
-                conn.execute(_REFRESH_BEST, {"tid": trial_id})
-            return added
-
         try:
-            return self._run(work)
+            return self._run(lambda conn: self._writes.add_metrics(conn, trial_id, rows))
         except IntegrityError as err:  # the foreign key: no such trial
             raise KeyError(f"no trial {trial_id!r}") from err
 
     def get_metrics(self, trial_id: str, name: str | None = None,
                     after: tuple[int, int] | None = None) -> list[MetricPoint]:
-        query = _METRIC_POINTS[name is not None, after is not None]
+        query = reads.METRIC_POINTS[name is not None, after is not None]
         params: dict[str, Any] = {"tid": trial_id, "name": name}
         if after is not None:
             params["seq"], params["pos"] = after
@@ -745,18 +403,9 @@ class SqlStore(Store):
         return [codec.metric_from_row(row) for row in rows]
 
     def metric_series(self, sweep_id: str, name: str) -> dict[str, list[float]]:
-        numeric = or_(metrics.c.value.is_not(None), metrics.c.is_nan)
-        joined = trials.outerjoin(
-            metrics, and_(metrics.c.trial_id == trials.c.id, metrics.c.name == name, numeric)
-        )
-        query = (
-            select(trials.c.id, metrics.c.value, metrics.c.is_nan)
-            .select_from(joined)
-            .where(trials.c.sweep_id == sweep_id)
-            .order_by(trials.c.trial_index, metrics.c.seq, metrics.c.pos)
-        )
         series: dict[str, list[float]] = {}
-        for tid, value, is_nan in self._read(lambda conn: conn.execute(query).all()):
+        rows = self._read(lambda conn: reads.metric_series_rows(conn, sweep_id, name))
+        for tid, value, is_nan in rows:
             values = series.setdefault(tid, [])
             if is_nan or value is not None:
                 values.append(codec.decode_value(value, bool(is_nan)))  # type: ignore[arg-type]
@@ -766,33 +415,8 @@ class SqlStore(Store):
         if not sweep_ids:
             return {}
         wanted = list(sweep_ids)
-        kept_best = trials.c.best_high if maximize else trials.c.best_low
-
-        def work(conn: Connection) -> list[Any]:
-            # the sweeps ranking by ``name`` keep each trial's best beside it: one scan of
-            # their trials; the others' trials are read from their metric points
-            kept = set(conn.execute(select(sweeps.c.id).where(
-                sweeps.c.id.in_(wanted), sweeps.c.primary_metric == name)).scalars())
-            rows: list[Any] = []
-            if kept:
-                rows += conn.execute(select(trials.c.id, kept_best).where(
-                    trials.c.sweep_id.in_(sorted(kept)), kept_best.is_not(None))).all()
-            rest = [sid for sid in wanted if sid not in kept]
-            if rest:
-                best = func.max(metrics.c.value) if maximize else func.min(metrics.c.value)
-                rows += conn.execute(
-                    select(metrics.c.trial_id, best)
-                    .join(trials, trials.c.id == metrics.c.trial_id)
-                    .where(
-                        trials.c.sweep_id.in_(rest),
-                        metrics.c.name == name,
-                        metrics.c.value.is_not(None),  # NaN is stored as NULL: ignored too
-                    )
-                    .group_by(metrics.c.trial_id)
-                ).all()
-            return rows
-
-        return {tid: float(value) for tid, value in self._read(work)}
+        rows = self._read(lambda conn: reads.best_value_rows(conn, wanted, name, maximize))
+        return {tid: float(value) for tid, value in rows}
 
     def metric_names(self, sweep_id: str) -> list[str]:
         query = (
@@ -811,7 +435,7 @@ class SqlStore(Store):
         if not rows:
             return
         try:
-            self._run(lambda conn: conn.execute(self._set_tags_statement, rows))
+            self._run(lambda conn: self._writes.set_tags(conn, rows))
         except IntegrityError as err:
             raise KeyError(f"no trial {trial_id!r}") from err
 
