@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_bbob import FLOOR, GROUPS, group_of
+from bench_bbob import GROUPS, group_of, log_ratio, mean_and_error
 
 Runs = dict[tuple[int, int, int], list[float]]  # (function, dimension, seed) -> regret curve
 
@@ -48,21 +46,15 @@ def load_runs(path: str, method: str) -> tuple[Runs, list[int]]:
 def paired_logs(before: Runs, after: Runs, budget: int,
                 keep: set[tuple[int, int, int]]) -> list[float]:
     """log10(after / before) at ``budget`` for each pair in ``keep`` that both ran that long."""
-    logs = []
-    for key in sorted(keep):
-        a, b = before[key], after[key]
-        if len(a) >= budget and len(b) >= budget:
-            logs.append(math.log10(max(b[budget - 1], FLOOR)) -
-                        math.log10(max(a[budget - 1], FLOOR)))
-    return logs
+    logs = (log_ratio(before[key], after[key], budget) for key in sorted(keep))
+    return [r for r in logs if r is not None]
 
 
 def describe(logs: list[float]) -> str:
     """``mean ± SE (xfactor), better/worse of n``; a '*' where |mean| > 2 SE."""
     if len(logs) < 2:
         return "too few pairs"
-    mean = statistics.fmean(logs)
-    se = statistics.stdev(logs) / math.sqrt(len(logs))
+    mean, se = mean_and_error(logs)
     mark = "*" if abs(mean) > 2 * se else " "
     better, worse = sum(x < 0 for x in logs), sum(x > 0 for x in logs)
     return (f"{mean:+.3f} ± {se:.3f}{mark} (x{10 ** mean:.2f}), better {better} / worse "
@@ -96,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             for fid in sorted({k[0] for k in in_dim}):
                 logs = paired_logs(before, after, budget, {k for k in in_dim if k[0] == fid})
                 if len(logs) >= 2:
-                    mean = statistics.fmean(logs)
-                    if abs(mean) > 2 * statistics.stdev(logs) / math.sqrt(len(logs)):
+                    mean, se = mean_and_error(logs)
+                    if abs(mean) > 2 * se:
                         moved.append(f"f{fid} ({group_of(fid)}) x{10 ** mean:.2f}")
             print("  functions moved beyond 2 SE: " + (", ".join(moved) or "none"))
     return 0

@@ -116,3 +116,24 @@ def test_the_paired_comparison_finds_a_real_change_and_not_noise(tmp_path: Path)
     [multi] = [line for line in lines if line.strip().startswith("multi-adequate")]
     assert "x1.00" in multi and "better 3 / worse 3 of 6" in multi
     assert any(line.startswith("d5, 2 trials:") and "of 12" in line for line in lines)
+
+
+def test_a_median_above_random_carries_the_seed_by_seed_comparison(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import bench_bbob
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    # f23: the GP's median is above random's, but seed by seed it is as often better as worse
+    gp = {0: [10.0, 4.0], 1: [10.0, 5.0], 2: [10.0, 2.0], 3: [10.0, 6.0]}
+    random = {0: [10.0, 5.0], 1: [10.0, 4.0], 2: [10.0, 3.0], 3: [10.0, 4.5]}
+    curves = {("gp", 23, 5): gp, ("tpe", 23, 5): random, ("random", 23, 5): random}
+    summary = bench_bbob.summarise(curves, ["gp", "tpe", "random"], [23], [5], (2,))
+    assert summary["worse_than_random"]["gp"] == ["f23 d5 b2"]
+    mean, error = summary["paired_with_random"]["gp f23 d5 b2"]
+    assert abs(mean) < error  # a tie, which the median alone does not say
+    bench_bbob.report(summary, ["gp", "tpe", "random"], [23], [5], (2,))
+    assert f"f23 d5 b2 [{mean:+.2f} ± {error:.2f}]" in capsys.readouterr().out
