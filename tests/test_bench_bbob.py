@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 pytest.importorskip("cocoex")  # the BBOB suite: the `bench` extra (coco-experiment)
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_bbob.py"
+
+
+@pytest.fixture
+def bench_bbob(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The bench module, imported as a script's sibling would import it."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")  # what the import would set for the rest of the session
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    return importlib.import_module("bench_bbob")
 
 
 @pytest.mark.slow
@@ -37,15 +48,7 @@ def test_a_tiny_run_prints_and_saves_the_tables(tmp_path: Path) -> None:
     assert "separable d2 b5" in saved["summary"]["groups"]
 
 
-def test_the_optimum_is_the_value_at_the_known_minimiser(monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")  # what the import would set for the rest of the session
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import bench_bbob
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+def test_the_optimum_is_the_value_at_the_known_minimiser(bench_bbob: ModuleType) -> None:
     # BBOB's f_opt values are rounded to hundredths (Hansen et al. 2009).
     f_opt = bench_bbob.optimum(1, 2, 1)
     assert round(f_opt, 2) == pytest.approx(f_opt, abs=1e-9)
@@ -74,14 +77,7 @@ def test_a_cached_peer_run_is_reused_and_ours_is_run_again(tmp_path: Path) -> No
 
 
 def test_the_cache_skips_a_torn_line_and_keys_by_version(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import bench_bbob
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+                                                        bench_bbob: ModuleType) -> None:
     job = ("random", 3, 5, 2, 100, 1.5, "")
     bench_bbob.write_cache(tmp_path, job, [2.0, 1.0], 0.25)
     with open(tmp_path / bench_bbob.CACHE_FILE, "a") as out:
@@ -119,14 +115,7 @@ def test_the_paired_comparison_finds_a_real_change_and_not_noise(tmp_path: Path)
 
 
 def test_a_median_above_random_carries_the_seed_by_seed_comparison(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import bench_bbob
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+        bench_bbob: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
     # f23: the GP's median is above random's, but seed by seed it is as often better as worse
     gp = {0: [10.0, 4.0], 1: [10.0, 5.0], 2: [10.0, 2.0], 3: [10.0, 6.0]}
     random = {0: [10.0, 5.0], 1: [10.0, 4.0], 2: [10.0, 3.0], 3: [10.0, 4.5]}
