@@ -47,14 +47,6 @@ else:
 MAX_REQUEST = 1 << 20
 
 
-def _start_ticks(pid: int) -> int | None:
-    try:
-        data = supervise.read_proc(f"/proc/{pid}/stat")
-        return int(data[data.rindex(b")") + 2 :].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _become_supervisor(cwd: str, env: dict[str, str], args: list[str], out_fd: int,
                        err_fd: int, inherited: list[int]) -> int:
     """In the forked child: take the trial's session, folder, descriptors and environment, then
@@ -168,7 +160,7 @@ def serve(sock: socket.socket) -> int:
             else:
                 children[pidfd] = pid
                 poller.register(pidfd, select.POLLIN)
-            sock.send(marshal.dumps(("launched", seq, pid, _start_ticks(pid), None)))
+            sock.send(marshal.dumps(("launched", seq, pid, supervise.start_ticks(pid), None)))
 
 
 if __name__ == "__main__":

@@ -199,8 +199,7 @@ def _process_table() -> dict[int, tuple[int, int, bytes]] | None:
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                data = f.read()
+            data = read_proc(f"/proc/{name}/stat")
         except OSError:  # it ended while we looked
             continue
         # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
@@ -355,16 +354,24 @@ def read_proc(path: str) -> bytes:
         os.close(fd)
 
 
+def start_ticks(pid: int | str) -> int | None:
+    """When process ``pid`` (or ``"self"``) started, in clock ticks since boot: what tells it
+    from a later process given the same pid. None when it is gone or there is no ``/proc``."""
+    try:
+        data = read_proc(f"/proc/{pid}/stat")
+        # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+        return int(data[data.rindex(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _write_self(trial_dir: str, cores: tuple[int, ...] = ()) -> None:
     """Say which process runs the trial, and on which cores, first thing: a controller killed
     between starting this process and recording its handle finds it here
     (``supervisor.json``)."""
-    try:  # the start time tells this process from a later one given the same pid
-        stat = read_proc("/proc/self/stat")
-        start_ticks = str(int(stat[stat.rindex(b")") + 2 :].split()[19]))
-    except OSError:  # no /proc (macOS): the controller then trusts the pid alone
-        start_ticks = "null"
-    data = (f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, "start_ticks": {start_ticks}, '
+    ticks = start_ticks("self")  # None without /proc (macOS): the pid alone is then trusted
+    data = (f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, '
+            f'"start_ticks": {"null" if ticks is None else ticks}, '
             f'"cores": [{", ".join(map(str, cores))}]}}\n')
     _replace(trial_dir, SUPERVISOR_RECORD, data.encode())
 
