@@ -24,7 +24,7 @@ from hypersweep.store._sql_reads import trial_best
 from hypersweep.store.records import MetricPoint, TrialRecord
 from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
 
-__all__ = ["CLAIM", "UPDATE_HELD", "SqlWrites"]
+__all__ = ["CLAIM", "UPDATE_HELD", "SqlWrites", "metric_rows"]
 
 
 def _best_of(aggregate: Any) -> Any:
@@ -81,6 +81,16 @@ def _claim(replacing: bool) -> Any:
 
 #: a claim's change of a sweep, by whether the claim names a holder it replaces
 CLAIM = {replacing: _claim(replacing) for replacing in (False, True)}
+
+
+def metric_rows(trial_id: str, points: Sequence[MetricPoint]) -> list[dict[str, Any]]:
+    """The rows of a trial's ``points``, one a position ``(seq, pos)``: the first given wins,
+    as the database keeps the first stored."""
+    unique: dict[tuple[int, int], dict[str, Any]] = {}
+    for point in points:
+        row = codec.metric_to_row(trial_id, point)
+        unique.setdefault((row["seq"], row["pos"]), row)
+    return list(unique.values())
 
 
 class SqlWrites:
@@ -185,17 +195,14 @@ class SqlWrites:
         """The work of `save_trials` (run in a transaction of the caller's), or None when
         there is nothing to write."""
         rows = [codec.trial_to_row(record) for record in records]
-        unique: dict[tuple[str, int, int], dict[str, Any]] = {}
-        for tid, batch in (points or {}).items():
-            for point in batch:
-                row = codec.metric_to_row(tid, point)
-                unique.setdefault((tid, row["seq"], row["pos"]), row)
+        point_rows = [row for tid, batch in (points or {}).items()
+                      for row in metric_rows(tid, batch)]
         # the trials given a numeric point: their best values are read again
-        scored = list(dict.fromkeys(tid for (tid, _, _), row in unique.items()
+        scored = list(dict.fromkeys(row["trial_id"] for row in point_rows
                                     if row["value"] is not None))
         tag_rows = [{"trial_id": tid, "name": str(k), "value": str(v)}
                     for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
-        if not rows and not unique and not tag_rows:
+        if not rows and not point_rows and not tag_rows:
             return None
 
         def work(conn: Connection) -> None:
@@ -204,10 +211,10 @@ class SqlWrites:
             # itself, where an inlined multi-row VALUES was compiled afresh at every flush.
             if rows:
                 conn.execute(self._save_trials_statement(tuple(rows[0])), rows)
-            if unique:
+            if point_rows:
                 if scored and self._postgres:
                     conn.execute(_LOCK_TRIALS, {"tids": scored})
-                conn.execute(self._save_metrics_statement, list(unique.values()))
+                conn.execute(self._save_metrics_statement, point_rows)
                 if scored:
                     conn.execute(_REFRESH_BEST, [{"tid": tid} for tid in scored])
             if tag_rows:

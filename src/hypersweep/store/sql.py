@@ -60,7 +60,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from hypersweep.errors import StoreError
 from hypersweep.store import _sql_reads as reads
 from hypersweep.store import codec
-from hypersweep.store._sql_writes import CLAIM, UPDATE_HELD, SqlWrites
+from hypersweep.store._sql_writes import CLAIM, UPDATE_HELD, SqlWrites, metric_rows
 from hypersweep.store.base import MEMORY_URL, Store, check_page
 from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
 from hypersweep.store.migrate import ensure_schema
@@ -381,11 +381,7 @@ class SqlStore(Store):
     # ------------------------------------------------------------------ metrics
 
     def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
-        unique: dict[tuple[int, int], dict[str, Any]] = {}
-        for point in points:
-            row = codec.metric_to_row(trial_id, point)
-            unique.setdefault((row["seq"], row["pos"]), row)
-        rows = list(unique.values())
+        rows = metric_rows(trial_id, points)
         if not rows:
             return 0
         try:
