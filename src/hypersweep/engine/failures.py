@@ -32,7 +32,6 @@ sweep (set max_failed_runs to change this)'
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -99,6 +98,8 @@ def error_line(text: str | None, limit: int = ERROR_LINE_LIMIT) -> str:
     lines = [line for line in (text or "").splitlines() if line.strip()]
     if not lines:
         return ""
+    import unicodedata  # only when a trial failed
+
     line = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in lines[-1]).strip()
     return line if len(line) <= limit else line[:limit - 1] + "…"
 

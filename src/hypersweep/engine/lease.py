@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -67,7 +66,7 @@ def new_owner_token(private: bool = False) -> str:
 
         ticks = process_start_ticks(os.getpid())
     start = "-" if ticks is None else str(ticks)
-    return f"{_host()}:{os.getpid()}:{start}:{uuid.uuid4().hex[:8]}"
+    return f"{_host()}:{os.getpid()}:{start}:{os.urandom(4).hex()}"
 
 
 @dataclass(frozen=True)

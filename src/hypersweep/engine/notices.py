@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Iterable
@@ -66,6 +65,8 @@ def missing_primary_metric(name: str, logged: Iterable[str], if_nothing: str,
         return (f"primary metric {name!r} was logged as {unusable} by {by}, never as a "
                 f"number; without a number no trial can be ranked. Log a number, e.g. "
                 f"run.log({name!r}, float(value)).")
+    import difflib  # only when a metric is missing: it is most of this module's import
+
     names = sorted(set(logged))
     close = difflib.get_close_matches(name, [n for n in names if n != name], n=1)
     if name in names:  # as a list or a row only: nothing a policy or a ranking can read

@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
-import queue as queue_module
-import signal
 import sys
 import time
 import traceback
@@ -138,6 +135,8 @@ def check_picklable(objective: Objective) -> None:
     name = getattr(objective, "__qualname__", repr(objective))
     advice = ("define it at module level (not a lambda, a nested function or a method of a "
               "local class), or use executor='thread'")
+    import pickle  # pickle, queue and signal only where trials run in processes
+
     try:
         pickle.dumps(objective)
     except Exception as err:
@@ -179,6 +178,8 @@ def _load_objective() -> Objective | None:
     forever. Instead each trial fails with the reason."""
     global _OBJECTIVE, _LOAD_ERROR
     if _OBJECTIVE is None and _LOAD_ERROR is None:
+        import pickle
+
         try:
             _OBJECTIVE = pickle.loads(_PICKLED)
         except BaseException:
@@ -252,6 +253,10 @@ def _work(trial_id: str, sweep_id: str, index: int, slot: int, params: dict[str,
 
 def run_processes(sweep: Sweep, objective: Objective, workers: int) -> None:
     """Up to ``workers`` trials at once, each in a worker process."""
+    import pickle
+    import queue as queue_module
+    import signal
+
     # Here, not at the top: workers import this module, and need none of the executors.
     from hypersweep.execution.placement import Slot
     from hypersweep.execution.processes import same_process_alive as alive  # zombies count dead

@@ -25,13 +25,12 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-
-import numpy as np
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.values import describe
@@ -308,8 +307,8 @@ def check_int(value: Any, key: str, minimum: int, maximum: int | None = None) ->
     Without ``maximum``, values above 2**53 are refused too: schedules compute with them as
     floats, and a 400-digit integer used to raise ``OverflowError`` there.
     """
-    if isinstance(value, np.generic):
-        value = value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)  # a numpy integer too
     limit = MAX_INT_SETTING if maximum is None else maximum
     ok = not isinstance(value, bool) and (
         isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
@@ -329,8 +328,8 @@ def check_positive(value: Any, key: str) -> float | int:
     Integers beyond the float range (YAML reads 400 digits as one) are refused: the
     policies compute in floats.
     """
-    if isinstance(value, np.generic):
-        value = value.item()
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = int(value) if isinstance(value, numbers.Integral) else float(value)  # numpy's
     ok = not isinstance(value, bool) and isinstance(value, int | float)
     if ok:
         try:

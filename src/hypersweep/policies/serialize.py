@@ -11,7 +11,6 @@ NoTerminationPolicy()
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -67,6 +66,8 @@ _ALIASES = {"no_termination": "none", "median": "median_stopping",
 
 
 def _hint(word: str, options: list[str]) -> str:
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 

@@ -6,13 +6,11 @@ controller hands it the history, so its answer depends only on its settings and 
 
 from __future__ import annotations
 
-import difflib
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
-
-import numpy as np
 
 from hypersweep.errors import ConfigError
 from hypersweep.space import SearchSpace, config_key
@@ -99,7 +97,7 @@ SamplerT = TypeVar("SamplerT", bound=Sampler)
 
 def check_count(n: Any) -> int:
     """``n`` as a non-negative int, or :class:`ConfigError`."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ConfigError(f"n expects an int >= 0 (got {describe(n)})")
     return int(n)
 
@@ -140,6 +138,8 @@ def register_sampler(cls: type[SamplerT]) -> type[SamplerT]:
 
 
 def _hint(word: str, options: Iterable[str]) -> str:
+    import difflib  # only for a mistake: a tenth of the import time of this module
+
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 

@@ -14,15 +14,15 @@ configuration has been tried, repeats are allowed.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from hypersweep.errors import ConfigError
 from hypersweep.sampling.base import FinishedTrial, Sampler, as_space, check_count, seen_keys
 from hypersweep.space import SearchSpace, config_key
+from hypersweep.space.stream import UnitStream
 from hypersweep.space.values import describe, parse_logbase
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ _ENUMERATE_LIMIT = 100_000  # largest finite space we enumerate to find unseen c
 def _sobol(d: int, seed: int) -> qmc.Sobol:
     # scipy.stats costs a fresh process about a quarter of a second: random search and every
     # read command that loads a stored random sweep do not need it.
+    import numpy as np
     from scipy.stats import qmc
 
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -81,17 +82,18 @@ class RandomParameterSampling(Sampler):
             import secrets  # only unseeded: it loads hashlib, hmac and base64
 
             seed = secrets.randbits(32)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ConfigError(f"seed expects None or an int >= 0 (got {describe(seed)})")
         if not isinstance(rule, str) or rule.strip().lower() not in _RULES:
             raise ConfigError(f"rule expects 'random' or 'sobol' (got {describe(rule)})")
-        self._base = parse_logbase(logbase)
+        self._base: float = parse_logbase(logbase)
         self.space.check_logbase(self._base)
-        self.seed = int(seed)
-        self.rule = rule.strip().lower()
+        self.seed: int = int(seed)
+        self.rule: str = rule.strip().lower()
         self.logbase: float | str = "e" if isinstance(logbase, str) else logbase
-        self._cardinality = self.space._cardinality(self._base)
+        self._cardinality: int | None = self.space._cardinality(self._base)
         self._enumerated: list[tuple[Any, dict[str, Any]]] | None = None
+        self._stream: tuple[UnitStream | None, int] = (None, 0)
 
     def __repr__(self) -> str:
         return (f"RandomParameterSampling({dict(self.space)!r}, seed={self.seed}, "
@@ -100,8 +102,8 @@ class RandomParameterSampling(Sampler):
     def to_dict(self) -> dict[str, Any]:
         return {"type": "random", "seed": self.seed, "rule": self.rule, "logbase": self.logbase}
 
-    def _points(self, start: int, n: int) -> np.ndarray:
-        """Unit points ``start .. start + n - 1`` of this sampler's stream."""
+    def _points(self, start: int, n: int) -> Any:
+        """Unit points ``start .. start + n - 1`` of this sampler's stream (rows)."""
         d = self.space.n_dims
         if self.rule == "sobol":
             engine = _sobol(d, self.seed)
@@ -110,9 +112,15 @@ class RandomParameterSampling(Sampler):
             with warnings.catch_warnings():  # balance needs powers of 2; callers choose n
                 warnings.simplefilter("ignore", UserWarning)
                 return engine.random(n)
-        generator = np.random.PCG64(self.seed)
-        generator.advance(start * d)  # one 64-bit step per float64
-        return np.random.Generator(generator).random((n, d))
+        # A sweep asks for the points in order: keep the stream where the last call left it
+        # (seeding and jumping ahead cost as much as twenty draws).
+        stream, at = self._stream
+        if stream is None or at != start:
+            stream = UnitStream(self.seed)
+            stream.advance(start * d)  # one 64-bit step per float64
+        rows = stream.rows(n, d)
+        self._stream = (stream, start + n)
+        return rows
 
     def propose(self, n: int, finished: Sequence[FinishedTrial] = (),
                 pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
@@ -137,8 +145,8 @@ class RandomParameterSampling(Sampler):
 
     def _redraw(self, k: int, seen: set[Any]) -> dict[str, Any] | None:
         """An unseen replacement for configuration ``k``, or None when none remains."""
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, k, 1])))
-        for config in self.space.decode(rng.random((_REDRAWS, self.space.n_dims)), self._base):
+        stream = UnitStream([self.seed, k, 1])
+        for config in self.space.decode(stream.rows(_REDRAWS, self.space.n_dims), self._base):
             if config_key(config) not in seen:
                 return config
         if self._cardinality is None or self._cardinality > _ENUMERATE_LIMIT:
@@ -146,4 +154,4 @@ class RandomParameterSampling(Sampler):
         if self._enumerated is None:
             self._enumerated = [(config_key(c), c) for c in self.space._enumerate(self._base)]
         unseen = [c for key, c in self._enumerated if key not in seen]
-        return dict(unseen[int(rng.integers(len(unseen)))]) if unseen else None
+        return dict(unseen[stream.integer(len(unseen))]) if unseen else None

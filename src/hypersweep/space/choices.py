@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import numbers
+import sys
 import types
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.expressions import Expression
 from hypersweep.space.values import canon, check_key, describe, literal
 
+if TYPE_CHECKING:
+    import numpy as np
+
 # Beyond 2**53 a float u * upper can no longer reach every integer below upper.
 _RANDINT_LIMIT = 2**53
 
 
-def _index(u: np.ndarray, n: int) -> np.ndarray:
-    """``floor(u * n)`` kept inside ``0 .. n-1`` (``u`` near 1 may round up to ``n``)."""
-    return np.clip((u * n).astype(np.int64), 0, n - 1)
+def _indices(column: Sequence[float], n: int) -> list[int]:
+    """``floor(u * n)`` kept inside ``0 .. n-1`` (``u`` near 1 may round up to ``n``; NaN is 0)."""
+    top = n - 1
+    return [0 if not (k := u * n) >= 1.0 else top if k >= n else int(k) for u in column]
 
 
 def _option(value: Any) -> Any:
@@ -51,11 +55,10 @@ class Choice(Expression):
     by the dimensions of every expression inside every mapping option, in order.
     """
 
-    __slots__ = ("_n_dims", "_nested", "_options", "_table")
+    __slots__ = ("_n_dims", "_nested", "_options")
     _n_dims: int
     _nested: tuple[tuple[int, list[tuple[str, Any, int, int]]], ...]
     _options: tuple[Any, ...]
-    _table: np.ndarray
     kind = "choice"
     arg_names = ("values",)
 
@@ -69,9 +72,6 @@ class Choice(Expression):
             if key in seen:
                 raise ConfigError(f"choice expects distinct options (got {describe(o)} twice)")
             seen.add(key)
-        table = np.empty(len(opts), dtype=object)
-        for i, o in enumerate(opts):
-            table[i] = o
         # For each mapping option: (index, [(key, expression or literal, start, stop)]).
         nested, dims = [], 1
         for i, o in enumerate(opts):
@@ -83,7 +83,6 @@ class Choice(Expression):
                     dims += width
                 nested.append((i, items))
         object.__setattr__(self, "_options", opts)
-        object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_nested", tuple(nested))
         object.__setattr__(self, "_n_dims", dims)
 
@@ -153,21 +152,22 @@ class Choice(Expression):
                     return f"{key}{'.' if isinstance(item, Choice) else ': '}{problem}"
         return None
 
-    def _decode(self, unit: np.ndarray, base: float) -> list[Any]:
-        index = _index(unit[:, 0], len(self._options))
-        out: list[Any] = self._table[index].tolist()
+    def _decode(self, columns: Sequence[Sequence[float]], base: float) -> list[Any]:
+        index = _indices(columns[0], len(self._options))
+        options = self._options
+        out: list[Any] = [options[i] for i in index]
         for i, items in self._nested:
-            rows = np.flatnonzero(index == i)
-            if rows.size == 0:
+            rows = [row for row, k in enumerate(index) if k == i]
+            if not rows:
                 continue
             keys = [key for key, _, _, _ in items]
-            columns = [
-                item._decode(unit[rows, start:stop], base) if isinstance(item, Expression)
-                else [item] * rows.size
+            values = [
+                item._decode([[column[r] for r in rows] for column in columns[start:stop]], base)
+                if isinstance(item, Expression) else [item] * len(rows)
                 for _, item, start, stop in items
             ]
-            for row, values in zip(rows.tolist(), zip(*columns, strict=True), strict=True):
-                out[row] = dict(zip(keys, values, strict=True))
+            for row, row_values in zip(rows, zip(*values, strict=True), strict=True):
+                out[row] = dict(zip(keys, row_values, strict=True))
         return out
 
     def _find(self, value: Any) -> int:
@@ -186,6 +186,8 @@ class Choice(Expression):
         raise ConfigError(f"{describe(self)}: {describe(value)} is not one of the options")
 
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
+        import numpy as np
+
         out = np.full((len(values), self.n_dims), 0.5)
         nested = dict(self._nested)
         for row, value in enumerate(values):
@@ -213,8 +215,8 @@ class RandInt(Expression):
     arg_names = ("upper",)
 
     def __init__(self, upper: Any) -> None:
-        if isinstance(upper, np.integer):
-            upper = int(upper)
+        if isinstance(upper, numbers.Integral) and not isinstance(upper, bool):
+            upper = int(upper)  # a numpy integer
         if isinstance(upper, bool) or not isinstance(upper, int) or upper < 1:
             raise ConfigError(f"randint expects upper to be a positive int (got {describe(upper)})")
         if upper > _RANDINT_LIMIT:
@@ -240,15 +242,17 @@ class RandInt(Expression):
     def _values(self, base: float) -> list[Any]:
         return list(range(self._upper))
 
-    def _decode(self, unit: np.ndarray, base: float) -> list[Any]:
-        return _index(unit[:, 0], self._upper).tolist()
+    def _decode(self, columns: Sequence[Sequence[float]], base: float) -> list[Any]:
+        return _indices(columns[0], self._upper)
 
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
         out = []
         for v in values:
-            if isinstance(v, bool) or not isinstance(v, int | np.integer):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise ConfigError(f"{describe(self)}: expected an int (got {describe(v)})")
             out.append((min(max(int(v), 0), self._upper - 1) + 0.5) / self._upper)
+        import numpy as np
+
         return np.array(out, dtype=float).reshape(-1, 1)
 
 
@@ -269,9 +273,11 @@ def choice(*options: Any) -> Choice:
     >>> choice({"kernel": "rbf", "C": quniform(0, 10, 1)}, "linear").sample(2, seed=2)
     [{'kernel': 'rbf', 'C': 3}, 'linear']
     """
-    if len(options) == 1 and isinstance(options[0], list | tuple | range | np.ndarray):
-        first = options[0]
-        options = tuple(first.tolist() if isinstance(first, np.ndarray) else first)
+    numpy = sys.modules.get("numpy")  # an array means numpy is imported already
+    arrays = (numpy.ndarray,) if numpy is not None else ()
+    if len(options) == 1 and isinstance(options[0], (list, tuple, range, *arrays)):
+        first: Any = options[0]
+        options = tuple(first.tolist() if isinstance(first, arrays) else first)
     return Choice(options)
 
 

@@ -13,14 +13,43 @@ This module holds the base class every expression shares; the numeric expression
 from __future__ import annotations
 
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
+from hypersweep.space.stream import UnitStream
 from hypersweep.space.values import describe, parse_logbase
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def unit_rows(unit: Any, width: int) -> list[list[float]]:
+    """Points of the unit cube as rows of ``width`` floats: ``unit`` is an array or nested
+    sequences of any shape with a multiple of ``width`` numbers (``np.reshape(-1, width)``).
+
+    Examples
+    --------
+    >>> unit_rows([[0.5, 1], [0.25, 0]], 2), unit_rows([0.1, 0.2], 1)
+    ([[0.5, 1.0], [0.25, 0.0]], [[0.1], [0.2]])
+    """
+    if hasattr(unit, "tolist"):  # a numpy array: its items as Python floats, at C speed
+        unit = unit.tolist()
+    flat: list[float] = []
+    stack = [unit]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, numbers.Real):
+            flat.append(float(item))
+        elif isinstance(item, Sequence) and not isinstance(item, str):
+            stack.extend(reversed(item))
+        else:
+            raise ValueError(f"decode expects numbers in [0, 1) (got {describe(item)})")
+    if len(flat) % width:
+        raise ValueError(f"decode expects rows of {width} numbers (got {len(flat)} numbers)")
+    return [flat[i:i + width] for i in range(0, len(flat), width)]
 
 
 class ExponentWarning(UserWarning):
@@ -71,8 +100,12 @@ class Expression(ABC):
         raise NotImplementedError(f"{self!r} takes infinitely many values")
 
     @abstractmethod
-    def _decode(self, unit: np.ndarray, base: float) -> list[Any]:
-        """Map ``unit`` of shape ``(n, n_dims)`` to ``n`` plain Python values."""
+    def _decode(self, columns: Sequence[Sequence[float]], base: float) -> list[Any]:
+        """Map ``n_dims`` columns of ``n`` unit floats each to ``n`` plain Python values.
+
+        Pure Python, no numpy: random search decodes every configuration it proposes, and a
+        sweep that needs nothing else from numpy should not pay for importing it.
+        """
 
     @abstractmethod
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
@@ -116,9 +149,11 @@ class Expression(ABC):
         >>> uniform(0, 10).decode([0.0, 0.25])
         [0.0, 2.5]
         """
-        array = np.asarray(unit, dtype=float).reshape(-1, self.n_dims)
+        rows = unit_rows(unit, self.n_dims)
         self.check_logbase(logbase)
-        return self._decode(array, parse_logbase(logbase))
+        if not rows:
+            return []
+        return self._decode(list(zip(*rows, strict=True)), parse_logbase(logbase))
 
     def encode(self, values: Sequence[Any], logbase: float | str = "e") -> np.ndarray:
         """Map values back to the unit cube (shape ``(n, n_dims)``); inverse of :meth:`decode`.
@@ -145,15 +180,21 @@ class Expression(ABC):
         >>> [round(v, 3) for v in loguniform(-6, -1).sample(3, seed=0)]
         [0.06, 0.01, 0.003]
         """
-        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
             raise ConfigError(f"sample expects size to be an int >= 0 (got {describe(size)})")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
                                  or seed < 0):
             raise ConfigError(f"sample expects seed to be None or an int >= 0 "
                               f"(got {describe(seed)})")
         self.check_logbase(logbase)
-        unit = np.random.default_rng(seed).random((int(size), self.n_dims))
-        return self._decode(unit, parse_logbase(logbase))
+        if seed is None:
+            import secrets  # only unseeded: it loads hashlib, hmac and base64
+
+            seed = secrets.randbits(128)
+        rows = UnitStream(int(seed)).rows(int(size), self.n_dims)  # np.random.default_rng(seed)
+        if not rows:
+            return []
+        return self._decode(list(zip(*rows, strict=True)), parse_logbase(logbase))
 
     def _key(self) -> tuple[Any, ...]:
         return (self.kind, *((type(a).__name__, a) for a in self.args))

@@ -16,46 +16,78 @@ import math
 import sys
 from abc import abstractmethod
 from collections.abc import Sequence
-from statistics import NormalDist
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.expressions import Expression
 from hypersweep.space.values import decimals, number
 
-__all__ = ["NumericExpression"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["NumericExpression", "lattice_values"]
 
 # Normal quantiles of u = 0 or 1 are infinite; clip u just inside the interval instead.
 _U_EPS = 2.0**-53
-# The largest |z| a normal expression ever draws (u clipped as above): about 8.21.
-# (statistics, not scipy.special.ndtri, which would cost every import of hypersweep.space a
-# tenth of a second; the two differ in the last bit, so step up one: a bound, never short.)
-_Z_MAX = math.nextafter(NormalDist().inv_cdf(1.0 - _U_EPS), math.inf)
+# The largest |z| a normal expression ever draws (u clipped as above):
+# math.nextafter(NormalDist().inv_cdf(1.0 - _U_EPS), math.inf), one step up because scipy's
+# ndtri (model-based samplers) may differ from it in the last bit: a bound, never short.
+# Written out, as tests/space checks: the statistics module costs a fresh import 1 ms.
+_Z_MAX = 8.209536151601387
 # The largest exponent x with e**x finite (709.78...).
 _LOG_MAX = math.log(sys.float_info.max)
 # Integer results must fit an int64 before they become Python ints.
 _INT_LIMIT = 2**62
 
 
-def _quantize(x: np.ndarray, q: int | float) -> list[Any]:
-    """``round(x / q) * q`` as Python ints (int ``q``) or floats rounded to q's decimals."""
-    with np.errstate(all="ignore"):
-        k = np.rint(x / q)
-    return _lattice(k, q)
+def _exp(x: float) -> float:
+    """``e ** x``, infinite where it overflows (as numpy's ``exp`` gives it)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
-def _lattice(k: np.ndarray, q: int | float) -> list[Any]:
+def _power_of_ten(n: int) -> float:
+    # numpy's np.round(v, n) scales by this, built the same way (exact to 1e8, then times ten)
+    if n < 9:
+        return 10.0**n
+    value = 1e9
+    for _ in range(n - 9):
+        value *= 10.0
+    return value
+
+
+def lattice_values(k: Sequence[float], q: int | float) -> list[Any]:
+    """``k * q`` for lattice indices ``k`` (floats holding integers, or not finite): Python ints
+    for an int ``q`` (infinite indices clip to the int64 range, NaN is 0), else floats rounded
+    to q's decimals, so that ``3 * 0.1`` is ``0.3``.
+
+    Examples
+    --------
+    >>> lattice_values([3.0, -1.0], 0.1), lattice_values([2.0, math.nan], 5)
+    ([0.3, -0.1], [10, 0])
+    """
     if isinstance(q, int):
         limit = _INT_LIMIT // q
-        k = np.clip(np.nan_to_num(k, posinf=limit, neginf=-limit), -limit, limit)
-        return (k.astype(np.int64) * q).tolist()
-    with np.errstate(all="ignore"):
-        v = k * q
-        # Rounding to q's decimals turns 3 * 0.1 into 0.3; `+ 0.0` turns -0.0 into 0.0.
-        r = np.round(v, decimals(q)) + 0.0
-    return np.where(np.isfinite(r), r, v).tolist()
+        return [(0 if i != i else int(max(-limit, min(limit, i)))) * q for i in k]
+    scale = _power_of_ten(decimals(q))
+    out = []
+    for i in k:
+        v = i * q
+        y = v * scale
+        # np.round(v, decimals) + 0.0: round half to even at q's decimals; -0.0 becomes 0.0
+        out.append(round(y) / scale + 0.0 if math.isfinite(y) else v)
+    return out
+
+
+def _quantize(x: Sequence[float], q: int | float) -> list[Any]:
+    """``round(x / q) * q`` (half to even) as :func:`lattice_values` gives it."""
+    k = []
+    for v in x:
+        t = v / q
+        k.append(float(round(t)) if math.isfinite(t) else t)
+    return lattice_values(k, q)
 
 
 class NumericExpression(Expression):
@@ -106,7 +138,11 @@ class NumericExpression(Expression):
 
     @abstractmethod
     def _raw(self, u: np.ndarray) -> np.ndarray:
-        """Base distribution: uniform in [a, b] or normal(a, b), before log and q."""
+        """Base distribution: uniform in [a, b] or normal(a, b), before log and q (arrays)."""
+
+    @abstractmethod
+    def _raw_values(self, u: Sequence[float]) -> list[float]:
+        """:meth:`_raw` of plain floats, without numpy (decoding)."""
 
     @abstractmethod
     def _raw_extremes(self) -> tuple[float, float]:
@@ -127,11 +163,9 @@ class NumericExpression(Expression):
                 shown = "e" if base == math.e else f"{base:g}"
                 return self._exp_overflow(_LOG_MAX / scale, shown)
             lo, hi = math.exp(lo * scale), math.exp(hi * scale)
-        if self.quantized:
-            with np.errstate(all="ignore"):
-                steps = np.abs(np.array([lo, hi])) / self._q
-            if not np.all(np.isfinite(steps)):
-                return (f"{self.kind} expects value / q to fit a float for every value "
+        if self.quantized and not (math.isfinite(abs(lo) / self._q)
+                                   and math.isfinite(abs(hi) / self._q)):
+            return (f"{self.kind} expects value / q to fit a float for every value "
                         f"(got {self._args_text(3)})")
         return None
 
@@ -143,12 +177,12 @@ class NumericExpression(Expression):
     def _unraw(self, x: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`_raw`."""
 
-    def _decode(self, unit: np.ndarray, base: float) -> list[Any]:
-        x = self._raw(unit[:, 0])
+    def _decode(self, columns: Sequence[Sequence[float]], base: float) -> list[Any]:
+        x = self._raw_values(columns[0])
         if self.log:
-            with np.errstate(over="ignore"):
-                x = np.exp(x * math.log(base))
-        return _quantize(x, self._q) if self.quantized else x.tolist()
+            scale = math.log(base)
+            x = [_exp(v * scale) for v in x]
+        return _quantize(x, self._q) if self.quantized else x
 
     def snap_to_lattice(self, unit: np.ndarray) -> np.ndarray:
         """``encode(decode(unit))`` of a quantized expression (natural log), vectorised: each
@@ -160,9 +194,12 @@ class NumericExpression(Expression):
         Examples
         --------
         >>> from hypersweep.space import quniform
+        >>> import numpy as np
         >>> quniform(0, 10, 5).snap_to_lattice(np.array([0.1, 0.3])).tolist()
         [0.0, 0.5]
         """
+        import numpy as np
+
         with np.errstate(all="ignore"):
             v = self._raw(unit)
             if self.log:
@@ -174,6 +211,8 @@ class NumericExpression(Expression):
         return np.clip(np.nan_to_num(back, nan=0.0), 0.0, 1.0)
 
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
+        import numpy as np
+
         x = np.array([number(v, "values", f"{self!r}.encode") for v in values], dtype=float)
         if self.log:
             with np.errstate(all="ignore"):

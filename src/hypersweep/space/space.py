@@ -6,15 +6,16 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.choices import Choice
 from hypersweep.space.expressions import Expression
 from hypersweep.space.serialize import expression_from_dict, expression_to_dict
 from hypersweep.space.values import check_key, describe, parse_logbase
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Pairs = tuple[tuple[str, Any], ...]
 
@@ -216,12 +217,20 @@ class SearchSpace(Mapping[str, Expression]):
         Parameters of options not chosen are absent; literals of a chosen option mapping
         appear under their dotted name.
         """
-        array = np.asarray(unit, dtype=float)
-        if array.ndim != 2 or array.shape[1] != self._n_dims:
-            raise ValueError(f"decode expects an array of shape (n, {self._n_dims}) "
-                             f"(got {array.shape})")
+        rows = unit.tolist() if hasattr(unit, "tolist") else unit  # numpy: at C speed
+        width = self._n_dims
+        try:
+            if any(len(row) != width for row in rows):
+                raise TypeError
+            dims = [list(map(float, column)) for column in zip(*rows, strict=True)]
+        except (TypeError, ValueError):
+            got = f"shape {unit.shape}" if hasattr(unit, "shape") else describe(unit)
+            raise ValueError(f"decode expects an array of shape (n, {width}) of numbers in "
+                             f"[0, 1) (got {got})") from None
+        if not dims:
+            return []
         base = parse_logbase(logbase)
-        columns = [expr._decode(array[:, s], base)
+        columns = [expr._decode(dims[s], base)
                    for expr, s in zip(self._params.values(), self._slices, strict=True)]
         names = tuple(self._params)
         if self._build is not None:
@@ -240,6 +249,8 @@ class SearchSpace(Mapping[str, Expression]):
 
         Dimensions of options not chosen are 0.5.
         """
+        import numpy as np
+
         base = parse_logbase(logbase)
         out = np.empty((len(configs), self._n_dims))
         for (name, expr), s in zip(self._params.items(), self._slices, strict=True):

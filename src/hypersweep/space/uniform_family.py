@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, ClassVar
-
-import numpy as np
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.expressions import ExponentWarning
-from hypersweep.space.numeric import _INT_LIMIT, NumericExpression, _lattice
+from hypersweep.space.numeric import _INT_LIMIT, NumericExpression, lattice_values
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "LogUniform",
@@ -29,6 +31,13 @@ __all__ = [
     "quniform",
     "uniform",
 ]
+
+
+def _power(base: float, x: float) -> float:
+    try:
+        return math.pow(base, x)
+    except OverflowError:
+        return math.inf
 
 
 class UniformFamily(NumericExpression):
@@ -58,6 +67,10 @@ class UniformFamily(NumericExpression):
     def _raw(self, u: np.ndarray) -> np.ndarray:
         return self._a + u * (self._b - self._a)
 
+    def _raw_values(self, u: Sequence[float]) -> list[float]:
+        a, width = self._a, self._b - self._a
+        return [a + v * width for v in u]
+
     def _raw_extremes(self) -> tuple[float, float]:
         return float(self._a), float(self._b)
 
@@ -77,14 +90,16 @@ class UniformFamily(NumericExpression):
 
     def _k_range(self, base: float) -> tuple[int, int] | None:
         """Lattice indices of the extreme values, or None when they overflow."""
-        lo, hi = np.array([self._a, self._b], dtype=float)
-        with np.errstate(all="ignore"):
-            if self.log:
-                lo, hi = sorted(np.power(base, [lo, hi]))
-            k_lo, k_hi = np.rint(lo / self._q), np.rint(hi / self._q)
-        if not (np.isfinite(k_lo) and np.isfinite(k_hi)) or k_hi - k_lo > _INT_LIMIT:
+        lo, hi = float(self._a), float(self._b)
+        if self.log:
+            lo, hi = sorted((_power(base, lo), _power(base, hi)))
+        k_lo, k_hi = lo / self._q, hi / self._q
+        if not (math.isfinite(k_lo) and math.isfinite(k_hi)):
+            return None
+        k_lo, k_hi = round(k_lo), round(k_hi)
+        if k_hi - k_lo > _INT_LIMIT:
             return None  # lattice too large to count: treat as infinite
-        return int(k_lo), int(k_hi)
+        return k_lo, k_hi
 
     def _cardinality(self, base: float) -> int | None:
         k_range = self._k_range(base) if self.quantized else None
@@ -95,7 +110,7 @@ class UniformFamily(NumericExpression):
         if k_range is None:
             return super()._values(base)
         lo, hi = k_range
-        return _lattice(np.arange(lo, hi + 1, dtype=float), self._q)
+        return lattice_values([float(k) for k in range(lo, hi + 1)], self._q)
 
 
 class Uniform(UniformFamily):

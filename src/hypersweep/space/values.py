@@ -13,7 +13,6 @@ import numbers
 import re
 import sys
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from hypersweep.errors import ConfigError
@@ -188,5 +187,7 @@ def parse_logbase(logbase: Any, prefix: str = "logbase") -> float:
 
 def decimals(q: float) -> int:
     """Decimal places of ``q`` as written (0.1 -> 1, 0.25 -> 2, 1e-7 -> 7, 2.0 -> 0)."""
+    from decimal import Decimal  # only for a float q: decimal is half a millisecond to import
+
     exponent = Decimal(repr(q)).as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0

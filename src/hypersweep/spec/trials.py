@@ -22,7 +22,6 @@ True
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +55,8 @@ class ScriptTrial:
         >>> ScriptTrial("/my src", "train.py").reproduce_command(["--lr", "0.1"])
         "cd '/my src' && python train.py --lr 0.1"
         """
+        import shlex  # only to show a command
+
         line = shlex.join(["python", self.script, *arguments])
         return f"cd {shlex.quote(self.source_directory)} && {line}"
 
@@ -101,6 +102,8 @@ class CommandTrial:
         ...     ["python t.py --lr 0.5"])
         'cd /src && python t.py --lr 0.5'
         """
+        import shlex
+
         return f"cd {shlex.quote(self.code)} && {arguments[0] if arguments else ''}"
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,6 +302,8 @@ class OfflineRun(BaseRun):
     """
 
     def __init__(self) -> None:
+        import uuid  # only outside a sweep: uuid imports platform, a millisecond of every tune
+
         super().__init__(
             "OfflineRun_" + str(uuid.uuid4()), None, os.environ.get(ENV_OUTPUTS, DEFAULT_OUTPUTS)
         )
