@@ -308,6 +308,33 @@ def test_adopt_refuses_dead_or_reused_pids(make_spec: Make, h: Any, tmp_path: Pa
     assert b.running() == set()
 
 
+def test_records_naming_init_or_the_controllers_own_line_are_never_adopted_or_signalled(
+        make_spec: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A trial can write its folder's records. One naming pid 1 (or the controller, or a
+    # process above it) with the right start time must not become a "supervisor" to kill:
+    # SIGKILL to the processes under init is every process on the machine.
+    from hypersweep.execution.processes import process_start_ticks, signal_trial
+    from hypersweep.execution.trial_records import names_a_process
+
+    assert not names_a_process({"pid": 1, "start_ticks": None})
+    spec = make_spec("pass\n")
+    spec.trial_dir.mkdir()
+    executor = LocalProcessExecutor()
+    for pid in (1, os.getpid(), os.getppid()):
+        record = {"pid": pid, "pgid": pid, "start_ticks": process_start_ticks(pid)}
+        (spec.trial_dir / "supervisor.json").write_text(json.dumps(record))
+        assert executor.adopt(spec, {}) is None, pid
+    assert executor.running() == set()
+
+    def refuse(*args: object) -> None:
+        raise AssertionError(f"signalled {args}")
+
+    monkeypatch.setattr(os, "kill", refuse)
+    monkeypatch.setattr(os, "killpg", refuse)
+    for pid in (0, 1, os.getpid(), os.getppid()):
+        signal_trial(pid, signal.SIGKILL)
+
+
 def test_shutdown_with_stop_trials(make_spec: Make, h: Any) -> None:
     ex = LocalProcessExecutor(default_grace=0.5)
     specs = [make_spec(WAITS_FOR_GO) for _ in range(2)]

@@ -57,6 +57,7 @@ from hypersweep.execution.launcher import Forked, Launcher, LauncherGone, check_
 from hypersweep.execution.processes import (
     boot_id,
     open_pidfd,
+    own_lineage,
     process_start_ticks,
     same_process_alive,
     signal_trial,
@@ -410,7 +411,8 @@ class LocalProcessExecutor(Executor):
             for name in (layout.HANDLE, layout.SUPERVISOR_RECORD):
                 with contextlib.suppress(TamperedRecord):
                     found = read_record(trial_dir, name)
-                    if found is not None and names_a_process(found):
+                    if (found is not None and names_a_process(found)
+                            and found["pid"] not in own_lineage()):
                         found.setdefault("host", self._host)
                         found.setdefault("boot_id", self._boot_id)
                         return found

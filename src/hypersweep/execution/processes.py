@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 from hypersweep.execution._supervise import trial_processes
 
-__all__ = ["boot_id", "open_pidfd", "process_start_ticks", "same_process_alive", "signal_trial",
-           "wait_readable"]
+__all__ = ["boot_id", "open_pidfd", "own_lineage", "process_start_ticks", "same_process_alive",
+           "signal_trial", "wait_readable"]
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:
@@ -57,6 +57,35 @@ def open_pidfd(pid: int) -> int | None:
         return None
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return int(data[data.rindex(b")") + 2 :].split()[1])
+
+
+def own_lineage() -> set[int]:
+    """This process and its ancestors, up to init: pids no trial's supervisor can have.
+
+    A trial can write its folder's records, so a resumed controller must not believe one that
+    names this process or an ancestor: SIGKILL to the "trial" of pid 1 would reach every
+    process on the machine.
+
+    >>> own_lineage() >= {os.getpid(), os.getppid()}
+    True
+    """
+    found = {os.getpid(), os.getppid(), 1}
+    pid: int | None = os.getppid()
+    while pid is not None and pid > 1:
+        pid = _parent(pid)
+        if pid is None or pid in found:
+            break
+        found.add(pid)
+    return found
+
+
 def signal_trial(supervisor_pid: int, sig: int) -> None:
     """Send ``sig`` to every process of the trial that a live supervisor runs.
 
@@ -66,6 +95,8 @@ def signal_trial(supervisor_pid: int, sig: int) -> None:
     checks first that ``supervisor_pid`` is still the trial's supervisor (not a reused pid).
     Without ``/proc`` the group is all that can be found, and SIGKILL ends the supervisor too.
     """
+    if supervisor_pid <= 1 or supervisor_pid in own_lineage():
+        return  # no trial's: a record that says so is a trial's garbage (see `own_lineage`)
     processes = trial_processes(supervisor_pid)
     targets: list[int] = []
     if processes is None or sig != signal.SIGKILL:

@@ -174,7 +174,8 @@ def stderr_tail(path: str | os.PathLike[str], folder: int | None = None) -> str:
 
 
 def names_a_process(record: dict[str, Any]) -> bool:
-    """Whether a handle read from the trial folder names a process the executor can watch."""
+    """Whether a handle read from the trial folder names a process the executor can watch:
+    never pid 1 (init) or below, which a trial could write to have its "supervisor" killed."""
     pid, ticks = record.get("pid"), record.get("start_ticks")
-    return (type(pid) is int and 0 < pid < 1 << 31
+    return (type(pid) is int and 1 < pid < 1 << 31
             and (ticks is None or (type(ticks) is int and ticks >= 0)))

@@ -1,9 +1,10 @@
 """Parameter expressions: what values one hyperparameter may take, and how to draw them.
 
 Every expression maps points ``u`` of the unit interval ``[0, 1)`` to values by its inverse
-CDF (:meth:`Expression.decode`). Random sampling decodes uniform draws and Sobol sampling
-decodes scrambled Sobol points, so both share one vectorised code path; :meth:`encode` goes
-back, for model-based samplers.
+CDF (:meth:`Expression.decode`). Random sampling decodes uniform draws, Sobol sampling
+scrambled Sobol points and the model-based samplers their picks, all through one code path in
+plain Python (so a random sweep never imports numpy); :meth:`encode` goes back, with numpy,
+for model-based samplers.
 
 This module holds the base class every expression shares; the numeric expressions
 (``uniform`` ... ``qlognormal``) in :mod:`.numeric`, :mod:`.uniform_family` and
