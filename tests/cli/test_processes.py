@@ -143,7 +143,9 @@ def test_logs_follow(project: Project) -> None:
 
 
 def test_ctrl_c_cancels_and_exits_130(project: Project) -> None:
-    project.write(SLOW_SWEEP.replace("NAP", "3"))
+    # Trials long enough that Ctrl-C always lands in the middle of them: with 3 s naps, a
+    # loaded machine polled "running" so late that the sweep had ended when the signal came.
+    project.write(SLOW_SWEEP.replace("NAP", "30"))
     process = subprocess.Popen(["hypersweep", "run", "sweep.yml"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
