@@ -20,8 +20,9 @@ idle: the controller's wake-up, store writes, the next launch).
 
 Run it on an idle machine, and not within a minute of deleting many files: on an ext4 file
 system without a journal, creating a file skips the inodes freed in the last ~30 s, which made
-a file or folder cost 0.3-0.7 ms instead of 0.02-0.06 ms after a large deletion. A trial makes
-about ten (bare: two), so that alone moved the ratio by 0.03-0.07.
+a file or folder cost 0.3-0.7 ms instead of 0.02-0.06 ms after a large deletion. A trial made
+ten (bare: two), and that alone moved the ratio by 0.03-0.07; it makes eight since the launch
+marker became the supervisor's record and handle.json went.
 
     OMP_NUM_THREADS=1 python bench/bench_sweep.py [--trials 100] [--concurrency 2 4]
 """

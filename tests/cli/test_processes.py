@@ -143,11 +143,13 @@ def test_logs_follow(project: Project) -> None:
 
 
 def test_ctrl_c_cancels_and_exits_130(project: Project) -> None:
-    # Trials long enough that Ctrl-C always lands in the middle of them: with 3 s naps, a
-    # loaded machine polled "running" so late that the sweep had ended when the signal came.
-    project.write(SLOW_SWEEP.replace("NAP", "30"))
+    project.write(SLOW_SWEEP.replace("NAP", "3"))
+    # SIGINT as a terminal delivers it: a test run started in the background by a shell
+    # without job control inherits SIGINT ignored, and so would the command (it then ran to
+    # the end and exited 0).
     process = subprocess.Popen(["hypersweep", "run", "sweep.yml"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         sweep_id = ""
 

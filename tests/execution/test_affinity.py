@@ -85,7 +85,6 @@ def test_the_handle_and_the_trial_records_keep_the_cores(
     handle = executor.launch(spec)
     assert handle["cores"] == list(cores)
     h.wait_exit(executor, spec.trial_id)
-    assert json.loads((spec.trial_dir / "handle.json").read_text())["cores"] == list(cores)
     assert json.loads((spec.trial_dir / "supervisor.json").read_text())["cores"] == list(cores)
 
 

@@ -52,21 +52,21 @@ def full_disk(folder: Path) -> Iterator[Callable[[], Callable[[], None]]]:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
 
     def fill() -> Callable[[], None]:
-        with open(folder / "filler", "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError as err:
-                assert err.errno == errno.ENOSPC
-        with contextlib.suppress(OSError), open(folder / "filler2", "wb") as f:
-            while True:  # the last crumbs, smaller than a chunk
-                f.write(b"\0")
-                f.flush()
+        # Unbuffered: a buffered file's close would write again what did not fit, and fail
+        # (or not) depending on how much room the trial's files happened to leave.
+        fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            for chunk in (65536, 1):  # then the last crumbs, smaller than a chunk
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError as err:
+                    assert err.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
 
         def free() -> None:
-            for name in ("filler", "filler2"):
-                os.unlink(folder / name)
+            os.unlink(folder / "filler")
 
         return free
 

@@ -284,12 +284,17 @@ def test_adopt_without_a_handle_returns_the_one_found(make_spec: Make, h: Any) -
     handle = a.launch(spec)
     h.wait_for_file(spec.workdir / "ready")
     a.shutdown()
-    (spec.trial_dir / "handle.json").unlink()  # only the supervisor's own record is left
+    # the supervisor's own record is all the folder holds: no handle.json, no marker left
+    assert sorted(p.name for p in spec.trial_dir.iterdir() if p.is_file()) == [
+        "stderr.log", "stdout.log", "supervisor.json"]
     b = LocalProcessExecutor()
     found = b.adopt(spec, {})
     assert found is not None and b.running() == {spec.trial_id}
     assert found["executor"] == "local"
     assert (found["pid"], found["start_ticks"]) == (handle["pid"], handle["start_ticks"])
+    # where it runs is the supervisor's record's, as the launching executor named it
+    recorded = json.loads((spec.trial_dir / "supervisor.json").read_text())
+    assert (recorded["host"], recorded["boot_id"]) == (handle["host"], handle["boot_id"])
     b.stop(spec.trial_id, grace=0)
     assert h.wait_exit(b, spec.trial_id).exits[spec.trial_id].exit_code == -signal.SIGKILL
 

@@ -1,12 +1,18 @@
 """The trial supervisor: run one command, end all it started, record how it ended.
 
-Run as ``python -I -S _supervise.py [--grace SECONDS] [--cpus 0,3] <trial_dir> -- <argv...>``
-in the trial's own process group (``-I -S`` skip site-packages, so this costs one bare
-interpreter start, ~20 ms). It spawns ``argv`` in the same group with the inherited cwd,
-environment and stdout/stderr, waits for it, ends whatever the command left running, writes
-``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``, never through a link
-the command put in the way) as JSON
-``{"exit_code": <int>, "end_time": <float>}``, and exits with the command's status.
+Run as ``python -I -S _supervise.py [--grace SECONDS] [--cpus 0,3] [--host NAME] [--boot-id ID]
+[--marker NAME] <trial_dir> -- <argv...>`` in the trial's own process group (``-I -S`` skip
+site-packages, so this costs one bare interpreter start, ~20 ms). It first records itself in
+``<trial_dir>/supervisor.json`` (pid, group, start time, cores, and the ``--host`` and
+``--boot-id`` it was given: what tells a restarted controller which process runs the trial).
+With ``--marker`` that record is written into the marker file the executor made just before
+starting this process, which is then renamed ``supervisor.json``: one file a trial fewer than a
+temporary file of its own, and the rename is the moment the launch is on record (a supervisor
+that died before it never started the command). It spawns ``argv`` in the same group with the
+inherited cwd, environment and stdout/stderr, waits for it, ends whatever the command left
+running, writes ``<trial_dir>/exit_status`` atomically (temporary file + ``os.replace``, never
+through a link the command put in the way) as JSON ``{"exit_code": <int>, "end_time":
+<float>}``, and exits with the command's status.
 
 **A trial is over when its command ends.** Processes it leaves behind - a background worker
 (``python train.py & exit 0``), a grandchild that ignores SIGTERM, a daemon that left the
@@ -45,7 +51,9 @@ which imports ``enum``): this file's start-up time is the executor's overhead pe
 
 from __future__ import annotations
 
+import errno
 import os
+import stat  # os has imported it already
 import sys
 import time
 
@@ -68,6 +76,8 @@ KILL_PATIENCE = 10.0
 # runs stdlib-only and cannot import it, so tests/execution checks that the two agree.
 EXIT_STATUS = "exit_status"
 SUPERVISOR_RECORD = "supervisor.json"
+#: The options before TRIAL_DIR, each followed by its value.
+OPTIONS = ("--grace", "--cpus", "--host", "--boot-id", "--marker")
 
 _PR_SET_CHILD_SUBREAPER = 36
 _adopting = False  # whether orphaned descendants become this process's children
@@ -365,23 +375,72 @@ def start_ticks(pid: int | str) -> int | None:
         return None
 
 
-def _write_self(trial_dir: str, cores: tuple[int, ...] = ()) -> None:
-    """Say which process runs the trial, and on which cores, first thing: a controller killed
-    between starting this process and recording its handle finds it here
-    (``supervisor.json``)."""
+def json_string(text: str) -> str:
+    r"""``text`` as a JSON string (``json`` costs more to import than this file): every
+    character below a space, quote, backslash and lone surrogate escaped.
+
+    >>> json_string('vm-1"\\x')
+    '"vm-1\\u0022\\u005cx"'
+    """
+    return '"' + "".join(
+        f"\\u{ord(c):04x}" if c < " " or c in '"\\' or "\ud800" <= c <= "\udfff" else c
+        for c in text) + '"'
+
+
+def _record_in_marker(trial_dir: str, marker: str, data: bytes) -> bool:
+    """Write ``data`` into the marker file the executor made, then rename it
+    ``supervisor.json``; False (nothing done) when there is no marker to reuse.
+
+    The marker is written in place, over what the executor wrote (its block is allocated
+    already), never through a link, never a FIFO's open; only the rename puts the record at
+    its name, so a reader never sees half of it.
+    """
+    path = os.path.join(trial_dir, marker)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENXIO):  # a link, a FIFO: not the marker made
+            return False
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        if os.write(fd, data) != len(data):
+            raise OSError("short write")
+        if info.st_size > len(data):
+            os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    os.rename(path, os.path.join(trial_dir, SUPERVISOR_RECORD))
+    return True
+
+
+def _write_self(trial_dir: str, cores: tuple[int, ...] = (),
+                machine: dict[str, str] | None = None, marker: str | None = None) -> None:
+    """Say which process runs the trial, on which cores and where (``machine``: its host and
+    boot id, as the executor named them), first thing: a controller killed between starting
+    this process and recording its handle finds it here (``supervisor.json``). Written into
+    ``marker`` (then renamed) when there is one, else through a temporary file."""
     ticks = start_ticks("self")  # None without /proc (macOS): the pid alone is then trusted
+    where = "".join(f', "{key}": {json_string(value)}' for key, value in (machine or {}).items())
     data = (f'{{"pid": {os.getpid():d}, "pgid": {os.getpgrp():d}, '
             f'"start_ticks": {"null" if ticks is None else ticks}, '
-            f'"cores": [{", ".join(map(str, cores))}]}}\n')
-    _replace(trial_dir, SUPERVISOR_RECORD, data.encode())
+            f'"cores": [{", ".join(map(str, cores))}]{where}}}\n').encode()
+    if marker is None or not _record_in_marker(trial_dir, marker, data):
+        _replace(trial_dir, SUPERVISOR_RECORD, data)
 
 
 def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = (),
-          env: dict[str, str] | None = None) -> int | None:
-    """Record this process, take its descendants in, pin to ``cores`` (see `pin`), and spawn
-    ``argv`` with ``env`` (default: this process's environment; ``argv[0]`` is looked for on
-    this process's ``PATH``); return its pid, or None when a stop (SIGTERM, SIGINT, SIGHUP)
-    came before the command started: it is then not started at all.
+          env: dict[str, str] | None = None, machine: dict[str, str] | None = None,
+          marker: str | None = None) -> int | None:
+    """Record this process (with ``machine`` and into ``marker``: see `_write_self`), take its
+    descendants in, pin to ``cores`` (see `pin`), and spawn ``argv`` with ``env`` (default:
+    this process's environment; ``argv[0]`` is looked for on this process's ``PATH``); return
+    its pid, or None when a stop (SIGTERM, SIGINT, SIGHUP) came before the command started:
+    it is then not started at all.
 
     Raises OSError when the command cannot start (see `failed_to_start`).
     """
@@ -389,8 +448,8 @@ def start(trial_dir: str, argv: list[str], cores: tuple[int, ...] = (),
     catch_stop_signals()
     pin(cores)  # this process first: what it spawns inherits the affinity
     try:
-        _write_self(trial_dir, cores)
-    except OSError as err:  # no /proc, or no room: the executor's handle is all there is
+        _write_self(trial_dir, cores, machine, marker)
+    except OSError as err:  # no room: the handle the executor returned is all there is
         _say(f"cannot record the supervisor: {err}")
     become_subreaper()
     # Python ignores SIGPIPE and SIGXFSZ; give the command the defaults a shell would.
@@ -432,33 +491,34 @@ def finish(trial_dir: str, code: int, end_time: float, grace: float) -> int:
     return code if code >= 0 else 128 - code
 
 
-def _parse(args: list[str]) -> tuple[float, tuple[int, ...], list[str]]:
-    """``(grace, cores, rest)`` from the options before TRIAL_DIR, in any order."""
-    grace = DEFAULT_GRACE
-    cores: tuple[int, ...] = ()
-    while len(args) >= 2 and args[0] in ("--grace", "--cpus"):
-        if args[0] == "--grace":
-            grace = float(args[1])
-        else:
-            cores = parse_cores(args[1])
+def _parse(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    """``(options, rest)``: the `OPTIONS` before TRIAL_DIR, in any order, and what follows."""
+    options: dict[str, str] = {}
+    while len(args) >= 2 and args[0] in OPTIONS:
+        options[args[0]] = args[1]
         args = args[2:]
-    return grace, cores, args
+    return options, args
 
 
 def main(args: list[str], env: dict[str, str] | None = None) -> int:
     """Run the supervisor with its command line ``args`` (the command gets ``env``, default
     this process's environment); its exit status."""
+    options, args = _parse(args)
     try:
-        grace, cores, args = _parse(args)
+        grace = float(options.get("--grace", DEFAULT_GRACE))
+        cores = parse_cores(options.get("--cpus", ""))
     except ValueError:
         args = []
     if len(args) < 3 or args[1] != "--":
-        os.write(2, b"usage: _supervise.py [--grace SECONDS] [--cpus N,N...] TRIAL_DIR -- "
-                    b"PROGRAM [ARGS...]\n")
+        os.write(2, b"usage: _supervise.py [--grace SECONDS] [--cpus N,N...] [--host NAME] "
+                    b"[--boot-id ID] [--marker NAME] TRIAL_DIR -- PROGRAM [ARGS...]\n")
         return 2
     trial_dir, argv = args[0], args[2:]
+    machine = {key: options[option] for key, option in (("host", "--host"),
+                                                        ("boot_id", "--boot-id"))
+               if option in options}
     try:
-        pid = start(trial_dir, argv, cores, env)
+        pid = start(trial_dir, argv, cores, env, machine, options.get("--marker"))
     except OSError as err:
         return failed_to_start(trial_dir, argv[0], err)
     if pid is None:  # stopped before it started: recorded as ended by that signal, never run

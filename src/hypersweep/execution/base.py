@@ -46,7 +46,7 @@ class TrialSpec:
         The process's working directory (a copy of the source snapshot, with ``outputs/``).
     trial_dir : Path
         Control files: ``stdout.log``, ``stderr.log``, ``metrics.jsonl``, ``exit_status``,
-        ``handle.json``.
+        ``supervisor.json`` (see `hypersweep.execution.layout`).
     snapshot : Path or None
         The sweep's source snapshot. When given, `Executor.launch` makes ``workdir`` a fresh
         working copy of it (where the trial runs is the executor's business); when None,

@@ -6,18 +6,26 @@ A workspace folder holds ``runs/<trial-id>/`` (one folder per trial) and
     stdout.log  stderr.log   the script's output (appended)
     metrics.jsonl            the metrics journal the script appends to
     system.jsonl             the trial's CPU, memory and GPU use, sampled by the executor
-    launching                written just before the supervisor starts
-    supervisor.json          the supervisor's own record (pid, start time, group)
-    handle.json              the handle the executor returned (pid, start time, host)
+    launching                written just before the supervisor starts, which writes its
+                             record into it and renames it supervisor.json
+    supervisor.json          the supervisor's own record (pid, start time, group, cores, host
+                             and boot id), there before the script starts
     exit_status              {"exit_code": ..., "end_time": ...}, written when the script ends
+    handle.json              on Dask, the handle the executor returned; a local trial folder
+                             written by an earlier version may hold one too (it is still read)
     work/                    the trial's working copy and cwd (hard links into the snapshot)
     work/outputs/            what the trial keeps (``Workspace.outputs_dir``)
     metrics.a<n>.jsonl       on Dask, the journal of retry attempt n (n >= 1)
     outputs_location         on Dask with a shared folder, where the outputs stayed
 
+A local script trial makes eight files and folders: the trial folder, ``work/``,
+``work/outputs/``, ``launching`` (which becomes ``supervisor.json``), the two logs, the journal
+(the script's first metric) and ``exit_status`` (through a temporary file), plus a hard link
+per snapshot file.
+
 Every layer names these through this module. The stdlib-only supervisor
-(:mod:`hypersweep.execution._supervise`) cannot import it and spells its two names itself;
-tests/execution checks that they agree.
+(:mod:`hypersweep.execution._supervise`) cannot import it and spells its two names itself
+(``launching`` it is told); tests/execution checks that they agree.
 
 Examples
 --------
@@ -64,11 +72,14 @@ SYSTEM = "system.jsonl"
 #: The script's standard output and error, appended.
 STDOUT = "stdout.log"
 STDERR = "stderr.log"
-#: Written just before a launch starts the supervisor: a launch that left only this never ran.
+#: Written just before a launch starts the supervisor, which renames it to its record: a
+#: launch that left only this never ran.
 LAUNCHING = "launching"
-#: The supervisor's record of itself, written before it starts the script.
+#: The supervisor's record of itself (where it runs, included), written before it starts the
+#: script.
 SUPERVISOR_RECORD = "supervisor.json"
-#: The handle the executor returned, for people and tools.
+#: The handle the Dask executor returned, for people and tools; local trials' is the
+#: supervisor's record (earlier versions wrote one for them too: still read).
 HANDLE = "handle.json"
 #: The script's exit: ``{"exit_code": ..., "end_time": ...}``.
 EXIT_STATUS = "exit_status"

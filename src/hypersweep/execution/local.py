@@ -39,7 +39,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -71,7 +70,11 @@ from hypersweep.execution.system_metrics import (
     encode_sample,
     gpu_ids,
 )
-from hypersweep.execution.trial_files import UnsafePathError, replace_in_folder
+from hypersweep.execution.trial_files import (
+    UnsafePathError,
+    create_in_folder,
+    replace_in_folder,
+)
 from hypersweep.execution.trial_records import (
     TamperedRecord,
     exit_record,
@@ -127,6 +130,26 @@ def _open_log(name: str, folder: int) -> int:
         os.close(fd)
         raise UnsafePathError(f"{name} is not a regular file in the trial folder")
     return fd
+
+
+def _make_folder(trial_dir: Path) -> bool:
+    """Make the trial's folder (and its parents); True if this call made it, so it is empty.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _make_folder(root / "runs" / "t0"), _make_folder(root / "runs" / "t0")
+    (True, False)
+    """
+    try:
+        trial_dir.mkdir()
+    except FileNotFoundError:
+        trial_dir.parent.mkdir(parents=True, exist_ok=True)
+        return _make_folder(trial_dir)
+    except FileExistsError:
+        if not trial_dir.is_dir():
+            raise
+        return False
+    return True
 
 
 def _open_folder(trial_dir: Path) -> int | None:
@@ -246,33 +269,39 @@ class LocalProcessExecutor(Executor):
         if not spec.argv:
             raise ValueError(f"trial {spec.trial_id!r}: argv is empty")
         cores = _cores(spec)
+        trial_dir = Path(spec.trial_dir).resolve()
+        fresh = _make_folder(trial_dir)
         if spec.snapshot is not None:
             prepare_workdir(spec.snapshot, spec.workdir)
         workdir = Path(spec.workdir).resolve()
         if not workdir.is_dir():
             raise FileNotFoundError(f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
-        trial_dir = Path(spec.trial_dir).resolve()
-        trial_dir.mkdir(parents=True, exist_ok=True)
         # Every file of the folder is reached through this descriptor from now on: opened
         # with no link followed, it is the folder just made, and no path is resolved again.
         folder = os.open(trial_dir, DIRECTORY_FLAGS)
         try:
-            return self._launch_in(spec, cores, workdir, trial_dir, folder)
+            return self._launch_in(spec, cores, workdir, trial_dir, folder, fresh)
         except BaseException:  # not watched (registering it is the launch's last step)
             os.close(folder)
             raise
 
     def _launch_in(self, spec: TrialSpec, cores: tuple[int, ...], workdir: Path,
-                   trial_dir: Path, folder: int) -> dict[str, Any]:
-        """`launch` once the trial's folder is made and open as ``folder`` (which the
-        trial's watch keeps from here)."""
-        # Stale records from an earlier attempt in the same folder would confuse this one.
-        for stale in (layout.EXIT_STATUS, layout.SUPERVISOR_RECORD, layout.HANDLE):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(stale, dir_fd=folder)
-        # Written before the process starts: with supervisor.json (written by the process
-        # itself) it tells a restarted controller whether this launch ever started anything.
-        replace_in_folder(folder, layout.LAUNCHING, f"{time.time()!r}\n".encode())
+                   trial_dir: Path, folder: int, fresh: bool) -> dict[str, Any]:
+        """`launch` once the trial's folder is made (``fresh``: by this launch, so empty) and
+        open as ``folder`` (which the trial's watch keeps from here)."""
+        # Written before the process starts, and renamed supervisor.json by the process itself
+        # once it has written its record into it: it tells a restarted controller whether this
+        # launch ever started anything (see _handle_from_files).
+        marker = f"{time.time()!r}\n".encode()
+        if fresh:
+            create_in_folder(folder, layout.LAUNCHING, marker)
+        else:
+            # Stale records from an earlier attempt in the same folder would confuse this one
+            # (handle.json: one written by an earlier version, which is still read).
+            for stale in (layout.EXIT_STATUS, layout.SUPERVISOR_RECORD, layout.HANDLE):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(stale, dir_fd=folder)
+            replace_in_folder(folder, layout.LAUNCHING, marker)
         journal = layout.journal_path(trial_dir)
 
         env = dict(os.environ)
@@ -290,9 +319,11 @@ class LocalProcessExecutor(Executor):
                 # The supervisor pins itself, then spawns: no preexec_fn, which is slow and
                 # unsafe in this threaded process.
                 pinning = ["--cpus", ",".join(map(str, cores))] if cores else []
+                boot = ["--boot-id", self._boot_id] if self._boot_id is not None else []
                 popen, pid, start_ticks = self._start_supervisor(
-                    ["--grace", repr(self.default_grace), *pinning, str(trial_dir), "--",
-                     *spec.argv], trial_dir, workdir, env, out_fd, err_fd)
+                    ["--grace", repr(self.default_grace), *pinning, "--host", self._host,
+                     *boot, "--marker", layout.LAUNCHING, str(trial_dir), "--", *spec.argv],
+                    trial_dir, workdir, env, out_fd, err_fd)
             finally:
                 os.close(err_fd)
         finally:
@@ -309,8 +340,8 @@ class LocalProcessExecutor(Executor):
             "trial_dir": str(trial_dir),
             "cores": list(cores),  # kept with the handle: an adopted trial still holds them
         }
-        with contextlib.suppress(OSError):  # for people and tools; the controller has the handle
-            replace_in_folder(folder, layout.HANDLE, (json.dumps(handle) + "\n").encode())
+        # No handle.json: the supervisor's record says as much (host and boot id included),
+        # and one file fewer is a file's creation less per trial.
         self._trials[spec.trial_id] = _Trial(
             spec, trial_dir, pid, start_ticks, JournalReader(journal, folder=folder), popen,
             # the launcher's report wakes wait() for a forked one: its pidfd would wake it
@@ -408,28 +439,47 @@ class LocalProcessExecutor(Executor):
         marker = trial_dir / layout.LAUNCHING
         give_up = time.monotonic() + LAUNCH_GRACE
         while True:
-            for name in (layout.HANDLE, layout.SUPERVISOR_RECORD):
-                with contextlib.suppress(TamperedRecord):
-                    found = read_record(trial_dir, name)
-                    if (found is not None and names_a_process(found)
-                            and found["pid"] not in own_lineage()):
-                        found.setdefault("host", self._host)
-                        found.setdefault("boot_id", self._boot_id)
-                        return found
+            found = self._record_in(trial_dir)
+            if found is not None:
+                return found
             try:
                 age = time.time() - marker.lstat().st_mtime
             except OSError:
-                return None
+                # No marker: never launched, or the supervisor renamed it to its record
+                # just after the look above.
+                return self._record_in(trial_dir)
             if age > LAUNCH_GRACE or time.monotonic() > give_up:
                 return None
             time.sleep(0.01)  # a supervisor started a moment ago is about to say so
 
+    def _record_in(self, trial_dir: Path) -> dict[str, Any] | None:
+        """The handle the trial folder's records give, if one names a process: a
+        ``handle.json`` first (written by earlier versions, and holding the host), else the
+        supervisor's record (the host and boot id are this machine's when it has none)."""
+        for name in (layout.HANDLE, layout.SUPERVISOR_RECORD):
+            with contextlib.suppress(TamperedRecord):
+                found = read_record(trial_dir, name)
+                if (found is not None and names_a_process(found)
+                        and found["pid"] not in own_lineage()):
+                    found.setdefault("host", self._host)
+                    found.setdefault("boot_id", self._boot_id)
+                    return found
+        return None
+
     def launched(self, spec: TrialSpec) -> bool:
-        """Whether a launch of this trial ever started its process (after a restart)."""
+        """Whether a launch of this trial ever started its process (after a restart).
+
+        Also when no record names a process but the launch marker has become the supervisor's
+        record (the trial may have replaced that with garbage): the rename comes just before
+        the command starts, so the launch did start it, and running it again could run it
+        twice.
+        """
         trial_dir = Path(spec.trial_dir).resolve()
         return (
             read_exit_record(trial_dir) is not None
             or self._handle_from_files(trial_dir) is not None
+            or (os.path.lexists(trial_dir / layout.SUPERVISOR_RECORD)
+                and not os.path.lexists(trial_dir / layout.LAUNCHING))
         )
 
     # -- watching -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ to ``/etc/passwd`` or ``/``. Everything that shows a trial's files to someone (t
   `MAX_VISITED` entries, and lists regular files plus links to regular files that stay inside
   the trial folder.
 - `replace_trial_file` writes one of the records hypersweep keeps in a trial's folder, never
-  through a link.
+  through a link (`create_in_folder` writes one into a folder just made).
 - `open_in_folder` (from :mod:`hypersweep.tracking.safe_open`, which the journal reader shares)
   opens one file by name through a descriptor held on the trial's folder.
 
@@ -56,6 +56,7 @@ __all__ = [
     "MAX_VISITED",
     "TrialFile",
     "UnsafePathError",
+    "create_in_folder",
     "list_trial_files",
     "open_in_folder",
     "open_trial_file",
@@ -80,9 +81,10 @@ class TrialFile:
 def replace_trial_file(root: str | os.PathLike[str], name: str, data: bytes) -> None:
     """Write ``root / name`` whole (temporary file + rename), never through a link.
 
-    The controller writes a few records into a trial's folder (``launching``,
-    ``handle.json``, ``exit_status``), which the trial can write too: a link or FIFO it put
-    at the record's name, or at the temporary name, is replaced, never followed or opened.
+    The controller writes a few records into a trial's folder (``launching`` when the
+    folder was there before, ``exit_status``), which the trial can write too: a link or FIFO
+    it put at the record's name, or at the temporary name, is replaced, never followed or
+    opened.
 
     Raises
     ------
@@ -120,6 +122,38 @@ def replace_in_folder(folder: int, name: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=folder)
         raise
+
+
+def create_in_folder(folder: int, name: str, data: bytes) -> None:
+    """Write a new file ``name`` in the folder open as ``folder``: for a folder just made,
+    where nothing can be at that name yet, one file's creation where `replace_in_folder`
+    makes a temporary file and renames it. Never through a link; ``FileExistsError`` if
+    anything is at ``name``. A write that fails leaves the file part-written: for a marker,
+    whose contents nobody relies on, not for a record.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hypersweep.tracking.safe_open import DIRECTORY_FLAGS
+    >>> trial = tempfile.mkdtemp()
+    >>> fd = os.open(trial, DIRECTORY_FLAGS)
+    >>> create_in_folder(fd, "launching", b"1.5\\n")
+    >>> create_in_folder(fd, "launching", b"2.5\\n")
+    Traceback (most recent call last):
+    ...
+    FileExistsError: [Errno 17] File exists: 'launching'
+    >>> os.close(fd)
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name")
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o644, dir_fd=folder)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def list_trial_files(

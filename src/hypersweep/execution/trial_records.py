@@ -1,13 +1,13 @@
 """The small records in a trial's folder, read as the trial may have left them.
 
-The supervisor and the executor write ``exit_status``, ``supervisor.json`` and ``handle.json``
-into the trial's folder, and the trial's own ``stderr.log`` lands there too; but the trial can
-write that folder as well, and may have swapped any of them for a FIFO (an ordinary open would
-block the controller forever), a link to ``/dev/zero`` (a read would never end), a link to a
-file outside the folder (its contents would show as the trial's), a folder, or garbage. Every
-read here goes through :mod:`hypersweep.execution.trial_files` and is bounded, and a record
-that is no record raises `TamperedRecord`: the caller decides what that trial's fate is, never
-the controller's.
+The supervisor and the executor write ``exit_status`` and ``supervisor.json`` (and, on Dask or
+in earlier versions, ``handle.json``) into the trial's folder, and the trial's own
+``stderr.log`` lands there too; but the trial can write that folder as well, and may have
+swapped any of them for a FIFO (an ordinary open would block the controller forever), a link
+to ``/dev/zero`` (a read would never end), a link to a file outside the folder (its contents
+would show as the trial's), a folder, or garbage. Every read here goes through
+:mod:`hypersweep.execution.trial_files` and is bounded, and a record that is no record raises
+`TamperedRecord`: the caller decides what that trial's fate is, never the controller's.
 
 Examples
 --------
