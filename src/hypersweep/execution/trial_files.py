@@ -109,14 +109,7 @@ def replace_in_folder(folder: int, name: str, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             os.unlink(tmp, dir_fd=folder)
         # O_EXCL: whatever the trial put back at the temporary name is refused, not followed
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o644, dir_fd=folder)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        create_in_folder(folder, tmp, data)
         os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         with contextlib.suppress(OSError):
