@@ -21,7 +21,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from hypersweep.store.records import (
@@ -121,8 +121,8 @@ def check_time(name: str, value: Any) -> Any:
     ...
     ValueError: end_time: naive datetime 2024-01-01T00:00:00; give a timezone-aware UTC time
     """
-    if value is None:
-        return None
+    if value is None or (type(value) is datetime and value.tzinfo is timezone.utc):
+        return value  # the common case, four times a trial: no offset to compute
     if not isinstance(value, datetime):
         raise TypeError(f"{name}: expected a datetime, got {type(value).__name__}: {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
