@@ -6,20 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hypersweep import space as sp
 from hypersweep.sampling import RandomParameterSampling
-from hypersweep.space import (
-    SearchSpace,
-    choice,
-    lognormal,
-    loguniform,
-    normal,
-    qlognormal,
-    qloguniform,
-    qnormal,
-    quniform,
-    randint,
-    uniform,
-)
 from hypersweep.space.stream import UnitStream
 
 SEEDS = [0, 1, 2, 42, 2**31 - 1, 2**32 + 5, 2**70 + 3, 123456789]
@@ -65,12 +53,12 @@ def test_a_bulk_draw_by_numpy_continues_the_same_stream() -> None:
     assert stream.rows(2, 2) == expected.random((2, 2)).tolist()
 
 
-SPACE = SearchSpace({
-    "u": uniform(-3, 7), "q": quniform(0, 10, 0.1), "qi": quniform(-50, 50, 5),
-    "lu": loguniform(-6, 1), "qlu": qloguniform(0, 6, 1), "n": normal(2, 3),
-    "qn": qnormal(0, 1, 0.25), "ln": lognormal(0, 1), "qln": qlognormal(2, 0.5, 1),
-    "r": randint(9), "c": choice("a", "b", "c"),
-    "m": choice({"k": "rbf", "C": quniform(0, 10, 1)}, "linear"),
+SPACE = sp.SearchSpace({
+    "u": sp.uniform(-3, 7), "q": sp.quniform(0, 10, 0.1), "qi": sp.quniform(-50, 50, 5),
+    "lu": sp.loguniform(-6, 1), "qlu": sp.qloguniform(0, 6, 1), "n": sp.normal(2, 3),
+    "qn": sp.qnormal(0, 1, 0.25), "ln": sp.lognormal(0, 1), "qln": sp.qlognormal(2, 0.5, 1),
+    "r": sp.randint(9), "c": sp.choice("a", "b", "c"),
+    "m": sp.choice({"k": "rbf", "C": sp.quniform(0, 10, 1)}, "linear"),
 })
 
 
@@ -122,4 +110,4 @@ def test_the_written_out_bound_on_normal_draws_is_the_clipped_quantile_stepped_u
     from hypersweep.space.numeric import _U_EPS, _Z_MAX
 
     assert math.nextafter(NormalDist().inv_cdf(1.0 - _U_EPS), math.inf) == _Z_MAX
-    assert max(normal(0, 1).decode([0.0, 1.0 - 2.0**-60]), key=abs) == pytest.approx(-_Z_MAX)
+    assert max(sp.normal(0, 1).decode([0.0, 1.0 - 2.0**-60]), key=abs) == pytest.approx(-_Z_MAX)
