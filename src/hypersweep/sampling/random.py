@@ -93,7 +93,6 @@ class RandomParameterSampling(Sampler):
         self.logbase: float | str = "e" if isinstance(logbase, str) else logbase
         self._cardinality: int | None = self.space._cardinality(self._base)
         self._enumerated: list[tuple[Any, dict[str, Any]]] | None = None
-        self._stream: tuple[UnitStream | None, int] = (None, 0)
 
     def __repr__(self) -> str:
         return (f"RandomParameterSampling({dict(self.space)!r}, seed={self.seed}, "
@@ -113,8 +112,9 @@ class RandomParameterSampling(Sampler):
                 warnings.simplefilter("ignore", UserWarning)
                 return engine.random(n)
         # A sweep asks for the points in order: keep the stream where the last call left it
-        # (seeding and jumping ahead cost as much as twenty draws).
-        stream, at = self._stream
+        # (seeding and jumping ahead cost as much as twenty draws). Taken out with one
+        # dict.pop, so two threads proposing from one sampler never draw from the same stream.
+        stream, at = self.__dict__.pop("_stream", (None, 0))
         if stream is None or at != start:
             stream = UnitStream(self.seed)
             stream.advance(start * d)  # one 64-bit step per float64
