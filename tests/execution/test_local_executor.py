@@ -340,6 +340,30 @@ def test_records_naming_init_or_the_controllers_own_line_are_never_adopted_or_si
         signal_trial(pid, signal.SIGKILL)
 
 
+def test_a_record_naming_a_live_process_that_is_not_the_trials_is_not_adopted(
+        make_spec: Make, tmp_path: Path) -> None:
+    # Any process outside the controller's line (a database server, say) could be named,
+    # with its start time copied from /proc: adopted, a cancel would have killed it.
+    import subprocess
+
+    from hypersweep.execution.processes import process_start_ticks
+
+    spec = make_spec("pass\n")
+    spec.trial_dir.mkdir()
+    with open(tmp_path / "elsewhere.log", "w") as out:
+        bystander = subprocess.Popen(["sleep", "30"], stdout=out)
+    try:
+        pid = bystander.pid
+        record = {"pid": pid, "pgid": pid, "start_ticks": process_start_ticks(pid)}
+        (spec.trial_dir / "supervisor.json").write_text(json.dumps(record))
+        executor = LocalProcessExecutor()
+        assert executor.adopt(spec, {}) is None
+        assert executor.running() == set() and bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
 def test_shutdown_with_stop_trials(make_spec: Make, h: Any) -> None:
     ex = LocalProcessExecutor(default_grace=0.5)
     specs = [make_spec(WAITS_FOR_GO) for _ in range(2)]

@@ -61,6 +61,7 @@ from hypersweep.execution.processes import (
     same_process_alive,
     signal_trial,
     wait_readable,
+    writes_to,
 )
 from hypersweep.execution.system_metrics import (
     SYSTEM_INTERVAL,
@@ -405,7 +406,8 @@ class LocalProcessExecutor(Executor):
         if spec.trial_id in self._trials:
             return handle
         trial_dir = Path(spec.trial_dir).resolve()
-        if not handle:
+        from_files = not handle
+        if from_files:
             # The controller died between launching and recording the handle: the trial's
             # supervisor says which process it is.
             found = self._handle_from_files(trial_dir)
@@ -422,7 +424,10 @@ class LocalProcessExecutor(Executor):
         same_machine = handle.get("host") == self._host and (
             handle.get("boot_id") is None or handle.get("boot_id") == self._boot_id
         )
-        if same_machine and same_process_alive(pid, start_ticks):
+        # A record from the folder is the trial's to write: it names the trial's supervisor
+        # only if that process writes to the folder's stdout.log (it could name any other).
+        if same_machine and same_process_alive(pid, start_ticks) and (
+                not from_files or writes_to(pid, trial_dir / layout.STDOUT) is not False):
             trial.pidfd = open_pidfd(pid)
             self._trials[spec.trial_id] = trial
             return handle

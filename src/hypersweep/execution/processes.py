@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from hypersweep.execution._supervise import trial_processes
 
 __all__ = ["boot_id", "open_pidfd", "own_lineage", "process_start_ticks", "same_process_alive",
-           "signal_trial", "wait_readable"]
+           "signal_trial", "wait_readable", "writes_to"]
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:
@@ -84,6 +84,24 @@ def own_lineage() -> set[int]:
             break
         found.add(pid)
     return found
+
+
+def writes_to(pid: int, path: str | os.PathLike[str]) -> bool | None:
+    """Whether the standard output of ``pid`` is the file at ``path``; None without ``/proc``.
+
+    A trial's supervisor writes to its folder's ``stdout.log``, and no trial can change which
+    file another process writes to: what a record in the folder names is believed only if
+    this holds (see `LocalProcessExecutor.adopt`).
+
+    >>> writes_to(os.getpid(), "/nonexistent/stdout.log")
+    False
+    """
+    if not os.path.isdir("/proc/self"):
+        return None  # pragma: no cover - no /proc (macOS): the pid and start time are all
+    try:
+        return os.readlink(f"/proc/{pid}/fd/1") == os.fspath(path)
+    except OSError:  # gone, no standard output, or another user's process: not the trial's
+        return False
 
 
 def signal_trial(supervisor_pid: int, sig: int) -> None:
