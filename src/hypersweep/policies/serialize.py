@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from hypersweep.errors import ConfigError
 from hypersweep.policies.base import EarlyTerminationPolicy
 from hypersweep.policies.none import NoTerminationPolicy
-from hypersweep.space.values import describe
+from hypersweep.space.values import describe, did_you_mean
 
 # v2 ``type`` -> (module, class). A policy's module is imported when its type is first named,
 # so a sweep with no policy, or with one given as an object, loads none of the others.
@@ -65,12 +65,6 @@ _ALIASES = {"no_termination": "none", "median": "median_stopping",
 
 
 
-def _hint(word: str, options: list[str]) -> str:
-    import difflib  # only for a mistake
-
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
-
 
 def policy_from_dict(mapping: Any) -> EarlyTerminationPolicy:
     """Build a policy from its v2 ``early_termination`` mapping.
@@ -108,14 +102,14 @@ delay_evaluation)
     kind = raw.strip().lower() if isinstance(raw, str) else ""
     kind = _ALIASES.get(kind, kind)
     if kind not in _CLASSES:
-        hint = _hint(kind, list(POLICY_TYPES)) if kind else ""
+        hint = did_you_mean(kind, list(POLICY_TYPES)) if kind else ""
         raise ConfigError(f"early_termination.type: unknown policy {describe(raw)} "
                           f"({hint}expected one of {', '.join(POLICY_TYPES)})")
     cls = policy_class(kind)
     keys = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     for key in data:
         if key not in keys:
-            hint = _hint(key, keys) if isinstance(key, str) else ""
+            hint = did_you_mean(key, keys) if isinstance(key, str) else ""
             expected = ", ".join(["type", *keys])
             raise ConfigError(f"early_termination: unknown key {describe(key)} for {kind} "
                               f"({hint}expected {expected})")

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from hypersweep.errors import ConfigError
 from hypersweep.space import SearchSpace, config_key
-from hypersweep.space.values import describe
+from hypersweep.space.values import describe, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,6 @@ def register_sampler(cls: type[SamplerT]) -> type[SamplerT]:
     return cls
 
 
-def _hint(word: str, options: Iterable[str]) -> str:
-    import difflib  # only for a mistake: a tenth of the import time of this module
-
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
-
 
 def _listing(words: Sequence[str], quote: bool = False) -> str:
     shown = [repr(w) if quote else w for w in words]
@@ -181,13 +175,13 @@ def sampler_from_dict(mapping: Any, space: Any) -> Sampler:
     # YAML may give any value here, a list included (unhashable: no dict lookups with it)
     kind = raw.strip().lower() if isinstance(raw, str) else ""
     if kind not in SAMPLERS:
-        hint = _hint(kind, kinds) if kind else ""
+        hint = did_you_mean(kind, kinds) if kind else ""
         raise ConfigError(f"sampling_algorithm: unknown type {describe(raw)} "
                           f"({hint}expected {_listing(kinds)})")
     cls = SAMPLERS[kind]
     for key in data:
         if key not in cls.settings:
-            hint = _hint(key, cls.settings) if isinstance(key, str) else ""
+            hint = did_you_mean(key, cls.settings) if isinstance(key, str) else ""
             raise ConfigError(f"sampling_algorithm: unknown key {describe(key)} for {kind} "
                               f"({hint}expected {', '.join(('type', *cls.settings))})")
     space = as_space(space)  # its errors name the parameter, not sampling_algorithm

@@ -12,7 +12,7 @@ import math
 import numbers
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hypersweep.errors import ConfigError
@@ -191,3 +191,18 @@ def decimals(q: float) -> int:
 
     exponent = Decimal(repr(q)).as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the option closest to a mistyped ``word``, else ``""``:
+    the one wording every "unknown type" and "unknown key" message shares.
+
+    Examples
+    --------
+    >>> did_you_mean("randm", ["random", "grid"]), did_you_mean("zzz", ["random"])
+    ("did you mean 'random'? ", '')
+    """
+    import difflib  # only for a mistake: most of a small module's import time
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
