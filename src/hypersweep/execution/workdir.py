@@ -14,8 +14,6 @@ Examples
 --------
 >>> import tempfile
 >>> from pathlib import Path
-
-from hypersweep.execution.layout import OUTPUTS, outputs_of
 >>> root = Path(tempfile.mkdtemp())
 >>> (root / "src").mkdir(); _ = (root / "src" / "train.py").write_text("print(1)")
 >>> snap = snapshot_source(root / "src", root / "snap")
