@@ -108,6 +108,10 @@ class Expression(ABC):
         sweep that needs nothing else from numpy should not pay for importing it.
         """
 
+    def _decode_rows(self, rows: list[list[float]], base: float) -> list[Any]:
+        """`_decode` of points given as rows of ``n_dims`` floats."""
+        return self._decode(list(zip(*rows, strict=True)), base) if rows else []
+
     @abstractmethod
     def _encode(self, values: Sequence[Any], base: float) -> np.ndarray:
         """Map ``n`` values to unit points of shape ``(n, n_dims)``; inverse of ``_decode``."""
@@ -152,9 +156,7 @@ class Expression(ABC):
         """
         rows = unit_rows(unit, self.n_dims)
         self.check_logbase(logbase)
-        if not rows:
-            return []
-        return self._decode(list(zip(*rows, strict=True)), parse_logbase(logbase))
+        return self._decode_rows(rows, parse_logbase(logbase))
 
     def encode(self, values: Sequence[Any], logbase: float | str = "e") -> np.ndarray:
         """Map values back to the unit cube (shape ``(n, n_dims)``); inverse of :meth:`decode`.
@@ -193,9 +195,7 @@ class Expression(ABC):
 
             seed = secrets.randbits(128)
         rows = UnitStream(int(seed)).rows(int(size), self.n_dims)  # np.random.default_rng(seed)
-        if not rows:
-            return []
-        return self._decode(list(zip(*rows, strict=True)), parse_logbase(logbase))
+        return self._decode_rows(rows, parse_logbase(logbase))
 
     def _key(self) -> tuple[Any, ...]:
         return (self.kind, *((type(a).__name__, a) for a in self.args))

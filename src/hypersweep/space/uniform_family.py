@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
 from hypersweep.space.expressions import ExponentWarning
-from hypersweep.space.numeric import _INT_LIMIT, NumericExpression, lattice_values
+from hypersweep.space.numeric import _INT_LIMIT, NumericExpression, _exp, lattice_values
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,13 +31,6 @@ __all__ = [
     "quniform",
     "uniform",
 ]
-
-
-def _power(base: float, x: float) -> float:
-    try:
-        return math.pow(base, x)
-    except OverflowError:
-        return math.inf
 
 
 class UniformFamily(NumericExpression):
@@ -92,7 +85,8 @@ class UniformFamily(NumericExpression):
         """Lattice indices of the extreme values, or None when they overflow."""
         lo, hi = float(self._a), float(self._b)
         if self.log:
-            lo, hi = sorted((_power(base, lo), _power(base, hi)))
+            scale = math.log(base)  # as decoding exponentiates: the same lattice ends
+            lo, hi = sorted((_exp(lo * scale), _exp(hi * scale)))
         k_lo, k_hi = lo / self._q, hi / self._q
         if not (math.isfinite(k_lo) and math.isfinite(k_hi)):
             return None
