@@ -245,6 +245,8 @@ class LocalProcessExecutor(Executor):
         self._trials: dict[str, _Trial] = {}
         self._host = socket.gethostname()
         self._boot_id = boot_id()
+        # Taken once: a process's ancestors only ever go (reparented to one further up).
+        self._lineage = own_lineage()
         self._closed = False
         self.system_interval = configured_interval(default=type(self).system_interval)
         self._sampler: SystemSampler | None = None
@@ -465,7 +467,7 @@ class LocalProcessExecutor(Executor):
             with contextlib.suppress(TamperedRecord):
                 found = read_record(trial_dir, name)
                 if (found is not None and names_a_process(found)
-                        and found["pid"] not in own_lineage()):
+                        and found["pid"] not in self._lineage):
                     found.setdefault("host", self._host)
                     found.setdefault("boot_id", self._boot_id)
                     return found
