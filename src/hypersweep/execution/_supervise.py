@@ -208,12 +208,9 @@ def _process_table() -> dict[int, tuple[int, int, bytes]] | None:
     for name in names:
         if not name.isdigit():
             continue
-        try:
-            data = read_proc(f"/proc/{name}/stat")
-        except OSError:  # it ended while we looked
+        fields = stat_fields(name)
+        if fields is None:  # it ended while we looked
             continue
-        # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-        fields = data[data.rindex(b")") + 2 :].split()
         table[int(name)] = (int(fields[1]), int(fields[2]), fields[0])
     return table
 
@@ -364,15 +361,22 @@ def read_proc(path: str) -> bytes:
         os.close(fd)
 
 
-def start_ticks(pid: int | str) -> int | None:
-    """When process ``pid`` (or ``"self"``) started, in clock ticks since boot: what tells it
-    from a later process given the same pid. None when it is gone or there is no ``/proc``."""
+def stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` from the state on (field 3: the parent is [1], the
+    group [2], the start time [19]); None when it is gone or there is no ``/proc``."""
     try:
         data = read_proc(f"/proc/{pid}/stat")
         # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-        return int(data[data.rindex(b")") + 2 :].split()[19])
-    except (OSError, ValueError, IndexError):
+        return data[data.rindex(b")") + 2 :].split()
+    except (OSError, ValueError):
         return None
+
+
+def start_ticks(pid: int | str) -> int | None:
+    """When process ``pid`` (or ``"self"``) started, in clock ticks since boot: what tells it
+    from a later process given the same pid. None when it is gone or there is no ``/proc``."""
+    fields = stat_fields(pid)
+    return None if fields is None or len(fields) < 20 else int(fields[19])
 
 
 def json_string(text: str) -> str:

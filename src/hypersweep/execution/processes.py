@@ -22,27 +22,15 @@ import select
 import signal
 from collections.abc import Sequence
 
-from hypersweep.execution._supervise import trial_processes
+from hypersweep.execution._supervise import stat_fields, trial_processes
 
 __all__ = ["boot_id", "open_pidfd", "own_lineage", "process_start_ticks", "same_process_alive",
            "signal_trial", "wait_readable", "writes_to"]
 
 
-def _stat_fields(pid: int) -> list[bytes] | None:
-    """The fields of ``/proc/<pid>/stat`` from the state on (field 3, so the parent is [1] and
-    the start time [19]), or None if the process is gone or there is no ``/proc``."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    return data[data.rindex(b")") + 2 :].split()
-
-
 def _proc_stat(pid: int) -> tuple[str, int] | None:
     """``(state, start time in clock ticks since boot)`` of a live pid, or None if it is gone."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return None if fields is None else (fields[0].decode(), int(fields[19]))
 
 
@@ -74,7 +62,7 @@ def own_lineage() -> set[int]:
     found = {os.getpid(), os.getppid(), 1}
     pid: int | None = os.getppid()
     while pid is not None and pid > 1:
-        fields = _stat_fields(pid)
+        fields = stat_fields(pid)
         pid = None if fields is None else int(fields[1])
         if pid is None or pid in found:
             break
