@@ -56,7 +56,6 @@ from hypersweep.execution.launcher import Forked, Launcher, LauncherGone, check_
 from hypersweep.execution.processes import (
     boot_id,
     open_pidfd,
-    own_lineage,
     process_start_ticks,
     same_process_alive,
     signal_trial,
@@ -245,8 +244,6 @@ class LocalProcessExecutor(Executor):
         self._trials: dict[str, _Trial] = {}
         self._host = socket.gethostname()
         self._boot_id = boot_id()
-        # Taken once: a process's ancestors only ever go (reparented to one further up).
-        self._lineage = own_lineage()
         self._closed = False
         self.system_interval = configured_interval(default=type(self).system_interval)
         self._sampler: SystemSampler | None = None
@@ -466,8 +463,7 @@ class LocalProcessExecutor(Executor):
         for name in (layout.HANDLE, layout.SUPERVISOR_RECORD):
             with contextlib.suppress(TamperedRecord):
                 found = read_record(trial_dir, name)
-                if (found is not None and names_a_process(found)
-                        and found["pid"] not in self._lineage):
+                if found is not None and names_a_process(found):
                     found.setdefault("host", self._host)
                     found.setdefault("boot_id", self._boot_id)
                     return found
