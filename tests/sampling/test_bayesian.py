@@ -198,3 +198,19 @@ def test_warp_keeps_order_and_makes_failures_worst() -> None:
     assert (np.argsort(z[ok]) == np.argsort(y[ok])).all()
     assert z[2] == z.min()
     assert warp_scores(np.array([1.0, 1.0, np.nan])) is None
+
+
+def test_a_quantized_metric_is_standardised_not_power_transformed() -> None:
+    # Skewed scores: Yeo-Johnson bends them, so a linear result means the warp was skipped.
+    y = np.array([0.0, 0.5, 1.0, 1.0, 2.0, 3.0, 40.0])
+    steps = np.linspace(0.0, 1.0, len(y))[:, None]  # every score at its own point
+    z = warp_scores(y, steps)
+    assert z is not None
+    clipped = np.maximum(y, np.median(y) - 5.0 * (np.percentile(y, 75) - np.percentile(y, 25)))
+    np.testing.assert_allclose(z, (clipped - clipped.mean()) / clipped.std())
+    # The tie comes from one point tried twice: a continuous metric, warped as usual.
+    repeated = steps.copy()
+    repeated[3] = repeated[2]
+    bent = warp_scores(y, repeated)
+    assert bent is not None and not np.allclose(bent, z)
+    assert (np.argsort(bent, kind="stable") == np.argsort(y, kind="stable")).all()

@@ -10,6 +10,17 @@ region (the only one that matters) as flat. We therefore
    values of any sign; HEBO showed power transforms help BO on HPO tasks);
 3. standardise.
 
+Scores of a *quantized* metric skip step 2: when two different configurations in the better
+half have exactly the same score (a step function, an accuracy counted over a finite set),
+the scores sit on a few levels, the likelihood that fits lambda is ill-posed, and the
+transform stretches the steps between the best levels into cliffs that the smooth GP can fit
+only with short lengthscales. A continuous metric repeats a value at two different points
+with probability zero, so the test never fires there. On BBOB's step ellipsoid (f7, 5-D, 12
+seeds) this took the median regret at 100 trials from 3.7 to 0.53 (Optuna's unwarped GP:
+0.65), and lowered the best error at 100 trials by 3% (20 seeds) on a table of SVC cross-
+validation errors (bench_samplers' svc_digits, flat beyond the table's edges); nowhere else
+in BBOB did it fire.
+
 The map is monotone, so the order of trials — all that EI's incumbent needs — is kept.
 Failed trials (NaN) get the worst transformed value, so the model learns to stay away from
 them rather than ignoring them.
@@ -29,20 +40,35 @@ _LAMBDA_RANGE = (-3.0, 5.0)
 _FIT_POINTS = 128
 
 
-def warp_scores(y: np.ndarray) -> np.ndarray | None:
+def warp_scores(y: np.ndarray, x: np.ndarray | None = None) -> np.ndarray | None:
     """Warped, standardised scores (NaN = failed → worst); None when they carry no signal.
+
+    ``x`` (one encoded row per score) lets the warp see a quantized metric: when two
+    different rows in the better half have the same score, the scores are clipped and
+    standardised only.
 
     Examples
     --------
     >>> z = warp_scores(np.array([1.0, 2.0, np.nan, 100.0]))
     >>> bool(z[2] == z.min()) and bool(np.argmax(z) == 3)
     True
+    >>> steps = np.array([0.0, 1.0, 1.0, 9.0])
+    >>> z = warp_scores(steps, x=np.array([[0.1], [0.2], [0.3], [0.4]]))
+    >>> bool(np.allclose(z, (steps - steps.mean()) / steps.std()))
+    True
     """
     y = np.asarray(y, dtype=float)
     ok = np.isfinite(y)
     if ok.sum() < 2 or np.ptp(y[ok]) <= 1e-12 * max(1.0, float(np.abs(y[ok]).max())):
         return None
-    z, _ = _warp(y[ok], None)
+    # Only ties in the better half count: equal bad scores are often a failure's sentinel
+    # (accuracy at chance, a loss of 1e9), which the clip already takes care of.
+    better = ok & (y >= np.median(y[ok]))
+    if x is not None and quantized(y[better], np.asarray(x)[better]):
+        u = clip_bad_tail(y[ok])
+        z = (u - u.mean()) / (float(np.std(u)) or 1.0)
+    else:
+        z, _ = _warp(y[ok], None)
     out = np.empty_like(y)
     out[ok] = z
     out[~ok] = z.min()
@@ -75,6 +101,25 @@ def warp_violations(violations: np.ndarray) -> tuple[np.ndarray, float] | None:
     out[ok] = z
     out[~ok] = min(float(z.min()), at) - 1.0
     return out, at
+
+
+def quantized(y: np.ndarray, x: np.ndarray) -> bool:
+    """Whether two different rows of ``x`` have exactly the same finite score ``y``.
+
+    Examples
+    --------
+    >>> x = np.array([[0.1], [0.1], [0.7]])
+    >>> quantized(np.array([2.0, 2.0, 3.0]), x)  # the same point twice: not a step
+    False
+    >>> quantized(np.array([2.0, 3.0, 2.0]), x)
+    True
+    """
+    order = np.argsort(y, kind="stable")
+    ys, xs = y[order], x[order]
+    same = np.flatnonzero(ys[1:] == ys[:-1])
+    # Sorted by score, a run of equal scores at two or more different points has two
+    # neighbours that differ.
+    return bool(np.any(xs[same] != xs[same + 1]))
 
 
 def clip_bad_tail(y: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ How a proposal is made (the modules named do the work):
    points, inactive nested dimensions at 0.5;
 2. the first ``n_initial`` trials are scrambled Sobol points (:mod:`._design`); the model
    takes over when they have finished or, with trials in flight, once half of them have;
-3. scores are warped (:mod:`._warp`): robust scaling, bad-tail clipping, Yeo-Johnson;
-   failed trials (score None) get the worst value so the model steers away from them;
+3. scores are warped (:mod:`._warp`): robust scaling, bad-tail clipping, Yeo-Johnson (not
+   for a quantized metric: two different configurations with the same good score); failed
+   trials (score None) get the worst value so the model steers away from them;
 4. a GP (:mod:`._gp`, Matérn-5/2 ARD + Hamming) is fitted by MAP, its constant prior mean
    a low quantile of the warped scores (the model expects a poor score far from the data,
    so log EI does not buy variance at the cube's faces and corners). Beyond ``max_train``
@@ -126,7 +127,7 @@ class BayesianParameterSampling(ModelBasedSampler):
             return self._propose_multi(n, finished, pending)
         x_done, y, x_pend = encode_history(layout, finished, pending)
         n_initial = self.n_initial or default_initial(layout.n_dims)
-        z = warp_scores(y)
+        z = warp_scores(y, x_done)
         start = len(finished) + len(pending)
         picks: list[np.ndarray] = []
         model: _Model | None = None
