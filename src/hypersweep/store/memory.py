@@ -75,7 +75,9 @@ def _trial_row(trial: TrialRecord) -> dict[str, Any]:
         "sweep_id": trial.sweep_id,
         "trial_index": trial.index,
         "params": codec.dumps({} if trial.params is None else trial.params, "params"),
-        "status": trial.status.value,  # a Status: TrialRecord converts on construction
+        # A Status (TrialRecord converts on construction); `_value_` is `value` without the
+        # two Python calls of Enum's property.
+        "status": trial.status._value_,
         "created_time": _time("created_time", trial.created_time),
         "start_time": _time("start_time", trial.start_time),
         "end_time": _time("end_time", trial.end_time),
