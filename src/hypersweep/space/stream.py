@@ -150,7 +150,21 @@ class UnitStream:
         """The next ``n * d`` floats as ``n`` rows (``Generator.random((n, d)).tolist()``)."""
         if n * d >= _BULK:
             return self._rows_by_numpy(n, d)
-        return [[self.random() for _ in range(d)] for _ in range(n)]
+        # `random` unrolled, the state in a local: random search draws every trial's floats
+        # here, and the three calls a float were most of a draw's cost.
+        state, increment = self._state, self._increment
+        rows = []
+        for _ in range(n):
+            row = []
+            for _ in range(d):
+                state = (state * _MULTIPLIER + increment) & _MASK128
+                value = ((state >> 64) ^ state) & _MASK64
+                rotation = state >> 122
+                value = ((value >> rotation) | (value << (64 - rotation))) & _MASK64
+                row.append((value >> 11) * _DOUBLE_UNIT)
+            rows.append(row)
+        self._state = state
+        return rows
 
     def _rows_by_numpy(self, n: int, d: int) -> list[list[float]]:
         # Many rows at once (a preview, a sample): numpy's PCG64 from this very state draws
