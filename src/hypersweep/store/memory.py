@@ -99,7 +99,11 @@ def _metric_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:
     """``codec.metric_to_row`` then `_utc`, unrolled: one row a function trial's value."""
     if point.kind not in METRIC_KINDS:
         raise ValueError(f"metric {point.name!r}: kind must be one of {sorted(METRIC_KINDS)}")
-    value, is_nan = codec.encode_value(point.value)
+    value = point.value
+    if type(value) is not float or value != value:  # a float that is no NaN encodes as is
+        value, is_nan = codec.encode_value(value)
+    else:
+        is_nan = False
     return {
         "trial_id": trial_id,
         "seq": int(point.seq),
