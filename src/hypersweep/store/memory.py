@@ -31,7 +31,6 @@ from hypersweep.errors import StoreError
 from hypersweep.store import codec
 from hypersweep.store.base import MEMORY_URL, Store, check_page
 from hypersweep.store.records import (
-    METRIC_KINDS,
     MetricPoint,
     ScoredTrial,
     Status,
@@ -96,26 +95,12 @@ def _trial_row(trial: TrialRecord) -> dict[str, Any]:
 
 
 def _metric_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:
-    """``codec.metric_to_row`` then `_utc`, unrolled: one row a function trial's value."""
-    if point.kind not in METRIC_KINDS:
-        raise ValueError(f"metric {point.name!r}: kind must be one of {sorted(METRIC_KINDS)}")
-    value = point.value
-    if type(value) is not float or value != value:  # a float that is no NaN encodes as is
-        value, is_nan = codec.encode_value(value)
-    else:
-        is_nan = False
-    return {
-        "trial_id": trial_id,
-        "seq": int(point.seq),
-        "pos": int(point.pos),
-        "name": point.name,
-        "step": int(point.step),
-        "value": value,
-        "is_nan": is_nan,
-        "text": point.text,
-        "kind": point.kind,
-        "time": _time("time", point.time),
-    }
+    """``codec.metric_to_row`` with its time in UTC (`_utc` for the one time of the row)."""
+    row = codec.metric_to_row(trial_id, point)
+    when = row["time"]
+    if when is not None and when.tzinfo is not timezone.utc:
+        row["time"] = when.astimezone(timezone.utc)
+    return row
 
 
 class MemoryStore(Store):
