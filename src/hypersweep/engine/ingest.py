@@ -55,8 +55,8 @@ def scalar_point(seq: int, name: str, value: float, step: int, when: float) -> M
     >>> scalar_point(0, "loss", 1, 0, 0.0).value
     1.0
     """
-    return MetricPoint(seq=seq, pos=0, name=name, step=step, value=float(value), text=None,
-                       kind="scalar", time=datetime.fromtimestamp(when, timezone.utc))
+    return MetricPoint.scalar(seq, name, step, float(value),
+                              datetime.fromtimestamp(when, timezone.utc))
 
 
 def _convert(record: JournalRecord, points: list[MetricPoint], tags: dict[str, str]) -> None:

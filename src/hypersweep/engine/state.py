@@ -459,7 +459,7 @@ class SweepEngine:
                                        "smaller settings may fit"})
         trial.record = trial.record.replace(**changes)
         self._ended(trial)
-        if trial.record.status == Status.COMPLETED:
+        if not self._warned_metric and trial.record.status == Status.COMPLETED:
             self._check_primary_metric()
         return self.judge(trial.record)
 
@@ -494,7 +494,10 @@ class SweepEngine:
             if self.placement is not None:
                 self.placement.release(trial.id)
         score = None if trial.best is None else self._sign * trial.best
-        values, violations = self.outcome_of(trial)
+        if self.tracked:
+            values, violations = self.outcome_of(trial)
+        else:  # one objective, no constraints: `outcome_of` without the call
+            values, violations = None if score is None else (score,), None
         trial.evidence = FinishedTrial(params=trial.record.params, score=score, values=values,
                                        violations=violations)
         index = trial.record.index
@@ -514,8 +517,13 @@ class SweepEngine:
         if trial.best is None:
             return
         self._scored_ended = True
-        if self.feasible(trial) and (self._best_ended is None
-                                     or self._rank(trial) > self._rank(self._best_ended)):
+        best = self._best_ended
+        if best is not None:  # `_rank` compared, without its two calls (on every end)
+            ours, theirs = self._sign * trial.best, self._sign * (best.best or 0.0)
+            if not (ours > theirs
+                    or (ours == theirs and trial.record.index < best.record.index)):
+                return
+        if self.feasible(trial):
             self._best_ended = trial
 
     def _rank(self, trial: TrialState) -> tuple[float, int]:

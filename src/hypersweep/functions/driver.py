@@ -17,9 +17,10 @@ returned mapping follows the same rule per metric.
 
 Writes are batched (write-behind): a trial's row, its points and its final status go to the
 store together, in one transaction per batch (`Store.save_trials`), when `flush_size` changes
-are waiting or every `flush_interval` seconds (a background thread, which also keeps running
-trials visible to ``hypersweep show`` and applies the deadline, trial timeouts and
-``hypersweep cancel``), and always on `finish`, on interrupt and at interpreter exit.
+are waiting (`memory_flush_size` with records in memory) or every `flush_interval` seconds (a
+background thread, which also keeps running trials visible to ``hypersweep show`` and applies
+the deadline, trial timeouts and ``hypersweep cancel``), and always on `finish`, on interrupt
+and at interpreter exit.
 
 Memory stays flat however many trials a sweep runs: an ended trial is let go (by the driver
 once its changes are written, and by the engine, built with ``keep_ended=False``, which keeps
@@ -108,6 +109,10 @@ class FunctionDriver:
     flush_interval = 0.5
     #: A batch this large is written at once, by the caller's thread.
     flush_size = 256
+    #: The batch size with records in memory, where a write is a few dict updates, not a
+    #: transaction: a small batch lets ended trials go while they are young, before the
+    #: cyclic GC moves them to older generations (it then takes half the time a trial).
+    memory_flush_size = 32
 
     def __init__(self, store: Store, spec: SweepSpec, experiment: str,
                  outputs_dir: Callable[[str], str],
@@ -159,6 +164,8 @@ class FunctionDriver:
         # Whether the clock can decide anything (asked on every ask only then).
         self._timed = spec.limits.timeout is not None or spec.limits.trial_timeout is not None
         self._memory = store.url == MEMORY_URL
+        if self._memory:
+            self.flush_size = min(self.flush_size, self.memory_flush_size)
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
         self._trials: dict[str, Trial] = {}
@@ -237,9 +244,10 @@ class FunctionDriver:
             params = self._next_params()
             if params is None:
                 return None
-            trial = Trial(self, self.engine.new_trial(params, utcnow()))
-            self._trials[trial.id] = trial
-            self._dirty[trial.id] = trial
+            state = self.engine.new_trial(params, utcnow())
+            trial = Trial(self, state)
+            self._trials[state.id] = trial
+            self._dirty[state.id] = trial
         self._maybe_flush()
         return trial
 
@@ -262,18 +270,20 @@ class FunctionDriver:
         metrics) is its result; ``status`` how it ended (``Completed``, ``Failed`` with
         ``error``, or ``Canceled``). A trial something stopped ends ``Canceled`` whatever
         is given here."""
-        status = status if isinstance(status, Status) else Status(status)
-        if not status.is_terminal:
-            raise ValueError(f"status: expected Completed, Failed or Canceled (got {status})")
+        if status is not Status.COMPLETED:  # (the default needs no check)
+            status = status if isinstance(status, Status) else Status(status)
+            if not status.is_terminal:
+                raise ValueError(f"status: expected Completed, Failed or Canceled (got {status})")
         if trial.driver is not self:
             raise ValueError(f"trial {trial.id} belongs to another sweep")
-        if trial.ended:
+        state = trial.state
+        if state.evidence is not None:  # trial.ended
             return  # ended by the sweep meanwhile (canceled on interrupt), or told twice
         if type(value) in _PLAIN and value == value and not trial.points:
             # The common case: a number returned by a trial that logged nothing. The same
             # records as the general path below, under one lock.
             with self._lock:
-                if not trial.ended:
+                if state.evidence is None:
                     self._result(trial, float(value))  # type: ignore[arg-type]
                     self._end(trial, status, error)
             self._maybe_flush()
@@ -289,34 +299,35 @@ class FunctionDriver:
     def _result(self, trial: Trial, value: float) -> None:
         """Record ``value``, the primary metric's number a trial that logged no point
         returned, as `_returned` and `ingest` would (the caller holds the lock)."""
-        name = self.primary_metric
+        name, engine, state = self.primary_metric, self.engine, trial.state
         # Evidence from a finished trial: it informs the policy about the others, and
         # cannot be judged itself (it has ended; it is no interval).
-        self.engine.runner.finish(trial.id)
-        steps = trial.steps
-        step = steps.get(("metric", name), 0)
-        steps[("metric", name)] = step + 1
+        engine.runner.finish(state.id)
+        steps, key = trial.steps, ("metric", name)
+        step = steps.get(key, 0)
+        steps[key] = step + 1
         point = ingest.scalar_point(trial.seq, name, value, step, time.time())
         trial.seq += 1
         trial.points.append(point)
         self._metric_names.add(name)
-        tracked = self.engine.tracked
+        tracked = engine.tracked
         if tracked and name in tracked:
-            self.engine.note(trial.state, name, value)
-        self._dirty[trial.id] = trial
-        if self.engine.observe(trial.state, value, point):
-            stops = self.engine.report(trial.state, value)
+            engine.note(state, name, value)
+        self._dirty[state.id] = trial
+        if engine.observe(state, value, point):
+            stops = engine.report(state, value)
             if stops:
                 self._carry_out(stops)
 
     def _end(self, trial: Trial, status: Status, error: str | None) -> None:
         """Record the end of a trial (the caller holds the lock)."""
-        if trial.ended:
+        state = trial.state
+        if state.evidence is not None:  # trial.ended
             return
-        stops = self.engine.end(trial.state, ok=status == Status.COMPLETED, when=utcnow(),
+        stops = self.engine.end(state, ok=status == Status.COMPLETED, when=utcnow(),
                                 error=error, status=status, output=error)
-        self._dirty[trial.id] = trial  # held there until written, then let go
-        del self._trials[trial.id]
+        self._dirty[state.id] = trial  # held there until written, then let go
+        del self._trials[state.id]
         if stops or self.engine.notices:
             self._carry_out(stops)
 
@@ -497,12 +508,12 @@ class FunctionDriver:
                 self._dirty.clear()
                 records, points, tags, marks = [], {}, {}, []
                 for trial in batch:
-                    records.append(trial.record)
+                    records.append(trial.state.record)
                     end = len(trial.points)
                     if end > trial.flushed:
-                        points[trial.id] = trial.points[trial.flushed:end]
+                        points[trial.state.id] = trial.points[trial.flushed:end]
                     if trial.pending_tags:
-                        tags[trial.id] = trial.pending_tags
+                        tags[trial.state.id] = trial.pending_tags
                         trial.pending_tags = {}
                     marks.append((trial, end))
             try:
@@ -516,7 +527,8 @@ class FunctionDriver:
             with self._lock:
                 for trial, end in marks:
                     trial.flushed = max(trial.flushed, end)
-                    if trial.ended and trial.flushed == len(trial.points):
+                    ended = trial.state.evidence is not None  # trial.ended, without a call
+                    if ended and trial.flushed == len(trial.points):
                         # All in the store, and nothing reads them again: memory stays flat.
                         trial.points, trial.flushed = [], 0
 

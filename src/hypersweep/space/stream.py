@@ -86,6 +86,14 @@ def _seed_words(entropy: int | Sequence[int], n_words: int) -> list[int]:
     return out
 
 
+def _output(state: int) -> int:
+    """PCG64's output of a 128-bit LCG state: XSL-RR (xor the halves, rotate by the top 6
+    bits)."""
+    value = ((state >> 64) ^ state) & _MASK64
+    rotation = state >> 122
+    return ((value >> rotation) | (value << (64 - rotation))) & _MASK64
+
+
 class UnitStream:
     """Uniform floats in [0, 1) from PCG64, the same as ``np.random.default_rng(entropy)``.
 
@@ -121,10 +129,7 @@ class UnitStream:
 
     def _next64(self) -> int:
         self._step()
-        state = self._state
-        value = ((state >> 64) ^ state) & _MASK64
-        rotation = state >> 122
-        return ((value >> rotation) | (value << (64 - rotation))) & _MASK64
+        return _output(self._state)
 
     def advance(self, delta: int) -> None:
         """Skip ``delta`` 64-bit draws (``PCG64.advance``): one float is one draw."""
@@ -150,7 +155,18 @@ class UnitStream:
         """The next ``n * d`` floats as ``n`` rows (``Generator.random((n, d)).tolist()``)."""
         if n * d >= _BULK:
             return self._rows_by_numpy(n, d)
-        return [[self.random() for _ in range(d)] for _ in range(n)]
+        # `random` with the LCG's step inline and the state in a local: random search draws
+        # every trial's floats here, and three calls a float were most of a draw's cost.
+        state, increment = self._state, self._increment
+        rows = []
+        for _ in range(n):
+            row = []
+            for _ in range(d):
+                state = (state * _MULTIPLIER + increment) & _MASK128
+                row.append((_output(state) >> 11) * _DOUBLE_UNIT)
+            rows.append(row)
+        self._state = state
+        return rows
 
     def _rows_by_numpy(self, n: int, d: int) -> list[list[float]]:
         # Many rows at once (a preview, a sample): numpy's PCG64 from this very state draws

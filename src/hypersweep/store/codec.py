@@ -355,7 +355,11 @@ def metric_to_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:
     """Column values for inserting ``point`` of ``trial_id``."""
     if point.kind not in METRIC_KINDS:
         raise ValueError(f"metric {point.name!r}: kind must be one of {sorted(METRIC_KINDS)}")
-    value, is_nan = encode_value(point.value)
+    value = point.value
+    if type(value) is not float or value != value:  # a float that is no NaN is its own column
+        value, is_nan = encode_value(value)
+    else:
+        is_nan = False
     return {
         "trial_id": trial_id,
         "seq": int(point.seq),

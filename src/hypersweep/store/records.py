@@ -128,8 +128,9 @@ def trial_id(sweep_id: str, index: int) -> str:
 def _replace(record: Any, changes: dict[str, Any]) -> Any:
     """``dataclasses.replace`` for the records, five times faster: function sweeps replace a
     trial record on every end, and ``dataclasses.replace`` was a tenth of a trial's cost."""
-    unknown = changes.keys() - _FIELDS[type(record)]
-    if unknown:
+    fields = _FIELDS[type(record)]
+    if not changes.keys() <= fields:  # (a subset test makes no set when all is well)
+        unknown = changes.keys() - fields
         raise TypeError(f"{type(record).__name__} has no field {sorted(unknown)[0]!r}")
     copy = object.__new__(type(record))
     copy.__dict__.update(record.__dict__)
@@ -342,6 +343,25 @@ class MetricPoint:
     def is_numeric(self) -> bool:
         """Whether the point carries a numeric ``value``."""
         return self.value is not None
+
+    @classmethod
+    def scalar(cls, seq: int, name: str, step: int, value: float,
+               time: datetime) -> MetricPoint:
+        """The point of one number logged with ``log`` (``pos`` 0, kind ``"scalar"``).
+
+        The same point as the constructor's, made three times faster without a frozen
+        dataclass's per-field ``__setattr__``: every function trial's result is one.
+
+        >>> from datetime import datetime, timezone
+        >>> now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        >>> MetricPoint.scalar(3, "acc", 1, 0.5, now) == MetricPoint(
+        ...     3, 0, "acc", 1, 0.5, None, "scalar", now)
+        True
+        """
+        point = object.__new__(cls)
+        point.__dict__.update(seq=seq, pos=0, name=name, step=step, value=value, text=None,
+                              kind="scalar", time=time)
+        return point
 
 
 @dataclass(frozen=True)
