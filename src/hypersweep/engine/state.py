@@ -517,13 +517,8 @@ class SweepEngine:
         if trial.best is None:
             return
         self._scored_ended = True
-        best = self._best_ended
-        if best is not None:  # `_rank` compared, without its two calls (on every end)
-            ours, theirs = self._sign * trial.best, self._sign * (best.best or 0.0)
-            if not (ours > theirs
-                    or (ours == theirs and trial.record.index < best.record.index)):
-                return
-        if self.feasible(trial):
+        if self.feasible(trial) and (self._best_ended is None
+                                     or self._rank(trial) > self._rank(self._best_ended)):
             self._best_ended = trial
 
     def _rank(self, trial: TrialState) -> tuple[float, int]:
