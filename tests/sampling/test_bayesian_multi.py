@@ -236,3 +236,24 @@ if __name__ == "__main__":
         print(f"{name:6s} bayesian {np.mean(ours):9.4f} ± {np.std(ours):.4f}  "
               f"random {np.mean(random):9.4f} ± {np.std(random):.4f}  "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def test_a_constrained_quantized_objective_is_modelled_unwarped_as_without_constraints() -> None:
+    from hypersweep.sampling._layout import Layout
+    from hypersweep.sampling._multi_model import MultiModel
+
+    sampling = BayesianParameterSampling({"x": uniform(0.0, 1.0), "y": uniform(0.0, 1.0)},
+                                         seed=0)
+    layout: Layout = sampling._layout
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 2))
+    # Skewed scores on a few levels, the best one reached at three different points.
+    scores = np.array([40.0, 40.0, 40.0, 9.0, 9.0, 3.0, 3.0, 3.0, 2.0, 2.0,
+                       1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0])
+    violations = np.where(np.arange(20) % 4 == 3, 1.0, -1.0)[:, None]
+    model = MultiModel(layout, x, scores[:, None], violations, 200, np.random.default_rng(1))
+    model.suggest(np.empty((0, 2)), x, np.random.default_rng(2))
+    assert model._template is not None
+    fitted = model._template.y
+    standardised = (scores - scores.mean()) / scores.std()
+    np.testing.assert_allclose(fitted, standardised)  # affine in the scores: no power bend

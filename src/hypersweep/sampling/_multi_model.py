@@ -143,7 +143,9 @@ class MultiModel:
         if self.objective:
             m = self.u.shape[1]
             s = self.u[:, 0] if m == 1 else chebyshev(self.u, rng.dirichlet(np.ones(m)))
-            z = _warped(s)
+            # One objective (with constraints): a quantized metric is left unwarped as without
+            # them. Several: clipped objectives can tie whole rows, so no such test.
+            z = _warped(s, self.x_obj if m == 1 else None)
             if self._template is None:
                 # Hyperparameters once per call; later batch members (other weights) reuse
                 # them, conditioned on their own scalarisation.
@@ -173,8 +175,8 @@ def _believe(gp: GaussianProcess, pending: np.ndarray) -> GaussianProcess:
                           np.concatenate([gp.y, gp.predict(pending)[0]]))
 
 
-def _warped(y: np.ndarray) -> np.ndarray:
-    z = warp_scores(y)
+def _warped(y: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+    z = warp_scores(y, x)
     return np.zeros(len(y)) if z is None else z  # a constant objective: nothing to learn
 
 
