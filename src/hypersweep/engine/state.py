@@ -44,11 +44,10 @@ Examples
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -60,6 +59,7 @@ from hypersweep.engine.failures import (
     failure_reason,
     sweep_outcome,
 )
+from hypersweep.engine.history import History
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
 from hypersweep.policies import Decision, PolicyRunner
 from hypersweep.policies import Objective as PolicyObjective
@@ -246,10 +246,9 @@ class SweepEngine:
         self._scored_ended = False
         self._tally = Tally()
         # The sampler's history kept as trials end, not rebuilt from every trial at each
-        # proposal: ended trials' evidence in index order (and their indexes), and the
-        # trials not ended yet, in index order.
-        self._evidence: list[FinishedTrial] = []
-        self._evidence_index: list[int] = []
+        # proposal: ended trials' evidence in index order, and the trials not ended yet, in
+        # index order.
+        self._history = History()
         self._in_flight: dict[str, TrialState] = {}
         # Earlier sweeps' trials (warm start), first in the sampler's history; the driver
         # reads them from the store and hands their series to `runner` itself.
@@ -293,9 +292,10 @@ class SweepEngine:
         total = self.spec.limits.max_total_trials
         return None if total is None else max(0, total - self._count)
 
-    def history(self) -> tuple[list[FinishedTrial], list[dict[str, Any]]]:
-        """The sampler's view: earlier sweeps' and ended trials, then those in flight."""
-        finished = [*self.warm, *self._evidence]
+    def history(self) -> tuple[Sequence[FinishedTrial], list[dict[str, Any]]]:
+        """The sampler's view: earlier sweeps' and ended trials (a read-only snapshot, not a
+        copy: see `hypersweep.engine.history`), then those in flight."""
+        finished = self._history.view(self.warm)
         pending = [dict(trial.record.params) for trial in self._in_flight.values()]
         return finished, pending
 
@@ -500,13 +500,7 @@ class SweepEngine:
             values, violations = None if score is None else (score,), None
         trial.evidence = FinishedTrial(params=trial.record.params, score=score, values=values,
                                        violations=violations)
-        index = trial.record.index
-        at = bisect.bisect_left(self._evidence_index, index)  # at the end, unless out of order
-        if first:
-            self._evidence_index.insert(at, index)
-            self._evidence.insert(at, trial.evidence)
-        else:
-            self._evidence[at] = trial.evidence
+        self._history.add(trial.record.index, trial.record.params, score, values, violations)
         if first and not self.keep_ended:
             self._tally.add(trial.record)
             self._consider(trial)
