@@ -48,11 +48,16 @@ class Proposals:
 
     def ask(self, n: int, finished: Sequence[FinishedTrial],
             pending: Sequence[Mapping[str, Any]]) -> None:
-        """Start proposing ``n`` configurations from this (copied) history."""
+        """Start proposing ``n`` configurations from this history (``finished``: a snapshot
+        the engine will not change, such as its `~hypersweep.engine.history.HistoryView`;
+        ``pending``: copied)."""
         if self._future is not None:
             raise RuntimeError("a proposal is already in flight; take it first")
         self.asked = n
-        self._future = self._pool.submit(self.sampler.propose, n, list(finished),
+        # The engine's view as it is, not a list of it: a snapshot already, safe to read in
+        # the sampler's thread, where a copy cost O(ended trials) of this process's CPU at
+        # every proposal (and made each trial's FinishedTrial, which random search never reads).
+        self._future = self._pool.submit(self.sampler.propose, n, finished,
                                          [dict(p) for p in pending])
 
     def take(self, timeout: float = 0.0) -> list[dict[str, Any]] | None:

@@ -224,7 +224,13 @@ def check_exec_arguments(argv: list[str], env: dict[str, str]) -> None:
     ...
     ValueError: illegal environment variable name
     """
-    for name, value in env.items():
+    try:  # in one pass of C over all names and values, the usual case (nothing refused)
+        names, values = "".join(env), "".join(env.values())
+        clean = "" not in env and "=" not in names and "\0" not in names + values
+    except TypeError:
+        clean = False  # not a string: what the loop below meets, it raises
+    # else item by item, so that the first refused says why, as Popen would
+    for name, value in ({} if clean else env).items():
         if not name or "=" in name:
             raise ValueError("illegal environment variable name")
         if "\0" in name or "\0" in value:

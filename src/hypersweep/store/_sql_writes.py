@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from hypersweep.store import codec
+from hypersweep.store._prepared import Prepared
 from hypersweep.store._sql_reads import trial_best
 from hypersweep.store.records import MetricPoint, TrialRecord
 from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
@@ -39,8 +40,8 @@ def _best_of(aggregate: Any) -> Any:
 # again from the index rather than folded in from the new points: duplicates, NaN and points of
 # other metrics need no handling. Writers of one trial's points take turns (_LOCK_TRIALS), so
 # that each recount sees the points the other wrote.
-_REFRESH_BEST = (update(trials).where(trials.c.id == bindparam("tid"))
-                 .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
+_REFRESH_BEST = Prepared(update(trials).where(trials.c.id == bindparam("tid"))
+                        .values(best_low=_best_of(func.min), best_high=_best_of(func.max)))
 # On PostgreSQL a writer of points first locks the trials' rows (in id order: no deadlock
 # between two writers): a concurrent writer's recount, which reads in its own snapshot, would
 # otherwise miss these points and overwrite the values with its own. SQLite takes the database's
@@ -54,15 +55,15 @@ _REFRESH_SWEEP_BEST = (update(trials).where(trials.c.sweep_id == bindparam("sid"
 # statement built afresh per call (its values inlined) cost ~0.4-1 ms of CPU to build, key and
 # look up; built once, SQLAlchemy's compiled cache hits at once. The columns to insert or set
 # are the keys of the parameters (one compiled form per set of keys); the row's key is bound
-# as "ident", a name no column has.
-_INSERT_TRIAL = insert(trials)
+# as "ident", a name no column has. The hottest run on the driver's cursor (see _prepared).
+_INSERT_TRIAL = Prepared(insert(trials))
 _UPDATE = {table: update(table).where(table.c.id == bindparam("ident"))
            for table in (sweeps, trials)}
 _EXISTS = {table: select(table.c.id).where(table.c.id == bindparam("ident"))
            for table in (sweeps, trials)}
 # FOR SHARE: a claim's UPDATE waits for the insert of a trial that checked the holder
-_SWEEP_HOLDER = (select(sweeps.c.controller).where(sweeps.c.id == bindparam("ident"))
-                 .with_for_update(read=True))
+_SWEEP_HOLDER = Prepared(select(sweeps.c.controller).where(sweeps.c.id == bindparam("ident"))
+                         .with_for_update(read=True))
 #: a heartbeat's or a release's change of a sweep, made only while "owner" holds it
 UPDATE_HELD = (update(sweeps).where(sweeps.c.id == bindparam("ident"),
                                     sweeps.c.controller == bindparam("owner")))
@@ -112,13 +113,13 @@ class SqlWrites:
             .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
             .returning(metrics.c.seq)
         )
-        self._save_metrics_statement = self._insert(metrics).on_conflict_do_nothing(
-            index_elements=["trial_id", "seq", "pos"])
+        self._save_metrics_statement = Prepared(self._insert(metrics).on_conflict_do_nothing(
+            index_elements=["trial_id", "seq", "pos"]))
         tags_upsert = self._insert(trial_tags)
-        self._set_tags_statement = tags_upsert.on_conflict_do_update(
-            index_elements=["trial_id", "name"], set_={"value": tags_upsert.excluded.value})
+        self._set_tags_statement = Prepared(tags_upsert.on_conflict_do_update(
+            index_elements=["trial_id", "name"], set_={"value": tags_upsert.excluded.value}))
         # save_trials' upsert of trials, one a set of columns (built on first use)
-        self._save_trials_statements: dict[tuple[str, ...], Any] = {}
+        self._save_trials_statements: dict[tuple[str, ...], Prepared] = {}
 
     # ------------------------------------------------------------------ sweeps
 
@@ -178,12 +179,12 @@ class SqlWrites:
         """Insert a trial's ``row``; with ``owner``, only while ``owner`` holds the sweep
         (False when another does, KeyError when there is no sweep)."""
         if owner is not None:
-            held = conn.execute(_SWEEP_HOLDER, {"ident": sweep_id}).first()
+            held = _SWEEP_HOLDER.run(conn, {"ident": sweep_id}).fetchone()
             if held is None:
                 raise KeyError(f"no sweep {sweep_id!r}")
-            if held.controller != owner:
+            if held[0] != owner:
                 return False
-        conn.execute(_INSERT_TRIAL, row)
+        _INSERT_TRIAL.run(conn, row)
         return True
 
     def saving(
@@ -210,26 +211,26 @@ class SqlWrites:
             # the statement: SQLAlchemy compiles and caches it once and batches the rows
             # itself, where an inlined multi-row VALUES was compiled afresh at every flush.
             if rows:
-                conn.execute(self._save_trials_statement(tuple(rows[0])), rows)
+                self._save_trials_statement(tuple(rows[0])).run(conn, rows)
             if point_rows:
                 if scored and self._postgres:
                     conn.execute(_LOCK_TRIALS, {"tids": scored})
-                conn.execute(self._save_metrics_statement, point_rows)
+                self._save_metrics_statement.run(conn, point_rows)
                 if scored:
-                    conn.execute(_REFRESH_BEST, [{"tid": tid} for tid in scored])
+                    _REFRESH_BEST.run(conn, [{"tid": tid} for tid in scored])
             if tag_rows:
                 self.set_tags(conn, tag_rows)
 
         return work
 
-    def _save_trials_statement(self, columns: tuple[str, ...]) -> Any:
+    def _save_trials_statement(self, columns: tuple[str, ...]) -> Prepared:
         """The upsert of trials rows with ``columns`` (every one but ``id`` overwritten on a
         conflict), built once a set of columns."""
         statement = self._save_trials_statements.get(columns)
         if statement is None:
             upsert = self._insert(trials)
-            statement = upsert.on_conflict_do_update(
-                index_elements=["id"], set_={c: upsert.excluded[c] for c in columns if c != "id"})
+            statement = Prepared(upsert.on_conflict_do_update(
+                index_elements=["id"], set_={c: upsert.excluded[c] for c in columns if c != "id"}))
             self._save_trials_statements[columns] = statement
         return statement
 
@@ -246,9 +247,9 @@ class SqlWrites:
             conn.execute(_LOCK_TRIALS, {"tids": [trial_id]})
         added = len(conn.execute(self._add_metrics_statement, rows).all())
         if added and numeric:
-            conn.execute(_REFRESH_BEST, {"tid": trial_id})
+            _REFRESH_BEST.run(conn, {"tid": trial_id})
         return added
 
     def set_tags(self, conn: Connection, rows: list[dict[str, str]]) -> None:
         """Set tags (``trial_id``, ``name``, ``value`` rows), overwriting a tag's old value."""
-        conn.execute(self._set_tags_statement, rows)
+        self._set_tags_statement.run(conn, rows)
