@@ -22,7 +22,7 @@ import select
 import signal
 from collections.abc import Sequence
 
-from hypersweep.execution._supervise import stat_fields, trial_processes
+from hypersweep.execution._supervise import start_ticks, stat_fields, trial_processes
 
 __all__ = ["boot_id", "open_pidfd", "own_lineage", "process_start_ticks", "same_process_alive",
            "signal_trial", "wait_readable", "writes_to"]
@@ -37,8 +37,7 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
 def process_start_ticks(pid: int) -> int | None:
     """When ``pid`` started (clock ticks since boot), to tell it from a later process given the
     same pid (see `same_process_alive`); None if it is gone or there is no ``/proc``."""
-    stat = _proc_stat(pid)
-    return None if stat is None else stat[1]
+    return start_ticks(pid)
 
 
 def open_pidfd(pid: int) -> int | None:
