@@ -46,21 +46,25 @@ __all__ = ["MEMORY_URL", "MemoryStore"]
 _TIMES = ("created_time", "start_time", "end_time", "heartbeat_time", "time")
 
 
+def _in_utc(value: datetime | None) -> datetime | None:
+    """A checked time in UTC, as the database's UTC column type returns it."""
+    return value if value is None or value.tzinfo is timezone.utc \
+        else value.astimezone(timezone.utc)
+
+
 def _utc(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with its times in UTC, as the database's UTC column type returns them."""
+    """The row with its times in UTC (`_in_utc`)."""
     for name in _TIMES:
-        value = row.get(name)
-        if value is not None and value.tzinfo is not timezone.utc:
-            row[name] = value.astimezone(timezone.utc)
+        if name in row:
+            row[name] = _in_utc(row[name])
     return row
 
 
 def _time(name: str, value: Any) -> Any:
-    """``codec.check_time``, then in UTC as `_utc` makes it: one call for one time."""
+    """``codec.check_time``, then `_in_utc`: one call for one time."""
     if value is None or (type(value) is datetime and value.tzinfo is timezone.utc):
         return value  # the common case: every time a driver reads from `utcnow`
-    value = codec.check_time(name, value)
-    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    return _in_utc(codec.check_time(name, value))
 
 
 def _trial_row(trial: TrialRecord) -> dict[str, Any]:
@@ -95,11 +99,9 @@ def _trial_row(trial: TrialRecord) -> dict[str, Any]:
 
 
 def _metric_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:
-    """``codec.metric_to_row`` with its time in UTC (`_utc` for the one time of the row)."""
+    """``codec.metric_to_row`` with its one time in UTC."""
     row = codec.metric_to_row(trial_id, point)
-    when = row["time"]
-    if when is not None and when.tzinfo is not timezone.utc:
-        row["time"] = when.astimezone(timezone.utc)
+    row["time"] = _in_utc(row["time"])
     return row
 
 
