@@ -267,6 +267,7 @@ class LocalProcessExecutor(Executor):
         self._sampler: SystemSampler | None = None
         self._next_sample = 0.0
         self._launcher: Launcher | None = None
+        self._real_parents: dict[str, str] = {}  # trial folders' parents, resolved (a cache)
 
     # -- launching ------------------------------------------------------------------------
 
@@ -287,13 +288,18 @@ class LocalProcessExecutor(Executor):
         if not spec.argv:
             raise ValueError(f"trial {spec.trial_id!r}: argv is empty")
         cores = _cores(spec)
-        trial_dir = Path(spec.trial_dir).resolve()
-        fresh = _make_folder(trial_dir)
+        trial_dir, fresh = self._trial_folder(Path(spec.trial_dir))
         if spec.snapshot is not None:
             prepare_workdir(spec.snapshot, spec.workdir)
-        workdir = Path(spec.workdir).resolve()
-        if not workdir.is_dir():
-            raise FileNotFoundError(f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
+        if fresh and spec.snapshot is not None and os.fspath(spec.workdir) == os.path.join(
+                os.fspath(spec.trial_dir), layout.WORKDIR):
+            # Made by mkdir just now, in a folder made just now: there is no link to follow.
+            workdir = layout.workdir(trial_dir)
+        else:
+            workdir = Path(spec.workdir).resolve()
+            if not workdir.is_dir():
+                raise FileNotFoundError(
+                    f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
         # Every file of the folder is reached through this descriptor from now on: opened
         # with no link followed, it is the folder just made, and no path is resolved again.
         folder = os.open(trial_dir, DIRECTORY_FLAGS)
@@ -302,6 +308,27 @@ class LocalProcessExecutor(Executor):
         except BaseException:  # not watched (registering it is the launch's last step)
             os.close(folder)
             raise
+
+    def _trial_folder(self, trial_dir: Path) -> tuple[Path, bool]:
+        """``(trial_dir resolved, whether this call made it)``, made (with its parents) if
+        missing.
+
+        Resolved as ``Path.resolve`` would, without its ``lstat`` a path component: a launch
+        usually makes the folder, a real one, so only its parent's real path is needed, looked
+        up once per parent (every trial of a sweep shares it). Anything there already (a
+        launch tried again: a link, even) is resolved in full, as before.
+        """
+        parent = os.fspath(trial_dir.parent)
+        if trial_dir.is_absolute():  # a relative one depends on the cwd: not cached
+            real = self._real_parents.get(parent)
+            if real is None:
+                real = self._real_parents[parent] = os.path.realpath(parent)
+            made = Path(real, trial_dir.name)
+            with contextlib.suppress(FileExistsError):  # not a folder: raised below, as before
+                if _make_folder(made):
+                    return made, True
+        resolved = trial_dir.resolve()
+        return resolved, _make_folder(resolved)
 
     def _launch_in(self, spec: TrialSpec, cores: tuple[int, ...], workdir: Path,
                    trial_dir: Path, folder: int, fresh: bool) -> dict[str, Any]:
