@@ -132,7 +132,7 @@ def prepare_workdir(
     snap, out = os.fspath(snapshot), os.fspath(workdir)
     try:
         top = _entries(snap)
-    except OSError as err:
+    except (FileNotFoundError, NotADirectoryError) as err:
         raise FileNotFoundError(
             f"snapshot '{snapshot}' does not exist or is not a directory") from err
     try:
