@@ -267,6 +267,7 @@ class LocalProcessExecutor(Executor):
         self._sampler: SystemSampler | None = None
         self._next_sample = 0.0
         self._launcher: Launcher | None = None
+        self._real_parents: dict[str, str] = {}  # trial folders' parents, resolved (a cache)
 
     # -- launching ------------------------------------------------------------------------
 
@@ -287,13 +288,18 @@ class LocalProcessExecutor(Executor):
         if not spec.argv:
             raise ValueError(f"trial {spec.trial_id!r}: argv is empty")
         cores = _cores(spec)
-        trial_dir = Path(spec.trial_dir).resolve()
-        fresh = _make_folder(trial_dir)
+        trial_dir, fresh = self._trial_folder(Path(spec.trial_dir))
         if spec.snapshot is not None:
             prepare_workdir(spec.snapshot, spec.workdir)
-        workdir = Path(spec.workdir).resolve()
-        if not workdir.is_dir():
-            raise FileNotFoundError(f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
+        if fresh and spec.snapshot is not None and os.fspath(spec.workdir) == os.path.join(
+                os.fspath(spec.trial_dir), layout.WORKDIR):
+            # Made by mkdir just now, in a folder made just now: there is no link to follow.
+            workdir = trial_dir / layout.WORKDIR
+        else:
+            workdir = Path(spec.workdir).resolve()
+            if not workdir.is_dir():
+                raise FileNotFoundError(
+                    f"trial {spec.trial_id!r}: workdir {workdir} does not exist")
         # Every file of the folder is reached through this descriptor from now on: opened
         # with no link followed, it is the folder just made, and no path is resolved again.
         folder = os.open(trial_dir, DIRECTORY_FLAGS)
@@ -302,6 +308,27 @@ class LocalProcessExecutor(Executor):
         except BaseException:  # not watched (registering it is the launch's last step)
             os.close(folder)
             raise
+
+    def _trial_folder(self, trial_dir: Path) -> tuple[Path, bool]:
+        """``(trial_dir resolved, whether this call made it)``, made (with its parents) if
+        missing.
+
+        Resolved as ``Path.resolve`` would, without its ``lstat`` a path component: a launch
+        usually makes the folder, a real one, so only its parent's real path is needed, looked
+        up once per parent (every trial of a sweep shares it). Anything there already (a
+        launch tried again: a link, even) is resolved in full, as before.
+        """
+        parent = os.fspath(trial_dir.parent)
+        if trial_dir.is_absolute():  # a relative one depends on the cwd: not cached
+            real = self._real_parents.get(parent)
+            if real is None:
+                real = self._real_parents[parent] = os.path.realpath(parent)
+            made = Path(real, trial_dir.name)
+            with contextlib.suppress(FileExistsError):  # not a folder: raised below, as before
+                if _make_folder(made):
+                    return made, True
+        resolved = trial_dir.resolve()
+        return resolved, _make_folder(resolved)
 
     def _launch_in(self, spec: TrialSpec, cores: tuple[int, ...], workdir: Path,
                    trial_dir: Path, folder: int, fresh: bool) -> dict[str, Any]:
@@ -320,14 +347,18 @@ class LocalProcessExecutor(Executor):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(stale, dir_fd=folder)
             replace_in_folder(folder, layout.LAUNCHING, marker)
-        journal = layout.journal_path(trial_dir)
+        # Joined as strings: layout.journal_path and outputs_of build Paths, a launch's
+        # largest Python cost after its folder and working copy.
+        folder_path, cwd = os.fspath(trial_dir), os.fspath(workdir)
+        journal = os.path.join(folder_path, layout.JOURNAL)
 
         env = _environment()
         env["PYTHONUNBUFFERED"] = "1"
         env.update(spec.env)
         env[ENV_TRIAL_ID] = spec.trial_id
-        env[ENV_JOURNAL] = str(journal)
-        env.setdefault(ENV_OUTPUTS, str(layout.outputs_of(workdir)))
+        env[ENV_JOURNAL] = journal
+        if ENV_OUTPUTS not in env:
+            env[ENV_OUTPUTS] = os.path.join(cwd, layout.OUTPUTS)
 
         # Descriptors the child inherits: the kernel writes its output, not the controller.
         out_fd = _open_log(layout.STDOUT, folder)
@@ -340,8 +371,8 @@ class LocalProcessExecutor(Executor):
                 boot = ["--boot-id", self._boot_id] if self._boot_id is not None else []
                 popen, pid, start_ticks = self._start_supervisor(
                     ["--grace", repr(self.default_grace), *pinning, "--host", self._host,
-                     *boot, "--marker", layout.LAUNCHING, str(trial_dir), "--", *spec.argv],
-                    trial_dir, workdir, env, out_fd, err_fd)
+                     *boot, "--marker", layout.LAUNCHING, folder_path, "--", *spec.argv],
+                    trial_dir, cwd, env, out_fd, err_fd)
             finally:
                 os.close(err_fd)
         finally:
@@ -355,7 +386,7 @@ class LocalProcessExecutor(Executor):
             "boot_id": self._boot_id,
             "host": self._host,
             "launched_at": time.time(),
-            "trial_dir": str(trial_dir),
+            "trial_dir": folder_path,
             "cores": list(cores),  # kept with the handle: an adopted trial still holds them
         }
         # No handle.json: the supervisor's record says as much (host and boot id included),
@@ -368,7 +399,7 @@ class LocalProcessExecutor(Executor):
         )
         return handle
 
-    def _start_supervisor(self, args: list[str], trial_dir: Path, cwd: Path,
+    def _start_supervisor(self, args: list[str], trial_dir: Path, cwd: str,
                           env: dict[str, str], out_fd: int, err_fd: int,
                           ) -> tuple[subprocess.Popen[bytes] | Forked | None, int, int | None]:
         """Start the supervisor with ``args``, in its own session and process group (a stop
@@ -379,7 +410,7 @@ class LocalProcessExecutor(Executor):
         if launcher is not None:
             check_exec_arguments(args, env)  # what Popen would refuse, refused alike
             try:
-                pid, ticks = launcher.start(str(cwd), env, args, out_fd, err_fd)
+                pid, ticks = launcher.start(cwd, env, args, out_fd, err_fd)
                 return Forked(launcher, pid), pid, ticks
             except LauncherGone as gone:  # started afresh below unless the fork happened
                 found = self._handle_from_files(trial_dir) if gone.maybe_started else None
