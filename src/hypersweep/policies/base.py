@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypersweep.errors import ConfigError
-from hypersweep.frozen import FrozenRecord
+from hypersweep.frozen import FrozenRecord, frozen_record
 from hypersweep.space.values import describe
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+@frozen_record
 class Objective(FrozenRecord):
     """How to show oriented values to a human: the goal and the metric's name.
 
@@ -68,7 +68,7 @@ class Objective(FrozenRecord):
 MAXIMIZE = Objective()
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+@frozen_record
 class Decision(FrozenRecord):
     """One trial to stop, with the evidence.
 

@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.frozen import FrozenRecord
+from hypersweep.frozen import FrozenRecord, frozen_record
 from hypersweep.spec import checks
 
 __all__ = ["Constraint", "Objective", "constraints_from", "last_logged", "objectives_from",
            "objectives_given"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+@frozen_record
 class Objective(FrozenRecord):
     """A metric the trials log and which way is better.
 
@@ -65,7 +64,7 @@ class Objective(FrozenRecord):
         return {"metric": self.metric, "goal": self.goal}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+@frozen_record
 class Constraint(FrozenRecord):
     """A bound on a metric a trial logs: its last value must be ``<= max`` and/or ``>= min``.
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
-from hypersweep.frozen import FrozenRecord
+from hypersweep.frozen import FrozenRecord, frozen_record
 from hypersweep.tracking.journal import JournalWriter
 from hypersweep.tracking.storable import MetricValueError, check_record, check_step
 
@@ -52,14 +51,14 @@ ENV_EXPERIMENT = "HYPERSWEEP_EXPERIMENT"
 DEFAULT_OUTPUTS = "outputs"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+@frozen_record
 class RunRef(FrozenRecord):
     """A reference to another run (the trial's parent sweep), by id."""
 
     id: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+@frozen_record
 class ExperimentRef(FrozenRecord):
     """The experiment a run belongs to, by name."""
 
