@@ -1,22 +1,19 @@
-"""`frozen_record`: frozen dataclasses that compile only their ``__init__``.
+"""`FrozenRecord`: one ``__eq__``, ``__hash__`` and ``__repr__`` for the frozen dataclasses.
 
 ``@dataclass(frozen=True)`` writes six methods of every class as source text and compiles each
 (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``): about
 half a million instructions apiece, so the two dozen records a fresh process imports for its
 first ``tune`` cost it ~90 million instructions, a quarter of hypersweep's own CPU there. A
-class decorated ``@frozen_record`` on :class:`FrozenRecord` is a dataclass whose ``__init__``
-alone is generated; the five others are :class:`FrozenRecord`'s, written once and reading the
-class's fields. They give what dataclasses' generated methods give: equal when of the same
-class with equal compared fields, the hash of the hashed fields, ``Name(field=value, ...)``
-(``...`` for a record that contains itself), and ``FrozenInstanceError`` for any assignment or
-deletion once ``__init__`` has set a field (``__init__`` sets each field once, through the
-guard; ``__post_init__`` normalises with ``object.__setattr__`` as before). Type checkers see
-a frozen dataclass (``dataclass_transform(frozen_default=True)``).
+record declared ``@dataclass(frozen=True, eq=False, repr=False)`` on this base compiles only
+``__init__`` and the frozen pair, and takes the other three from here: written once, reading
+the class's fields, and giving what dataclasses' generated methods give (equal when of the same
+class with equal compared fields, the hash of those fields, ``Name(field=value, ...)`` with
+``...`` for a record that contains itself).
 
 Examples
 --------
->>> from dataclasses import field
->>> @frozen_record
+>>> from dataclasses import dataclass, field
+>>> @dataclass(frozen=True, eq=False, repr=False)
 ... class Point(FrozenRecord):
 ...     x: int
 ...     y: int = 0
@@ -25,10 +22,6 @@ Examples
 (True, True)
 >>> Point(1), Point(1) == (1, 0)
 (Point(x=1, y=0, label=''), False)
->>> Point(1).x = 2
-Traceback (most recent call last):
-...
-dataclasses.FrozenInstanceError: cannot assign to field 'x'
 """
 
 from __future__ import annotations
@@ -36,19 +29,10 @@ from __future__ import annotations
 import dataclasses
 import reprlib
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError, dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-if TYPE_CHECKING:
-    from typing_extensions import dataclass_transform
-else:
-    def dataclass_transform(**_: Any) -> Any:  # typing's own is 3.11+; only checkers read it
-        return lambda decorated: decorated
-
-__all__ = ["FrozenRecord", "frozen_record"]
-
-R = TypeVar("R")
+__all__ = ["FrozenRecord"]
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
@@ -63,11 +47,10 @@ def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
 class _Plan:
     """What the methods read of one record class: its compared, hashed and shown fields."""
 
-    __slots__ = ("compared", "fields", "hashed", "shown")
+    __slots__ = ("compared", "hashed", "shown")
 
     def __init__(self, cls: type) -> None:
         fields = dataclasses.fields(cls)
-        self.fields = frozenset(f.name for f in fields)
         self.compared = _getter([f.name for f in fields if f.compare])
         # dataclasses' rule: a field's own hash flag, else its compare flag
         self.hashed = _getter([f.name for f in fields
@@ -86,29 +69,11 @@ def _plan(cls: type) -> _Plan:
     return plan
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
-def frozen_record(cls: type[R]) -> type[R]:
-    """Make ``cls`` (a subclass of :class:`FrozenRecord`) a frozen dataclass, compiling only its
-    ``__init__`` (see the module)."""
-    if not issubclass(cls, FrozenRecord):
-        raise TypeError(f"{cls.__qualname__}: a frozen_record derives from FrozenRecord")
-    return dataclass(eq=False, repr=False)(cls)
-
-
 class FrozenRecord:
-    """Base of a `frozen_record`: value equality, hash, repr and frozen fields as
-    ``@dataclass(frozen=True)`` would generate them (see the module)."""
+    """Base of a frozen dataclass declared with ``eq=False, repr=False``: value equality, hash
+    and repr as ``@dataclass(frozen=True)`` would generate them (see the module)."""
 
     __slots__ = ()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # __init__'s first setting of each field passes; nothing else does
-        if name in self.__dict__ or name not in _plan(self.__class__).fields:
-            raise FrozenInstanceError(f"cannot assign to field {name!r}")
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:

@@ -23,10 +23,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hypersweep.errors import SweepBusyError
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 from hypersweep.store import Store, SweepRecord
 
 __all__ = ["STALE_AFTER", "Lease", "OwnerToken", "claim_sweep", "controller_alive",
@@ -69,7 +70,7 @@ def new_owner_token(private: bool = False) -> str:
     return f"{_host()}:{os.getpid()}:{start}:{os.urandom(4).hex()}"
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class OwnerToken(FrozenRecord):
     """Where the controller named by an owner token runs (see `parse_owner_token`)."""
 

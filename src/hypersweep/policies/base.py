@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypersweep.errors import ConfigError
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 from hypersweep.space.values import describe
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Objective(FrozenRecord):
     """How to show oriented values to a human: the goal and the metric's name.
 
@@ -68,7 +68,7 @@ class Objective(FrozenRecord):
 MAXIMIZE = Objective()
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Decision(FrozenRecord):
     """One trial to stop, with the evidence.
 

@@ -27,17 +27,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 from hypersweep.spec import checks
 
 __all__ = ["Constraint", "Objective", "constraints_from", "last_logged", "objectives_from",
            "objectives_given"]
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Objective(FrozenRecord):
     """A metric the trials log and which way is better.
 
@@ -64,7 +65,7 @@ class Objective(FrozenRecord):
         return {"metric": self.metric, "goal": self.goal}
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Constraint(FrozenRecord):
     """A bound on a metric a trial logs: its last value must be ``<= max`` and/or ``>= min``.
 

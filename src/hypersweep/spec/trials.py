@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypersweep.errors import ConfigError
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 
 __all__ = ["CommandTrial", "FunctionTrial", "ScriptTrial", "TrialDefinition", "trial_from_dict"]
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class ScriptTrial(FrozenRecord):
     """``python <script> <arguments> --<name> <value>…`` in a snapshot of a source folder."""
 
@@ -62,7 +62,7 @@ class ScriptTrial(FrozenRecord):
         return f"cd {shlex.quote(self.source_directory)} && {line}"
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class CommandTrial(FrozenRecord):
     """An Azure v2 ``trial.command`` run under ``/bin/sh -c`` in a snapshot of ``code``.
 
@@ -108,7 +108,7 @@ class CommandTrial(FrozenRecord):
         return f"cd {shlex.quote(self.code)} && {arguments[0] if arguments else ''}"
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class FunctionTrial(FrozenRecord):
     """A Python function called in this process (or its worker pool); ``function`` names it."""
 

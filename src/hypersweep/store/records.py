@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, NamedTuple
 
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 
 __all__ = [
     "METRIC_KINDS",
@@ -142,7 +142,7 @@ def _replace(record: Any, changes: dict[str, Any]) -> Any:
     return copy
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class SweepRecord(FrozenRecord):
     """One sweep (a HyperDrive run): its whole config, status, timestamps and ownership.
 
@@ -199,7 +199,7 @@ class SweepRecord(FrozenRecord):
         return _replace(self, changes)
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class TrialRecord(FrozenRecord):
     """One trial (a child run) of a sweep.
 
@@ -299,7 +299,7 @@ _TRIAL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrialRecord)
                    if f.default is not dataclasses.MISSING}
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class MetricPoint(FrozenRecord):
     """One logged value of one metric of one trial.
 
@@ -366,7 +366,7 @@ class MetricPoint(FrozenRecord):
         return point
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class ScoredTrial(FrozenRecord):
     """A trial with its best value of one metric: what a page of a sweep's trials holds.
 
@@ -390,7 +390,7 @@ class ScoredTrial(FrozenRecord):
     best: float | None
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class TrialCounts(FrozenRecord):
     """What a sweep's trials add up to, computed by the store without reading them all.
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+from dataclasses import dataclass
 from typing import Any
 
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 from hypersweep.tracking.journal import JournalWriter
 from hypersweep.tracking.storable import MetricValueError, check_record, check_step
 
@@ -51,14 +52,14 @@ ENV_EXPERIMENT = "HYPERSWEEP_EXPERIMENT"
 DEFAULT_OUTPUTS = "outputs"
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class RunRef(FrozenRecord):
     """A reference to another run (the trial's parent sweep), by id."""
 
     id: str
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class ExperimentRef(FrozenRecord):
     """The experiment a run belongs to, by name."""
 

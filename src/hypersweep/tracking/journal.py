@@ -35,9 +35,10 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from hypersweep.frozen import FrozenRecord, frozen_record
+from hypersweep.frozen import FrozenRecord
 from hypersweep.tracking.safe_open import open_in_folder, open_trial_file
 from hypersweep.tracking.storable import (
     MetricValueError,
@@ -74,7 +75,7 @@ _TIME_MAX = 253402300799.0
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True, ensure_ascii=False)
 
 
-@frozen_record
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class JournalRecord(FrozenRecord):
     """One line of a metrics journal.
 
