@@ -117,24 +117,6 @@ def test_a_new_database_is_created_equal_to_the_migrated_schema(url: str) -> Non
     assert created["revision"] == migrate.HEAD_REVISION
 
 
-def test_the_written_out_sqlite_statements_are_what_the_tables_compile_to() -> None:
-    """``schema.SQLITE_DDL`` (what creates a new SQLite file) says what ``schema.metadata``
-    compiles to for SQLite, statement by statement; only the layout of the text may differ."""
-    from sqlalchemy.dialects import sqlite
-    from sqlalchemy.schema import CreateIndex, CreateTable
-
-    def words(statement: object) -> str:
-        return " ".join(str(statement).split())
-
-    dialect = sqlite.dialect()
-    compiled = []
-    for table in schema.metadata.sorted_tables:
-        compiled.append(words(CreateTable(table).compile(dialect=dialect)))
-        compiled += [words(CreateIndex(index).compile(dialect=dialect))
-                     for index in sorted(table.indexes, key=lambda index: str(index.name))]
-    assert [words(statement) for statement in schema.SQLITE_DDL] == compiled
-
-
 def test_opening_a_new_database_creates_it_without_alembic(url: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     def no_migrations(*args: object) -> None:

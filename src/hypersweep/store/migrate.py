@@ -39,7 +39,7 @@ from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, in
 from sqlalchemy.engine import Connection, Engine
 
 from hypersweep.errors import StoreError
-from hypersweep.store.schema import SQLITE_DDL, metadata
+from hypersweep.store.schema import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from alembic.config import Config
@@ -63,10 +63,6 @@ VERSION_TABLE = "alembic_version"
 
 #: Folder of the Alembic environment shipped in the package.
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
-
-# Alembic's version table as Alembic creates it on SQLite
-_SQLITE_VERSION_DDL = (f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
-                       f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))")
 
 # arbitrary constant key of the PostgreSQL advisory lock held while migrating
 _PG_LOCK_KEY = 0x6879_7065_7273  # "hypers"
@@ -95,15 +91,8 @@ def create_schema(conn: Connection) -> None:
     the caller's transaction on the empty database of ``conn``.
 
     The version table is Alembic's own (same name, column and key), so later migrations
-    carry on from the stamp as from an upgrade. SQLite runs the written-out statements of
-    :data:`hypersweep.store.schema.SQLITE_DDL` (the same tables, without compiling them).
+    carry on from the stamp as from an upgrade.
     """
-    if conn.dialect.name == "sqlite":
-        for statement in (*SQLITE_DDL, _SQLITE_VERSION_DDL):
-            conn.exec_driver_sql(statement)
-        conn.exec_driver_sql(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (?)",
-                             (HEAD_REVISION,))
-        return
     metadata.create_all(conn)
     version = Table(VERSION_TABLE, MetaData(),
                     Column("version_num", String(32), nullable=False),

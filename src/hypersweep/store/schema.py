@@ -49,7 +49,6 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "ID_LENGTH",
-    "SQLITE_DDL",
     "UTCDateTime",
     "experiments",
     "metadata",
@@ -193,87 +192,4 @@ trial_tags = Table(
     _id("trial_id", ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True),
     _id("name", primary_key=True),
     Column("value", Text, nullable=False),
-)
-
-
-#: The statements that create these tables on SQLite: what SQLAlchemy compiles from
-#: :data:`metadata` for SQLite (tables in the order of their foreign keys, each followed by its
-#: indexes), written out. A new database is created from them
-#: (:func:`hypersweep.store.migrate.create_schema`): compiling them was a fifth of the CPU a
-#: new SQLite file's first open took. ``tests/store/test_store_schema_created.py`` checks that
-#: they still say what :data:`metadata` compiles to (and so fails when a table changes here
-#: and they do not), and that the schema they create equals the migrated one.
-SQLITE_DDL = (
-    """CREATE TABLE experiments (
-    name VARCHAR(255) NOT NULL,
-    created_time DATETIME NOT NULL,
-    CONSTRAINT pk_experiments PRIMARY KEY (name)
-)""",
-    """CREATE TABLE sweeps (
-    id VARCHAR(255) NOT NULL,
-    experiment VARCHAR(255) NOT NULL,
-    status VARCHAR(32) NOT NULL,
-    config TEXT NOT NULL,
-    created_time DATETIME NOT NULL,
-    start_time DATETIME,
-    end_time DATETIME,
-    error TEXT,
-    controller VARCHAR(255),
-    heartbeat_time DATETIME,
-    warnings TEXT NOT NULL,
-    properties TEXT NOT NULL,
-    primary_metric TEXT,
-    CONSTRAINT pk_sweeps PRIMARY KEY (id),
-    CONSTRAINT fk_sweeps_experiment_experiments FOREIGN KEY(experiment)
-        REFERENCES experiments (name)
-)""",
-    "CREATE INDEX ix_sweeps_experiment_created_time ON sweeps (experiment, created_time)",
-    """CREATE TABLE trials (
-    id VARCHAR(255) NOT NULL,
-    sweep_id VARCHAR(255) NOT NULL,
-    trial_index INTEGER NOT NULL,
-    params TEXT NOT NULL,
-    status VARCHAR(32) NOT NULL,
-    created_time DATETIME NOT NULL,
-    start_time DATETIME,
-    end_time DATETIME,
-    exit_code INTEGER,
-    error TEXT,
-    termination_reason VARCHAR(255),
-    termination_detail TEXT,
-    handle TEXT,
-    placement TEXT,
-    arguments TEXT NOT NULL,
-    resumed_from VARCHAR(255),
-    best_low DOUBLE,
-    best_high DOUBLE,
-    CONSTRAINT pk_trials PRIMARY KEY (id),
-    CONSTRAINT uq_trials_sweep_id_trial_index UNIQUE (sweep_id, trial_index),
-    CONSTRAINT fk_trials_sweep_id_sweeps FOREIGN KEY(sweep_id)
-        REFERENCES sweeps (id) ON DELETE CASCADE
-)""",
-    """CREATE TABLE metrics (
-    trial_id VARCHAR(255) NOT NULL,
-    seq BIGINT NOT NULL,
-    pos INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    step BIGINT NOT NULL,
-    value DOUBLE,
-    is_nan BOOLEAN NOT NULL,
-    text TEXT,
-    kind VARCHAR(16) NOT NULL,
-    time DATETIME NOT NULL,
-    CONSTRAINT pk_metrics PRIMARY KEY (trial_id, seq, pos),
-    CONSTRAINT fk_metrics_trial_id_trials FOREIGN KEY(trial_id)
-        REFERENCES trials (id) ON DELETE CASCADE
-)""",
-    "CREATE INDEX ix_metrics_trial_id_name_value ON metrics (trial_id, name, value)",
-    """CREATE TABLE trial_tags (
-    trial_id VARCHAR(255) NOT NULL,
-    name VARCHAR(255) NOT NULL,
-    value TEXT NOT NULL,
-    CONSTRAINT pk_trial_tags PRIMARY KEY (trial_id, name),
-    CONSTRAINT fk_trial_tags_trial_id_trials FOREIGN KEY(trial_id)
-        REFERENCES trials (id) ON DELETE CASCADE
-)""",
 )
