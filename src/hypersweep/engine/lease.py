@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hypersweep.errors import SweepBusyError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.store import Store, SweepRecord
 
 __all__ = ["STALE_AFTER", "Lease", "OwnerToken", "claim_sweep", "controller_alive",
@@ -69,8 +70,8 @@ def new_owner_token(private: bool = False) -> str:
     return f"{_host()}:{os.getpid()}:{start}:{os.urandom(4).hex()}"
 
 
-@dataclass(frozen=True)
-class OwnerToken:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class OwnerToken(FrozenRecord):
     """Where the controller named by an owner token runs (see `parse_owner_token`)."""
 
     host: str

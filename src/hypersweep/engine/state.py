@@ -61,6 +61,7 @@ from hypersweep.engine.failures import (
 )
 from hypersweep.engine.history import History
 from hypersweep.engine.notices import missing_primary_metric, unusable_value
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies import Decision, PolicyRunner
 from hypersweep.policies import Objective as PolicyObjective
 from hypersweep.sampling import FinishedTrial
@@ -159,8 +160,8 @@ class TrialState:
         return self.record
 
 
-@dataclass(frozen=True)
-class Stop:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Stop(FrozenRecord):
     """A decision to stop a running trial: the driver persists ``trial.record`` (already
     ``Canceled`` with reason and detail) and then stops the trial."""
 

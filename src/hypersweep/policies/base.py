@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.space.values import describe
 
 
-@dataclass(frozen=True)
-class Objective:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Objective(FrozenRecord):
     """How to show oriented values to a human: the goal and the metric's name.
 
     Policies compute on values oriented so that larger is better; an :class:`Objective` turns
@@ -67,8 +68,8 @@ class Objective:
 MAXIMIZE = Objective()
 
 
-@dataclass(frozen=True)
-class Decision:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Decision(FrozenRecord):
     """One trial to stop, with the evidence.
 
     Attributes

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.space import SearchSpace, config_key
 from hypersweep.space.values import describe, did_you_mean
 
 
-@dataclass(frozen=True)
-class FinishedTrial:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class FinishedTrial(FrozenRecord):
     """A trial that ended, as a sampler sees it.
 
     Attributes

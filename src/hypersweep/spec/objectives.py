@@ -31,14 +31,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.spec import checks
 
 __all__ = ["Constraint", "Objective", "constraints_from", "last_logged", "objectives_from",
            "objectives_given"]
 
 
-@dataclass(frozen=True)
-class Objective:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Objective(FrozenRecord):
     """A metric the trials log and which way is better.
 
     >>> Objective("accuracy", "MAXIMIZE").goal, Objective("loss", "minimize").oriented(0.5)
@@ -64,8 +65,8 @@ class Objective:
         return {"metric": self.metric, "goal": self.goal}
 
 
-@dataclass(frozen=True)
-class Constraint:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Constraint(FrozenRecord):
     """A bound on a metric a trial logs: its last value must be ``<= max`` and/or ``>= min``.
 
     >>> Constraint("memory_mb", min=None, max=512).to_dict()

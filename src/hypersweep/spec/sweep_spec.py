@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.spec import checks
 from hypersweep.spec.objectives import Constraint, Objective
 from hypersweep.spec.trials import TrialDefinition, trial_from_dict
@@ -111,8 +112,8 @@ def _no_policy() -> EarlyTerminationPolicy:
     return NoTerminationPolicy()
 
 
-@dataclass(frozen=True)
-class Limits:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Limits(FrozenRecord):
     """How much a sweep may run. ``None`` is no limit; durations are seconds.
 
     ``max_failed_trials`` None applies the fail-fast rule instead of a cap
@@ -141,8 +142,8 @@ class Limits:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
-class WarmStart:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class WarmStart(FrozenRecord):
     """Earlier sweeps whose trials inform this one (``resume_from``), and trials to continue
     from their outputs (``resume_child_runs``), by id."""
 
@@ -158,8 +159,8 @@ class WarmStart:
                 "resume_child_runs": list(self.resume_child_runs)}
 
 
-@dataclass(frozen=True)
-class Resources:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Resources(FrozenRecord):
     """What each trial holds while it runs: ``gpu`` devices and ``cpu`` cores.
 
     ``gpu`` is a fraction of one device (0.5: two trials share it) or a whole number of
@@ -221,8 +222,8 @@ GPU or whole GPUs (got 1.5)
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
-class Metadata:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class Metadata(FrozenRecord):
     """The v2 job's descriptive keys (shown by the CLI and the dashboard)."""
 
     name: str | None = None
@@ -235,8 +236,8 @@ class Metadata:
         return out
 
 
-@dataclass(frozen=True)
-class SweepSpec:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class SweepSpec(FrozenRecord):
     """One sweep: what to search, how, for what, under which limits, running what.
 
     Attributes

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 
 __all__ = ["CommandTrial", "FunctionTrial", "ScriptTrial", "TrialDefinition", "trial_from_dict"]
 
 
-@dataclass(frozen=True)
-class ScriptTrial:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class ScriptTrial(FrozenRecord):
     """``python <script> <arguments> --<name> <value>…`` in a snapshot of a source folder."""
 
     source_directory: str
@@ -61,8 +62,8 @@ class ScriptTrial:
         return f"cd {shlex.quote(self.source_directory)} && {line}"
 
 
-@dataclass(frozen=True)
-class CommandTrial:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class CommandTrial(FrozenRecord):
     """An Azure v2 ``trial.command`` run under ``/bin/sh -c`` in a snapshot of ``code``.
 
     ``command`` is what runs (output folders created first); ``command_as_written`` is the
@@ -107,8 +108,8 @@ class CommandTrial:
         return f"cd {shlex.quote(self.code)} && {arguments[0] if arguments else ''}"
 
 
-@dataclass(frozen=True)
-class FunctionTrial:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class FunctionTrial(FrozenRecord):
     """A Python function called in this process (or its worker pool); ``function`` names it."""
 
     function: str | None = None

@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, NamedTuple
 
+from hypersweep.frozen import FrozenRecord
+
 __all__ = [
     "METRIC_KINDS",
     "TRIAL_ORDERS",
@@ -140,8 +142,8 @@ def _replace(record: Any, changes: dict[str, Any]) -> Any:
     return copy
 
 
-@dataclass(frozen=True)
-class SweepRecord:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class SweepRecord(FrozenRecord):
     """One sweep (a HyperDrive run): its whole config, status, timestamps and ownership.
 
     Parameters
@@ -197,8 +199,8 @@ class SweepRecord:
         return _replace(self, changes)
 
 
-@dataclass(frozen=True)
-class TrialRecord:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class TrialRecord(FrozenRecord):
     """One trial (a child run) of a sweep.
 
     Parameters
@@ -297,8 +299,8 @@ _TRIAL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrialRecord)
                    if f.default is not dataclasses.MISSING}
 
 
-@dataclass(frozen=True)
-class MetricPoint:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class MetricPoint(FrozenRecord):
     """One logged value of one metric of one trial.
 
     Parameters
@@ -364,8 +366,8 @@ class MetricPoint:
         return point
 
 
-@dataclass(frozen=True)
-class ScoredTrial:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class ScoredTrial(FrozenRecord):
     """A trial with its best value of one metric: what a page of a sweep's trials holds.
 
     Parameters
@@ -388,8 +390,8 @@ class ScoredTrial:
     best: float | None
 
 
-@dataclass(frozen=True)
-class TrialCounts:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class TrialCounts(FrozenRecord):
     """What a sweep's trials add up to, computed by the store without reading them all.
 
     Parameters

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from hypersweep.frozen import FrozenRecord
 from hypersweep.tracking.journal import JournalWriter
 from hypersweep.tracking.storable import MetricValueError, check_record, check_step
 
@@ -51,15 +52,15 @@ ENV_EXPERIMENT = "HYPERSWEEP_EXPERIMENT"
 DEFAULT_OUTPUTS = "outputs"
 
 
-@dataclass(frozen=True)
-class RunRef:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class RunRef(FrozenRecord):
     """A reference to another run (the trial's parent sweep), by id."""
 
     id: str
 
 
-@dataclass(frozen=True)
-class ExperimentRef:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class ExperimentRef(FrozenRecord):
     """The experiment a run belongs to, by name."""
 
     name: str

@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hypersweep.frozen import FrozenRecord
 from hypersweep.tracking.safe_open import open_in_folder, open_trial_file
 from hypersweep.tracking.storable import (
     MetricValueError,
@@ -74,8 +75,8 @@ _TIME_MAX = 253402300799.0
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
-class JournalRecord:
+@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
+class JournalRecord(FrozenRecord):
     """One line of a metrics journal.
 
     Attributes
