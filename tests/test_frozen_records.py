@@ -13,22 +13,17 @@ from hypersweep.spec import Limits
 from hypersweep.store import MetricPoint, SweepRecord, TrialRecord
 
 
-@dataclass(frozen=True)
-class Generated:
-    number: int
-    name: str = "a"
-    note: str = field(default="", compare=False)
-    shown: Any = field(default=None, repr=False)
-    extra: tuple[int, ...] = field(default=(), hash=False)
+def _fields() -> list[Any]:
+    """The same fields for both classes (a Field object belongs to the class it is made in)."""
+    return [("number", int), ("name", str, field(default="a")),
+            ("note", str, field(default="", compare=False)),
+            ("shown", Any, field(default=None, repr=False)),
+            ("extra", tuple[int, ...], field(default=(), hash=False))]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Shared(FrozenRecord):
-    number: int
-    name: str = "a"
-    note: str = field(default="", compare=False)
-    shown: Any = field(default=None, repr=False)
-    extra: tuple[int, ...] = field(default=(), hash=False)
+Generated = dataclasses.make_dataclass("Generated", _fields(), frozen=True)
+Shared = dataclasses.make_dataclass("Shared", _fields(), bases=(FrozenRecord,), frozen=True,
+                                    eq=False, repr=False)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
