@@ -130,56 +130,29 @@ def prepare_workdir(
         ``workdir``.
     """
     snap, out = os.fspath(snapshot), os.fspath(workdir)
-    try:
-        top = _entries(snap)
-    except (FileNotFoundError, NotADirectoryError) as err:
-        raise FileNotFoundError(
-            f"snapshot '{snapshot}' does not exist or is not a directory") from err
-    try:
-        os.mkdir(out)
-    except FileExistsError:
+    if not os.path.isdir(snap):
+        raise FileNotFoundError(f"snapshot '{snapshot}' does not exist or is not a directory")
+    can_link = [link]
+
+    def link_or_copy(src: str, dst: str) -> str:
+        if can_link[0]:
+            try:
+                os.link(src, dst)
+                return dst
+            except OSError as err:
+                if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    raise
+                can_link[0] = False  # one failure means every file will fail: stop trying
+        return str(shutil.copy2(src, dst))
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # The trial's outputs start empty even if the snapshot has an outputs/ folder.
+        # copytree names its top folder as given and every other one longer, so a string
+        # test tells it: os.path.samefile's two stats a folder were most of a launch's copy.
+        return {OUTPUTS} if folder == snap and OUTPUTS in names else set()
+
+    if os.path.lexists(out):
         shutil.rmtree(out)
-        os.mkdir(out)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        os.mkdir(out)
-    # The trial's outputs start empty even if the snapshot has an outputs/ of its own.
-    _fill([e for e in top if e.name != OUTPUTS], out, [link])
-    shutil.copystat(snap, out)
+    shutil.copytree(snap, out, symlinks=True, copy_function=link_or_copy, ignore=ignore)
     os.mkdir(os.path.join(out, OUTPUTS))
     return Path(out)
-
-
-def _entries(folder: str) -> list[os.DirEntry[str]]:
-    with os.scandir(folder) as found:
-        return list(found)
-
-
-def _fill(entries: list[os.DirEntry[str]], dest: str, can_link: list[bool]) -> None:
-    """Copy ``entries`` into the folder ``dest`` as `shutil.copytree` would with
-    ``symlinks=True`` (links as links, folders with their modes and times), files hard-linked
-    while ``can_link[0]``. Written out rather than copytree: a working copy is made at every
-    launch, and copytree's per-folder checks, callbacks and makedirs were most of its cost."""
-    for entry in entries:
-        target = os.path.join(dest, entry.name)
-        if entry.is_symlink():
-            os.symlink(os.readlink(entry.path), target)
-            shutil.copystat(entry.path, target, follow_symlinks=False)
-        elif entry.is_dir():
-            os.mkdir(target)
-            _fill(_entries(entry.path), target, can_link)
-            shutil.copystat(entry.path, target)
-        else:
-            _link_or_copy(entry.path, target, can_link)
-
-
-def _link_or_copy(src: str, dst: str, can_link: list[bool]) -> None:
-    if can_link[0]:
-        try:
-            os.link(src, dst)
-            return
-        except OSError as err:
-            if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-            can_link[0] = False  # one failure means every file will fail: stop trying
-    shutil.copy2(src, dst)
