@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pytest
@@ -22,16 +22,16 @@ def _fields() -> list[Any]:
 
 
 Generated = dataclasses.make_dataclass("Generated", _fields(), frozen=True)
-Shared = dataclasses.make_dataclass("Shared", _fields(), bases=(FrozenRecord,), frozen=True,
-                                    eq=False, repr=False)
+# A subclass of FrozenRecord is made a dataclass as it is defined: the same fields, as a body
+Shared = type("Shared", (FrozenRecord,), {
+    "__annotations__": {name: kind for name, kind, *_ in _fields()},
+    **{name: default for name, _, *given in _fields() for default in given}})
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Empty(FrozenRecord):
     pass
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class One(FrozenRecord):
     only: int
 

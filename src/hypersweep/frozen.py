@@ -1,20 +1,21 @@
-"""`FrozenRecord`: one ``__eq__``, ``__hash__`` and ``__repr__`` for the frozen dataclasses.
+"""`FrozenRecord`: frozen dataclasses with one ``__eq__``, ``__hash__`` and ``__repr__``.
 
 ``@dataclass(frozen=True)`` writes six methods of every class as source text and compiles each
 (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``): about
 half a million instructions apiece, so the two dozen records a fresh process imports for its
 first ``tune`` cost it ~90 million instructions, a quarter of hypersweep's own CPU there. A
-record declared ``@dataclass(frozen=True, eq=False, repr=False)`` on this base compiles only
-``__init__`` and the frozen pair, and takes the other three from here: written once, reading
-the class's fields, and giving what dataclasses' generated methods give (equal when of the same
-class with equal compared fields, the hash of those fields, ``Name(field=value, ...)`` with
-``...`` for a record that contains itself).
+subclass of :class:`FrozenRecord` is made a frozen dataclass when it is defined, compiling only
+``__init__`` and the frozen pair, and takes the other three from the base: written once,
+reading the class's fields, and giving what dataclasses' generated methods give (equal when of
+the same class with equal compared fields, the hash of those fields, ``Name(field=value, ...)``
+with ``...`` for a record that contains itself). It is still a dataclass (``fields``,
+``replace``, ``asdict``), frozen as dataclasses freeze (their own ``__setattr__``), and type
+checkers see it as one (``dataclass_transform``).
 
 Examples
 --------
->>> from dataclasses import dataclass, field
->>> @dataclass(frozen=True, eq=False, repr=False)
-... class Point(FrozenRecord):
+>>> from dataclasses import FrozenInstanceError, field
+>>> class Point(FrozenRecord):
 ...     x: int
 ...     y: int = 0
 ...     label: str = field(default="", compare=False)
@@ -22,6 +23,11 @@ Examples
 (True, True)
 >>> Point(1), Point(1) == (1, 0)
 (Point(x=1, y=0, label=''), False)
+>>> try:
+...     Point(1).x = 2
+... except FrozenInstanceError as err:
+...     print(err)
+cannot assign to field 'x'
 """
 
 from __future__ import annotations
@@ -29,8 +35,15 @@ from __future__ import annotations
 import dataclasses
 import reprlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_: Any) -> Any:  # typing's own is 3.11+; only checkers read it
+        return lambda decorated: decorated
 
 __all__ = ["FrozenRecord"]
 
@@ -69,11 +82,16 @@ def _plan(cls: type) -> _Plan:
     return plan
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 class FrozenRecord:
-    """Base of a frozen dataclass declared with ``eq=False, repr=False``: value equality, hash
+    """Base of a record: each subclass is made a frozen dataclass, with value equality, hash
     and repr as ``@dataclass(frozen=True)`` would generate them (see the module)."""
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True, eq=False, repr=False)(cls)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:

@@ -23,7 +23,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hypersweep.errors import SweepBusyError
@@ -70,7 +69,6 @@ def new_owner_token(private: bool = False) -> str:
     return f"{_host()}:{os.getpid()}:{start}:{os.urandom(4).hex()}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class OwnerToken(FrozenRecord):
     """Where the controller named by an owner token runs (see `parse_owner_token`)."""
 

@@ -160,7 +160,6 @@ class TrialState:
         return self.record
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Stop(FrozenRecord):
     """A decision to stop a running trial: the driver persists ``trial.record`` (already
     ``Canceled`` with reason and detail) and then stops the trial."""

@@ -37,7 +37,6 @@ from hypersweep.frozen import FrozenRecord
 from hypersweep.space.values import describe
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Objective(FrozenRecord):
     """How to show oriented values to a human: the goal and the metric's name.
 
@@ -68,7 +67,6 @@ class Objective(FrozenRecord):
 MAXIMIZE = Objective()
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Decision(FrozenRecord):
     """One trial to stop, with the evidence.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from hypersweep.errors import ConfigError
@@ -18,7 +17,6 @@ from hypersweep.space import SearchSpace, config_key
 from hypersweep.space.values import describe, did_you_mean
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class FinishedTrial(FrozenRecord):
     """A trial that ended, as a sampler sees it.
 

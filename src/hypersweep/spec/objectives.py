@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from hypersweep.errors import ConfigError
@@ -38,7 +37,6 @@ __all__ = ["Constraint", "Objective", "constraints_from", "last_logged", "object
            "objectives_given"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Objective(FrozenRecord):
     """A metric the trials log and which way is better.
 
@@ -65,7 +63,6 @@ class Objective(FrozenRecord):
         return {"metric": self.metric, "goal": self.goal}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Constraint(FrozenRecord):
     """A bound on a metric a trial logs: its last value must be ``<= max`` and/or ``>= min``.
 

@@ -77,7 +77,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersweep.errors import ConfigError
@@ -112,7 +112,6 @@ def _no_policy() -> EarlyTerminationPolicy:
     return NoTerminationPolicy()
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Limits(FrozenRecord):
     """How much a sweep may run. ``None`` is no limit; durations are seconds.
 
@@ -142,7 +141,6 @@ class Limits(FrozenRecord):
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class WarmStart(FrozenRecord):
     """Earlier sweeps whose trials inform this one (``resume_from``), and trials to continue
     from their outputs (``resume_child_runs``), by id."""
@@ -159,7 +157,6 @@ class WarmStart(FrozenRecord):
                 "resume_child_runs": list(self.resume_child_runs)}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Resources(FrozenRecord):
     """What each trial holds while it runs: ``gpu`` devices and ``cpu`` cores.
 
@@ -222,7 +219,6 @@ GPU or whole GPUs (got 1.5)
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class Metadata(FrozenRecord):
     """The v2 job's descriptive keys (shown by the CLI and the dashboard)."""
 
@@ -236,7 +232,6 @@ class Metadata(FrozenRecord):
         return out
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class SweepSpec(FrozenRecord):
     """One sweep: what to search, how, for what, under which limits, running what.
 

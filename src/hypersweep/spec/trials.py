@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from hypersweep.errors import ConfigError
@@ -32,7 +32,6 @@ from hypersweep.frozen import FrozenRecord
 __all__ = ["CommandTrial", "FunctionTrial", "ScriptTrial", "TrialDefinition", "trial_from_dict"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class ScriptTrial(FrozenRecord):
     """``python <script> <arguments> --<name> <value>…`` in a snapshot of a source folder."""
 
@@ -62,7 +61,6 @@ class ScriptTrial(FrozenRecord):
         return f"cd {shlex.quote(self.source_directory)} && {line}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class CommandTrial(FrozenRecord):
     """An Azure v2 ``trial.command`` run under ``/bin/sh -c`` in a snapshot of ``code``.
 
@@ -108,7 +106,6 @@ class CommandTrial(FrozenRecord):
         return f"cd {shlex.quote(self.code)} && {arguments[0] if arguments else ''}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class FunctionTrial(FrozenRecord):
     """A Python function called in this process (or its worker pool); ``function`` names it."""
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, NamedTuple
@@ -142,7 +142,6 @@ def _replace(record: Any, changes: dict[str, Any]) -> Any:
     return copy
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class SweepRecord(FrozenRecord):
     """One sweep (a HyperDrive run): its whole config, status, timestamps and ownership.
 
@@ -199,7 +198,6 @@ class SweepRecord(FrozenRecord):
         return _replace(self, changes)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class TrialRecord(FrozenRecord):
     """One trial (a child run) of a sweep.
 
@@ -299,7 +297,6 @@ _TRIAL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrialRecord)
                    if f.default is not dataclasses.MISSING}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class MetricPoint(FrozenRecord):
     """One logged value of one metric of one trial.
 
@@ -366,7 +363,6 @@ class MetricPoint(FrozenRecord):
         return point
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class ScoredTrial(FrozenRecord):
     """A trial with its best value of one metric: what a page of a sweep's trials holds.
 
@@ -390,7 +386,6 @@ class ScoredTrial(FrozenRecord):
     best: float | None
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class TrialCounts(FrozenRecord):
     """What a sweep's trials add up to, computed by the store without reading them all.
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from hypersweep.frozen import FrozenRecord
@@ -52,14 +51,12 @@ ENV_EXPERIMENT = "HYPERSWEEP_EXPERIMENT"
 DEFAULT_OUTPUTS = "outputs"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class RunRef(FrozenRecord):
     """A reference to another run (the trial's parent sweep), by id."""
 
     id: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class ExperimentRef(FrozenRecord):
     """The experiment a run belongs to, by name."""
 

@@ -35,7 +35,6 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from hypersweep.frozen import FrozenRecord
@@ -75,7 +74,6 @@ _TIME_MAX = 253402300799.0
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True, ensure_ascii=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # eq, hash, repr: FrozenRecord's
 class JournalRecord(FrozenRecord):
     """One line of a metrics journal.
 
