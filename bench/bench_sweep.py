@@ -18,11 +18,19 @@ wall time per trial into the part inside a trial (its recorded start to end, aga
 process's lifetime: supervisor, working copy, records) and the part between trials (a slot left
 idle: the controller's wake-up, store writes, the next launch).
 
-Run it on an idle machine, and not within a minute of deleting many files: on an ext4 file
-system without a journal, creating a file skips the inodes freed in the last ~30 s, which made
-a file or folder cost 0.3-0.7 ms instead of 0.02-0.06 ms after a large deletion. A trial made
-ten (bare: two), and that alone moved the ratio by 0.03-0.07; it makes eight since the launch
-marker became the supervisor's record and handle.json went.
+Run it on an idle machine, and not within minutes of deleting many files. On an ext4 file
+system without a journal (this project's test machines) the kernel will not reuse an inode
+freed in the last 60 s, or 360 s while its inode table block is unwritten, and scans past each
+such inode when it allocates one: after a large deletion (a test run, a benchmark cleaning up,
+``pip install``) a new file or folder cost 0.3-1 ms of CPU instead of 0.02-0.07 ms. A trial
+makes seven more than a bare start, so that alone moved the ratio by up to 0.1. The run starts
+by timing file creation in its own folder and prints it, and says when it is slow;
+``TMPDIR=/dev/shm`` keeps the runs on a tmpfs, which has no such cost.
+
+The CPU is split into this process's (the controller; for bare starts, the loop that starts
+them) and its children's (trials, supervisors, the launcher). At concurrency 4 on 2 cores the
+children's share is the noisy one: each process runs time-sliced with three others, and a bare
+start's CPU grew by ~45% from concurrency 2 to 4 on the same machine.
 
     OMP_NUM_THREADS=1 python bench/bench_sweep.py [--trials 100] [--concurrency 2 4]
 """
@@ -60,7 +68,7 @@ Run.get_context().log("score", a.x)
 
 LAST_LIFETIMES: list[float] = []  # each bare process's start to its end seen, last bare()
 LAST_SWEEP: list[tuple[float, float]] = []  # each trial's recorded (start, end), last sweep()
-LAST_CPU = [0.0]  # CPU seconds of the last sweep() (this process and its children), timed part
+LAST_CPU = [(0.0, 0.0)]  # CPU seconds of the last sweep() (this process, its children): timed
 
 
 def bare(script: Path, n: int, concurrency: int) -> float:
@@ -137,7 +145,7 @@ def sweep(source: Path, workspace: Path, n: int, concurrency: int,
         if thread.name == f"hypersweep-{run.id}":
             thread.join()
     elapsed = time.perf_counter() - start
-    LAST_CPU[0] = _cpu() - cpu
+    LAST_CPU[0] = _since(cpu)
     run.wait_for_completion()
     children = run.get_children()
     assert len(children) == n, f"{len(children)} trials of {n}"
@@ -150,11 +158,27 @@ def sweep(source: Path, workspace: Path, n: int, concurrency: int,
     return elapsed
 
 
-def _cpu() -> float:
-    """CPU seconds used so far by this process and its reaped children."""
+def _cpu() -> tuple[float, float]:
+    """CPU seconds used so far by this process, and by its reaped children."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _since(before: tuple[float, float]) -> tuple[float, float]:
+    now = _cpu()
+    return now[0] - before[0], now[1] - before[1]
+
+
+def file_creation_ms(folder: Path, count: int = 300) -> float:
+    """CPU milliseconds a new folder with one file in it costs in ``folder``, on average."""
+    probe = Path(tempfile.mkdtemp(dir=folder))
+    start = time.process_time()
+    for i in range(count):
+        made = probe / str(i)
+        made.mkdir()
+        os.close(os.open(made / "f", os.O_CREAT | os.O_WRONLY, 0o600))
+    return 1000 * (time.process_time() - start) / (2 * count)
 
 
 def _use_launcher(on: bool) -> None:
@@ -179,16 +203,22 @@ def main() -> None:
         source.mkdir()
         script = source / "train.py"
         script.write_text(SCRIPT)
+        creation = file_creation_ms(Path(tmp))
+        print(f"file creation: {creation:.3f} ms of CPU a file or folder"
+              + (" (slow: files were deleted here recently, see the notes above)"
+                 if creation > 0.15 else ""))
         bare(script, 4, 2)  # warm the file cache
         sweep(source, Path(tmp) / "ws-warm-up", 4, 2)  # the first sweep's imports: untimed
         for concurrency in args.concurrency:
-            times: dict[str, list[tuple[float, float]]] = {k: [] for k in ["bare", *kinds]}
+            # per run: (wall, (this process's CPU, its children's CPU))
+            times: dict[str, list[tuple[float, tuple[float, float]]]] = {
+                k: [] for k in ["bare", *kinds]}
             inside: dict[str, list[float]] = {k: [] for k in kinds}
             lifetimes: list[float] = []
             for r in range(args.rounds):
                 before = _cpu()
                 wall = bare(script, n, concurrency)
-                times["bare"].append((wall, _cpu() - before))
+                times["bare"].append((wall, _since(before)))
                 lifetimes += LAST_LIFETIMES
                 for kind in kinds:
                     _use_launcher(kind == "sweep")
@@ -199,32 +229,36 @@ def main() -> None:
             t_bare = sum(w for w, _ in times["bare"])
             life = statistics.mean(lifetimes)
             print(f"{n} trials at concurrency {concurrency}, {args.rounds} round(s)")
+
+            def total(runs: list[tuple[float, tuple[float, float]]]) -> float:
+                return sum(own + kids for _, (own, kids) in runs)
+
             for kind in ["bare", *kinds]:
                 wall = sum(w for w, _ in times[kind])
-                cpu = sum(c for _, c in times[kind])
                 runs = len(times[kind])
+                own = sum(o for _, (o, _) in times[kind])
+                each = 1000 / runs / n  # seconds of all runs -> ms a trial
                 label = {"bare": "bare python processes", "sweep": "hypersweep sweep",
                          "fresh": "sweep, fresh supervisors"}[kind]
-                print(f"  {label:26}: {wall / runs:7.2f} s ({1000 * wall / runs / n:6.1f} ms "
-                      f"each, CPU {1000 * cpu / runs / n:6.1f} ms each)")
+                print(f"  {label:26}: {wall / runs:7.2f} s ({wall * each:6.1f} ms each, CPU "
+                      f"{total(times[kind]) * each:6.1f} ms each: this process "
+                      f"{own * each:4.2f}, children {(total(times[kind]) - own) * each:6.1f})")
                 if kind == "bare":
                     continue
                 extra = 1000 * (wall - t_bare) * concurrency / runs / n
                 in_trial = 1000 * (statistics.mean(inside[kind]) - life)
                 print(f"    ratio to bare: wall {wall / t_bare:5.2f}  CPU "
-                      f"{cpu / sum(c for _, c in times['bare']):5.2f}; extra slot time a "
+                      f"{total(times[kind]) / total(times['bare']):5.2f}; extra slot time a "
                       f"trial {extra:5.1f} ms = inside {in_trial:5.1f} + between "
                       f"{extra - in_trial:5.1f}")
                 if runs > 1:
-                    walls = [w / b for (w, _), (b, _) in zip(times[kind], times["bare"],
-                                                           strict=True)]
-                    cpus = [c / b for (_, c), (_, b) in zip(times[kind], times["bare"],
-                                                          strict=True)]
+                    pairs = list(zip(times[kind], times["bare"], strict=True))
+                    walls = [w / b for (w, _), (b, _) in pairs]
+                    cpus = [total([ours]) / total([base]) for ours, base in pairs]
                     print(f"    rounds: wall {' '.join(f'{r:.2f}' for r in walls)} (median "
                           f"{statistics.median(walls):.2f}); CPU "
                           f"{' '.join(f'{r:.2f}' for r in cpus)} (median "
                           f"{statistics.median(cpus):.2f})")
-
 
 if __name__ == "__main__":
     main()
