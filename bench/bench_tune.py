@@ -150,10 +150,14 @@ def _run(code: str, env_path: str | None, **values: object) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def _best(repeat: int, measure: Callable[[], str]) -> tuple[float, float]:
-    """The least wall and CPU seconds of ``repeat`` runs."""
-    runs = [tuple(map(float, measure().split())) for _ in range(repeat)]
-    return min(r[0] for r in runs), min(r[1] for r in runs)
+def _best_of_each(repeat: int, *measures: Callable[[], str]) -> list[tuple[float, float]]:
+    """The least wall and CPU seconds of ``repeat`` runs of each of ``measures``, run in turn
+    (one of each, then again), so that a change in the machine's speed meets every side."""
+    runs: list[list[tuple[float, ...]]] = [[] for _ in measures]
+    for _ in range(repeat):
+        for measure, kept in zip(measures, runs, strict=True):
+            kept.append(tuple(map(float, measure().split())))
+    return [(min(r[0] for r in kept), min(r[1] for r in kept)) for kept in runs]
 
 
 def warm_up(folder: Path, env_path: str | None) -> None:
@@ -168,15 +172,15 @@ def warm_up(folder: Path, env_path: str | None) -> None:
 def compare(sizes: list[int], sqlite_sizes: list[int], repeat: int, folder: Path,
             env_path: str | None) -> None:
     print("tune vs Optuna, fresh process each (import + first call included), random "
-          f"sampling both sides (Optuna RandomSampler), best of {repeat}")
+          f"sampling both sides (Optuna RandomSampler), best of {repeat} runs "
+          "each, the two sides in turn")
     print("wall: seconds as the clock runs; cpu: seconds of CPU the process used (on a shared "
           "machine the\nwall time also measures the other load, the CPU time what the run "
           "costs)")
-    floor = {records: _best(repeat, lambda m=modules: _run(FLOOR, None, MODULES=m))[1]
-             for records, modules in FLOOR_MODULES.items()}
-    print("floor (cpu s of importing what tune cannot do without, fresh process): "
-          + "; ".join(f"{records} {' + '.join(FLOOR_MODULES[records])} {cpu:.3f}"
-                      for records, cpu in floor.items()))
+    print("ceiling: Optuna's CPU over the CPU of a fresh process importing only what a tune "
+          "with those records cannot do without, timed in turn with the two sides: "
+          + "; ".join(f"{records}: {' + '.join(modules)}"
+                      for records, modules in FLOOR_MODULES.items()))
     print(f"{'records':<8} {'trials':>7} {'ours wall':>10} {'optuna wall':>12} {'ratio':>7} "
           f"{'ours cpu':>9} {'optuna cpu':>11} {'ratio':>7} {'ceiling':>8} {'target':>7}  ok")
     cells = [("memory", n, 3.0) for n in sizes] + [("sqlite", n, 10.0) for n in sqlite_sizes]
@@ -193,9 +197,12 @@ def compare(sizes: list[int], sqlite_sizes: list[int], repeat: int, folder: Path
             url = None if records == "memory" else f"sqlite:///{folder / f'op{n}_{i}.db'}"
             return _run(OPTUNA, None, N=n, URL=url)
 
-        (hs_s, hs_cpu), (op_s, op_cpu) = _best(repeat, ours), _best(repeat, theirs)
+        modules = FLOOR_MODULES.get(records)
+        floor = [] if modules is None else [lambda m=modules: _run(FLOOR, None, MODULES=m)]
+        (hs_s, hs_cpu), (op_s, op_cpu), *floor_best = _best_of_each(repeat, ours, theirs,
+                                                                     *floor)
         ratio, cpu_ratio = op_s / hs_s, op_cpu / hs_cpu
-        ceiling = f"{op_cpu / floor[records]:>7.1f}x" if records in floor else f"{'-':>8}"
+        ceiling = f"{op_cpu / floor_best[0][1]:>7.1f}x" if floor_best else f"{'-':>8}"
         print(f"{records:<8} {n:>7,} {hs_s:>10.3f} {op_s:>12.3f} {ratio:>6.2f}x "
               f"{hs_cpu:>9.3f} {op_cpu:>11.3f} {cpu_ratio:>6.2f}x "
               f"{ceiling} {target:>6.0f}x  "
