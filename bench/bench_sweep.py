@@ -18,11 +18,12 @@ wall time per trial into the part inside a trial (its recorded start to end, aga
 process's lifetime: supervisor, working copy, records) and the part between trials (a slot left
 idle: the controller's wake-up, store writes, the next launch).
 
-Run it on an idle machine, and not within minutes of deleting many files. On an ext4 file
-system without a journal (this project's test machines) the kernel will not reuse an inode
-freed in the last 60 s, or 360 s while its inode table block is unwritten, and scans past each
-such inode when it allocates one: after a large deletion (a test run, a benchmark cleaning up,
-``pip install``) a new file or folder cost 0.3-1 ms of CPU instead of 0.02-0.07 ms. A trial
+Run it on an idle machine, and not within two minutes of deleting many files. On an ext4 file
+system without a journal (this project's test machines) the kernel does not reuse an inode
+freed in the last minute, and scans past each such inode when it allocates one: after 5,000
+files were deleted, a new file or folder cost 0.16-0.23 ms of CPU for 60 s, then 0.02 ms from
+90 s on (up to 1 ms after larger deletions: a test run, a benchmark cleaning up, ``pip
+install``). A trial
 makes seven more than a bare start, so that alone moved the ratio by up to 0.1. The run starts
 by timing file creation in its own folder and prints it, and says when it is slow;
 ``TMPDIR=/dev/shm`` keeps the runs on a tmpfs, which has no such cost.
