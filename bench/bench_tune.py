@@ -224,23 +224,35 @@ def scale(sizes: list[int], folder: Path, env_path: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--sqlite-sizes", default="100,1000")
-    parser.add_argument("--scale", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="100,1000,10000",
+                        help="trial counts of the in-memory comparison ('': none)")
+    parser.add_argument("--sqlite-sizes", default="100,1000",
+                        help="trial counts of the comparison with SQLite records ('': none)")
+    parser.add_argument("--scale", default="1000,10000,100000",
+                        help="trial counts of the ask/tell sweeps of part 2 ('': none)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--src", default=None, help="run hypersweep from this source tree")
     args = parser.parse_args()
 
-    def sizes(text: str) -> list[int]:
-        return [int(s) for s in text.split(",") if s]
+    def sizes(option: str) -> list[int]:
+        text = getattr(args, option.replace("-", "_"))
+        try:
+            counts = [int(s) for s in text.split(",") if s]
+        except ValueError:
+            counts = [0]
+        if any(n < 1 for n in counts):
+            parser.error(f"--{option}: trial counts, comma-separated, each at least 1 (got "
+                         f"{text!r}; '' runs none)")
+        return counts
 
+    memory, sqlite_, scaled = sizes("sizes"), sizes("sqlite-sizes"), sizes("scale")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         use_compiled_bytecode(folder / "pycache")
         warm_up(folder, args.src)
-        compare(sizes(args.sizes), sizes(args.sqlite_sizes), args.repeat, folder, args.src)
-        if args.scale:
-            scale(sizes(args.scale), folder, args.src)
+        compare(memory, sqlite_, args.repeat, folder, args.src)
+        if scaled:
+            scale(scaled, folder, args.src)
 
 
 if __name__ == "__main__":
