@@ -23,10 +23,9 @@ system without a journal (this project's test machines) the kernel does not reus
 freed in the last minute, and scans past each such inode when it allocates one: after 5,000
 files were deleted, a new file or folder cost 0.16-0.23 ms of CPU for 60 s, then 0.02 ms from
 90 s on (up to 1 ms after larger deletions: a test run, a benchmark cleaning up, ``pip
-install``). A trial
-makes seven more than a bare start, so that alone moved the ratio by up to 0.1. The run starts
-by timing file creation in its own folder and prints it, and says when it is slow;
-``TMPDIR=/dev/shm`` keeps the runs on a tmpfs, which has no such cost.
+install``). A trial makes seven more than a bare start, so that alone moved the ratio by up to
+0.1. The run starts by timing file creation in its own folder, prints it, and says when it is
+slow; ``TMPDIR=/dev/shm`` keeps the runs on a tmpfs, which has no such cost.
 
 The CPU is split into this process's (the controller; for bare starts, the loop that starts
 them) and its children's (trials, supervisors, the launcher). At concurrency 4 on 2 cores the
@@ -260,6 +259,7 @@ def main() -> None:
                           f"{statistics.median(walls):.2f}); CPU "
                           f"{' '.join(f'{r:.2f}' for r in cpus)} (median "
                           f"{statistics.median(cpus):.2f})")
+
 
 if __name__ == "__main__":
     main()

@@ -236,14 +236,11 @@ def main() -> None:
 
     def sizes(option: str) -> list[int]:
         text = getattr(args, option.replace("-", "_"))
-        try:
-            counts = [int(s) for s in text.split(",") if s]
-        except ValueError:
-            counts = [0]
-        if any(n < 1 for n in counts):
+        parts = [s.strip() for s in text.split(",") if s.strip()]
+        if not all(s.isdigit() and int(s) > 0 for s in parts):
             parser.error(f"--{option}: trial counts, comma-separated, each at least 1 (got "
                          f"{text!r}; '' runs none)")
-        return counts
+        return [int(s) for s in parts]
 
     memory, sqlite_, scaled = sizes("sizes"), sizes("sqlite-sizes"), sizes("scale")
     with tempfile.TemporaryDirectory() as tmp:
