@@ -30,7 +30,7 @@ slow; ``TMPDIR=/dev/shm`` keeps the runs on a tmpfs, which has no such cost.
 The CPU is split into this process's (the controller; for bare starts, the loop that starts
 them) and its children's (trials, supervisors, the launcher). At concurrency 4 on 2 cores the
 children's share is the noisy one: each process runs time-sliced with three others, and a bare
-start's CPU grew by ~45% from concurrency 2 to 4 on the same machine.
+start's CPU grew by ~40% from concurrency 2 to 4 on the same machine.
 
     OMP_NUM_THREADS=1 python bench/bench_sweep.py [--trials 100] [--concurrency 2 4]
 """
