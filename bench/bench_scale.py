@@ -8,9 +8,10 @@ wall, with its peak RSS (``os.wait4``'s rusage of that child). The dashboard is 
 in its own process (``serve``, as ``hypersweep ui`` does); we time the first answers a sweep
 page asks for (summary, first page of trials, charts) over HTTP from the server's start, with
 the server's CPU seconds and peak RSS at its first screen (summary and table) and after the
-charts, and,
-with ``--browser``, the page's own *first screen* mark in headless Chromium (as
-bench_dashboard.py reads it). Its peak RSS is read from ``/proc/<pid>/status`` (VmHWM).
+charts, and, with ``--browser``, the page's own *first screen* mark in headless Chromium (as
+bench_dashboard.py reads it), which also waits for every chart in the viewport: a big sweep's
+charts come after the whole sweep is read and, for the importance chart, scikit-learn is
+imported. Its peak RSS is read from ``/proc/<pid>/status`` (VmHWM).
 
 CPU seconds (user + system, from the same rusage) are printed beside wall seconds: on a shared
 machine the wall time mostly measures the other load, the CPU time what the command costs.
