@@ -11,7 +11,7 @@ the server's CPU seconds and peak RSS at its first screen (summary and table) an
 charts, and, with ``--browser``, the page's own *first screen* mark in headless Chromium (as
 bench_dashboard.py reads it), which also waits for every chart in the viewport: a big sweep's
 charts come after the whole sweep is read and, for the importance chart, scikit-learn is
-imported. Its peak RSS is read from ``/proc/<pid>/status`` (VmHWM).
+imported. The server's peak RSS is read from ``/proc/<pid>/status`` (VmHWM).
 
 CPU seconds (user + system, from the same rusage) are printed beside wall seconds: on a shared
 machine the wall time mostly measures the other load, the CPU time what the command costs.
