@@ -566,7 +566,7 @@ class SweepController:
             "HYPERSWEEP_TRIAL_ID": record.id,
             "HYPERSWEEP_SWEEP_ID": self.sweep_id,
             "HYPERSWEEP_EXPERIMENT": self.experiment,
-            "HYPERSWEEP_JOURNAL": str(layout.journal_path(trial_dir)),
+            # (no HYPERSWEEP_JOURNAL: the executor that reads the journal names it, always)
             "HYPERSWEEP_OUTPUTS": str(layout.outputs_of(workdir)),
             "AZUREML_RUN_ID": record.id,
         })
