@@ -170,6 +170,11 @@ def _since(before: tuple[float, float]) -> tuple[float, float]:
     return now[0] - before[0], now[1] - before[1]
 
 
+def _total(runs: list[tuple[float, tuple[float, float]]]) -> float:
+    """CPU seconds of ``runs`` (wall, (this process's CPU, its children's)), all parts."""
+    return sum(own + kids for _, (own, kids) in runs)
+
+
 def file_creation_ms(folder: Path, count: int = 300) -> float:
     """CPU milliseconds a new folder with one file in it costs in ``folder``, on average."""
     probe = Path(tempfile.mkdtemp(dir=folder))
@@ -229,10 +234,6 @@ def main() -> None:
             t_bare = sum(w for w, _ in times["bare"])
             life = statistics.mean(lifetimes)
             print(f"{n} trials at concurrency {concurrency}, {args.rounds} round(s)")
-
-            def total(runs: list[tuple[float, tuple[float, float]]]) -> float:
-                return sum(own + kids for _, (own, kids) in runs)
-
             for kind in ["bare", *kinds]:
                 wall = sum(w for w, _ in times[kind])
                 runs = len(times[kind])
@@ -241,20 +242,20 @@ def main() -> None:
                 label = {"bare": "bare python processes", "sweep": "hypersweep sweep",
                          "fresh": "sweep, fresh supervisors"}[kind]
                 print(f"  {label:26}: {wall / runs:7.2f} s ({wall * each:6.1f} ms each, CPU "
-                      f"{total(times[kind]) * each:6.1f} ms each: this process "
-                      f"{own * each:4.2f}, children {(total(times[kind]) - own) * each:6.1f})")
+                      f"{_total(times[kind]) * each:6.1f} ms each: this process "
+                      f"{own * each:4.2f}, children {(_total(times[kind]) - own) * each:6.1f})")
                 if kind == "bare":
                     continue
                 extra = 1000 * (wall - t_bare) * concurrency / runs / n
                 in_trial = 1000 * (statistics.mean(inside[kind]) - life)
                 print(f"    ratio to bare: wall {wall / t_bare:5.2f}  CPU "
-                      f"{total(times[kind]) / total(times['bare']):5.2f}; extra slot time a "
+                      f"{_total(times[kind]) / _total(times['bare']):5.2f}; extra slot time a "
                       f"trial {extra:5.1f} ms = inside {in_trial:5.1f} + between "
                       f"{extra - in_trial:5.1f}")
                 if runs > 1:
                     pairs = list(zip(times[kind], times["bare"], strict=True))
                     walls = [w / b for (w, _), (b, _) in pairs]
-                    cpus = [total([ours]) / total([base]) for ours, base in pairs]
+                    cpus = [_total([ours]) / _total([base]) for ours, base in pairs]
                     print(f"    rounds: wall {' '.join(f'{r:.2f}' for r in walls)} (median "
                           f"{statistics.median(walls):.2f}); CPU "
                           f"{' '.join(f'{r:.2f}' for r in cpus)} (median "
