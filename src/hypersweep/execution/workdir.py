@@ -132,17 +132,17 @@ def prepare_workdir(
     snap, out = os.fspath(snapshot), os.fspath(workdir)
     if not os.path.isdir(snap):
         raise FileNotFoundError(f"snapshot '{snapshot}' does not exist or is not a directory")
-    can_link = [link]
 
     def link_or_copy(src: str, dst: str) -> str:
-        if can_link[0]:
+        nonlocal link
+        if link:
             try:
                 os.link(src, dst)
                 return dst
             except OSError as err:
                 if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
-                can_link[0] = False  # one failure means every file will fail: stop trying
+                link = False  # one failure means every file will fail: stop trying
         return str(shutil.copy2(src, dst))
 
     def ignore(folder: str, names: list[str]) -> set[str]:
