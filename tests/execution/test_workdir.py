@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,25 @@ def test_workdir_links_files_and_has_empty_outputs(tmp_path: Path) -> None:
     assert not os.path.samefile(w1 / "train.py", snap / "train.py")
     (w0 / "outputs" / "model.pt").write_text("w")
     assert not (w1 / "outputs" / "model.pt").exists()
+
+
+def test_workdir_on_another_file_system_copies_what_it_cannot_link(tmp_path: Path) -> None:
+    # A hard link across file systems fails with EXDEV: the copy falls back to copying, for
+    # that file and every later one. A tmpfs is a real second file system on Linux.
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second file system (/dev/shm) to copy across")
+    src = tmp_path / "src"
+    _tree(src)
+    snap = snapshot_source(src, tmp_path / "snap")
+    with tempfile.TemporaryDirectory(dir=shm) as other:
+        work = prepare_workdir(snap, Path(other) / "w0")
+        assert (work / "pkg" / "mod.py").read_text() == "X = 1\n"
+        assert (work / "train.py").read_text() == "print('v1')\n"
+        assert not os.path.samefile(work / "train.py", snap / "train.py")
+        assert os.stat(snap / "train.py").st_nlink == 1  # nothing linked to the snapshot
+        assert os.readlink(work / "link.csv") == "data.csv"
+        assert list((work / "outputs").iterdir()) == []
 
 
 def test_destination_inside_source(tmp_path: Path) -> None:
