@@ -1,5 +1,6 @@
 """Paged and aggregate trial queries: ranking, ties, unscored and failed trials, keyset pages,
-counts, parameter names; on SQLite, PostgreSQL and in memory alike."""
+counts, parameter names, every trial's best, chosen trials; on SQLite, PostgreSQL and in memory
+alike."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from _store_helpers import make_sweep, make_trial, utc
 
-from hypersweep.store import MetricPoint, ScoredTrial, Status, Store, SweepRecord, TrialLine
+from hypersweep.store import (
+    MetricPoint,
+    ScoredTrial,
+    Status,
+    Store,
+    SweepRecord,
+    TrialBests,
+    TrialLine,
+)
 
 T0 = utc(2024, 3, 1)
 NAN, INF = math.nan, math.inf
@@ -218,3 +227,31 @@ def test_trial_lines_page_like_trial_page(store: Store) -> None:
                 break
             after = page[-1].index
         assert pages == expected
+
+
+def test_trial_bests_are_the_lines_numbers_and_bests(store: Store) -> None:
+    """Every trial by number with its best value, scored as a page scores it (NaN skipped,
+    ±inf counted, None where nothing was logged), on the primary metric's kept best and on
+    another metric's points alike."""
+    sweep = _sweep(store, SERIES + [[float(i)] for i in range(5)])
+    for metric in ("acc", "loss"):
+        for maximize in (True, False):
+            lines = store.trial_lines(sweep.id, metric, maximize)
+            bests = store.trial_bests(sweep.id, metric, maximize)
+            assert bests == TrialBests([t.index for t in lines], [t.best for t in lines])
+    assert store.trial_bests(sweep.id, "acc", True).bests[:7] == [
+        0.7, None, 0.7, None, 0.9, 0.5, INF]
+    assert store.trial_bests("HD_unknown", "acc", True) == TrialBests([], [])
+
+
+def test_trial_lines_of_chosen_numbers(store: Store) -> None:
+    sweep = _sweep(store, SERIES + [[float(i)] for i in range(30)])
+    whole = store.trial_lines(sweep.id, "acc", True)
+    chosen = {36, 0, 5, 17, 99}  # (any order; 99 is no trial's)
+    assert store.trial_lines(sweep.id, "acc", True, indexes=chosen) == [
+        whole[i] for i in sorted(chosen - {99})]
+    assert store.trial_lines(sweep.id, "acc", True, indexes=range(3, 9), after=5, limit=2) == \
+        whole[6:8]
+    assert store.trial_lines(sweep.id, "acc", True, indexes=[]) == []
+    many = list(range(0, 37, 2)) * 200  # a long list (repeats included) is one query
+    assert store.trial_lines(sweep.id, "acc", True, indexes=many) == whole[::2]

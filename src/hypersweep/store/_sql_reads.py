@@ -12,7 +12,7 @@ keys and times. The writes, which keep the best values up to date, are in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "param_names",
     "time_reader",
     "trial_best",
+    "trial_best_rows",
     "trial_counts",
     "trial_line_rows",
 ]
@@ -127,9 +128,15 @@ def page(conn: Connection, sweep_id: str, metric: str, maximize: bool, order: st
 
 
 def trial_line_rows(conn: Connection, sqlite_: bool, sweep_id: str, metric: str, maximize: bool,
-                    after: int | None, limit: int | None) -> Sequence[Any]:
+                    after: int | None, limit: int | None,
+                    indexes: Collection[int] | None = None) -> Sequence[Any]:
     """The rows :func:`codec.trial_lines` reads into :meth:`SqlStore.trial_lines`, their times
     to be read by :func:`time_reader` (``sqlite_``: the database is SQLite)."""
+    where = [trials.c.sweep_id == sweep_id]
+    if after is not None:
+        where.append(trials.c.trial_index > after)
+    if indexes is not None:
+        where.append(trials.c.trial_index.in_(sorted(indexes)))
     # SQLite's times come as the naive UTC text UTCDateTime stores, with their zone
     # appended by the database (NULL stays NULL), and are parsed by datetime's C
     # parser, called straight: aware, in timezone.utc. SQLAlchemy's own processing of
@@ -142,12 +149,19 @@ def trial_line_rows(conn: Connection, sqlite_: bool, sweep_id: str, metric: str,
                best_column(conn, sweep_id, metric, maximize), *times,
                trials.c.termination_reason, trials.c.termination_detail,
                trials.c.error, trials.c.placement)
-        .where(trials.c.sweep_id == sweep_id,
-               *([] if after is None else [trials.c.trial_index > after]))
+        .where(*where)
         .order_by(trials.c.trial_index)
         .limit(limit)
     )
     return conn.execute(query).all()
+
+
+def trial_best_rows(conn: Connection, sweep_id: str, metric: str,
+                    maximize: bool) -> Sequence[Any]:
+    """``(number, best)`` rows of :meth:`SqlStore.trial_bests`."""
+    return conn.execute(select(trials.c.trial_index, best_column(conn, sweep_id, metric, maximize))
+                        .where(trials.c.sweep_id == sweep_id)
+                        .order_by(trials.c.trial_index)).all()
 
 
 def time_reader(sqlite_: bool) -> Callable[[Any], datetime]:

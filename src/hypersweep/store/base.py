@@ -19,7 +19,7 @@ MemoryStore('memory://')
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from hypersweep.errors import StoreError
@@ -29,6 +29,7 @@ from hypersweep.store.records import (
     ScoredTrial,
     Status,
     SweepRecord,
+    TrialBests,
     TrialCounts,
     TrialLine,
     TrialRecord,
@@ -330,19 +331,31 @@ class Store:
         raise NotImplementedError
 
     def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
-                    after: int | None = None, limit: int | None = None) -> list[TrialLine]:
+                    after: int | None = None, limit: int | None = None,
+                    indexes: Collection[int] | None = None) -> list[TrialLine]:
         """Return the sweep's trials by number as :class:`TrialLine` tuples, each with its best
         value of ``metric`` (as :meth:`trial_page` scores it).
 
         What an export or a dashboard lists of every trial, read with the columns it shows
         only and decoded without building records: a fraction of :meth:`trial_page`'s cost a
         trial. Read a big sweep in keyset pages: ``after`` the last number of the previous
-        page, at most ``limit`` trials a page (None: all).
+        page, at most ``limit`` trials a page (None: all); or only the trials numbered in
+        ``indexes`` (a chart's sample of a big sweep, chosen from :meth:`trial_bests`).
 
         Raises
         ------
         ValueError
             For a negative ``limit``.
+        """
+        raise NotImplementedError
+
+    def trial_bests(self, sweep_id: str, metric: str, maximize: bool) -> TrialBests:
+        """Return every trial of the sweep by number with its best value of ``metric`` (as
+        :meth:`trial_page` scores it), as :class:`TrialBests` columns.
+
+        What a chart of every trial of a big sweep needs, read by the database without the
+        trials' other columns: a 100,000-trial sweep's in a tenth of what :meth:`trial_lines`
+        costs for them all.
         """
         raise NotImplementedError
 
@@ -428,7 +441,7 @@ CONTRACT = (
     "close", "create_sweep", "get_sweep", "sweep_status", "list_sweeps", "list_experiments",
     "update_sweep", "add_sweep_warning", "claim_sweep", "heartbeat", "release_sweep",
     "create_trial", "update_trial", "save_trials", "get_trial", "count_trials", "list_trials",
-    "trial_page", "trial_lines", "trial_counts", "param_names", "add_metrics",
+    "trial_page", "trial_lines", "trial_bests", "trial_counts", "param_names", "add_metrics",
     "get_metrics", "metric_series", "best_values", "metric_names", "set_tags", "get_tags",
 )
 """The methods every :class:`Store` sibling implements."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -35,6 +35,7 @@ from hypersweep.store.records import (
     ScoredTrial,
     Status,
     SweepRecord,
+    TrialBests,
     TrialCounts,
     TrialLine,
     TrialRecord,
@@ -380,15 +381,23 @@ class MemoryStore(Store):
                     for row, best in scored[offset:end]]
 
     def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
-                    after: int | None = None, limit: int | None = None) -> list[TrialLine]:
+                    after: int | None = None, limit: int | None = None,
+                    indexes: Collection[int] | None = None) -> list[TrialLine]:
         check_page("index", limit, 0, after, None)
+        wanted = None if indexes is None else set(indexes)
         with self._lock:
-            rows = self._rows(sweep_id, None, after)[:limit]
+            rows = [row for row in self._rows(sweep_id, None, after)
+                    if wanted is None or row["trial_index"] in wanted][:limit]
             return [codec.trial_line(
                 row["trial_index"], row["id"], row["status"], row["params"],
                 self._best(row["id"], metric, maximize), row["created_time"],
                 row["start_time"], row["end_time"], row["termination_reason"],
                 row["termination_detail"], row["error"], row["placement"]) for row in rows]
+
+    def trial_bests(self, sweep_id: str, metric: str, maximize: bool) -> TrialBests:
+        with self._lock:
+            scored = self._scored(sweep_id, metric, maximize, None)
+        return TrialBests([row["trial_index"] for row, _ in scored], [best for _, best in scored])
 
     def param_names(self, sweep_id: str) -> list[str]:
         names: dict[str, None] = {}

@@ -38,6 +38,7 @@ __all__ = [
     "ScoredTrial",
     "Status",
     "SweepRecord",
+    "TrialBests",
     "TrialCounts",
     "TrialLine",
     "TrialRecord",
@@ -446,3 +447,21 @@ class TrialLine(NamedTuple):
     termination_detail: dict[str, Any] | None
     error: str | None
     placement: dict[str, Any] | None
+
+
+
+class TrialBests(NamedTuple):
+    """Every trial of a sweep by number with its best value of one metric, as two columns:
+    what a chart over all of a big sweep's trials (its best-so-far line) and the choice of
+    its sample need, read without decoding any trial's parameters or building an object a
+    trial. ``bests`` are as :class:`ScoredTrial` scores them (None: none logged).
+
+    Examples
+    --------
+    >>> bests = TrialBests([0, 1, 2], [0.5, None, 0.25])
+    >>> [i for i, best in zip(*bests) if best is not None]
+    [0, 2]
+    """
+
+    indexes: list[int]
+    bests: list[float | None]

@@ -48,7 +48,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -69,6 +69,7 @@ from hypersweep.store.records import (
     ScoredTrial,
     Status,
     SweepRecord,
+    TrialBests,
     TrialCounts,
     TrialLine,
     TrialRecord,
@@ -365,12 +366,22 @@ class SqlStore(Store):
                                                   limit, offset, after, wanted))
 
     def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
-                    after: int | None = None, limit: int | None = None) -> list[TrialLine]:
+                    after: int | None = None, limit: int | None = None,
+                    indexes: Collection[int] | None = None) -> list[TrialLine]:
         check_page("index", limit, 0, after, None)
+        if indexes is not None and not indexes:
+            return []
         sqlite_ = self._engine.dialect.name == "sqlite"
         rows = self._read(lambda conn: reads.trial_line_rows(
-            conn, sqlite_, sweep_id, metric, maximize, after, limit))
+            conn, sqlite_, sweep_id, metric, maximize, after, limit, indexes))
         return codec.trial_lines(rows, reads.time_reader(sqlite_))
+
+    def trial_bests(self, sweep_id: str, metric: str, maximize: bool) -> TrialBests:
+        rows = self._read(lambda conn: reads.trial_best_rows(conn, sweep_id, metric, maximize))
+        if not rows:
+            return TrialBests([], [])
+        indexes, bests = zip(*rows, strict=True)
+        return TrialBests(list(indexes), list(bests))
 
     def param_names(self, sweep_id: str) -> list[str]:
         return self._read(lambda conn: reads.param_names(conn, sweep_id))
