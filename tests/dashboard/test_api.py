@@ -206,7 +206,7 @@ def test_pages_do_not_wait_for_the_sweep_and_serve_warms_the_cache(
         built: list[int] = []
         charts = views._charts
         monkeypatch.setattr(views, "_charts", lambda snap: built.append(1) or charts(snap))
-        first = request(server, f"/api/sweeps/{sweep_id}/charts")
+        first = request(server, f"/api/sweeps/{sweep_id}/charts?complete=true")
         second = request(server, f"/api/sweeps/{sweep_id}/charts")
         assert first[0] == second[0] == 200 and first[2] == second[2] and built == [1]
     warm = create_app(store_url=workspace.store_url, workspace=workspace.path, warm=True)

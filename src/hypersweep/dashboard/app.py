@@ -28,6 +28,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -49,7 +50,9 @@ from hypersweep.dashboard.security import SecurityMiddleware, check_token
 from hypersweep.execution import layout
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.spec import SweepSpec
+from hypersweep.store import TrialBests
 from hypersweep.store.codec import strict_json
+from hypersweep.viz import importance
 from hypersweep.viz.analysis import stride_downsample
 
 __all__ = ["create_app", "plotly_assets"]
@@ -146,6 +149,10 @@ def _json(request: Request, etag: str | None, build: Any,
 #: Trials from which a sweep page's first screen is answered before the sweep's snapshot is
 #: read (`hypersweep.dashboard.first_screen`); a smaller sweep is read at once.
 FIRST_SCREEN_FROM = 20_000
+#: Seconds an unread sweep's `Store.trial_bests` answers its first screen's charts.
+FIRST_BESTS_FOR = 5.0
+#: Seconds without a quick request after which the warm-up builds the newest sweep's charts.
+QUIET = 1.0
 
 
 class Dashboard:
@@ -155,6 +162,9 @@ class Dashboard:
     screen answered from the store's aggregate and paged queries (`first_screen`) while a
     background thread reads its snapshot; that read pauses between pages while such quick
     requests are answered (`foreground`), so it does not slow them down through the GIL.
+    Until a sweep's charts are built (the importance chart imports scikit-learn, a second of
+    CPU, and a big sweep's needs every trial read), its charts are answered partial at once
+    and complete when asked (``complete``).
     """
 
     def __init__(self, workspace: Workspace, allow_cancel: bool,
@@ -166,7 +176,12 @@ class Dashboard:
         self._caches: dict[str, SweepCache] = {}
         self._lock = threading.Lock()
         self._reading: set[str] = set()
+        # sweep -> (monotonic time, TrialBests) of its first screen's charts, read once for
+        # the charts and the curves, which the page asks for together
+        self._bests: dict[str, tuple[float, TrialBests]] = {}
+        self._bests_lock = threading.Lock()
         self._busy = 0  # quick requests being answered
+        self._answered = time.monotonic()  # when the last one was (the start, at first)
         self._idle = threading.Condition()
 
     def cache(self, sweep_id: str) -> SweepCache:
@@ -185,6 +200,7 @@ class Dashboard:
         finally:
             with self._idle:
                 self._busy -= 1
+                self._answered = time.monotonic()
                 self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 5.0) -> None:
@@ -192,6 +208,18 @@ class Dashboard:
         no quick request is being answered."""
         with self._idle:
             self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+
+    def wait_quiet(self, quiet: float = QUIET, timeout: float = 30.0) -> None:
+        """Wait (at most ``timeout`` s) until no quick request has been answered for ``quiet``
+        seconds (nor since the start): what cannot pause (importing scikit-learn for the
+        importance chart, a second of CPU) waits until a page's first screen is out."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while (now := time.monotonic()) < deadline:
+                calm = self._answered + quiet - now
+                if self._busy == 0 and calm <= 0:
+                    return
+                self._idle.wait(timeout=min(deadline - now, max(calm, 0.01)))
 
     def unread(self, sweep_id: str) -> tuple[Any, SweepSpec] | None:
         """The sweep's record and spec when its first screen is to be answered without its
@@ -211,6 +239,18 @@ class Dashboard:
         self.read_later(sweep_id)
         return sweep, spec
 
+    def first_bests(self, sweep_id: str, spec: SweepSpec) -> TrialBests:
+        """`Store.trial_bests` of an unread sweep's primary metric, for its first screen's
+        charts and curves: read once for both (the page asks for them together), again when
+        older than `FIRST_BESTS_FOR` seconds (a running sweep goes on)."""
+        with self._bests_lock:
+            known = self._bests.get(sweep_id)
+            if known is None or time.monotonic() - known[0] > FIRST_BESTS_FOR:
+                bests = self.store.trial_bests(sweep_id, spec.objective.metric,
+                                               spec.objective.maximize)
+                known = self._bests[sweep_id] = (time.monotonic(), bests)
+            return known[1]
+
     def read_later(self, sweep_id: str) -> None:
         """Read the sweep's snapshot in a background thread (once at a time)."""
         with self._lock:
@@ -226,6 +266,8 @@ class Dashboard:
             finally:
                 with self._lock:
                     self._reading.discard(sweep_id)
+                with self._bests_lock:  # the snapshot answers from now on
+                    self._bests.pop(sweep_id, None)
 
         threading.Thread(target=read, name=f"hypersweep-read-{sweep_id}", daemon=True).start()
 
@@ -237,12 +279,15 @@ class Dashboard:
 
     def warm(self) -> None:
         """Read every sweep (newest first) and the newest one's charts, so the first visitor
-        after a start does not wait for a 10,000-trial sweep to be read (`create_app(warm=)`)."""
+        after a start does not wait for a 10,000-trial sweep to be read (`create_app(warm=)`).
+        The reads pause for the visitors' quick requests; the charts wait for a quiet moment
+        (`wait_quiet`)."""
         try:
             sweeps = self.store.list_sweeps()
             for position, sweep in enumerate(sweeps):
                 snap = self.cache(sweep.id).snapshot()
                 if position == 0:
+                    self.wait_quiet()
                     views.charts(snap)
                     views.curves(self.store, snap)
                     objectives.pareto(snap)
@@ -284,8 +329,9 @@ def create_app(
         Read the workspace's sweeps in a background thread at once (`serve` does), instead
         of when the first page asks.
     first_screen_from : int, default FIRST_SCREEN_FROM
-        Trials from which a sweep page's first screen (summary and table) is answered from
-        the store's queries before the sweep is read (see `Dashboard`); 0: always.
+        Trials from which a sweep page's first screen (summary, table, the charts in view)
+        is answered from the store's queries before the sweep is read (see `Dashboard`); 0:
+        always.
 
     Examples
     --------
@@ -333,10 +379,11 @@ def create_app(
     @app.get("/sweeps/{sweep_id}", include_in_schema=False)
     def sweep_page(sweep_id: str) -> HTMLResponse:
         # one row, not the snapshot: the page's scripts ask for the data while they load
-        try:
-            sweep = state.store.get_sweep(sweep_id)
-        except KeyError:
-            raise HTTPException(404, f"no sweep {sweep_id!r}") from None
+        with state.foreground():  # (a visitor: the warm-up's charts wait, `wait_quiet`)
+            try:
+                sweep = state.store.get_sweep(sweep_id)
+            except KeyError:
+                raise HTTPException(404, f"no sweep {sweep_id!r}") from None
         # several objectives: the page has the front and hypervolume charts
         several = len(SweepSpec.from_dict(sweep.config).objectives)
         return page("sweep.html", title=f"{sweep.experiment} · {sweep_id}",
@@ -406,8 +453,24 @@ def create_app(
 
     @app.get("/api/sweeps/{sweep_id}/charts",
              summary="Chart data: history, parameters, importance, timeline, terminations")
-    def get_charts(request: Request, sweep_id: str) -> Response:
+    def get_charts(request: Request, sweep_id: str, complete: bool = Query(
+            False, description="wait for the complete charts: until they are built once, a "
+                               "big sweep's (or a fresh server's) answer is partial (no "
+                               "importance, timeline or terminations)",
+    )) -> Response:
+        if not complete:
+            with state.foreground():
+                unread = state.unread(sweep_id)
+                if unread is not None:  # a big sweep not read yet: what the store gives at once
+                    bests = state.first_bests(sweep_id, unread[1])
+                    return _json(request, None,
+                                 lambda: first_screen.charts(state.store, *unread, bests))
         snap = state.snapshot(sweep_id)
+        if not complete and not views.charts_ready(snap) and \
+                (len(snap.rows) >= state.first_screen_from or importance.importing()):
+            # read, but the charts not built yet, and building them takes a second or more
+            with state.foreground():
+                return _json(request, None, lambda: views.quick_charts(snap))
         return _json(request, snap.etag, lambda: views.charts(snap), memo=(snap, "charts"),
                      lasting=True)
 
@@ -420,6 +483,12 @@ def create_app(
     @app.get("/api/sweeps/{sweep_id}/curves",
              summary="Metric curves over reporting intervals (downsampled)")
     def get_curves(request: Request, sweep_id: str, metric: str | None = None) -> Response:
+        with state.foreground():
+            unread = state.unread(sweep_id)
+            if unread is not None:  # a big sweep not read yet: the same curves, from the store
+                bests = state.first_bests(sweep_id, unread[1])
+                return _json(request, None,
+                             lambda: first_screen.curves(state.store, *unread, bests, metric))
         snap = state.snapshot(sweep_id)
         etag = snap.etag[:-1] + "-" + hashlib.sha1((metric or "").encode()).hexdigest()[:8] + '"'
         return _json(request, etag, lambda: views.curves(state.store, snap, metric),

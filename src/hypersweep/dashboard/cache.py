@@ -245,7 +245,7 @@ _REBUILD_SHARE, _REBUILD_AFTER = 100.0, 10.0
 #: Trials from which a running sweep's costly derived values may lag it (`Snapshot.lasting`).
 LASTING_ROWS = 5000
 #: Trials a full read asks the store for at a time.
-READ_PAGE = 10_000
+READ_PAGE = 2_000
 
 
 def _same(a: SweepRecord, b: SweepRecord) -> bool:

@@ -1,11 +1,17 @@
-"""A big sweep's first screen (summary, status counts, best trial, first table page), answered
-from the store's aggregate and paged queries while its snapshot is read in the background.
+"""A big sweep's first screen (summary, status counts, best trial, first table page, the
+charts in view), answered from the store's aggregate and paged queries while its snapshot is
+read in the background.
 
 Why: the snapshot (`hypersweep.dashboard.cache`) reads every trial — 1.4 s of CPU for
-100,000 — and the charts need it, but the text of the page does not: `Store.trial_counts`
-gives the counts and the best trial, `Store.trial_page` one page of the table, each in a few
-milliseconds. These answers say ``"partial": true``; the page asks again for the full ones
-once its charts (which wait for the snapshot) have come.
+100,000 — and the importance chart then imports scikit-learn (1 s more), but the first screen
+needs neither: `Store.trial_counts` gives the counts and the best trial, `Store.trial_page`
+one page of the table, each in a few milliseconds; `Store.trial_bests` (every trial's best
+value, a tenth of a full read) gives the best-so-far line and picks the sample the parameter
+charts and the metric curves draw, whose trials `Store.trial_lines` reads by number. Those
+charts are the snapshot's, exactly; the importance, the timeline and the terminations, which
+need every trial's parameters and times, say they come once every trial is read. These
+answers say ``"partial": true`` (the curves, complete, do not); the page asks again for the
+full ones (`charts` with ``complete``, which waits for the snapshot).
 
 Only what the store can order is answered here: a table sorted by number (either way) or by
 best value (best first), filtered by status at most, of a sweep with one objective and no
@@ -26,6 +32,12 @@ Examples
 [5, 4]
 >>> table(store, sweep_id, spec, sort="param:lr") is None
 True
+>>> bests = store.trial_bests(sweep_id, "loss", False)
+>>> c = charts(store, sweep, spec, bests)
+>>> c["partial"], c["history"]["shown"], c["importance_note"]
+(True, 6, 'drawn once all 6 trials are read')
+>>> [t["index"] for t in curves(store, sweep, spec, bests)["trials"]]
+[0, 1, 2, 3, 4, 5]
 """
 
 from __future__ import annotations
@@ -34,13 +46,20 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from hypersweep.dashboard.cache import trial_row
-from hypersweep.dashboard.views import config_json, row_json
+from hypersweep.dashboard.cache import line_row, trial_row
+from hypersweep.dashboard.views import (
+    config_json,
+    curve_picks,
+    curves_chart,
+    first_charts,
+    row_json,
+    sample_picks,
+)
 from hypersweep.spec import SweepSpec
-from hypersweep.store import Status, Store, SweepRecord
+from hypersweep.store import Status, Store, SweepRecord, TrialBests
 from hypersweep.viz.analysis import column_kinds
 
-__all__ = ["answers", "summary", "table"]
+__all__ = ["answers", "charts", "curves", "summary", "table"]
 
 
 def answers(spec: SweepSpec) -> bool:
@@ -115,3 +134,25 @@ def table(store: Store, sweep_id: str, spec: SweepSpec, *, sort: str = "index",
                                 offset=offset, limit=limit, statuses=wanted)
     return {"total": total, "matched": matched, "offset": offset, "partial": True,
             "rows": [row_json(trial_row(t.trial, t.best)) for t in page]}
+
+
+def charts(store: Store, sweep: SweepRecord, spec: SweepSpec,
+           bests: TrialBests) -> dict[str, Any]:
+    """`views.first_charts` of what ``bests`` (`Store.trial_bests` of the primary metric) and
+    the sample's lines give."""
+    maximize = spec.objective.maximize
+    wanted = [bests.indexes[p] for p in sample_picks(bests.indexes, bests.bests, maximize)]
+    sample = [line_row(line, line.best) for line in store.trial_lines(
+        sweep.id, spec.objective.metric, maximize, indexes=wanted)]
+    return first_charts(spec, bests.indexes, bests.bests, sample)
+
+
+def curves(store: Store, sweep: SweepRecord, spec: SweepSpec, bests: TrialBests,
+           metric: str | None = None) -> dict[str, Any]:
+    """The metric curves (as `views.curves` gives them) of the trials ``bests`` picks: the
+    same trials, so the same answer."""
+    maximize = spec.objective.maximize
+    wanted = [bests.indexes[p] for p in curve_picks(bests.indexes, bests.bests, maximize)]
+    picks = [line_row(line, line.best) for line in store.trial_lines(
+        sweep.id, spec.objective.metric, maximize, indexes=wanted)]
+    return curves_chart(store, metric or spec.objective.metric, picks, len(bests.indexes), {})

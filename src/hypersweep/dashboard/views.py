@@ -13,11 +13,12 @@ Examples
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from hypersweep.api.run import placement_text
@@ -38,10 +39,18 @@ from hypersweep.viz.importance import param_importance
 __all__ = [
     "CHART_POINTS",
     "charts",
+    "charts_ready",
     "config_json",
+    "curve_picks",
     "curves",
+    "curves_chart",
+    "first_charts",
+    "history_chart",
     "parse_ranges",
+    "quick_charts",
     "row_json",
+    "sample_chart",
+    "sample_picks",
     "sort_key",
     "sweep_summary",
     "system_series",
@@ -295,15 +304,51 @@ def _sorted(rows: list[TrialRow], sort: str, desc: bool,
 
 # ------------------------------------------------------------------------ charts
 
+def _top(indexes: Sequence[int], bests: Sequence[float | None], maximize: bool,
+         k: int) -> set[int]:
+    """The numbers of the ``k`` best scored trials (the lowest numbers first among equals)."""
+    scored = [(i, b) for i, b in zip(indexes, bests, strict=True) if b is not None]
+    pick = heapq.nlargest if maximize else heapq.nsmallest  # stable: equals keep their order
+    return {i for i, _ in pick(k, scored, key=itemgetter(1))}
+
+
+def sample_picks(indexes: Sequence[int], bests: Sequence[float | None],
+                 maximize: bool) -> list[int]:
+    """Positions (in ``indexes``, trial numbers in order, and ``bests``, their best values) of
+    the trials a scatter-like chart draws: every scored one, or `CHART_POINTS` of them spread
+    evenly plus the 50 best.
+
+    >>> sample_picks([0, 1, 2, 3], [0.5, None, 0.1, 0.3], maximize=False)
+    [0, 2, 3]
+    """
+    scored = [p for p, best in enumerate(bests) if best is not None]
+    top = _top(indexes, bests, maximize, 50)
+    keep = [j for j, p in enumerate(scored) if indexes[p] in top]
+    return [scored[j] for j in evenly_spaced(len(scored), CHART_POINTS, keep)]
+
+
+def curve_picks(indexes: Sequence[int], bests: Sequence[float | None],
+                maximize: bool) -> list[int]:
+    """Positions (as `sample_picks` gives them) of the trials whose curves the metric-curves
+    chart draws: `CURVES` spread evenly over all the trials plus the 20 best.
+
+    >>> curve_picks([0, 1, 2], [None, 0.5, 0.1], maximize=True)
+    [0, 1, 2]
+    """
+    top = _top(indexes, bests, maximize, 20)
+    return evenly_spaced(len(indexes), CURVES, [p for p, i in enumerate(indexes) if i in top])
+
+
+def _bests(snap: Snapshot) -> tuple[list[int], list[float | None]]:
+    """The snapshot's trial numbers and best values, as the store's `TrialBests` has them."""
+    return snap.derive("bests", lambda: ([r.index for r in snap.rows],
+                                          [r.best for r in snap.rows]))
+
+
 def _sample(snap: Snapshot) -> list[TrialRow]:
-    """Scored trials a scatter-like chart draws: all of them, or CHART_POINTS incl. the best."""
-    def build() -> list[TrialRow]:
-        scored = [r for r in snap.rows if r.best is not None]
-        ranked = _ranked(snap)
-        top = {r.index for r in ranked[:50]}
-        keep = [i for i, r in enumerate(scored) if r.index in top]
-        return [scored[i] for i in evenly_spaced(len(scored), CHART_POINTS, keep)]
-    return snap.derive("sample", build)
+    """The trials of `sample_picks`."""
+    return snap.derive("sample", lambda: [
+        snap.rows[p] for p in sample_picks(*_bests(snap), snap.maximize)])
 
 
 def _columns(rows: Sequence[TrialRow], space: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -337,19 +382,66 @@ def charts(snap: Snapshot) -> dict[str, Any]:
     return snap.lasting("charts", lambda: _charts(snap))
 
 
-def _charts(snap: Snapshot) -> dict[str, Any]:
-    rows = snap.rows
-    # best-so-far in trial order; its steps are few, so it is drawn whole
-    running_best = best_so_far([r.best for r in rows], snap.maximize)
+def history_chart(indexes: Sequence[int], bests: Sequence[float | None],
+                  sample: Sequence[TrialRow], maximize: bool) -> dict[str, Any]:
+    """The best-so-far chart's data: the ``sample``'s values (`sample_picks`) and the running
+    best of every trial (numbers ``indexes``, best values ``bests``), whose steps are few, so
+    it is drawn whole."""
     steps_i: list[int] = []
     steps_v: list[float] = []
-    for r, value in zip(rows, running_best, strict=False):
+    for index, value in zip(indexes, best_so_far(bests, maximize), strict=True):
         if value is not None and (not steps_v or value != steps_v[-1]):
-            steps_i.append(r.index)
+            steps_i.append(index)
             steps_v.append(value)
-    if steps_v and rows:
-        steps_i.append(rows[-1].index)
+    if steps_v:
+        steps_i.append(indexes[-1])
         steps_v.append(steps_v[-1])
+    return {"index": [r.index for r in sample], "value": [r.best for r in sample],
+            "best_index": steps_i, "best": steps_v, "shown": len(sample),
+            "scored": sum(b is not None for b in bests)}
+
+
+def sample_chart(sample: Sequence[TrialRow], space: dict[str, Any]) -> dict[str, Any]:
+    """The sampled trials (`sample_picks`) as the parameter charts draw them."""
+    return {"index": [r.index for r in sample], "id": [r.id for r in sample],
+            "score": [r.best for r in sample], "columns": _columns(sample, space)}
+
+
+def first_charts(spec: SweepSpec, indexes: Sequence[int], bests: Sequence[float | None],
+                 sample: Sequence[TrialRow]) -> dict[str, Any]:
+    """The charts' data (as `charts` gives it) of what every trial's number and best value
+    and the sample's trials (`sample_picks`) give at once: the best-so-far line and the
+    parameter charts; the importance (scikit-learn imported, a forest fitted), the timeline
+    and the terminations hold a note instead, and the answer says ``"partial": true``.
+
+    What a big sweep's page draws first: its complete charts wait for every trial read (or
+    its importance computed), seconds at 100,000 trials."""
+    maximize = spec.objective.maximize
+    note = f"drawn once all {len(indexes):,} trials are read"
+    return {
+        "metric": spec.objective.metric, "maximize": maximize, "total": len(indexes),
+        "history": history_chart(indexes, bests, sample, maximize),
+        "sample": sample_chart(sample, spec.search_space.to_dict()),
+        "importance": {}, "importance_note": note,
+        "importance_info": {"trials": 0, "explained": None, "caveat": None},
+        "timeline": {"t0": None, "times": [], "running": [], "bars": []},
+        "terminations": {"count": 0, "by_reason": {}, "rows": []},
+        "partial": True, "pending": note,
+    }
+
+
+def charts_ready(snap: Snapshot) -> bool:
+    """Whether `charts` answers at once (built for this snapshot or one before it)."""
+    return "charts" in snap.derived or "charts" in snap.lasting_values
+
+
+def quick_charts(snap: Snapshot) -> dict[str, Any]:
+    """`first_charts` of the snapshot: what a big sweep's page draws while `charts` is built."""
+    return first_charts(snap.spec, *_bests(snap), _sample(snap))
+
+
+def _charts(snap: Snapshot) -> dict[str, Any]:
+    rows = snap.rows
     sample = _sample(snap)
     scored = [r for r in rows if r.best is not None]
     importance = param_importance([r.params for r in scored], [r.best for r in scored])
@@ -386,13 +478,8 @@ def _charts(snap: Snapshot) -> dict[str, Any]:
     ]
     return {
         "metric": snap.metric, "maximize": snap.maximize, "total": len(rows),
-        "history": {
-            "index": [r.index for r in sample], "value": [r.best for r in sample],
-            "best_index": steps_i, "best": steps_v, "shown": len(sample), "scored": len(scored),
-        },
-        "sample": {"index": [r.index for r in sample], "id": [r.id for r in sample],
-                   "score": [r.best for r in sample],
-                   "columns": _columns(sample, snap.spec.search_space.to_dict())},
+        "history": history_chart(*_bests(snap), sample, snap.maximize),
+        "sample": sample_chart(sample, snap.spec.search_space.to_dict()),
         # shares (largest first), or a note (too few trials, no variation) instead of bars
         "importance": importance.shares, "importance_note": importance.note,
         "importance_info": {"trials": importance.trials, "explained": importance.explained,
@@ -417,11 +504,16 @@ def curves(store: Store, snap: Snapshot, metric: str | None = None) -> dict[str,
 
 
 def _curves(store: Store, snap: Snapshot, name: str) -> dict[str, Any]:
-    rows = snap.rows
-    top = {r.index for r in _ranked(snap)[:20]}
-    keep = [i for i, r in enumerate(rows) if r.index in top]
-    picks = [rows[i] for i in evenly_spaced(len(rows), CURVES, keep)]
+    picks = [snap.rows[p] for p in curve_picks(*_bests(snap), snap.maximize)]
     kept: dict[str, tuple[list[Any], list[Any]]] = snap.shared.setdefault(("curves", name), {})
+    return curves_chart(store, name, picks, len(snap.rows), kept)
+
+
+def curves_chart(store: Store, name: str, picks: Sequence[TrialRow], total: int,
+                 kept: dict[str, tuple[list[Any], list[Any]]]) -> dict[str, Any]:
+    """The curves of ``name`` of the trials ``picks`` (`curve_picks`) of ``total``, each at
+    most `CURVE_POINTS` points; a finished trial's curve is kept in ``kept`` (by trial id),
+    and read from there the next time."""
     out = []
     for row in picks:
         curve = kept.get(row.id)
@@ -435,7 +527,7 @@ def _curves(store: Store, snap: Snapshot, name: str) -> dict[str, Any]:
             continue
         out.append({"index": row.index, "id": row.id, "status": row.status,
                     "reason": row.reason, "x": x, "y": y})
-    return {"metric": name, "trials": out, "shown": len(picks), "total": len(rows)}
+    return {"metric": name, "trials": out, "shown": len(picks), "total": total}
 
 
 #: The series of a trial's system samples the trial page draws (each only when some sample has it).

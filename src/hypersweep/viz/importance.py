@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ import numpy as np
 
 from hypersweep.viz.analysis import column_kinds, evenly_spaced
 
-__all__ = ["MIN_TRIALS", "WEAK_FIT", "Importance", "param_importance"]
+__all__ = ["MIN_TRIALS", "WEAK_FIT", "Importance", "importing", "param_importance"]
 
 #: Fewest scored trials importance is computed for. On ``10a + 2b + c`` (truth
 #: 0.95/0.04/0.01), eight samples of 8 trials give the dominant share anywhere in 0.56-0.98
@@ -145,6 +146,16 @@ def _tree_fractions(tree: Any, dims: int) -> np.ndarray | None:
         marginal = inside.astype(float) @ (others * value)
         out[d] = float((seg * (marginal - mean) ** 2).sum()) / total
     return out
+
+
+def importing() -> bool:
+    """Whether `param_importance` would first import scikit-learn's forests: a second of CPU,
+    which a server's first answers do not wait for (its fits then take 0.1 s at most).
+
+    >>> isinstance(importing(), bool)
+    True
+    """
+    return "sklearn.ensemble" not in sys.modules
 
 
 def param_importance(

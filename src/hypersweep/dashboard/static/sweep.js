@@ -304,11 +304,19 @@
     return {label: col.name, values, tickvals: ticks, ticktext: ticks.map((t) => `1e${t}`)};
   }
 
-  function fillSelect(id, names, preferred) {
+  // The preferred option (from the importance ranking) is chosen once: when the options are
+  // filled, or later if they were filled before the ranking was known (a big sweep's first
+  // charts: then ``fallback``) and nobody has chosen since.
+  function fillSelect(id, names, preferred, fallback) {
     const select = document.getElementById(id);
-    if (select.options.length !== names.length) {
+    const fresh = select.options.length !== names.length;
+    if (fresh) {
       select.replaceChildren(...names.map((n) => el("option", {value: n}, n)));
-      if (preferred && names.includes(preferred)) select.value = preferred;
+      if (fallback && names.includes(fallback)) select.value = fallback;
+    }
+    if ((fresh || !select.dataset.chosen) && preferred && names.includes(preferred)) {
+      select.value = preferred;
+      select.dataset.chosen = "1";
     }
     return select.value;
   }
@@ -343,8 +351,8 @@
     if (cols.length < 2) return Promise.resolve();
     const names = cols.map((col) => col.name);
     const ranked = Object.keys(c.importance).filter((n) => names.includes(n));
-    const xName = fillSelect("scatter3d-x", names, ranked[0] || names[0]);
-    const yName = fillSelect("scatter3d-y", names, ranked[1] || names[1]);
+    const xName = fillSelect("scatter3d-x", names, ranked[0], names[0]);
+    const yName = fillSelect("scatter3d-y", names, ranked[1], names[1]);
     const x = cols.find((col) => col.name === xName), y = cols.find((col) => col.name === yName);
     return react("chart-scatter3d", [{type: "scatter3d", mode: "markers", x: columnValues(x),
       y: columnValues(y), z: c.sample.score, marker: {size: 3, color: c.sample.score,
@@ -390,7 +398,11 @@
     return {tickmode: "linear", tick0: 0, dtick: Math.max(1, Math.round(step)), tickformat: "d"};
   }
 
+  // a big sweep's first charts: these need every trial, which the server is still reading
+  const pending = (c, id, height) => react(id, [], noteLayout(c.pending, {height}));
+
   function drawTimeline(c) {
+    if (c.pending) return pending(c, "chart-timeline", 160);
     const t = c.timeline;
     const byStatus = new Map();
     for (const b of t.bars) {
@@ -410,6 +422,10 @@
   }
 
   function drawTerminations(c) {
+    if (c.pending) {
+      document.getElementById("terminations-count").textContent = "";
+      return pending(c, "chart-terminations", 120);
+    }
     const term = c.terminations;
     document.getElementById("terminations-count").textContent =
       `${term.count} trials stopped` + (Object.keys(term.by_reason).length ? " · " +
@@ -547,24 +563,33 @@
   const sources = {charts: {url: api + "/charts", get: HS.newest()},
                    curves: {url: api + "/curves", get: HS.newest()},
                    ...(objectiveCount > 1 ? {pareto: {url: api + "/pareto", get: HS.newest()}} : {})};
-  async function loadSource(name, conditional) {
+  // complete: a big sweep's charts as the server gives them once it has read every trial
+  // (its first answer, partial, has no importance, timeline or terminations)
+  async function loadSource(name, conditional, complete = false) {
     const source = sources[name];
-    const data = await source.get(source.url, conditional);
+    const url = complete && name === "charts" ? source.url + "?complete=true" : source.url;
+    const data = await source.get(url, conditional);
     if (!data) return;
     if (name === "charts") state.charts = data;
     for (const chart of CHARTS) {
-      if (chart.source === name) { chart.data = data; chart.stale = true; }
+      // a WebGL chart waits for the complete charts of a big sweep (data.partial): its sample
+      // is the same, but drawing it twice would double the slowest drawing of the page
+      if (chart.source === name && !(chart.gl && data.partial)) {
+        chart.data = data;
+        chart.stale = true;
+      }
     }
     await drawCharts();
   }
 
-  function loadCharts(conditional) {
-    return Promise.all(Object.keys(sources).map((name) => loadSource(name, conditional)));
+  function loadCharts(conditional, complete = false) {
+    return Promise.all(Object.keys(sources).map((name) => loadSource(name, conditional, complete)));
   }
 
   for (const [select, id] of [["scatter-x", "chart-scatter"], ["scatter3d-x", "chart-scatter3d"],
                               ["scatter3d-y", "chart-scatter3d"]]) {
-    document.getElementById(select).addEventListener("change", () => {
+    document.getElementById(select).addEventListener("change", (event) => {
+      event.target.dataset.chosen = "1";   // the user's choice: no ranking overrides it
       const chart = CHARTS.find((c) => c.id === id);
       if (chart.data) { chart.stale = true; drawCharts(); }
     });
@@ -606,9 +631,10 @@
     const charts = text.then(() => loadCharts(false));
     let s = await summary;
     await Promise.all([table, charts]);
-    if (s && s.partial) {
-      // counted by the database before the server read every trial: now it has (the charts
-      // needed it), the full summary and table (columns, devices) replace them
+    if ((s && s.partial) || (state.charts && state.charts.partial)) {
+      // answered by the database before the server read every trial: the complete charts
+      // wait for that read, then the full summary and table (columns, devices) replace these
+      await loadSource("charts", false, true);
       s = (await loadSummary(false)) || s;
       await loadTable(false);
     }
