@@ -49,6 +49,8 @@ class Rows(Protocol):
 
     def fetchone(self) -> Any: ...
 
+    def fetchall(self) -> Any: ...
+
 
 class _Compiled:
     """A statement's SQL for SQLite with one set of parameter names: its text, and for each

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from hypersweep.store import codec
+from hypersweep.store._prepared import Prepared
 from hypersweep.store.records import ScoredTrial, Status, TrialCounts
 from hypersweep.store.schema import metrics, sweeps, trials
 
@@ -156,12 +157,28 @@ def trial_line_rows(conn: Connection, sqlite_: bool, sweep_id: str, metric: str,
     return conn.execute(query).all()
 
 
+def _bests_statement(kept: bool, maximize: bool) -> Prepared:
+    """Every trial of a sweep ("sid") by number with its best value: the one it keeps beside
+    it (``kept``), or that of its points of a metric ("metric")."""
+    aggregate = func.max if maximize else func.min
+    best = ((trials.c.best_high if maximize else trials.c.best_low) if kept
+            else trial_best(bindparam("metric"), aggregate))
+    return Prepared(select(trials.c.trial_index, best)
+                    .where(trials.c.sweep_id == bindparam("sid"))
+                    .order_by(trials.c.trial_index))
+
+
+# Run on the driver's cursor (see _prepared): at 100,000 trials SQLAlchemy's result rows
+# cost half as much again as SQLite's own fetch.
+_BESTS = {(kept, maximize): _bests_statement(kept, maximize)
+          for kept in (False, True) for maximize in (False, True)}
+
+
 def trial_best_rows(conn: Connection, sweep_id: str, metric: str,
                     maximize: bool) -> Sequence[Any]:
     """``(number, best)`` rows of :meth:`SqlStore.trial_bests`."""
-    return conn.execute(select(trials.c.trial_index, best_column(conn, sweep_id, metric, maximize))
-                        .where(trials.c.sweep_id == sweep_id)
-                        .order_by(trials.c.trial_index)).all()
+    kept = isinstance(best_column(conn, sweep_id, metric, maximize), Column)
+    return _BESTS[kept, maximize].run(conn, {"sid": sweep_id, "metric": metric}).fetchall()
 
 
 def time_reader(sqlite_: bool) -> Callable[[Any], datetime]:
