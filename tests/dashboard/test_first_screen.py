@@ -113,7 +113,8 @@ def test_a_small_sweeps_charts_do_not_wait_for_scikit_learn(
     monkeypatch.setattr(importance, "importing", lambda: True)
     api = f"{serve(workspace).url}/api/sweeps/{sweep_id}"
     assert "partial" not in _get(api)
-    assert _get(api + "/charts")["partial"] is True
+    partial = _get(api + "/charts")
+    assert partial["partial"] is True and partial["pending"] == "being computed"
     complete = _get(api + "/charts?complete=true")
     assert "partial" not in complete and _get(api + "/charts") == complete
 

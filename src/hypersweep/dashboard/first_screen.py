@@ -144,7 +144,8 @@ def charts(store: Store, sweep: SweepRecord, spec: SweepSpec,
     wanted = [bests.indexes[p] for p in sample_picks(bests.indexes, bests.bests, maximize)]
     sample = [line_row(line, line.best) for line in store.trial_lines(
         sweep.id, spec.objective.metric, maximize, indexes=wanted)]
-    return first_charts(spec, bests.indexes, bests.bests, sample)
+    return first_charts(spec, bests.indexes, bests.bests, sample,
+                        f"drawn once all {len(bests.indexes):,} trials are read")
 
 
 def curves(store: Store, sweep: SweepRecord, spec: SweepSpec, bests: TrialBests,

@@ -408,16 +408,15 @@ def sample_chart(sample: Sequence[TrialRow], space: dict[str, Any]) -> dict[str,
 
 
 def first_charts(spec: SweepSpec, indexes: Sequence[int], bests: Sequence[float | None],
-                 sample: Sequence[TrialRow]) -> dict[str, Any]:
+                 sample: Sequence[TrialRow], note: str) -> dict[str, Any]:
     """The charts' data (as `charts` gives it) of what every trial's number and best value
     and the sample's trials (`sample_picks`) give at once: the best-so-far line and the
     parameter charts; the importance (scikit-learn imported, a forest fitted), the timeline
-    and the terminations hold a note instead, and the answer says ``"partial": true``.
+    and the terminations hold ``note`` instead, and the answer says ``"partial": true``.
 
     What a big sweep's page draws first: its complete charts wait for every trial read (or
     its importance computed), seconds at 100,000 trials."""
     maximize = spec.objective.maximize
-    note = f"drawn once all {len(indexes):,} trials are read"
     return {
         "metric": spec.objective.metric, "maximize": maximize, "total": len(indexes),
         "history": history_chart(indexes, bests, sample, maximize),
@@ -437,7 +436,7 @@ def charts_ready(snap: Snapshot) -> bool:
 
 def quick_charts(snap: Snapshot) -> dict[str, Any]:
     """`first_charts` of the snapshot: what a big sweep's page draws while `charts` is built."""
-    return first_charts(snap.spec, *_bests(snap), _sample(snap))
+    return first_charts(snap.spec, *_bests(snap), _sample(snap), "being computed")
 
 
 def _charts(snap: Snapshot) -> dict[str, Any]:
