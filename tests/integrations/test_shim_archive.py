@@ -84,6 +84,21 @@ def test_a_damaged_file_under_the_name_is_replaced(tmp_path: Path, damage: bytes
     assert os.listdir(tmp_path) == [Path(path).name]
 
 
+def test_a_link_or_a_fifo_under_the_name_is_replaced_not_followed(tmp_path: Path) -> None:
+    path = Path(shim_archive(tmp_path / "shims"))
+    good = path.read_bytes()
+    elsewhere = tmp_path / "elsewhere.zip"
+    elsewhere.write_bytes(good)  # even one with the right bytes: the name must be the file
+    path.unlink()
+    path.symlink_to(elsewhere)
+    assert shim_archive(tmp_path / "shims") == str(path)
+    assert not path.is_symlink() and path.read_bytes() == good
+    path.unlink()
+    os.mkfifo(path)  # an open that blocked would hang the sweep's start
+    assert shim_archive(tmp_path / "shims") == str(path)
+    assert path.is_file() and path.read_bytes() == good
+
+
 def test_a_changed_shim_gets_a_new_archive_and_the_old_one_stays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -40,6 +40,7 @@ import functools
 import importlib.util
 import logging
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -135,9 +136,9 @@ def shim_archive(folder: str | os.PathLike[str]) -> str:
 
     What a trial's ``PYTHONPATH`` should hold for the shim (see the module's notes for why an
     archive). A file already there is used when its bytes are the shim's; anything else under
-    that name (a truncated copy, an edit) is replaced. Each write goes to a temporary file in
-    ``folder`` renamed over the name, so sweeps making it at once never show a trial a partial
-    archive, whichever rename lands last: the bytes are the same.
+    that name (a truncated copy, an edit, a link, a FIFO) is replaced. Each write goes to a
+    temporary file in ``folder`` renamed over the name, so sweeps making it at once never show
+    a trial a partial archive, whichever rename lands last: the bytes are the same.
 
     Raises
     ------
@@ -156,12 +157,8 @@ def shim_archive(folder: str | os.PathLike[str]) -> str:
 
     name, data = _shim_zip()
     path = os.path.join(folder, name)
-    try:
-        with open(path, "rb") as existing:
-            if existing.read(len(data) + 1) == data:
-                return path
-    except FileNotFoundError:
-        pass
+    if _holds(path, data):
+        return path
     os.makedirs(folder, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
@@ -176,6 +173,19 @@ def shim_archive(folder: str | os.PathLike[str]) -> str:
             os.unlink(temporary)
         raise
     return path
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """Whether ``path`` is a regular file of exactly ``data``. Never through a link, never
+    blocking on a FIFO: a workspace's files are the user's (and their trials') to change."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # missing, a link, ...: made afresh
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(data) + 1) == data
+    finally:
+        os.close(fd)
 
 
 def shim_path(folder: str | os.PathLike[str]) -> str:
