@@ -105,7 +105,8 @@ def test_read_commands_on_a_read_only_workspace(
     with read_only(project.workspace) as view:
         _check_writes_refused(view)
         _read_everything(invoke, view, finished_sweep)
-        assert sorted(p.name for p in view.iterdir()) == ["hypersweep.db", "runs", "snapshots"]
+        assert sorted(p.name for p in view.iterdir()) == [
+            "hypersweep.db", "runs", "shims", "snapshots"]
 
 
 def test_read_only_copy_taken_while_a_writer_had_it_open(

@@ -127,3 +127,41 @@ def test_the_launcher_imports_no_python_half_of_signal_or_socket() -> None:
                 if line.startswith("import time:") and "|" in line}
     assert {"_supervise", "_signal", "_socket", "marshal", "select"} <= imported
     assert not imported & {"signal", "socket", "enum", "selectors", "functools"}
+
+
+def _started(tmp_path: Any) -> Launcher:
+    import sys
+
+    launcher = Launcher(sys.executable)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    try:
+        launcher.start(str(tmp_path), {}, [str(tmp_path), "--", "true"], quiet, quiet)
+    finally:
+        os.close(quiet)
+    return launcher
+
+
+def test_closing_reaps_the_launcher_at_once_and_twice_is_harmless(tmp_path: Any) -> None:
+    launcher = _started(tmp_path)
+    launcher.close()
+    # reaped by the close itself (woken by its pidfd), with the status of a clean exit
+    assert launcher._process.returncode == 0
+    launcher.close()  # its pid is no longer ours to wait on: nothing happens
+    assert launcher._process.returncode == 0
+
+
+def test_a_launcher_that_does_not_exit_is_left_after_the_timeout(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypersweep.execution import launcher as module
+
+    monkeypatch.setattr(module, "CLOSE_TIMEOUT", 0.3)
+    launcher = _started(tmp_path)
+    os.kill(launcher._process.pid, signal.SIGSTOP)  # cannot read its end-of-file
+    try:
+        began = time.monotonic()
+        launcher.close()
+        assert time.monotonic() - began >= 0.3
+        assert launcher._process.returncode is None  # not waited on for ever
+    finally:
+        os.kill(launcher._process.pid, signal.SIGKILL)
+        launcher._process.wait(timeout=30)

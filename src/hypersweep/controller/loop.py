@@ -34,6 +34,7 @@ later). Recovery reads ended trials back from the store, replays them, and lets 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -64,7 +65,12 @@ from hypersweep.execution.placement import Slot
 from hypersweep.spec import FunctionTrial, SweepSpec
 from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
 from hypersweep.tracking import JournalRecord
-from hypersweep.tracking.integrations import trial_environment
+from hypersweep.tracking.integrations import (
+    SHIM_DIR,
+    azureml_core_installed,
+    shim_path,
+    trial_environment,
+)
 
 log = logging.getLogger("hypersweep.controller")
 
@@ -572,7 +578,8 @@ class SweepController:
         })
         slot = Slot.from_dict(record.placement)
         env.update(slot.environment())  # its devices, and thread counts to match its cores
-        env.update(trial_environment(env))  # MLflow store plugin, azureml shim (tracking)
+        # MLflow store plugin, azureml shim (tracking)
+        env.update(trial_environment(env, self._shim))
         # `python` in a v2 command means the interpreter that runs the sweep, as on Azure the
         # environment's own python comes first on PATH.
         path = env.get("PATH", os.environ.get("PATH", ""))
@@ -583,6 +590,13 @@ class SweepController:
             env=env, workdir=workdir, trial_dir=trial_dir, snapshot=self.snapshot_dir,
             cores=slot.cores,
         )
+
+    @functools.cached_property
+    def _shim(self) -> str:
+        """What trials put on ``PYTHONPATH`` for the azureml shim: its archive in the workspace,
+        checked (and made if missing) once, at the sweep's first launch rather than each."""
+        return SHIM_DIR if azureml_core_installed() else shim_path(
+            layout.shims_dir(self.workspace_dir))
 
     def _monotonic_of(self, moment: datetime | None) -> float:
         if moment is None:

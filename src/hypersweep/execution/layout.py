@@ -1,7 +1,9 @@
 """The trial-folder layout: every file and folder name a trial leaves in a workspace.
 
-A workspace folder holds ``runs/<trial-id>/`` (one folder per trial) and
-``snapshots/<sweep-id>/`` (the source directory as it was at submit). A trial folder holds::
+A workspace folder holds ``runs/<trial-id>/`` (one folder per trial),
+``snapshots/<sweep-id>/`` (the source directory as it was at submit) and ``shims/`` (the
+``azureml`` shim as a zip archive its script trials import from, one file per version: see
+:func:`hypersweep.tracking.integrations.shim_archive`). A trial folder holds::
 
     stdout.log  stderr.log   the script's output (appended)
     metrics.jsonl            the metrics journal the script appends to
@@ -33,8 +35,8 @@ Examples
 >>> folder = trial_dir("/ws", "HD_1_0")
 >>> folder.as_posix(), journal_path(folder).name, outputs_dir(folder).as_posix()
 ('/ws/runs/HD_1_0', 'metrics.jsonl', '/ws/runs/HD_1_0/work/outputs')
->>> snapshot_dir(Path("/ws"), "HD_1").as_posix()
-'/ws/snapshots/HD_1'
+>>> snapshot_dir(Path("/ws"), "HD_1").as_posix(), shims_dir("/ws").as_posix()
+('/ws/snapshots/HD_1', '/ws/shims')
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "OUTPUTS_IN_TRIAL",
     "OUTPUTS_LOCATION",
     "RUNS",
+    "SHIMS",
     "SNAPSHOTS",
     "STDERR",
     "STDOUT",
@@ -60,6 +63,7 @@ __all__ = [
     "journal_path",
     "outputs_dir",
     "outputs_of",
+    "shims_dir",
     "snapshot_dir",
     "trial_dir",
     "workdir",
@@ -95,6 +99,8 @@ OUTPUTS_LOCATION = "outputs_location"
 RUNS = "runs"
 #: The workspace's folder of source snapshots.
 SNAPSHOTS = "snapshots"
+#: The workspace's folder of the azureml shim's archives (a Dask worker keeps its own).
+SHIMS = "shims"
 
 
 def _component(kind: str, name: str) -> str:
@@ -112,6 +118,11 @@ def trial_dir(workspace_dir: str | os.PathLike[str], trial_id: str) -> Path:
 def snapshot_dir(workspace_dir: str | os.PathLike[str], sweep_id: str) -> Path:
     """The source snapshot of sweep ``sweep_id``: ``<workspace>/snapshots/<sweep-id>``."""
     return Path(workspace_dir) / SNAPSHOTS / _component("sweep id", sweep_id)
+
+
+def shims_dir(workspace_dir: str | os.PathLike[str]) -> Path:
+    """Where the azureml shim's archives are kept: ``<workspace>/shims``."""
+    return Path(workspace_dir) / SHIMS
 
 
 def workdir(trial_folder: str | os.PathLike[str]) -> Path:
