@@ -91,9 +91,11 @@ def create_schema(conn: Connection) -> None:
     the caller's transaction on the empty database of ``conn``.
 
     The version table is Alembic's own (same name, column and key), so later migrations
-    carry on from the stamp as from an upgrade.
+    carry on from the stamp as from an upgrade. The tables are created without asking the
+    database whether each exists first (``checkfirst``): the caller has just found none of
+    them, under the lock, and the five lookups were ~2M of its ~16M instructions.
     """
-    metadata.create_all(conn)
+    metadata.create_all(conn, checkfirst=False)
     version = Table(VERSION_TABLE, MetaData(),
                     Column("version_num", String(32), nullable=False),
                     PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))
