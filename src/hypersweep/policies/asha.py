@@ -46,12 +46,12 @@ without constraints.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies.base import (
     MAXIMIZE,
     Decision,
@@ -144,8 +144,7 @@ def _ranked_text(i: int, ranking: RungRanking, point: Sequence[float],
             f"{keep} (a 1/{eta} share, rounded up) go on ({policy} reduction_factor={eta})")
 
 
-@dataclass(frozen=True)
-class AshaPolicy(EarlyTerminationPolicy):
+class AshaPolicy(EarlyTerminationPolicy, FrozenRecord):
     """Asynchronous successive halving over the metric's intervals (ours; not in Azure).
 
     Parameters

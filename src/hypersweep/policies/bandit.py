@@ -20,10 +20,10 @@ Equality never cancels.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies.base import (
     MAXIMIZE,
     Decision,
@@ -37,8 +37,7 @@ from hypersweep.policies.base import (
 )
 
 
-@dataclass(frozen=True)
-class BanditPolicy(EarlyTerminationPolicy):
+class BanditPolicy(EarlyTerminationPolicy, FrozenRecord):
     """Stop a trial whose best value is more than a slack behind the best trial's.
 
     Parameters

@@ -30,9 +30,9 @@ import functools
 import hashlib
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies.asha import AshaPolicy
 from hypersweep.policies.base import (
     MAXIMIZE,
@@ -58,8 +58,7 @@ def _bracket(trial_id: str, budgets: tuple[int, ...]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@dataclass(frozen=True)
-class HyperbandPolicy(EarlyTerminationPolicy):
+class HyperbandPolicy(EarlyTerminationPolicy, FrozenRecord):
     """Brackets of ASHA with different first rungs (ours; not in Azure).
 
     Parameters

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies.base import (
     MAXIMIZE,
     Decision,
@@ -31,8 +31,7 @@ from hypersweep.policies.base import (
 )
 
 
-@dataclass(frozen=True)
-class MedianStoppingPolicy(EarlyTerminationPolicy):
+class MedianStoppingPolicy(EarlyTerminationPolicy, FrozenRecord):
     """Stop a trial whose best value is worse than the median of the trials' running averages.
 
     Parameters

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies.base import MAXIMIZE, Decision, EarlyTerminationPolicy, Objective
 
 
-@dataclass(frozen=True)
-class NoTerminationPolicy(EarlyTerminationPolicy):
+class NoTerminationPolicy(EarlyTerminationPolicy, FrozenRecord):
     """Never stop a trial early: every trial runs to completion (the default).
 
     Examples

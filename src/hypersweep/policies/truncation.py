@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hypersweep.errors import ConfigError
+from hypersweep.frozen import FrozenRecord
 from hypersweep.policies.base import (
     MAXIMIZE,
     Decision,
@@ -34,8 +34,7 @@ from hypersweep.policies.base import (
 from hypersweep.space.values import describe
 
 
-@dataclass(frozen=True)
-class TruncationSelectionPolicy(EarlyTerminationPolicy):
+class TruncationSelectionPolicy(EarlyTerminationPolicy, FrozenRecord):
     """Stop a trial ranked among the lowest ``truncation_percentage`` percent at interval k.
 
     Parameters
