@@ -18,7 +18,7 @@ Two tasks, 100 seeds each, 40 trials of 20 intervals (epochs) per seed:
 The full curves are computed once, then every policy replays the same curves under the same
 concurrency model: W=4 trials at a time, started in the same order, one time unit per epoch,
 reports interleaved by time (ties in start order), a freed slot starting the next trial at
-once (``hypersweep.policies.replay.simulate``). Ours go through ``replay`` (our
+once (``hypersweep.policies.simulate``). Ours go through ``replay`` (our
 ``PolicyRunner``); Optuna's pruners are driven through the very same schedule with
 ``trial.report`` / ``trial.should_prune`` (``study.ask``/``study.tell``, in-memory), in a study
 named after the task and seed: Optuna's ``HyperbandPruner`` puts a trial in a bracket by a hash

@@ -8,8 +8,10 @@ With several objectives or constraints, ASHA and Hyperband rank trials by all of
 (:mod:`.ranking`); the others judge the first objective, which :func:`policy_note` says.
 
 What a sweep without a policy needs (the protocol, ``NoTerminationPolicy``, the runner) is
-imported with the package, and `replay`; each other policy and the ranking (and with it
-``hypersweep.pareto``) when first named, so a plain ``tune`` does not load them.
+imported with the package; each other policy, the ranking (and with it ``hypersweep.pareto``)
+and `replay` when first named, so a plain ``tune`` does not load them. `replay`, `simulate`
+and `ReplayReport` live in the private module ``_replay``: a public submodule named
+``replay`` would shadow the function of that name once imported on its own.
 
 Examples
 --------
@@ -26,12 +28,10 @@ from typing import TYPE_CHECKING
 from hypersweep.lazy import lazy_exports
 from hypersweep.policies.base import Decision, EarlyTerminationPolicy, Evidence, Objective
 from hypersweep.policies.none import NoTerminationPolicy
-
-# Eager although cheap to defer: the submodule `replay` would otherwise shadow the function.
-from hypersweep.policies.replay import ReplayReport, replay, simulate
 from hypersweep.policies.runner import PolicyRunner
 
 if TYPE_CHECKING:
+    from hypersweep.policies._replay import ReplayReport, replay, simulate
     from hypersweep.policies.asha import AshaPolicy
     from hypersweep.policies.bandit import BanditPolicy
     from hypersweep.policies.hyperband import HyperbandPolicy
@@ -54,6 +54,9 @@ _LAZY = {
     "POLICIES": ".serialize",
     "policy_from_dict": ".serialize",
     "policy_note": ".notes",
+    "ReplayReport": "._replay",
+    "replay": "._replay",
+    "simulate": "._replay",
 }
 
 
