@@ -621,14 +621,15 @@
   }
 
   async function start() {
-    // the first screen first: the summary and the table page load in parallel (beside
-    // plotly.js), then the chart data, which a big sweep's server has to read every trial
-    // for (the first two it answers without: a request for the charts would compete)
+    // the first screen at once: the summary, the table page and the chart data load in
+    // parallel (beside plotly.js); the server answers each without waiting for every trial
+    // read or the importance computed (a big sweep's charts then say partial), and the
+    // charts are drawn once the text is shown
     const summary = loadSummary(false);
     const table = loadTable(false, summary);
     const text = Promise.allSettled([summary, table]);
     text.then(textShown);
-    const charts = text.then(() => loadCharts(false));
+    const charts = loadCharts(false);
     let s = await summary;
     await Promise.all([table, charts]);
     if ((s && s.partial) || (state.charts && state.charts.partial)) {
