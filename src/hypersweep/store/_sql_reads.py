@@ -43,6 +43,7 @@ __all__ = [
     "SWEEP_STATUS",
     "best_column",
     "best_value_rows",
+    "kept_best",
     "metric_series_rows",
     "page",
     "param_names",
@@ -94,13 +95,19 @@ METRIC_POINTS = {(named, after): _metric_points(named, after)
                  for named in (False, True) for after in (False, True)}
 
 
-def best_column(conn: Connection, sweep_id: str, metric: str, maximize: bool) -> Any:
-    """A trial's best value of ``metric`` as a column of a query on ``trials`` of
-    ``sweep_id``: the value the trial keeps beside it when ``metric`` is the sweep's
-    primary metric (no metrics read), else :func:`trial_best` of it."""
+def kept_best(conn: Connection, sweep_id: str, metric: str) -> bool:
+    """Whether ``sweep_id``'s trials keep their best value of ``metric`` beside them (it is
+    the sweep's primary metric)."""
     primary = conn.execute(select(sweeps.c.primary_metric)
                            .where(sweeps.c.id == sweep_id)).scalar()
-    if primary is not None and primary == metric:
+    return primary is not None and primary == metric
+
+
+def best_column(conn: Connection, sweep_id: str, metric: str, maximize: bool) -> Any:
+    """A trial's best value of ``metric`` as a column of a query on ``trials`` of
+    ``sweep_id``: the value the trial keeps beside it (:func:`kept_best`: no metrics read),
+    else :func:`trial_best` of it."""
+    if kept_best(conn, sweep_id, metric):
         return trials.c.best_high if maximize else trials.c.best_low
     return trial_best(metric, func.max if maximize else func.min)
 
@@ -177,7 +184,7 @@ _BESTS = {(kept, maximize): _bests_statement(kept, maximize)
 def trial_best_rows(conn: Connection, sweep_id: str, metric: str,
                     maximize: bool) -> Sequence[Any]:
     """``(number, best)`` rows of :meth:`SqlStore.trial_bests`."""
-    kept = isinstance(best_column(conn, sweep_id, metric, maximize), Column)
+    kept = kept_best(conn, sweep_id, metric)
     return _BESTS[kept, maximize].run(conn, {"sid": sweep_id, "metric": metric}).fetchall()
 
 
