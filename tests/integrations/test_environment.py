@@ -43,9 +43,13 @@ def test_pythonpath_falls_back_to_the_controllers(monkeypatch: pytest.MonkeyPatc
     assert trial_environment({})["PYTHONPATH"] == SHIM_DIR
 
 
-def test_no_shim_when_the_real_azureml_core_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_shim_when_the_real_azureml_core_is_installed(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
     monkeypatch.setattr(integrations, "azureml_core_installed", lambda: True)
     assert "PYTHONPATH" not in trial_environment({})
+    # nor is its archive written for a sweep
+    assert integrations.shim_path(tmp_path / "shims") == SHIM_DIR
+    assert not (tmp_path / "shims").exists()
 
 
 def test_checks_are_made_once_per_process() -> None:

@@ -65,12 +65,7 @@ from hypersweep.execution.placement import Slot
 from hypersweep.spec import FunctionTrial, SweepSpec
 from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
 from hypersweep.tracking import JournalRecord
-from hypersweep.tracking.integrations import (
-    SHIM_DIR,
-    azureml_core_installed,
-    shim_path,
-    trial_environment,
-)
+from hypersweep.tracking.integrations import shim_path, trial_environment
 
 log = logging.getLogger("hypersweep.controller")
 
@@ -595,8 +590,7 @@ class SweepController:
     def _shim(self) -> str:
         """What trials put on ``PYTHONPATH`` for the azureml shim: its archive in the workspace,
         checked (and made if missing) once, at the sweep's first launch rather than each."""
-        return SHIM_DIR if azureml_core_installed() else shim_path(
-            layout.shims_dir(self.workspace_dir))
+        return shim_path(layout.shims_dir(self.workspace_dir))
 
     def _monotonic_of(self, moment: datetime | None) -> float:
         if moment is None:

@@ -190,13 +190,17 @@ def _holds(path: str, data: bytes) -> bool:
 
 def shim_path(folder: str | os.PathLike[str]) -> str:
     """What goes on a trial's ``PYTHONPATH`` for the shim: :func:`shim_archive` in ``folder``,
-    or :data:`SHIM_DIR` itself where that cannot be written (slower, and as good).
+    or :data:`SHIM_DIR` itself where that cannot be written (slower, and as good) or where
+    the real ``azureml-core`` is installed (then :func:`trial_environment` puts no shim on the
+    path, and nothing is written).
 
     Examples
     --------
     >>> shim_path("/proc/no/such/folder") == SHIM_DIR
     True
     """
+    if azureml_core_installed():
+        return SHIM_DIR
     try:
         return shim_archive(folder)
     except OSError as err:
