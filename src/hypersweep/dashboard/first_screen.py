@@ -43,10 +43,10 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from hypersweep.dashboard.cache import line_row, trial_row
+from hypersweep.dashboard.cache import TrialRow, line_row, trial_row
 from hypersweep.dashboard.views import (
     config_json,
     curve_picks,
@@ -136,14 +136,22 @@ def table(store: Store, sweep_id: str, spec: SweepSpec, *, sort: str = "index",
             "rows": [row_json(trial_row(t.trial, t.best)) for t in page]}
 
 
+def _picked(store: Store, sweep: SweepRecord, spec: SweepSpec, bests: TrialBests,
+            picks: Callable[[Sequence[int], Sequence[float | None], bool], list[int]]
+            ) -> list[TrialRow]:
+    """The rows of the trials ``picks`` (`views.sample_picks` or `views.curve_picks`) chooses
+    from ``bests``, read by number in one query."""
+    maximize = spec.objective.maximize
+    wanted = [bests.indexes[p] for p in picks(bests.indexes, bests.bests, maximize)]
+    return [line_row(line, line.best) for line in store.trial_lines(
+        sweep.id, spec.objective.metric, maximize, indexes=wanted)]
+
+
 def charts(store: Store, sweep: SweepRecord, spec: SweepSpec,
            bests: TrialBests) -> dict[str, Any]:
     """`views.first_charts` of what ``bests`` (`Store.trial_bests` of the primary metric) and
     the sample's lines give."""
-    maximize = spec.objective.maximize
-    wanted = [bests.indexes[p] for p in sample_picks(bests.indexes, bests.bests, maximize)]
-    sample = [line_row(line, line.best) for line in store.trial_lines(
-        sweep.id, spec.objective.metric, maximize, indexes=wanted)]
+    sample = _picked(store, sweep, spec, bests, sample_picks)
     return first_charts(spec, bests.indexes, bests.bests, sample,
                         f"drawn once all {len(bests.indexes):,} trials are read")
 
@@ -152,8 +160,5 @@ def curves(store: Store, sweep: SweepRecord, spec: SweepSpec, bests: TrialBests,
            metric: str | None = None) -> dict[str, Any]:
     """The metric curves (as `views.curves` gives them) of the trials ``bests`` picks: the
     same trials, so the same answer."""
-    maximize = spec.objective.maximize
-    wanted = [bests.indexes[p] for p in curve_picks(bests.indexes, bests.bests, maximize)]
-    picks = [line_row(line, line.best) for line in store.trial_lines(
-        sweep.id, spec.objective.metric, maximize, indexes=wanted)]
+    picks = _picked(store, sweep, spec, bests, curve_picks)
     return curves_chart(store, metric or spec.objective.metric, picks, len(bests.indexes), {})
