@@ -239,17 +239,21 @@ class Dashboard:
         self.read_later(sweep_id)
         return sweep, spec
 
-    def first_bests(self, sweep_id: str, spec: SweepSpec) -> TrialBests:
-        """`Store.trial_bests` of an unread sweep's primary metric, for its first screen's
-        charts and curves: read once for both (the page asks for them together), again when
-        older than `FIRST_BESTS_FOR` seconds (a running sweep goes on)."""
+    def unread_bests(self, sweep_id: str) -> tuple[Any, SweepSpec, TrialBests] | None:
+        """`unread`, with `Store.trial_bests` of the sweep's primary metric, for its first
+        screen's charts and curves: read once for both (the page asks for them together),
+        again when older than `FIRST_BESTS_FOR` seconds (a running sweep goes on)."""
+        unread = self.unread(sweep_id)
+        if unread is None:
+            return None
+        sweep, spec = unread
         with self._bests_lock:
             known = self._bests.get(sweep_id)
             if known is None or time.monotonic() - known[0] > FIRST_BESTS_FOR:
                 bests = self.store.trial_bests(sweep_id, spec.objective.metric,
                                                spec.objective.maximize)
                 known = self._bests[sweep_id] = (time.monotonic(), bests)
-            return known[1]
+        return sweep, spec, known[1]
 
     def read_later(self, sweep_id: str) -> None:
         """Read the sweep's snapshot in a background thread (once at a time)."""
@@ -460,11 +464,9 @@ def create_app(
     )) -> Response:
         if not complete:
             with state.foreground():
-                unread = state.unread(sweep_id)
-                if unread is not None:  # a big sweep not read yet: what the store gives at once
-                    bests = state.first_bests(sweep_id, unread[1])
-                    return _json(request, None,
-                                 lambda: first_screen.charts(state.store, *unread, bests))
+                first = state.unread_bests(sweep_id)
+                if first is not None:  # a big sweep not read yet: what the store gives at once
+                    return _json(request, None, lambda: first_screen.charts(state.store, *first))
         snap = state.snapshot(sweep_id)
         if not complete and not views.charts_ready(snap) and \
                 (len(snap.rows) >= state.first_screen_from or importance.importing()):
@@ -484,11 +486,10 @@ def create_app(
              summary="Metric curves over reporting intervals (downsampled)")
     def get_curves(request: Request, sweep_id: str, metric: str | None = None) -> Response:
         with state.foreground():
-            unread = state.unread(sweep_id)
-            if unread is not None:  # a big sweep not read yet: the same curves, from the store
-                bests = state.first_bests(sweep_id, unread[1])
+            first = state.unread_bests(sweep_id)
+            if first is not None:  # a big sweep not read yet: the same curves, from the store
                 return _json(request, None,
-                             lambda: first_screen.curves(state.store, *unread, bests, metric))
+                             lambda: first_screen.curves(state.store, *first, metric))
         snap = state.snapshot(sweep_id)
         etag = snap.etag[:-1] + "-" + hashlib.sha1((metric or "").encode()).hexdigest()[:8] + '"'
         return _json(request, etag, lambda: views.curves(state.store, snap, metric),
