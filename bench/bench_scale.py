@@ -236,8 +236,9 @@ def browser_first_screen(workspace: Path, sweep_id: str) -> tuple[float, float]:
 
     runs = first_render(workspace, sweep_id, 1)
     marks = next(r for r in runs if r["phase"] == "cold")["marks"]
-    return tuple(float(marks.get(name, float("nan"))) / 1000  # type: ignore[return-value]
-                 for name in ("hs-first-screen", "hs-charts-drawn"))
+    first, complete = (float(marks.get(name, float("nan"))) / 1000
+                       for name in ("hs-first-screen", "hs-charts-drawn"))
+    return first, complete
 
 
 def main() -> None:

@@ -253,5 +253,5 @@ def test_trial_lines_of_chosen_numbers(store: Store) -> None:
     assert store.trial_lines(sweep.id, "acc", True, indexes=range(3, 9), after=5, limit=2) == \
         whole[6:8]
     assert store.trial_lines(sweep.id, "acc", True, indexes=[]) == []
-    many = list(range(0, 37, 2)) * 200  # a long list (repeats included) is one query
+    many = list(range(0, 37, 2)) * 200  # a long list, repeats included: each trial once
     assert store.trial_lines(sweep.id, "acc", True, indexes=many) == whole[::2]
