@@ -5,7 +5,11 @@ snapshot's answers; in the browser, the page then replaces them with the full on
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +23,6 @@ from hypersweep.dashboard import ServerThread, first_screen, views
 from hypersweep.dashboard.cache import SweepCache
 from hypersweep.dashboard.demo import synthesize_sweep
 from hypersweep.spec import SweepSpec
-from hypersweep.viz import importance
 
 
 def _both(workspace: Workspace, sweep_id: str) -> tuple[Any, SweepSpec]:
@@ -104,19 +107,46 @@ def test_charts_sample_a_big_sweep_as_the_snapshot_does(tmp_path: Path,
     assert first_screen.curves(store, sweep, spec, bests) == views.curves(store, snap)
 
 
+_FRESH_SERVER = """
+import sys, uvicorn
+from hypersweep.dashboard import create_app
+from hypersweep.viz import importance
+assert importance.importing(), "scikit-learn imported before any request"
+uvicorn.run(create_app(workspace=sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]),
+            log_level="warning")
+"""
+
+
 def test_a_small_sweeps_charts_do_not_wait_for_scikit_learn(
-        synthetic: tuple[Workspace, str], serve: Callable[..., ServerThread],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        synthetic: tuple[Workspace, str], tmp_path: Path) -> None:
     """A sweep read at once (under first_screen_from) has its charts partial too while
-    building them would first import scikit-learn, complete when asked, and from then on."""
+    building them would first import scikit-learn (a fresh server process, without the
+    warm-up), complete when asked, and from then on."""
     workspace, sweep_id = synthetic
-    monkeypatch.setattr(importance, "importing", lambda: True)
-    api = f"{serve(workspace).url}/api/sweeps/{sweep_id}"
-    assert "partial" not in _get(api)
-    partial = _get(api + "/charts")
-    assert partial["partial"] is True and partial["pending"] == "being computed"
-    complete = _get(api + "/charts?complete=true")
-    assert "partial" not in complete and _get(api + "/charts") == complete
+    with socket.socket() as probe:  # a free port for the real server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", _FRESH_SERVER, str(workspace.path),
+                               str(port)], stderr=subprocess.PIPE, text=True)
+    api = f"http://127.0.0.1:{port}/api/sweeps/{sweep_id}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                summary = _get(api)
+                break
+            except urllib.error.URLError:
+                assert server.poll() is None, server.communicate()[1]
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        assert "partial" not in summary
+        partial = _get(api + "/charts")
+        assert partial["partial"] is True and partial["pending"] == "being computed"
+        complete = _get(api + "/charts?complete=true")
+        assert "partial" not in complete and _get(api + "/charts") == complete
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def _get(url: str) -> dict[str, Any]:
