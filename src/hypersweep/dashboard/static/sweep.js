@@ -398,7 +398,7 @@
     return {tickmode: "linear", tick0: 0, dtick: Math.max(1, Math.round(step)), tickformat: "d"};
   }
 
-  // a big sweep's first charts: these need every trial, which the server is still reading
+  // the charts' partial answer: these wait for the complete one (c.pending says why)
   const pending = (c, id, height) => react(id, [], noteLayout(c.pending, {height}));
 
   function drawTimeline(c) {
@@ -563,8 +563,8 @@
   const sources = {charts: {url: api + "/charts", get: HS.newest()},
                    curves: {url: api + "/curves", get: HS.newest()},
                    ...(objectiveCount > 1 ? {pareto: {url: api + "/pareto", get: HS.newest()}} : {})};
-  // complete: a big sweep's charts as the server gives them once it has read every trial
-  // (its first answer, partial, has no importance, timeline or terminations)
+  // complete: the charts once built (a partial answer, a big sweep's or a fresh server's,
+  // has no importance, timeline or terminations)
   async function loadSource(name, conditional, complete = false) {
     const source = sources[name];
     const url = complete && name === "charts" ? source.url + "?complete=true" : source.url;
@@ -582,8 +582,8 @@
     await drawCharts();
   }
 
-  function loadCharts(conditional, complete = false) {
-    return Promise.all(Object.keys(sources).map((name) => loadSource(name, conditional, complete)));
+  function loadCharts(conditional) {
+    return Promise.all(Object.keys(sources).map((name) => loadSource(name, conditional)));
   }
 
   for (const [select, id] of [["scatter-x", "chart-scatter"], ["scatter3d-x", "chart-scatter3d"],
