@@ -1,16 +1,21 @@
-"""`FrozenRecord`: frozen dataclasses with one ``__eq__``, ``__hash__`` and ``__repr__``.
+"""`FrozenRecord`: frozen dataclasses, made at first use, sharing one eq, hash and repr.
 
 ``@dataclass(frozen=True)`` writes six methods of every class as source text and compiles each
 (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``): about
-half a million instructions apiece, so the two dozen records a fresh process imports for its
-first ``tune`` cost it ~90 million instructions, a quarter of hypersweep's own CPU there. A
-subclass of :class:`FrozenRecord` is made a frozen dataclass when it is defined, compiling only
-``__init__`` and the frozen pair, and takes the other three from the base: written once,
-reading the class's fields, and giving what dataclasses' generated methods give (equal when of
-the same class with equal compared fields, the hash of those fields, ``Name(field=value, ...)``
-with ``...`` for a record that contains itself). It is still a dataclass (``fields``,
-``replace``, ``asdict``), frozen as dataclasses freeze (their own ``__setattr__``), and type
-checkers see it as one (``dataclass_transform``).
+half a million instructions apiece, paid by every process that merely imports the class. A
+subclass of :class:`FrozenRecord` takes three of them from the base, written once: they read
+the class's fields and give what dataclasses' generated ones give (equal when of the same class
+with equal compared fields, the hash of those fields, ``Name(field=value, ...)`` with ``...``
+for a record that contains itself). And it is made a frozen dataclass, by dataclasses itself
+(compiling ``__init__`` and the frozen pair), only at its first use: an instance made, its
+fields read (``dataclasses.fields``, ``is_dataclass``), a subclass defined. A fresh process's
+first ``tune`` imports 26 records and uses 11 (30M instructions fewer than making all at
+import); a script trial's ``Run.get_context()`` imports 3 and uses none before it logs (6M
+fewer, a tenth of its cost). Made, it is a dataclass (``fields``, ``replace``, ``asdict``),
+frozen as dataclasses freeze (their own ``__setattr__``); type checkers see it as one from the
+start (``dataclass_transform``). A mistake in a record's fields (one without a default after one
+with) is raised at its first use, not its definition: tests/test_frozen_records.py uses every
+record of the package.
 
 Examples
 --------
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import reprlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -82,16 +88,81 @@ def _plan(cls: type) -> _Plan:
     return plan
 
 
+# Re-entrant: making a class a dataclass first makes its record bases dataclasses.
+_MAKING = threading.RLock()
+_MADE: set[type] = set()
+
+
+def made(cls: type) -> type:
+    """``cls``, a subclass of `FrozenRecord`, made a frozen dataclass if it is not yet one.
+
+    >>> class Pair(FrozenRecord):
+    ...     left: int
+    ...     right: int = 0
+    >>> "__dataclass_fields__" in vars(Pair), "__dataclass_fields__" in vars(made(Pair))
+    (False, True)
+    """
+    if cls not in _MADE:
+        with _MAKING:
+            # another thread may have made it meanwhile, or this one be making it now
+            # (dataclasses sets the fields before it writes the methods)
+            if "__dataclass_fields__" not in cls.__dict__:
+                dataclass(frozen=True, eq=False, repr=False)(cls)
+                _MADE.add(cls)
+    return cls
+
+
+#: The methods of `FrozenRecord` that make an instance's class (its generated ones then answer).
+_FIRST_USE = ("__init__", "__setattr__", "__delattr__")
+
+
+class _Made:
+    """An attribute dataclasses gives a class (``__dataclass_fields__``, read by ``fields``,
+    ``is_dataclass`` and a subclass's making; ``__dataclass_params__``), for a record class
+    not yet made: reading it makes the class, whose own attribute then hides this one."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, record: object, cls: type) -> Any:
+        if cls is FrozenRecord:  # the base is not a dataclass
+            raise AttributeError(self.name)
+        return made(cls).__dict__[self.name]
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 class FrozenRecord:
-    """Base of a record: each subclass is made a frozen dataclass, with value equality, hash
-    and repr as ``@dataclass(frozen=True)`` would generate them (see the module)."""
+    """Base of a record: each subclass is made a frozen dataclass at first use, with value
+    equality, hash and repr as ``@dataclass(frozen=True)`` would generate them (see the
+    module)."""
 
     __slots__ = ()
+    __dataclass_fields__ = _Made()
+    __dataclass_params__ = _Made()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        dataclass(frozen=True, eq=False, repr=False)(cls)
+        # Made at first use only where that use reaches this base: an instance's first
+        # __init__ (not a mixin's, nor an inherited record's), and no record base whose own
+        # making would hand this class its generated methods.
+        if (any(getattr(cls, name) is not getattr(FrozenRecord, name) for name in _FIRST_USE)
+                or any(issubclass(base, FrozenRecord) for base in cls.__mro__[1:-1]
+                       if base is not FrozenRecord)):
+            made(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Reached only before the class is made: making it gives it its own __init__.
+        made(self.__class__).__init__(self, *args, **kwargs)  # type: ignore[misc]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Reached only by an instance of a class not yet made (a copy or an unpickled one):
+        # the made class's own frozen __setattr__ answers.
+        made(self.__class__)
+        setattr(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        made(self.__class__)
+        delattr(self, name)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
