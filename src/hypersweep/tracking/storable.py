@@ -25,7 +25,6 @@ numbers in; log it as a string or log a logarithm
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,7 +56,6 @@ MAX_LIST_VALUES = 100_000
 
 # Ints at or beyond this magnitude round to ±inf as a double, so float() overflows.
 _FLOAT_INT_LIMIT = 2**1024 - 2**970
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _LOG10_2 = 0.30102999566398120
 
 
@@ -114,13 +112,14 @@ def _check_text(text: str, subject: str) -> None:
     """Refuse text with no UTF-8 form (a lone surrogate, e.g. from bytes decoded wrongly)."""
     if text.isascii():
         return
-    found = _SURROGATE.search(text)
-    if found is not None:
+    try:
+        text.encode("utf-8")  # only a lone surrogate has no UTF-8 form
+    except UnicodeEncodeError as err:
         raise MetricValueError(
             f"{subject} {describe(text)} is not valid text: it has the lone surrogate "
-            f"{found.group()!r} at index {found.start()}, which has no UTF-8 form (decode "
+            f"{text[err.start]!r} at index {err.start}, which has no UTF-8 form (decode "
             "bytes with errors='replace')"
-        )
+        ) from None
 
 
 def check_name(name: Any, what: str = "metric") -> str:
