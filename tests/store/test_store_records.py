@@ -260,3 +260,28 @@ def test_tags(store: Store) -> None:
     assert store.get_tags(tid) == {"a": "2", "b": "x", "quote": NASTY}
     with pytest.raises(KeyError, match="HD_nope_0"):
         store.set_tags("HD_nope_0", {"a": "1"})
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(1, 1, 1, tzinfo=timezone.utc),
+    datetime(999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    datetime(2024, 1, 1, tzinfo=timezone.utc),
+    datetime(2024, 6, 1, 12, 30, 5, 7, tzinfo=timezone.utc),
+    datetime(2024, 1, 1, 1, tzinfo=timezone(timedelta(hours=2))),
+    None])
+def test_sqlite_times_bind_as_the_dialect_writes_them(moment: datetime | None) -> None:
+    """UTCDateTime's one-step SQLite bind of a UTC time gives the dialect's own text (the
+    general path: the zone check, then SQLite's DATETIME format), other zones included."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.types import TypeDecorator
+
+    from hypersweep.store.schema import UTCDateTime
+
+    dialect = sqlite.dialect()
+    bound = UTCDateTime().dialect_impl(dialect)
+    general = TypeDecorator.bind_processor(bound, dialect)
+    fast = bound.bind_processor(dialect)
+    assert general is not None and fast is not None and fast is not general
+    assert fast(moment) == general(moment)
+    with pytest.raises(ValueError, match="naive"):
+        fast(datetime(2024, 1, 1))

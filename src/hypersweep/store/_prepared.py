@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Dialect
@@ -75,7 +76,25 @@ class _Compiled:
                               (None, bind.value if process is None else process(bind.value),
                                None))
 
-    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        # Where every value comes from the call (an insert's or update's rows): one C call
+        # picks them in order, then the few with a bind processor (times, floats) are
+        # converted in place; a row of a trial costs a third of going through `order`.
+        names = [name for name, _, _ in self.order]
+        self._pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+        if len(names) > 1 and None not in names:
+            self._pick = itemgetter(*names)
+        self._convert = [(i, process) for i, (_, _, process) in enumerate(self.order)
+                         if process is not None]
+
+    def values(self, params: Mapping[str, Any]) -> Sequence[Any]:
+        if self._pick is not None:
+            row = self._pick(params)
+            if not self._convert:
+                return row
+            converted = list(row)
+            for i, process in self._convert:
+                converted[i] = process(converted[i])
+            return converted
         return tuple(fixed if name is None else params[name] if process is None
                      else process(params[name]) for name, fixed, process in self.order)
 

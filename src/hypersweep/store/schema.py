@@ -103,6 +103,21 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        general = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or general is None:
+            return general
+
+        def process(value: Any) -> Any:
+            # A UTC time (the store's own, four a trial) straight to the text SQLite's
+            # DATETIME writes (its storage format: microseconds always shown), in one step
+            # instead of the two above (this method, then the dialect's %-format of a dict).
+            if type(value) is datetime and value.tzinfo is timezone.utc:
+                return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return general(value)
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
