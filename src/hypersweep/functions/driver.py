@@ -559,17 +559,24 @@ def _placement(gpu: float, cpu: int | None) -> Any:
 
 
 def _flush_loop(ref: weakref.ref[FunctionDriver]) -> None:
+    # The first pass is one interval on: the sweep was just opened (claimed, its status read).
+    # A pass at once read it again, on a second connection of the store while the trials'
+    # thread held the first, which then stayed open beside it.
     while True:
         driver = ref()
         if driver is None or driver._ended:
             return
         wake, interval = driver._wake, driver.flush_interval
+        del driver  # hold no reference while sleeping: an abandoned sweep may be collected
+        wake.wait(interval)
+        driver = ref()
+        if driver is None or driver._ended:
+            return
         try:
             driver._background()
         except Exception:  # the caller's next flush raises it; keep the thread alive
             log.exception("background flush of sweep %s failed", driver.id)
-        del driver  # hold no reference while sleeping: an abandoned sweep may be collected
-        wake.wait(interval)
+        del driver
 
 
 def _atexit_flush(ref: weakref.ref[FunctionDriver]) -> Callable[[], None]:
