@@ -58,7 +58,8 @@ def test_argv_env_cwd_and_outputs_arrive_intact(
     env = seen["env"]
     assert env["MY_VAR"] == "$HOME and `x`"
     assert env["PYTHONUNBUFFERED"] == "1"
-    assert env["PATH"] == os.environ["PATH"]  # merged over the controller's environment
+    # merged over the controller's environment, its python first (execution.environment)
+    assert env["PATH"] == os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])
     assert env["HYPERSWEEP_TRIAL_ID"] == spec.trial_id
     assert env["HYPERSWEEP_SWEEP_ID"] == "HD_s"
     assert env["HYPERSWEEP_JOURNAL"] == str(spec.trial_dir.resolve() / "metrics.jsonl")

@@ -36,8 +36,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -65,7 +63,7 @@ from hypersweep.execution.placement import Slot
 from hypersweep.spec import FunctionTrial, SweepSpec
 from hypersweep.store import MetricPoint, Status, Store, TrialRecord, utcnow
 from hypersweep.tracking import JournalRecord
-from hypersweep.tracking.integrations import shim_path, trial_environment
+from hypersweep.tracking.integrations import shim_path
 
 log = logging.getLogger("hypersweep.controller")
 
@@ -573,17 +571,13 @@ class SweepController:
         })
         slot = Slot.from_dict(record.placement)
         env.update(slot.environment())  # its devices, and thread counts to match its cores
-        # MLflow store plugin, azureml shim (tracking)
-        env.update(trial_environment(env, self._shim))
-        # `python` in a v2 command means the interpreter that runs the sweep, as on Azure the
-        # environment's own python comes first on PATH.
-        path = env.get("PATH", os.environ.get("PATH", ""))
-        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), path])
+        # The machine's part (its environment, the MLflow plugin, the azureml shim, its python
+        # first on PATH) is added where the trial runs: execution.environment.
         return TrialSpec(
             trial_id=record.id,
             argv=self.command.argv(record.arguments),
             env=env, workdir=workdir, trial_dir=trial_dir, snapshot=self.snapshot_dir,
-            cores=slot.cores,
+            cores=slot.cores, shim=self._shim,
         )
 
     @functools.cached_property

@@ -55,12 +55,13 @@ from typing import Any
 from hypersweep.errors import ConfigError
 from hypersweep.execution import layout
 from hypersweep.execution._dask_placement import give_back, take_slot
+from hypersweep.execution.environment import process_environment
 from hypersweep.execution.placement import Slot
 from hypersweep.execution.processes import open_pidfd, signal_trial, wait_readable
 from hypersweep.execution.trial_files import list_trial_files, open_trial_file
 from hypersweep.execution.trial_records import TamperedRecord, exit_record
 from hypersweep.execution.workdir import prepare_workdir
-from hypersweep.tracking.integrations import SHIM_ARCHIVE_PREFIX, shim_path
+from hypersweep.tracking.integrations import shim_path
 
 __all__ = ["ATTEMPT_SHIFT", "collect", "run_trial", "shifted"]
 
@@ -201,23 +202,6 @@ def collect(requests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
                     "signaled": bool(sig),
                     "slot": None if entry.slot is None else entry.slot.to_dict()}
     return out
-
-
-def _own_shim(env: dict[str, str], base: Path) -> None:
-    """Point ``env``'s ``PYTHONPATH`` at this worker's azureml shim archive, under ``base``.
-
-    The controller put its own archive there, in its workspace: a folder this worker may not
-    see, and the shim of the controller's hypersweep where the trial imports this worker's.
-    """
-    value = env.get("PYTHONPATH", "")
-    if SHIM_ARCHIVE_PREFIX not in value:
-        return
-    parts = value.split(os.pathsep)
-    for i, part in enumerate(parts):
-        name = os.path.basename(part)
-        if name.startswith(SHIM_ARCHIVE_PREFIX) and name.endswith(".zip"):
-            parts[i] = shim_path(layout.shims_dir(base))
-    env["PYTHONPATH"] = os.pathsep.join(parts)
 
 
 def _unpack_snapshot(base: Path, digest: str, blob: bytes) -> Path:
@@ -389,15 +373,15 @@ def _run(payload: dict[str, Any], snapshot: bytes | None, worker: Any, client: A
         source = _unpack_snapshot(base, payload["digest"], snapshot)
     workdir = prepare_workdir(source, layout.workdir(root))
 
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(payload["env"])
+    # This worker's environment, not the controller's (which stays on its machine), under the
+    # sweep's part; its own shim archive, made once under its folder.
+    shim = shim_path(layout.shims_dir(base)) if payload.get("shim") else None
+    env = process_environment(dict(os.environ), payload["env"], shim)
     if slot is not None:  # after the sweep's variables: the devices it holds are these
         env.update(slot.environment())
     # Paths the controller computed are its own; on this worker the trial's files are here.
     env["HYPERSWEEP_JOURNAL"] = str(layout.journal_path(root))
     env["HYPERSWEEP_OUTPUTS"] = str(layout.outputs_of(workdir))
-    _own_shim(env, base)
     argv = list(payload["argv"])
     if argv and argv[0] == payload.get("python"):
         argv[0] = sys.executable  # "the controller's interpreter" means this worker's

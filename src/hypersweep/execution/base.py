@@ -41,7 +41,9 @@ class TrialSpec:
         The command; ``argv[0]`` is the program (e.g. ``sys.executable``). Never a shell string:
         every element arrives in the child's ``sys.argv`` exactly as given.
     env : dict of str to str
-        Extra environment variables, merged over the controller's environment.
+        What the sweep gives the trial (its environment variables, ``HYPERSWEEP_*``, its
+        devices), merged over the environment of the machine that runs it, which then adds its
+        own part (`hypersweep.execution.environment.process_environment`).
     workdir : Path
         The process's working directory (a copy of the source snapshot, with ``outputs/``).
     trial_dir : Path
@@ -54,6 +56,10 @@ class TrialSpec:
     cores : tuple of int
         Cores the trial's processes are pinned to (empty: no pinning); its devices and thread
         counts are in ``env`` (`hypersweep.execution.placement.Slot.environment`).
+    shim : str or None
+        Where the azureml shim is on the controller's machine
+        (`hypersweep.tracking.integrations.shim_path`), for the trial's ``PYTHONPATH``; None:
+        no shim. An executor that runs trials on another machine puts that machine's own.
     """
 
     trial_id: str
@@ -63,6 +69,7 @@ class TrialSpec:
     trial_dir: Path
     snapshot: Path | None = None
     cores: tuple[int, ...] = ()
+    shim: str | None = None
 
     @property
     def journal_path(self) -> Path:

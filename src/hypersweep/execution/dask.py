@@ -331,6 +331,9 @@ class DaskExecutor(Executor):
             "trial_id": spec.trial_id,
             "argv": list(spec.argv),
             "env": dict(spec.env),
+            # whether to put the shim on PYTHONPATH: the worker's own (the controller's path
+            # names a file of the controller's machine)
+            "shim": spec.shim is not None,
             "python": sys.executable,
             "retries": self.retries,
             "digest": digest,

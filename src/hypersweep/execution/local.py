@@ -52,6 +52,7 @@ from typing import Any
 
 from hypersweep.execution import layout
 from hypersweep.execution.base import Executor, TrialExit, TrialSpec
+from hypersweep.execution.environment import process_environment
 from hypersweep.execution.launcher import Forked, Launcher, LauncherGone, check_exec_arguments
 from hypersweep.execution.processes import (
     boot_id,
@@ -352,9 +353,7 @@ class LocalProcessExecutor(Executor):
         folder_path, cwd = os.fspath(trial_dir), os.fspath(workdir)
         journal = os.path.join(folder_path, layout.JOURNAL)
 
-        env = _environment()
-        env["PYTHONUNBUFFERED"] = "1"
-        env.update(spec.env)
+        env = process_environment(_environment(), spec.env, spec.shim)
         env[ENV_TRIAL_ID] = spec.trial_id
         env[ENV_JOURNAL] = journal
         if ENV_OUTPUTS not in env:

@@ -1,7 +1,9 @@
 """What a trial's environment needs so that unchanged Azure ML scripts log to hypersweep.
 
-The controller calls :func:`trial_environment` once per trial launch and adds the variables it
-returns to the trial's environment:
+The machine that runs a trial calls :func:`trial_environment` at each launch (through
+:func:`hypersweep.execution.environment.process_environment`: the controller's for local
+trials, a Dask worker's for its own) and adds the variables it returns to the trial's
+environment:
 
 - ``MLFLOW_TRACKING_URI=hypersweep:`` when MLflow and hypersweep's MLflow store plugin are
   importable (the ``mlflow`` extra), so v2 scripts' ``mlflow.log_metric`` and autologging land
@@ -23,8 +25,8 @@ package's own files by the process that launches trials, in a folder it writes a
 workspace's ``shims/``, a Dask worker's folder), so a read-only installation needs nothing
 written beside it.
 
-Trials run on the controller's interpreter, so what it can import is what a trial can. The
-checks are import-system look-ups, made once per process.
+Trials run on the interpreter of the process that launches them, so what it can import is what
+a trial can. The checks are import-system look-ups, made once per process.
 
 Examples
 --------
@@ -209,7 +211,8 @@ def shim_path(folder: str | os.PathLike[str]) -> str:
         return SHIM_DIR
 
 
-def trial_environment(base_env: Mapping[str, str], shim: str = SHIM_DIR) -> dict[str, str]:
+def trial_environment(base_env: Mapping[str, str], shim: str | None = SHIM_DIR,
+                      machine: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables to add to (or override in) a trial's environment.
 
     Parameters
@@ -219,9 +222,13 @@ def trial_environment(base_env: Mapping[str, str], shim: str = SHIM_DIR) -> dict
         controller sets (``HYPERSWEEP_TRIAL_ID`` …). Variables the user set win: a
         ``MLFLOW_TRACKING_URI`` there turns the MLflow part off, a ``PYTHONPATH`` there is
         kept (the shim is appended).
-    shim : str
+    shim : str or None
         What goes on ``PYTHONPATH`` for the ``azureml`` shim: a sweep passes its archive
-        (:func:`shim_path`, made once per sweep); the folder :data:`SHIM_DIR` works too.
+        (:func:`shim_path`, made once per sweep); the folder :data:`SHIM_DIR` works too;
+        None puts none.
+    machine : Mapping[str, str], optional
+        The environment of the machine the trial runs on, whose ``PYTHONPATH`` the shim
+        extends when ``base_env`` has none (default: this process's).
 
     Returns
     -------
@@ -245,10 +252,11 @@ def trial_environment(base_env: Mapping[str, str], shim: str = SHIM_DIR) -> dict
         experiment = base_env.get(_ENV_EXPERIMENT)
         if experiment and "MLFLOW_EXPERIMENT_NAME" not in base_env:
             out["MLFLOW_EXPERIMENT_NAME"] = experiment
-    if not azureml_core_installed():
-        # The trial inherits the controller's environment, so its PYTHONPATH is the base
-        # one when the user set one, else the controller's.
-        current = base_env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    if shim is not None and not azureml_core_installed():
+        # The trial inherits its machine's environment, so its PYTHONPATH is the base one
+        # when the user set one, else the machine's.
+        machine = os.environ if machine is None else machine
+        current = base_env.get("PYTHONPATH", machine.get("PYTHONPATH", ""))
         parts = [p for p in current.split(os.pathsep) if p]
         if shim not in parts:
             parts.append(shim)
