@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hypersweep.execution.processes import wait_readable
+from hypersweep.execution.processes import open_pidfd, wait_readable
 
 __all__ = ["LAUNCHER", "Forked", "Launcher", "LauncherGone", "check_exec_arguments"]
 
@@ -184,10 +184,7 @@ class Launcher:
         # Woken by the launcher's pidfd the moment it exits: Popen.wait(timeout) sleeps 0.5,
         # 1, 2, 4 ms... between looks, so a launcher gone in 1 ms was seen gone 3.5-7.5 ms
         # later, at the end of every sweep.
-        try:
-            pidfd: int | None = os.pidfd_open(self._process.pid)
-        except OSError:  # out of descriptors: Popen's own wait, as before
-            pidfd = None
+        pidfd = open_pidfd(self._process.pid)  # None (out of descriptors): Popen's own wait
         if pidfd is not None:
             try:
                 wait_readable([pidfd], CLOSE_TIMEOUT)
