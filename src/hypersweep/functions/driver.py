@@ -188,7 +188,8 @@ class FunctionDriver:
         self._lease.claim(running=lambda: not self._ended)  # SweepBusyError names the live one
         self._last_flush = time.monotonic()
         self._wake = threading.Event()
-        threading.Thread(target=_flush_loop, args=(weakref.ref(self),),
+        threading.Thread(target=_flush_loop,
+                         args=(weakref.ref(self), self._wake, self.flush_interval),
                          name=f"hypersweep-flush-{sweep_id}", daemon=True).start()
         self._atexit = _atexit_flush(weakref.ref(self))
         atexit.register(self._atexit)
@@ -558,16 +559,13 @@ def _placement(gpu: float, cpu: int | None) -> Any:
     return machine_placement(gpu, cpu)
 
 
-def _flush_loop(ref: weakref.ref[FunctionDriver]) -> None:
+def _flush_loop(ref: weakref.ref[FunctionDriver], wake: threading.Event,
+                interval: float) -> None:
     # The first pass is one interval on: the sweep was just opened (claimed, its status read).
     # A pass at once read it again, on a second connection of the store while the trials'
-    # thread held the first, which then stayed open beside it.
+    # thread held the first, which then stayed open beside it. Between passes the thread
+    # holds no reference to the driver: an abandoned sweep may be collected.
     while True:
-        driver = ref()
-        if driver is None or driver._ended:
-            return
-        wake, interval = driver._wake, driver.flush_interval
-        del driver  # hold no reference while sleeping: an abandoned sweep may be collected
         wake.wait(interval)
         driver = ref()
         if driver is None or driver._ended:
