@@ -54,6 +54,5 @@ def process_environment(machine: Mapping[str, str], trial: Mapping[str, str],
     # The plugins' decisions read the sweep's own variables (a MLFLOW_TRACKING_URI there turns
     # the MLflow part off); the shim's PYTHONPATH starts from the sweep's, else this machine's.
     env.update(trial_environment(trial, shim, machine))
-    path = trial.get("PATH", machine.get("PATH", ""))
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), path])
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     return env
