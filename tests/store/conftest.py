@@ -1,4 +1,5 @@
-"""Fixtures for the store tests: every test runs on a SQLite file, on the real PostgreSQL and,
+"""Fixtures for the store tests: every test runs on a SQLite file (through SqliteStore and
+through SqlStore), on the real PostgreSQL and,
 where one Store object is enough, on the in-memory store (``memory://``).
 
 On PostgreSQL each test takes the suite's ``postgres_url`` (tests/conftest.py): a fresh schema
@@ -17,15 +18,18 @@ from hypersweep.store import Store, open_store
 
 
 @pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "memory"],
+    params=["sqlite", "sqlalchemy-sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+            "memory"],
 )
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of an empty database: a SQLite file in tmp_path, the in-memory store, or on
     PostgreSQL a fresh schema (its own ``search_path``): as isolated as a fresh database and
     much cheaper to create.
     """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store' / 'hypersweep.db'}"
+    if request.param in ("sqlite", "sqlalchemy-sqlite"):
+        # the plain URL opens SqliteStore; naming SQLAlchemy's driver, SqlStore on a file
+        driver = "sqlite" if request.param == "sqlite" else "sqlite+pysqlite"
+        yield f"{driver}:///{tmp_path / 'store' / 'hypersweep.db'}"
         return
     if request.param == "memory":
         if "store" not in request.fixturenames:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import random
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from _store_helpers import make_point, make_sweep, make_trial
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from hypersweep.errors import StoreError
 from hypersweep.store import Status, Store, TrialRecord, utcnow
@@ -190,24 +190,30 @@ def test_create_trial_saves_what_it_is_given_first_whatever_the_claim(store: Sto
     assert [t.index for t in store.list_trials(sweep.id)] == [0, 1]
 
 
-def test_create_trial_with_what_it_saves_is_one_commit(sqlite_url: str) -> None:
+@pytest.mark.parametrize("driver", ["sqlite", "sqlite+pysqlite"])  # SqliteStore, SqlStore
+def test_create_trial_with_what_it_saves_is_one_commit(
+        driver: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One transaction for the end and the new row: one commit a trial, not two."""
-    commits: list[object] = []
+    statements: list[str] = []
+    connect = sqlite3.connect
 
-    def count(conn: object) -> None:
-        commits.append(conn)
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(statements.append)
+        return connection
 
-    with Store(sqlite_url) as store:
+    # both stores' connections, made by the driver (SQLAlchemy's through dbapi2)
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", traced)
+    with Store(f"{driver}:///{tmp_path / 'h.db'}") as store:
         sweep = make_sweep()
         store.create_sweep(sweep)
         first = make_trial(sweep, 0, status=Status.RUNNING)
         assert store.create_trial(first)
-        event.listen(Engine, "commit", count)
-        try:
-            assert store.create_trial(make_trial(sweep, 1), records=[_ended(first)],
-                                      points={first.id: [make_point(1, 0.5)]})
-        finally:
-            event.remove(Engine, "commit", count)
-        assert len(commits) == 1
+        statements.clear()
+        assert store.create_trial(make_trial(sweep, 1), records=[_ended(first)],
+                                  points={first.id: [make_point(1, 0.5)]})
+        assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+            "BEGIN IMMEDIATE", "COMMIT"]
         assert store.get_trial(first.id).status is Status.COMPLETED
         assert store.get_trial(f"{sweep.id}_1").index == 1

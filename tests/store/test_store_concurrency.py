@@ -216,7 +216,7 @@ def test_reads_do_not_wait_for_an_open_write_transaction(store_url: str) -> None
 def _open_write_transaction(url: str) -> Iterator[Callable[..., None]]:
     """Another client (not the store) with a write transaction open; rolled back at exit."""
     if url.startswith("sqlite"):
-        other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        other = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         try:
 
@@ -247,7 +247,7 @@ def test_sqlite_writer_waits_for_the_lock_instead_of_failing(sqlite_url: str) ->
     with Store(sqlite_url) as store:
         sweep = make_sweep()
         store.create_sweep(sweep)
-        path = sqlite_url.removeprefix("sqlite:///")
+        path = sqlite_url.split(":///", 1)[1]
         locked = threading.Event()
         events: list[str] = []
 

@@ -161,8 +161,8 @@ def test_a_database_from_before_kept_best_values_is_migrated_with_them(store_url
     trials' best values are filled in by the upgrade."""
     from alembic import command
 
-    if store_url.startswith("sqlite:///"):
-        Path(store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if store_url.startswith("sqlite"):
+        Path(store_url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(11)
     configs = {"HD_v2": '{"version": 2, "objectives": [{"metric": "loss", "goal": "minimize"}]}',
                "HD_v1": '{"version": 1, "objective": {"primary_metric": "acc", "goal": "max"}}',

@@ -144,8 +144,8 @@ def test_migrations_ship_in_the_package() -> None:
 def test_a_database_at_the_first_revision_is_upgraded_keeping_its_rows(store_url: str) -> None:
     from alembic import command
 
-    if store_url.startswith("sqlite:///"):
-        Path(store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if store_url.startswith("sqlite"):
+        Path(store_url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(normalise_url(store_url), poolclass=NullPool)
     try:
         with engine.begin() as conn:

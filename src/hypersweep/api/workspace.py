@@ -114,14 +114,10 @@ class Workspace:
 
 def _check_store_url(url: str) -> None:
     """Refuse a store URL hypersweep cannot open now, not at the sweep's first write."""
-    from hypersweep.store import MEMORY_URL
-
-    if url == MEMORY_URL:
-        return
-    from hypersweep.store.engine import normalise_url
+    from hypersweep.store import store_class
 
     try:
-        normalise_url(url)
+        store_class(url).check_url(url)
     except StoreError as err:
         raise ConfigError(f"store: {err}") from None
 

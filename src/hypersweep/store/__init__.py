@@ -1,8 +1,10 @@
 """The store layer: the only code in hypersweep that touches the database.
 
 :class:`Store` is the contract every layer types against; ``Store(url)`` opens
-:class:`SqlStore` (SQLAlchemy Core over SQLite, the embedded default, or PostgreSQL, with the
-schema migrated by Alembic on open) or, for ``memory://``, :class:`MemoryStore`. See
+:class:`SqlStore` (SQLAlchemy Core over SQLite or PostgreSQL, with the schema migrated by
+Alembic on open), :class:`SqliteStore` for a plain ``sqlite:///path`` file, the embedded default
+(the calls of a sweep on the ``sqlite3`` driver, the rest by a SqlStore), or, for
+``memory://``, :class:`MemoryStore`. See
 :mod:`hypersweep.store.records` for the records they read and write.
 
 Examples
@@ -48,11 +50,16 @@ def open_store(url: str) -> Store:
 
 
 def __getattr__(name: str) -> type[Store]:
-    # SqlStore loads SQLAlchemy: imported when named, not with the package.
+    # SqlStore loads SQLAlchemy, SqliteStore the sqlite3 driver: imported when named, not
+    # with the package.
     if name == "SqlStore":
         from hypersweep.store.sql import SqlStore
 
         return SqlStore
+    if name == "SqliteStore":
+        from hypersweep.store.sqlite import SqliteStore
+
+        return SqliteStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -64,6 +71,7 @@ __all__ = [
     "MetricPoint",
     "ScoredTrial",
     "SqlStore",
+    "SqliteStore",
     "Status",
     "Store",
     "SweepRecord",

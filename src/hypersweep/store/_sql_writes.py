@@ -25,7 +25,7 @@ from hypersweep.store._sql_reads import trial_best
 from hypersweep.store.records import MetricPoint, TrialRecord
 from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
 
-__all__ = ["CLAIM", "UPDATE_HELD", "SqlWrites", "metric_rows"]
+__all__ = ["CLAIM", "UPDATE_HELD", "SqlWrites"]
 
 
 def _best_of(aggregate: Any) -> Any:
@@ -82,16 +82,6 @@ def _claim(replacing: bool) -> Any:
 
 #: a claim's change of a sweep, by whether the claim names a holder it replaces
 CLAIM = {replacing: _claim(replacing) for replacing in (False, True)}
-
-
-def metric_rows(trial_id: str, points: Sequence[MetricPoint]) -> list[dict[str, Any]]:
-    """The rows of a trial's ``points``, one a position ``(seq, pos)``: the first given wins,
-    as the database keeps the first stored."""
-    unique: dict[tuple[int, int], dict[str, Any]] = {}
-    for point in points:
-        row = codec.metric_to_row(trial_id, point)
-        unique.setdefault((row["seq"], row["pos"]), row)
-    return list(unique.values())
 
 
 class SqlWrites:
@@ -195,31 +185,24 @@ class SqlWrites:
     ) -> Callable[[Connection], None] | None:
         """The work of `save_trials` (run in a transaction of the caller's), or None when
         there is nothing to write."""
-        rows = [codec.trial_to_row(record) for record in records]
-        point_rows = [row for tid, batch in (points or {}).items()
-                      for row in metric_rows(tid, batch)]
-        # the trials given a numeric point: their best values are read again
-        scored = list(dict.fromkeys(row["trial_id"] for row in point_rows
-                                    if row["value"] is not None))
-        tag_rows = [{"trial_id": tid, "name": str(k), "value": str(v)}
-                    for tid, pairs in (tags or {}).items() for k, v in pairs.items()]
-        if not rows and not point_rows and not tag_rows:
+        batch = codec.trial_batch(records, points, tags)
+        if batch is None:
             return None
 
         def work(conn: Connection) -> None:
             # One statement with the rows as parameters (executemany), not rows inlined into
             # the statement: SQLAlchemy compiles and caches it once and batches the rows
             # itself, where an inlined multi-row VALUES was compiled afresh at every flush.
-            if rows:
-                self._save_trials_statement(tuple(rows[0])).run(conn, rows)
-            if point_rows:
-                if scored and self._postgres:
-                    conn.execute(_LOCK_TRIALS, {"tids": scored})
-                self._save_metrics_statement.run(conn, point_rows)
-                if scored:
-                    _REFRESH_BEST.run(conn, [{"tid": tid} for tid in scored])
-            if tag_rows:
-                self.set_tags(conn, tag_rows)
+            if batch.trials:
+                self._save_trials_statement(tuple(batch.trials[0])).run(conn, batch.trials)
+            if batch.points:
+                if batch.scored and self._postgres:
+                    conn.execute(_LOCK_TRIALS, {"tids": batch.scored})
+                self._save_metrics_statement.run(conn, batch.points)
+                if batch.scored:
+                    _REFRESH_BEST.run(conn, [{"tid": tid} for tid in batch.scored])
+            if batch.tags:
+                self.set_tags(conn, batch.tags)
 
         return work
 

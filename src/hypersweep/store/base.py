@@ -76,6 +76,11 @@ class Store:
         """Whether ``Store(url)`` opens this class (no two siblings serve the same URL)."""
         return False
 
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise :class:`~hypersweep.errors.StoreError` when ``url``, which this class serves,
+        names what it cannot open (a scheme, a missing driver), before anything is opened."""
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Store:
         if cls is Store:  # Store(url): open the sibling that serves this URL
             url = args[0] if args else kwargs.get("url")
@@ -448,7 +453,7 @@ CONTRACT = (
 
 _SIBLINGS: list[type[Store]] = []
 #: Where the siblings live, imported on first need by :func:`store_class`.
-_SIBLING_MODULES = ("hypersweep.store.memory", "hypersweep.store.sql")
+_SIBLING_MODULES = ("hypersweep.store.memory", "hypersweep.store.sqlite", "hypersweep.store.sql")
 
 
 def check_page(order: str, limit: int | None, offset: int, after: int | None,
@@ -480,16 +485,17 @@ def store_class(url: Any) -> type[Store]:
 
     Examples
     --------
-    >>> store_class("memory://").__name__, store_class("sqlite://").__name__
-    ('MemoryStore', 'SqlStore')
+    >>> [store_class(url).__name__ for url in ("memory://", "sqlite:///x.db", "sqlite://")]
+    ['MemoryStore', 'SqliteStore', 'SqlStore']
     """
     # Siblings register themselves when imported (each imports this module for the base
     # class). The SQL one is imported only when a URL needs it: SQLAlchemy costs a fresh
-    # process a few tenths of a second that an in-memory sweep never needs.
+    # process a tenth of a second that an in-memory sweep, or a SQLite file's, never needs.
     sibling = _serving(url)
-    if sibling is None:
-        for module in _SIBLING_MODULES:
-            importlib.import_module(module)
+    for module in _SIBLING_MODULES:  # the cheap ones first: one may serve the URL
+        if sibling is not None:
+            return sibling
+        importlib.import_module(module)
         sibling = _serving(url)
     if sibling is not None:
         return sibling

@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from hypersweep.store.records import (
     METRIC_KINDS,
@@ -36,18 +36,22 @@ from hypersweep.store.records import (
 __all__ = [
     "SWEEP_COLUMNS",
     "TRIAL_COLUMNS",
+    "TrialBatch",
     "check_time",
     "decode_value",
     "dumps",
     "encode_value",
     "loads",
     "metric_from_row",
+    "metric_rows",
     "metric_to_row",
     "primary_metric",
     "strict_json",
     "sweep_from_row",
     "sweep_to_row",
     "sweep_updates",
+    "tag_rows",
+    "trial_batch",
     "trial_from_row",
     "trial_line",
     "trial_lines",
@@ -372,6 +376,48 @@ def metric_to_row(trial_id: str, point: MetricPoint) -> dict[str, Any]:
         "kind": point.kind,
         "time": check_time("time", point.time),
     }
+
+
+def metric_rows(trial_id: str, points: Sequence[MetricPoint]) -> list[dict[str, Any]]:
+    """The rows of a trial's ``points``, one a position ``(seq, pos)``: the first given wins,
+    as the database keeps the first stored."""
+    unique: dict[tuple[int, int], dict[str, Any]] = {}
+    for point in points:
+        row = metric_to_row(trial_id, point)
+        unique.setdefault((row["seq"], row["pos"]), row)
+    return list(unique.values())
+
+
+def tag_rows(trial_id: str, tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """The rows of a trial's ``tags``: names and values as text."""
+    return [{"trial_id": trial_id, "name": str(k), "value": str(v)} for k, v in tags.items()]
+
+
+class TrialBatch(NamedTuple):
+    """The rows of a `Store.save_trials` call, and the trials whose best values it changes."""
+
+    trials: list[dict[str, Any]]
+    points: list[dict[str, Any]]
+    #: the trials given a numeric point: their best values are read again
+    scored: list[str]
+    tags: list[dict[str, str]]
+
+
+def trial_batch(
+    records: Sequence[TrialRecord],
+    points: Mapping[str, Sequence[MetricPoint]] | None,
+    tags: Mapping[str, Mapping[str, str]] | None,
+) -> TrialBatch | None:
+    """The rows `Store.save_trials` writes, or None when there is nothing to write."""
+    rows = [trial_to_row(record) for record in records]
+    point_rows = [row for tid, batch in (points or {}).items()
+                  for row in metric_rows(tid, batch)]
+    scored = list(dict.fromkeys(row["trial_id"] for row in point_rows
+                                if row["value"] is not None))
+    tagged = [row for tid, pairs in (tags or {}).items() for row in tag_rows(tid, pairs)]
+    if not rows and not point_rows and not tagged:
+        return None
+    return TrialBatch(rows, point_rows, scored, tagged)
 
 
 def metric_from_row(row: Mapping[Any, Any]) -> MetricPoint:

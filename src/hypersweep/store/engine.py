@@ -30,13 +30,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from hypersweep.errors import StoreError
+from hypersweep.store._sqlite_sql import BUSY_TIMEOUT, configure_connection
 
 __all__ = [
     "BUSY_TIMEOUT", "create_store_engine", "is_memory_sqlite", "normalise_url", "read_only_url",
 ]
-
-#: Seconds a SQLite writer waits for the database lock before giving up.
-BUSY_TIMEOUT = 30.0
 
 _PG_DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
 
@@ -157,17 +155,7 @@ def _sqlite_engine(url: URL) -> Engine:
 
 def _sqlite_connect_hook(wal: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # take transactions away from pysqlite: we emit BEGIN ourselves (see _sqlite_begin)
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            if wal:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cursor.close()
+        configure_connection(dbapi_connection, wal)
 
     return on_connect
 

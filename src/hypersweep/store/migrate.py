@@ -17,7 +17,8 @@ Concurrent first opens are safe: the creation or upgrade runs in one transaction
 (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL; both backends have
 transactional DDL), and the version is read again once the lock is held.
 
-When you add a migration, set :data:`HEAD_REVISION` to its revision (a test checks this).
+When you add a migration, set :data:`HEAD_REVISION` (in :mod:`hypersweep.store._sqlite_sql`,
+which opens SQLite files without SQLAlchemy) to its revision (a test checks this).
 
 Examples
 --------
@@ -39,6 +40,7 @@ from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, in
 from sqlalchemy.engine import Connection, Engine
 
 from hypersweep.errors import StoreError
+from hypersweep.store._sqlite_sql import HEAD_REVISION
 from hypersweep.store.schema import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,8 +57,6 @@ __all__ = [
     "upgrade",
 ]
 
-#: Revision of the newest migration in ``migrations/versions``.
-HEAD_REVISION = "0005"
 
 #: Alembic's version table.
 VERSION_TABLE = "alembic_version"

@@ -45,9 +45,7 @@ True
 from __future__ import annotations
 
 import os
-import random
 import threading
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
@@ -60,7 +58,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from hypersweep.errors import StoreError
 from hypersweep.store import _sql_reads as reads
 from hypersweep.store import codec
-from hypersweep.store._sql_writes import CLAIM, UPDATE_HELD, SqlWrites, metric_rows
+from hypersweep.store._retry import is_lock_message, retrying
+from hypersweep.store._sql_writes import CLAIM, UPDATE_HELD, SqlWrites
+from hypersweep.store._sqlite_sql import sqlite_file
 from hypersweep.store.base import MEMORY_URL, Store, check_page
 from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
 from hypersweep.store.migrate import ensure_schema
@@ -81,16 +81,16 @@ __all__ = ["SqlStore"]
 
 T = TypeVar("T")
 
-# retries of a transaction that failed because the database stayed locked / a PG deadlock
-_RETRIES = 8
+# a transaction that failed on a PostgreSQL deadlock is run again too
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
-def _is_transient(err: DBAPIError) -> bool:
+def _is_transient(err: Exception) -> bool:
+    if not isinstance(err, DBAPIError) or isinstance(err, IntegrityError):
+        return False
     if getattr(err.orig, "sqlstate", None) in _RETRY_SQLSTATES:
         return True
-    message = str(err.orig).lower()
-    return isinstance(err, OperationalError) and ("locked" in message or "busy" in message)
+    return isinstance(err, OperationalError) and is_lock_message(str(err.orig))
 
 
 class SqlStore(Store):
@@ -146,8 +146,13 @@ class SqlStore(Store):
 
     @classmethod
     def serves(cls, url: str) -> bool:
-        # every URL but the in-memory one: normalise_url names an unsupported scheme
-        return url != MEMORY_URL
+        # every URL but the in-memory one and a plain SQLite file's (SqliteStore's):
+        # normalise_url names an unsupported scheme
+        return url != MEMORY_URL and sqlite_file(url) is None
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        normalise_url(url)
 
     def __repr__(self) -> str:
         return f"SqlStore({self._display_url!r})"
@@ -162,23 +167,20 @@ class SqlStore(Store):
         if os.getpid() != self._pid:  # forked: never share the parent's pooled connections
             self._engine.dispose(close=False)
             self._pid = os.getpid()
-        delay = 0.01
-        for attempt in range(_RETRIES):
-            try:
-                with self._lock, self._engine.connect() as conn:
-                    if write:
-                        conn.execution_options(hs_write=True)
-                    with conn.begin():
-                        return work(conn)
-            except IntegrityError:
-                raise
-            except DBAPIError as err:
-                if attempt + 1 < _RETRIES and _is_transient(err):
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 1.0)
-                    continue
-                raise StoreError(f"store {self._display_url}: {err.orig}") from err
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def once() -> T:
+            with self._lock, self._engine.connect() as conn:
+                if write:
+                    conn.execution_options(hs_write=True)
+                with conn.begin():
+                    return work(conn)
+
+        try:
+            return retrying(once, _is_transient)
+        except IntegrityError:
+            raise
+        except DBAPIError as err:
+            raise StoreError(f"store {self._display_url}: {err.orig}") from err
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         return self._run(work, write=False)
@@ -392,7 +394,7 @@ class SqlStore(Store):
     # ------------------------------------------------------------------ metrics
 
     def add_metrics(self, trial_id: str, points: Sequence[MetricPoint]) -> int:
-        rows = metric_rows(trial_id, points)
+        rows = codec.metric_rows(trial_id, points)
         if not rows:
             return 0
         try:
@@ -438,7 +440,7 @@ class SqlStore(Store):
     # ------------------------------------------------------------------ tags
 
     def set_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
-        rows = [{"trial_id": trial_id, "name": str(k), "value": str(v)} for k, v in tags.items()]
+        rows = codec.tag_rows(trial_id, tags)
         if not rows:
             return
         try:
