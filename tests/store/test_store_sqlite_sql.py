@@ -66,6 +66,7 @@ STATEMENTS = {
     "ROW sweeps": (sql.ROW["sweeps"], reads.ROW[sweeps], ("ident",)),
     "ROW trials": (sql.ROW["trials"], reads.ROW[trials], ("ident",)),
     "SWEEP_STATUS": (sql.SWEEP_STATUS, reads.SWEEP_STATUS, ("ident",)),
+    "SWEEP_TRIALS": (sql.SWEEP_TRIALS, reads.SWEEP_TRIALS, ("sid",)),
     "SWEEP_HOLDER": (sql.SWEEP_HOLDER, writes._SWEEP_HOLDER, ("ident",)),
     "CLAIM": (sql.CLAIM, writes.CLAIM[False], CLAIM_KEYS),
     "CLAIM_REPLACING": (sql.CLAIM_REPLACING, writes.CLAIM[True], (*CLAIM_KEYS, "replacing")),

@@ -42,6 +42,7 @@ __all__ = [
     "METRIC_POINTS",
     "ROW",
     "SWEEP_STATUS",
+    "SWEEP_TRIALS",
     "best_column",
     "best_value_rows",
     "kept_best",
@@ -79,6 +80,9 @@ def trial_best(name: Any, aggregate: Any) -> Any:
 # bound as "ident"), as the writes in _sql_writes are: SQLAlchemy's compiled cache hits at once.
 ROW = {table: select(table).where(table.c.id == bindparam("ident")) for table in (sweeps, trials)}
 SWEEP_STATUS = select(sweeps.c.status).where(sweeps.c.id == bindparam("ident"))
+#: every trial of a sweep ("sid"), in order
+SWEEP_TRIALS = (select(trials).where(trials.c.sweep_id == bindparam("sid"))
+                .order_by(trials.c.trial_index))
 
 
 def _metric_points(named: bool, after: bool) -> Any:

@@ -47,6 +47,7 @@ __all__ = [
     "STAMP",
     "SWEEP_HOLDER",
     "SWEEP_STATUS",
+    "SWEEP_TRIALS",
     "TABLE_NAMES",
     "TIME_PARAMS",
     "UPSERT_TAGS",
@@ -183,9 +184,9 @@ def _insert(table: str, columns: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' * len(columns))})")
 
 
-def _select_by_id(table: str, columns: Sequence[str]) -> str:
+def _select(table: str, columns: Sequence[str], where: str = "id = ?") -> str:
     listed = ", ".join(f"{table}.{column}" for column in columns)
-    return f"SELECT {listed} \nFROM {table} \nWHERE {table}.id = ?"
+    return f"SELECT {listed} \nFROM {table} \nWHERE {table}.{where}"
 
 
 INSERT_SWEEP = (_insert("sweeps", _SWEEP_COLUMNS), _SWEEP_COLUMNS)
@@ -194,9 +195,11 @@ INSERT_TRIAL = (_insert("trials", _TRIAL_COLUMNS), _TRIAL_COLUMNS)
 _COLUMNS = {"sweeps": _SWEEP_COLUMNS, "trials": (*_TRIAL_COLUMNS, "best_low", "best_high")}
 
 #: The whole row of a sweep or a trial by its id ("ident").
-ROW = {table: (_select_by_id(table, columns), ("ident",)) for table, columns in _COLUMNS.items()}
-SWEEP_STATUS = (_select_by_id("sweeps", ("status",)), ("ident",))
-SWEEP_HOLDER = (_select_by_id("sweeps", ("controller",)), ("ident",))
+ROW = {table: (_select(table, columns), ("ident",)) for table, columns in _COLUMNS.items()}
+SWEEP_STATUS = (_select("sweeps", ("status",)), ("ident",))
+SWEEP_TRIALS = (_select("trials", _COLUMNS["trials"],
+                              "sweep_id = ? ORDER BY trials.trial_index"), ("sid",))
+SWEEP_HOLDER = (_select("sweeps", ("controller",)), ("ident",))
 
 _FREE = ("sweeps.controller IS NULL OR sweeps.controller = ? OR sweeps.heartbeat_time IS NULL "
          "OR sweeps.heartbeat_time < ?")
@@ -247,7 +250,7 @@ def update_by_id(table: str, columns: Collection[str]) -> tuple[str, tuple[str, 
 
 def exists_by_id(table: str) -> str:
     """The id of the row of ``table`` with this id, if there is one."""
-    return _select_by_id(table, ("id",))
+    return _select(table, ("id",))
 
 
 def time_text(value: datetime) -> str:

@@ -347,8 +347,8 @@ class SqlStore(Store):
         return {sid: int(counts.get(sid, 0)) for sid in sweep_ids}
 
     def list_trials(self, sweep_id: str) -> list[TrialRecord]:
-        query = select(trials).where(trials.c.sweep_id == sweep_id).order_by(trials.c.trial_index)
-        rows = self._read(lambda conn: conn.execute(query).mappings().all())
+        rows = self._read(lambda conn: conn.execute(reads.SWEEP_TRIALS,
+                                                     {"sid": sweep_id}).mappings().all())
         return [codec.trial_from_row(row) for row in rows]
 
     def trial_page(

@@ -4,7 +4,8 @@ A ``tune`` with records in a SQLite file makes a dozen store calls (create the s
 save its trials, release it), each a few hundred microseconds of SQLite's own work. Through
 :class:`~hypersweep.store.sql.SqlStore` a fresh process first imports SQLAlchemy and its SQLite
 dialect: ~0.1 s of CPU, most of the whole first call. :class:`SqliteStore` runs the calls a
-sweep makes (its sweep's and trials' rows, claims, heartbeats, metric points, tags) on the
+sweep makes (its sweep's and trials' rows, claims, heartbeats, metric points, tags, the
+list of its trials a controller resumes from) on the
 standard library's driver, with the text SQLAlchemy renders for them
 (:mod:`hypersweep.store._sqlite_sql`, checked against SQLAlchemy by the tests), in the same
 transactions, with the same connection settings, retries and answers. What the faces ask
@@ -252,23 +253,29 @@ class SqliteStore(Store):
 
     # ------------------------------------------------------------------ rows
 
-    def _row(self, table: str, ident: str, what: str) -> dict[str, Any]:
-        """The row of ``table`` whose id is ``ident``, its times read; KeyError when absent."""
-        text = sql.ROW[table][0]
+    def _rows(self, text: str, *params: Any) -> list[dict[str, Any]]:
+        """The rows a query answers, by column name, their times read."""
 
-        def work(connection: sqlite3.Connection) -> dict[str, Any] | None:
-            cursor = connection.execute(text, (ident,))
-            row = cursor.fetchone()
-            if row is None:
-                return None
+        def work(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+            cursor = connection.execute(text, params)
             names = [column[0] for column in cursor.description]
-            return {name: sql.time_value(value) if name in sql.TIME_PARAMS else value
-                    for name, value in zip(names, row, strict=True)}
+            times = [i for i, name in enumerate(names) if name in sql.TIME_PARAMS]
+            rows = []
+            for row in cursor:
+                values = list(row)
+                for i in times:
+                    values[i] = sql.time_value(values[i])
+                rows.append(dict(zip(names, values, strict=True)))
+            return rows
 
-        row = self._read(work)
-        if row is None:
+        return self._read(work)
+
+    def _row(self, table: str, ident: str, what: str) -> dict[str, Any]:
+        """The row of ``table`` whose id is ``ident``; KeyError naming it when absent."""
+        rows = self._rows(sql.ROW[table][0], ident)
+        if not rows:
             raise KeyError(f"no {what} {ident!r}")
-        return row
+        return rows[0]
 
     def _update(self, table: str, ident: str, values: dict[str, Any], what: str) -> None:
         if values:
@@ -420,7 +427,7 @@ class SqliteStore(Store):
         return self._sql().count_trials(sweep_ids)
 
     def list_trials(self, sweep_id: str) -> list[TrialRecord]:
-        return self._sql().list_trials(sweep_id)
+        return [codec.trial_from_row(row) for row in self._rows(sql.SWEEP_TRIALS[0], sweep_id)]
 
     def trial_page(
         self,
