@@ -54,6 +54,7 @@ __all__ = [
     "configure_connection",
     "exists_by_id",
     "sqlite_file",
+    "tables_found",
     "time_text",
     "time_value",
     "update_by_id",
@@ -64,6 +65,7 @@ __all__ = [
 BUSY_TIMEOUT = 30.0
 
 _PREFIX = "sqlite:///"
+
 
 def sqlite_file(url: str) -> str | None:
     """The absolute path of the file a plain ``sqlite:///path`` URL names (as SQLAlchemy's
@@ -108,6 +110,7 @@ HEAD_REVISION = "0005"
 #: The parameters (and result columns) holding times: naive UTC text on SQLite.
 TIME_PARAMS = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", "time",
                          "cutoff"})
+
 
 def _table(name: str, *items: str) -> str:
     return f"CREATE TABLE {name} (\n\t" + ", \n\t".join(items) + "\n)"
@@ -161,6 +164,14 @@ SCHEMA = (
 #: The names of the tables in :data:`SCHEMA`, the store's and the version table.
 TABLE_NAMES = ("experiments", "sweeps", "trials", "metrics", "trial_tags", "alembic_version")
 
+
+
+def tables_found(count: int) -> str:
+    """How many tables of the ``count`` names given as parameters the database has."""
+    marks = ", ".join("?" * count)
+    return f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
+
+
 #: Alembic's stamp of a database created at :data:`HEAD_REVISION`.
 STAMP = "INSERT INTO alembic_version (version_num) VALUES (?)"
 #: The revisions the version table holds (one, or none on a new database).
@@ -197,8 +208,8 @@ _COLUMNS = {"sweeps": _SWEEP_COLUMNS, "trials": (*_TRIAL_COLUMNS, "best_low", "b
 #: The whole row of a sweep or a trial by its id ("ident").
 ROW = {table: (_select(table, columns), ("ident",)) for table, columns in _COLUMNS.items()}
 SWEEP_STATUS = (_select("sweeps", ("status",)), ("ident",))
-SWEEP_TRIALS = (_select("trials", _COLUMNS["trials"],
-                              "sweep_id = ? ORDER BY trials.trial_index"), ("sid",))
+SWEEP_TRIALS = (_select("trials", _COLUMNS["trials"], "sweep_id = ? ORDER BY trials.trial_index"),
+                ("sid",))
 SWEEP_HOLDER = (_select("sweeps", ("controller",)), ("ident",))
 
 _FREE = ("sweeps.controller IS NULL OR sweeps.controller = ? OR sweeps.heartbeat_time IS NULL "

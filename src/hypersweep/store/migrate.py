@@ -40,7 +40,7 @@ from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, in
 from sqlalchemy.engine import Connection, Engine
 
 from hypersweep.errors import StoreError
-from hypersweep.store._sqlite_sql import HEAD_REVISION
+from hypersweep.store._sqlite_sql import HEAD_REVISION, tables_found
 from hypersweep.store.schema import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,12 +109,8 @@ def _has_any_table(conn: Connection, names: Sequence[str]) -> bool:
         # One query on SQLite's catalogue. The inspector asks two PRAGMAs a name (the main and
         # the temp schema), each through SQLAlchemy's cursor set-up: on a new file, opening
         # checked 11 names so, a tenth of a first `tune`'s store set-up.
-        marks = ", ".join("?" * len(names))
-        found = conn.exec_driver_sql(
-            f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name IN ({marks}) LIMIT 1",
-            tuple(names),
-        )
-        return found.first() is not None
+        found = conn.exec_driver_sql(tables_found(len(names)), tuple(names)).scalar_one()
+        return bool(found)
     inspector = inspect(conn)
     return any(inspector.has_table(name) for name in names)
 

@@ -47,6 +47,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from hypersweep.store._sqlite_sql import time_text
+
 __all__ = [
     "ID_LENGTH",
     "UTCDateTime",
@@ -113,7 +115,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             # DATETIME writes (its storage format: microseconds always shown), in one step
             # instead of the two above (this method, then the dialect's %-format of a dict).
             if type(value) is datetime and value.tzinfo is timezone.utc:
-                return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+                return time_text(value)
             return general(value)
 
         return process

@@ -228,8 +228,7 @@ class SqliteStore(Store):
 
     @staticmethod
     def _revision(connection: sqlite3.Connection) -> str | None:
-        if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                              "AND name = 'alembic_version'").fetchone() is None:
+        if not connection.execute(sql.tables_found(1), ("alembic_version",)).fetchone()[0]:
             return None
         revisions = [row[0] for row in connection.execute(sql.REVISION)]
         return str(revisions[0]) if len(revisions) == 1 else None
@@ -239,9 +238,8 @@ class SqliteStore(Store):
         (nothing done) when the file has some of them: SqlStore's migration decides."""
 
         def work(connection: sqlite3.Connection) -> bool:
-            found = connection.execute(
-                f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                f"({', '.join('?' * len(sql.TABLE_NAMES))})", sql.TABLE_NAMES).fetchone()[0]
+            found = connection.execute(sql.tables_found(len(sql.TABLE_NAMES)),
+                                       sql.TABLE_NAMES).fetchone()[0]
             if found:  # another process created it first (then it is at the head), or older
                 return bool(self._revision(connection) == sql.HEAD_REVISION)
             for statement in sql.SCHEMA:
