@@ -152,6 +152,18 @@ def test_the_file_is_the_one_sqlalchemy_opens(database: str, tmp_path: Path,
         assert sqlite_file(other) is None
 
 
+def test_a_url_in_the_home_folder_opens_the_same_file_in_both_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with SqliteStore("sqlite:///~/h.db") as direct, SqlStore("sqlite:///~/h.db") as through:
+        sweep = make_sweep()
+        direct.create_sweep(sweep)
+        assert through.get_sweep(sweep.id) == sweep
+    # the home folder's file, not one in a folder named "~" (where SqlStore looked before)
+    assert (tmp_path / "home" / "h.db").exists() and not (tmp_path / "~").exists()
+
+
 def test_each_store_reads_what_the_other_wrote(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     with SqliteStore(f"sqlite:///{path}") as direct, SqlStore(f"sqlite:///{path}") as through:

@@ -69,7 +69,8 @@ _PREFIX = "sqlite:///"
 
 def sqlite_file(url: str) -> str | None:
     """The absolute path of the file a plain ``sqlite:///path`` URL names (as SQLAlchemy's
-    driver resolves it), or None for any other URL.
+    driver resolves it; a leading ``~`` is the home folder, as for SqlStore), or None for any
+    other URL.
 
     Examples
     --------
@@ -83,7 +84,7 @@ def sqlite_file(url: str) -> str | None:
     database = unquote(url[len(_PREFIX):])
     if database in ("", ":memory:"):
         return None
-    return os.path.abspath(database)
+    return os.path.abspath(os.path.expanduser(database))
 
 
 def configure_connection(connection: sqlite3.Connection, wal: bool) -> None:

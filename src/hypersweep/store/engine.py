@@ -144,8 +144,11 @@ def _sqlite_engine(url: URL) -> Engine:
         engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
     else:
         if not read_only:
+            # the file the folder is made for: "~" is the home folder (neither SQLAlchemy nor
+            # SQLite expand it), as for SqliteStore (sqlite_file)
             path = Path(url.database or "").expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
+            url = url.set(database=str(path))
         engine = create_engine(url, connect_args=connect_args, pool_size=5, max_overflow=10)
     # switching to WAL is a write: a read-only connection takes the file as it is
     event.listen(engine, "connect", _sqlite_connect_hook(wal=not memory and not read_only))
