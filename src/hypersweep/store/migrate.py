@@ -57,7 +57,6 @@ __all__ = [
     "upgrade",
 ]
 
-
 #: Alembic's version table.
 VERSION_TABLE = "alembic_version"
 
