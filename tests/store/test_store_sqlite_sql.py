@@ -192,21 +192,6 @@ def test_each_store_reads_what_the_other_wrote(tmp_path: Path) -> None:
             assert reader.get_sweep(sweep.id).controller is None
 
 
-def test_what_breaks_a_constraint_is_answered_as_sqlstore_answers(tmp_path: Path) -> None:
-    with SqliteStore(f"sqlite:///{tmp_path / 'h.db'}") as store:
-        sweep = make_sweep()
-        store.create_sweep(sweep)
-        with pytest.raises(StoreError, match="already exists"):
-            store.create_sweep(sweep)
-        store.create_trial(make_trial(sweep, 0))
-        with pytest.raises(StoreError, match="already has a trial"):
-            store.create_trial(make_trial(sweep, 0))
-        with pytest.raises(KeyError, match="no trial"):
-            store.add_metrics("nope", [make_point(0, 1.0)])
-        with pytest.raises(KeyError, match="no sweep"):
-            store.update_sweep("nope", status=Status.FAILED)
-
-
 def test_a_file_of_a_newer_schema_is_refused_as_sqlstore_refuses(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     SqliteStore(url).close()

@@ -1,10 +1,11 @@
 """The store contract: every method a record store has, what it returns and what it raises.
 
-:class:`Store` is the one type every layer holds. Two siblings implement it:
-:class:`~hypersweep.store.sql.SqlStore` (SQLite or PostgreSQL) and
-:class:`~hypersweep.store.memory.MemoryStore` (this process's memory); tests/store runs the
-same checks against both. ``Store(url)`` opens the right one for the URL, so code written as
-``Store("sqlite:///runs.db")`` keeps working.
+:class:`Store` is the one type every layer holds. Three siblings implement it:
+:class:`~hypersweep.store.sql.SqlStore` (SQLite or PostgreSQL),
+:class:`~hypersweep.store.sqlite.SqliteStore` (a SQLite file: a sweep's own calls without
+SQLAlchemy, the rest by a SqlStore) and :class:`~hypersweep.store.memory.MemoryStore` (this
+process's memory); tests/store runs the same checks against each. ``Store(url)`` opens the
+right one for the URL, so code written as ``Store("sqlite:///runs.db")`` keeps working.
 
 Examples
 --------
@@ -48,8 +49,9 @@ class Store:
     back are fresh objects: changing one never changes the store.
 
     Calling ``Store(url)`` opens the store at ``url``: a
-    :class:`~hypersweep.store.memory.MemoryStore` for ``memory://``, otherwise a
-    :class:`~hypersweep.store.sql.SqlStore` (``sqlite://...`` or ``postgresql://...``).
+    :class:`~hypersweep.store.memory.MemoryStore` for ``memory://``, a
+    :class:`~hypersweep.store.sqlite.SqliteStore` for a SQLite file (``sqlite:///path``),
+    otherwise a :class:`~hypersweep.store.sql.SqlStore` (``postgresql://...``, ``sqlite://``).
 
     A sibling subclasses it, implements every method of :data:`CONTRACT` (checked when the
     subclass is defined) and :meth:`serves` the URLs it opens; defining it registers it.
