@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -226,23 +224,4 @@ def test_many_threads_write_through_one_store(tmp_path: Path) -> None:
             thread.join()
         assert store.count_trials([sweep.id]) == {sweep.id: 160}
         assert len(store.best_values([sweep.id], "acc", maximize=True)) == 160
-
-
-TUNE = """
-import sys, tempfile
-import hypersweep as hs
-folder = tempfile.mkdtemp()
-sampling = hs.RandomParameterSampling({"x": hs.uniform(0, 1)}, seed=1)
-run = hs.tune(lambda params, run: params["x"], sampling, "loss", "minimize",
-              max_total_runs=20, workspace=hs.Workspace(folder))
-assert run.get_status() == "Completed"
-print(sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "alembic"}))
-print(len(run.get_children()))
-"""
-
-
-def test_a_tune_with_sqlite_records_loads_no_sqlalchemy() -> None:
-    done = subprocess.run([sys.executable, "-c", TUNE], capture_output=True, text=True,
-                          timeout=120, check=True)
-    assert done.stdout.split("\n")[:2] == ["[]", "20"]
 
