@@ -41,7 +41,8 @@ def test_a_random_tune_loads_no_model_based_sampler_no_controller_and_no_numpy()
 def test_a_one_objective_tune_loads_no_pareto_code_and_sqlite_no_sqlalchemy(tmp_path) -> None:
     # What only results with several objectives (the Pareto front, the outcomes) or another
     # database need stays out of a fresh process's first tune: it is import time, every run.
-    # A SQLite file's sweep runs on the sqlite3 driver: SQLAlchemy (~0.1 s) is the faces'.
+    # A SQLite file's sweep, its trials and its best run, are read on the sqlite3 driver:
+    # SQLAlchemy (~0.1 s) is the faces'.
     url = f"sqlite:///{tmp_path / 'hs.db'}"
     loaded = _loaded_after(
         "import hypersweep as hs\n"
@@ -50,7 +51,8 @@ def test_a_one_objective_tune_loads_no_pareto_code_and_sqlite_no_sqlalchemy(tmp_
         f"w = hs.Workspace({str(tmp_path)!r}, store={url!r})\n"
         "r = hs.tune(lambda p, run: p['x'], s, 'loss', 'minimize', max_total_runs=5,"
         " workspace=w)\n"
-        "assert r.get_status() == 'Completed' and len(r.get_children()) == 5\n")
+        "assert r.get_status() == 'Completed' and len(r.get_children()) == 5\n"
+        "assert r.get_best_run_by_primary_metric().id.startswith(r.id)\n")
     assert "hypersweep.store.sqlite" in loaded
     unneeded = {"hypersweep.pareto", "hypersweep.spec.outcomes", "hypersweep.store.sql",
                 "sqlalchemy", "alembic"}

@@ -48,6 +48,7 @@ __all__ = [
     "kept_best",
     "metric_series_rows",
     "page",
+    "page_query",
     "param_names",
     "time_reader",
     "trial_best",
@@ -117,16 +118,14 @@ def best_column(conn: Connection, sweep_id: str, metric: str, maximize: bool) ->
     return trial_best(metric, func.max if maximize else func.min)
 
 
-def page(conn: Connection, sweep_id: str, metric: str, maximize: bool, order: str,
-         limit: int | None, offset: int, after: int | None,
-         statuses: list[str] | None) -> list[ScoredTrial]:
-    """The trials of :meth:`SqlStore.trial_page` (arguments checked by ``check_page``)."""
+def page_query(best: Any, sweep_id: str, maximize: bool, order: str, limit: int | None,
+               offset: int, after: int | None, statuses: list[str] | None) -> Any:
+    """The query of :func:`page`, the trials' ``best`` column given."""
     where = [trials.c.sweep_id == sweep_id]
     if statuses is not None:
         where.append(trials.c.status.in_(statuses))
     if after is not None:
         where.append(trials.c.trial_index > after)
-    best = best_column(conn, sweep_id, metric, maximize).label("best")
     if order == "index":
         # rows come in the (sweep_id, trial_index) index's order: the database stops at
         # the page's end, and only the page's trials are scored
@@ -134,8 +133,15 @@ def page(conn: Connection, sweep_id: str, metric: str, maximize: bool, order: st
     else:
         ranked = best.desc() if maximize else best.asc()
         ordering = [ranked.nulls_last(), trials.c.trial_index]
-    query = (select(trials, best).where(*where).order_by(*ordering)
-             .limit(limit).offset(offset))
+    return select(trials, best).where(*where).order_by(*ordering).limit(limit).offset(offset)
+
+
+def page(conn: Connection, sweep_id: str, metric: str, maximize: bool, order: str,
+         limit: int | None, offset: int, after: int | None,
+         statuses: list[str] | None) -> list[ScoredTrial]:
+    """The trials of :meth:`SqlStore.trial_page` (arguments checked by ``check_page``)."""
+    best = best_column(conn, sweep_id, metric, maximize).label("best")
+    query = page_query(best, sweep_id, maximize, order, limit, offset, after, statuses)
     return [ScoredTrial(codec.trial_from_row(row), _float(row["best"]))
             for row in conn.execute(query).mappings().all()]
 

@@ -46,6 +46,7 @@ __all__ = [
     "SCHEMA",
     "STAMP",
     "SWEEP_HOLDER",
+    "SWEEP_PRIMARY",
     "SWEEP_STATUS",
     "SWEEP_TRIALS",
     "TABLE_NAMES",
@@ -57,6 +58,7 @@ __all__ = [
     "tables_found",
     "time_text",
     "time_value",
+    "trial_page",
     "update_by_id",
     "upsert_trials",
 ]
@@ -212,6 +214,25 @@ SWEEP_STATUS = (_select("sweeps", ("status",)), ("ident",))
 SWEEP_TRIALS = (_select("trials", _COLUMNS["trials"], "sweep_id = ? ORDER BY trials.trial_index"),
                 ("sid",))
 SWEEP_HOLDER = (_select("sweeps", ("controller",)), ("ident",))
+#: the metric a sweep ranks by, whose best value its trials keep beside them
+SWEEP_PRIMARY = (_select("sweeps", ("primary_metric",)), ("ident",))
+
+
+def trial_page(maximize: bool, order: str, statuses: int | None, after: bool) -> str:
+    """A page of a sweep's trials ranked by the best value they keep (``_sql_reads.page``
+    where the metric is the sweep's primary one). Parameters: the sweep's id, ``statuses``
+    statuses (none: any), the trial number it follows (``after``), the limit (-1: none) and
+    the offset."""
+    best = "best_high" if maximize else "best_low"
+    where = "sweep_id = ?"
+    if statuses is not None:
+        where += f" AND trials.status IN ({', '.join('?' * statuses)})"
+    if after:
+        where += " AND trials.trial_index > ?"
+    ranked = f"best {'DESC' if maximize else 'ASC'} NULLS LAST, "
+    ordering = f"{'' if order == 'index' else ranked}trials.trial_index"
+    return _select("trials", (*_COLUMNS["trials"], f"{best} AS best"),
+                   f"{where} ORDER BY {ordering}\n LIMIT ? OFFSET ?")
 
 _FREE = ("sweeps.controller IS NULL OR sweeps.controller = ? OR sweeps.heartbeat_time IS NULL "
          "OR sweeps.heartbeat_time < ?")

@@ -4,9 +4,9 @@ A ``tune`` with records in a SQLite file makes a dozen store calls (create the s
 save its trials, release it), each a few hundred microseconds of SQLite's own work. Through
 :class:`~hypersweep.store.sql.SqlStore` a fresh process first imports SQLAlchemy and its SQLite
 dialect: ~0.1 s of CPU, most of the whole first call. :class:`SqliteStore` runs the calls a
-sweep makes (its sweep's and trials' rows, claims, heartbeats, metric points, tags, the
-list of its trials a controller resumes from) on the
-standard library's driver, with the text SQLAlchemy renders for them
+sweep makes (its sweep's and trials' rows, claims, heartbeats, metric points, tags, the list
+of its trials a controller resumes from, a page of them ranked by the sweep's primary metric,
+as its best run is read) on the standard library's driver, with the text SQLAlchemy renders for them
 (:mod:`hypersweep.store._sqlite_sql`, checked against SQLAlchemy by the tests), in the same
 transactions, with the same connection settings, retries and answers. What the faces ask
 (pages, counts, series, listings) and every call that breaks a constraint (to answer it as
@@ -43,7 +43,7 @@ from hypersweep.store import _sqlite_sql as sql
 from hypersweep.store import codec
 from hypersweep.store._retry import is_lock_message, retrying
 from hypersweep.store._sqlite_sql import BUSY_TIMEOUT, configure_connection, sqlite_file
-from hypersweep.store.base import Store
+from hypersweep.store.base import Store, check_page
 from hypersweep.store.records import (
     MetricPoint,
     ScoredTrial,
@@ -251,22 +251,23 @@ class SqliteStore(Store):
 
     # ------------------------------------------------------------------ rows
 
-    def _rows(self, text: str, *params: Any) -> list[dict[str, Any]]:
+    @staticmethod
+    def _fetch(connection: sqlite3.Connection, text: str,
+               params: Sequence[Any]) -> list[dict[str, Any]]:
         """The rows a query answers, by column name, their times read."""
+        cursor = connection.execute(text, params)
+        names = [column[0] for column in cursor.description]
+        times = [i for i, name in enumerate(names) if name in sql.TIME_PARAMS]
+        rows = []
+        for row in cursor:
+            values = list(row)
+            for i in times:
+                values[i] = sql.time_value(values[i])
+            rows.append(dict(zip(names, values, strict=True)))
+        return rows
 
-        def work(connection: sqlite3.Connection) -> list[dict[str, Any]]:
-            cursor = connection.execute(text, params)
-            names = [column[0] for column in cursor.description]
-            times = [i for i, name in enumerate(names) if name in sql.TIME_PARAMS]
-            rows = []
-            for row in cursor:
-                values = list(row)
-                for i in times:
-                    values[i] = sql.time_value(values[i])
-                rows.append(dict(zip(names, values, strict=True)))
-            return rows
-
-        return self._read(work)
+    def _rows(self, text: str, *params: Any) -> list[dict[str, Any]]:
+        return self._read(lambda connection: self._fetch(connection, text, params))
 
     def _row(self, table: str, ident: str, what: str) -> dict[str, Any]:
         """The row of ``table`` whose id is ``ident``; KeyError naming it when absent."""
@@ -439,8 +440,24 @@ class SqliteStore(Store):
         after: int | None = None,
         statuses: Sequence[Status | str] | None = None,
     ) -> list[ScoredTrial]:
-        return self._sql().trial_page(sweep_id, metric, maximize, order=order, limit=limit,
-                                      offset=offset, after=after, statuses=statuses)
+        wanted = check_page(order, limit, offset, after, statuses)
+        text = sql.trial_page(maximize, order, None if wanted is None else len(wanted),
+                              after is not None)
+        params = [sweep_id, *(wanted or ()), *(() if after is None else (after,)),
+                  -1 if limit is None else limit, offset]
+
+        def work(connection: sqlite3.Connection) -> list[dict[str, Any]] | None:
+            primary = connection.execute(sql.SWEEP_PRIMARY[0], (sweep_id,)).fetchone()
+            if primary is None or primary[0] != metric:
+                return None  # the trials keep no best value of this metric: SqlStore's
+            return self._fetch(connection, text, params)
+
+        rows = None if wanted == [] else self._read(work)
+        if rows is None:
+            return self._sql().trial_page(sweep_id, metric, maximize, order=order, limit=limit,
+                                          offset=offset, after=after, statuses=statuses)
+        return [ScoredTrial(codec.trial_from_row(row),
+                            None if row["best"] is None else float(row["best"])) for row in rows]
 
     def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
                     after: int | None = None, limit: int | None = None,
