@@ -58,10 +58,6 @@ __all__ = [
 ]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
@@ -142,7 +138,7 @@ def page(conn: Connection, sweep_id: str, metric: str, maximize: bool, order: st
     """The trials of :meth:`SqlStore.trial_page` (arguments checked by ``check_page``)."""
     best = best_column(conn, sweep_id, metric, maximize).label("best")
     query = page_query(best, sweep_id, maximize, order, limit, offset, after, statuses)
-    return [ScoredTrial(codec.trial_from_row(row), _float(row["best"]))
+    return [ScoredTrial(codec.trial_from_row(row), codec.optional_float(row["best"]))
             for row in conn.execute(query).mappings().all()]
 
 

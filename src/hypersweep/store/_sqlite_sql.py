@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from hypersweep.store import codec
+
 __all__ = [
     "ADD_EXPERIMENT",
     "BUSY_TIMEOUT",
@@ -111,8 +113,7 @@ def configure_connection(connection: sqlite3.Connection, wal: bool) -> None:
 HEAD_REVISION = "0005"
 
 #: The parameters (and result columns) holding times: naive UTC text on SQLite.
-TIME_PARAMS = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", "time",
-                         "cutoff"})
+TIME_PARAMS = codec.TIME_COLUMNS | {"cutoff"}
 
 
 def _table(name: str, *items: str) -> str:
@@ -185,12 +186,9 @@ REVISION = "SELECT version_num FROM alembic_version"
 ADD_EXPERIMENT = ("INSERT INTO experiments (name, created_time) VALUES (?, ?) "
                   "ON CONFLICT (name) DO NOTHING", ("name", "created_time"))
 
-_SWEEP_COLUMNS = ("id", "experiment", "status", "config", "created_time", "start_time",
-                  "end_time", "error", "controller", "heartbeat_time", "warnings", "properties",
-                  "primary_metric")
-_TRIAL_COLUMNS = ("id", "sweep_id", "trial_index", "params", "status", "created_time",
-                  "start_time", "end_time", "exit_code", "error", "termination_reason",
-                  "termination_detail", "handle", "placement", "arguments", "resumed_from")
+# the tables' columns in their order, as SQLAlchemy lists them
+_SWEEP_COLUMNS = (*codec.SWEEP_COLUMNS, "primary_metric")
+_TRIAL_COLUMNS = codec.TRIAL_COLUMNS
 
 
 def _insert(table: str, columns: Sequence[str]) -> str:

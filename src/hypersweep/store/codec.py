@@ -35,6 +35,7 @@ from hypersweep.store.records import (
 
 __all__ = [
     "SWEEP_COLUMNS",
+    "TIME_COLUMNS",
     "TRIAL_COLUMNS",
     "TrialBatch",
     "check_time",
@@ -45,6 +46,7 @@ __all__ = [
     "metric_from_row",
     "metric_rows",
     "metric_to_row",
+    "optional_float",
     "primary_metric",
     "strict_json",
     "sweep_from_row",
@@ -64,7 +66,8 @@ _TRIAL_RENAMES = {"index": "trial_index"}
 _SWEEP_JSON = frozenset({"config", "warnings", "properties"})
 _TRIAL_JSON = frozenset({"params", "handle", "arguments", "termination_detail", "placement"})
 
-_TIMES = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", "time"})
+#: The columns holding times (aware UTC datetimes in records).
+TIME_COLUMNS = frozenset({"created_time", "start_time", "end_time", "heartbeat_time", "time"})
 
 SWEEP_COLUMNS = tuple(f.name for f in dataclasses.fields(SweepRecord))
 TRIAL_COLUMNS = tuple(_TRIAL_RENAMES.get(f.name, f.name) for f in dataclasses.fields(TrialRecord))
@@ -178,11 +181,14 @@ def encode_value(value: float | None) -> tuple[float | None, bool]:
     return number, False
 
 
+def optional_float(value: Any) -> float | None:
+    """A number read back as a float (a driver may answer an int or a Decimal), None kept."""
+    return None if value is None else float(value)
+
+
 def decode_value(value: float | None, is_nan: bool) -> float | None:
     """Inverse of :func:`encode_value`."""
-    if is_nan:
-        return math.nan
-    return None if value is None else float(value)
+    return math.nan if is_nan else optional_float(value)
 
 
 def primary_metric(config: Any) -> str | None:
@@ -223,7 +229,7 @@ def _encode_sweep(name: str, value: Any) -> Any:
         return dumps(value, name)
     if name == "status":
         return Status(value).value
-    if name in _TIMES:
+    if name in TIME_COLUMNS:
         return check_time(name, value)
     return value
 
@@ -269,7 +275,7 @@ def _encode_trial(name: str, value: Any) -> Any:
         return dumps(value, name)
     if name == "status":
         return Status(value).value
-    if name in _TIMES:
+    if name in TIME_COLUMNS:
         return check_time(name, value)
     return value
 

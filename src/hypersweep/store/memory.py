@@ -44,9 +44,6 @@ from hypersweep.store.records import (
 
 __all__ = ["MEMORY_URL", "MemoryStore"]
 
-_TIMES = ("created_time", "start_time", "end_time", "heartbeat_time", "time")
-
-
 def _in_utc(value: datetime | None) -> datetime | None:
     """A checked time in UTC, as the database's UTC column type returns it."""
     return value if value is None or value.tzinfo is timezone.utc \
@@ -55,7 +52,7 @@ def _in_utc(value: datetime | None) -> datetime | None:
 
 def _utc(row: dict[str, Any]) -> dict[str, Any]:
     """The row with its times in UTC (`_in_utc`)."""
-    for name in _TIMES:
+    for name in codec.TIME_COLUMNS:
         if name in row:
             row[name] = _in_utc(row[name])
     return row

@@ -456,8 +456,8 @@ class SqliteStore(Store):
         if rows is None:
             return self._sql().trial_page(sweep_id, metric, maximize, order=order, limit=limit,
                                           offset=offset, after=after, statuses=statuses)
-        return [ScoredTrial(codec.trial_from_row(row),
-                            None if row["best"] is None else float(row["best"])) for row in rows]
+        return [ScoredTrial(codec.trial_from_row(row), codec.optional_float(row["best"]))
+                for row in rows]
 
     def trial_lines(self, sweep_id: str, metric: str, maximize: bool, *,
                     after: int | None = None, limit: int | None = None,
