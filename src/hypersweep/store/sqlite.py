@@ -93,6 +93,13 @@ class _Statement:
                 values[i] = sql.time_text(values[i])
         return values
 
+    def run(self, connection: sqlite3.Connection, params: Mapping[str, Any]) -> sqlite3.Cursor:
+        return connection.execute(self.sql, self.values(params))
+
+    def run_many(self, connection: sqlite3.Connection,
+                 rows: Sequence[Mapping[str, Any]]) -> sqlite3.Cursor:
+        return connection.executemany(self.sql, [self.values(row) for row in rows])
+
 
 _ADD_EXPERIMENT = _Statement(sql.ADD_EXPERIMENT)
 _INSERT_SWEEP = _Statement(sql.INSERT_SWEEP)
@@ -280,9 +287,7 @@ class SqliteStore(Store):
         if values:
             statement = _Statement(sql.update_by_id(table, values))
             params = {**values, "ident": ident}
-            changed = self._run(
-                lambda connection: connection.execute(statement.sql,
-                                                      statement.values(params)).rowcount)
+            changed = self._run(lambda connection: statement.run(connection, params).rowcount)
         else:
             changed = len(self._read(lambda connection: connection.execute(
                 sql.exists_by_id(table), (ident,)).fetchall()))
@@ -292,16 +297,14 @@ class SqliteStore(Store):
     def _save(self, connection: sqlite3.Connection, batch: codec.TrialBatch) -> None:
         """Write a `save_trials` batch in the caller's transaction."""
         if batch.trials:
-            upsert = _Statement(sql.upsert_trials(tuple(batch.trials[0])))
-            connection.executemany(upsert.sql, [upsert.values(row) for row in batch.trials])
+            _Statement(sql.upsert_trials(tuple(batch.trials[0]))).run_many(connection,
+                                                                           batch.trials)
         if batch.points:
-            connection.executemany(_SAVE_METRICS.sql,
-                                   [_SAVE_METRICS.values(row) for row in batch.points])
+            _SAVE_METRICS.run_many(connection, batch.points)
             if batch.scored:
                 connection.executemany(sql.REFRESH_BEST[0], [(tid,) for tid in batch.scored])
         if batch.tags:
-            connection.executemany(_UPSERT_TAGS.sql,
-                                   [_UPSERT_TAGS.values(row) for row in batch.tags])
+            _UPSERT_TAGS.run_many(connection, batch.tags)
 
     # ------------------------------------------------------------------ sweeps
 
@@ -310,8 +313,8 @@ class SqliteStore(Store):
         experiment = {"name": sweep.experiment, "created_time": sweep.created_time}
 
         def work(connection: sqlite3.Connection) -> None:
-            connection.execute(_ADD_EXPERIMENT.sql, _ADD_EXPERIMENT.values(experiment))
-            connection.execute(_INSERT_SWEEP.sql, _INSERT_SWEEP.values(row))
+            _ADD_EXPERIMENT.run(connection, experiment)
+            _INSERT_SWEEP.run(connection, row)
 
         try:
             self._run(work)
@@ -351,20 +354,19 @@ class SqliteStore(Store):
                   "cutoff": now - timedelta(seconds=stale_after), "heartbeat_time": now,
                   "replacing": replacing}
         statement = _CLAIM[replacing is not None]
-        if self._run(lambda connection: connection.execute(
-                statement.sql, statement.values(params)).rowcount) == 1:
+        if self._run(lambda connection: statement.run(connection, params).rowcount) == 1:
             return True
         self.get_sweep(sweep_id)  # KeyError when absent
         return False
 
     def heartbeat(self, sweep_id: str, owner: str) -> bool:
         params = {"ident": sweep_id, "owner": owner, "heartbeat_time": utcnow()}
-        return bool(self._run(lambda connection: connection.execute(
-            _HEARTBEAT.sql, _HEARTBEAT.values(params)).rowcount) == 1)
+        return bool(self._run(lambda connection: _HEARTBEAT.run(connection, params).rowcount)
+                    == 1)
 
     def release_sweep(self, sweep_id: str, owner: str) -> None:
         params = {"ident": sweep_id, "owner": owner, "controller": None}
-        self._run(lambda connection: connection.execute(_RELEASE.sql, _RELEASE.values(params)))
+        self._run(lambda connection: _RELEASE.run(connection, params))
 
     # ------------------------------------------------------------------ trials
 
@@ -389,7 +391,7 @@ class SqliteStore(Store):
                     raise KeyError(f"no sweep {trial.sweep_id!r}")
                 if held[0] != owner:
                     return False
-            connection.execute(_INSERT_TRIAL.sql, _INSERT_TRIAL.values(row))
+            _INSERT_TRIAL.run(connection, row)
             return True
 
         try:
@@ -484,8 +486,7 @@ class SqliteStore(Store):
 
         def work(connection: sqlite3.Connection) -> int:
             before = connection.total_changes  # a point stored already changes nothing
-            connection.executemany(_SAVE_METRICS.sql,
-                                   [_SAVE_METRICS.values(row) for row in rows])
+            _SAVE_METRICS.run_many(connection, rows)
             added = connection.total_changes - before
             if added and scored:
                 connection.execute(sql.REFRESH_BEST[0], (trial_id,))
@@ -514,8 +515,7 @@ class SqliteStore(Store):
         if not rows:
             return
         try:
-            self._run(lambda connection: connection.executemany(
-                _UPSERT_TAGS.sql, [_UPSERT_TAGS.values(row) for row in rows]))
+            self._run(lambda connection: _UPSERT_TAGS.run_many(connection, rows))
         except sqlite3.IntegrityError:
             self._sql().set_tags(trial_id, tags)
 
