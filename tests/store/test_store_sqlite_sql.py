@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 from _store_helpers import make_point, make_sweep, make_trial
-from sqlalchemy import create_engine, insert, make_url
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hypersweep.errors import StoreError
 from hypersweep.store import SqliteStore, SqlStore, Status, codec, migrate
@@ -31,26 +30,22 @@ from hypersweep.store import _sql_writes as writes
 from hypersweep.store import _sqlite_sql as sql
 from hypersweep.store._prepared import Prepared
 from hypersweep.store._sqlite_sql import sqlite_file
-from hypersweep.store.schema import UTCDateTime, experiments, sweeps, trials
+from hypersweep.store.schema import UTCDateTime, sweeps, trials
 
 DIALECT = sqlite.dialect()
 SQLITE_WRITES = writes.SqlWrites(postgres=False)
 
 
-def compiled(statement: Any, keys: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """SQLAlchemy's SQLite text of ``statement`` run with ``keys``, and its parameters' names."""
+def compiled(statement: Any, keys: tuple[str, ...]) -> Any:
+    """SQLAlchemy's SQLite compilation of ``statement`` run with the parameters ``keys``."""
     if isinstance(statement, Prepared):
         statement = statement.statement
-    done = statement.compile(dialect=DIALECT, column_keys=list(keys))
+    return statement.compile(dialect=DIALECT, column_keys=list(keys))
+
+
+def text_and_names(statement: Any, keys: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    done = compiled(statement, keys)
     return done.string, tuple(done.positiontup or ())
-
-
-def params_with_processors(statement: Any, keys: tuple[str, ...]) -> set[str]:
-    if isinstance(statement, Prepared):
-        statement = statement.statement
-    done = statement.compile(dialect=DIALECT, column_keys=list(keys))
-    return {name for name in done.positiontup or ()
-            if done.binds[name].type.dialect_impl(DIALECT).bind_processor(DIALECT) is not None}
 
 
 SWEEP_ROW = tuple(codec.sweep_to_row(make_sweep()))
@@ -59,13 +54,14 @@ METRIC_ROW = tuple(codec.metric_to_row("t", make_point(0, 0.5)))
 CLAIM_KEYS = ("ident", "owner", "controller", "cutoff", "heartbeat_time")
 
 STATEMENTS = {
-    "ADD_EXPERIMENT": (sql.ADD_EXPERIMENT, sqlite_insert(experiments).on_conflict_do_nothing(
-        index_elements=["name"]), ("name", "created_time")),
-    "INSERT_SWEEP": (sql.INSERT_SWEEP, insert(sweeps), SWEEP_ROW),
+    "ADD_EXPERIMENT": (sql.ADD_EXPERIMENT, SQLITE_WRITES._add_experiment_statement,
+                       ("name", "created_time")),
+    "INSERT_SWEEP": (sql.INSERT_SWEEP, writes.INSERT_SWEEP, SWEEP_ROW),
     "INSERT_TRIAL": (sql.INSERT_TRIAL, writes._INSERT_TRIAL, TRIAL_ROW),
     "ROW sweeps": (sql.ROW["sweeps"], reads.ROW[sweeps], ("ident",)),
     "ROW trials": (sql.ROW["trials"], reads.ROW[trials], ("ident",)),
     "SWEEP_STATUS": (sql.SWEEP_STATUS, reads.SWEEP_STATUS, ("ident",)),
+    "SWEEP_PRIMARY": (sql.SWEEP_PRIMARY, reads.SWEEP_PRIMARY, ("ident",)),
     "SWEEP_TRIALS": (sql.SWEEP_TRIALS, reads.SWEEP_TRIALS, ("sid",)),
     "SWEEP_HOLDER": (sql.SWEEP_HOLDER, writes._SWEEP_HOLDER, ("ident",)),
     "CLAIM": (sql.CLAIM, writes.CLAIM[False], CLAIM_KEYS),
@@ -82,11 +78,13 @@ STATEMENTS = {
 @pytest.mark.parametrize("name", sorted(STATEMENTS))
 def test_each_statement_is_the_text_sqlalchemy_renders(name: str) -> None:
     (text, names), statement, keys = STATEMENTS[name]
-    assert (text, tuple(names)) == compiled(statement, keys)
+    done = compiled(statement, keys)
+    assert (text, tuple(names)) == (done.string, tuple(done.positiontup or ()))
     # what SQLAlchemy converts before binding is a time (SqliteStore converts exactly those);
     # a metric's value and is_nan are bound as they are (a float or None, a bool: int to SQLite)
-    converted = params_with_processors(statement, keys) - {"value", "is_nan"}
-    assert converted == {n for n in names if n in sql.TIME_PARAMS}
+    converted = {n for n in names
+                 if done.binds[n].type.dialect_impl(DIALECT).bind_processor(DIALECT) is not None}
+    assert converted - {"value", "is_nan"} == {n for n in names if n in sql.TIME_PARAMS}
 
 
 def test_the_upserts_and_updates_of_any_columns_are_sqlalchemys() -> None:
@@ -96,13 +94,14 @@ def test_the_upserts_and_updates_of_any_columns_are_sqlalchemys() -> None:
         subsets = [[c] for c in columns] + [rng.sample(columns, rng.randint(2, len(columns)))
                                             for _ in range(30)]
         for subset in subsets:
-            assert sql.update_by_id(table.name, subset) == compiled(writes._UPDATE[table],
-                                                                    (*subset, "ident"))
-        assert sql.exists_by_id(table.name) == compiled(writes._EXISTS[table], ("ident",))[0]
+            assert sql.update_by_id(table.name, subset) == text_and_names(
+                writes._UPDATE[table], (*subset, "ident"))
+        assert sql.exists_by_id(table.name) == compiled(writes._EXISTS[table], ("ident",)).string
     for size in (2, 5, len(TRIAL_ROW)):  # id and at least one column to overwrite
         columns = TRIAL_ROW[:size]
         text, names = sql.upsert_trials(columns)
-        assert (text, names) == compiled(SQLITE_WRITES._save_trials_statement(columns), columns)
+        assert (text, names) == text_and_names(SQLITE_WRITES._save_trials_statement(columns),
+                                               columns)
 
 
 @pytest.mark.parametrize("order", ["metric", "index"])

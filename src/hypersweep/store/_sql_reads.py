@@ -41,6 +41,7 @@ from hypersweep.store.schema import metrics, sweeps, trials
 __all__ = [
     "METRIC_POINTS",
     "ROW",
+    "SWEEP_PRIMARY",
     "SWEEP_STATUS",
     "SWEEP_TRIALS",
     "best_column",
@@ -77,6 +78,8 @@ def trial_best(name: Any, aggregate: Any) -> Any:
 # bound as "ident"), as the writes in _sql_writes are: SQLAlchemy's compiled cache hits at once.
 ROW = {table: select(table).where(table.c.id == bindparam("ident")) for table in (sweeps, trials)}
 SWEEP_STATUS = select(sweeps.c.status).where(sweeps.c.id == bindparam("ident"))
+#: the metric a sweep ("ident") ranks by, whose best value its trials keep beside them
+SWEEP_PRIMARY = select(sweeps.c.primary_metric).where(sweeps.c.id == bindparam("ident"))
 #: every trial of a sweep ("sid"), in order
 SWEEP_TRIALS = (select(trials).where(trials.c.sweep_id == bindparam("sid"))
                 .order_by(trials.c.trial_index))
@@ -100,8 +103,7 @@ METRIC_POINTS = {(named, after): _metric_points(named, after)
 def kept_best(conn: Connection, sweep_id: str, metric: str) -> bool:
     """Whether ``sweep_id``'s trials keep their best value of ``metric`` beside them (it is
     the sweep's primary metric)."""
-    primary = conn.execute(select(sweeps.c.primary_metric)
-                           .where(sweeps.c.id == sweep_id)).scalar()
+    primary = conn.execute(SWEEP_PRIMARY, {"ident": sweep_id}).scalar()
     return primary is not None and primary == metric
 
 

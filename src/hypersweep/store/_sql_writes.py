@@ -25,7 +25,7 @@ from hypersweep.store._sql_reads import trial_best
 from hypersweep.store.records import MetricPoint, TrialRecord
 from hypersweep.store.schema import experiments, metrics, sweeps, trial_tags, trials
 
-__all__ = ["CLAIM", "UPDATE_HELD", "SqlWrites"]
+__all__ = ["CLAIM", "INSERT_SWEEP", "UPDATE_HELD", "SqlWrites"]
 
 
 def _best_of(aggregate: Any) -> Any:
@@ -57,6 +57,8 @@ _REFRESH_SWEEP_BEST = (update(trials).where(trials.c.sweep_id == bindparam("sid"
 # are the keys of the parameters (one compiled form per set of keys); the row's key is bound
 # as "ident", a name no column has. The hottest run on the driver's cursor (see _prepared).
 _INSERT_TRIAL = Prepared(insert(trials))
+#: a new sweep's row
+INSERT_SWEEP = insert(sweeps)
 _UPDATE = {table: update(table).where(table.c.id == bindparam("ident"))
            for table in (sweeps, trials)}
 _EXISTS = {table: select(table.c.id).where(table.c.id == bindparam("ident"))
@@ -98,6 +100,8 @@ class SqlWrites:
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
         self._insert = dialect_insert
+        self._add_experiment_statement = self._insert(experiments).on_conflict_do_nothing(
+            index_elements=["name"])
         self._add_metrics_statement = (
             self._insert(metrics)
             .on_conflict_do_nothing(index_elements=["trial_id", "seq", "pos"])
@@ -115,11 +119,8 @@ class SqlWrites:
 
     def add_experiment(self, conn: Connection, name: str, created_time: datetime) -> None:
         """Record the experiment ``name`` unless it is there already."""
-        conn.execute(
-            self._insert(experiments)
-            .values(name=name, created_time=created_time)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
+        conn.execute(self._add_experiment_statement,
+                     {"name": name, "created_time": created_time})
 
     def update_row(self, conn: Connection, table: Any, ident: str, values: dict[str, Any]) -> int:
         """Set ``values`` in the row of ``table`` whose id is ``ident``: how many rows matched

@@ -51,7 +51,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -59,7 +59,7 @@ from hypersweep.errors import StoreError
 from hypersweep.store import _sql_reads as reads
 from hypersweep.store import codec
 from hypersweep.store._retry import is_lock_message, retrying
-from hypersweep.store._sql_writes import CLAIM, UPDATE_HELD, SqlWrites
+from hypersweep.store._sql_writes import CLAIM, INSERT_SWEEP, UPDATE_HELD, SqlWrites
 from hypersweep.store._sqlite_sql import sqlite_file
 from hypersweep.store.base import MEMORY_URL, Store, check_page
 from hypersweep.store.engine import create_store_engine, is_memory_sqlite, normalise_url
@@ -192,7 +192,7 @@ class SqlStore(Store):
 
         def work(conn: Connection) -> None:
             self._writes.add_experiment(conn, sweep.experiment, sweep.created_time)
-            conn.execute(insert(sweeps).values(row))
+            conn.execute(INSERT_SWEEP, row)
 
         try:
             self._run(work)
